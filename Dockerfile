@@ -1,0 +1,18 @@
+FROM python:3.11-slim-bookworm
+
+# Pango for WeasyPrint's PDFs; fonts so reports render CJK-free Latin text well.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN SECRET_KEY=build python manage.py collectstatic --noinput
+
+RUN useradd --create-home edc && mkdir -p /app/media && chown edc /app/media
+USER edc
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,0 +1,22 @@
+"""The /api/v1/ router: each app contributes its viewsets here."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from patients.api import PatientViewSet
+from trial.api import ProtocolView, SiteViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("sites", SiteViewSet, basename="site")
+router.register("patients", PatientViewSet, basename="patient")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("protocol/", ProtocolView.as_view(), name="protocol"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

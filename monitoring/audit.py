@@ -1,0 +1,73 @@
+"""The audit trail read back as a human-readable diff."""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Bookkeeping columns that change on every save and tell a reader nothing.
+IGNORED_FIELDS = frozenset({"updated_at", "created_at"})
+
+
+@dataclass
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class AuditEntry:
+    when: datetime
+    who: str
+    action: str
+    reason: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _display(model, field_name: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    model_field = model._meta.get_field(field_name)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if model_field.is_relation:
+        related = model_field.related_model._default_manager.filter(pk=value).first()
+        return str(related) if related is not None else str(value)
+    return str(value)
+
+
+def audit_trail(instance) -> list[AuditEntry]:
+    """Every version of a record, newest first: who, when, why, and each field's old and new value."""
+    model = type(instance)
+    actions = {"+": "Created", "~": "Changed", "-": "Deleted"}
+    rows = list(instance.history.select_related("history_user").order_by("history_date", "history_id"))
+    entries = []
+    previous = None
+    for row in rows:
+        user = row.history_user
+        entry = AuditEntry(
+            when=row.history_date,
+            who=(user.get_full_name() or user.username) if user else "system",
+            action=actions.get(row.history_type, row.history_type),
+            reason=row.history_change_reason or "",
+        )
+        if previous is None:
+            tracked = [f for f in model._meta.concrete_fields if f.name not in IGNORED_FIELDS and f.name != "id"]
+            for model_field in tracked:
+                value = getattr(row, model_field.attname)
+                if value not in (None, ""):
+                    entry.changes.append(
+                        FieldChange(model_field.name, str(model_field.verbose_name), "—",
+                                    _display(model, model_field.name, value))
+                    )
+        else:
+            delta = row.diff_against(previous, excluded_fields=list(IGNORED_FIELDS))
+            for change in delta.changes:
+                model_field = model._meta.get_field(change.field)
+                entry.changes.append(
+                    FieldChange(change.field, str(model_field.verbose_name),
+                                _display(model, change.field, change.old), _display(model, change.field, change.new))
+                )
+        entries.append(entry)
+        previous = row
+    entries.reverse()
+    return entries

@@ -1,0 +1,75 @@
+"""What every case report form shares: its place in the CRF life cycle, the
+protocol version it was collected under, and an audit trail.
+
+draft → submitted → verified (monitor) → signed (investigator) → locked.
+Nothing clinical is hard-deleted: removal is a status with a reason.
+"""
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class CrfStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    VERIFIED = "verified", "Source-verified"
+    SIGNED = "signed", "Signed"
+    LOCKED = "locked", "Locked"
+
+
+class CaseReportForm(models.Model):
+    """Abstract base of every CRF.
+
+    Concrete models define `patient` (a ForeignKey to patients.Patient, or are
+    the patient), and set `crf_code` (the vocabulary of the visit schedule's
+    `forms`) and `crf_label`.
+    """
+
+    crf_code: str = ""
+    crf_label: str = ""
+
+    status = models.CharField(max_length=12, choices=CrfStatus.choices, default=CrfStatus.SUBMITTED)
+    protocol = models.ForeignKey(
+        "trial.Protocol", on_delete=models.PROTECT, related_name="+",
+        help_text="The protocol version this form was collected under.",
+    )
+    removed = models.BooleanField(default=False)
+    removal_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # inherit=True gives every concrete CRF its own history table, each row
+    # with history_user, history_date and history_change_reason.
+    history = HistoricalRecords(inherit=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def crf_patient(self):
+        return self.patient
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == CrfStatus.LOCKED
+
+
+def crf_models() -> list[type[CaseReportForm]]:
+    """Every concrete CRF model, in app order — the registry the timeline,
+    visit pages, reports and exports iterate."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, CaseReportForm) and model.crf_code
+    ]
+
+
+def crf_model(crf_code: str) -> type[CaseReportForm]:
+    for model in crf_models():
+        if model.crf_code == crf_code:
+            return model
+    raise LookupError(f"No CRF is registered under {crf_code!r}.")

@@ -1,0 +1,127 @@
+import pytest
+
+from trial.services import protocol_seed
+
+from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
+
+
+@pytest.fixture
+def protocol(db):
+    return protocol_seed()
+
+
+@pytest.fixture
+def site_sz(db):
+    return SiteFactory(code="SZ", name="The First Affiliated Hospital of Soochow University")
+
+
+@pytest.fixture
+def site_wx(db):
+    return SiteFactory(code="WX", name="Demo Partner Hospital")
+
+
+def _member(username, role, site):
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, site=site, role=role)
+    return user
+
+
+@pytest.fixture
+def coordinator(site_sz):
+    return _member("coord_sz", "coordinator", site_sz)
+
+
+@pytest.fixture
+def investigator(site_sz):
+    return _member("inv_sz", "investigator", site_sz)
+
+
+@pytest.fixture
+def monitor(site_sz):
+    return _member("monitor_sz", "monitor", site_sz)
+
+
+@pytest.fixture
+def data_manager(db):
+    return _member("dm", "data_manager", None)
+
+
+@pytest.fixture
+def coordinator_wx(site_wx):
+    return _member("coord_wx", "coordinator", site_wx)
+
+
+@pytest.fixture
+def patient_sz(protocol, site_sz):
+    return PatientFactory(site=site_sz, protocol=protocol)
+
+
+@pytest.fixture
+def patient_wx(protocol, site_wx):
+    return PatientFactory(site=site_wx, protocol=protocol)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+# --- Browser (Playwright driving Debian's Chromium; never a downloaded browser) ---
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + sync Playwright
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(page):
+    """Log in through the real login form; returns the page."""
+
+    def _login(username, password=None):
+        from .factories import PASSWORD
+
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password or PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    return _login
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a picture of a key page under tests/artifacts/ (ignored by git)."""
+    import pathlib
+
+    artifacts = pathlib.Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)

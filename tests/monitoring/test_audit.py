@@ -1,0 +1,37 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from monitoring.audit import audit_trail
+from monitoring.services import audited_save
+
+pytestmark = pytest.mark.django_db
+
+
+def test_change_records_who_when_old_new_and_reason(patient_sz, coordinator):
+    patient_sz.consent_date = datetime.date(2026, 1, 7)
+    audited_save(instance=patient_sz, by=coordinator, reason="Consent date transcribed wrongly")
+    latest = patient_sz.history.first()
+    assert latest.history_user == coordinator
+    assert latest.history_change_reason == "Consent date transcribed wrongly"
+    change = audit_trail(patient_sz)[0]
+    assert change.reason == "Consent date transcribed wrongly"
+    assert change.who == coordinator.get_full_name()
+    assert [(c.field, c.old, c.new) for c in change.changes] == [("consent_date", "2026-01-05", "2026-01-07")]
+
+
+def test_invalid_change_is_refused_and_changes_nothing(patient_sz, coordinator):
+    patient_sz.sex = "X"
+    with pytest.raises(ValidationError):
+        audited_save(instance=patient_sz, by=coordinator, reason="typo")
+    assert patient_sz.history.count() == 1
+
+
+def test_history_page_shows_readable_diff(client, patient_sz, coordinator):
+    patient_sz.status = "lymphodepletion"
+    audited_save(instance=patient_sz, by=coordinator, reason="Lymphodepletion started")
+    client.force_login(coordinator)
+    html = client.get(f"/monitoring/history/patients.patient/{patient_sz.pk}/").content.decode()
+    assert "Lymphodepletion started" in html
+    assert '<td class="diff-old">Enrolled</td><td class="diff-new">Lymphodepletion</td>' in html

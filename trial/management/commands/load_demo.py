@@ -1,0 +1,59 @@
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from patients import demo as patients_demo
+from patients.models import Patient
+from trial.demo import DEMO_PASSWORD, DEMO_SITES, DEMO_USERS, demo_plans
+from trial.models import Site, SiteMembership
+from trial.services import protocol_seed
+
+
+class Command(BaseCommand):
+    help = "Load the demo trial: the protocol, two sites, a user per role and 30 synthetic patients (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as-of", type=datetime.date.fromisoformat, default=None,
+            help="Date the synthetic courses are placed against (default: today).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, as_of=None, **options):
+        as_of = as_of or datetime.date.today()
+        protocol = protocol_seed()
+        sites = {}
+        for code, name, location in DEMO_SITES:
+            sites[code], _ = Site.objects.get_or_create(code=code, defaults={"name": name, "location": location})
+        User = get_user_model()
+        users = {}
+        for username, full_name, role, site_code in DEMO_USERS:
+            first, _, last = full_name.rpartition(" ")
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": f"{username}@example.org"},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = role == "administrator"
+                user.save()
+            SiteMembership.objects.get_or_create(user=user, site=sites.get(site_code), role=role)
+            users[username] = user
+        # The monitor looks after both sites.
+        SiteMembership.objects.get_or_create(user=users["monitor"], site=sites["WX"], role="monitor")
+
+        created = []
+        for plan in demo_plans(as_of=as_of):
+            if Patient.objects.filter(screening_number=plan.screening_number).exists():
+                continue
+            by = users["coordinator"] if plan.site_code == "SZ" else users["coordinator_wx"]
+            patient = patients_demo.load_patient(plan=plan, protocol=protocol, site=sites[plan.site_code], by=by)
+            created.append((plan, patient, by))
+        # Each app writes its own CRFs for the new patients, through its services.
+        self.stdout.write(f"Demo trial loaded: {len(created)} new synthetic patients "
+                          f"({Patient.objects.count()} in all).")
+        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, full_name, role, site_code in DEMO_USERS:
+            self.stdout.write(f"  {role:<14} {username:<15} {site_code or 'all sites'}")

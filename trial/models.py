@@ -1,0 +1,200 @@
+"""The trial as data: the protocol (versioned), its eligibility criteria and
+visit schedule, the sites and who works at them in which role."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class ProtocolQuerySet(models.QuerySet):
+    def current(self) -> "Protocol":
+        """The version in force: the newest effective one."""
+        protocol = self.order_by("-effective_date", "-pk").first()
+        if protocol is None:
+            raise Protocol.DoesNotExist(
+                "No protocol is loaded; run `manage.py seed_protocol` or `manage.py load_demo`."
+            )
+        return protocol
+
+
+class Protocol(models.Model):
+    """Every number of the registry record, stored once.
+
+    An amendment is a new row (a new version); records point at the version
+    they were collected under, so an amendment never rewrites old data.
+    """
+
+    code = models.CharField(max_length=40)
+    version = models.CharField(max_length=20)
+    effective_date = models.DateField()
+    title = models.CharField(max_length=300)
+    registry_text = models.TextField(blank=True)
+
+    planned_enrollment = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    fludarabine_mg_per_m2 = models.DecimalField(max_digits=6, decimal_places=2)
+    cyclophosphamide_mg_per_m2 = models.DecimalField(max_digits=6, decimal_places=2)
+    lymphodepletion_first_day = models.SmallIntegerField(help_text="Study day of the first dose (−5).")
+    lymphodepletion_last_day = models.SmallIntegerField(help_text="Study day of the last dose (−3).")
+    dose_tolerance_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("10"),
+        help_text="Administered chemotherapy further than this from the plan is a deviation.",
+    )
+    min_days_last_lymphodepletion_to_infusion = models.PositiveSmallIntegerField(default=2)
+
+    cart_dose_min_cells_per_kg = models.PositiveBigIntegerField()
+    cart_dose_max_cells_per_kg = models.PositiveBigIntegerField()
+
+    primary_assessment_day = models.PositiveSmallIntegerField(help_text="Day of the 1-month assessment.")
+    follow_up_months = models.PositiveSmallIntegerField()
+    visit_overdue_grace_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days an overdue visit may still be done before it counts as missed."
+    )
+
+    sponsor_site_name = models.CharField(max_length=200)
+    sponsor_site_location = models.CharField(max_length=200)
+
+    objects = ProtocolQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="protocol_version_unique"),
+            models.CheckConstraint(
+                condition=models.Q(cart_dose_min_cells_per_kg__lte=models.F("cart_dose_max_cells_per_kg")),
+                name="protocol_cart_dose_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lymphodepletion_first_day__lte=models.F("lymphodepletion_last_day")),
+                name="protocol_lymphodepletion_days_ordered",
+            ),
+        ]
+        ordering = ["-effective_date"]
+
+    def __str__(self):
+        return f"{self.code} v{self.version}"
+
+    @property
+    def lymphodepletion_study_days(self) -> tuple[int, ...]:
+        return tuple(range(self.lymphodepletion_first_day, self.lymphodepletion_last_day + 1))
+
+    @property
+    def lymphodepletion_regimen(self) -> dict[str, Decimal]:
+        """Agent → mg/m² per day."""
+        return {
+            "fludarabine": self.fludarabine_mg_per_m2,
+            "cyclophosphamide": self.cyclophosphamide_mg_per_m2,
+        }
+
+    @property
+    def cart_dose_min_million_per_kg(self) -> Decimal:
+        return Decimal(self.cart_dose_min_cells_per_kg) / Decimal(10**6)
+
+    @property
+    def cart_dose_max_million_per_kg(self) -> Decimal:
+        return Decimal(self.cart_dose_max_cells_per_kg) / Decimal(10**6)
+
+
+class EligibilityCriterion(models.Model):
+    class Kind(models.TextChoices):
+        INCLUSION = "inclusion", "Inclusion"
+        EXCLUSION = "exclusion", "Exclusion"
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="eligibility_criteria")
+    code = models.SlugField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.CharField(max_length=400)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "code"], name="criterion_code_unique_per_protocol"),
+        ]
+        verbose_name_plural = "eligibility criteria"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.code}: {self.text}"
+
+
+class VisitDefinition(models.Model):
+    """One visit of the schedule: a target study day and a window around it."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="visit_definitions")
+    code = models.CharField(max_length=10)
+    name = models.CharField(max_length=60)
+    target_day = models.SmallIntegerField()
+    window_before_days = models.PositiveSmallIntegerField()
+    window_after_days = models.PositiveSmallIntegerField()
+    forms = models.JSONField(default=list, blank=True, help_text="Codes of the CRFs this visit expects.")
+    is_primary_assessment = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "target_day"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "code"], name="visit_code_unique_per_protocol"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} (day {self.target_day}, −{self.window_before_days}/+{self.window_after_days})"
+
+
+class Site(models.Model):
+    code = models.CharField(
+        max_length=8, unique=True, help_text="Prefix of the subject IDs enrolled here, such as SZ."
+    )
+    name = models.CharField(max_length=200)
+    location = models.CharField(max_length=200, blank=True)
+    # The last subject number handed out here; raised under a row lock so that
+    # two coordinators enrolling at once never get the same number.
+    last_subject_number = models.PositiveIntegerField(default=0, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Research coordinator"
+    INVESTIGATOR = "investigator", "Investigator"
+    MONITOR = "monitor", "Monitor"
+    DATA_MANAGER = "data_manager", "Data manager"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+# Roles that see every site of the trial (design.md, "Who sees what").
+TRIAL_WIDE_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
+
+
+class SiteMembership(models.Model):
+    """A user's role at a site. Data managers and administrators work
+    trial-wide: their membership names no site."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site", "role"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=list(TRIAL_WIDE_ROLES)) | models.Q(site__isnull=False),
+                name="membership_site_required_for_site_roles",
+            ),
+        ]
+        ordering = ["user", "site", "role"]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} at {self.site or 'all sites'}"

@@ -1,0 +1,48 @@
+"""Who may do what, read from site memberships. One place for every view,
+form, API endpoint and admin page to ask."""
+from django.db.models import QuerySet
+
+from .models import TRIAL_WIDE_ROLES, Role, Site, SiteMembership
+
+
+def user_roles(user, *, site: Site | None = None) -> set[str]:
+    """The roles a user holds at a site (or anywhere when site is None).
+
+    Trial-wide roles count at every site; a superuser is an administrator
+    of every site (api.md).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return {Role.ADMINISTRATOR}
+    # Cached per user object: pages ask this many times per request.
+    cache = user.__dict__.setdefault("_edc_memberships", None)
+    if cache is None:
+        cache = list(SiteMembership.objects.filter(user=user).values_list("site_id", "role"))
+        user.__dict__["_edc_memberships"] = cache
+    return {
+        role
+        for site_id, role in cache
+        if site is None or site_id is None or site_id == site.pk or role in TRIAL_WIDE_ROLES
+    }
+
+
+def has_role(user, *roles: str, site: Site | None = None) -> bool:
+    return bool(user_roles(user, site=site) & set(roles))
+
+
+def is_trial_wide(user) -> bool:
+    return has_role(user, *TRIAL_WIDE_ROLES)
+
+
+def visible_sites(user) -> QuerySet[Site]:
+    if is_trial_wide(user):
+        return Site.objects.all()
+    if not user.is_authenticated:
+        return Site.objects.none()
+    return Site.objects.filter(memberships__user=user).distinct()
+
+
+def can_enter_data(user, site: Site) -> bool:
+    """Coordinators and investigators enter CRFs at their own sites."""
+    return has_role(user, Role.COORDINATOR, Role.INVESTIGATOR, Role.ADMINISTRATOR, site=site)

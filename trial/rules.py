@@ -1,0 +1,149 @@
+"""Pure rules for the visit schedule: windows, statuses and the default schedule.
+
+Numbers in, verdicts out: no models, no database. ``DEFAULT_VISIT_SCHEDULE``
+and ``OVERDUE_GRACE_DAYS`` are only the seed for the versioned ``Protocol``
+record; code that runs the trial reads the Protocol, not these constants.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
+
+from django.db.models import TextChoices
+
+#: Days a visit stays "overdue" after its window closes before it counts as
+#: "missed": two weeks lets a late CRF be entered before the visit is written
+#: off. Seed value for the Protocol field of the same meaning.
+OVERDUE_GRACE_DAYS = 14
+
+#: A month is 365.25 / 12 days, as in the endpoint analysis.
+DAYS_PER_MONTH = Decimal("365.25") / 12
+
+
+class VisitStatus(TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"  # window not yet open
+    DUE = "due", "Due"  # window open, no data
+    OVERDUE = "overdue", "Overdue"  # window closed, no data, within grace
+    MISSED = "missed", "Missed"  # window closed more than the grace period ago
+    DONE = "done", "Done"  # data entered
+    NOT_EXPECTED = "not_expected", "Not expected"  # patient died or withdrew
+
+
+class Crf(TextChoices):
+    """The case report forms a visit can expect."""
+
+    CRS_ASSESSMENT = "crs_assessment", "CRS assessment"
+    ICANS_ASSESSMENT = "icans_assessment", "ICANS assessment"
+    ADVERSE_EVENTS = "adverse_events", "Adverse events"
+    RESPONSE_ASSESSMENT = "response_assessment", "Response assessment"
+    FOLLOW_UP = "follow_up", "Follow-up"
+
+
+class VisitWindow(NamedTuple):
+    target_date: datetime.date
+    window_start: datetime.date
+    window_end: datetime.date
+
+
+def visit_window(
+    *, infusion_date: datetime.date, target_day: int, window_before_days: int, window_after_days: int
+) -> VisitWindow:
+    """Target date (infusion date + target study day) and its inclusive window."""
+    if window_before_days < 0 or window_after_days < 0:
+        raise ValueError("window widths must not be negative")
+    target = infusion_date + datetime.timedelta(days=target_day)
+    return VisitWindow(
+        target_date=target,
+        window_start=target - datetime.timedelta(days=window_before_days),
+        window_end=target + datetime.timedelta(days=window_after_days),
+    )
+
+
+def date_in_window(*, visit_date: datetime.date, window_start: datetime.date, window_end: datetime.date) -> bool:
+    """Soft check for a visit date: inside the window, both ends included."""
+    return window_start <= visit_date <= window_end
+
+
+def visit_status(
+    *,
+    today: datetime.date,
+    window_start: datetime.date,
+    window_end: datetime.date,
+    done: bool,
+    grace_days: int,
+    not_expected: bool = False,
+) -> str:
+    """Status of one visit on ``today``.
+
+    Precedence: ``done`` (data entered stays done even if the patient later
+    died), then ``not_expected``. Otherwise, with inclusive windows:
+    before window_start → scheduled; window_start … window_end → due;
+    window_end + 1 … window_end + grace_days → overdue; later → missed.
+    """
+    if window_start > window_end:
+        raise ValueError("window_start is after window_end")
+    if grace_days < 0:
+        raise ValueError("grace_days must not be negative")
+    if done:
+        return VisitStatus.DONE
+    if not_expected:
+        return VisitStatus.NOT_EXPECTED
+    if today < window_start:
+        return VisitStatus.SCHEDULED
+    if today <= window_end:
+        return VisitStatus.DUE
+    if today <= window_end + datetime.timedelta(days=grace_days):
+        return VisitStatus.OVERDUE
+    return VisitStatus.MISSED
+
+
+def study_day_for_month(months: int) -> int:
+    """Target study day of a month visit: months × 365.25 / 12, to the nearest day.
+
+    Ties round half to even; the only tie in the schedule is month 24
+    (730.5 days), which becomes 730 = two 365-day years.
+    """
+    return int((months * DAYS_PER_MONTH).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+@dataclass(frozen=True, slots=True)
+class VisitDefinition:
+    code: str
+    name: str
+    target_day: int
+    window_before_days: int
+    window_after_days: int
+    forms: tuple[str, ...]
+    primary_assessment: bool = False
+
+
+_EARLY_FORMS = (Crf.CRS_ASSESSMENT, Crf.ICANS_ASSESSMENT, Crf.ADVERSE_EVENTS)
+_PRIMARY_FORMS = (Crf.RESPONSE_ASSESSMENT, Crf.ADVERSE_EVENTS, Crf.FOLLOW_UP)
+_MONTH_FORMS = (Crf.FOLLOW_UP, Crf.ADVERSE_EVENTS)
+_MONTHS_WITH_RESPONSE = frozenset({3, 6, 12})
+
+
+def _day_visit(day: int, window: int) -> VisitDefinition:
+    return VisitDefinition(f"D{day}", f"Day {day}", day, window, window, _EARLY_FORMS)
+
+
+def _month_visit(months: int, window: int) -> VisitDefinition:
+    forms = _MONTH_FORMS + ((Crf.RESPONSE_ASSESSMENT,) if months in _MONTHS_WITH_RESPONSE else ())
+    return VisitDefinition(f"M{months}", f"Month {months}", study_day_for_month(months), window, window, forms)
+
+
+#: Target days: D1 1, D4 4, D7 7, D10 10, D14 14, D21 21, D28 28 (primary),
+#: M2 61, M3 91, M6 183, M9 274, M12 365, M18 548, M24 730, M30 913, M36 1096.
+#: Windows (± days): D1, D4 ±1; D7–D21 ±2; D28 ±4; M2, M3 ±7; M6–M12 ±14; M18–M36 ±30.
+DEFAULT_VISIT_SCHEDULE: tuple[VisitDefinition, ...] = (
+    _day_visit(1, 1),
+    _day_visit(4, 1),
+    *(_day_visit(day, 2) for day in (7, 10, 14, 21)),
+    VisitDefinition("D28", "Day 28", 28, 4, 4, _PRIMARY_FORMS, primary_assessment=True),
+    *(_month_visit(months, 7) for months in (2, 3)),
+    *(_month_visit(months, 14) for months in (6, 9, 12)),
+    *(_month_visit(months, 30) for months in (18, 24, 30, 36)),
+)
