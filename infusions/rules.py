@@ -1,0 +1,283 @@
+"""Pure rules for lymphodepletion and the CAR-T infusion.
+
+Numbers in, verdicts out: no models, no database. Protocol numbers (regimen,
+study days, tolerance, dose range) are arguments, read by the caller from the
+``Protocol`` record; only clinical conventions that are not protocol data live
+here as default constants.
+
+All arithmetic is exact (``Decimal``, ``int``, ``Fraction``); floats are never used.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from math import floor
+from typing import Protocol
+
+from django.db.models import TextChoices
+
+from patients.rules import PERCENT_LIMITS, to_decimal, within_limits
+
+_ONE_MG = Decimal("1")
+_CENTI = Decimal("0.01")
+_MILLION = Decimal(1_000_000)
+
+#: Fludarabine is renally cleared; its label reduces the dose when creatinine
+#: clearance is below 70 mL/min (by 20 % for 30–70 mL/min). A reduced dose
+#: given with a clearance below this threshold is therefore a recognised reason.
+FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN = Decimal("70")
+
+#: Infusion must fall at least this many days after the last lymphodepletion
+#: dose (infusion_date − last_dose_date ≥ 2, i.e. at least one rest day between).
+#: The protocol schedule itself (day −3 → day 0) leaves 3 days.
+MIN_DAYS_LYMPHODEPLETION_TO_INFUSION = 2
+
+
+class Agent(TextChoices):
+    FLUDARABINE = "fludarabine", "Fludarabine"
+    CYCLOPHOSPHAMIDE = "cyclophosphamide", "Cyclophosphamide"
+
+
+class DoseVerdict(TextChoices):
+    WITHIN_TOLERANCE = "within_tolerance", "Within tolerance"
+    OUTSIDE_TOLERANCE = "outside_tolerance", "Outside tolerance"
+    MISSED = "missed", "Missed"
+
+
+class CellDoseVerdict(TextChoices):
+    WITHIN_RANGE = "within_range", "Within range"
+    BELOW_RANGE = "below_range", "Below range"
+    ABOVE_RANGE = "above_range", "Above range"
+
+
+# --- lymphodepletion -------------------------------------------------------------
+
+
+def planned_dose_mg(*, dose_mg_per_m2: Decimal, bsa_m2: Decimal) -> Decimal:
+    """Planned daily dose: ``dose_mg_per_m2 × bsa_m2``, rounded half up to a whole mg.
+
+    Pharmacy rule (same for both agents): multiply by the BSA as already
+    rounded to 0.01 m², then round half up to the nearest 1 mg. A whole mg is
+    measurable from the usual concentrations (fludarabine 25 mg/mL,
+    cyclophosphamide 20 mg/mL) and the rounding error (≤ 0.5 mg, under 2 % of
+    the smallest paediatric fludarabine dose) is far inside the 10 % tolerance.
+    No dose banding or capping is applied.
+    """
+    dose, bsa = to_decimal(dose_mg_per_m2), to_decimal(bsa_m2)
+    if dose <= 0 or bsa <= 0:
+        raise ValueError("dose_mg_per_m2 and bsa_m2 must be positive")
+    return (dose * bsa).quantize(_ONE_MG, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDose:
+    study_day: int
+    date: datetime.date
+    agent: str
+    planned_mg: Decimal
+
+
+def planned_course(
+    *,
+    start_date: datetime.date,
+    bsa_m2: Decimal,
+    regimen: Mapping[str, Decimal],
+    study_days: tuple[int, ...],
+) -> list[PlannedDose]:
+    """Every planned dose of the course, by study day then in regimen order.
+
+    ``start_date`` is the date of the first (lowest) study day, e.g. day −5;
+    the other days follow on consecutive calendar offsets from it. ``regimen``
+    maps agent to mg/m² and ``study_days`` comes from the Protocol record.
+    """
+    if not study_days or not regimen:
+        raise ValueError("a course needs at least one study day and one agent")
+    days = sorted(set(study_days))
+    first = days[0]
+    per_agent = {agent: planned_dose_mg(dose_mg_per_m2=mg_m2, bsa_m2=bsa_m2) for agent, mg_m2 in regimen.items()}
+    return [
+        PlannedDose(
+            study_day=day,
+            date=start_date + datetime.timedelta(days=day - first),
+            agent=str(agent),
+            planned_mg=planned_mg,
+        )
+        for day in days
+        for agent, planned_mg in per_agent.items()
+    ]
+
+
+def dose_verdict(*, planned_mg: Decimal, administered_mg: Decimal | None, tolerance_percent: Decimal) -> str:
+    """Soft check of one administered dose against its plan.
+
+    Nothing given (``None`` or 0) is ``missed``. Otherwise the relative
+    deviation |administered − planned| / planned is ``outside_tolerance`` only
+    when strictly greater than the tolerance: exactly 10.00 % is within.
+    Compared by cross-multiplication so no division can round the boundary.
+    """
+    if planned_mg <= 0:
+        raise ValueError("planned_mg must be positive")
+    if tolerance_percent < 0:
+        raise ValueError("tolerance_percent must not be negative")
+    if administered_mg is None or administered_mg == 0:
+        return DoseVerdict.MISSED
+    if administered_mg < 0:
+        raise ValueError("administered_mg must not be negative")
+    if abs(administered_mg - planned_mg) * 100 > tolerance_percent * planned_mg:
+        return DoseVerdict.OUTSIDE_TOLERANCE
+    return DoseVerdict.WITHIN_TOLERANCE
+
+
+def renal_adjustment_recognised(
+    *,
+    agent: str,
+    planned_mg: Decimal,
+    administered_mg: Decimal | None,
+    creatinine_clearance_ml_min: Decimal | None,
+    threshold_ml_min: Decimal = FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN,
+) -> bool:
+    """True when a dose below plan is explained by renal impairment.
+
+    Only fludarabine is renally adjusted; the dose must actually have been
+    given and reduced (a missed dose is not an adjustment), and a creatinine
+    clearance below ``threshold_ml_min`` must be recorded.
+    """
+    if agent != Agent.FLUDARABINE or creatinine_clearance_ml_min is None or administered_mg is None:
+        return False
+    return 0 < administered_mg < planned_mg and creatinine_clearance_ml_min < threshold_ml_min
+
+
+# --- CAR-T cell dose ---------------------------------------------------------------
+
+
+def cell_dose_per_kg(*, cart_cells_infused: int, weight_kg: Decimal) -> Decimal:
+    """CAR⁺ viable cells per kg of recipient weight, unrounded.
+
+    Decimal division at 40 significant digits: exact whenever the quotient
+    terminates, and otherwise far finer than any boundary that is compared.
+    """
+    if isinstance(cart_cells_infused, bool) or not isinstance(cart_cells_infused, int):
+        raise TypeError("cart_cells_infused must be an int (a count of cells)")
+    if cart_cells_infused < 0:
+        raise ValueError("cart_cells_infused must not be negative")
+    weight = to_decimal(weight_kg)
+    if not weight.is_finite() or weight <= 0:
+        raise ValueError("weight_kg must be positive")
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return Decimal(cart_cells_infused) / weight
+
+
+def dose_million_cells_per_kg(*, cells_per_kg: Decimal) -> Decimal:
+    """The dose as shown to people: ×10⁶ cells/kg, rounded half up to 0.01."""
+    return (Decimal(cells_per_kg) / _MILLION).quantize(_CENTI, rounding=ROUND_HALF_UP)
+
+
+def cell_dose_verdict(*, cells_per_kg: Decimal, min_cells_per_kg: Decimal, max_cells_per_kg: Decimal) -> str:
+    """Soft check of the CAR-T dose against the protocol range, inclusive.
+
+    Judged on the displayed value (rounded half up to 0.01 ×10⁶/kg), so the
+    verdict never contradicts the number on the form, the API or the PDF:
+    4.995 ×10⁶/kg shows as 5.00 and is within range; 4.994 shows as 4.99 and
+    is below. That precision (10 000 cells/kg, 0.1 % of the lower bound) is
+    far below the uncertainty of a cell count.
+    """
+    if min_cells_per_kg > max_cells_per_kg:
+        raise ValueError("min_cells_per_kg is above max_cells_per_kg")
+    shown = dose_million_cells_per_kg(cells_per_kg=cells_per_kg) * _MILLION
+    if shown < min_cells_per_kg:
+        return CellDoseVerdict.BELOW_RANGE
+    if shown > max_cells_per_kg:
+        return CellDoseVerdict.ABOVE_RANGE
+    return CellDoseVerdict.WITHIN_RANGE
+
+
+# --- product lot ---------------------------------------------------------------------
+
+
+def car_positive_viable_cells(*, total_viable_cells: int, car_positive_percent: Decimal) -> int:
+    """CAR⁺ viable cells available in the lot: total viable × CAR⁺ %, rounded down.
+
+    Rounded down because a lot's capacity must never be overstated.
+    """
+    if total_viable_cells < 0:
+        raise ValueError("total_viable_cells must not be negative")
+    if not within_limits(value=car_positive_percent, limits=PERCENT_LIMITS):
+        raise ValueError("car_positive_percent must be within 0–100")
+    return floor(Fraction(total_viable_cells) * Fraction(Decimal(car_positive_percent)) / 100)
+
+
+def cells_exceed_lot(*, cart_cells_infused: int, total_viable_cells: int, car_positive_percent: Decimal) -> bool:
+    """Hard check: more CAR⁺ cells recorded as infused than the lot contains.
+
+    For split dosing pass ``total_cells(fractions)`` as ``cart_cells_infused``.
+    """
+    capacity = car_positive_viable_cells(
+        total_viable_cells=total_viable_cells, car_positive_percent=car_positive_percent
+    )
+    return cart_cells_infused > capacity
+
+
+# --- infusion timing and split dosing ------------------------------------------------
+
+
+def earliest_infusion_date(
+    *, last_lymphodepletion_date: datetime.date, min_gap_days: int = MIN_DAYS_LYMPHODEPLETION_TO_INFUSION
+) -> datetime.date:
+    """First permissible infusion date: last lymphodepletion dose + ``min_gap_days``.
+
+    The rule is infusion_date − last_dose_date ≥ ``min_gap_days`` (2 by
+    default: a last dose on the 1st allows infusion on the 3rd, not the 2nd).
+    """
+    if min_gap_days < 0:
+        raise ValueError("min_gap_days must not be negative")
+    return last_lymphodepletion_date + datetime.timedelta(days=min_gap_days)
+
+
+def infusion_too_early(
+    *,
+    infusion_date: datetime.date,
+    last_lymphodepletion_date: datetime.date,
+    min_gap_days: int = MIN_DAYS_LYMPHODEPLETION_TO_INFUSION,
+) -> bool:
+    """Hard check: the infusion falls before ``earliest_infusion_date``."""
+    earliest = earliest_infusion_date(last_lymphodepletion_date=last_lymphodepletion_date, min_gap_days=min_gap_days)
+    return infusion_date < earliest
+
+
+class InfusionFractionLike(Protocol):
+    """Anything with these attributes: a dataclass, a model instance, a namedtuple."""
+
+    @property
+    def infusion_date(self) -> datetime.date: ...
+
+    @property
+    def cart_cells_infused(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InfusionFraction:
+    infusion_date: datetime.date
+    cart_cells_infused: int
+
+
+def total_cells(fractions: Iterable[InfusionFractionLike]) -> int:
+    """All CAR⁺ cells given over a split dose; the dose per kg uses this total."""
+    items = list(fractions)
+    if not items:
+        raise ValueError("a split dose needs at least one fraction")
+    if any(fraction.cart_cells_infused < 0 for fraction in items):
+        raise ValueError("cart_cells_infused must not be negative")
+    return sum(fraction.cart_cells_infused for fraction in items)
+
+
+def first_fraction_date(fractions: Iterable[InfusionFractionLike]) -> datetime.date:
+    """Earliest fraction date: study day 0 for a split dose."""
+    dates = [fraction.infusion_date for fraction in fractions]
+    if not dates:
+        raise ValueError("a split dose needs at least one fraction")
+    return min(dates)

@@ -1,0 +1,80 @@
+"""Pure rules about the subject: body-surface area, age, study day, hard limits.
+
+Numbers in, verdicts out: no models, no database. Forms, serializers and
+services call these; none of them re-implements the arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+Number = Decimal | float | int
+
+# --- Hard-check limits (inclusive), kept in one place ------------------------
+# Values outside these are impossible data and are refused on the field, not
+# merely flagged. They are deliberately wide: the trial may enrol children,
+# and a plausible-but-unusual value must never be blocked by a hard check.
+#: Weight: 2 kg (a small infant) to 250 kg; 0 kg and 400 kg are refused.
+WEIGHT_KG_LIMITS: tuple[Decimal, Decimal] = (Decimal("2"), Decimal("250"))
+#: Height: 40 cm (a newborn) to 230 cm.
+HEIGHT_CM_LIMITS: tuple[Decimal, Decimal] = (Decimal("40"), Decimal("230"))
+#: Any percentage (blasts, viability, CAR-positive fraction): 0–100 %.
+PERCENT_LIMITS: tuple[Decimal, Decimal] = (Decimal("0"), Decimal("100"))
+
+_CENTI = Decimal("0.01")
+
+
+def to_decimal(value: Number) -> Decimal:
+    """Convert without binary-float noise: 70.1 becomes Decimal('70.1'), not 70.09999…"""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a measurement")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def within_limits(*, value: Number, limits: tuple[Decimal, Decimal]) -> bool:
+    """True when ``value`` lies inside the inclusive hard-check ``limits``."""
+    number = to_decimal(value)
+    if not number.is_finite():
+        return False
+    low, high = limits
+    return low <= number <= high
+
+
+def body_surface_area_m2(*, height_cm: Number, weight_kg: Number) -> Decimal:
+    """Mosteller BSA, sqrt(height_cm × weight_kg / 3600), rounded half-up to 0.01 m².
+
+    The rounded value is what pharmacy doses from, so every planned dose is
+    computed from exactly the figure shown on the form.
+    """
+    height, weight = to_decimal(height_cm), to_decimal(weight_kg)
+    for name, number in (("height_cm", height), ("weight_kg", weight)):
+        if not number.is_finite() or number <= 0:
+            raise ValueError(f"{name} must be a positive number, got {number}")
+    with localcontext() as ctx:
+        ctx.prec = 50  # Decimal sqrt is correctly rounded; ample digits for the half-up step
+        bsa = (height * weight / Decimal(3600)).sqrt()
+        return bsa.quantize(_CENTI, rounding=ROUND_HALF_UP)
+
+
+def age_years(*, birth_date: datetime.date, on_date: datetime.date) -> int:
+    """Completed years on ``on_date``.
+
+    Someone born on 29 February completes a year on 1 March in common years
+    (the birthday has not yet passed on 28 February).
+    """
+    if on_date < birth_date:
+        raise ValueError("on_date is before birth_date")
+    before_birthday = (on_date.month, on_date.day) < (birth_date.month, birth_date.day)
+    return on_date.year - birth_date.year - int(before_birthday)
+
+
+def study_day(*, on_date: datetime.date, infusion_date: datetime.date) -> int:
+    """Days from CAR-T infusion: day 0 is the infusion, the day before is −1.
+
+    Plain date difference, so there is no "day −0" and no gap at zero;
+    lymphodepletion falls on days −5 to −3.
+    """
+    return (on_date - infusion_date).days
