@@ -1,0 +1,498 @@
+"""Pure safety rules: ASTCT grading of CRS and ICANS, ICE and CAPD scores, SAE clocks.
+
+Numbers and choice values in, verdicts out; nothing here touches the database, so the
+models, forms, API and tasks all call these functions instead of re-implementing them.
+
+Grading follows Lee DW et al., "ASTCT Consensus Grading for Cytokine Release Syndrome
+and Neurologic Toxicity Associated with Immune Effector Cells", Biol Blood Marrow
+Transplant 2019;25:625-638.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.db.models import TextChoices
+
+
+@dataclass(frozen=True)
+class Grading:
+    """A computed grade and the domain(s) that set it, for display and audit."""
+
+    grade: int
+    driver: str
+
+
+def _worst(domains: dict[str, int], *, absent: str) -> Grading:
+    # ASTCT: the grade is that of the most severe domain; name every domain at that grade.
+    grade = max(domains.values())
+    if grade == 0:
+        return Grading(0, absent)
+    return Grading(grade, " and ".join(name for name, g in domains.items() if g == grade))
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+
+
+# --- Cytokine release syndrome ---------------------------------------------------------
+
+FEVER_THRESHOLD_C = 38.0  # ASTCT: fever is a temperature >= 38.0 °C
+
+
+class Hypotension(TextChoices):
+    NONE = "none", "No hypotension"
+    FLUIDS = "fluids", "Hypotension not requiring vasopressors (fluids)"
+    ONE_VASOPRESSOR = "one_vasopressor", "Requiring one vasopressor, with or without vasopressin"
+    MULTIPLE_VASOPRESSORS = (
+        "multiple_vasopressors",
+        "Requiring multiple vasopressors (excluding vasopressin)",
+    )
+
+
+class Hypoxia(TextChoices):
+    NONE = "none", "No hypoxia"
+    LOW_FLOW = "low_flow", "Low-flow nasal cannula (≤6 L/min) or blow-by oxygen"
+    HIGH_FLOW = (
+        "high_flow",
+        "High-flow nasal cannula (>6 L/min), facemask, non-rebreather or Venturi mask",
+    )
+    POSITIVE_PRESSURE = (
+        "positive_pressure",
+        "Positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)",
+    )
+
+
+HYPOTENSION_GRADE = {
+    Hypotension.NONE: 0,
+    Hypotension.FLUIDS: 2,
+    Hypotension.ONE_VASOPRESSOR: 3,
+    Hypotension.MULTIPLE_VASOPRESSORS: 4,
+}
+HYPOXIA_GRADE = {
+    Hypoxia.NONE: 0,
+    Hypoxia.LOW_FLOW: 2,
+    Hypoxia.HIGH_FLOW: 3,
+    Hypoxia.POSITIVE_PRESSURE: 4,
+}
+
+
+def has_fever(max_temperature_c: float | None) -> bool:
+    return max_temperature_c is not None and max_temperature_c >= FEVER_THRESHOLD_C
+
+
+def crs_grading(
+    *, max_temperature_c: float | None, fever_masked: bool, hypotension: str, hypoxia: str
+) -> Grading:
+    """ASTCT CRS grade (0-4) with the domain that drives it.
+
+    Fever (>= 38.0 °C, not attributable to another cause) is required: without it,
+    hypotension or hypoxia is not CRS by the consensus definition and the grade is 0.
+    Once antipyretics or anti-cytokine therapy (tocilizumab, corticosteroids) have been
+    given, fever is no longer required to grade subsequent CRS, so ``fever_masked=True``
+    counts as fever present.
+
+    Grade 1 is fever alone; above that the grade is the worse of hypotension and hypoxia
+    (organ toxicities are graded separately by CTCAE and do not change the CRS grade).
+    Grade 5 (death due to CRS) is not computed here: death is recorded on the adverse event.
+    """
+    hypotension_grade = HYPOTENSION_GRADE[Hypotension(hypotension)]
+    hypoxia_grade = HYPOXIA_GRADE[Hypoxia(hypoxia)]  # validate both even without fever
+    if not (has_fever(max_temperature_c) or fever_masked):
+        return Grading(0, "no fever: not CRS")
+    return _worst(
+        {"fever": 1, "hypotension": hypotension_grade, "hypoxia": hypoxia_grade},
+        absent="no CRS",
+    )
+
+
+def grade_crs(
+    *, max_temperature_c: float | None, fever_masked: bool, hypotension: str, hypoxia: str
+) -> int:
+    """ASTCT CRS grade 0-4 (0: no CRS); see ``crs_grading`` for the rules."""
+    return crs_grading(
+        max_temperature_c=max_temperature_c,
+        fever_masked=fever_masked,
+        hypotension=hypotension,
+        hypoxia=hypoxia,
+    ).grade
+
+
+# --- Immune effector cell-associated neurotoxicity syndrome ----------------------------
+
+CAPD_AGE_LIMIT_YEARS = 12  # ASTCT: CAPD replaces ICE for children under 12
+CAPD_ITEM_COUNT = 8
+CAPD_DELIRIUM_THRESHOLD = 9  # a CAPD total >= 9 is delirium: ICANS grade 3
+
+
+class Consciousness(TextChoices):
+    NORMAL = "normal", "Normal (not depressed)"
+    SPONTANEOUS = "spontaneous", "Awakens spontaneously"
+    VOICE = "voice", "Awakens to voice"
+    TACTILE = "tactile", "Awakens only to tactile stimulus"
+    UNAROUSABLE = (
+        "unarousable",
+        "Unarousable or requires vigorous or repetitive tactile stimuli to arouse; "
+        "stupor or coma",
+    )
+
+
+class Seizure(TextChoices):
+    NONE = "none", "No seizure"
+    RAPIDLY_RESOLVING = (
+        "rapidly_resolving",
+        "Any clinical seizure, focal or generalised, that resolves rapidly, "
+        "or non-convulsive seizures on EEG that resolve with intervention",
+    )
+    PROLONGED_OR_REPETITIVE = (
+        "prolonged_or_repetitive",
+        "Life-threatening prolonged seizure (>5 min), or repetitive clinical or electrical "
+        "seizures without return to baseline in between",
+    )
+
+
+class CerebralEdema(TextChoices):
+    NONE = "none", "No cerebral oedema or raised ICP"
+    FOCAL = "focal", "Focal/local oedema on neuroimaging"
+    DIFFUSE = (
+        "diffuse",
+        "Diffuse cerebral oedema on neuroimaging, decerebrate or decorticate posturing, "
+        "cranial nerve VI palsy, papilloedema or Cushing's triad",
+    )
+
+
+# Depressed consciousness must not be attributable to another cause (e.g. sedation).
+CONSCIOUSNESS_GRADE = {
+    Consciousness.NORMAL: 0,
+    Consciousness.SPONTANEOUS: 1,  # ASTCT grade 1 is literally "awakens spontaneously"
+    Consciousness.VOICE: 2,
+    Consciousness.TACTILE: 3,
+    Consciousness.UNAROUSABLE: 4,
+}
+SEIZURE_GRADE = {
+    Seizure.NONE: 0,
+    Seizure.RAPIDLY_RESOLVING: 3,
+    Seizure.PROLONGED_OR_REPETITIVE: 4,
+}
+CEREBRAL_EDEMA_GRADE = {
+    CerebralEdema.NONE: 0,
+    CerebralEdema.FOCAL: 3,
+    CerebralEdema.DIFFUSE: 4,
+}
+
+
+def ice_score(
+    *, orientation: int, naming: int, following_commands: int, writing: int, attention: int
+) -> int:
+    """Immune Effector Cell-Associated Encephalopathy (ICE) score, 0-10.
+
+    orientation: year, month, city, hospital (0-4); naming three objects (0-3); following
+    simple commands (0-1); writing a standard sentence (0-1); attention, counting back
+    from 100 by ten (0-1).
+    """
+    items = {
+        "orientation": (orientation, 4),
+        "naming": (naming, 3),
+        "following_commands": (following_commands, 1),
+        "writing": (writing, 1),
+        "attention": (attention, 1),
+    }
+    for name, (value, maximum) in items.items():
+        _check_range(name, value, 0, maximum)
+    return sum(value for value, _ in items.values())
+
+
+def capd_score(items: Sequence[int]) -> int:
+    """Cornell Assessment of Pediatric Delirium total, 0-32 (higher is worse).
+
+    Takes the eight item scores (0-4 each) as already scored: items 1-4 (eye contact,
+    purposeful actions, awareness of surroundings, communicates needs) are scored in
+    reverse (never = 4 ... always = 0), items 5-8 (restless, inconsolable, underactive,
+    slow to respond) directly (never = 0 ... always = 4).
+    """
+    if len(items) != CAPD_ITEM_COUNT:
+        raise ValueError(f"CAPD has {CAPD_ITEM_COUNT} items, not {len(items)}.")
+    for number, value in enumerate(items, start=1):
+        _check_range(f"CAPD item {number}", value, 0, 4)
+    return sum(items)
+
+
+def uses_capd(age_years: int | None) -> bool:
+    """True when encephalopathy is assessed with CAPD rather than ICE (children under 12)."""
+    if age_years is None:
+        return False
+    if age_years < 0:
+        raise ValueError(f"age_years cannot be negative, not {age_years!r}.")
+    return age_years < CAPD_AGE_LIMIT_YEARS
+
+
+def ice_domain_grade(ice: int | None) -> int:
+    """ICE 10 -> 0, 7-9 -> 1, 3-6 -> 2, 0-2 -> 3; None (unarousable, cannot do ICE) -> 4."""
+    if ice is None:
+        return 4
+    _check_range("ice_score", ice, 0, 10)
+    if ice == 10:
+        return 0
+    if ice >= 7:
+        return 1
+    if ice >= 3:
+        return 2
+    return 3  # 0-2; an ICE of 0 in an awake patient with global aphasia is grade 3
+
+
+def capd_domain_grade(capd: int | None) -> int:
+    """CAPD 0 -> 0, 1-8 -> 1, >= 9 -> 3; None (unable to perform CAPD) -> 4.
+
+    ASTCT gives CAPD 1-8 for both grades 1 and 2: the level of consciousness separates
+    them (awakens spontaneously vs to voice), so this domain alone contributes grade 1.
+    """
+    if capd is None:
+        return 4
+    _check_range("capd_score", capd, 0, 4 * CAPD_ITEM_COUNT)
+    if capd == 0:
+        return 0
+    return 3 if capd >= CAPD_DELIRIUM_THRESHOLD else 1
+
+
+def icans_grading(
+    *,
+    ice_score: int | None,
+    consciousness: str,
+    seizure: str,
+    motor_weakness: bool,
+    cerebral_edema: str,
+    age_years: int | None = None,
+    capd_score: int | None = None,
+) -> Grading:
+    """ASTCT ICANS grade (0-4): the worst of the five domains, with the domain(s) driving it.
+
+    Encephalopathy domain: ICE for adults and children aged 12 or more; for a child under
+    12 (``uses_capd(age_years)``) CAPD is used whenever a CAPD score is given or ICE is
+    not (``ice_score`` None); a child with neither is "unable to perform CAPD": grade 4.
+    When ``age_years`` is unknown, ICE is used. ``motor_weakness`` means deep focal motor
+    weakness (hemiparesis, paraparesis): grade 4. Tremor and myoclonus, and intracranial
+    haemorrhage, are graded by CTCAE and do not count here.
+    Grade 5 (death due to ICANS) is not computed here: death is recorded on the adverse event.
+    """
+    if uses_capd(age_years) and (capd_score is not None or ice_score is None):
+        encephalopathy = ("CAPD score", capd_domain_grade(capd_score))
+    else:
+        encephalopathy = ("ICE score", ice_domain_grade(ice_score))
+    domains = {
+        encephalopathy[0]: encephalopathy[1],
+        "consciousness": CONSCIOUSNESS_GRADE[Consciousness(consciousness)],
+        "seizure": SEIZURE_GRADE[Seizure(seizure)],
+        "motor weakness": 4 if motor_weakness else 0,
+        "cerebral oedema": CEREBRAL_EDEMA_GRADE[CerebralEdema(cerebral_edema)],
+    }
+    return _worst(domains, absent="no ICANS")
+
+
+def grade_icans(
+    *,
+    ice_score: int | None,
+    consciousness: str,
+    seizure: str,
+    motor_weakness: bool,
+    cerebral_edema: str,
+    age_years: int | None = None,
+    capd_score: int | None = None,
+) -> int:
+    """ASTCT ICANS grade 0-4 (0: no ICANS); see ``icans_grading`` for the rules."""
+    return icans_grading(
+        ice_score=ice_score,
+        consciousness=consciousness,
+        seizure=seizure,
+        motor_weakness=motor_weakness,
+        cerebral_edema=cerebral_edema,
+        age_years=age_years,
+        capd_score=capd_score,
+    ).grade
+
+
+# --- Serious adverse event reporting clock ---------------------------------------------
+
+SAE_INITIAL_REPORT_HOURS = 24  # investigator -> sponsor, from first awareness
+
+
+def _utc(name: str, value: datetime) -> datetime:
+    # Naive times are ambiguous across sites; and aware times sharing a tzinfo compare by
+    # wall clock in Python, so compare instants in UTC.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, not {value!r}.")
+    return value.astimezone(timezone.utc)
+
+
+def sae_initial_report_due(aware_at: datetime) -> datetime:
+    """Deadline for the initial SAE report: 24 elapsed hours after awareness, in its zone."""
+    due = _utc("aware_at", aware_at) + timedelta(hours=SAE_INITIAL_REPORT_HOURS)
+    return due.astimezone(aware_at.tzinfo)  # elapsed hours: a DST change cannot move it
+
+
+def sae_report_overdue(*, aware_at: datetime, reported_at: datetime | None, now: datetime) -> bool:
+    """True while the initial report is missing past its deadline (exactly at it is on time)."""
+    due = _utc("due", sae_initial_report_due(aware_at))
+    if reported_at is not None:
+        _utc("reported_at", reported_at)
+        return False
+    return _utc("now", now) > due
+
+
+def sae_report_late(*, aware_at: datetime, reported_at: datetime) -> bool:
+    """True when the initial report was sent after its deadline (exactly at it is on time)."""
+    return _utc("reported_at", reported_at) > _utc("due", sae_initial_report_due(aware_at))
+
+
+# --- Adverse event vocabularies --------------------------------------------------------
+
+
+class SeriousnessCriterion(TextChoices):  # ICH E2A
+    DEATH = "death", "Results in death"
+    LIFE_THREATENING = "life_threatening", "Is life-threatening"
+    HOSPITALISATION = (
+        "hospitalisation",
+        "Requires inpatient hospitalisation or prolongation of existing hospitalisation",
+    )
+    DISABILITY = "disability", "Results in persistent or significant disability/incapacity"
+    CONGENITAL_ANOMALY = "congenital_anomaly", "Is a congenital anomaly/birth defect"
+    IMPORTANT_MEDICAL_EVENT = "important_medical_event", "Important medical event"
+
+
+class Relatedness(TextChoices):  # causality to the study treatment
+    NOT_RELATED = "not_related", "Not related"
+    UNLIKELY = "unlikely", "Unlikely related"
+    POSSIBLE = "possible", "Possibly related"
+    PROBABLE = "probable", "Probably related"
+    DEFINITE = "definite", "Definitely related"
+
+
+RELATED = frozenset({Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE})
+
+
+def is_related(relatedness: str) -> bool:
+    """Possible, probable and definite count as related (adverse reaction); the rest do not."""
+    return Relatedness(relatedness) in RELATED
+
+
+class AeOutcome(TextChoices):  # CDISC AEOUT
+    RECOVERED = "recovered", "Recovered/resolved"
+    RECOVERING = "recovering", "Recovering/resolving"
+    NOT_RECOVERED = "not_recovered", "Not recovered/not resolved"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered/resolved with sequelae"
+    FATAL = "fatal", "Fatal"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ActionTaken(TextChoices):
+    # CAR-T is a single infusion, so the useful question is what was done for the event.
+    NONE = "none", "No action taken"
+    TREATMENT = "treatment", "Treatment given (medication or procedure)"
+    HOSPITALISATION = "hospitalisation", "Hospitalisation (new or prolonged)"
+    OTHER = "other", "Other action (specify)"
+
+
+# --- CTCAE v5.0 terms (a CAR-T-relevant subset), as (term, system organ class) ----------
+# ICANS is not a CTCAE term: it is graded by ASTCT above; its features are also
+# recordable as CTCAE terms (Encephalopathy, Seizure, Edema cerebral, ...).
+
+_BLOOD = "Blood and lymphatic system disorders"
+_CARDIAC = "Cardiac disorders"
+_GI = "Gastrointestinal disorders"
+_GENERAL = "General disorders and administration site conditions"
+_HEPATOBILIARY = "Hepatobiliary disorders"
+_IMMUNE = "Immune system disorders"
+_INFECTIONS = "Infections and infestations"
+_INJURY = "Injury, poisoning and procedural complications"
+_INVESTIGATIONS = "Investigations"
+_METABOLISM = "Metabolism and nutrition disorders"
+_MUSCULOSKELETAL = "Musculoskeletal and connective tissue disorders"
+_NERVOUS = "Nervous system disorders"
+_PSYCHIATRIC = "Psychiatric disorders"
+_RENAL = "Renal and urinary disorders"
+_RESPIRATORY = "Respiratory, thoracic and mediastinal disorders"
+_SKIN = "Skin and subcutaneous tissue disorders"
+_VASCULAR = "Vascular disorders"
+
+CTCAE_TERMS: tuple[tuple[str, str], ...] = (
+    ("Anemia", _BLOOD),
+    ("Bone marrow hypocellular", _BLOOD),
+    ("Disseminated intravascular coagulation", _BLOOD),
+    ("Febrile neutropenia", _BLOOD),
+    ("Atrial fibrillation", _CARDIAC),
+    ("Heart failure", _CARDIAC),
+    ("Left ventricular systolic dysfunction", _CARDIAC),
+    ("Sinus tachycardia", _CARDIAC),
+    ("Ventricular tachycardia", _CARDIAC),
+    ("Diarrhea", _GI),
+    ("Nausea", _GI),
+    ("Vomiting", _GI),
+    ("Chills", _GENERAL),
+    ("Edema limbs", _GENERAL),
+    ("Fatigue", _GENERAL),
+    ("Fever", _GENERAL),
+    ("Multi-organ failure", _GENERAL),
+    ("Hepatic failure", _HEPATOBILIARY),
+    ("Allergic reaction", _IMMUNE),
+    ("Anaphylaxis", _IMMUNE),
+    ("Cytokine release syndrome", _IMMUNE),
+    ("Bacteremia", _INFECTIONS),
+    ("Catheter related infection", _INFECTIONS),
+    ("Cytomegalovirus infection reactivation", _INFECTIONS),
+    ("Hepatitis B reactivation", _INFECTIONS),
+    ("Lung infection", _INFECTIONS),
+    ("Sepsis", _INFECTIONS),
+    ("Upper respiratory infection", _INFECTIONS),
+    ("Urinary tract infection", _INFECTIONS),
+    ("Infusion related reaction", _INJURY),
+    ("Activated partial thromboplastin time prolonged", _INVESTIGATIONS),
+    ("Alanine aminotransferase increased", _INVESTIGATIONS),
+    ("Aspartate aminotransferase increased", _INVESTIGATIONS),
+    ("Blood bilirubin increased", _INVESTIGATIONS),
+    ("Creatinine increased", _INVESTIGATIONS),
+    ("Fibrinogen decreased", _INVESTIGATIONS),
+    ("INR increased", _INVESTIGATIONS),
+    ("Lymphocyte count decreased", _INVESTIGATIONS),
+    ("Neutrophil count decreased", _INVESTIGATIONS),
+    ("Platelet count decreased", _INVESTIGATIONS),
+    ("White blood cell decreased", _INVESTIGATIONS),
+    ("Hypoalbuminemia", _METABOLISM),
+    ("Hypokalemia", _METABOLISM),
+    ("Hyponatremia", _METABOLISM),
+    ("Hypophosphatemia", _METABOLISM),
+    ("Tumor lysis syndrome", _METABOLISM),
+    ("Myalgia", _MUSCULOSKELETAL),
+    ("Ataxia", _NERVOUS),
+    ("Cognitive disturbance", _NERVOUS),
+    ("Depressed level of consciousness", _NERVOUS),
+    ("Dizziness", _NERVOUS),
+    ("Dysarthria", _NERVOUS),
+    ("Dysphasia", _NERVOUS),
+    ("Edema cerebral", _NERVOUS),
+    ("Encephalopathy", _NERVOUS),
+    ("Headache", _NERVOUS),
+    ("Intracranial hemorrhage", _NERVOUS),
+    ("Peripheral motor neuropathy", _NERVOUS),
+    ("Seizure", _NERVOUS),
+    ("Somnolence", _NERVOUS),
+    ("Tremor", _NERVOUS),
+    ("Agitation", _PSYCHIATRIC),
+    ("Confusion", _PSYCHIATRIC),
+    ("Delirium", _PSYCHIATRIC),
+    ("Hallucinations", _PSYCHIATRIC),
+    ("Acute kidney injury", _RENAL),
+    ("Adult respiratory distress syndrome", _RESPIRATORY),
+    ("Dyspnea", _RESPIRATORY),
+    ("Hypoxia", _RESPIRATORY),
+    ("Pleural effusion", _RESPIRATORY),
+    ("Pulmonary edema", _RESPIRATORY),
+    ("Respiratory failure", _RESPIRATORY),
+    ("Rash maculo-papular", _SKIN),
+    ("Capillary leak syndrome", _VASCULAR),
+    ("Hypotension", _VASCULAR),
+    ("Thromboembolic event", _VASCULAR),
+)
+
+CTCAE_SOC_BY_TERM: dict[str, str] = dict(CTCAE_TERMS)
