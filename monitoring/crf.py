@@ -21,9 +21,11 @@ class CrfStatus(models.TextChoices):
 class CaseReportForm(models.Model):
     """Abstract base of every CRF.
 
-    Concrete models define `patient` (a ForeignKey to patients.Patient, or are
-    the patient), and set `crf_code` (the vocabulary of the visit schedule's
-    `forms`) and `crf_label`.
+    Concrete models define `patient` (a ForeignKey to patients.Patient), set
+    `crf_code` (the vocabulary of the visit schedule's `forms`, such as
+    `crs_assessment`) and `crf_label`, and define `get_absolute_url()`. Their
+    app's urls name the entry page `<app_label>:<crf_code>_new`, taking the
+    patient's study ID and an optional `?visit=<pk>`.
     """
 
     crf_code: str = ""
@@ -33,6 +35,10 @@ class CaseReportForm(models.Model):
     protocol = models.ForeignKey(
         "trial.Protocol", on_delete=models.PROTECT, related_name="+",
         help_text="The protocol version this form was collected under.",
+    )
+    visit = models.ForeignKey(
+        "patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The scheduled visit this form belongs to, if any.",
     )
     removed = models.BooleanField(default=False)
     removal_reason = models.CharField(max_length=300, blank=True)

@@ -54,3 +54,23 @@ def audited_save(*, instance, by, reason: str) -> None:
     instance._change_reason = reason
     instance._history_user = by
     instance.save()
+
+
+def deviations_record(*, crf, checks, reason: str, by) -> list:
+    """File a protocol deviation for each acknowledged soft check of a saved CRF."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import ProtocolDeviation
+
+    content_type = ContentType.objects.get_for_model(crf)
+    deviations = []
+    for check in checks:
+        deviation = ProtocolDeviation(
+            patient=crf.patient, content_type=content_type, object_id=crf.pk,
+            crf_label=crf.crf_label, rule=check.rule, field=check.field, message=check.message,
+            value=check.value, reason=reason.strip(), created_by=by,
+        )
+        deviation._history_user = by
+        deviation.save()
+        deviations.append(deviation)
+    return deviations

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from monitoring.selectors import forms_to_sign, forms_to_verify
 from patients.models import Patient, PatientStatus, Visit
 
+from .hooks import app_modules
 from .models import Protocol, Role
 from .roles import user_roles, visible_sites
 
@@ -42,4 +43,8 @@ def home(request):
         context["forms_to_sign"] = forms_to_sign(user, limit=20)
     if context["is_monitor"]:
         context["forms_to_verify"] = forms_to_verify(user, limit=20)
+    # Apps add their own panels (open queries, overdue SAE reports, …).
+    context["panels"] = [
+        panel for module in app_modules("home") for panel in module.home_panels(request, roles)
+    ]
     return render(request, "trial/home.html", context)

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from patients import demo as patients_demo
 from patients.models import Patient
+from trial.hooks import app_modules
 from trial.demo import DEMO_PASSWORD, DEMO_SITES, DEMO_USERS, demo_plans
 from trial.models import Site, SiteMembership
 from trial.services import protocol_seed
@@ -52,6 +53,9 @@ class Command(BaseCommand):
             patient = patients_demo.load_patient(plan=plan, protocol=protocol, site=sites[plan.site_code], by=by)
             created.append((plan, patient, by))
         # Each app writes its own CRFs for the new patients, through its services.
+        for module in app_modules("demo"):
+            if hasattr(module, "load"):
+                module.load(created=created, users=users)
         self.stdout.write(f"Demo trial loaded: {len(created)} new synthetic patients "
                           f"({Patient.objects.count()} in all).")
         self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)

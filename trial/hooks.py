@@ -1,0 +1,25 @@
+"""Optional per-app modules that the shared pages gather from, found the way
+Django's admin finds `admin.py`: an app contributes by defining the module.
+
+- `<app>/demo.py`: `load(*, created, users)` writes that app's CRFs for the
+  demo patients just created (`created`: a list of (DemoPlan, Patient, User)).
+- `<app>/timeline.py`: `timeline_events(patient) -> list[patients.timeline.TimelineEvent]`.
+- `<app>/home.py`: `home_panels(request, roles) -> list[tuple[template_name, context]]`.
+"""
+from importlib import import_module
+from types import ModuleType
+
+from django.apps import apps
+from django.utils.module_loading import module_has_submodule
+
+CLINICAL_APPS = ("trial", "patients", "infusions", "safety", "outcomes", "monitoring")
+
+
+def app_modules(name: str) -> list[ModuleType]:
+    """`<app>.<name>` of every clinical app that has one, in app order."""
+    found = []
+    for label in CLINICAL_APPS:
+        config = apps.get_app_config(label)
+        if module_has_submodule(config.module, name):
+            found.append(import_module(f"{config.name}.{name}"))
+    return found
