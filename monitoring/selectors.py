@@ -120,7 +120,8 @@ def crf_rows(crf) -> list[dict]:
             "verified": marks.get(f.name), "open_queries": open_queries.get(f.name, []),
         }
         for f in crf_value_fields(type(crf))
-        if f.name not in ("protocol",)
+        # Shown in the heading and the status line instead.
+        if f.name not in ("protocol", "patient", "removed", "removal_reason")
     ]
 
 
