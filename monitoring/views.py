@@ -40,6 +40,7 @@ from django.views.decorators.http import require_POST  # noqa: E402
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
 
 from . import selectors, services  # noqa: E402
+from .crf import CrfStatus  # noqa: E402
 from .forms import (  # noqa: E402
     LockForm, QueryAnswerForm, QueryCloseForm, QueryRaiseForm, QueryReopenForm, SignForm, UnlockForm,
 )
@@ -77,13 +78,16 @@ def crf_detail(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
     site = crf.patient.site
     review = selectors.crf_review(crf)
+    crf_awaits_signature = (crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED) and not crf.removed
+                            and not services.crf_lock_reason(crf))
     return render(request, "monitoring/crf_detail.html", {
         **review,
         "patient": crf.patient,
         "lock_reason": services.crf_lock_reason(crf),
         "active_lock": selectors.crf_active_lock(crf),
         "can_monitor": services.can_monitor(request.user, site),
-        "can_sign": services.can_sign(request.user, site),
+        "can_sign": services.can_sign(request.user, site) and crf_awaits_signature,
+        "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
         "can_lock": services.can_lock(request.user),
         "raise_form": QueryRaiseForm(rows=review["rows"]),
         "sign_form": SignForm(),
