@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from patients.api import PatientViewSet
 from trial.api import ProtocolView, SiteViewSet
 
@@ -12,10 +13,13 @@ app_name = "api"
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
 router.register("patients", PatientViewSet, basename="patient")
+router.register("queries", DataQueryViewSet, basename="query")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="token"),
     path("protocol/", ProtocolView.as_view(), name="protocol"),
+    path("crfs/<str:crf_code>/<int:crf_id>/sign/", CrfSignView.as_view(), name="crf-sign"),
+    path("export/odm/", OdmExportView.as_view(), name="export-odm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
