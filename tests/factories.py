@@ -87,6 +87,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     class Params:
         sex = "F"
