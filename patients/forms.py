@@ -2,6 +2,7 @@
 the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import F
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
@@ -107,7 +108,7 @@ class BaselineForm(forms.ModelForm):
 
 SORTS = {
     "subject": ("site__code", "subject_id", "screening_number"),
-    "site": ("site__code", "subject_id", "screening_number"),
+    "site": ("site__code", "status", "subject_id", "screening_number"),
     "status": ("status", "site__code", "subject_id", "screening_number"),
     "consent": ("screening__consent_date", "pk"),
     "day0": ("infusion_date", "pk"),
@@ -145,7 +146,10 @@ class PatientListFilter(forms.Form):
         if status := data.get("status"):
             patients = patients.filter(status=status)
         sort = data.get("sort") or "subject"
-        order = SORTS[sort.lstrip("-")]
-        if sort.startswith("-"):
-            order = tuple(f"-{field}" for field in order)
+        descending = sort.startswith("-")
+        # Blanks (no subject ID yet, no infusion yet) last either way, on every database.
+        order = [
+            F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+            for name in SORTS[sort.lstrip("-")]
+        ]
         return patients.order_by(*order)

@@ -11,7 +11,14 @@ from trial.models import Site
 from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
 
-from .rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, age_years, body_surface_area_m2
+from .rules import (
+    HEIGHT_CM_LIMITS,
+    PERCENT_LIMITS,
+    WEIGHT_KG_LIMITS,
+    age_years,
+    body_surface_area_m2,
+    to_decimal,
+)
 
 
 class PatientStatus(models.TextChoices):
@@ -179,8 +186,9 @@ class LimitValidator:
 
         if value is not None and not within_limits(value=value, limits=self.limits):
             low, high = self.limits
+            shown = format(to_decimal(value).normalize(), "f")  # 400.0 → 400
             raise ValidationError(
-                f"{self.what} of {value} {self.unit} is impossible: it must be between {low} and {high} {self.unit}.",
+                f"{self.what} of {shown} {self.unit} is impossible: it must be between {low} and {high} {self.unit}.",
                 code="hard_check",
             )
 

@@ -48,17 +48,18 @@ class PatientScreenSerializer(serializers.Serializer):
     birth_date = serializers.DateField()
     consent_date = serializers.DateField()
     screening_date = serializers.DateField(required=False, help_text="Default: today.")
-    weight_kg = serializers.DecimalField(max_digits=6, decimal_places=2)
-    height_cm = serializers.DecimalField(max_digits=6, decimal_places=2)
+    # Precision as on the CRF (0.1 kg, 0.1 cm); the limits are the services' hard checks.
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
+    height_cm = serializers.DecimalField(max_digits=4, decimal_places=1)
     eligibility = serializers.DictField(
         child=serializers.BooleanField(allow_null=True),
         help_text="Criterion code → true when the inclusion criterion is met or the exclusion criterion is "
                   "present (null: not yet assessed).",
     )
     # Disease status at entry (optional: the Baseline CRF stays a draft without it).
-    bone_marrow_blasts_percent = serializers.DecimalField(max_digits=6, decimal_places=2, required=False,
+    bone_marrow_blasts_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
                                                           allow_null=True)
-    mrd_percent = serializers.DecimalField(max_digits=8, decimal_places=4, required=False, allow_null=True)
+    mrd_percent = serializers.DecimalField(max_digits=7, decimal_places=4, required=False, allow_null=True)
     extramedullary_sites = serializers.CharField(required=False, allow_blank=True, max_length=200)
     ph_status = serializers.ChoiceField(choices=PhStatus.choices, required=False, allow_blank=True)
     prior_lines_of_therapy = serializers.IntegerField(required=False, allow_null=True, min_value=0)
