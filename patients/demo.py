@@ -41,7 +41,7 @@ def load_patient(*, plan: DemoPlan, protocol, site, by) -> Patient:
     if plan.stage not in {"screening", "screen_failed"}:
         # Disease status at entry, varied but fixed by the plan number.
         baseline_save(
-            patient=patient, by=by, sex=plan.sex, birth_date=plan.birth_date,
+            patient=patient, by=by, assessment_date=plan.consent_date, sex=plan.sex, birth_date=plan.birth_date,
             weight_kg=plan.weight_kg, height_cm=plan.height_cm,
             bone_marrow_blasts_percent=Decimal((plan.number * 37) % 90 + 1),
             mrd_percent=None if plan.number % 3 else Decimal("0.85"),

@@ -82,11 +82,11 @@ class BaselineForm(forms.ModelForm):
     class Meta:
         model = BaselineCRF
         fields = [
-            "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
             "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
             "prior_inotuzumab",
         ]
-        widgets = {"birth_date": DATE_INPUT}
+        widgets = {"birth_date": DATE_INPUT, "assessment_date": DATE_INPUT}
         labels = {"weight_kg": "Weight (kg)", "height_cm": "Height (cm)"}
 
     def __init__(self, *args, reason_required=False, **kwargs):

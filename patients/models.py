@@ -256,6 +256,7 @@ class BaselineCRF(CaseReportForm):
     crf_label = "Baseline"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="baseline")
+    assessment_date = models.DateField(help_text="Date of the baseline assessment (on or after consent).")
     sex = models.CharField(max_length=1, choices=Sex.choices)
     birth_date = models.DateField()
     weight_kg = models.DecimalField(
@@ -332,5 +333,9 @@ class BaselineCRF(CaseReportForm):
         consent = self.patient.consent_date if self.patient_id else None
         if self.birth_date and consent and self.birth_date > consent:
             errors["birth_date"] = f"The date of birth is after the consent date ({consent:%Y-%m-%d})."
+        if self.assessment_date and self.assessment_date > timezone.localdate():
+            errors["assessment_date"] = "The assessment date is in the future."
+        elif self.assessment_date and consent and self.assessment_date < consent:
+            errors["assessment_date"] = f"The baseline assessment is before consent ({consent:%Y-%m-%d})."
         if errors:
             raise ValidationError(errors)

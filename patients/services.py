@@ -201,7 +201,7 @@ def screening_update(
 
 
 BASELINE_FIELDS = (
-    "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+    "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
     "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
     "prior_inotuzumab",
 )
@@ -222,6 +222,8 @@ def baseline_save(*, patient: Patient, by, reason: str = "", **values) -> Baseli
         if name == "extramedullary_sites" and value is None:
             value = ""
         setattr(baseline, name, value)
+    if baseline.assessment_date is None:
+        baseline.assessment_date = patient.screening_date  # the API's one-step screening
     return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete)
 
 
@@ -245,6 +247,7 @@ def patient_register(
     so no screening or subject number is used up by a refused request.
     """
     baseline_probe = BaselineCRF(sex=sex, birth_date=birth_date, weight_kg=weight_kg, height_cm=height_cm,
+                                 assessment_date=screening_date or timezone.localdate(),
                                  protocol=Protocol.objects.current(), **disease_status)
     errors = {}
     try:

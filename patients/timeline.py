@@ -40,12 +40,17 @@ def history_url_for(instance) -> str:
     return reverse("monitoring:history", args=[instance._meta.label_lower, instance.pk])
 
 
+# Within one day, the order a course runs in; other kinds sit between.
+KIND_ORDER = {"consent": 0, "screening": 1, "screen_failure": 2, "enrollment": 3, "baseline": 4,
+              "death": 98, "off_study": 99}
+
+
 def patient_events(patient: Patient) -> list[TimelineEvent]:
     """Every app's events for the patient, in date order."""
     events = []
     for module in app_modules("timeline"):
         events.extend(module.timeline_events(patient))
-    return sorted(events, key=lambda event: (event.date, event.kind))
+    return sorted(events, key=lambda event: (event.date, KIND_ORDER.get(event.kind, 50), event.kind))
 
 
 # --- The patients app's own events ----------------------------------------------
@@ -79,11 +84,15 @@ def timeline_events(patient: Patient) -> list[TimelineEvent]:
     baseline = patient.baseline_crf
     if baseline is not None:
         parts = [f"{baseline.get_sex_display()}", f"age {baseline.age_years}" if baseline.age_years is not None else "",
-                 f"{baseline.weight_kg} kg", f"{baseline.height_cm} cm", f"BSA {baseline.bsa_m2} m²"]
+                 f"{_plain(baseline.weight_kg)} kg", f"{_plain(baseline.height_cm)} cm", f"BSA {baseline.bsa_m2} m²"]
         if baseline.bone_marrow_blasts_percent is not None:
-            parts.append(f"marrow blasts {baseline.bone_marrow_blasts_percent} %")
+            parts.append(f"marrow blasts {_plain(baseline.bone_marrow_blasts_percent)} %")
+        if baseline.mrd_percent is not None:
+            parts.append(f"MRD {_plain(baseline.mrd_percent)} %")
+        if baseline.extramedullary_sites:
+            parts.append(f"extramedullary: {baseline.extramedullary_sites}")
         events.append(TimelineEvent(
-            date=timezone_date(baseline.created_at), kind="baseline", label="Baseline",
+            date=baseline.assessment_date, kind="baseline", label="Baseline",
             detail=", ".join(part for part in parts if part), status=baseline.status,
             url=baseline.get_absolute_url(), history_url=history_url_for(baseline),
         ))
@@ -103,10 +112,9 @@ def timeline_events(patient: Patient) -> list[TimelineEvent]:
     return events
 
 
-def timezone_date(moment: datetime.datetime) -> datetime.date:
-    from django.utils import timezone
-
-    return timezone.localtime(moment).date()
+def _plain(number) -> str:
+    """42.00 → 42, 62.5 → 62.5: numbers as a clinician writes them."""
+    return format(number.normalize(), "f") if number is not None else ""
 
 
 # --- Layout of the axis (pure: events in, positions out) --------------------------

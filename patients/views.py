@@ -132,7 +132,8 @@ def baseline_new(request, study_id):
     _require_entry(request.user, patient.site)
     if patient.baseline_crf is not None:
         return redirect("patients:baseline_edit", study_id=patient.study_id)
-    return _baseline_form(request, patient, BaselineCRF(patient=patient, protocol=patient.protocol))
+    return _baseline_form(request, patient, BaselineCRF(patient=patient, protocol=patient.protocol,
+                                                        assessment_date=timezone.localdate()))
 
 
 @login_required

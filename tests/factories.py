@@ -68,6 +68,7 @@ class BaselineCRFFactory(factory.django.DjangoModelFactory):
 
     patient = None  # given by PatientFactory
     protocol = factory.SelfAttribute("patient.protocol")
+    assessment_date = factory.SelfAttribute("patient.screening_date")
     sex = "F"
     birth_date = datetime.date(1990, 5, 17)
     weight_kg = Decimal("70")

@@ -73,6 +73,7 @@ def test_complete_disease_status_submits_and_incomplete_stays_draft(screened, co
         ("bone_marrow_blasts_percent", D("130"), "A blast percentage of 130 % is impossible"),
         ("mrd_percent", D("101"), "An MRD level of 101 % is impossible"),
         ("birth_date", datetime.date(2026, 1, 6), "The date of birth is after the consent date (2026-01-05)."),
+        ("assessment_date", datetime.date(2026, 1, 4), "The baseline assessment is before consent (2026-01-05)."),
     ],
 )
 def test_impossible_value_is_refused_on_its_field_and_nothing_is_saved(screened, coordinator, field, value, message):
