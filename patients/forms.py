@@ -128,8 +128,11 @@ class PatientListFilter(forms.Form):
     per_page = forms.TypedChoiceField(choices=[(25, 25), (50, 50), (100, 100)], coerce=int, required=False,
                                       empty_value=50)
 
-    def __init__(self, *args, sites, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *, sites, **kwargs):
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = "50"
+        super().__init__(data, **kwargs)
         self.fields["site"].queryset = sites
         for name, field in self.fields.items():
             css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"

@@ -174,9 +174,12 @@ def lane_of(kind: str) -> str:
     return OTHER_LANE
 
 
-def axis_layout(events: list[TimelineEvent], *, infusion_date: datetime.date | None) -> Axis:
+def axis_layout(
+    events: list[TimelineEvent], *, infusion_date: datetime.date | None, until: datetime.date | None = None
+) -> Axis:
     """Positions of the events on a horizontal axis: by study day (log-scaled)
-    when the patient has a day 0, by date (linear) before."""
+    when the patient has a day 0, by date (linear) before. `until` stretches
+    the axis to a date (today, for a patient still followed)."""
     lane_names = [name for name, _kinds in LANES]
     if any(lane_of(event.kind) == OTHER_LANE for event in events):
         lane_names.append(OTHER_LANE)
@@ -196,6 +199,8 @@ def axis_layout(events: list[TimelineEvent], *, infusion_date: datetime.date | N
     days = [offset(event.date) for event in events] + [offset(e.end_date) for e in events if e.end_date]
     if infusion_date:
         days.append(0)
+    if until is not None:
+        days.append(offset(until))
     low, high = scaled(min(days)), scaled(max(days))
     if high - low < 1e-9:
         low, high = low - 1, high + 1

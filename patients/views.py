@@ -19,7 +19,7 @@ from .timeline import axis_layout, patient_events
 @login_required
 def patient_list(request):
     sites = visible_sites(request.user)
-    filters = PatientListFilter(request.GET or None, sites=sites)
+    filters = PatientListFilter(request.GET, sites=sites)  # always bound: an empty query is valid
     patients = filters.apply(Patient.objects.visible_to(request.user).select_related("site", "screening"))
     per_page = (filters.cleaned_data.get("per_page") or 50) if filters.is_valid() else 50
     page = Paginator(patients, per_page).get_page(request.GET.get("page"))
@@ -44,7 +44,9 @@ def patient_detail(request, study_id):
         "screening": patient.screening_crf,
         "baseline": patient.baseline_crf,
         "rows": [(event, event.study_day(patient)) for event in events],
-        "axis": axis_layout(events, infusion_date=patient.infusion_date),
+        # A patient still followed after infusion: the axis runs to today.
+        "axis": axis_layout(events, infusion_date=patient.infusion_date,
+                            until=patient.off_study_date or (timezone.localdate() if patient.infusion_date else None)),
         "can_edit": can_enter_data(request.user, patient.site),
     })
 
