@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitoring.crf import CrfStatus
 from patients.models import Patient, PatientStatus
@@ -158,3 +160,19 @@ def test_enrollment_past_the_planned_total_is_refused_with_a_clear_message(proto
     # A screen failure is not an enrollment: still recorded when the trial is full.
     assert screen(site_sz, coordinator, pregnancy=True).status == "screen_failed"
 
+
+
+# --- any combination of answers -------------------------------------------------------
+
+
+@given(st.fixed_dictionaries({code: st.sampled_from([True, False, None]) for code, _k, _t in CRITERIA}))
+def test_verdict_for_any_answers_follows_the_definition(answers):
+    failing = [code for code, kind, _text in CRITERIA
+               if answers[code] is not None and answers[code] == (kind == "exclusion")]
+    verdict = eligibility_verdict(criteria=CRITERIA, answers=answers)
+    if failing:
+        assert verdict == EligibilityVerdict.INELIGIBLE
+    elif None in answers.values():
+        assert verdict == EligibilityVerdict.PENDING
+    else:
+        assert verdict == EligibilityVerdict.ELIGIBLE
