@@ -43,7 +43,9 @@ class PatientQuerySet(models.QuerySet):
             return self.none()
         if is_trial_wide(user):
             return self.all()
-        return self.filter(site__memberships__user=user).distinct()
+        # A subquery, not a join: no duplicate rows, so no DISTINCT over wide
+        # rows, which keeps counting and sorting 10,000 patients cheap.
+        return self.filter(site__in=Site.objects.filter(memberships__user=user).values("pk"))
 
     def by_study_id(self, study_id: str) -> "PatientQuerySet":
         """Enrolled patients are addressed by subject ID, screen failures by screening number."""
