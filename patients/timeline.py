@@ -74,7 +74,7 @@ def timeline_events(patient: Patient) -> list[TimelineEvent]:
     if patient.enrollment_date:
         events.append(TimelineEvent(
             date=patient.enrollment_date, kind="enrollment", label=f"Enrolled as {patient.subject_id}",
-            url=patient.get_absolute_url(), history_url=patient_history,
+            history_url=patient_history,
         ))
     if patient.status == PatientStatus.SCREEN_FAILED:
         events.append(TimelineEvent(

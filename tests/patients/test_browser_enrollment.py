@@ -83,3 +83,51 @@ def test_demo_patient_timeline_and_list(login):
     screenshot(page, "timeline-demo")
     page.emulate_media(media="print")
     screenshot(page, "timeline-demo-print")
+
+
+def test_investigator_reads_a_whole_course_on_one_page(login, protocol, site_sz, investigator, monkeypatch):
+    """Other apps' events (as their hooks will send them) on the same axis as visits."""
+    import datetime
+    import types
+
+    from patients import timeline as patients_timeline
+    from patients.models import Visit
+    from patients.timeline import TimelineEvent
+    from tests.factories import PatientFactory
+
+    day0 = datetime.date(2026, 2, 2)
+    patient = PatientFactory(site=site_sz, status="follow_up", consent_date=datetime.date(2026, 1, 2))
+    patient.infusion_date = day0
+    patient.save()
+    for code, status in (("D7", "done"), ("D14", "done"), ("D28", "overdue"), ("M3", "missed"), ("M6", "due")):
+        definition = protocol.visit_definitions.get(code=code)
+        target = day0 + datetime.timedelta(days=definition.target_day)
+        Visit.objects.create(patient=patient, definition=definition, target_date=target, status=status,
+                             window_start=target - datetime.timedelta(days=definition.window_before_days),
+                             window_end=target + datetime.timedelta(days=definition.window_after_days))
+
+    def day(n):
+        return day0 + datetime.timedelta(days=n)
+
+    other = types.SimpleNamespace(timeline_events=lambda p: [
+        *(TimelineEvent(date=day(n), kind="lymphodepletion", label=f"Lymphodepletion day {n}",
+                        detail="fludarabine 30 mg/m², cyclophosphamide 300 mg/m²", status="verified")
+          for n in (-5, -4, -3)),
+        TimelineEvent(date=day0, kind="infusion", label="CAR-T infusion", detail="7.2 ×10⁶ CAR-T cells/kg",
+                      status="signed"),
+        TimelineEvent(date=day(2), kind="crs", label="CRS", detail="fever, hypotension on fluids", status="submitted",
+                      end_date=day(7), severity=2),
+        TimelineEvent(date=day(5), kind="icans", label="ICANS", detail="ICE 6", status="submitted", end_date=day(8),
+                      severity=3),
+        TimelineEvent(date=day(28), kind="response", label="Day-28 response: CR, MRD-negative", status="locked"),
+        TimelineEvent(date=day(150), kind="relapse", label="Relapse (CD19-negative)", status="submitted"),
+    ])
+    monkeypatch.setattr(patients_timeline, "app_modules", lambda name: [patients_timeline, other])
+    page = login(investigator.username)
+    page.goto(f"/patients/{patient.subject_id}/")
+    table = page.get_by_test_id("timeline-table").inner_text()
+    for text in ("D-31", "Lymphodepletion day -5", "D0", "CAR-T infusion", "D28", "CR, MRD-negative", "Overdue",
+                 "Missed", "D150"):
+        assert text in table
+    assert page.get_by_test_id("timeline-axis").locator("circle").count() == 17  # 4 registry events, 5 visits, 8 from other apps
+    screenshot(page, "timeline-full-course")
