@@ -1,0 +1,308 @@
+"""The follow-up visit schedule: placing visits, keeping their status, reminding.
+
+- `visits_schedule` places a patient's visits from the infusion date and the
+  protocol's `VisitDefinition`s. Idempotent: the (patient, definition) unique
+  constraint guarantees each visit once, and an existing visit is only
+  re-targeted (audited) when the infusion date was corrected.
+- `visits_update_status` is the daily set-based status pass (see its docstring
+  for how the audit trail is kept without a query per visit).
+- `visit_reminders_send` e-mails each site's coordinators once a day.
+- `visit_mark_done` and `visit_window_warning` are for other apps' CRF flows.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from monitoring.crf import crf_models
+from monitoring.services import audited_save
+from patients.models import Patient, PatientStatus, Visit
+from trial.models import Protocol, Role, SiteMembership, VisitDefinition
+from trial.rules import VisitStatus, date_in_window, visit_window
+
+from .models import VisitReminder
+
+logger = logging.getLogger(__name__)
+
+#: Statuses the daily job never changes: data entered, or the patient left the study.
+FINAL_STATUSES = (VisitStatus.DONE, VisitStatus.NOT_EXPECTED)
+#: How far ahead the coordinators' reminder and dashboard look.
+REMINDER_HORIZON_DAYS = 7
+SCHEDULED_REASON = "Scheduled from the infusion date"
+_CHUNK = 5000
+
+
+# --- scheduling ----------------------------------------------------------------------
+
+
+def _visit_create(visit: Visit, *, by) -> bool:
+    """Insert one visit unless it already exists (ON CONFLICT DO NOTHING semantics).
+
+    The savepoint makes a lost race (a retried task, a second worker) a no-op
+    instead of an aborted transaction.
+    """
+    visit.full_clean(validate_constraints=False)
+    visit._history_user, visit._change_reason = by, SCHEDULED_REASON
+    try:
+        with transaction.atomic():
+            visit.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = None) -> dict[str, int]:
+    """Place (or re-target) every visit of the patient's protocol, then set their status.
+
+    Safe to run any number of times and to interrupt: each visit is created in
+    its own savepoint, so a retry creates only what is missing.
+    """
+    if patient.infusion_date is None:
+        return {"created": 0, "retargeted": 0}
+    existing = {visit.definition_id: visit for visit in Visit.objects.filter(patient=patient)}
+    created = retargeted = 0
+    for definition in VisitDefinition.objects.filter(protocol_id=patient.protocol_id).order_by("target_day"):
+        window = visit_window(
+            infusion_date=patient.infusion_date, target_day=definition.target_day,
+            window_before_days=definition.window_before_days, window_after_days=definition.window_after_days,
+        )
+        visit = existing.get(definition.pk)
+        if visit is None:
+            created += _visit_create(Visit(patient=patient, definition=definition, **window._asdict()), by=by)
+        elif (visit.target_date, visit.window_start, visit.window_end) != tuple(window):
+            visit.target_date, visit.window_start, visit.window_end = window
+            audited_save(instance=visit, by=by,
+                         reason=f"Re-targeted: day 0 is now {patient.infusion_date:%Y-%m-%d}")
+            retargeted += 1
+    visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
+    return {"created": created, "retargeted": retargeted}
+
+
+# --- the daily status pass -------------------------------------------------------------------
+
+
+def _crf_linked_visits() -> Q:
+    """Visits that some (not removed) CRF points at: data was entered."""
+    condition = Q(pk__in=[])
+    for model in crf_models():
+        condition |= Q(pk__in=model.objects.filter(visit__isnull=False, removed=False).values("visit_id"))
+    return condition
+
+
+def _history_columns() -> tuple[list[str], list[str]]:
+    """Columns shared by patients_visit and its history table (history columns excluded)."""
+    history_model = Visit.history.model
+    visit_columns = {field.column for field in Visit._meta.concrete_fields}
+    shared = [field.column for field in history_model._meta.concrete_fields if field.column in visit_columns]
+    extra = [field.column for field in history_model._meta.concrete_fields
+             if field.column not in visit_columns and field.column not in
+             {"history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}]
+    return shared, extra
+
+
+def _apply(queryset, *, status: str, reason, by, when: datetime.datetime, extra: dict | None = None) -> int:
+    """Move the visits of ``queryset`` (those not already in ``status``) to ``status``.
+
+    One UPDATE and one INSERT … SELECT into the history table per chunk of
+    5,000 visits: the audit trail gets one '~' row per changed visit, with the
+    job as the reason, exactly as a save() would have written it.
+    """
+    queryset = queryset.exclude(status=status)
+    ids = list(queryset.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    history_table = Visit.history.model._meta.db_table
+    shared, extra_columns = _history_columns()
+    quote = connection.ops.quote_name
+    change_reason = f"Daily visit status job: {status}"[:100]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        # Re-filter by the condition: a visit that changed since the ids were read is left alone.
+        queryset.filter(pk__in=chunk).update(status=status, status_reason=reason, **(extra or {}))
+        if extra_columns:  # a history table with custom columns: let simple-history build the rows
+            rows = list(Visit.objects.filter(pk__in=chunk, status=status))
+            Visit.history.bulk_history_create(rows, update=True, default_user=by,
+                                              default_change_reason=change_reason, default_date=when)
+            continue
+        columns = ", ".join(quote(column) for column in shared)
+        placeholders = ", ".join(["%s"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(history_table)} ({columns}, history_date, history_change_reason, "
+                f"history_type, history_user_id) SELECT {columns}, %s, %s, %s, %s FROM "
+                f"{quote(Visit._meta.db_table)} WHERE id IN ({placeholders}) AND status = %s",
+                [when, change_reason, "~", getattr(by, "pk", None), *chunk, status],
+            )
+    return len(ids)
+
+
+@transaction.atomic
+def visits_update_status(
+    *, today: datetime.date, patient_ids: list[int] | None = None, by=None
+) -> dict[str, int]:
+    """Move every visit to the status its window, its data and its patient call for.
+
+    Precedence (trial.rules.visit_status): a visit with a CRF linked is done;
+    otherwise a visit of a patient who left the study (death, withdrawal)
+    whose window had not closed by the off-study date is not expected, with
+    the reason; otherwise by its inclusive window and the protocol's grace
+    period: scheduled, due, overdue, missed.
+
+    Set-based: a handful of UPDATEs over the whole table (per protocol
+    version), not a query per visit. The design rule against
+    ``QuerySet.update()`` on audited models exists to keep the audit trail
+    complete; here every UPDATE is paired with an INSERT … SELECT that writes
+    the history rows (see ``_apply``), so the trail stays complete.
+    """
+    when = timezone.now()
+    visits = Visit.objects.all()
+    if patient_ids is not None:
+        visits = visits.filter(patient_id__in=patient_ids)
+    counts: dict[str, int] = {}
+    counts[VisitStatus.DONE] = _apply(
+        visits.filter(_crf_linked_visits()), status=VisitStatus.DONE, reason="Data entered", by=by, when=when,
+        extra={"done_date": Coalesce(F("done_date"), Value(today))},
+    )
+    open_visits = visits.exclude(status__in=FINAL_STATUSES)
+    left_study = Q(patient__status=PatientStatus.OFF_STUDY) & (
+        Q(patient__off_study_date__isnull=True) | Q(window_end__gte=F("patient__off_study_date"))
+    )
+    counts[VisitStatus.NOT_EXPECTED] = 0
+    off_study = (Patient.objects.filter(status=PatientStatus.OFF_STUDY, visits__in=open_visits.filter(left_study))
+                 .values_list("off_study_reason", flat=True).distinct())
+    for off_reason in off_study:  # one UPDATE per distinct reason (death, withdrawal, …), not per patient
+        counts[VisitStatus.NOT_EXPECTED] += _apply(
+            open_visits.filter(left_study, patient__off_study_reason=off_reason),
+            status=VisitStatus.NOT_EXPECTED, by=by, when=when,
+            reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
+        )
+    open_visits = visits.exclude(status__in=FINAL_STATUSES)
+    for status in (VisitStatus.SCHEDULED, VisitStatus.DUE, VisitStatus.OVERDUE, VisitStatus.MISSED):
+        counts.setdefault(status, 0)
+    for protocol_id, grace_days in Protocol.objects.values_list("pk", "visit_overdue_grace_days"):
+        scoped = open_visits.filter(patient__protocol_id=protocol_id)
+        missed_before = today - datetime.timedelta(days=grace_days)
+        for status, condition, reason in (
+            (VisitStatus.SCHEDULED, Q(window_start__gt=today), ""),
+            (VisitStatus.DUE, Q(window_start__lte=today, window_end__gte=today), ""),
+            (VisitStatus.OVERDUE, Q(window_end__lt=today, window_end__gte=missed_before),
+             "Window closed without data"),
+            (VisitStatus.MISSED, Q(window_end__lt=missed_before),
+             f"No data {grace_days} days after the window closed"),
+        ):
+            counts[status] += _apply(scoped.filter(condition), status=status, reason=reason, by=by, when=when)
+    return counts
+
+
+# --- for CRF flows of other apps ----------------------------------------------------------------
+
+
+def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
+    """A CRF was saved for this visit: it is done (kept done whatever happens later)."""
+    if visit.status != VisitStatus.DONE or visit.done_date is None:
+        visit.status = VisitStatus.DONE
+        visit.done_date = visit.done_date or on_date
+        visit.status_reason = "Data entered"
+        audited_save(instance=visit, by=by, reason="Data entered for the visit")
+    return visit
+
+
+def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:
+    """A soft warning when data for ``visit`` is dated outside its window, else None."""
+    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
+        return None
+    if on_date < visit.window_start:
+        off = f"{(visit.window_start - on_date).days} days before it opens"
+    else:
+        off = f"{(on_date - visit.window_end).days} days after it closed"
+    return (f"{on_date:%Y-%m-%d} is outside the {visit.definition.name} window "
+            f"({visit.window_start:%Y-%m-%d} to {visit.window_end:%Y-%m-%d}): {off}.")
+
+
+# --- reminders ------------------------------------------------------------------------------------
+
+
+def visits_needing_attention(*, visits, today: datetime.date):
+    """Visits due now or opening within the horizon, and overdue ones, most urgent first."""
+    from django.db.models import Case, IntegerField, When
+
+    horizon = today + datetime.timedelta(days=REMINDER_HORIZON_DAYS)
+    return (
+        visits.filter(
+            Q(status=VisitStatus.OVERDUE)
+            | Q(status=VisitStatus.DUE)
+            | Q(status=VisitStatus.SCHEDULED, window_start__lte=horizon)
+        )
+        .annotate(urgency=Case(
+            When(status=VisitStatus.OVERDUE, then=Value(0)), When(status=VisitStatus.DUE, then=Value(1)),
+            default=Value(2), output_field=IntegerField(),
+        ))
+        .select_related("patient", "patient__site", "definition")
+        .order_by("urgency", "window_end", "window_start", "patient__subject_id")
+    )
+
+
+def visit_reminders_send(*, today: datetime.date) -> int:
+    """E-mail each coordinator their sites' visits due within 7 days and overdue.
+
+    At most one e-mail per coordinator per day: the VisitReminder row is
+    written in the same transaction as the send, so a re-run skips, and a
+    failed send leaves no row (and is tried again on the next run).
+    """
+    memberships = (SiteMembership.objects.filter(role=Role.COORDINATOR, site__isnull=False, user__is_active=True)
+                   .exclude(user__email="").select_related("user"))
+    sites_by_user: dict[int, set[int]] = defaultdict(set)
+    users = {}
+    for membership in memberships:
+        sites_by_user[membership.user_id].add(membership.site_id)
+        users[membership.user_id] = membership.user
+    if not users:
+        return 0
+    already = set(VisitReminder.objects.filter(date=today, user_id__in=users).values_list("user_id", flat=True))
+    all_sites = set().union(*sites_by_user.values())
+    by_site = defaultdict(list)
+    for visit in visits_needing_attention(visits=Visit.objects.filter(patient__site_id__in=all_sites), today=today):
+        by_site[visit.patient.site_id].append(visit)
+    sent = 0
+    for user_id, site_ids in sites_by_user.items():
+        if user_id in already:
+            continue
+        mine = sorted((visit for site_id in site_ids for visit in by_site[site_id]),
+                      key=lambda visit: (visit.urgency, visit.window_end, visit.window_start))
+        overdue = [visit for visit in mine if visit.status == VisitStatus.OVERDUE]
+        due = [visit for visit in mine if visit.status != VisitStatus.OVERDUE]
+        if not mine:
+            continue
+        user = users[user_id]
+        context = {"user": user, "today": today, "due": due, "overdue": overdue,
+                   "horizon_days": REMINDER_HORIZON_DAYS}
+        try:
+            with transaction.atomic():
+                VisitReminder.objects.create(user=user, date=today, visits_due=len(due), visits_overdue=len(overdue))
+                send_mail(
+                    subject=f"Visits {today:%Y-%m-%d}: {len(overdue)} overdue, {len(due)} due within "
+                            f"{REMINDER_HORIZON_DAYS} days",
+                    message=render_to_string("visits/reminder_email.txt", context),
+                    from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email],
+                )
+        except IntegrityError:  # another run sent today's e-mail first
+            continue
+        sent += 1
+    return sent
+
+
+def visits_daily(*, today: datetime.date) -> dict:
+    """The daily beat job: the status pass, then the coordinators' reminders."""
+    counts = visits_update_status(today=today)
+    emails = visit_reminders_send(today=today)
+    logger.info("Visit status job for %s: %s; %s reminder e-mails", today, counts, emails)
+    return {"statuses": counts, "emails": emails}
