@@ -9,8 +9,9 @@ STAGE_STATUS = {
     "screening": PatientStatus.SCREENING,
     "screen_failed": PatientStatus.SCREEN_FAILED,
     "enrolled": PatientStatus.ENROLLED,
-    "lymphodepleted": PatientStatus.LYMPHODEPLETION,
-    "infused": PatientStatus.INFUSED,
+    # infusions/demo.py moves these on (and sets day 0) through the infusion services.
+    "lymphodepleted": PatientStatus.ENROLLED,
+    "infused": PatientStatus.ENROLLED,
     "assessed": PatientStatus.FOLLOW_UP,
     "relapsed": PatientStatus.FOLLOW_UP,
     "long_follow_up": PatientStatus.FOLLOW_UP,
@@ -29,7 +30,6 @@ def load_patient(*, plan: DemoPlan, protocol, site, by) -> Patient:
     elif plan.stage != "screening":
         subject_id_assign(patient=patient)
         patient.enrollment_date = plan.consent_date
-    patient.infusion_date = plan.infusion_date
     if plan.stage == "dead":
         patient.off_study_date = plan.date_of(plan.death_day)
         patient.off_study_reason = "Death"

@@ -44,47 +44,42 @@ _CHUNK = 5000
 # --- scheduling ----------------------------------------------------------------------
 
 
-def _visit_create(visit: Visit, *, by) -> bool:
-    """Insert one visit unless it already exists (ON CONFLICT DO NOTHING semantics).
-
-    The savepoint makes a lost race (a retried task, a second worker) a no-op
-    instead of an aborted transaction.
-    """
-    visit.full_clean(validate_constraints=False)
-    visit._history_user, visit._change_reason = by, SCHEDULED_REASON
-    try:
-        with transaction.atomic():
-            visit.save(force_insert=True)
-    except IntegrityError:
-        return False
-    return True
-
-
 def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = None) -> dict[str, int]:
     """Place (or re-target) every visit of the patient's protocol, then set their status.
 
-    Safe to run any number of times and to interrupt: each visit is created in
-    its own savepoint, so a retry creates only what is missing.
+    Idempotent and all-or-nothing: one transaction holding the patient's row
+    lock inserts only the missing visits (INSERT … ON CONFLICT DO NOTHING, the
+    (patient, definition) unique constraint being the last word) with their
+    '+' history rows. A retry after a crash finds either nothing done or
+    everything done, never half.
     """
-    if patient.infusion_date is None:
-        return {"created": 0, "retargeted": 0}
-    existing = {visit.definition_id: visit for visit in Visit.objects.filter(patient=patient)}
-    created = retargeted = 0
-    for definition in VisitDefinition.objects.filter(protocol_id=patient.protocol_id).order_by("target_day"):
-        window = visit_window(
-            infusion_date=patient.infusion_date, target_day=definition.target_day,
-            window_before_days=definition.window_before_days, window_after_days=definition.window_after_days,
-        )
-        visit = existing.get(definition.pk)
-        if visit is None:
-            created += _visit_create(Visit(patient=patient, definition=definition, **window._asdict()), by=by)
-        elif (visit.target_date, visit.window_start, visit.window_end) != tuple(window):
-            visit.target_date, visit.window_start, visit.window_end = window
-            audited_save(instance=visit, by=by,
-                         reason=f"Re-targeted: day 0 is now {patient.infusion_date:%Y-%m-%d}")
-            retargeted += 1
-    visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
-    return {"created": created, "retargeted": retargeted}
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        if patient.infusion_date is None:
+            return {"created": 0, "retargeted": 0}
+        existing = {visit.definition_id: visit for visit in Visit.objects.filter(patient=patient)}
+        missing, retargeted = [], 0
+        for definition in VisitDefinition.objects.filter(protocol_id=patient.protocol_id).order_by("target_day"):
+            window = visit_window(
+                infusion_date=patient.infusion_date, target_day=definition.target_day,
+                window_before_days=definition.window_before_days, window_after_days=definition.window_after_days,
+            )
+            visit = existing.get(definition.pk)
+            if visit is None:
+                missing.append(Visit(patient=patient, definition=definition, **window._asdict()))
+            elif (visit.target_date, visit.window_start, visit.window_end) != tuple(window):
+                visit.target_date, visit.window_start, visit.window_end = window
+                audited_save(instance=visit, by=by,
+                             reason=f"Re-targeted: day 0 is now {patient.infusion_date:%Y-%m-%d}")
+                retargeted += 1
+        if missing:
+            Visit.objects.bulk_create(missing, ignore_conflicts=True)
+            created = list(Visit.objects.filter(patient=patient).exclude(pk__in=[v.pk for v in existing.values()]))
+            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON)
+        else:
+            created = []
+        visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
+    return {"created": len(created), "retargeted": retargeted}
 
 
 # --- the daily status pass -------------------------------------------------------------------
@@ -109,7 +104,8 @@ def _history_columns() -> tuple[list[str], list[str]]:
     return shared, extra
 
 
-def _apply(queryset, *, status: str, reason, by, when: datetime.datetime, extra: dict | None = None) -> int:
+def _apply(queryset, *, status: str, reason, by, when: datetime.datetime, extra: dict | None = None,
+           change_reason: str = "") -> int:
     """Move the visits of ``queryset`` (those not already in ``status``) to ``status``.
 
     One UPDATE and one INSERT … SELECT into the history table per chunk of
@@ -123,7 +119,7 @@ def _apply(queryset, *, status: str, reason, by, when: datetime.datetime, extra:
     history_table = Visit.history.model._meta.db_table
     shared, extra_columns = _history_columns()
     quote = connection.ops.quote_name
-    change_reason = f"Daily visit status job: {status}"[:100]
+    change_reason = (change_reason or f"Daily visit status job: {status}")[:100]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         # Re-filter by the condition: a visit that changed since the ids were read is left alone.
@@ -216,6 +212,13 @@ def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
     return visit
 
 
+def visits_mark_done_many(*, visits, by, reason: str) -> int:
+    """Mark many visits done at once (done on their target date), with history rows: for data loads."""
+    return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE, reason="Data entered",
+                  by=by, when=timezone.now(), extra={"done_date": Coalesce(F("done_date"), F("target_date"))},
+                  change_reason=reason)
+
+
 def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:
     """A soft warning when data for ``visit`` is dated outside its window, else None."""
     if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
@@ -304,5 +307,6 @@ def visits_daily(*, today: datetime.date) -> dict:
     """The daily beat job: the status pass, then the coordinators' reminders."""
     counts = visits_update_status(today=today)
     emails = visit_reminders_send(today=today)
-    logger.info("Visit status job for %s: %s; %s reminder e-mails", today, counts, emails)
+    logger.info("Visit status job for %s: %s; %s reminder e-mails", today,
+                {str(status): n for status, n in counts.items()}, emails)
     return {"statuses": counts, "emails": emails}
