@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from monitoring.crf import CaseReportForm
 
-from .rules import Agent
+from .rules import Agent, CellDoseVerdict, DoseVerdict
 
 
 class Lymphodepletion(CaseReportForm):
@@ -54,7 +54,7 @@ class LymphodepletionDose(models.Model):
         max_digits=7, decimal_places=1, null=True, blank=True, help_text="Empty or 0 when the dose was missed."
     )
     administration_date = models.DateField(null=True, blank=True)
-    verdict = models.CharField(max_length=20, editable=False)
+    verdict = models.CharField(max_length=20, choices=DoseVerdict.choices, editable=False)
     renal_adjustment = models.BooleanField(default=False, editable=False)
 
     history = HistoricalRecords()
@@ -90,7 +90,7 @@ class Infusion(CaseReportForm):
     infusion_date = models.DateField(editable=False)
     cart_cells_infused = models.PositiveBigIntegerField(editable=False, help_text="CAR⁺ viable cells, all fractions.")
     dose_cells_per_kg = models.DecimalField(max_digits=16, decimal_places=2, editable=False)
-    dose_verdict = models.CharField(max_length=14, editable=False)
+    dose_verdict = models.CharField(max_length=14, choices=CellDoseVerdict.choices, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["patient"], name="one_infusion_per_patient")]

@@ -77,6 +77,10 @@ class DoseLine:
         return dose_field(study_day=self.study_day, agent=self.agent)
 
     @property
+    def verdict_label(self) -> str:
+        return rules.DoseVerdict(self.verdict).label
+
+    @property
     def day_label(self) -> str:
         return day_label(self.study_day)
 
@@ -303,6 +307,10 @@ class InfusionEvaluation:
     verdict: str
     lot_car_positive_cells: int
     checks: list[SoftCheck] = field(default_factory=list)
+
+    @property
+    def verdict_label(self) -> str:
+        return rules.CellDoseVerdict(self.verdict).label
 
 
 def infusion_evaluate(
