@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -38,7 +37,6 @@ FINAL_STATUSES = (VisitStatus.DONE, VisitStatus.NOT_EXPECTED)
 #: How far ahead the coordinators' reminder and dashboard look.
 REMINDER_HORIZON_DAYS = 7
 SCHEDULED_REASON = "Scheduled from the infusion date"
-_CHUNK = 5000
 
 
 # --- scheduling ----------------------------------------------------------------------
@@ -93,52 +91,72 @@ def _crf_linked_visits() -> Q:
     return condition
 
 
-def _history_columns() -> tuple[list[str], list[str]]:
-    """Columns shared by patients_visit and its history table (history columns excluded)."""
+def _history_columns() -> list[str]:
+    """Columns of patients_visit mirrored in its history table."""
     history_model = Visit.history.model
-    visit_columns = {field.column for field in Visit._meta.concrete_fields}
-    shared = [field.column for field in history_model._meta.concrete_fields if field.column in visit_columns]
-    extra = [field.column for field in history_model._meta.concrete_fields
-             if field.column not in visit_columns and field.column not in
-             {"history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}]
-    return shared, extra
+    history_columns = {field.column for field in history_model._meta.concrete_fields}
+    return [field.column for field in Visit._meta.concrete_fields if field.column in history_columns]
 
 
-def _apply(queryset, *, status: str, reason, by, when: datetime.datetime, extra: dict | None = None,
-           change_reason: str = "") -> int:
-    """Move the visits of ``queryset`` (those not already in ``status``) to ``status``.
+#: done_date of a visit marked done by ``_apply``: kept if set, else this date or (TARGET) the target date.
+TARGET = "target_date"
 
-    One UPDATE and one INSERT … SELECT into the history table per chunk of
-    5,000 visits: the audit trail gets one '~' row per changed visit, with the
-    job as the reason, exactly as a save() would have written it.
+
+def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
+           done_date: datetime.date | str | None = None, change_reason: str = "") -> int:
+    """Move the visits of ``queryset`` that are not already in ``status`` to it, with their history rows.
+
+    One statement per call on PostgreSQL — ``WITH changed AS (UPDATE … RETURNING …)
+    INSERT INTO <history> SELECT … FROM changed`` — so the history rows are
+    exactly the rows updated, written as a save() would have (one '~' row each,
+    the new values, the job as reason). Elsewhere (SQLite, which locks the
+    whole database for the first write) an INSERT … SELECT then the UPDATE.
     """
-    queryset = queryset.exclude(status=status)
-    ids = list(queryset.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    history_table = Visit.history.model._meta.db_table
-    shared, extra_columns = _history_columns()
-    quote = connection.ops.quote_name
-    change_reason = (change_reason or f"Daily visit status job: {status}")[:100]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        # Re-filter by the condition: a visit that changed since the ids were read is left alone.
-        queryset.filter(pk__in=chunk).update(status=status, status_reason=reason, **(extra or {}))
-        if extra_columns:  # a history table with custom columns: let simple-history build the rows
-            rows = list(Visit.objects.filter(pk__in=chunk, status=status))
-            Visit.history.bulk_history_create(rows, update=True, default_user=by,
-                                              default_change_reason=change_reason, default_date=when)
-            continue
-        columns = ", ".join(quote(column) for column in shared)
-        placeholders = ", ".join(["%s"] * len(chunk))
-        with connection.cursor() as cursor:
+    quote, ops = connection.ops.quote_name, connection.ops
+    if done_date not in (None, TARGET):
+        done_date = ops.adapt_datefield_value(done_date)
+    when = ops.adapt_datetimefield_value(when)
+    condition_sql, condition_params = queryset.exclude(status=status).values("pk").query.sql_with_params()
+    columns = _history_columns()
+    set_sql, set_params = ["status = %s", "status_reason = %s"], [status, reason[:200]]
+    if done_date == TARGET:
+        set_sql.append("done_date = COALESCE(done_date, target_date)")
+    elif done_date is not None:
+        set_sql.append("done_date = COALESCE(done_date, %s)")
+        set_params.append(done_date)
+    history = [when, (change_reason or f"Daily visit status job: {status}")[:100], "~", getattr(by, "pk", None)]
+    visit_table, history_table = quote(Visit._meta.db_table), quote(Visit.history.model._meta.db_table)
+    column_list = ", ".join(quote(column) for column in columns)
+    insert_head = (f"INSERT INTO {history_table} ({column_list}, history_date, history_change_reason, "
+                   f"history_type, history_user_id) ")
+    update = f"UPDATE {visit_table} SET {', '.join(set_sql)} WHERE id IN ({condition_sql})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {quote(history_table)} ({columns}, history_date, history_change_reason, "
-                f"history_type, history_user_id) SELECT {columns}, %s, %s, %s, %s FROM "
-                f"{quote(Visit._meta.db_table)} WHERE id IN ({placeholders}) AND status = %s",
-                [when, change_reason, "~", getattr(by, "pk", None), *chunk, status],
+                f"WITH changed AS ({update} RETURNING {column_list}) "
+                f"{insert_head} SELECT {column_list}, %s, %s, %s, %s FROM changed",
+                [*set_params, *condition_params, *history],
             )
-    return len(ids)
+            return cursor.rowcount
+        # The history rows carry the new values: the changed columns are written as expressions.
+        new_values = {"status": ("%s", [status]), "status_reason": ("%s", [reason[:200]])}
+        if done_date == TARGET:
+            new_values["done_date"] = ("COALESCE(done_date, target_date)", [])
+        elif done_date is not None:
+            new_values["done_date"] = ("COALESCE(done_date, %s)", [done_date])
+        selected, select_params = [], []
+        for column in columns:
+            expression, params = new_values.get(column, (quote(column), []))
+            selected.append(expression)
+            select_params.extend(params)
+        cursor.execute(
+            f"{insert_head} SELECT {', '.join(selected)}, %s, %s, %s, %s FROM {visit_table} "
+            f"WHERE id IN ({condition_sql})",
+            [*select_params, *history, *condition_params],
+        )
+        changed = cursor.rowcount
+        cursor.execute(update, [*set_params, *condition_params])
+    return changed
 
 
 @transaction.atomic
@@ -166,14 +184,14 @@ def visits_update_status(
     counts: dict[str, int] = {}
     counts[VisitStatus.DONE] = _apply(
         visits.filter(_crf_linked_visits()), status=VisitStatus.DONE, reason="Data entered", by=by, when=when,
-        extra={"done_date": Coalesce(F("done_date"), Value(today))},
+        done_date=today,
     )
     open_visits = visits.exclude(status__in=FINAL_STATUSES)
     left_study = Q(patient__status=PatientStatus.OFF_STUDY) & (
         Q(patient__off_study_date__isnull=True) | Q(window_end__gte=F("patient__off_study_date"))
     )
     counts[VisitStatus.NOT_EXPECTED] = 0
-    off_study = (Patient.objects.filter(status=PatientStatus.OFF_STUDY, visits__in=open_visits.filter(left_study))
+    off_study = (Patient.objects.filter(status=PatientStatus.OFF_STUDY).order_by()
                  .values_list("off_study_reason", flat=True).distinct())
     for off_reason in off_study:  # one UPDATE per distinct reason (death, withdrawal, …), not per patient
         counts[VisitStatus.NOT_EXPECTED] += _apply(
@@ -215,7 +233,7 @@ def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
 def visits_mark_done_many(*, visits, by, reason: str) -> int:
     """Mark many visits done at once (done on their target date), with history rows: for data loads."""
     return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE, reason="Data entered",
-                  by=by, when=timezone.now(), extra={"done_date": Coalesce(F("done_date"), F("target_date"))},
+                  by=by, when=timezone.now(), done_date=TARGET,
                   change_reason=reason)
 
 
