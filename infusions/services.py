@@ -187,7 +187,7 @@ def lymphodepletion_evaluate(
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_tolerance", field=line.field,
                 message=(f"{where}: {administered} mg given, plan {plan.planned_mg} mg "
-                         f"({line.deviation_percent:+} %), more than {tolerance.normalize()} % from the plan."),
+                         f"({line.deviation_percent:+} %), more than {tolerance.normalize():f} % from the plan."),
                 value=f"{administered} mg",
             ))
         if line.off_day:
@@ -466,5 +466,7 @@ def infusion_record(
         from visits.tasks import visits_schedule
 
         patient_id = patient.pk
-        transaction.on_commit(lambda: visits_schedule.delay(patient_id))
+        # robust: a broker that is down must not turn a saved infusion into an error page; the
+        # schedule can be re-run (visits_schedule is idempotent).
+        transaction.on_commit(lambda: visits_schedule.delay(patient_id), robust=True)
     return infusion

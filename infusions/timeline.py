@@ -5,6 +5,10 @@ from .models import Infusion, Lymphodepletion
 from .rules import dose_million_cells_per_kg
 
 
+def _mg(value) -> str:
+    return "missed" if not value else f"{value.normalize():f} mg"
+
+
 def timeline_events(patient) -> list[TimelineEvent]:
     events = []
     course = Lymphodepletion.objects.filter(patient=patient, removed=False).prefetch_related("doses").first()
@@ -14,7 +18,7 @@ def timeline_events(patient) -> list[TimelineEvent]:
             by_day.setdefault((dose.study_day, dose.administration_date or dose.planned_date), []).append(dose)
         for (study_day, date), doses in sorted(by_day.items()):
             detail = "; ".join(
-                f"{dose.get_agent_display()} {dose.administered_mg or 0:g} mg (plan {dose.planned_mg:g})" for dose in doses)
+                f"{dose.get_agent_display()} {_mg(dose.administered_mg)} (plan {_mg(dose.planned_mg)})" for dose in doses)
             events.append(TimelineEvent(
                 date=date, kind="lymphodepletion", label=f"Lymphodepletion day {study_day}", detail=detail,
                 status=course.status, url=course.get_absolute_url(),

@@ -39,3 +39,12 @@ def test_coordinator_is_stopped_by_an_out_of_range_cart_dose_gives_a_reason_and_
     assert study_id in text and "cart_dose_range" in text and "4.99 ×10⁶/kg" in text
     assert "Manufacturing yield allowed only this dose" in text and "CAR-T product and infusion" in text
     screenshot(page, "deviation_list")
+
+    # The infusion scheduled the follow-up visits (tasks run in-process here).
+    page.goto(f"/patients/{study_id}/visits/")
+    schedule = page.get_by_test_id("visit-schedule").inner_text()
+    assert "Day 1" in schedule and "2026-02-07 (day 1)" in schedule and "Month 36" in schedule
+    page.click("text=Day 7")
+    expected = page.get_by_test_id("expected-forms").inner_text()
+    assert "CRS assessment" in expected and "ICANS assessment" in expected and "Adverse events" in expected
+    screenshot(page, "visit_detail")

@@ -71,6 +71,7 @@ def test_ten_percent_tolerance_boundary_on_fludarabine_52_mg(patient_sz, coordin
         record()
     assert refused.value.checks[0].rule == "lymphodepletion_dose_tolerance"
     assert f"{given_mg} mg given, plan 52 mg" in refused.value.checks[0].message
+    assert "more than 10 % from the plan" in refused.value.checks[0].message
     assert not Lymphodepletion.objects.exists()
     record(acknowledge_deviation=True, deviation_reason="Pharmacy prepared the vial by weight")
     deviation = ProtocolDeviation.objects.get()
