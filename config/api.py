@@ -5,8 +5,10 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
+from infusions.api import InfusionView, LymphodepletionView
 from patients.api import PatientViewSet
 from trial.api import ProtocolView, SiteViewSet
+from visits.api import PatientVisitsView
 
 app_name = "api"
 
@@ -22,5 +24,8 @@ urlpatterns = [
     path("export/odm/", OdmExportView.as_view(), name="export-odm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/<str:study_id>/lymphodepletion/", LymphodepletionView.as_view(), name="patient-lymphodepletion"),
+    path("patients/<str:study_id>/infusion/", InfusionView.as_view(), name="patient-infusion"),
+    path("patients/<str:study_id>/visits/", PatientVisitsView.as_view(), name="patient-visits"),
     path("", include(router.urls)),
 ]

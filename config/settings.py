@@ -7,6 +7,7 @@ plus SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "safety",
     "outcomes",
     "monitoring",
+    "visits",
 ]
 
 MIDDLEWARE = [
@@ -164,7 +166,10 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered, so tasks a
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Visit statuses (due / overdue / missed / not expected) and the coordinators' reminder e-mails.
+    "visits-daily": {"task": "visits.tasks.visits_daily", "schedule": crontab(hour=6, minute=0)},
+}
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -12,8 +12,9 @@ STAGE_STATUS = {
     "screening": PatientStatus.SCREENING,
     "screen_failed": PatientStatus.SCREEN_FAILED,
     "enrolled": PatientStatus.ENROLLED,
-    "lymphodepleted": PatientStatus.LYMPHODEPLETION,
-    "infused": PatientStatus.INFUSED,
+    # infusions/demo.py moves these on (and sets day 0) through the infusion services.
+    "lymphodepleted": PatientStatus.ENROLLED,
+    "infused": PatientStatus.ENROLLED,
     "assessed": PatientStatus.FOLLOW_UP,
     "relapsed": PatientStatus.FOLLOW_UP,
     "long_follow_up": PatientStatus.FOLLOW_UP,
@@ -52,12 +53,11 @@ def load_patient(*, plan: DemoPlan, protocol, site, by) -> Patient:
             prior_blinatumomab=plan.number % 3 == 0,
             prior_inotuzumab=plan.number % 8 == 0,
         )
-    # The later stages are the other apps' to record; until they do, the
-    # registry row carries the stage and the infusion date (day 0).
+    # The later stages are the other apps' to record (infusions/demo.py sets
+    # day 0 and moves treated patients on); the registry row carries the rest.
     later = STAGE_STATUS[plan.stage]
-    if patient.status != later or plan.infusion_date:
+    if patient.status != later:
         patient.status = later
-        patient.infusion_date = plan.infusion_date
         if plan.stage == "dead":
             patient.off_study_date = plan.date_of(plan.death_day)
             patient.off_study_reason = "Death"
