@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from trial.api import ProtocolView, SiteViewSet
 
@@ -18,5 +19,10 @@ urlpatterns = [
     path("protocol/", ProtocolView.as_view(), name="protocol"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/<str:study_id>/response-assessments/", ResponseAssessmentListCreate.as_view(),
+         name="patient-response-assessments"),
+    path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
+    path("endpoints/", EndpointsView.as_view(), name="endpoints"),
+    path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
     path("", include(router.urls)),
 ]
