@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0001_initial'),
-        ('trial', '0002_remove_sitemembership_membership_site_required_for_site_roles_and_more'),
+        ('trial', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
