@@ -60,13 +60,17 @@ class ResponseAssessmentForm(CrfEntryForm):
         # A remission on the form must say whether counts recovered (CR) or not (CRi):
         # otherwise the response would be "not evaluable" and the patient, who is in
         # remission, would count as a failure in the CR rate.
-        for name in remission_counts_missing(
-            bone_marrow_blasts_percent=cleaned.get("bone_marrow_blasts_percent"),
-            circulating_blasts=cleaned.get("circulating_blasts"),
-            extramedullary_disease=cleaned.get("extramedullary_disease"),
-            anc_per_ul=cleaned.get("anc_per_ul"),
-            platelets_per_ul=cleaned.get("platelets_per_ul"),
-        ) if not self.has_error("bone_marrow_blasts_percent") else []:
+        try:
+            missing = remission_counts_missing(
+                bone_marrow_blasts_percent=cleaned.get("bone_marrow_blasts_percent"),
+                circulating_blasts=cleaned.get("circulating_blasts"),
+                extramedullary_disease=cleaned.get("extramedullary_disease"),
+                anc_per_ul=cleaned.get("anc_per_ul"),
+                platelets_per_ul=cleaned.get("platelets_per_ul"),
+            )
+        except ValueError:
+            missing = []  # a percentage out of range: the model's validator names the field
+        for name in missing:
             self.add_error(name, "The marrow is in remission: enter this count to tell CR from CRi.")
         return cleaned
 
