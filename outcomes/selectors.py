@@ -68,7 +68,7 @@ def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[i
 
 
 def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
-    """One PatientCourse per infused patient of ``patients``, in four queries in all.
+    """One PatientCourse per infused patient of ``patients``, in five queries whatever their number.
 
     * infusion date: ``Patient.infusion_date`` (day 0);
     * 1-month response and MRD: the response assessment closest to the

@@ -5,6 +5,7 @@ the hard and soft checks, saves through `monitoring.services.crf_save` and
 files protocol deviations for acknowledged soft checks.
 """
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -143,6 +144,8 @@ def response_assessment_save(
     for name in RESPONSE_FIELDS:
         if name in values:
             value = values[name]
+            if isinstance(value, float):  # 0.001 as typed, not 0.001000000000000000020816…
+                value = Decimal(repr(value))
             if value is None and name in ("karyotype_result", "molecular_result"):
                 value = GeneticResult.NOT_DONE
             setattr(assessment, name, "" if value is None and name in TEXT_FIELDS else value)
