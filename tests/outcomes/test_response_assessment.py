@@ -193,3 +193,24 @@ def test_form_refuses_blasts_above_100_percent_with_a_message(client, coordinato
                          {**FORM, "bone_marrow_blasts_percent": "101"})
     assert "less than or equal to 100" in str(answer.context["form"].errors["bone_marrow_blasts_percent"])
     assert not ResponseAssessment.objects.exists()
+
+
+def test_hostile_api_input_is_answered_400_or_201_never_500(api_client, coordinator, infused):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(max_size=8),
+                      st.floats(allow_nan=True, allow_infinity=True))
+    fields = ["bone_marrow_blasts_percent", "anc_per_ul", "platelets_per_ul", "mrd_flow_percent",
+              "mrd_assay_sensitivity_percent", "circulating_blasts", "genetic_aberration_detected", "assessment_date"]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(fields), value, max_size=4))
+    def check(body):
+        answer = post(api_client, coordinator, infused, **body)
+        assert answer.status_code in (201, 400), (body, answer.content[:300])
+        if answer.status_code == 201:
+            stored = ResponseAssessment.objects.get(pk=answer.json()["id"])
+            assert stored.response == answer.json()["response"]
+
+    check()
