@@ -96,6 +96,8 @@ def test_api_accepts_a_remission_without_counts_as_not_evaluable(api_client, coo
 @pytest.mark.parametrize("fields, field", [
     ({"bone_marrow_blasts_percent": "120"}, "bone_marrow_blasts_percent"),
     ({"mrd_flow_percent": "-0.5"}, "mrd_flow_percent"),
+    ({"bone_marrow_blasts_percent": "NaN"}, "bone_marrow_blasts_percent"),
+    ({"mrd_flow_percent": "Infinity"}, "mrd_flow_percent"),
     ({"anc_per_ul": -5}, "anc_per_ul"),
     ({"platelets_per_ul": -1}, "platelets_per_ul"),
     ({"assessment_date": "2026-01-19"}, "assessment_date"),  # the day before infusion
