@@ -41,3 +41,24 @@ def test_investigator_sees_the_cr_rate_and_the_survival_figure(login, page, prot
     screenshot(page, "outcomes-endpoints")
     page.click("text=Censor at allogeneic HSCT")
     assert "Censored at allogeneic HSCT" in page.inner_text("main")
+    # Let the figures finish before the live server's database is flushed (SQLite locks otherwise).
+    page.wait_for_load_state("networkidle")
+
+
+def test_coordinator_sees_the_derived_response_before_and_after_saving(login, page, protocol, site_sz, coordinator):
+    patient = PatientFactory(site=site_sz, protocol=protocol, subject_id="SZ-001",
+                             infusion_date=datetime.date(2026, 1, 20), status=PatientStatus.INFUSED)
+    login(coordinator.username)
+    page.goto(f"/outcomes/patients/{patient.subject_id}/response-assessments/new/")
+    page.fill("input[name=assessment_date]", "2026-02-17")
+    page.fill("input[name=bone_marrow_blasts_percent]", "3")
+    page.select_option("select[name=circulating_blasts]", "false")
+    page.select_option("select[name=extramedullary_disease]", "false")
+    page.fill("input[name=anc_per_ul]", "600")
+    page.fill("input[name=platelets_per_ul]", "120000")
+    page.click("button[name=preview]")
+    assert "(CRi)" in page.get_by_test_id("derived-response").inner_text()
+    screenshot(page, "outcomes-response-preview")
+    page.click("button[name=save]")
+    assert "(CRi)" in page.get_by_test_id("stored-response").inner_text()
+    screenshot(page, "outcomes-response-saved")
