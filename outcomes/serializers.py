@@ -4,7 +4,7 @@ Serializers only parse and present; the services derive and check.
 """
 from rest_framework import serializers
 
-from .models import Cd19Status, FollowUp, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
+from .models import Cd19Status, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
 from .rules import Response
 
 
@@ -90,5 +90,3 @@ class FollowUpSerializer(CrfWriteMixin):
 class EndpointsQuerySerializer(serializers.Serializer):
     censor_at_hsct = serializers.BooleanField(required=False, default=False)
 
-
-__all__ = ["ResponseAssessmentSerializer", "FollowUpSerializer", "EndpointsQuerySerializer", "FollowUp"]

@@ -17,7 +17,7 @@ from patients.models import Patient, PatientStatus, Visit
 from trial.rules import date_in_window
 
 from .models import FollowUp, FollowUpStatus, GeneticResult, ResponseAssessment, genetic_aberration_detected
-from .rules import Response, derive_mrd_negative, derive_response, follow_up_date_errors
+from .rules import derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
 
 RESPONSE_FIELDS = (
@@ -231,8 +231,3 @@ def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, 
     patient.off_study_reason = DEATH_OFF_STUDY_REASON
     audited_save(instance=patient, by=by, reason=f"Death on {death_date:%Y-%m-%d} recorded on the follow-up form")
 
-
-__all__ = [
-    "Response", "response_assessment_derive", "response_assessment_save", "follow_up_save",
-    "patient_off_study_for_death",
-]
