@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from infusions.api import InfusionView, LymphodepletionView
+from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from trial.api import ProtocolView, SiteViewSet
 from visits.api import PatientVisitsView
@@ -27,5 +28,10 @@ urlpatterns = [
     path("patients/<str:study_id>/lymphodepletion/", LymphodepletionView.as_view(), name="patient-lymphodepletion"),
     path("patients/<str:study_id>/infusion/", InfusionView.as_view(), name="patient-infusion"),
     path("patients/<str:study_id>/visits/", PatientVisitsView.as_view(), name="patient-visits"),
+    path("patients/<str:study_id>/response-assessments/", ResponseAssessmentListCreate.as_view(),
+         name="patient-response-assessments"),
+    path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
+    path("endpoints/", EndpointsView.as_view(), name="endpoints"),
+    path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
     path("", include(router.urls)),
 ]

@@ -154,6 +154,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "GeneticResultEnum": "outcomes.models.GeneticResult",  # karyotype and molecular results
+    },
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("", include("infusions.urls")),
     path("", include("visits.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("api/v1/", include("config.api")),
     path("admin/", admin.site.urls),
 ]

@@ -17,6 +17,7 @@ whether or not extramedullary disease was assessed, so a known failing
 criterion wins over a missing one (three-valued logic, as in SQL).
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.db import models
@@ -177,3 +178,125 @@ def derive_mrd_negative(
     ):
         return None
     return True
+
+
+# The 1-month assessment ------------------------------------------------------
+
+
+def primary_assessment_index(
+    study_days: list[int],
+    *,
+    target_day: int,
+    window_before_days: int,
+    window_after_days: int,
+) -> int | None:
+    """Return the index of the assessment that is the 1-month (primary) one, or None.
+
+    The primary assessment is the one closest to the target day (day 28) among
+    those inside the visit window (target - before ... target + after, both
+    ends included). Of two equally close, the earlier wins: it is the one the
+    protocol asked for, and a later marrow is a confirmation. An assessment
+    outside the window is never the 1-month response.
+    """
+    best = None
+    for index, day in enumerate(study_days):
+        if not target_day - window_before_days <= day <= target_day + window_after_days:
+            continue
+        key = (abs(day - target_day), day)
+        if best is None or key < best[0]:
+            best = (key, index)
+    return None if best is None else best[1]
+
+
+def remission_counts_missing(
+    *,
+    bone_marrow_blasts_percent: Percent | None,
+    circulating_blasts: bool | None,
+    extramedullary_disease: bool | None,
+    anc_per_ul: int | None,
+    platelets_per_ul: int | None,
+) -> list[str]:
+    """Return the names of the counts that must be entered to tell CR from CRi.
+
+    When the marrow, blood and extramedullary criteria show a remission, a
+    missing ANC or platelet count would leave the response "not evaluable"
+    (see ``derive_response``): the form refuses that, so that every remission
+    entered on the form is a CR or a CRi and counts in the CR rate.
+    """
+    remission = in_remission(
+        bone_marrow_blasts_percent=bone_marrow_blasts_percent,
+        circulating_blasts=circulating_blasts,
+        extramedullary_disease=extramedullary_disease,
+    )
+    if not remission:
+        return []
+    return [
+        name
+        for name, value in (("anc_per_ul", anc_per_ul), ("platelets_per_ul", platelets_per_ul))
+        if value is None
+    ]
+
+
+# Follow-up consistency (hard checks) -------------------------------------------
+
+
+def follow_up_date_errors(
+    *,
+    infusion_date: date,
+    contact_date: date,
+    status: str,
+    relapse_date: date | None,
+    death_date: date | None,
+    hsct_date: date | None,
+    recorded_relapse_date: date | None = None,
+    recorded_death_date: date | None = None,
+) -> dict[str, str]:
+    """Return field -> message for the impossible dates of one follow-up contact.
+
+    ``recorded_*`` are the patient's first relapse and death already on other
+    follow-up forms: a death before a recorded relapse, a relapse after a
+    recorded death, or a second, different death date are refused too.
+    ``status`` is a FollowUp status value (relapsed / dead need their date).
+    """
+    errors: dict[str, str] = {}
+    dates = {
+        "contact_date": contact_date,
+        "relapse_date": relapse_date,
+        "death_date": death_date,
+        "hsct_date": hsct_date,
+    }
+    for name, value in dates.items():
+        if value is not None and value < infusion_date:
+            errors[name] = f"This date is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
+    for name in ("relapse_date", "death_date", "hsct_date"):
+        value = dates[name]
+        if name not in errors and value is not None and value > contact_date:
+            errors[name] = "This date is after the contact date: it cannot have been reported yet."
+    if status == "relapsed" and relapse_date is None:
+        errors.setdefault("relapse_date", "Give the date of the relapse.")
+    if status == "dead" and death_date is None:
+        errors.setdefault("death_date", "Give the date of death.")
+    if status != "dead" and death_date is not None:
+        errors.setdefault("status", "A death date is given: the status must be Dead.")
+    if death_date is not None and "death_date" not in errors:
+        first_relapse = min(
+            (d for d in (relapse_date, recorded_relapse_date) if d is not None), default=None
+        )
+        if first_relapse is not None and death_date < first_relapse:
+            errors["death_date"] = (
+                f"The death date is before the relapse ({first_relapse:%Y-%m-%d})."
+            )
+        elif hsct_date is not None and death_date < hsct_date:
+            errors["death_date"] = f"The death date is before the HSCT ({hsct_date:%Y-%m-%d})."
+        elif recorded_death_date is not None and death_date != recorded_death_date:
+            errors["death_date"] = (
+                f"A death on {recorded_death_date:%Y-%m-%d} is already recorded for this patient."
+            )
+    if recorded_death_date is not None:
+        for name in ("relapse_date", "hsct_date"):
+            value = dates[name]
+            if name not in errors and value is not None and value > recorded_death_date:
+                errors[name] = (
+                    f"This date is after the patient's recorded death ({recorded_death_date:%Y-%m-%d})."
+                )
+    return errors

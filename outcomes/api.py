@@ -1,0 +1,135 @@
+"""/api/v1/: response assessments and follow-up of a patient, the endpoints and analysis.csv."""
+import csv
+import io
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from patients.models import Patient, Visit
+from patients.selectors import patient_for_user
+from trial.roles import can_enter_data
+
+from . import statistics
+from .models import FollowUp, ResponseAssessment
+from .roles import can_view_endpoints
+from .selectors import patient_courses
+from .serializers import EndpointsQuerySerializer, FollowUpSerializer, ResponseAssessmentSerializer
+from .services import follow_up_save, response_assessment_save
+
+ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_event"]
+
+
+# Model field -> API field, where the contract's name differs.
+API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason", "__all__": "non_field_errors"}
+
+
+def _drf_error(error: DjangoValidationError) -> ValidationError:
+    if hasattr(error, "error_dict"):
+        return ValidationError({API_FIELD_NAMES.get(field, field): [m for e in errors for m in e.messages]
+                                for field, errors in error.error_dict.items()})
+    return ValidationError({"non_field_errors": error.messages})
+
+
+class PatientCrfListCreate(GenericAPIView):
+    """GET the patient's forms; POST one (the service derives and checks)."""
+
+    model = None
+    save_service = None
+    order_by = ()
+
+    def get_patient(self) -> Patient:
+        return patient_for_user(user=self.request.user, study_id=self.kwargs["study_id"])
+
+    def get_queryset(self):
+        return (self.model.objects.filter(patient=self.get_patient(), removed=False)
+                .select_related("patient", "visit__definition").order_by(*self.order_by))
+
+    def get(self, request, study_id):
+        return ApiResponse(self.get_serializer(self.get_queryset(), many=True).data)
+
+    def post(self, request, study_id):
+        patient = self.get_patient()
+        if not can_enter_data(request.user, patient.site):
+            raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit = None
+        if code := serializer.validated_data.get("visit"):
+            visit = Visit.objects.filter(patient=patient, definition__code=code).first()
+            if visit is None:
+                raise ValidationError({"visit": [f"This patient has no scheduled visit {code}."]})
+        try:
+            crf = type(self).save_service(
+                patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
+                acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
+                deviation_reason=serializer.validated_data["reason"],
+            )
+        except DjangoValidationError as error:
+            raise _drf_error(error) from error
+        return ApiResponse(self.get_serializer(crf).data, status=status.HTTP_201_CREATED)
+
+
+class ResponseAssessmentListCreate(PatientCrfListCreate):
+    """A patient's response assessments; the answer carries the derived `response` and `mrd_negative`."""
+
+    serializer_class = ResponseAssessmentSerializer
+    model = ResponseAssessment
+    save_service = staticmethod(response_assessment_save)
+    order_by = ("assessment_date", "pk")
+
+
+class FollowUpListCreate(PatientCrfListCreate):
+    """A patient's follow-up contacts; `status` `dead` takes the patient off study."""
+
+    serializer_class = FollowUpSerializer
+    model = FollowUp
+    save_service = staticmethod(follow_up_save)
+    order_by = ("contact_date", "pk")
+
+
+def _endpoint_courses(request) -> tuple[list, bool]:
+    if not can_view_endpoints(request.user):
+        raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
+    query = EndpointsQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    courses = patient_courses(Patient.objects.visible_to(request.user))
+    return courses, query.validated_data["censor_at_hsct"]
+
+
+CENSOR_PARAMETER = OpenApiParameter(
+    "censor_at_hsct", OpenApiTypes.BOOL, description="Censor at allogeneic HSCT (sensitivity analysis)."
+)
+
+
+class EndpointsView(APIView):
+    """The trial's endpoints over the infused patients the user may see (api.md's shape)."""
+
+    @extend_schema(parameters=[CENSOR_PARAMETER], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        courses, censor = _endpoint_courses(request)
+        return ApiResponse(statistics.endpoints(courses, censor_at_hsct=censor))
+
+
+class AnalysisCsvView(APIView):
+    """One row per infused patient per time-to-event endpoint, for statistics software."""
+
+    @extend_schema(
+        parameters=[CENSOR_PARAMETER],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="analysis.csv")},
+    )
+    def get(self, request):
+        courses, censor = _endpoint_courses(request)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=ANALYSIS_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(statistics.analysis_rows(courses, censor_at_hsct=censor))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="analysis.csv"'
+        return response

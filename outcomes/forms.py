@@ -1,0 +1,89 @@
+"""Entry forms for the response assessment and follow-up CRFs.
+
+Forms only collect and shape input: the services derive the response, run
+the hard and soft checks and save.
+"""
+from django import forms
+
+from .models import FollowUp, ResponseAssessment
+from .rules import remission_counts_missing
+from .services import FOLLOW_UP_FIELDS, RESPONSE_FIELDS
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class NullBooleanChoice(forms.NullBooleanSelect):
+    """Yes / No / Not assessed: a criterion that was not assessed is not a 'No'."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Not assessed"), ("true", "Yes"), ("false", "No")]
+
+
+class CrfEntryForm(forms.ModelForm):
+    """What every outcomes CRF form adds: the reason for change and the deviation acknowledgement."""
+
+    reason = forms.CharField(
+        label="Reason for change", required=False, max_length=300,
+        help_text="Required when changing a submitted form.",
+    )
+    acknowledge_deviation = forms.BooleanField(
+        label="I confirm these values and record a protocol deviation", required=False
+    )
+    deviation_reason = forms.CharField(label="Reason for the deviation", required=False, max_length=400)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["reason"]
+
+    def crf_values(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.Meta.fields}
+
+    def show_deviation_fields(self) -> bool:
+        return bool(self.errors.get("acknowledge_deviation") or self.data.get("acknowledge_deviation"))
+
+
+class ResponseAssessmentForm(CrfEntryForm):
+    class Meta:
+        model = ResponseAssessment
+        fields = list(RESPONSE_FIELDS)
+        widgets = {
+            "assessment_date": DATE_INPUT,
+            "circulating_blasts": NullBooleanChoice,
+            "extramedullary_disease": NullBooleanChoice,
+            "comments": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        # A remission on the form must say whether counts recovered (CR) or not (CRi):
+        # otherwise the response would be "not evaluable" and the patient, who is in
+        # remission, would count as a failure in the CR rate.
+        try:
+            missing = remission_counts_missing(
+                bone_marrow_blasts_percent=cleaned.get("bone_marrow_blasts_percent"),
+                circulating_blasts=cleaned.get("circulating_blasts"),
+                extramedullary_disease=cleaned.get("extramedullary_disease"),
+                anc_per_ul=cleaned.get("anc_per_ul"),
+                platelets_per_ul=cleaned.get("platelets_per_ul"),
+            )
+        except ValueError:
+            missing = []  # a percentage out of range: the model's validator names the field
+        for name in missing:
+            self.add_error(name, "The marrow is in remission: enter this count to tell CR from CRi.")
+        return cleaned
+
+
+class FollowUpForm(CrfEntryForm):
+    class Meta:
+        model = FollowUp
+        fields = list(FOLLOW_UP_FIELDS)
+        widgets = {
+            "contact_date": DATE_INPUT,
+            "relapse_date": DATE_INPUT,
+            "hsct_date": DATE_INPUT,
+            "death_date": DATE_INPUT,
+            "subsequent_therapy": forms.Textarea(attrs={"rows": 2}),
+            "comments": forms.Textarea(attrs={"rows": 2}),
+        }

@@ -1,0 +1,144 @@
+"""Response assessments and follow-up contacts: the CRFs the endpoints are computed from.
+
+The response category and MRD negativity are derived by the service from
+`outcomes.rules`, never typed: the fields are not editable in forms or the API.
+"""
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from monitoring.crf import CaseReportForm
+
+from .rules import Response
+
+PERCENT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class GeneticResult(models.TextChoices):
+    DETECTED = "detected", "Aberration detected"
+    NOT_DETECTED = "not_detected", "No aberration detected"
+    NOT_DONE = "not_done", "Not done"
+
+
+class ResponseAssessment(CaseReportForm):
+    """A bone-marrow response assessment: the day-28 primary assessment or any later marrow."""
+
+    crf_code = "response_assessment"
+    crf_label = "Response assessment"
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="response_assessments"
+    )
+    assessment_date = models.DateField(help_text="Date of the bone-marrow aspirate.")
+    bone_marrow_blasts_percent = models.DecimalField(
+        "bone-marrow blasts (%)", max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=PERCENT_VALIDATORS, help_text="By morphology; empty when not assessed.",
+    )
+    circulating_blasts = models.BooleanField(
+        "circulating blasts in peripheral blood", null=True, blank=True
+    )
+    extramedullary_disease = models.BooleanField(null=True, blank=True)
+    anc_per_ul = models.PositiveIntegerField(
+        "absolute neutrophil count (/µL)", null=True, blank=True
+    )
+    platelets_per_ul = models.PositiveIntegerField("platelets (/µL)", null=True, blank=True)
+    mrd_flow_percent = models.DecimalField(
+        "MRD by flow cytometry (% of nucleated cells)", max_digits=8, decimal_places=5,
+        null=True, blank=True, validators=PERCENT_VALIDATORS,
+        help_text="Multiparameter flow cytometry; 0 when no leukemic cells were found; empty when not done.",
+    )
+    mrd_assay_sensitivity_percent = models.DecimalField(
+        "MRD assay sensitivity (%)", max_digits=8, decimal_places=5, null=True, blank=True,
+        validators=PERCENT_VALIDATORS, help_text="Lowest level the assay detects, such as 0.01.",
+    )
+    karyotype_result = models.CharField(
+        max_length=12, choices=GeneticResult.choices, default=GeneticResult.NOT_DONE
+    )
+    molecular_result = models.CharField(
+        "molecular result (PCR / NGS)", max_length=12, choices=GeneticResult.choices,
+        default=GeneticResult.NOT_DONE,
+    )
+    # Derived by outcomes.services from outcomes.rules; never typed.
+    response = models.CharField(max_length=16, choices=Response.choices, editable=False)
+    mrd_negative = models.BooleanField("MRD-negative", null=True, editable=False)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["patient", "assessment_date", "pk"]
+        indexes = [models.Index(fields=["patient", "assessment_date"])]
+
+    def __str__(self):
+        return f"{self.patient} response assessment {self.assessment_date}"
+
+    def get_absolute_url(self):
+        return reverse("outcomes:response_assessment_detail", args=[self.pk])
+
+    @property
+    def genetic_aberration_detected(self) -> bool | None:
+        """The API's single flag: True if either test found an aberration, None if neither was done."""
+        return genetic_aberration_detected(self.karyotype_result, self.molecular_result)
+
+
+def genetic_aberration_detected(karyotype_result: str, molecular_result: str) -> bool | None:
+    results = {karyotype_result, molecular_result}
+    if GeneticResult.DETECTED in results:
+        return True
+    if GeneticResult.NOT_DETECTED in results:
+        return False
+    return None
+
+
+class FollowUpStatus(models.TextChoices):
+    ALIVE = "alive", "Alive, response not yet assessed"
+    ALIVE_IN_REMISSION = "alive_in_remission", "Alive in remission"
+    ALIVE_WITH_DISEASE = "alive_with_disease", "Alive, not in remission"
+    RELAPSED = "relapsed", "Relapsed"
+    DEAD = "dead", "Dead"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+
+
+class Cd19Status(models.TextChoices):
+    POSITIVE = "positive", "CD19-positive"
+    NEGATIVE = "negative", "CD19-negative"
+    UNKNOWN = "unknown", "Not known"
+
+
+class RelapseSite(models.TextChoices):
+    BONE_MARROW = "bone_marrow", "Bone marrow"
+    CNS = "cns", "Central nervous system"
+    EXTRAMEDULLARY = "extramedullary", "Other extramedullary"
+    COMBINED = "combined", "Combined marrow and extramedullary"
+
+
+class FollowUp(CaseReportForm):
+    """One follow-up visit or contact: the patient's status on the contact date."""
+
+    crf_code = "follow_up"
+    crf_label = "Follow-up"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
+    contact_date = models.DateField(help_text="Date of the visit or contact (the last contact date).")
+    # Not "status": that is the CRF's place in its life cycle (monitoring.crf).
+    follow_up_status = models.CharField("status", max_length=20, choices=FollowUpStatus.choices)
+    relapse_date = models.DateField(null=True, blank=True)
+    relapse_cd19 = models.CharField(
+        "CD19 status of the relapse", max_length=10, choices=Cd19Status.choices, blank=True
+    )
+    relapse_site = models.CharField(max_length=16, choices=RelapseSite.choices, blank=True)
+    subsequent_therapy = models.TextField(
+        blank=True, help_text="Treatment given after CAR-T (chemotherapy, a second CAR-T, …)."
+    )
+    hsct_date = models.DateField("allogeneic HSCT date", null=True, blank=True)
+    death_date = models.DateField(null=True, blank=True)
+    death_cause = models.CharField(max_length=200, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["patient", "contact_date", "pk"]
+        indexes = [models.Index(fields=["patient", "contact_date"])]
+
+    def __str__(self):
+        return f"{self.patient} follow-up {self.contact_date}"
+
+    def get_absolute_url(self):
+        return reverse("outcomes:follow_up_detail", args=[self.pk])

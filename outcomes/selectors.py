@@ -1,0 +1,140 @@
+"""Reads for the outcomes app: a patient's earlier responses, and the
+per-patient courses the endpoints are computed from."""
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from patients.models import Patient
+from trial.models import VisitDefinition
+
+from .models import FollowUp, FollowUpStatus, ResponseAssessment
+from .rules import COMPLETE_REMISSION_RESPONSES, Response, primary_assessment_index
+from .statistics import PatientCourse
+
+
+def prior_complete_remission(
+    *, patient: Patient, before: datetime.date, exclude_pk: int | None = None
+) -> bool:
+    """Whether an earlier assessment of the patient showed CR or CRi.
+
+    "Earlier" is by assessment date; a same-day assessment does not count
+    (two aspirates of one day describe the same marrow).
+    """
+    assessments = ResponseAssessment.objects.filter(
+        patient=patient, removed=False, assessment_date__lt=before,
+        response__in=list(COMPLETE_REMISSION_RESPONSES),
+    )
+    if exclude_pk is not None:
+        assessments = assessments.exclude(pk=exclude_pk)
+    return assessments.exists()
+
+
+def first_relapse_and_death(
+    *, patient: Patient, exclude_pk: int | None = None
+) -> tuple[datetime.date | None, datetime.date | None]:
+    """The first relapse date and the death date already on the patient's follow-up forms."""
+    follow_ups = FollowUp.objects.filter(patient=patient, removed=False)
+    if exclude_pk is not None:
+        follow_ups = follow_ups.exclude(pk=exclude_pk)
+    relapses = [d for d in follow_ups.values_list("relapse_date", flat=True) if d is not None]
+    deaths = [d for d in follow_ups.values_list("death_date", flat=True) if d is not None]
+    return min(relapses, default=None), min(deaths, default=None)
+
+
+def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
+    """Protocol id -> (target day, days before, days after) of the 1-month assessment.
+
+    The window is the primary-assessment visit's (D28, ±4); a protocol whose
+    schedule has no such visit falls back to its primary_assessment_day with
+    no window.
+    """
+    from trial.models import Protocol
+
+    protocol_ids = set(protocol_ids)
+    windows = {
+        protocol_id: (day, 0, 0)
+        for protocol_id, day in Protocol.objects.filter(pk__in=protocol_ids).values_list(
+            "pk", "primary_assessment_day"
+        )
+    }
+    definitions = VisitDefinition.objects.filter(
+        protocol_id__in=protocol_ids, is_primary_assessment=True
+    ).values_list("protocol_id", "target_day", "window_before_days", "window_after_days")
+    for protocol_id, target_day, before, after in definitions:
+        windows[protocol_id] = (target_day, before, after)
+    return windows
+
+
+def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
+    """One PatientCourse per infused patient of ``patients``, in five queries whatever their number.
+
+    * infusion date: ``Patient.infusion_date`` (day 0);
+    * 1-month response and MRD: the response assessment closest to the
+      primary-assessment day within its visit window (``rules.primary_assessment_index``);
+      none there means no 1-month response (a failure in the ITT rates);
+    * first relapse: the earliest relapse date on a follow-up form, or the
+      earliest assessment whose derived response is a relapse, if earlier;
+    * death and allogeneic HSCT: the earliest such date on a follow-up form;
+    * last contact: the latest follow-up contact or assessment date (the
+      infusion date when there is neither);
+    * lost to follow-up: the latest follow-up contact says so.
+    Removed forms are left out.
+    """
+    infused = list(
+        patients.filter(infusion_date__isnull=False)
+        .order_by("subject_id")
+        .values("pk", "subject_id", "screening_number", "infusion_date", "protocol_id")
+    )
+    ids = [p["pk"] for p in infused]
+    windows = primary_assessment_windows(p["protocol_id"] for p in infused)
+
+    assessments = defaultdict(list)
+    for row in ResponseAssessment.objects.filter(patient_id__in=ids, removed=False).order_by(
+        "assessment_date", "pk"
+    ).values("patient_id", "assessment_date", "response", "mrd_negative"):
+        assessments[row["patient_id"]].append(row)
+    follow_ups = defaultdict(list)
+    for row in FollowUp.objects.filter(patient_id__in=ids, removed=False).order_by(
+        "contact_date", "pk"
+    ).values("patient_id", "contact_date", "follow_up_status", "relapse_date", "death_date", "hsct_date"):
+        follow_ups[row["patient_id"]].append(row)
+
+    courses = []
+    for patient in infused:
+        infusion_date = patient["infusion_date"]
+        own_assessments = assessments[patient["pk"]]
+        own_follow_ups = follow_ups[patient["pk"]]
+        target_day, before, after = windows[patient["protocol_id"]]
+        index = primary_assessment_index(
+            [(a["assessment_date"] - infusion_date).days for a in own_assessments],
+            target_day=target_day, window_before_days=before, window_after_days=after,
+        )
+        primary = own_assessments[index] if index is not None else None
+
+        def first(dates):
+            return min((d for d in dates if d is not None), default=None)
+
+        relapse_date = first(
+            [f["relapse_date"] for f in own_follow_ups]
+            + [a["assessment_date"] for a in own_assessments if a["response"] == Response.RELAPSE]
+        )
+        contacts = [f["contact_date"] for f in own_follow_ups] + [
+            a["assessment_date"] for a in own_assessments
+        ]
+        courses.append(
+            PatientCourse(
+                subject_id=patient["subject_id"] or patient["screening_number"],
+                infusion_date=infusion_date,
+                last_contact_date=max(contacts, default=infusion_date),
+                relapse_date=relapse_date,
+                death_date=first(f["death_date"] for f in own_follow_ups),
+                hsct_date=first(f["hsct_date"] for f in own_follow_ups),
+                response_1_month=primary["response"] if primary else None,
+                mrd_negative_1_month=primary["mrd_negative"] if primary else None,
+                lost_to_follow_up=bool(own_follow_ups)
+                and own_follow_ups[-1]["follow_up_status"] == FollowUpStatus.LOST_TO_FOLLOW_UP,
+            )
+        )
+    return courses

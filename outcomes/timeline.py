@@ -1,0 +1,42 @@
+"""Response assessments and follow-up on the patient's timeline (see patients/timeline.py)."""
+from patients.timeline import TimelineEvent
+
+from .models import FollowUp, ResponseAssessment
+
+
+def _mrd_text(mrd_negative: bool | None) -> str:
+    return {True: "MRD-negative", False: "MRD-positive"}.get(mrd_negative, "MRD not evaluable")
+
+
+def timeline_events(patient) -> list[TimelineEvent]:
+    events = []
+    for assessment in ResponseAssessment.objects.filter(patient=patient, removed=False):
+        blasts = assessment.bone_marrow_blasts_percent
+        events.append(TimelineEvent(
+            date=assessment.assessment_date, kind="response",
+            label=f"Response: {assessment.response}",
+            detail=(f"Marrow blasts {blasts} %" if blasts is not None else "Marrow blasts not assessed")
+            + f"; {_mrd_text(assessment.mrd_negative)}",
+            status=assessment.status, url=assessment.get_absolute_url(),
+        ))
+    seen = set()  # a relapse, HSCT or death reported again on a later contact is one event
+    for follow_up in FollowUp.objects.filter(patient=patient, removed=False):
+        url, status = follow_up.get_absolute_url(), follow_up.status  # the CRF's status
+        events.append(TimelineEvent(
+            date=follow_up.contact_date, kind="follow_up",
+            label=f"Follow-up: {follow_up.get_follow_up_status_display()}", status=status, url=url,
+        ))
+        outcomes = (
+            ("relapse", follow_up.relapse_date, "Relapse",
+             " ".join(filter(None, [follow_up.get_relapse_cd19_display() if follow_up.relapse_cd19 else "",
+                                    follow_up.get_relapse_site_display() if follow_up.relapse_site else ""]))),
+            ("hsct", follow_up.hsct_date, "Allogeneic HSCT", follow_up.subsequent_therapy),
+            ("death", follow_up.death_date, "Death", follow_up.death_cause),
+        )
+        for kind, on, label, detail in outcomes:
+            if on is None or (kind, on) in seen:
+                continue
+            seen.add((kind, on))
+            events.append(TimelineEvent(date=on, kind=kind, label=label, detail=detail,
+                                        status=status, url=url))
+    return events

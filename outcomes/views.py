@@ -1,0 +1,174 @@
+"""Pages: the response-assessment and follow-up CRFs, and the endpoints."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from patients.models import Patient, Visit
+from patients.selectors import patient_for_user
+from trial.roles import can_enter_data
+
+from . import reports
+from .forms import FollowUpForm, ResponseAssessmentForm
+from .models import FollowUp, ResponseAssessment
+from .roles import can_view_endpoints
+from .services import follow_up_save, response_assessment_derive, response_assessment_save
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form's fields (or above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def _visit_from_query(request, patient: Patient) -> Visit | None:
+    visit_pk = request.GET.get("visit") or request.POST.get("visit")
+    if not visit_pk or not str(visit_pk).isdigit():
+        return None
+    return get_object_or_404(Visit.objects.select_related("definition"), pk=visit_pk, patient=patient)
+
+
+def _crf_for_user(model, user, pk):
+    return get_object_or_404(
+        model.objects.select_related("patient", "patient__site", "visit__definition"),
+        pk=pk, patient__in=Patient.objects.visible_to(user),
+    )
+
+
+def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, instance=None, preview=None):
+    """Shared GET/POST handling of a CRF entry or edit page."""
+    editing = instance is not None
+    may_edit = can_enter_data(request.user, patient.site)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("Monitors and data managers are read-only on clinical data.")
+    if not editing and not may_edit:
+        raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+    visit = _visit_from_query(request, patient)
+    derived = None
+    if request.method == "POST":
+        form = form_class(request.POST, instance=instance, editing=editing)
+        if form.is_valid():
+            values = form.crf_values()
+            if "preview" in request.POST and preview is not None:
+                try:
+                    derived = preview(patient=patient, values=values,
+                                      exclude_pk=instance.pk if instance else None)
+                except ValidationError as error:
+                    _add_service_errors(form, error)
+            else:
+                try:
+                    saved = save(
+                        patient=patient, values=values, by=request.user, visit=visit,
+                        reason=form.cleaned_data.get("reason", ""),
+                        acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                        deviation_reason=form.cleaned_data["deviation_reason"],
+                        **{instance_kwarg: instance},
+                    )
+                except ValidationError as error:
+                    _add_service_errors(form, error)
+                else:
+                    messages.success(request, f"{saved.crf_label} saved.")
+                    return redirect(saved.get_absolute_url())
+    else:
+        form = form_class(instance=instance, editing=editing)
+    if not may_edit:
+        form = None
+    return render(request, template, {
+        "patient": patient, "form": form, "crf": instance, "visit": visit, "derived": derived,
+        "may_edit": may_edit,
+    })
+
+
+def _derived_response(*, patient, values, exclude_pk):
+    response, mrd_negative = response_assessment_derive(patient=patient, values=values, exclude_pk=exclude_pk)
+    return {"response": ResponseAssessment(response=response).get_response_display(),
+            "response_code": response, "mrd_negative": mrd_negative}
+
+
+@login_required
+def response_assessment_new(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    return _crf_page(request, patient=patient, form_class=ResponseAssessmentForm,
+                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response,
+                     template="outcomes/response_assessment_form.html")
+
+
+@login_required
+def response_assessment_detail(request, pk):
+    assessment = _crf_for_user(ResponseAssessment, request.user, pk)
+    return _crf_page(request, patient=assessment.patient, form_class=ResponseAssessmentForm,
+                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response, instance=assessment,
+                     template="outcomes/response_assessment_form.html")
+
+
+@login_required
+def follow_up_new(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    return _crf_page(request, patient=patient, form_class=FollowUpForm, save=follow_up_save, instance_kwarg="follow_up",
+                     template="outcomes/follow_up_form.html")
+
+
+@login_required
+def follow_up_detail(request, pk):
+    follow_up = _crf_for_user(FollowUp, request.user, pk)
+    return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save, instance_kwarg="follow_up",
+                     instance=follow_up, template="outcomes/follow_up_form.html")
+
+
+# Endpoints -----------------------------------------------------------------
+
+
+def _censor_at_hsct(request) -> bool:
+    return request.GET.get("censor_at_hsct", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _endpoint_data(request):
+    if not can_view_endpoints(request.user):
+        raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
+    censor = _censor_at_hsct(request)
+    courses, endpoints = reports.endpoint_report(
+        patients=Patient.objects.visible_to(request.user), censor_at_hsct=censor
+    )
+    return censor, courses, endpoints
+
+
+@login_required
+def endpoints_page(request):
+    censor, courses, endpoints = _endpoint_data(request)
+    return render(request, "outcomes/endpoints.html", {
+        **reports.TABLE_CONTEXT, "endpoints": endpoints, "censor_at_hsct": censor, "courses": courses,
+        "figure_titles": reports.FIGURES, "as_of": timezone.localdate(),
+        "query": "?censor_at_hsct=1" if censor else "",
+    })
+
+
+@login_required
+def endpoint_figure(request, name):
+    if name not in reports.FIGURES:
+        raise Http404("No such figure.")
+    censor, courses, _endpoints = _endpoint_data(request)
+    image = reports.figure_bytes(courses=courses, name=name, censor_at_hsct=censor,
+                                 as_of=timezone.localdate())
+    response = HttpResponse(image, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"  # patient data
+    return response
+
+
+@login_required
+def endpoints_pdf(request):
+    censor, courses, endpoints = _endpoint_data(request)
+    pdf = reports.endpoints_pdf(
+        courses=courses, endpoints=endpoints, censor_at_hsct=censor, as_of=timezone.localdate(),
+        context={"user": request.user}, base_url=request.build_absolute_uri("/"),
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    suffix = "-censored-at-hsct" if censor else ""
+    response["Content-Disposition"] = f'attachment; filename="endpoints{suffix}.pdf"'
+    return response

@@ -1,0 +1,207 @@
+"""The endpoints API, page, figures and PDF over a small trial whose numbers are worked out by hand.
+
+Six SZ patients (days from each one's own infusion):
+  A  CR, MRD-negative   relapse day 100, death day 200
+  B  CR, MRD-positive   alive, last contact day 500
+  C  no response        death day 50
+  D  CRi, MRD-negative  allogeneic HSCT day 80, relapse day 300, last contact day 900
+  E  CR, MRD-negative   lost to follow-up at day 150
+  F  no assessment      alive, last contact day 400
+and one WX patient (G, death day 10) that SZ users must not count.
+"""
+import datetime
+import io
+import math
+
+import pytest
+from django.urls import reverse
+from scipy.stats import beta, norm
+
+from outcomes.services import follow_up_save, response_assessment_save
+from patients.models import Patient, PatientStatus
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+MONTH = 365.25 / 12
+CR = {"bone_marrow_blasts_percent": 1, "circulating_blasts": False, "extramedullary_disease": False,
+      "anc_per_ul": 1500, "platelets_per_ul": 150_000}
+CRI = {**CR, "anc_per_ul": 500}
+NO_RESPONSE = {**CR, "bone_marrow_blasts_percent": 50}
+MRD_NEGATIVE = {"mrd_flow_percent": 0, "mrd_assay_sensitivity_percent": 0.001}
+MRD_POSITIVE = {"mrd_flow_percent": 0.5, "mrd_assay_sensitivity_percent": 0.001}
+
+
+def make_course(code, site, by, *, infusion, assessment=None, contacts=()):
+    """A patient infused on ``infusion`` with an assessment (day, values) and follow-up contacts (day, values)."""
+    patient = PatientFactory(site=site, subject_id=f"{site.code}-{code}", infusion_date=infusion,
+                             consent_date=infusion - datetime.timedelta(days=20),
+                             status=PatientStatus.FOLLOW_UP)
+
+    def on(days):
+        return infusion + datetime.timedelta(days=days)
+
+    if assessment:
+        days, values = assessment
+        response_assessment_save(patient=patient, by=by, values={"assessment_date": on(days), **values})
+    for days, values in contacts:
+        dated = {key: on(value) if key.endswith("_date") else value for key, value in values.items()}
+        follow_up_save(patient=patient, by=by, values={"contact_date": on(days), **dated})
+    return patient
+
+
+@pytest.fixture
+def small_trial(protocol, site_sz, site_wx, coordinator, coordinator_wx):
+    by = coordinator
+    make_course("A", site_sz, by, infusion=datetime.date(2024, 1, 10), assessment=(28, {**CR, **MRD_NEGATIVE}),
+                contacts=[(100, {"follow_up_status": "relapsed", "relapse_date": 100}),
+                          (200, {"follow_up_status": "dead", "death_date": 200})])
+    make_course("B", site_sz, by, infusion=datetime.date(2024, 3, 15), assessment=(28, {**CR, **MRD_POSITIVE}),
+                contacts=[(500, {"follow_up_status": "alive_in_remission"})])
+    make_course("C", site_sz, by, infusion=datetime.date(2024, 2, 1), assessment=(28, NO_RESPONSE),
+                contacts=[(50, {"follow_up_status": "dead", "death_date": 50})])
+    make_course("D", site_sz, by, infusion=datetime.date(2023, 6, 1), assessment=(29, {**CRI, **MRD_NEGATIVE}),
+                contacts=[(80, {"follow_up_status": "alive_in_remission", "hsct_date": 80}),
+                          (300, {"follow_up_status": "relapsed", "relapse_date": 300}),
+                          (900, {"follow_up_status": "relapsed", "relapse_date": 300})])
+    make_course("E", site_sz, by, infusion=datetime.date(2024, 5, 5), assessment=(28, {**CR, **MRD_NEGATIVE}),
+                contacts=[(150, {"follow_up_status": "lost_to_follow_up"})])
+    make_course("F", site_sz, by, infusion=datetime.date(2024, 4, 1),
+                contacts=[(400, {"follow_up_status": "alive"})])
+    make_course("G", site_wx, coordinator_wx, infusion=datetime.date(2024, 4, 1),
+                contacts=[(10, {"follow_up_status": "dead", "death_date": 10})])
+
+
+def clopper_pearson(responders, n):
+    return beta.ppf(0.025, responders, n - responders + 1), beta.ppf(0.975, responders + 1, n - responders)
+
+
+def exponential_greenwood(survival, terms):
+    """lifelines' default KM interval: exp(-exp(log(-log S) +- z * sqrt(sum d/(n(n-d))) / |log S|))."""
+    z = norm.ppf(0.975)
+    spread = z * math.sqrt(sum(d / (n * (n - d)) for n, d in terms)) / abs(math.log(survival))
+    return sorted((survival ** math.exp(spread), survival ** math.exp(-spread)))
+
+
+def approx(value):
+    return pytest.approx(value, abs=0.0006)  # the API rounds to 3 decimals
+
+
+def get_endpoints(api_client, user, query=""):
+    api_client.force_authenticate(user)
+    answer = api_client.get(f"/api/v1/endpoints/{query}")
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_cr_and_mrd_negative_rates_with_exact_intervals(api_client, investigator, small_trial):
+    data = get_endpoints(api_client, investigator)
+    assert data["n_infused"] == 6  # G is at another site
+    low, high = clopper_pearson(4, 6)  # A, B, D, E; F had no assessment and counts as failure
+    assert data["cr_rate"] == {"responders": 4, "n": 6, "estimate": approx(4 / 6),
+                               "ci_low": approx(low), "ci_high": approx(high)}
+    assert (data["cr_rate_evaluable"]["responders"], data["cr_rate_evaluable"]["n"]) == (4, 5)
+    low, high = clopper_pearson(3, 6)  # A, D, E
+    assert data["mrd_negative_cr_rate"] == {"responders": 3, "n": 6, "estimate": 0.5,
+                                            "ci_low": approx(low), "ci_high": approx(high)}
+
+
+def test_overall_survival_by_kaplan_meier(api_client, investigator, small_trial):
+    os_ = get_endpoints(api_client, investigator)["overall_survival"]
+    # Deaths: C day 50 (6 at risk), A day 200 (4 at risk: A, F, B, D); E censored day 150.
+    survival = 5 / 6 * 3 / 4
+    low, high = exponential_greenwood(survival, [(6, 1), (4, 1)])
+    assert os_["at_months"]["12"] == {"estimate": approx(0.625), "ci_low": approx(low), "ci_high": approx(high),
+                                      "at_risk": 3}  # F 400, B 500, D 900 days
+    assert os_["at_months"]["24"]["estimate"] == approx(0.625)
+    assert os_["at_months"]["24"]["at_risk"] == 1
+    assert os_["at_months"]["36"] == {"estimate": None, "ci_low": None, "ci_high": None, "at_risk": 0}
+    assert os_["median_months"] is None  # never below 50 %
+    assert (os_["n"], os_["events"]) == (6, 2)
+
+
+def test_leukemia_free_survival_and_its_median(api_client, investigator, small_trial):
+    lfs = get_endpoints(api_client, investigator)["leukemia_free_survival"]
+    # Events: C death 50 (6 at risk), A relapse 100 (5), D relapse 300 (3: D, F, B).
+    assert lfs["at_months"]["12"]["estimate"] == approx(5 / 6 * 4 / 5 * 2 / 3)
+    assert lfs["at_months"]["12"]["at_risk"] == 2
+    assert lfs["median_months"] == approx(300 / MONTH)  # first drop below 50 % is day 300
+
+
+def test_cumulative_incidence_of_relapse_with_death_as_competing_event(api_client, investigator, small_trial):
+    cir = get_endpoints(api_client, investigator)["cumulative_incidence_of_relapse"]
+    # Aalen-Johansen: C dies first (S = 5/6); A relapses with 5 at risk: 5/6 x 1/5;
+    # D relapses with 3 at risk after E's censoring: + (5/6 x 4/5) x 1/3.
+    assert cir["at_months"]["12"]["estimate"] == approx(1 / 6 + 2 / 9)
+    assert cir["at_months"]["12"]["at_risk"] == 2
+    assert (cir["events"], cir["competing_events"]) == (2, 1)
+
+
+def test_censoring_at_hsct_stops_counting_d_at_the_transplant(api_client, investigator, small_trial):
+    data = get_endpoints(api_client, investigator, "?censor_at_hsct=true")
+    assert data["censor_at_hsct"] is True
+    # D is censored on day 80: OS deaths C (6 at risk), A (3 at risk: A, F, B).
+    assert data["overall_survival"]["at_months"]["12"]["estimate"] == approx(5 / 6 * 2 / 3)
+    assert data["overall_survival"]["at_months"]["12"]["at_risk"] == 2
+    # Only A's relapse remains, with 4 at risk (A, E, F, B).
+    assert data["cumulative_incidence_of_relapse"]["at_months"]["12"]["estimate"] == approx(5 / 6 * 1 / 4)
+    # The rates do not depend on censoring.
+    assert data["cr_rate"]["responders"] == 4
+
+
+def test_a_data_manager_counts_every_site(api_client, data_manager, small_trial):
+    data = get_endpoints(api_client, data_manager)
+    assert data["n_infused"] == 7
+    assert data["overall_survival"]["events"] == 3
+
+
+def test_coordinators_may_not_see_the_endpoints(api_client, client, coordinator, small_trial):
+    api_client.force_authenticate(coordinator)
+    assert api_client.get("/api/v1/endpoints/").status_code == 403
+    assert api_client.get("/api/v1/export/analysis.csv").status_code == 403
+    client.force_login(coordinator)
+    assert client.get(reverse("outcomes:endpoints")).status_code == 403
+
+
+def test_endpoints_page_shows_the_rates_and_links_the_figures(client, monitor, small_trial):
+    client.force_login(monitor)
+    page = client.get(reverse("outcomes:endpoints")).content.decode()
+    assert "66.7 %" in page and "4 / 6" in page  # CR rate
+    assert "50.0 %" in page  # MRD-negative CR rate
+    assert "62.5 %" in page  # OS at 12 months
+    assert 'src="/outcomes/endpoints/figures/survival.png"' in page
+    censored = client.get(reverse("outcomes:endpoints") + "?censor_at_hsct=1").content.decode()
+    assert 'src="/outcomes/endpoints/figures/survival.png?censor_at_hsct=1"' in censored
+    assert "55.6 %" in censored  # OS at 12 months, D censored at HSCT
+
+
+@pytest.mark.parametrize("name", ["survival", "relapse", "swimmer"])
+def test_figures_are_served_as_png(client, investigator, small_trial, name):
+    client.force_login(investigator)
+    answer = client.get(reverse("outcomes:endpoint_figure", args=[name]))
+    assert answer["Content-Type"] == "image/png"
+    assert answer.content.startswith(b"\x89PNG")
+    assert client.get(reverse("outcomes:endpoint_figure", args=["nonsense"])).status_code == 404
+
+
+def test_pdf_export_holds_the_numbers_and_the_figures(client, investigator, small_trial):
+    from pypdf import PdfReader
+
+    client.force_login(investigator)
+    answer = client.get(reverse("outcomes:endpoints_pdf"))
+    assert answer["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(answer.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "66.7 %" in text and "Overall survival" in text
+    assert "Cumulative incidence of relapse" in text and "Each patient's course" in text
+    # survival, relapse, swimmer (pypdf may list an image once per reference)
+    figures = {image.data for page in reader.pages for image in page.images if len(image.data) > 10_000}
+    assert len(figures) == 3
+
+
+def test_patient_courses_needs_a_fixed_number_of_queries(django_assert_max_num_queries, small_trial):
+    from outcomes.selectors import patient_courses
+
+    with django_assert_max_num_queries(5):
+        courses = patient_courses(Patient.objects.all())
+    assert len(courses) == 7
