@@ -120,8 +120,8 @@ def demo_plans(*, as_of: datetime.date) -> list[DemoPlan]:
             if infused_days_ago is not None:
                 plan.infusion_date = as_of - days(infused_days_ago)
                 plan.lymphodepletion_start = plan.infusion_date - days(5)
-                # Mostly within 5–10 ×10⁶/kg; one patient below, one above, to show deviations.
-                plan.cells_per_kg_million = {3: Decimal("4.6"), 7: Decimal("10.8")}.get(
+                # Mostly within 5–10 ×10⁶/kg; one infused patient below, one above, to show deviations.
+                plan.cells_per_kg_million = {11: Decimal("4.6"), 15: Decimal("10.8")}.get(
                     number, Decimal(rng.randint(52, 98)) / 10
                 )
                 plan.max_crs_grade = rng.choice([0, 1, 1, 2, 2, 3])
