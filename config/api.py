@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from patients.api import PatientViewSet
+from safety.api import PatientSafetyEntriesView
 from trial.api import ProtocolView, SiteViewSet
 
 app_name = "api"
@@ -18,5 +19,7 @@ urlpatterns = [
     path("protocol/", ProtocolView.as_view(), name="protocol"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/<str:study_id>/adverse-events/", PatientSafetyEntriesView.as_view(),
+         name="patient-adverse-events"),
     path("", include(router.urls)),
 ]

@@ -7,6 +7,7 @@ plus SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -152,6 +153,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CrfStatusEnum": "monitoring.crf.CrfStatus",
+        "RelatednessEnum": "safety.rules.Relatedness",
+    },
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
@@ -165,6 +170,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
+# Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
+CELERY_BEAT_SCHEDULE["safety-sae-overdue"] = {
+    "task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0),
+}
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
