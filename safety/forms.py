@@ -2,6 +2,7 @@
 and the grades are the services' and the rules' (safety/services.py, rules.py)."""
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html, format_html_join
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
@@ -158,13 +159,13 @@ class IcansAssessmentForm(GradedEntryForm):
 class CtcaeTermInput(forms.TextInput):
     """A text box with the CTCAE terms as an HTML datalist: searchable without JavaScript."""
 
-    template_name = "safety/widgets/ctcae_term.html"
+    def __init__(self, attrs=None):
+        super().__init__({"list": "ctcae-terms", "autocomplete": "off", **(attrs or {})})
 
-    def get_context(self, name, value, attrs):
-        attrs = {**(attrs or {}), "list": "ctcae-terms", "autocomplete": "off"}
-        context = super().get_context(name, value, attrs)
-        context["terms"] = CTCAE_TERMS
-        return context
+    def render(self, name, value, attrs=None, renderer=None):
+        options = format_html_join("", '<option value="{}">{}</option>', CTCAE_TERMS)
+        datalist = format_html('<datalist id="ctcae-terms">{}</datalist>', options)
+        return super().render(name, value, attrs, renderer) + datalist
 
 
 class AdverseEventForm(CrfEntryForm):
