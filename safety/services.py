@@ -92,6 +92,11 @@ def _save_with_checks(*, crf, by, reason: str, checks: list[SoftCheck], acknowle
     return crf
 
 
+def _typed_fields(crf) -> None:
+    """Field validation and type conversion (a "39.4" becomes Decimal) before the rules read values."""
+    crf.clean_fields(exclude=["patient", "protocol", "visit", "created_by"])
+
+
 def _protocol(crf) -> None:
     if crf.protocol_id is None:
         crf.protocol = crf.patient.protocol
@@ -110,6 +115,7 @@ def crs_assessment_grading(*, assessment: CrsAssessment) -> Grading:
 
 
 def crs_assessment_hard_checks(*, assessment: CrsAssessment) -> None:
+    _typed_fields(assessment)
     patient = assessment.patient
     errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
                           label="Assessment date")
@@ -206,6 +212,7 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
 
 
 def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
+    _typed_fields(assessment)
     patient = assessment.patient
     errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
                           label="Assessment date")
@@ -256,6 +263,7 @@ def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", 
 # --- Adverse events --------------------------------------------------------------
 
 def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+    _typed_fields(event)
     patient = event.patient
     errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
     onset = event.onset_date
