@@ -30,11 +30,10 @@ def swimmer_png(lanes, *, last_day: int = 28) -> bytes:
     axes.set_title("CRS (upper band) and ICANS (lower band) by ASTCT grade, days 0–28", fontsize=10)
     handles = [Patch(color=GRADE_COLOURS[grade], label=f"Grade {grade}") for grade in range(0, 5)]
     handles.append(Line2D([], [], color="none", label="no mark: not assessed"))
-    axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(lanes) > 4 else -0.25),
-                ncol=6, fontsize=8, frameon=False)
+    figure.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
     if not lanes:
         axes.text(last_day / 2, 0, "No infused patients", ha="center", va="center")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.45 / height, 1, 1))  # leave the bottom strip to the legend
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -15,3 +15,9 @@ def grade_class(grade) -> str:
     if not grade:
         return "text-bg-secondary"
     return "text-bg-warning" if grade < 3 else "text-bg-danger"
+
+
+@register.filter
+def words(code) -> str:
+    """A choice code as words: one_vasopressor → one vasopressor."""
+    return str(code).replace("_", " ")

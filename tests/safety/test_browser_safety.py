@@ -1,0 +1,33 @@
+"""A coordinator records a grade 3 CRS and sees the computed grade before saving."""
+import pytest
+
+from safety.models import CrsAssessment
+from tests.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_coordinator_checks_then_saves_a_grade_3_crs(login, coordinator, infused_patient):
+    page = login(coordinator.username)
+    page.goto(f"/safety/{infused_patient.study_id}/crs/new/")
+    page.fill("input[name=assessment_date]", "2026-02-03")
+    page.fill("input[name=max_temperature_c]", "39.4")
+    page.check("input[name=hypotension][value=one_vasopressor]")
+    page.check("input[name=hypoxia][value=low_flow]")
+    page.fill("input[name=tocilizumab_dose_mg]", "560")
+    page.fill("input[name=tocilizumab_given_on]", "2026-02-03")
+    page.click("button[value=check]")
+    page.wait_for_load_state()
+    assert page.get_by_test_id("computed-grade").inner_text() == "CRS grade 3"
+    assert "hypotension" in page.get_by_test_id("grade-preview").inner_text()
+    assert CrsAssessment.objects.count() == 0  # shown, not yet saved
+    screenshot(page, "safety-crs-grade-preview")
+    page.get_by_test_id("confirm-save").click()
+    page.wait_for_load_state()
+    assert "CRS assessment saved: ASTCT grade 3." in page.inner_text("main")
+    assert CrsAssessment.objects.get().grade == 3
+    assert "Worst grade 3 (day 2)" in page.get_by_test_id("patient-worst-grades").inner_text()
+    screenshot(page, "safety-patient-page")
+    page.goto("/safety/")
+    assert "1/1 (100.0 %)" in page.get_by_test_id("incidence-table").inner_text()
+    screenshot(page, "safety-summary")
