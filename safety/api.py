@@ -1,6 +1,6 @@
 """`/api/v1/patients/{subject_id}/adverse-events/`: AEs, CRS and ICANS entries of one patient."""
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -39,18 +39,23 @@ class PatientSafetyEntriesView(APIView):
     by the ASTCT 2019 rules (a `grade` in the body is ignored). Bad input is a 400 naming each field.
     """
 
-    @extend_schema(responses={200: PolymorphicProxySerializer(
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["ae", "crs", "icans"],
+                                                 description="Only entries of this kind.")],
+                   responses={200: PolymorphicProxySerializer(
         component_name="SafetyEntry", many=True, resource_type_field_name="kind",
         serializers={"ae": AdverseEventSerializer, "crs": CrsAssessmentSerializer, "icans": IcansAssessmentSerializer},
     )})
     def get(self, request, study_id):
         patient = patient_for_user(user=request.user, study_id=study_id)
         entries = []
+        wanted = request.query_params.get("kind")
         for serializer_class, queryset, date_field in (
             (AdverseEventSerializer, patient.adverse_events.prefetch_related("sae_reports__sent_by"), "onset_date"),
             (CrsAssessmentSerializer, patient.crs_assessments.all(), "assessment_date"),
             (IcansAssessmentSerializer, patient.icans_assessments.all(), "assessment_date"),
         ):
+            if wanted and wanted != serializer_class.KIND:
+                continue
             for instance in queryset.filter(removed=False):
                 entries.append((getattr(instance, date_field), serializer_class(instance).data))
         entries.sort(key=lambda pair: (pair[0], pair[1]["kind"], pair[1]["id"]))

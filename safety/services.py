@@ -316,8 +316,10 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
     _protocol(event)
     event.seriousness_criteria = sorted(set(event.seriousness_criteria or []))
     adverse_event_hard_checks(event=event)
-    checks = _visit_checks(crf=event, on_date=event.onset_date) if event.visit else []
-    return _save_with_checks(crf=event, by=by, reason=reason, checks=checks,
+    if event.visit is not None and event.visit.patient_id != event.patient_id:
+        raise ValidationError({"visit": "This visit belongs to another patient."})
+    # No window check: an AE reported at a visit may have begun any time before it.
+    return _save_with_checks(crf=event, by=by, reason=reason, checks=[],
                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 

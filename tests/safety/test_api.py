@@ -73,6 +73,8 @@ def test_ae_post_and_get_lists_every_kind_by_date(coordinator_api, infused_patie
                                                  "hypoxia": "none"}, format="json")
     listed = coordinator_api.get(_url(infused_patient)).json()
     assert [(entry["kind"], entry.get("grade")) for entry in listed] == [("crs", 1), ("ae", 3)]
+    only_crs = coordinator_api.get(_url(infused_patient), {"kind": "crs"}).json()
+    assert [entry["kind"] for entry in only_crs] == ["crs"]
 
 
 def test_ae_hard_check_is_a_400_on_the_field(coordinator_api, infused_patient):

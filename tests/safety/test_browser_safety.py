@@ -31,3 +31,32 @@ def test_coordinator_checks_then_saves_a_grade_3_crs(login, coordinator, infused
     page.goto("/safety/")
     assert "1/1 (100.0 %)" in page.get_by_test_id("incidence-table").inner_text()
     screenshot(page, "safety-summary")
+
+
+def test_coordinator_records_a_serious_ae_and_sees_its_reporting_clock(login, coordinator, infused_patient):
+    page = login(coordinator.username)
+    page.goto(f"/safety/{infused_patient.study_id}/adverse-events/new/")
+    page.fill("input[name=term]", "Cytokine release syndrome")
+    page.select_option("select[name=grade]", "3")
+    page.fill("input[name=onset_date]", "2026-02-03")
+    page.check("input[name=serious]")
+    page.check("input[name=seriousness_criteria][value=hospitalisation]")
+    page.fill("input[name=aware_at]", "2026-02-03T22:15")
+    page.select_option("select[name=relatedness_cart]", "definite")
+    page.select_option("select[name=relatedness_lymphodepletion]", "not_related")
+    page.select_option("select[name=action_taken]", "treatment")
+    page.select_option("select[name=outcome]", "recovering")
+    page.click("text=Save adverse event")
+    page.wait_for_load_state()
+    clock = page.get_by_test_id("sae-clock").inner_text()
+    assert "initial report due 2026-02-04 22:15" in clock
+    assert "Onset study day 2." in page.get_by_test_id("ae-study-days").inner_text()
+    screenshot(page, "safety-ae-sae-clock")
+
+
+def test_child_icans_form_offers_capd(login, coordinator, infused_child):
+    page = login(coordinator.username)
+    page.goto(f"/safety/{infused_child.study_id}/icans/new/")
+    assert page.locator("select[name=capd_item_8]").count() == 1
+    assert page.locator("input[name=ice_orientation]").count() == 0
+    screenshot(page, "safety-icans-capd")
