@@ -60,3 +60,19 @@ def test_child_icans_form_offers_capd(login, coordinator, infused_child):
     assert page.locator("select[name=capd_item_8]").count() == 1
     assert page.locator("input[name=ice_orientation]").count() == 0
     screenshot(page, "safety-icans-capd")
+
+
+def test_changing_an_input_after_the_check_withdraws_the_confirm_button(login, coordinator, infused_patient):
+    page = login(coordinator.username)
+    page.goto(f"/safety/{infused_patient.study_id}/crs/new/")
+    page.fill("input[name=assessment_date]", "2026-02-03")
+    page.fill("input[name=max_temperature_c]", "38.4")
+    page.click("button[value=check]")
+    page.wait_for_load_state()
+    assert page.get_by_test_id("computed-grade").inner_text() == "CRS grade 1"
+    page.check("input[name=hypoxia][value=high_flow]")
+    assert page.get_by_test_id("confirm-save").is_hidden()
+    assert "check the grade again" in page.get_by_test_id("grade-preview").inner_text()
+    page.click("button[value=check]")
+    page.wait_for_load_state()
+    assert page.get_by_test_id("computed-grade").inner_text() == "CRS grade 3"
