@@ -25,7 +25,9 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 
 # With DATABASE_URL and REDIS_URL set, a Celery worker (with beat) runs beside
-# the web server; without them tasks run eagerly in the web process.
+# the web server; without them tasks run eagerly in the web process. DEBUG is on
+# so that runserver serves the static files; production runs gunicorn instead.
+run: export DEBUG ?= true
 run: demo
 	@if [ -n "$$REDIS_URL" ]; then \
 		$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \

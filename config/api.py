@@ -4,21 +4,30 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
+from infusions.api import InfusionView, LymphodepletionView
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView
 from trial.api import ProtocolView, SiteViewSet
+from visits.api import PatientVisitsView
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
 router.register("patients", PatientViewSet, basename="patient")
+router.register("queries", DataQueryViewSet, basename="query")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="token"),
     path("protocol/", ProtocolView.as_view(), name="protocol"),
+    path("crfs/<str:crf_code>/<int:crf_id>/sign/", CrfSignView.as_view(), name="crf-sign"),
+    path("export/odm/", OdmExportView.as_view(), name="export-odm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/<str:study_id>/lymphodepletion/", LymphodepletionView.as_view(), name="patient-lymphodepletion"),
+    path("patients/<str:study_id>/infusion/", InfusionView.as_view(), name="patient-infusion"),
+    path("patients/<str:study_id>/visits/", PatientVisitsView.as_view(), name="patient-visits"),
     path("patients/<str:study_id>/adverse-events/", PatientSafetyEntriesView.as_view(),
          name="patient-adverse-events"),
     path("", include(router.urls)),

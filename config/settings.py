@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "safety",
     "outcomes",
     "monitoring",
+    "visits",
 ]
 
 MIDDLEWARE = [
@@ -169,10 +170,11 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered, so tasks a
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
-# Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
-CELERY_BEAT_SCHEDULE["safety-sae-overdue"] = {
-    "task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0),
+CELERY_BEAT_SCHEDULE = {
+    # Visit statuses (due / overdue / missed / not expected) and the coordinators' reminder e-mails.
+    "visits-daily": {"task": "visits.tasks.visits_daily", "schedule": crontab(hour=6, minute=0)},
+    # Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
+    "safety-sae-overdue": {"task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0)},
 }
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("", include("infusions.urls")),
+    path("", include("visits.urls")),
     path("safety/", include("safety.urls")),
     path("api/v1/", include("config.api")),
     path("admin/", admin.site.urls),

@@ -29,3 +29,202 @@ class ProtocolDeviation(models.Model):
 
     def __str__(self):
         return f"{self.patient}: {self.rule} ({self.value})"
+
+
+class QueryStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class DataQuery(models.Model):
+    """A question about one field of one CRF, raised by a monitor, a data
+    manager or an edit check, answered at the site, closed by the monitor."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="data_queries")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    crf = GenericForeignKey("content_type", "object_id")
+    crf_label = models.CharField(max_length=100)
+    field = models.CharField(max_length=60)
+    field_label = models.CharField(max_length=120)
+    text = models.TextField()
+    status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
+    automatic = models.BooleanField(default=False, help_text="Raised by an edit check, not by a person.")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["raised_at"]
+        verbose_name = "data query"
+        verbose_name_plural = "data queries"
+        indexes = [models.Index(fields=["content_type", "object_id"]), models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"Query #{self.pk} on {self.patient} {self.crf_label} · {self.field_label}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != QueryStatus.CLOSED
+
+
+class QueryMessage(models.Model):
+    """One step of a query's conversation: raised, answered, closed, re-opened."""
+
+    class Action(models.TextChoices):
+        RAISE = "raise", "Raised"
+        ANSWER = "answer", "Answered"
+        CORRECT = "correct", "Answered and corrected the value"
+        CLOSE = "close", "Closed"
+        REOPEN = "reopen", "Re-opened"
+
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    text = models.TextField(blank=True)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class SourceVerification(models.Model):
+    """A monitor's mark that a CRF (field blank) or one of its fields matches
+    the source documents. An edit of the value clears it (cleared_at set)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    crf = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=60, blank=True, help_text="Blank: the whole form.")
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_reason = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["verified_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    @property
+    def is_active(self) -> bool:
+        return self.cleared_at is None
+
+
+class Signature(models.Model):
+    """An investigator's electronic signature of one CRF (21 CFR 11.50):
+    printed name, date and time, and meaning; bound to the values signed by
+    their hash so that a later change is detectable. Written only by
+    `monitoring.services.crf_sign`; never edited, only voided."""
+
+    MEANING_REVIEWED = "Reviewed and approved"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    crf = GenericForeignKey("content_type", "object_id")
+    crf_label = models.CharField(max_length=100)
+    visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              help_text="Set when the investigator signed the whole visit.")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signer_full_name = models.CharField(max_length=300)
+    signed_at = models.DateTimeField()
+    meaning = models.CharField(max_length=100, default=MEANING_REVIEWED)
+    values_sha256 = models.CharField(max_length=64)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["signed_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.signer_full_name} — {self.meaning} — {self.signed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.voided_at is None
+
+
+class LockScope(models.TextChoices):
+    CRF = "crf", "Form"
+    VISIT = "visit", "Visit"
+    PATIENT = "patient", "Patient"
+    TRIAL = "trial", "Whole trial (database lock)"
+
+
+class DataLock(models.Model):
+    """A data manager's lock of a form, a visit, a patient or the whole trial.
+    Active while unlocked_at is empty; unlocking needs a reason."""
+
+    scope = models.CharField(max_length=10, choices=LockScope.choices)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    crf = GenericForeignKey("content_type", "object_id")
+    previous_crf_status = models.CharField(max_length=12, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField(auto_now_add=True)
+    unlocked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-locked_at"]
+
+    def __str__(self):
+        target = {
+            LockScope.TRIAL: "the trial", LockScope.PATIENT: self.patient, LockScope.VISIT: self.visit,
+        }.get(self.scope) or f"{self.patient} form #{self.object_id}"
+        return f"Lock of {target}"
+
+
+class ExportRecord(models.Model):
+    """Who exported what, when: every download of trial data leaves a row."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=40)
+    description = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ExportJob(models.Model):
+    """A batch PDF casebook export run by Celery; the file appears when ready."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patients = models.ManyToManyField("patients.Patient", related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -28,3 +28,285 @@ def history(request, model_label: str, pk: int):
         "label": getattr(instance, "crf_label", "") or model._meta.verbose_name.capitalize(),
         "entries": audit_trail(instance),
     })
+
+
+# --- Queries, verification, signatures and locks -------------------------------
+
+from django.contrib import messages  # noqa: E402
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
+from django.shortcuts import redirect  # noqa: E402
+from django.views.decorators.http import require_POST  # noqa: E402
+
+from trial.roles import can_enter_data, visible_sites  # noqa: E402
+
+from . import selectors, services  # noqa: E402
+from .crf import CrfStatus  # noqa: E402
+from .forms import (  # noqa: E402
+    LockForm, QueryAnswerForm, QueryCloseForm, QueryRaiseForm, QueryReopenForm, SignForm, UnlockForm,
+)
+from .models import DataLock, DataQuery, LockScope  # noqa: E402
+
+
+def _error_text(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return " ".join(message for messages_ in error.message_dict.values() for message in messages_)
+    return " ".join(error.messages)
+
+
+def _attempt(request, action, success: str) -> bool:
+    """Run a service; its refusal becomes a message on the page, never a 500."""
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return False
+    except PermissionDenied as error:
+        messages.error(request, str(error) or "You may not do that.")
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _crf_or_404(request, model_label, pk):
+    return selectors.crf_for_user(user=request.user, model_label=model_label, pk=pk)
+
+
+@login_required
+def crf_detail(request, model_label: str, pk: int):
+    """Any CRF's values with its status, SDV marks, queries and signatures, and
+    the actions the user's role allows."""
+    crf = _crf_or_404(request, model_label, pk)
+    site = crf.patient.site
+    review = selectors.crf_review(crf)
+    crf_awaits_signature = (crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED) and not crf.removed
+                            and not services.crf_lock_reason(crf))
+    return render(request, "monitoring/crf_detail.html", {
+        **review,
+        "patient": crf.patient,
+        "lock_reason": services.crf_lock_reason(crf),
+        "active_lock": selectors.crf_active_lock(crf),
+        "can_monitor": services.can_monitor(request.user, site),
+        "can_sign": services.can_sign(request.user, site) and crf_awaits_signature,
+        "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
+        "can_lock": services.can_lock(request.user),
+        "raise_form": QueryRaiseForm(rows=review["rows"]),
+        "sign_form": SignForm(),
+        "lock_form": LockForm(),
+        "unlock_form": UnlockForm(),
+    })
+
+
+@login_required
+@require_POST
+def crf_query_raise(request, model_label: str, pk: int):
+    crf = _crf_or_404(request, model_label, pk)
+    form = QueryRaiseForm(request.POST, rows=selectors.crf_rows(crf))
+    if not form.is_valid():
+        messages.error(request, "Choose a field and write the query.")
+    else:
+        _attempt(request, lambda: services.query_raise(crf=crf, field=form.cleaned_data["field"],
+                                                       text=form.cleaned_data["text"], by=request.user),
+                 "Query raised.")
+    return redirect("monitoring:crf_detail", model_label, pk)
+
+
+@login_required
+@require_POST
+def crf_verify(request, model_label: str, pk: int):
+    crf = _crf_or_404(request, model_label, pk)
+    fields = request.POST.getlist("field")
+    _attempt(request, lambda: services.crf_verify(crf=crf, by=request.user, fields=fields or None),
+             "Source-data verification recorded.")
+    return redirect("monitoring:crf_detail", model_label, pk)
+
+
+@login_required
+@require_POST
+def crf_sign(request, model_label: str, pk: int):
+    crf = _crf_or_404(request, model_label, pk)
+    form = SignForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user,
+                                                    password=form.cleaned_data["password"]), "Form signed.")
+    else:
+        messages.error(request, "Enter your password to sign.")
+    return redirect("monitoring:crf_detail", model_label, pk)
+
+
+@login_required
+@require_POST
+def crf_lock(request, model_label: str, pk: int):
+    crf = _crf_or_404(request, model_label, pk)
+    reason = request.POST.get("reason", "")
+    if request.POST.get("unlock"):
+        _attempt(request, lambda: services.crf_unlock(crf=crf, by=request.user, reason=reason), "Form unlocked.")
+    else:
+        _attempt(request, lambda: services.crf_lock(crf=crf, by=request.user, reason=reason), "Form locked.")
+    return redirect("monitoring:crf_detail", model_label, pk)
+
+
+@login_required
+def query_list(request):
+    """Open queries per site and per patient, with their age."""
+    site_code = request.GET.get("site", "")
+    study_id = request.GET.get("patient", "")
+    return render(request, "monitoring/query_list.html", {
+        "queries": selectors.open_queries(request.user, site_code=site_code, study_id=study_id)[:500],
+        "counts": selectors.open_query_counts(request.user),
+        "site_code": site_code, "study_id": study_id,
+    })
+
+
+def _query_or_404(request, pk):
+    return get_object_or_404(
+        DataQuery.objects.filter(patient__in=Patient.objects.visible_to(request.user)).select_related(
+            "patient", "patient__site"), pk=pk)
+
+
+@login_required
+def query_detail(request, pk: int):
+    query = _query_or_404(request, pk)
+    answer_form = QueryAnswerForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "answer" and answer_form.is_valid():
+            data = answer_form.cleaned_data
+            try:
+                services.query_answer(query=query, by=request.user, text=data["text"],
+                                      new_value=data["new_value"] if data["correct_value"] else None,
+                                      reason=data["reason"])
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.message_dict.items():
+                        answer_form.add_error(field if field in answer_form.fields else None, errors)
+                else:
+                    answer_form.add_error(None, error)
+            except PermissionDenied as error:
+                answer_form.add_error(None, str(error))
+            else:
+                messages.success(request, "Answer recorded.")
+                return redirect("monitoring:query_detail", pk)
+        elif action == "close":
+            form = QueryCloseForm(request.POST)
+            form.is_valid()
+            if _attempt(request, lambda: services.query_close(query=query, by=request.user,
+                                                              text=form.cleaned_data.get("text", "")),
+                        "Query closed."):
+                return redirect("monitoring:query_detail", pk)
+        elif action == "reopen":
+            form = QueryReopenForm(request.POST)
+            form.is_valid()
+            if _attempt(request, lambda: services.query_reopen(query=query, by=request.user,
+                                                               text=form.cleaned_data.get("text", "")),
+                        "Query re-opened."):
+                return redirect("monitoring:query_detail", pk)
+    crf = query.crf
+    return render(request, "monitoring/query_detail.html", {
+        "query": query, "crf": crf, "patient": query.patient,
+        "model_label": selectors.crf_model_label(crf),
+        "messages_": query.messages.select_related("author"),
+        "answer_form": answer_form, "close_form": QueryCloseForm(), "reopen_form": QueryReopenForm(),
+        "can_answer": can_enter_data(request.user, query.patient.site) and query.is_open,
+        "can_monitor": services.can_monitor(request.user, query.patient.site),
+    })
+
+
+def _visit_or_404(request, pk):
+    from patients.models import Visit
+
+    return get_object_or_404(
+        Visit.objects.filter(patient__in=Patient.objects.visible_to(request.user)).select_related(
+            "patient", "patient__site", "definition"), pk=pk)
+
+
+@login_required
+def visit_review(request, pk: int):
+    """A visit's forms for signing and locking as a whole, and its PDF report."""
+    visit = _visit_or_404(request, pk)
+    site = visit.patient.site
+    lock = DataLock.objects.filter(scope=LockScope.VISIT, visit=visit, unlocked_at__isnull=True).first()
+    return render(request, "monitoring/visit_review.html", {
+        "visit": visit, "patient": visit.patient,
+        "crfs": [(crf, selectors.crf_model_label(crf)) for crf in selectors.visit_crfs(visit)],
+        "active_lock": lock,
+        "can_sign": services.can_sign(request.user, site), "can_lock": services.can_lock(request.user),
+        "sign_form": SignForm(), "lock_form": LockForm(), "unlock_form": UnlockForm(),
+    })
+
+
+@login_required
+@require_POST
+def visit_sign(request, pk: int):
+    visit = _visit_or_404(request, pk)
+    form = SignForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: services.visit_sign(visit=visit, by=request.user,
+                                                      password=form.cleaned_data["password"]),
+                 "Every form of the visit is signed.")
+    else:
+        messages.error(request, "Enter your password to sign.")
+    return redirect("monitoring:visit_review", pk)
+
+
+@login_required
+@require_POST
+def visit_lock(request, pk: int):
+    visit = _visit_or_404(request, pk)
+    reason = request.POST.get("reason", "")
+    if request.POST.get("unlock"):
+        lock = get_object_or_404(DataLock, scope=LockScope.VISIT, visit=visit, unlocked_at__isnull=True)
+        _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
+                 "Visit unlocked.")
+    else:
+        _attempt(request, lambda: services.data_lock_create(scope=LockScope.VISIT, visit=visit, by=request.user,
+                                                            reason=reason), "Visit locked.")
+    return redirect("monitoring:visit_review", pk)
+
+
+@login_required
+def patient_review(request, study_id: str):
+    """The patient's casebook on screen: every form, its status, and the patient lock."""
+    from patients.selectors import patient_for_user
+
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        if request.POST.get("unlock"):
+            lock = get_object_or_404(DataLock, scope=LockScope.PATIENT, patient=patient, unlocked_at__isnull=True)
+            _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
+                     "Patient unlocked.")
+        else:
+            _attempt(request, lambda: services.data_lock_create(scope=LockScope.PATIENT, patient=patient,
+                                                                by=request.user, reason=reason), "Patient locked.")
+        return redirect("monitoring:patient_review", study_id)
+    return render(request, "monitoring/patient_review.html", {
+        "patient": patient,
+        "crfs": [(crf, selectors.crf_model_label(crf)) for crf in selectors.patient_crfs(patient)],
+        "visits": patient.visits.select_related("definition"),
+        "active_lock": DataLock.objects.filter(scope=LockScope.PATIENT, patient=patient,
+                                               unlocked_at__isnull=True).first(),
+        "can_lock": services.can_lock(request.user),
+        "lock_form": LockForm(), "unlock_form": UnlockForm(),
+    })
+
+
+@login_required
+def trial_lock(request):
+    """Data managers: the database lock before analysis, and every active lock."""
+    if not services.can_lock(request.user):
+        raise PermissionDenied("Only data managers lock data.")
+    active = DataLock.objects.filter(unlocked_at__isnull=True).select_related("patient", "visit", "locked_by")
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        if request.POST.get("unlock"):
+            lock = get_object_or_404(DataLock, pk=request.POST.get("lock"), unlocked_at__isnull=True)
+            _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
+                     "Lock released.")
+        else:
+            _attempt(request, lambda: services.data_lock_create(scope=LockScope.TRIAL, by=request.user,
+                                                                reason=reason), "The trial database is locked.")
+        return redirect("monitoring:locks")
+    return render(request, "monitoring/locks.html", {
+        "active": active, "trial_locked": active.filter(scope=LockScope.TRIAL).exists(),
+        "lock_form": LockForm(), "unlock_form": UnlockForm(), "sites": visible_sites(request.user),
+    })

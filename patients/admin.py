@@ -1,12 +1,12 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Patient, Visit
+from .models import BaselineCRF, Patient, ScreeningCRF, Visit
 
 
 @admin.register(Patient)
 class PatientAdmin(SimpleHistoryAdmin):
-    list_display = ["study_id", "site", "status", "consent_date", "infusion_date"]
+    list_display = ["study_id", "site", "status", "screening_date", "enrollment_date", "infusion_date"]
     list_filter = ["site", "status"]
     search_fields = ["subject_id", "screening_number"]
 
@@ -19,3 +19,12 @@ class PatientAdmin(SimpleHistoryAdmin):
 class VisitAdmin(SimpleHistoryAdmin):
     list_display = ["patient", "definition", "target_date", "window_start", "window_end", "status"]
     list_filter = ["status"]
+
+
+@admin.register(ScreeningCRF, BaselineCRF)
+class PatientCrfAdmin(SimpleHistoryAdmin):
+    list_display = ["patient", "status", "updated_at"]
+    list_filter = ["status"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(patient__in=Patient.objects.visible_to(request.user))

@@ -1,16 +1,20 @@
-"""Synthetic patients for the demo trial (see trial/demo.py)."""
+"""Synthetic patients for the demo trial (see trial/demo.py), screened,
+enrolled and given a baseline through the same services as a coordinator."""
+from decimal import Decimal
+
 from monitoring.services import audited_save
 from trial.demo import DemoPlan
 
 from .models import Patient, PatientStatus
-from .services import subject_id_assign
+from .services import baseline_save, patient_screen
 
 STAGE_STATUS = {
     "screening": PatientStatus.SCREENING,
     "screen_failed": PatientStatus.SCREEN_FAILED,
     "enrolled": PatientStatus.ENROLLED,
-    "lymphodepleted": PatientStatus.LYMPHODEPLETION,
-    "infused": PatientStatus.INFUSED,
+    # infusions/demo.py moves these on (and sets day 0) through the infusion services.
+    "lymphodepleted": PatientStatus.ENROLLED,
+    "infused": PatientStatus.ENROLLED,
     "assessed": PatientStatus.FOLLOW_UP,
     "relapsed": PatientStatus.FOLLOW_UP,
     "long_follow_up": PatientStatus.FOLLOW_UP,
@@ -18,20 +22,44 @@ STAGE_STATUS = {
 }
 
 
+def demo_eligibility(plan: DemoPlan, codes: list[tuple[str, str]]) -> dict[str, bool | None]:
+    """Answers that give the plan's stage: screening leaves the last criterion
+    open, screen failures have an uncontrolled infection, the rest are eligible."""
+    answers = {code: kind == "inclusion" for code, kind in codes}
+    if plan.stage == "screening":
+        answers[codes[-1][0]] = None
+    elif plan.stage == "screen_failed":
+        answers["uncontrolled_infection"] = True
+    return answers
+
+
 def load_patient(*, plan: DemoPlan, protocol, site, by) -> Patient:
-    patient = Patient(
-        site=site, protocol=protocol, screening_number=plan.screening_number,
-        sex=plan.sex, birth_date=plan.birth_date, consent_date=plan.consent_date,
-        screening_date=plan.consent_date, status=STAGE_STATUS[plan.stage],
+    codes = list(protocol.eligibility_criteria.values_list("code", "kind"))
+    patient = patient_screen(
+        site=site, consent_date=plan.consent_date, screening_date=plan.consent_date,
+        eligibility=demo_eligibility(plan, codes), by=by, screening_number=plan.screening_number,
     )
-    if plan.stage == "screen_failed":
-        patient.screen_failure_reason = "Exclusion criterion present: active uncontrolled infection"
-    elif plan.stage != "screening":
-        subject_id_assign(patient=patient)
-        patient.enrollment_date = plan.consent_date
-    patient.infusion_date = plan.infusion_date
-    if plan.stage == "dead":
-        patient.off_study_date = plan.date_of(plan.death_day)
-        patient.off_study_reason = "Death"
-    audited_save(instance=patient, by=by, reason="Demo data (synthetic)")
+    if plan.stage not in {"screening", "screen_failed"}:
+        # Disease status at entry, varied but fixed by the plan number.
+        baseline_save(
+            patient=patient, by=by, assessment_date=plan.consent_date, sex=plan.sex, birth_date=plan.birth_date,
+            weight_kg=plan.weight_kg, height_cm=plan.height_cm,
+            bone_marrow_blasts_percent=Decimal((plan.number * 37) % 90 + 1),
+            mrd_percent=None if plan.number % 3 else Decimal("0.85"),
+            extramedullary_sites="CNS" if plan.number % 7 == 0 else "",
+            ph_status="positive" if plan.number % 5 == 0 else "negative",
+            prior_lines_of_therapy=1 + plan.number % 4,
+            prior_hsct=plan.number % 6 == 0,
+            prior_blinatumomab=plan.number % 3 == 0,
+            prior_inotuzumab=plan.number % 8 == 0,
+        )
+    # The later stages are the other apps' to record (infusions/demo.py sets
+    # day 0 and moves treated patients on); the registry row carries the rest.
+    later = STAGE_STATUS[plan.stage]
+    if patient.status != later:
+        patient.status = later
+        if plan.stage == "dead":
+            patient.off_study_date = plan.date_of(plan.death_day)
+            patient.off_study_reason = "Death"
+        audited_save(instance=patient, by=by, reason="Demo data (synthetic)")
     return patient

@@ -1,12 +1,24 @@
 """The subject and their scheduled visits. Subjects are known by study ID
 only: no names are stored."""
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
+from monitoring.crf import CaseReportForm
 from trial.models import Site
 from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
+
+from .rules import (
+    HEIGHT_CM_LIMITS,
+    PERCENT_LIMITS,
+    WEIGHT_KG_LIMITS,
+    age_years,
+    body_surface_area_m2,
+    to_decimal,
+)
 
 
 class PatientStatus(models.TextChoices):
@@ -31,7 +43,9 @@ class PatientQuerySet(models.QuerySet):
             return self.none()
         if is_trial_wide(user):
             return self.all()
-        return self.filter(site__memberships__user=user).distinct()
+        # A subquery, not a join: no duplicate rows, so no DISTINCT over wide
+        # rows, which keeps counting and sorting 10,000 patients cheap.
+        return self.filter(site__in=Site.objects.filter(memberships__user=user).values("pk"))
 
     def by_study_id(self, study_id: str) -> "PatientQuerySet":
         """Enrolled patients are addressed by subject ID, screen failures by screening number."""
@@ -48,9 +62,9 @@ class Patient(models.Model):
     subject_id = models.CharField(max_length=20, unique=True, null=True, blank=True)
     status = models.CharField(max_length=16, choices=PatientStatus.choices, default=PatientStatus.SCREENING)
 
-    sex = models.CharField(max_length=1, choices=Sex.choices)
-    birth_date = models.DateField()
-    consent_date = models.DateField(help_text="Date informed consent was signed.")
+    # Demographics and consent are CRF data (one place per fact): the consent
+    # date is on the Screening CRF, sex and birth date on the Baseline CRF;
+    # the read-only properties below reach them.
     screening_date = models.DateField()
     enrollment_date = models.DateField(null=True, blank=True)
     screen_failure_reason = models.TextField(blank=True)
@@ -75,6 +89,40 @@ class Patient(models.Model):
     @property
     def study_id(self) -> str:
         return self.subject_id or self.screening_number
+
+    def _crf(self, name):
+        try:
+            return getattr(self, name)
+        except models.ObjectDoesNotExist:
+            return None
+
+    @property
+    def screening_crf(self):
+        """The Screening CRF, or None (select_related("screening") avoids a query)."""
+        return self._crf("screening")
+
+    @property
+    def baseline_crf(self):
+        return self._crf("baseline")
+
+    @property
+    def consent_date(self):
+        screening = self.screening_crf
+        return screening.consent_date if screening else None
+
+    @property
+    def sex(self):
+        baseline = self.baseline_crf
+        return baseline.sex if baseline else None
+
+    @property
+    def birth_date(self):
+        baseline = self.baseline_crf
+        return baseline.birth_date if baseline else None
+
+    @property
+    def is_enrolled(self) -> bool:
+        return self.subject_id is not None
 
     @property
     def patient(self):
@@ -121,3 +169,175 @@ class Visit(models.Model):
     @property
     def code(self) -> str:
         return self.definition.code
+
+
+# --- The two CRFs of screening and baseline -------------------------------------
+
+@deconstructible
+class LimitValidator:
+    """Hard check: a value outside the inclusive limits of patients/rules.py
+    is impossible data, refused with a message on the field."""
+
+    def __init__(self, limits, unit: str, what: str):
+        self.limits, self.unit, self.what = tuple(limits), unit, what
+
+    def __call__(self, value):
+        from django.core.exceptions import ValidationError
+
+        from .rules import within_limits
+
+        if value is not None and not within_limits(value=value, limits=self.limits):
+            low, high = self.limits
+            shown = format(to_decimal(value).normalize(), "f")  # 400.0 → 400
+            raise ValidationError(
+                f"{self.what} of {shown} {self.unit} is impossible: it must be between {low} and {high} {self.unit}.",
+                code="hard_check",
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, LimitValidator) and (self.limits, self.unit, self.what) == (
+            other.limits, other.unit, other.what)
+
+
+class ScreeningCRF(CaseReportForm):
+    """Consent and the eligibility answers, against the criteria of the
+    patient's protocol version (trial.EligibilityCriterion)."""
+
+    crf_code = "screening"
+    crf_label = "Screening and eligibility"
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
+    screening_date = models.DateField()
+    consent_date = models.DateField(help_text="Date written informed consent was signed.")
+    # criterion code → True (inclusion met / exclusion present), False, or
+    # null (not yet assessed). Codes are the protocol version's criteria.
+    eligibility = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "screening CRF"
+
+    def __str__(self):
+        return f"{self.patient} screening"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("patients:screening_edit", args=[self.patient.study_id])
+
+    def clean(self):
+        import datetime
+
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        errors = {}
+        today = timezone.localdate()
+        if self.consent_date and self.consent_date > today:
+            errors["consent_date"] = "The consent date is in the future."
+        if self.screening_date and self.screening_date > today:
+            errors["screening_date"] = "The screening date is in the future."
+        if self.consent_date and self.screening_date and self.consent_date > self.screening_date:
+            errors["consent_date"] = "Consent must be signed on or before the screening date."
+        if self.consent_date and self.consent_date < datetime.date(2000, 1, 1):
+            errors["consent_date"] = "The consent date is before the trial."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PhStatus(models.TextChoices):
+    POSITIVE = "positive", "Ph+ / BCR-ABL1 positive"
+    NEGATIVE = "negative", "Ph− / BCR-ABL1 negative"
+    NOT_TESTED = "not_tested", "Not tested"
+
+
+class BaselineCRF(CaseReportForm):
+    """Demographics, weight and height (body-surface area by Mosteller) and the
+    disease status at study entry."""
+
+    crf_code = "baseline"
+    crf_label = "Baseline"
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="baseline")
+    assessment_date = models.DateField(help_text="Date of the baseline assessment (on or after consent).")
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    birth_date = models.DateField()
+    weight_kg = models.DecimalField(
+        max_digits=5, decimal_places=1,
+        validators=[LimitValidator(WEIGHT_KG_LIMITS, "kg", "A weight")],
+    )
+    height_cm = models.DecimalField(
+        max_digits=4, decimal_places=1,
+        validators=[LimitValidator(HEIGHT_CM_LIMITS, "cm", "A height")],
+    )
+    # Disease status: optional in the record so that an API caller may send
+    # demographics first; the form stays a draft until they are given.
+    bone_marrow_blasts_percent = models.DecimalField(
+        "bone-marrow blasts (%)", max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=[LimitValidator(PERCENT_LIMITS, "%", "A blast percentage")],
+    )
+    mrd_percent = models.DecimalField(
+        "MRD by flow cytometry (%)", max_digits=7, decimal_places=4, null=True, blank=True,
+        validators=[LimitValidator(PERCENT_LIMITS, "%", "An MRD level")],
+        help_text="Blank when not done.",
+    )
+    extramedullary_sites = models.CharField(
+        max_length=200, blank=True, help_text="Sites of extramedullary disease (CNS, testis, …); blank when none.",
+    )
+    ph_status = models.CharField("Ph / BCR-ABL1 status", max_length=12, choices=PhStatus.choices, blank=True)
+    prior_lines_of_therapy = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(30)],
+    )
+    prior_hsct = models.BooleanField("prior allogeneic HSCT", null=True, blank=True)
+    prior_blinatumomab = models.BooleanField(null=True, blank=True)
+    prior_inotuzumab = models.BooleanField("prior inotuzumab ozogamicin", null=True, blank=True)
+
+    DISEASE_FIELDS = (
+        "bone_marrow_blasts_percent", "ph_status", "prior_lines_of_therapy", "prior_hsct",
+        "prior_blinatumomab", "prior_inotuzumab",
+    )
+
+    class Meta:
+        verbose_name = "baseline CRF"
+
+    def __str__(self):
+        return f"{self.patient} baseline"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("patients:baseline_edit", args=[self.patient.study_id])
+
+    @property
+    def bsa_m2(self):
+        """Mosteller, from this form's own weight and height (never stored twice)."""
+        if self.weight_kg is None or self.height_cm is None or self.weight_kg <= 0 or self.height_cm <= 0:
+            return None
+        return body_surface_area_m2(height_cm=self.height_cm, weight_kg=self.weight_kg)
+
+    @property
+    def age_years(self):
+        consent = self.patient.consent_date if self.patient_id else None
+        if self.birth_date is None or consent is None or consent < self.birth_date:
+            return None
+        return age_years(birth_date=self.birth_date, on_date=consent)
+
+    @property
+    def disease_status_complete(self) -> bool:
+        return all(getattr(self, name) not in (None, "") for name in self.DISEASE_FIELDS)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        errors = {}
+        if self.birth_date and self.birth_date > timezone.localdate():
+            errors["birth_date"] = "The date of birth is in the future."
+        consent = self.patient.consent_date if self.patient_id else None
+        if self.birth_date and consent and self.birth_date > consent:
+            errors["birth_date"] = f"The date of birth is after the consent date ({consent:%Y-%m-%d})."
+        if self.assessment_date and self.assessment_date > timezone.localdate():
+            errors["assessment_date"] = "The assessment date is in the future."
+        elif self.assessment_date and consent and self.assessment_date < consent:
+            errors["assessment_date"] = f"The baseline assessment is before consent ({consent:%Y-%m-%d})."
+        if errors:
+            raise ValidationError(errors)

@@ -78,3 +78,54 @@ def study_day(*, on_date: datetime.date, infusion_date: datetime.date) -> int:
     lymphodepletion falls on days −5 to −3.
     """
     return (on_date - infusion_date).days
+
+
+# --- Eligibility ---------------------------------------------------------------
+# Criteria come from the protocol version (trial.EligibilityCriterion) as
+# (code, kind, text); answers map each code to True (inclusion met / exclusion
+# present), False, or None (not yet assessed).
+
+INCLUSION = "inclusion"
+EXCLUSION = "exclusion"
+
+
+class EligibilityVerdict:
+    PENDING = "pending"  # some criterion not yet assessed
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+
+
+def failed_criteria(
+    *, criteria: list[tuple[str, str, str]], answers: dict[str, bool | None]
+) -> list[tuple[str, str, str]]:
+    """The criteria that exclude the patient: an inclusion criterion answered
+    not met, or an exclusion criterion answered present. Unanswered ones are
+    not failures (yet)."""
+    failed = []
+    for code, kind, text in criteria:
+        answer = answers.get(code)
+        if answer is None:
+            continue
+        if (kind == INCLUSION and answer is False) or (kind == EXCLUSION and answer is True):
+            failed.append((code, kind, text))
+    return failed
+
+
+def eligibility_verdict(*, criteria: list[tuple[str, str, str]], answers: dict[str, bool | None]) -> str:
+    """Ineligible as soon as one answered criterion fails (a single failure
+    decides, even with others still open); eligible only when every criterion
+    is answered and none fails; otherwise pending."""
+    if failed_criteria(criteria=criteria, answers=answers):
+        return EligibilityVerdict.INELIGIBLE
+    if any(answers.get(code) is None for code, _kind, _text in criteria):
+        return EligibilityVerdict.PENDING
+    return EligibilityVerdict.ELIGIBLE
+
+
+def screen_failure_reason(*, failed: list[tuple[str, str, str]]) -> str:
+    """What the registry records for a screen failure, one line per criterion."""
+    lines = []
+    for _code, kind, text in failed:
+        prefix = "Inclusion criterion not met" if kind == INCLUSION else "Exclusion criterion present"
+        lines.append(f"{prefix}: {text}")
+    return "\n".join(lines)

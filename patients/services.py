@@ -1,10 +1,25 @@
 """Operations on patients. Each validates, saves with an audit reason, and is
-called alike by views, the API, the demo loader and tests."""
+called alike by views, the API, the demo loader and tests.
+
+Locks, always taken in this order so two transactions never wait on each
+other: the protocol row (the trial-wide enrollment count), then the site row
+(the site's screening and subject numbers).
+"""
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from trial.models import Site
+from monitoring.crf import CrfStatus
+from monitoring.services import audited_save, crf_save
+from trial.models import Protocol, Site
 
-from .models import Patient
+from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
+from .rules import EligibilityVerdict, eligibility_verdict, failed_criteria, screen_failure_reason
+
+DECIDED = (PatientStatus.ENROLLED, PatientStatus.SCREEN_FAILED)
 
 
 @transaction.atomic
@@ -20,3 +35,237 @@ def subject_id_assign(*, patient: Patient) -> str:
     site.save(update_fields=["last_subject_number"])
     patient.subject_id = f"{site.code}-{site.last_subject_number:03d}"
     return patient.subject_id
+
+
+def screening_number_assign(*, site: Site) -> str:
+    """The site's next screening number, SCR-SZ-001, SCR-SZ-002, …
+
+    Derived under the site row lock by counting the site's patients: patients
+    are never deleted, so the count only grows and a number is never reused.
+    A number already taken (numbers imported with the demo trial) is skipped;
+    the unique constraint on screening_number is the backstop.
+    Call inside a transaction.
+    """
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    number = Patient.objects.filter(site=site).count() + 1
+    while Patient.objects.filter(screening_number=f"SCR-{site.code}-{number:03d}").exists():
+        number += 1
+    return f"SCR-{site.code}-{number:03d}"
+
+
+def _criteria(protocol: Protocol) -> list[tuple[str, str, str]]:
+    return list(protocol.eligibility_criteria.order_by("order", "code").values_list("code", "kind", "text"))
+
+
+def eligibility_answers_clean(*, protocol: Protocol, eligibility: dict) -> dict[str, bool | None]:
+    """Answers keyed by the protocol's criterion codes; an unknown code is a
+    hard error (a typo must not pass as 'not assessed')."""
+    codes = [code for code, _kind, _text in _criteria(protocol)]
+    unknown = sorted(set(eligibility or {}) - set(codes))
+    if unknown:
+        raise ValidationError({"eligibility": f"Unknown eligibility criteria: {', '.join(unknown)}. "
+                                              f"This protocol's criteria are: {', '.join(codes)}."})
+    answers = {}
+    for code in codes:
+        value = (eligibility or {}).get(code)
+        if value is not None and not isinstance(value, bool):
+            raise ValidationError({"eligibility": f"The answer for {code} must be true, false or null."})
+        answers[code] = value
+    return answers
+
+
+def _lock_protocol(protocol: Protocol) -> Protocol:
+    return Protocol.objects.select_for_update().get(pk=protocol.pk)
+
+
+def enrolled_count() -> int:
+    """Patients enrolled in the trial so far (every site, every protocol
+    version): those given a subject ID."""
+    return Patient.objects.filter(subject_id__isnull=False).count()
+
+
+@transaction.atomic
+def patient_enroll(*, patient: Patient, by, on_date: datetime.date | None = None) -> Patient:
+    """Enroll an eligible patient: a subject ID and status enrolled.
+
+    Refused past the protocol's planned enrollment. The count is taken under
+    the protocol row lock, so two enrollments at the same moment cannot both
+    take the last place.
+    """
+    protocol = _lock_protocol(Protocol.objects.current())
+    if patient.subject_id:
+        raise ValidationError(f"{patient.subject_id} is already enrolled.")
+    if enrolled_count() >= protocol.planned_enrollment:
+        raise ValidationError(
+            {"eligibility": f"Enrollment is closed: the protocol plans {protocol.planned_enrollment} patients "
+                            f"and {protocol.planned_enrollment} are already enrolled."}
+        )
+    subject_id_assign(patient=patient)
+    patient.status = PatientStatus.ENROLLED
+    patient.enrollment_date = on_date or timezone.localdate()
+    patient.screen_failure_reason = ""
+    audited_save(instance=patient, by=by, reason=f"Enrolled as {patient.subject_id}")
+    return patient
+
+
+def _decide(*, patient: Patient, screening: ScreeningCRF, by) -> None:
+    """Enroll or record the screen failure once the eligibility answers decide."""
+    criteria = _criteria(patient.protocol)
+    verdict = eligibility_verdict(criteria=criteria, answers=screening.eligibility)
+    if verdict == EligibilityVerdict.ELIGIBLE:
+        patient_enroll(patient=patient, by=by, on_date=screening.screening_date)
+    elif verdict == EligibilityVerdict.INELIGIBLE:
+        patient.status = PatientStatus.SCREEN_FAILED
+        patient.screen_failure_reason = screen_failure_reason(
+            failed=failed_criteria(criteria=criteria, answers=screening.eligibility)
+        )
+        audited_save(instance=patient, by=by, reason="Screen failure")
+
+
+@transaction.atomic
+def patient_screen(
+    *,
+    site: Site,
+    consent_date: datetime.date,
+    eligibility: dict[str, bool | None],
+    by,
+    screening_date: datetime.date | None = None,
+    screening_number: str | None = None,
+) -> Patient:
+    """Screen a new patient under the current protocol version.
+
+    Creates the registry row and the Screening CRF. All criteria answered and
+    none failed: enrolled. A criterion failed: a screen failure with the reason.
+    Otherwise the patient stays in screening and the form is a draft.
+    `screening_number` is for imports (the demo trial); normally it is assigned.
+    """
+    protocol = Protocol.objects.current()
+    answers = eligibility_answers_clean(protocol=protocol, eligibility=eligibility)
+    screening_date = screening_date or timezone.localdate()
+    # The CRF's own checks first, so that bad dates use up no number.
+    probe = ScreeningCRF(screening_date=screening_date, consent_date=consent_date, eligibility=answers,
+                         protocol=protocol)
+    probe.full_clean(exclude=["patient"])
+    _lock_protocol(protocol)  # lock order: protocol, then site
+    patient = Patient(
+        site=site, protocol=protocol, screening_date=screening_date,
+        screening_number=screening_number or screening_number_assign(site=site),
+    )
+    audited_save(instance=patient, by=by, reason="Screening")
+    probe.patient = patient
+    verdict = eligibility_verdict(criteria=_criteria(protocol), answers=answers)
+    if verdict == EligibilityVerdict.PENDING:
+        probe.status = CrfStatus.DRAFT
+    crf_save(crf=probe, by=by, submit=verdict != EligibilityVerdict.PENDING)
+    _decide(patient=patient, screening=probe, by=by)
+    return patient
+
+
+@transaction.atomic
+def screening_update(
+    *,
+    patient: Patient,
+    consent_date: datetime.date,
+    screening_date: datetime.date,
+    eligibility: dict[str, bool | None],
+    by,
+    reason: str = "",
+) -> ScreeningCRF:
+    """Correct or complete the Screening CRF.
+
+    A patient still in screening is enrolled or screen-failed as soon as the
+    answers decide. Once decided, a correction may not turn the verdict
+    around: an enrolled patient found ineligible is a protocol deviation to
+    report, and a screen failure who becomes eligible is screened again.
+    """
+    screening = ScreeningCRF.objects.select_for_update().get(patient=patient)
+    answers = eligibility_answers_clean(protocol=patient.protocol, eligibility=eligibility)
+    old_verdict = eligibility_verdict(criteria=_criteria(patient.protocol), answers=screening.eligibility)
+    new_verdict = eligibility_verdict(criteria=_criteria(patient.protocol), answers=answers)
+    if patient.status != PatientStatus.SCREENING and new_verdict != old_verdict:
+        raise ValidationError({"eligibility": (
+            f"{patient.study_id} is already {patient.get_status_display().lower()}; these answers would change "
+            "the eligibility verdict. Report a protocol deviation (enrolled) or screen the patient again "
+            "(screen failure) instead."
+        )})
+    screening.consent_date = consent_date
+    screening.screening_date = screening_date
+    screening.eligibility = answers
+    crf_save(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING)
+    if patient.screening_date != screening_date:
+        patient.screening_date = screening_date
+        audited_save(instance=patient, by=by, reason=reason or "Screening date")
+    if patient.status == PatientStatus.SCREENING:
+        _decide(patient=patient, screening=screening, by=by)
+    return screening
+
+
+BASELINE_FIELDS = (
+    "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+    "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
+    "prior_inotuzumab",
+)
+
+
+@transaction.atomic
+def baseline_save(*, patient: Patient, by, reason: str = "", **values) -> BaselineCRF:
+    """Create or edit the Baseline CRF. Hard checks (impossible weight,
+    height, blasts, a birth date after consent) refuse the save on the field.
+    The form is submitted once the disease status is complete, a draft before."""
+    unknown = set(values) - set(BASELINE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown baseline fields: {sorted(unknown)}")
+    baseline = BaselineCRF.objects.select_for_update().filter(patient=patient).first()
+    if baseline is None:
+        baseline = BaselineCRF(patient=patient, protocol=patient.protocol, status=CrfStatus.DRAFT)
+    for name, value in values.items():
+        if name == "extramedullary_sites" and value is None:
+            value = ""
+        setattr(baseline, name, value)
+    if baseline.assessment_date is None:
+        baseline.assessment_date = patient.screening_date  # the API's one-step screening
+    return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete)
+
+
+@transaction.atomic
+def patient_register(
+    *,
+    site: Site,
+    sex: str,
+    birth_date: datetime.date,
+    consent_date: datetime.date,
+    weight_kg: Decimal,
+    height_cm: Decimal,
+    eligibility: dict[str, bool | None],
+    by,
+    screening_date: datetime.date | None = None,
+    **disease_status,
+) -> Patient:
+    """Screening, enrollment and baseline in one step (the API's POST).
+
+    All or nothing: a hard check failing on the baseline undoes the screening,
+    so no screening or subject number is used up by a refused request.
+    """
+    baseline_probe = BaselineCRF(sex=sex, birth_date=birth_date, weight_kg=weight_kg, height_cm=height_cm,
+                                 assessment_date=screening_date or timezone.localdate(),
+                                 protocol=Protocol.objects.current(), **disease_status)
+    errors = {}
+    try:
+        baseline_probe.full_clean(exclude=["patient"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if birth_date and consent_date and birth_date > consent_date:
+        errors.setdefault("birth_date", []).append(
+            f"The date of birth is after the consent date ({consent_date:%Y-%m-%d}).")
+    try:
+        ScreeningCRF(screening_date=screening_date or timezone.localdate(), consent_date=consent_date,
+                     protocol=baseline_probe.protocol).full_clean(exclude=["patient"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    patient = patient_screen(site=site, consent_date=consent_date, eligibility=eligibility, by=by,
+                             screening_date=screening_date)
+    baseline_save(patient=patient, by=by, sex=sex, birth_date=birth_date, weight_kg=weight_kg,
+                  height_cm=height_cm, **disease_status)
+    return patient

@@ -1,14 +1,19 @@
 """The patient's whole course on one study-day axis (day 0 = infusion).
 
 Each app adds its events through `<app>/timeline.py` (see trial/hooks.py);
-this module defines the event and gathers them.
+this module defines the event, gathers them, writes the patients app's own
+events (screening, consent, enrollment, baseline, visits, off study) and lays
+the events out on a server-rendered axis.
 """
 import datetime
+import math
 from dataclasses import dataclass
+
+from django.urls import reverse
 
 from trial.hooks import app_modules
 
-from .models import Patient
+from .models import Patient, PatientStatus
 from .rules import study_day
 
 
@@ -22,6 +27,7 @@ class TimelineEvent:
     url: str = ""
     end_date: datetime.date | None = None  # for events with a duration (an AE, CRS)
     severity: int | None = None  # a grade, where there is one
+    history_url: str = ""  # the record's audit trail (`history_url_for(instance)`)
 
     def study_day(self, patient: Patient) -> int | None:
         if patient.infusion_date is None:
@@ -29,9 +35,195 @@ class TimelineEvent:
         return study_day(on_date=self.date, infusion_date=patient.infusion_date)
 
 
+def history_url_for(instance) -> str:
+    """The audit-trail page of a patient record (monitoring:history)."""
+    return reverse("monitoring:history", args=[instance._meta.label_lower, instance.pk])
+
+
+# Within one day, the order a course runs in; other kinds sit between.
+KIND_ORDER = {"consent": 0, "screening": 1, "screen_failure": 2, "enrollment": 3, "baseline": 4,
+              "death": 98, "off_study": 99}
+
+
 def patient_events(patient: Patient) -> list[TimelineEvent]:
     """Every app's events for the patient, in date order."""
     events = []
     for module in app_modules("timeline"):
         events.extend(module.timeline_events(patient))
-    return sorted(events, key=lambda event: (event.date, event.kind))
+    return sorted(events, key=lambda event: (event.date, KIND_ORDER.get(event.kind, 50), event.kind))
+
+
+# --- The patients app's own events ----------------------------------------------
+
+def timeline_events(patient: Patient) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    screening = patient.screening_crf
+    if screening is not None:
+        screening_url, screening_history = screening.get_absolute_url(), history_url_for(screening)
+        events.append(TimelineEvent(
+            date=screening.consent_date, kind="consent", label="Informed consent signed",
+            status=screening.status, url=screening_url, history_url=screening_history,
+        ))
+        answered = sum(answer is not None for answer in screening.eligibility.values())
+        events.append(TimelineEvent(
+            date=screening.screening_date, kind="screening", label=f"Screening ({patient.screening_number})",
+            detail=f"{answered} of {len(screening.eligibility)} eligibility criteria assessed",
+            status=screening.status, url=screening_url, history_url=screening_history,
+        ))
+    patient_history = history_url_for(patient)
+    if patient.enrollment_date:
+        events.append(TimelineEvent(
+            date=patient.enrollment_date, kind="enrollment", label=f"Enrolled as {patient.subject_id}",
+            history_url=patient_history,
+        ))
+    if patient.status == PatientStatus.SCREEN_FAILED:
+        events.append(TimelineEvent(
+            date=screening.screening_date if screening else patient.screening_date, kind="screen_failure",
+            label="Screen failure", detail=patient.screen_failure_reason, history_url=patient_history,
+        ))
+    baseline = patient.baseline_crf
+    if baseline is not None:
+        parts = [f"{baseline.get_sex_display()}", f"age {baseline.age_years}" if baseline.age_years is not None else "",
+                 f"{_plain(baseline.weight_kg)} kg", f"{_plain(baseline.height_cm)} cm", f"BSA {baseline.bsa_m2} m²"]
+        if baseline.bone_marrow_blasts_percent is not None:
+            parts.append(f"marrow blasts {_plain(baseline.bone_marrow_blasts_percent)} %")
+        if baseline.mrd_percent is not None:
+            parts.append(f"MRD {_plain(baseline.mrd_percent)} %")
+        if baseline.extramedullary_sites:
+            parts.append(f"extramedullary: {baseline.extramedullary_sites}")
+        events.append(TimelineEvent(
+            date=baseline.assessment_date, kind="baseline", label="Baseline",
+            detail=", ".join(part for part in parts if part), status=baseline.status,
+            url=baseline.get_absolute_url(), history_url=history_url_for(baseline),
+        ))
+    for visit in patient.visits.select_related("definition").order_by("target_date"):
+        events.append(TimelineEvent(
+            date=visit.done_date or visit.target_date, kind="visit",
+            label=f"Visit {visit.definition.code} ({visit.definition.name})",
+            detail=f"window {visit.window_start:%Y-%m-%d} – {visit.window_end:%Y-%m-%d}"
+                   + (f"; {visit.status_reason}" if visit.status_reason else ""),
+            status=visit.status, history_url=history_url_for(visit),
+        ))
+    if patient.off_study_date:
+        events.append(TimelineEvent(
+            date=patient.off_study_date, kind="off_study", label="Off study", detail=patient.off_study_reason,
+            history_url=patient_history,
+        ))
+    return events
+
+
+def _plain(number) -> str:
+    """42.00 → 42, 62.5 → 62.5: numbers as a clinician writes them."""
+    return format(number.normalize(), "f") if number is not None else ""
+
+
+# --- Layout of the axis (pure: events in, positions out) --------------------------
+
+# Lanes of the axis, top to bottom; a kind no lane names goes to "Other".
+LANES = (
+    ("Screening and enrollment", {"consent", "screening", "enrollment", "screen_failure", "baseline"}),
+    ("Treatment", {"lymphodepletion", "infusion", "product"}),
+    ("Safety", {"adverse_event", "crs", "icans", "sae"}),
+    ("Response and outcome", {"response", "relapse", "hsct", "death", "follow_up", "off_study"}),
+    ("Visits", {"visit"}),
+)
+OTHER_LANE = "Other"
+# Study days labelled on the axis when there is a day 0 (the early days are where most happens).
+DAY_TICKS = (-30, -14, -5, 0, 7, 14, 28, 60, 90, 180, 365, 730, 1095)
+
+AXIS_WIDTH = 1000
+AXIS_LEFT = 170  # room for the lane names
+LANE_HEIGHT = 34
+
+
+@dataclass(frozen=True)
+class Marker:
+    event: TimelineEvent
+    x: float
+    x_end: float | None
+    y: float
+    day: int | None
+
+    @property
+    def bar_width(self) -> float:
+        """Length of the bar of an event with a duration (an AE, CRS), 0 without."""
+        return round(max(self.x_end - self.x, 0), 1) if self.x_end is not None else 0
+
+
+@dataclass(frozen=True)
+class Axis:
+    width: int
+    height: int
+    left: int
+    lanes: list[tuple[str, float]]
+    ticks: list[tuple[float, str]]
+    markers: list[Marker]
+    day_zero_x: float | None
+
+
+def _symlog(day: float) -> float:
+    """Study days on a symmetric log scale: the first weeks after infusion
+    take as much room as the years of follow-up."""
+    return math.copysign(math.log1p(abs(day) / 7), day)
+
+
+def lane_of(kind: str) -> str:
+    for name, kinds in LANES:
+        if kind in kinds:
+            return name
+    return OTHER_LANE
+
+
+def axis_layout(
+    events: list[TimelineEvent], *, infusion_date: datetime.date | None, until: datetime.date | None = None
+) -> Axis:
+    """Positions of the events on a horizontal axis: by study day (log-scaled)
+    when the patient has a day 0, by date (linear) before. `until` stretches
+    the axis to a date (today, for a patient still followed)."""
+    lane_names = [name for name, _kinds in LANES]
+    if any(lane_of(event.kind) == OTHER_LANE for event in events):
+        lane_names.append(OTHER_LANE)
+    lane_y = {name: 30 + index * LANE_HEIGHT for index, name in enumerate(lane_names)}
+    height = 30 + len(lane_names) * LANE_HEIGHT + 10
+    if not events:
+        return Axis(AXIS_WIDTH, height, AXIS_LEFT, [(n, y) for n, y in lane_y.items()], [], [], None)
+
+    anchor = infusion_date or min(event.date for event in events)
+
+    def offset(date: datetime.date) -> int:
+        return (date - anchor).days
+
+    def scaled(day: float) -> float:
+        return _symlog(day) if infusion_date else float(day)
+
+    days = [offset(event.date) for event in events] + [offset(e.end_date) for e in events if e.end_date]
+    if infusion_date:
+        days.append(0)
+    if until is not None:
+        days.append(offset(until))
+    low, high = scaled(min(days)), scaled(max(days))
+    if high - low < 1e-9:
+        low, high = low - 1, high + 1
+    span, usable = high - low, AXIS_WIDTH - AXIS_LEFT - 30
+
+    def x_of(day: float) -> float:
+        return round(AXIS_LEFT + 10 + (scaled(day) - low) / span * usable, 1)
+
+    if infusion_date:
+        tick_days = [day for day in DAY_TICKS if min(days) <= day <= max(days)]
+        ticks = [(x_of(day), f"D{day}" if day else "D0") for day in tick_days]
+    else:
+        step = max(1, (max(days) - min(days)) // 6 or 1)
+        ticks = [(x_of(day), (anchor + datetime.timedelta(days=day)).strftime("%Y-%m-%d"))
+                 for day in range(min(days), max(days) + 1, step)]
+    markers = [
+        Marker(
+            event=event, x=x_of(offset(event.date)),
+            x_end=x_of(offset(event.end_date)) if event.end_date else None,
+            y=lane_y[lane_of(event.kind)],
+            day=offset(event.date) if infusion_date else None,
+        )
+        for event in events
+    ]
+    return Axis(AXIS_WIDTH, height, AXIS_LEFT, list(lane_y.items()), ticks, markers,
+                x_of(0) if infusion_date else None)

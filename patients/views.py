@@ -1,21 +1,164 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
-from .models import Patient
+from trial.models import Protocol, Site
+from trial.roles import can_enter_data, visible_sites
+
+from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm, errors_onto_form
+from .models import BaselineCRF, Patient, PatientStatus
 from .selectors import patient_for_user
+from .services import baseline_save, patient_screen, screening_update
+from .timeline import axis_layout, patient_events
 
 
 @login_required
 def patient_list(request):
-    patients = Patient.objects.visible_to(request.user).select_related("site")
-    page = Paginator(patients.order_by("site__code", "subject_id", "screening_number"), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "patients/patient_list.html", {"page": page})
+    sites = visible_sites(request.user)
+    filters = PatientListFilter(request.GET, sites=sites)  # always bound: an empty query is valid
+    patients = filters.apply(Patient.objects.visible_to(request.user).select_related("site", "screening"))
+    per_page = (filters.cleaned_data.get("per_page") or 50) if filters.is_valid() else 50
+    page = Paginator(patients, per_page).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(request, "patients/patient_list.html", {
+        "page": page, "filters": filters, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "sort": request.GET.get("sort") or "subject", "sort_columns": SORT_COLUMNS,
+        "can_screen": any(can_enter_data(request.user, site) for site in sites),
+    })
 
 
 @login_required
 def patient_detail(request, study_id):
+    """The patient's timeline: every event of every app on one study-day axis."""
     patient = patient_for_user(user=request.user, study_id=study_id)
-    return render(request, "patients/patient_detail.html", {"patient": patient})
+    events = patient_events(patient)
+    return render(request, "patients/patient_timeline.html", {
+        "patient": patient,
+        "screening": patient.screening_crf,
+        "baseline": patient.baseline_crf,
+        "rows": [(event, event.study_day(patient)) for event in events],
+        # A patient still followed after infusion: the axis runs to today.
+        "axis": axis_layout(events, infusion_date=patient.infusion_date,
+                            until=patient.off_study_date or (timezone.localdate() if patient.infusion_date else None)),
+        "can_edit": can_enter_data(request.user, patient.site),
+    })
+
+
+def _require_entry(user, site) -> None:
+    if not can_enter_data(user, site):
+        raise PermissionDenied("Only coordinators, investigators and administrators of this site enter data.")
+
+
+def _entry_sites(user):
+    return Site.objects.filter(pk__in=[site.pk for site in visible_sites(user) if can_enter_data(user, site)])
+
+
+@login_required
+def screening_new(request):
+    sites = _entry_sites(request.user)
+    if not sites.exists():
+        raise PermissionDenied("You may not screen patients at any site.")
+    protocol = Protocol.objects.current()
+    criteria = protocol.eligibility_criteria.all()
+    form = ScreeningForm(request.POST or None, criteria=criteria, sites=sites,
+                         initial={"screening_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                patient = patient_screen(
+                    site=form.cleaned_data["site"], consent_date=form.cleaned_data["consent_date"],
+                    screening_date=form.cleaned_data["screening_date"], eligibility=form.eligibility(),
+                    by=request.user,
+                )
+        except ValidationError as error:
+            errors_onto_form(form, error)
+        else:
+            _announce(request, patient)
+            if patient.status == PatientStatus.ENROLLED:
+                return redirect("patients:baseline_new", study_id=patient.study_id)
+            return redirect(patient)
+    return render(request, "patients/screening_form.html", {"form": form, "protocol": protocol, "patient": None})
+
+
+@login_required
+def screening_edit(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    _require_entry(request.user, patient.site)
+    screening = patient.screening_crf
+    if screening is None:
+        raise PermissionDenied("This patient has no screening form.")
+    criteria = patient.protocol.eligibility_criteria.all()
+    reason_required = screening.status != "draft"
+    form = ScreeningForm(request.POST or None, criteria=criteria, reason_required=reason_required,
+                         initial=ScreeningForm.initial_from(screening))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                screening_update(
+                    patient=patient, consent_date=form.cleaned_data["consent_date"],
+                    screening_date=form.cleaned_data["screening_date"], eligibility=form.eligibility(),
+                    by=request.user, reason=form.cleaned_data.get("reason", ""),
+                )
+        except ValidationError as error:
+            errors_onto_form(form, error)
+        else:
+            patient.refresh_from_db()
+            _announce(request, patient)
+            return redirect(patient)
+    return render(request, "patients/screening_form.html",
+                  {"form": form, "protocol": patient.protocol, "patient": patient, "crf": screening})
+
+
+def _announce(request, patient: Patient) -> None:
+    if patient.status == PatientStatus.ENROLLED:
+        messages.success(request, f"Eligible: enrolled as {patient.subject_id}. Enter the baseline form next.")
+    elif patient.status == PatientStatus.SCREEN_FAILED:
+        messages.warning(request, f"Screen failure recorded for {patient.screening_number}: "
+                                  f"{patient.screen_failure_reason}")
+    elif patient.status == PatientStatus.SCREENING:
+        messages.info(request, f"{patient.screening_number} saved; eligibility still open (draft).")
+    else:
+        messages.success(request, "Screening form saved.")
+
+
+@login_required
+def baseline_new(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    _require_entry(request.user, patient.site)
+    if patient.baseline_crf is not None:
+        return redirect("patients:baseline_edit", study_id=patient.study_id)
+    return _baseline_form(request, patient, BaselineCRF(patient=patient, protocol=patient.protocol,
+                                                        assessment_date=timezone.localdate()))
+
+
+@login_required
+def baseline_edit(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    _require_entry(request.user, patient.site)
+    if patient.baseline_crf is None:
+        return redirect("patients:baseline_new", study_id=patient.study_id)
+    return _baseline_form(request, patient, patient.baseline_crf)
+
+
+def _baseline_form(request, patient, baseline):
+    reason_required = baseline.pk is not None and baseline.status != "draft"
+    form = BaselineForm(request.POST or None, instance=baseline, reason_required=reason_required)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                saved = baseline_save(patient=patient, by=request.user, reason=form.cleaned_data.get("reason", ""),
+                                      **form.values())
+        except ValidationError as error:
+            errors_onto_form(form, error)
+        else:
+            messages.success(request, f"Baseline saved: body-surface area {saved.bsa_m2} m² (Mosteller).")
+            return redirect(patient)
+    return render(request, "patients/baseline_form.html",
+                  {"form": form, "patient": patient, "crf": baseline if baseline.pk else None})

@@ -60,8 +60,9 @@ def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, l
     errors = {}
     if value is None:
         return errors
-    if value < patient.consent_date:
-        errors[field] = f"{label} {value:%Y-%m-%d} is before informed consent ({patient.consent_date:%Y-%m-%d})."
+    consent_date = patient.consent_date  # from the Screening CRF; None until it is entered
+    if consent_date is not None and value < consent_date:
+        errors[field] = f"{label} {value:%Y-%m-%d} is before informed consent ({consent_date:%Y-%m-%d})."
     elif value > timezone.localdate():
         errors[field] = f"{label} {value:%Y-%m-%d} is in the future."
     return errors

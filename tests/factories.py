@@ -1,10 +1,12 @@
 """factory_boy factories for the models every app's tests need."""
 import datetime
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
-from patients.models import Patient, PatientStatus
+from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
 from trial.models import Protocol, Site, SiteMembership
 
 PASSWORD = "correct-horse-battery"
@@ -45,17 +47,73 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = "coordinator"
 
 
+def _all_eligible(protocol) -> dict[str, bool]:
+    return {code: kind == "inclusion" for code, kind in protocol.eligibility_criteria.values_list("code", "kind")}
+
+
+class ScreeningCRFFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScreeningCRF
+
+    patient = None  # given by PatientFactory
+    protocol = factory.SelfAttribute("patient.protocol")
+    screening_date = factory.SelfAttribute("patient.screening_date")
+    consent_date = datetime.date(2026, 1, 5)
+    eligibility = factory.LazyAttribute(lambda crf: _all_eligible(crf.protocol))
+
+
+class BaselineCRFFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BaselineCRF
+
+    patient = None  # given by PatientFactory
+    protocol = factory.SelfAttribute("patient.protocol")
+    assessment_date = factory.SelfAttribute("patient.screening_date")
+    sex = "F"
+    birth_date = datetime.date(1990, 5, 17)
+    weight_kg = Decimal("70")
+    height_cm = Decimal("170")
+    bone_marrow_blasts_percent = Decimal("42")
+    ph_status = "negative"
+    prior_lines_of_therapy = 2
+    prior_hsct = False
+    prior_blinatumomab = False
+    prior_inotuzumab = False
+
+
 class PatientFactory(factory.django.DjangoModelFactory):
+    """An enrolled patient with a submitted Screening CRF (consent_date) and
+    Baseline CRF (sex, birth_date, weight_kg, height_cm): those facts live on
+    the CRFs, and the factory takes them as parameters."""
+
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
+
+    class Params:
+        sex = "F"
+        birth_date = datetime.date(1990, 5, 17)
+        consent_date = datetime.date(2026, 1, 5)
+        weight_kg = Decimal("70")
+        height_cm = Decimal("170")
+        with_baseline = True
 
     site = factory.SubFactory(SiteFactory)
     protocol = factory.LazyFunction(lambda: Protocol.objects.current())
     screening_number = factory.Sequence(lambda n: f"SCR-{n:04d}")
     subject_id = factory.LazyAttribute(lambda p: f"{p.site.code}-{p.screening_number[-3:]}")
     status = PatientStatus.ENROLLED
-    sex = "F"
-    birth_date = datetime.date(1990, 5, 17)
-    consent_date = datetime.date(2026, 1, 5)
     screening_date = datetime.date(2026, 1, 5)
     enrollment_date = datetime.date(2026, 1, 6)
+
+    screening = factory.RelatedFactory(
+        ScreeningCRFFactory, factory_related_name="patient", consent_date=factory.SelfAttribute("..consent_date"),
+    )
+    baseline = factory.Maybe(
+        "with_baseline",
+        factory.RelatedFactory(
+            BaselineCRFFactory, factory_related_name="patient",
+            sex=factory.SelfAttribute("..sex"), birth_date=factory.SelfAttribute("..birth_date"),
+            weight_kg=factory.SelfAttribute("..weight_kg"), height_cm=factory.SelfAttribute("..height_cm"),
+        ),
+    )

@@ -190,7 +190,7 @@ class SiteMembership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "site", "role"], name="membership_unique"),
             models.CheckConstraint(
-                condition=models.Q(role__in=list(TRIAL_WIDE_ROLES)) | models.Q(site__isnull=False),
+                condition=models.Q(role__in=sorted(TRIAL_WIDE_ROLES)) | models.Q(site__isnull=False),
                 name="membership_site_required_for_site_roles",
             ),
         ]

@@ -10,19 +10,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_change_records_who_when_old_new_and_reason(patient_sz, coordinator):
-    patient_sz.consent_date = datetime.date(2026, 1, 7)
-    audited_save(instance=patient_sz, by=coordinator, reason="Consent date transcribed wrongly")
+    patient_sz.screening_date = datetime.date(2026, 1, 7)
+    audited_save(instance=patient_sz, by=coordinator, reason="Screening date transcribed wrongly")
     latest = patient_sz.history.first()
     assert latest.history_user == coordinator
-    assert latest.history_change_reason == "Consent date transcribed wrongly"
+    assert latest.history_change_reason == "Screening date transcribed wrongly"
     change = audit_trail(patient_sz)[0]
-    assert change.reason == "Consent date transcribed wrongly"
+    assert change.reason == "Screening date transcribed wrongly"
     assert change.who == coordinator.get_full_name()
-    assert [(c.field, c.old, c.new) for c in change.changes] == [("consent_date", "2026-01-05", "2026-01-07")]
+    assert [(c.field, c.old, c.new) for c in change.changes] == [("screening_date", "2026-01-05", "2026-01-07")]
 
 
 def test_invalid_change_is_refused_and_changes_nothing(patient_sz, coordinator):
-    patient_sz.sex = "X"
+    patient_sz.status = "X"
     with pytest.raises(ValidationError):
         audited_save(instance=patient_sz, by=coordinator, reason="typo")
     assert patient_sz.history.count() == 1

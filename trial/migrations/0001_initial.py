@@ -214,7 +214,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['user', 'site', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'site', 'role'), name='membership_unique'), models.CheckConstraint(condition=models.Q(('role__in', ['data_manager', 'administrator']), ('site__isnull', False), _connector='OR'), name='membership_site_required_for_site_roles')],
+                'constraints': [models.UniqueConstraint(fields=('user', 'site', 'role'), name='membership_unique'), models.CheckConstraint(condition=models.Q(('role__in', ['administrator', 'data_manager']), ('site__isnull', False), _connector='OR'), name='membership_site_required_for_site_roles')],
             },
         ),
         migrations.CreateModel(

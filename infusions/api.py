@@ -1,0 +1,119 @@
+"""`/api/v1/patients/{subject_id}/lymphodepletion/` and `.../infusion/` (docs/api.md).
+
+GET answers the record with its computed values; POST creates it, PUT
+corrects it (a submitted form needs `reason`). A failing soft check is a 400
+with its message unless `acknowledge_deviation` is true and `reason` is
+given; a hard check is always a 400. The services do the work.
+"""
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring.checks import SoftChecksNotAcknowledged
+from monitoring.models import ProtocolDeviation
+from patients.selectors import patient_for_user
+from trial.roles import can_enter_data
+
+from . import serializers, services
+from .models import Infusion, Lymphodepletion
+
+
+def _with_deviations(crf):
+    crf.deviations = list(ProtocolDeviation.objects.filter(
+        content_type=ContentType.objects.get_for_model(crf), object_id=crf.pk).select_related("created_by"))
+    return crf
+
+
+def _error_response(error: ValidationError) -> Response:
+    body = {("non_field_errors" if name == "__all__" else name): problems
+            for name, problems in error.message_dict.items()}
+    if isinstance(error, SoftChecksNotAcknowledged):
+        body["soft_checks"] = serializers.SoftCheckSerializer(error.checks, many=True).data
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class _PatientRecordView(APIView):
+    model = None
+    output = None
+    input = None
+
+    def _patient(self, study_id, *, write=False):
+        patient = patient_for_user(user=self.request.user, study_id=study_id)
+        if write and not can_enter_data(self.request.user, patient.site):
+            raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
+        return patient
+
+    def _existing(self, patient):
+        return self.model.objects.filter(patient=patient).select_related("patient").first()
+
+    def get(self, request, study_id):
+        record = self._existing(self._patient(study_id))
+        if record is None:
+            raise NotFound(f"No {self.model.crf_label.lower()} is recorded for this patient.")
+        return Response(self.output(_with_deviations(record)).data)
+
+    def post(self, request, study_id):
+        patient = self._patient(study_id, write=True)
+        if self._existing(patient) is not None:
+            return Response({"non_field_errors": [f"{self.model.crf_label} is already recorded; correct it with PUT."]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return self._save(patient, created=True)
+
+    def put(self, request, study_id):
+        patient = self._patient(study_id, write=True)
+        if self._existing(patient) is None:
+            raise NotFound(f"No {self.model.crf_label.lower()} is recorded yet; create it with POST.")
+        return self._save(patient, created=False)
+
+    def _save(self, patient, *, created):
+        incoming = self.input(data=self.request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            record = self.record(patient, incoming)
+        except ValidationError as error:
+            return _error_response(error)
+        record.refresh_from_db()
+        return Response(self.output(_with_deviations(record)).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@extend_schema(request=serializers.LymphodepletionInput, responses=serializers.LymphodepletionOutput)
+class LymphodepletionView(_PatientRecordView):
+    model = Lymphodepletion
+    output = serializers.LymphodepletionOutput
+    input = serializers.LymphodepletionInput
+
+    def record(self, patient, incoming):
+        data = incoming.validated_data
+        return services.lymphodepletion_record(
+            patient=patient, by=self.request.user, start_date=data["start_date"], weight_kg=data["weight_kg"],
+            height_cm=data["height_cm"], creatinine_clearance_ml_min=data["creatinine_clearance_ml_min"],
+            doses=[services.DoseEntry(dose["study_day"], dose["agent"], dose["administered_mg"],
+                                      dose["administration_date"]) for dose in data["doses"]],
+            acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"],
+            change_reason=data["reason"],
+        )
+
+
+@extend_schema(request=serializers.InfusionInput, responses=serializers.InfusionOutput)
+class InfusionView(_PatientRecordView):
+    model = Infusion
+    output = serializers.InfusionOutput
+    input = serializers.InfusionInput
+
+    def record(self, patient, incoming):
+        data = incoming.validated_data
+        product = data["product"]
+        return services.infusion_record(
+            patient=patient, by=self.request.user, weight_kg=data["weight_kg"],
+            product=services.ProductEntry(
+                lot=product["lot"], manufacture_date=product["manufacture_date"],
+                total_viable_cells=product["total_viable_cells"], viability_percent=product["viability_percent"],
+                car_positive_percent=product["car_positive_percent"]),
+            fractions=incoming.fraction_list(), acknowledge_deviation=data["acknowledge_deviation"],
+            deviation_reason=data["reason"], change_reason=data["reason"],
+        )

@@ -1,0 +1,142 @@
+"""Entry forms. They collect values and turn service errors into field
+errors; the plan, verdicts and checks all come from `infusions.services`."""
+from decimal import Decimal
+
+from django import forms
+
+from . import services
+from .rules import InfusionFraction
+
+#: Fractions offered on the web form (split dosing over up to this many days).
+MAX_FRACTIONS = 3
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class DeviationFields(forms.Form):
+    """Acknowledgement of failed soft checks, and the reason for changing a submitted form."""
+
+    acknowledge_deviation = forms.BooleanField(
+        required=False, label="I acknowledge the protocol deviation(s) above",
+    )
+    deviation_reason = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for the deviation",
+    )
+    change_reason = forms.CharField(
+        required=False, max_length=100, label="Reason for change (when correcting a submitted form)",
+    )
+
+
+class LymphodepletionForm(DeviationFields):
+    start_date = forms.DateField(widget=_DATE, label="Start date (day −5)")
+    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label="Weight used (kg)")
+    height_cm = forms.DecimalField(max_digits=5, decimal_places=1, label="Height used (cm)")
+    creatinine_clearance_ml_min = forms.DecimalField(
+        max_digits=5, decimal_places=1, required=False, label="Creatinine clearance (mL/min)",
+        help_text="Record it when fludarabine is reduced for renal function.",
+    )
+
+    def __init__(self, *args, protocol, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.protocol = protocol
+        self.study_days = protocol.lymphodepletion_study_days
+        self.agents = list(protocol.lymphodepletion_regimen)
+        for day in self.study_days:
+            self.fields[services.day_date_field(study_day=day)] = forms.DateField(
+                required=False, widget=_DATE, label=f"Date given, day {services.day_label(day)}",
+                help_text="Leave empty when given on its study day.",
+            )
+            for agent in self.agents:
+                self.fields[services.dose_field(study_day=day, agent=agent)] = forms.DecimalField(
+                    required=False, min_value=Decimal("0"), max_digits=7, decimal_places=1,
+                    label=f"{agent.capitalize()} given, day {services.day_label(day)} (mg)",
+                )
+
+    def dose_entries(self) -> list[services.DoseEntry]:
+        data = self.cleaned_data
+        return [
+            services.DoseEntry(
+                study_day=day, agent=agent,
+                administered_mg=data.get(services.dose_field(study_day=day, agent=agent)),
+                administration_date=data.get(services.day_date_field(study_day=day)),
+            )
+            for day in self.study_days for agent in self.agents
+        ]
+
+    @staticmethod
+    def initial_from(course) -> dict:
+        initial = {
+            "start_date": course.start_date, "weight_kg": course.weight_kg, "height_cm": course.height_cm,
+            "creatinine_clearance_ml_min": course.creatinine_clearance_ml_min,
+        }
+        for dose in course.doses.all():
+            initial[services.dose_field(study_day=dose.study_day, agent=dose.agent)] = dose.administered_mg
+            if dose.administration_date and dose.administration_date != dose.planned_date:
+                initial[services.day_date_field(study_day=dose.study_day)] = dose.administration_date
+        return initial
+
+
+class InfusionForm(DeviationFields):
+    product_lot = forms.CharField(max_length=40, label="Product lot")
+    manufacture_date = forms.DateField(widget=_DATE)
+    total_viable_cells = forms.IntegerField(min_value=0, label="Total viable cells in the lot")
+    viability_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="Viability (%)")
+    car_positive_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="CAR⁺ (%)")
+    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label="Weight at infusion (kg)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number in range(1, MAX_FRACTIONS + 1):
+            first = number == 1
+            self.fields[f"fraction_{number}_date"] = forms.DateField(
+                required=first, widget=_DATE,
+                label="Infusion date (day 0)" if first else f"Fraction {number} date",
+            )
+            self.fields[f"fraction_{number}_cells"] = forms.IntegerField(
+                required=first, min_value=0,
+                label="CAR⁺ viable cells infused" if first else f"Fraction {number} CAR⁺ viable cells",
+            )
+
+    def clean(self):
+        data = super().clean()
+        for number in range(2, MAX_FRACTIONS + 1):
+            date, cells = data.get(f"fraction_{number}_date"), data.get(f"fraction_{number}_cells")
+            if (date is None) != (cells is None) and f"fraction_{number}_date" not in self.errors:
+                self.add_error(f"fraction_{number}_cells" if cells is None else f"fraction_{number}_date",
+                               "Enter both the date and the cells of a fraction, or neither.")
+        return data
+
+    def fractions(self) -> list[InfusionFraction]:
+        data = self.cleaned_data
+        return [
+            InfusionFraction(infusion_date=data[f"fraction_{n}_date"], cart_cells_infused=data[f"fraction_{n}_cells"])
+            for n in range(1, MAX_FRACTIONS + 1)
+            if data.get(f"fraction_{n}_date") is not None and data.get(f"fraction_{n}_cells") is not None
+        ]
+
+    def product(self) -> services.ProductEntry:
+        data = self.cleaned_data
+        return services.ProductEntry(
+            lot=data["product_lot"], manufacture_date=data["manufacture_date"],
+            total_viable_cells=data["total_viable_cells"], viability_percent=data["viability_percent"],
+            car_positive_percent=data["car_positive_percent"],
+        )
+
+    @staticmethod
+    def initial_from(infusion) -> dict:
+        initial = {name: getattr(infusion, name) for name in (
+            "product_lot", "manufacture_date", "total_viable_cells", "viability_percent", "car_positive_percent",
+            "weight_kg")}
+        for number, fraction in enumerate(infusion.fractions.all(), start=1):
+            initial[f"fraction_{number}_date"] = fraction.infusion_date
+            initial[f"fraction_{number}_cells"] = fraction.cart_cells_infused
+        return initial
+
+
+def style(form: forms.Form) -> forms.Form:
+    """Bootstrap classes for forms laid out by hand (the dose table)."""
+    for bound in form.fields.values():
+        css = "form-check-input" if isinstance(bound.widget, forms.CheckboxInput) else "form-control form-control-sm"
+        bound.widget.attrs.setdefault("class", css)
+    return form

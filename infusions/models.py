@@ -1,0 +1,122 @@
+"""Lymphodepletion and the CAR-T infusion.
+
+Two CRFs, one of each per patient: the lymphodepletion course (with one row
+per study day and agent) and the CAR-T infusion (the locally manufactured
+product lot, and one or more fractions). Computed values (BSA, planned mg,
+first-fraction date, total cells, dose per kg) are stored as the service
+computed them, so the record shows exactly what the coordinator saw; they
+are written only by `infusions.services`.
+"""
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from monitoring.crf import CaseReportForm
+
+from .rules import Agent, CellDoseVerdict, DoseVerdict
+
+
+class Lymphodepletion(CaseReportForm):
+    crf_code = "lymphodepletion"
+    crf_label = "Lymphodepletion"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="lymphodepletions")
+    start_date = models.DateField(help_text="Date of the first dose (study day −5).")
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, help_text="Weight used for the BSA.")
+    height_cm = models.DecimalField(max_digits=5, decimal_places=1, help_text="Height used for the BSA.")
+    bsa_m2 = models.DecimalField(
+        max_digits=4, decimal_places=2, editable=False, help_text="Mosteller BSA, rounded to 0.01 m²."
+    )
+    creatinine_clearance_ml_min = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True,
+        help_text="Recorded when fludarabine is reduced for renal function.",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient"], name="one_lymphodepletion_per_patient")]
+
+    def __str__(self):
+        return f"{self.patient} lymphodepletion from {self.start_date}"
+
+    def get_absolute_url(self):
+        return reverse("infusions:lymphodepletion_detail", args=[self.patient.study_id])
+
+
+class LymphodepletionDose(models.Model):
+    """One agent on one study day: the plan (from BSA) and what was given."""
+
+    course = models.ForeignKey(Lymphodepletion, on_delete=models.CASCADE, related_name="doses")
+    study_day = models.SmallIntegerField()
+    agent = models.CharField(max_length=20, choices=Agent.choices)
+    planned_date = models.DateField()
+    planned_mg = models.DecimalField(max_digits=7, decimal_places=1, editable=False)
+    administered_mg = models.DecimalField(
+        max_digits=7, decimal_places=1, null=True, blank=True, help_text="Empty or 0 when the dose was missed."
+    )
+    administration_date = models.DateField(null=True, blank=True)
+    verdict = models.CharField(max_length=20, choices=DoseVerdict.choices, editable=False)
+    renal_adjustment = models.BooleanField(default=False, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["course", "study_day", "agent"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "study_day", "agent"], name="one_dose_per_day_and_agent"),
+        ]
+
+    def __str__(self):
+        return f"day {self.study_day} {self.agent}: {self.administered_mg} / {self.planned_mg} mg"
+
+    @property
+    def patient(self):
+        return self.course.patient
+
+
+class Infusion(CaseReportForm):
+    """The CAR-T product lot and its infusion (one or more fractions)."""
+
+    crf_code = "cart_infusion"
+    crf_label = "CAR-T product and infusion"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="infusions")
+    product_lot = models.CharField(max_length=40)
+    manufacture_date = models.DateField()
+    total_viable_cells = models.PositiveBigIntegerField(help_text="Viable cells in the lot.")
+    viability_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    car_positive_percent = models.DecimalField(max_digits=5, decimal_places=2, help_text="CAR⁺ share of viable cells.")
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, help_text="Weight at infusion.")
+    # Day 0 (the first fraction) and the sum over fractions, kept by the service.
+    infusion_date = models.DateField(editable=False)
+    cart_cells_infused = models.PositiveBigIntegerField(editable=False, help_text="CAR⁺ viable cells, all fractions.")
+    dose_cells_per_kg = models.DecimalField(max_digits=16, decimal_places=2, editable=False)
+    dose_verdict = models.CharField(max_length=14, choices=CellDoseVerdict.choices, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient"], name="one_infusion_per_patient")]
+
+    def __str__(self):
+        return f"{self.patient} CAR-T lot {self.product_lot} on {self.infusion_date}"
+
+    def get_absolute_url(self):
+        return reverse("infusions:cart_infusion_detail", args=[self.patient.study_id])
+
+
+class InfusionFraction(models.Model):
+    """One bag given on one day; a single infusion is one fraction."""
+
+    infusion = models.ForeignKey(Infusion, on_delete=models.CASCADE, related_name="fractions")
+    infusion_date = models.DateField()
+    cart_cells_infused = models.PositiveBigIntegerField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["infusion", "infusion_date", "pk"]
+
+    def __str__(self):
+        return f"{self.infusion_date}: {self.cart_cells_infused} CAR⁺ cells"
+
+    @property
+    def patient(self):
+        return self.infusion.patient

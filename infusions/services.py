@@ -1,0 +1,472 @@
+"""Recording lymphodepletion and the CAR-T infusion.
+
+The only writers of these CRFs and of `Patient.infusion_date` (study day 0).
+Each service computes the plan and verdicts with `infusions.rules`, refuses
+impossible data (hard checks, ValidationError on the field), requires an
+acknowledgement with a reason for soft checks, saves through `crf_save`,
+files the protocol deviations, moves the patient's status forward, and —
+for the infusion — schedules the follow-up visits once the transaction has
+committed.
+"""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from monitoring.checks import SoftCheck, require_acknowledgement
+from monitoring.services import audited_save, crf_save, deviations_record
+from patients.models import Patient, PatientStatus
+from patients.rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, body_surface_area_m2, to_decimal, within_limits
+from trial.models import Protocol
+
+from . import rules
+from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
+
+# Patients who may start lymphodepletion; later statuses keep their status.
+_BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
+_BEFORE_INFUSION = {PatientStatus.ENROLLED, PatientStatus.LYMPHODEPLETION}
+_NOT_ENROLLED = {PatientStatus.SCREENING, PatientStatus.SCREEN_FAILED}
+
+
+def day_label(study_day: int) -> str:
+    """Study day as clinicians write it: −5, 0, +28."""
+    return f"{study_day:+d}".replace("-", "−") if study_day else "0"
+
+
+def dose_field(*, study_day: int, agent: str) -> str:
+    """The form field of one dose: `fludarabine_day_m5_mg` for day −5."""
+    return f"{agent}_day_{'m' if study_day < 0 else 'p'}{abs(study_day)}_mg"
+
+
+def day_date_field(*, study_day: int) -> str:
+    return f"day_{'m' if study_day < 0 else 'p'}{abs(study_day)}_date"
+
+
+# --- lymphodepletion ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoseEntry:
+    study_day: int
+    agent: str
+    administered_mg: Decimal | None
+    administration_date: datetime.date | None = None
+
+
+@dataclass
+class DoseLine:
+    """One planned dose with what was given and its verdict, for forms and the API."""
+
+    study_day: int
+    agent: str
+    planned_date: datetime.date
+    planned_mg: Decimal
+    administered_mg: Decimal | None
+    administration_date: datetime.date | None
+    verdict: str
+    renal_adjustment: bool = False
+    off_day: bool = False  # given on a date that is not its study day
+
+    @property
+    def field(self) -> str:
+        return dose_field(study_day=self.study_day, agent=self.agent)
+
+    @property
+    def verdict_label(self) -> str:
+        return rules.DoseVerdict(self.verdict).label
+
+    @property
+    def day_label(self) -> str:
+        return day_label(self.study_day)
+
+    @property
+    def deviation_percent(self) -> Decimal | None:
+        if not self.administered_mg:
+            return None
+        return ((self.administered_mg - self.planned_mg) * 100 / self.planned_mg).quantize(Decimal("0.1"))
+
+
+@dataclass
+class LymphodepletionEvaluation:
+    bsa_m2: Decimal
+    lines: list[DoseLine]
+    checks: list[SoftCheck] = field(default_factory=list)
+
+
+def lymphodepletion_plan(
+    *, protocol: Protocol, start_date: datetime.date, weight_kg: Decimal, height_cm: Decimal
+) -> tuple[Decimal, list[rules.PlannedDose]]:
+    """BSA and every planned dose of the course, from the protocol's regimen."""
+    bsa = body_surface_area_m2(height_cm=height_cm, weight_kg=weight_kg)
+    planned = rules.planned_course(
+        start_date=start_date, bsa_m2=bsa, regimen=protocol.lymphodepletion_regimen,
+        study_days=protocol.lymphodepletion_study_days,
+    )
+    return bsa, planned
+
+
+def _lymphodepletion_hard_checks(
+    *, patient: Patient, start_date, weight_kg, height_cm, creatinine_clearance_ml_min, doses: list[DoseEntry]
+) -> None:
+    errors: dict[str, list[str]] = {}
+    protocol = patient.protocol
+    if patient.status in _NOT_ENROLLED:
+        errors.setdefault("__all__", []).append("Only an enrolled patient can receive lymphodepletion.")
+    if not within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
+        errors["weight_kg"] = [f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg."]
+    if not within_limits(value=height_cm, limits=HEIGHT_CM_LIMITS):
+        errors["height_cm"] = [f"Height must be between {HEIGHT_CM_LIMITS[0]} and {HEIGHT_CM_LIMITS[1]} cm."]
+    if start_date < patient.consent_date:
+        errors["start_date"] = [f"Lymphodepletion cannot start before consent ({patient.consent_date:%Y-%m-%d})."]
+    if creatinine_clearance_ml_min is not None and not (0 < creatinine_clearance_ml_min < 1000):
+        errors["creatinine_clearance_ml_min"] = ["Creatinine clearance must be a positive number of mL/min."]
+    known = {(day, agent) for day in protocol.lymphodepletion_study_days for agent in protocol.lymphodepletion_regimen}
+    seen = set()
+    for dose in doses:
+        key = (dose.study_day, dose.agent)
+        name = dose_field(study_day=dose.study_day, agent=dose.agent)
+        if key not in known:
+            errors.setdefault("doses", []).append(
+                f"Day {day_label(dose.study_day)} {dose.agent} is not a dose of this protocol's regimen."
+            )
+        elif key in seen:
+            errors.setdefault("doses", []).append(f"Day {day_label(dose.study_day)} {dose.agent} is entered twice.")
+        seen.add(key)
+        if dose.administered_mg is not None and (not dose.administered_mg.is_finite() or dose.administered_mg < 0):
+            errors[name] = ["An administered dose cannot be negative."]
+        if dose.administration_date is not None and dose.administration_date < patient.consent_date:
+            errors[day_date_field(study_day=dose.study_day)] = ["A dose cannot be given before consent."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def lymphodepletion_evaluate(
+    *,
+    protocol: Protocol,
+    start_date: datetime.date,
+    weight_kg: Decimal,
+    height_cm: Decimal,
+    doses: Iterable[DoseEntry],
+    creatinine_clearance_ml_min: Decimal | None = None,
+) -> LymphodepletionEvaluation:
+    """The plan, each dose's verdict and the soft checks that fail. No database writes."""
+    bsa, planned = lymphodepletion_plan(
+        protocol=protocol, start_date=start_date, weight_kg=weight_kg, height_cm=height_cm
+    )
+    given = {(dose.study_day, dose.agent): dose for dose in doses}
+    tolerance = protocol.dose_tolerance_percent
+    lines, checks = [], []
+    for plan in planned:
+        entry = given.get((plan.study_day, plan.agent))
+        administered = entry.administered_mg if entry else None
+        # A dose given without a date is taken to be given on its planned day.
+        given_on = (entry.administration_date or plan.date) if entry and administered else None
+        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered, tolerance_percent=tolerance)
+        renal = rules.renal_adjustment_recognised(
+            agent=plan.agent, planned_mg=plan.planned_mg, administered_mg=administered,
+            creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+        )
+        line = DoseLine(
+            study_day=plan.study_day, agent=plan.agent, planned_date=plan.date, planned_mg=plan.planned_mg,
+            administered_mg=administered, administration_date=given_on, verdict=verdict,
+            renal_adjustment=renal, off_day=given_on is not None and given_on != plan.date,
+        )
+        lines.append(line)
+        where = f"Day {line.day_label} {plan.agent}"
+        if verdict == rules.DoseVerdict.MISSED:
+            checks.append(SoftCheck(
+                rule="lymphodepletion_dose_missed", field=line.field,
+                message=f"{where}: no dose recorded (plan {plan.planned_mg} mg).", value="missed",
+            ))
+        elif verdict == rules.DoseVerdict.OUTSIDE_TOLERANCE and not renal:
+            checks.append(SoftCheck(
+                rule="lymphodepletion_dose_tolerance", field=line.field,
+                message=(f"{where}: {administered} mg given, plan {plan.planned_mg} mg "
+                         f"({line.deviation_percent:+} %), more than {tolerance.normalize():f} % from the plan."),
+                value=f"{administered} mg",
+            ))
+        if line.off_day:
+            checks.append(SoftCheck(
+                rule="lymphodepletion_dose_date", field=day_date_field(study_day=plan.study_day),
+                message=(f"{where}: given on {given_on:%Y-%m-%d}, but day {line.day_label} "
+                         f"is {plan.date:%Y-%m-%d}."),
+                value=f"{given_on:%Y-%m-%d}",
+            ))
+    return LymphodepletionEvaluation(bsa_m2=bsa, lines=lines, checks=checks)
+
+
+def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
+    """The day of the last dose actually given (or planned, when none was recorded as given)."""
+    given = [dose.administration_date for dose in course.doses.all() if dose.administration_date and dose.administered_mg]
+    return max(given) if given else max(dose.planned_date for dose in course.doses.all())
+
+
+@transaction.atomic
+def lymphodepletion_record(
+    *,
+    patient: Patient,
+    by,
+    start_date: datetime.date,
+    weight_kg: Decimal,
+    height_cm: Decimal,
+    doses: Iterable[DoseEntry],
+    creatinine_clearance_ml_min: Decimal | None = None,
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+    change_reason: str = "",
+) -> Lymphodepletion:
+    """Create or correct the patient's lymphodepletion course.
+
+    Raises ValidationError for impossible data and SoftChecksNotAcknowledged
+    when a dose is off plan, missed or off its day without an acknowledged
+    reason. Each acknowledged soft check becomes a ProtocolDeviation.
+    """
+    patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
+    protocol = patient.protocol
+    change_reason = (change_reason or "").strip()[:100]  # the audit trail keeps 100 characters
+    doses = list(doses)
+    weight_kg, height_cm = to_decimal(weight_kg), to_decimal(height_cm)
+    _lymphodepletion_hard_checks(
+        patient=patient, start_date=start_date, weight_kg=weight_kg, height_cm=height_cm,
+        creatinine_clearance_ml_min=creatinine_clearance_ml_min, doses=doses,
+    )
+    evaluation = lymphodepletion_evaluate(
+        protocol=protocol, start_date=start_date, weight_kg=weight_kg, height_cm=height_cm, doses=doses,
+        creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+    )
+    infusion = Infusion.objects.filter(patient=patient, removed=False).first()
+    if infusion is not None:
+        given = [line.administration_date for line in evaluation.lines if line.administration_date]
+        last = max(given) if given else max(line.planned_date for line in evaluation.lines)
+        if rules.infusion_too_early(infusion_date=infusion.infusion_date, last_lymphodepletion_date=last,
+                                    min_gap_days=protocol.min_days_last_lymphodepletion_to_infusion):
+            raise ValidationError({"start_date": (
+                f"The last dose ({last:%Y-%m-%d}) would be less than "
+                f"{protocol.min_days_last_lymphodepletion_to_infusion} days before the recorded infusion "
+                f"({infusion.infusion_date:%Y-%m-%d}).")})
+    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
+
+    course = Lymphodepletion.objects.filter(patient=patient).first() or Lymphodepletion(
+        patient=patient, protocol=protocol
+    )
+    course.start_date = start_date
+    course.weight_kg = weight_kg
+    course.height_cm = height_cm
+    course.bsa_m2 = evaluation.bsa_m2
+    course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
+    crf_save(crf=course, by=by, reason=change_reason)
+    reason = change_reason or "Initial entry"
+    existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
+    for line in evaluation.lines:
+        dose = existing.pop((line.study_day, line.agent), None) or LymphodepletionDose(
+            course=course, study_day=line.study_day, agent=line.agent
+        )
+        values = {
+            "planned_date": line.planned_date, "planned_mg": line.planned_mg,
+            "administered_mg": line.administered_mg, "administration_date": line.administration_date,
+            "verdict": line.verdict, "renal_adjustment": line.renal_adjustment,
+        }
+        if dose.pk is None or any(getattr(dose, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(dose, name, value)
+            audited_save(instance=dose, by=by, reason=reason)
+    for stale in existing.values():  # a day the protocol version no longer has
+        stale._history_user, stale._change_reason = by, reason
+        stale.delete()
+    if evaluation.checks:
+        deviations_record(crf=course, checks=evaluation.checks, reason=deviation_reason, by=by)
+    if patient.status in _BEFORE_LYMPHODEPLETION:
+        patient.status = PatientStatus.LYMPHODEPLETION
+        audited_save(instance=patient, by=by, reason="Lymphodepletion started")
+    return course
+
+
+# --- CAR-T product and infusion ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductEntry:
+    lot: str
+    manufacture_date: datetime.date
+    total_viable_cells: int
+    viability_percent: Decimal
+    car_positive_percent: Decimal
+
+
+@dataclass
+class InfusionEvaluation:
+    infusion_date: datetime.date
+    cart_cells_infused: int
+    dose_cells_per_kg: Decimal
+    dose_million_cells_per_kg: Decimal
+    verdict: str
+    lot_car_positive_cells: int
+    checks: list[SoftCheck] = field(default_factory=list)
+
+    @property
+    def verdict_label(self) -> str:
+        return rules.CellDoseVerdict(self.verdict).label
+
+
+def infusion_evaluate(
+    *, protocol: Protocol, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
+) -> InfusionEvaluation:
+    """Day 0, total cells, dose per kg and its verdict. Call after the hard checks."""
+    total = rules.total_cells(fractions)
+    per_kg = rules.cell_dose_per_kg(cart_cells_infused=total, weight_kg=weight_kg)
+    shown = rules.dose_million_cells_per_kg(cells_per_kg=per_kg)
+    verdict = rules.cell_dose_verdict(
+        cells_per_kg=per_kg, min_cells_per_kg=Decimal(protocol.cart_dose_min_cells_per_kg),
+        max_cells_per_kg=Decimal(protocol.cart_dose_max_cells_per_kg),
+    )
+    checks = []
+    if verdict != rules.CellDoseVerdict.WITHIN_RANGE:
+        side = "below" if verdict == rules.CellDoseVerdict.BELOW_RANGE else "above"
+        checks.append(SoftCheck(
+            rule="cart_dose_range", field="cart_cells_infused",
+            message=(f"CAR-T dose {shown} ×10⁶ cells/kg is {side} the protocol's "
+                     f"{protocol.cart_dose_min_million_per_kg:.2f}–{protocol.cart_dose_max_million_per_kg:.2f}"
+                     f" ×10⁶ cells/kg."),
+            value=f"{shown} ×10⁶/kg",
+        ))
+    return InfusionEvaluation(
+        infusion_date=rules.first_fraction_date(fractions), cart_cells_infused=total, dose_cells_per_kg=per_kg,
+        dose_million_cells_per_kg=shown, verdict=verdict,
+        lot_car_positive_cells=rules.car_positive_viable_cells(
+            total_viable_cells=product.total_viable_cells, car_positive_percent=product.car_positive_percent),
+        checks=checks,
+    )
+
+
+def _infusion_hard_checks(
+    *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
+) -> None:
+    errors: dict[str, list[str]] = {}
+    protocol = patient.protocol
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    if patient.status in _NOT_ENROLLED:
+        add("__all__", "Only an enrolled patient can be infused.")
+    if not weight_kg.is_finite() or not within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
+        add("weight_kg", f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg.")
+    if not product.lot.strip():
+        add("product_lot", "Enter the product lot.")
+    if product.total_viable_cells <= 0:
+        add("total_viable_cells", "The lot must hold a positive number of viable cells.")
+    for name in ("viability_percent", "car_positive_percent"):
+        value = getattr(product, name)
+        if not value.is_finite() or not within_limits(value=value, limits=PERCENT_LIMITS):
+            add(name, "A percentage must be between 0 and 100.")
+    if not fractions:
+        add("fractions", "Enter at least one infusion date and its cells.")
+    if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
+        add("cart_cells_infused", "The number of CAR⁺ cells infused must be positive.")
+    dates = [fraction.infusion_date for fraction in fractions]
+    if len(set(dates)) != len(dates):
+        add("fractions", "Two fractions on the same day: enter one fraction per day with its total cells.")
+    if errors:
+        raise ValidationError(errors)
+    first = min(dates)
+    if product.manufacture_date > first:
+        add("manufacture_date", "The product cannot be manufactured after it was infused.")
+    if product.car_positive_percent > 0 and rules.cells_exceed_lot(
+        cart_cells_infused=rules.total_cells(fractions), total_viable_cells=product.total_viable_cells,
+        car_positive_percent=product.car_positive_percent,
+    ):
+        capacity = rules.car_positive_viable_cells(
+            total_viable_cells=product.total_viable_cells, car_positive_percent=product.car_positive_percent
+        )
+        add("cart_cells_infused", f"More CAR⁺ cells infused than the lot holds ({capacity:,} CAR⁺ viable cells).")
+    elif product.car_positive_percent == 0:
+        add("car_positive_percent", "A lot with no CAR⁺ cells cannot be infused.")
+    course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
+    if course is None:
+        add("infusion_date", "Record lymphodepletion before the infusion.")
+    else:
+        last = lymphodepletion_last_dose_date(course)
+        gap = protocol.min_days_last_lymphodepletion_to_infusion
+        if rules.infusion_too_early(infusion_date=first, last_lymphodepletion_date=last, min_gap_days=gap):
+            earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
+            add("infusion_date", f"The infusion must be at least {gap} days after the last lymphodepletion dose "
+                                 f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def infusion_record(
+    *,
+    patient: Patient,
+    by,
+    weight_kg: Decimal,
+    product: ProductEntry,
+    fractions: Iterable[rules.InfusionFraction],
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+    change_reason: str = "",
+) -> Infusion:
+    """Create or correct the patient's CAR-T infusion; day 0 becomes the first fraction.
+
+    After commit, the follow-up visits are scheduled (or re-targeted, when the
+    infusion date was corrected) by a Celery task.
+    """
+    patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
+    protocol = patient.protocol
+    change_reason = (change_reason or "").strip()[:100]  # the audit trail keeps 100 characters
+    fractions = sorted(fractions, key=lambda fraction: fraction.infusion_date)
+    weight_kg = to_decimal(weight_kg)
+    _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
+    evaluation = infusion_evaluate(protocol=protocol, weight_kg=weight_kg, product=product, fractions=fractions)
+    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
+
+    infusion = Infusion.objects.filter(patient=patient).first() or Infusion(patient=patient, protocol=protocol)
+    infusion.product_lot = product.lot.strip()
+    infusion.manufacture_date = product.manufacture_date
+    infusion.total_viable_cells = product.total_viable_cells
+    infusion.viability_percent = product.viability_percent
+    infusion.car_positive_percent = product.car_positive_percent
+    infusion.weight_kg = weight_kg
+    infusion.infusion_date = evaluation.infusion_date
+    infusion.cart_cells_infused = evaluation.cart_cells_infused
+    infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
+    infusion.dose_verdict = evaluation.verdict
+    crf_save(crf=infusion, by=by, reason=change_reason)
+    reason = change_reason or "Initial entry"
+    existing = list(infusion.fractions.all())
+    for index, fraction in enumerate(fractions):
+        row = existing[index] if index < len(existing) else InfusionFraction(infusion=infusion)
+        if row.pk is None or (row.infusion_date, row.cart_cells_infused) != (
+            fraction.infusion_date, fraction.cart_cells_infused
+        ):
+            row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
+            audited_save(instance=row, by=by, reason=reason)
+    for stale in existing[len(fractions):]:
+        stale._history_user, stale._change_reason = by, reason
+        stale.delete()
+    if evaluation.checks:
+        deviations_record(crf=infusion, checks=evaluation.checks, reason=deviation_reason, by=by)
+
+    changed = patient.infusion_date != evaluation.infusion_date
+    if changed or patient.status in _BEFORE_INFUSION:
+        previous = patient.infusion_date
+        patient.infusion_date = evaluation.infusion_date
+        if patient.status in _BEFORE_INFUSION:
+            patient.status = PatientStatus.INFUSED
+        why = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason}" if previous and changed
+               else "CAR-T infused (day 0)")
+        audited_save(instance=patient, by=by, reason=why[:100])
+    if changed:
+        from visits.tasks import visits_schedule
+
+        patient_id = patient.pk
+        # robust: a broker that is down must not turn a saved infusion into an error page; the
+        # schedule can be re-run (visits_schedule is idempotent).
+        transaction.on_commit(lambda: visits_schedule.delay(patient_id), robust=True)
+    return infusion

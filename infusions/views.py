@@ -1,0 +1,201 @@
+"""Pages for lymphodepletion, the CAR-T infusion and the protocol-deviation list.
+Thin: the services compute and check; these collect input and show results."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from monitoring.checks import SoftChecksNotAcknowledged
+from monitoring.models import ProtocolDeviation
+from patients.models import Patient
+from patients.selectors import patient_for_user
+from trial.roles import can_enter_data, visible_sites
+
+from . import services
+from .forms import InfusionForm, LymphodepletionForm, style
+from .models import Infusion, Lymphodepletion
+
+PLANNED_DOSE_RULE = (
+    "Planned dose per day = mg/m² × BSA (Mosteller, rounded half up to 0.01 m²), rounded half up to the "
+    "nearest whole mg; no dose banding or capping."
+)
+
+
+def _require_entry_rights(user, patient):
+    if not can_enter_data(user, patient.site):
+        raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
+
+
+def _show_errors(form, error: ValidationError):
+    """Put a service's errors on the form's fields (or above the form)."""
+    for name, problems in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, problems)
+
+
+def _deviations_of(crf):
+    if crf is None:
+        return []
+    from django.contrib.contenttypes.models import ContentType
+
+    return list(ProtocolDeviation.objects.filter(
+        content_type=ContentType.objects.get_for_model(crf), object_id=crf.pk).select_related("created_by"))
+
+
+# --- lymphodepletion ------------------------------------------------------------------
+
+
+@login_required
+def lymphodepletion_detail(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
+    return render(request, "infusions/lymphodepletion_detail.html", {
+        "patient": patient, "course": course, "doses": course.doses.all() if course else [],
+        "deviations": _deviations_of(course), "can_enter": can_enter_data(request.user, patient.site),
+        "rounding_rule": PLANNED_DOSE_RULE, "protocol": patient.protocol,
+    })
+
+
+@login_required
+def lymphodepletion_entry(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    _require_entry_rights(request.user, patient)
+    protocol = patient.protocol
+    course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
+    evaluation, soft_checks = None, []
+    if request.method == "POST":
+        form = style(LymphodepletionForm(request.POST, protocol=protocol))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                evaluation = services.lymphodepletion_evaluate(
+                    protocol=protocol, start_date=data["start_date"], weight_kg=data["weight_kg"],
+                    height_cm=data["height_cm"], doses=form.dose_entries(),
+                    creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
+                )
+            except ValueError:
+                evaluation = None
+            if "calculate" not in request.POST:
+                try:
+                    services.lymphodepletion_record(
+                        patient=patient, by=request.user, start_date=data["start_date"],
+                        weight_kg=data["weight_kg"], height_cm=data["height_cm"], doses=form.dose_entries(),
+                        creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
+                        acknowledge_deviation=data["acknowledge_deviation"],
+                        deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                    )
+                except SoftChecksNotAcknowledged as refused:
+                    soft_checks = refused.checks
+                    form.add_error("acknowledge_deviation", refused.messages[-1])
+                except ValidationError as error:
+                    _show_errors(form, error)
+                else:
+                    messages.success(request, "Lymphodepletion saved.")
+                    return redirect("infusions:lymphodepletion_detail", patient.study_id)
+    else:
+        form = style(LymphodepletionForm(
+            initial=LymphodepletionForm.initial_from(course) if course else {}, protocol=protocol))
+        if course:
+            evaluation = services.lymphodepletion_evaluate(
+                protocol=protocol, start_date=course.start_date, weight_kg=course.weight_kg,
+                height_cm=course.height_cm, creatinine_clearance_ml_min=course.creatinine_clearance_ml_min,
+                doses=[services.DoseEntry(d.study_day, d.agent, d.administered_mg, d.administration_date)
+                       for d in course.doses.all()],
+            )
+    rows = _dose_rows(form, protocol, evaluation)
+    return render(request, "infusions/lymphodepletion_form.html", {
+        "patient": patient, "form": form, "course": course, "evaluation": evaluation, "rows": rows,
+        "soft_checks": soft_checks, "rounding_rule": PLANNED_DOSE_RULE, "protocol": protocol,
+        "agents": form.agents,
+    })
+
+
+def _dose_rows(form, protocol, evaluation):
+    """One table row per study day: its date field and, per agent, the plan, the entry and the verdict."""
+    lines = {(line.study_day, line.agent): line for line in evaluation.lines} if evaluation else {}
+    rows = []
+    for day in protocol.lymphodepletion_study_days:
+        cells = [
+            {"agent": agent, "field": form[services.dose_field(study_day=day, agent=agent)],
+             "line": lines.get((day, agent))}
+            for agent in protocol.lymphodepletion_regimen
+        ]
+        planned_date = cells[0]["line"].planned_date if cells[0]["line"] else None
+        rows.append({"label": services.day_label(day), "date_field": form[services.day_date_field(study_day=day)],
+                     "planned_date": planned_date, "cells": cells})
+    return rows
+
+
+# --- CAR-T infusion ----------------------------------------------------------------------
+
+
+@login_required
+def infusion_detail(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
+    return render(request, "infusions/infusion_detail.html", {
+        "patient": patient, "infusion": infusion, "deviations": _deviations_of(infusion),
+        "can_enter": can_enter_data(request.user, patient.site), "protocol": patient.protocol,
+        "dose_million": services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
+        if infusion else None,
+    })
+
+
+@login_required
+def infusion_entry(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    _require_entry_rights(request.user, patient)
+    protocol = patient.protocol
+    infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
+    evaluation, soft_checks = None, []
+    if request.method == "POST":
+        form = style(InfusionForm(request.POST))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                evaluation = services.infusion_evaluate(
+                    protocol=protocol, weight_kg=data["weight_kg"], product=form.product(),
+                    fractions=form.fractions())
+            except (ValueError, TypeError, ArithmeticError):
+                evaluation = None
+            try:
+                services.infusion_record(
+                    patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
+                    fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
+                    deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                )
+            except SoftChecksNotAcknowledged as refused:
+                soft_checks = refused.checks
+                form.add_error("acknowledge_deviation", refused.messages[-1])
+            except ValidationError as error:
+                _show_errors(form, error)
+            else:
+                messages.success(request, "CAR-T infusion saved; the follow-up visits are being scheduled.")
+                return redirect("infusions:cart_infusion_detail", patient.study_id)
+    else:
+        form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}))
+    return render(request, "infusions/infusion_form.html", {
+        "patient": patient, "form": form, "infusion": infusion, "evaluation": evaluation,
+        "soft_checks": soft_checks, "protocol": protocol,
+    })
+
+
+# --- protocol deviations ------------------------------------------------------------------
+
+
+@login_required
+def deviation_list(request):
+    """Every protocol deviation of the patients the user may see, newest first."""
+    patients = Patient.objects.visible_to(request.user)
+    deviations = (ProtocolDeviation.objects.filter(patient__in=patients)
+                  .select_related("patient", "patient__site", "created_by").prefetch_related("crf")
+                  .order_by("-created_at", "-pk"))
+    site, study_id = request.GET.get("site", "").strip(), request.GET.get("patient", "").strip()
+    if site:
+        deviations = deviations.filter(patient__site__code=site)
+    if study_id:
+        deviations = deviations.filter(patient__in=Patient.objects.by_study_id(study_id))
+    page = Paginator(deviations, 50).get_page(request.GET.get("page"))
+    return render(request, "infusions/deviation_list.html", {
+        "page": page, "sites": visible_sites(request.user), "site": site, "study_id": study_id,
+    })

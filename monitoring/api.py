@@ -1,0 +1,123 @@
+"""Queries, the signing action and the ODM export over the API. Everything
+goes through the same services as the pages; there is no other way to write
+a signature than `POST .../sign/` with the signer's password."""
+from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from patients.models import Patient
+
+from . import services
+from .crf import crf_model
+from .models import DataQuery
+from .serializers import (
+    DataQuerySerializer, QueryAnswerSerializer, QueryCommentSerializer, QueryRaiseSerializer,
+    SignatureSerializer, SignRequestSerializer,
+)
+
+
+def _call(service, **kwargs):
+    """A service's refusal as HTTP 400 (per-field JSON) or 403, never a 500."""
+    try:
+        return service(**kwargs)
+    except ValidationError as error:
+        detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        raise exceptions.ValidationError(detail)
+    except PermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error))
+
+
+def _crf_for_user(user, crf_code: str, pk: int):
+    try:
+        model = crf_model(crf_code)
+    except LookupError:
+        raise exceptions.NotFound("No such form.")
+    crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
+        "patient", "patient__site").first()
+    if crf is None:
+        raise exceptions.NotFound("No such form.")
+    return crf
+
+
+class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Data queries of visible patients; `?status=open` and `?subject_id=`."""
+
+    serializer_class = DataQuerySerializer
+
+    def get_queryset(self):
+        queries = DataQuery.objects.filter(patient__in=Patient.objects.visible_to(self.request.user)) \
+            .select_related("patient", "content_type").prefetch_related("messages__author").order_by("raised_at")
+        if query_status := self.request.query_params.get("status"):
+            queries = queries.filter(status=query_status)
+        if subject_id := self.request.query_params.get("subject_id"):
+            queries = queries.filter(patient__in=Patient.objects.by_study_id(subject_id))
+        return queries
+
+    def _answer(self, query):
+        return Response(DataQuerySerializer(DataQuery.objects.get(pk=query.pk)).data)
+
+    @extend_schema(request=QueryRaiseSerializer, responses={201: DataQuerySerializer})
+    def create(self, request):
+        data = QueryRaiseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        crf = _crf_for_user(request.user, data.validated_data["crf_code"], data.validated_data["crf_id"])
+        query = _call(services.query_raise, crf=crf, field=data.validated_data["field"],
+                      text=data.validated_data["text"], by=request.user)
+        return Response(DataQuerySerializer(query).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=QueryAnswerSerializer, responses=DataQuerySerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        data = QueryAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        query = self.get_object()
+        new_value = data.validated_data["new_value"]
+        _call(services.query_answer, query=query, by=request.user, text=data.validated_data["text"],
+              new_value=new_value if new_value not in (None, "") else None, reason=data.validated_data["reason"])
+        return self._answer(query)
+
+    @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        data = QueryCommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        query = self.get_object()
+        _call(services.query_close, query=query, by=request.user, text=data.validated_data["text"])
+        return self._answer(query)
+
+    @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        data = QueryCommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        query = self.get_object()
+        _call(services.query_reopen, query=query, by=request.user, text=data.validated_data["text"])
+        return self._answer(query)
+
+
+class CrfSignView(APIView):
+    """An investigator of the patient's site signs a CRF by re-entering the password."""
+
+    @extend_schema(request=SignRequestSerializer, responses={201: SignatureSerializer})
+    def post(self, request, crf_code: str, crf_id: int):
+        data = SignRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        crf = _crf_for_user(request.user, crf_code, crf_id)
+        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"])
+        return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+
+class OdmExportView(APIView):
+    """The whole trial (visible patients) as CDISC ODM 1.3.2 XML, for data managers."""
+
+    @extend_schema(responses={(200, "application/xml"): OpenApiTypes.STR})
+    def get(self, request):
+        from .exports_views import odm_response
+
+        if not services.can_lock(request.user):
+            raise exceptions.PermissionDenied("Exports are for data managers.")
+        return odm_response(request)

@@ -1,0 +1,231 @@
+"""Exports for data managers: a CSV per form with coded values, the data
+dictionary that decodes them, and the whole trial as CDISC ODM 1.3.2 XML
+(metadata, clinical data, and an audit record on every value version)."""
+import csv
+import io
+
+from django.db import models
+from django.utils import timezone
+
+from .crf import crf_models
+from .services import crf_value_fields
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+# Columns every form CSV starts with; the form's own fields follow.
+KEY_COLUMNS = ["subject_id", "site", "form_id", "visit", "status", "protocol_version"]
+# Fields shown in the key columns rather than as items.
+KEY_FIELDS = frozenset({"patient", "visit", "protocol"})
+
+
+def export_fields(model) -> list:
+    return [f for f in crf_value_fields(model) if f.name not in KEY_FIELDS]
+
+
+def coded_value(crf, model_field) -> str:
+    """The stored code, not its label (the dictionary decodes it); keys for relations."""
+    value = getattr(crf, model_field.attname)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def odm_data_type(model_field) -> str:
+    if isinstance(model_field, models.BooleanField):
+        return "boolean"
+    if isinstance(model_field, models.DateTimeField):
+        return "datetime"
+    if isinstance(model_field, models.DateField):
+        return "date"
+    if isinstance(model_field, (models.DecimalField, models.FloatField)):
+        return "float"
+    if isinstance(model_field, models.IntegerField) and not model_field.is_relation:
+        return "integer"
+    return "text"
+
+
+def form_rows(model, patients):
+    crfs = model.objects.filter(patient__in=patients).select_related(
+        "patient", "patient__site", "visit__definition", "protocol").order_by("patient__subject_id", "pk")
+    fields = export_fields(model)
+    for crf in crfs:
+        yield [
+            crf.patient.study_id, crf.patient.site.code, crf.pk,
+            crf.visit.definition.code if crf.visit_id else "", crf.status, crf.protocol.version,
+            *[coded_value(crf, f) for f in fields],
+        ]
+
+
+def form_csv(model, patients) -> str:
+    """One row per CRF instance, coded values."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(KEY_COLUMNS + [f.name for f in export_fields(model)])
+    writer.writerows(form_rows(model, patients))
+    return out.getvalue()
+
+
+def dictionary_csv() -> str:
+    """Every form's fields: label, type, and the meaning of each code."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["form", "form_label", "field", "label", "data_type", "codes", "help_text"])
+    for model in crf_models():
+        for f in export_fields(model):
+            codes = "; ".join(f"{code}={label}" for code, label in f.flatchoices) if f.choices else ""
+            if isinstance(f, models.BooleanField):
+                codes = "1=Yes; 0=No"
+            writer.writerow([model.crf_code, model.crf_label, f.name, str(f.verbose_name), odm_data_type(f), codes,
+                             str(f.help_text)])
+    return out.getvalue()
+
+
+# --- CDISC ODM 1.3.2 -------------------------------------------------------------
+
+def _oid(*parts) -> str:
+    return ".".join(str(part).replace(" ", "_") for part in parts)
+
+
+def _translated(parent, tag: str, text: str):
+    from lxml import etree
+
+    element = etree.SubElement(parent, f"{{{ODM_NS}}}{tag}")
+    translated = etree.SubElement(element, f"{{{ODM_NS}}}TranslatedText")
+    translated.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+    translated.text = text
+    return element
+
+
+def odm_document(*, patients, protocol, by) -> bytes:
+    """The trial's metadata and clinical data of the given patients, each
+    value version with its AuditRecord (who, where, when, why) — a
+    transactional ODM 1.3.2 file."""
+    from lxml import etree
+
+    from patients.models import Visit
+
+    def el(parent, tag, **attrs):
+        element = etree.SubElement(parent, f"{{{ODM_NS}}}{tag}")
+        for key, value in attrs.items():
+            element.set(key, str(value))
+        return element
+
+    now = timezone.now()
+    study_oid = _oid("ST", protocol.code)
+    mdv_oid = _oid("MDV", protocol.code, protocol.version)
+    root = etree.Element(f"{{{ODM_NS}}}ODM", nsmap={None: ODM_NS})
+    root.set("FileType", "Transactional")
+    root.set("FileOID", _oid("EDC", protocol.code, now.strftime("%Y%m%dT%H%M%S")))
+    root.set("CreationDateTime", now.isoformat(timespec="seconds"))
+    root.set("ODMVersion", "1.3.2")
+    root.set("Originator", "CAR-T EDC")
+
+    study = el(root, "Study", OID=study_oid)
+    global_variables = el(study, "GlobalVariables")
+    for tag, text in (("StudyName", protocol.code), ("StudyDescription", protocol.title),
+                      ("ProtocolName", f"{protocol.code} v{protocol.version}")):
+        el(global_variables, tag).text = text
+    mdv = el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
+
+    models_ = crf_models()
+    visit_definitions = list(protocol.visit_definitions.all())
+    events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
+        ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
+    form_oids = {model: _oid("F", model.crf_code.upper()) for model in models_}
+    odm_protocol = el(mdv, "Protocol")
+    for order, (oid, _name, _type) in enumerate(events, start=1):
+        el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
+    for oid, name, kind in events:
+        event = el(mdv, "StudyEventDef", OID=oid, Name=name, Repeating="Yes", Type=kind)
+        for order, model in enumerate(models_, start=1):
+            el(event, "FormRef", FormOID=form_oids[model], OrderNumber=order, Mandatory="No")
+    for model in models_:
+        form = el(mdv, "FormDef", OID=form_oids[model], Name=model.crf_label, Repeating="Yes")
+        el(form, "ItemGroupRef", ItemGroupOID=_oid("IG", model.crf_code.upper()), Mandatory="Yes")
+    item_oids = {}
+    codelists = []
+    for model in models_:
+        group = el(mdv, "ItemGroupDef", OID=_oid("IG", model.crf_code.upper()), Name=model.crf_label,
+                   Repeating="No")
+        for order, f in enumerate(export_fields(model), start=1):
+            item_oids[(model, f.name)] = _oid("I", model.crf_code.upper(), f.name.upper())
+            el(group, "ItemRef", ItemOID=item_oids[(model, f.name)], OrderNumber=order, Mandatory="No")
+    for model in models_:
+        for f in export_fields(model):
+            item = el(mdv, "ItemDef", OID=item_oids[(model, f.name)], Name=f.name, DataType=odm_data_type(f))
+            _translated(item, "Question", str(f.verbose_name).capitalize())
+            if f.choices:
+                codelist_oid = _oid("CL", model.crf_code.upper(), f.name.upper())
+                el(item, "CodeListRef", CodeListOID=codelist_oid)
+                codelists.append((codelist_oid, f))
+    for codelist_oid, f in codelists:
+        codelist = el(mdv, "CodeList", OID=codelist_oid, Name=str(f.verbose_name), DataType="text")
+        for code, label in f.flatchoices:
+            item = el(codelist, "CodeListItem", CodedValue=code)
+            _translated(item, "Decode", str(label))
+
+    # Users and sites, referenced by every audit record.
+    from django.contrib.auth import get_user_model
+
+    histories = []
+    user_ids = set()
+    for model in models_:
+        for crf in model.objects.filter(patient__in=patients).select_related(
+                "patient", "patient__site", "visit__definition").order_by("pk"):
+            rows = list(crf.history.order_by("history_date", "history_id"))
+            user_ids.update(row.history_user_id for row in rows if row.history_user_id)
+            histories.append((model, crf, rows))
+    admin = el(root, "AdminData", StudyOID=study_oid)
+    el(admin, "User", OID="USR.system").append(_full_name("Edit check / system"))
+    for user in get_user_model().objects.filter(pk__in=user_ids).order_by("pk"):
+        el(admin, "User", OID=_oid("USR", user.pk)).append(_full_name(user.get_full_name() or user.username))
+    sites = sorted({crf.patient.site for _model, crf, _rows in histories}, key=lambda site: site.code)
+    for site in sites:
+        location = el(admin, "Location", OID=_oid("LOC", site.code), Name=site.name, LocationType="Site")
+        el(location, "MetaDataVersionRef", StudyOID=study_oid, MetaDataVersionOID=mdv_oid,
+           EffectiveDate=protocol.effective_date.isoformat())
+
+    clinical = el(root, "ClinicalData", StudyOID=study_oid, MetaDataVersionOID=mdv_oid)
+    visit_codes = dict(Visit.objects.filter(patient__in=patients).values_list("pk", "definition__code"))
+    by_subject: dict = {}
+    for model, crf, rows in histories:
+        by_subject.setdefault(crf.patient, []).append((model, crf, rows))
+    for patient in sorted(by_subject, key=lambda p: p.study_id):
+        subject = el(clinical, "SubjectData", SubjectKey=patient.study_id, TransactionType="Upsert")
+        el(subject, "SiteRef", LocationOID=_oid("LOC", patient.site.code))
+        for model, crf, rows in by_subject[patient]:
+            event_oid = _oid("SE", visit_codes[crf.visit_id]) if crf.visit_id else "SE.UNSCHEDULED"
+            event = el(subject, "StudyEventData", StudyEventOID=event_oid, StudyEventRepeatKey=crf.visit_id or 1,
+                       TransactionType="Upsert")
+            form = el(event, "FormData", FormOID=form_oids[model], FormRepeatKey=crf.pk,
+                      TransactionType="Remove" if crf.removed else "Upsert")
+            group = el(form, "ItemGroupData", ItemGroupOID=_oid("IG", model.crf_code.upper()),
+                       TransactionType="Upsert")
+            previous = {}
+            for row in rows:
+                for f in export_fields(model):
+                    value = coded_value(row, f)
+                    if f.name in previous and previous[f.name] == value:
+                        continue
+                    item = el(group, "ItemData", ItemOID=item_oids[(model, f.name)], Value=value,
+                              TransactionType="Insert" if f.name not in previous else "Update")
+                    audit = el(item, "AuditRecord")
+                    el(audit, "UserRef", UserOID=_oid("USR", row.history_user_id) if row.history_user_id
+                       else "USR.system")
+                    el(audit, "LocationRef", LocationOID=_oid("LOC", patient.site.code))
+                    el(audit, "DateTimeStamp").text = row.history_date.isoformat(timespec="seconds")
+                    if row.history_change_reason:
+                        el(audit, "ReasonForChange").text = row.history_change_reason
+                    previous[f.name] = value
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _full_name(text: str):
+    from lxml import etree
+
+    element = etree.Element(f"{{{ODM_NS}}}FullName")
+    element.text = text
+    return element

@@ -1,0 +1,125 @@
+"""Downloads: PDF reports for monitors, data exports for data managers.
+Every download of trial data is recorded (who, what, when)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from patients.models import Patient
+from patients.selectors import patient_for_user
+from trial.models import Protocol
+from trial.roles import visible_sites
+
+from . import exports, reports, services
+from .crf import crf_model
+from .forms import CasebookBatchForm
+from .models import ExportJob, ExportRecord
+from .views import _visit_or_404
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+def visit_report(request, pk: int):
+    visit = _visit_or_404(request, pk)
+    content = reports.visit_report_pdf(visit=visit, by=request.user)
+    services.export_record(user=request.user, kind="visit_report",
+                           description=f"Visit report {visit.patient.study_id} {visit.definition.code}")
+    return _pdf_response(content, f"visit-{visit.patient.study_id}-{visit.definition.code}.pdf")
+
+
+@login_required
+def casebook(request, study_id: str):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    content = reports.casebook_pdf(patient=patient, by=request.user)
+    services.export_record(user=request.user, kind="casebook", description=f"Casebook {patient.study_id}")
+    return _pdf_response(content, f"casebook-{patient.study_id}.pdf")
+
+
+def _require_data_manager(request):
+    if not services.can_lock(request.user):
+        raise PermissionDenied("Exports are for data managers.")
+
+
+@login_required
+def export_index(request):
+    _require_data_manager(request)
+    from .crf import crf_models
+
+    sites = visible_sites(request.user)
+    form = CasebookBatchForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        patients = Patient.objects.visible_to(request.user).select_related("site")
+        if form.cleaned_data["site"]:
+            patients = patients.filter(site__code=form.cleaned_data["site"])
+        ids = form.cleaned_data["study_ids"].replace(",", " ").split()
+        if ids:
+            patients = patients.filter(pk__in=Patient.objects.filter(subject_id__in=ids).values("pk"))
+        try:
+            job = services.export_job_create(by=request.user, patients=patients)
+        except ValidationError as error:
+            form.add_error("study_ids", error.message_dict.get("study_ids", error.messages))
+        else:
+            messages.success(request, "The casebooks are being generated; this page shows the link when ready.")
+            return redirect("monitoring:export_job", job.pk)
+    return render(request, "monitoring/exports.html", {
+        "forms": crf_models(), "batch_form": form,
+        "jobs": ExportJob.objects.filter(requested_by=request.user)[:20],
+        "records": ExportRecord.objects.select_related("user")[:50],
+    })
+
+
+@login_required
+def form_csv(request, crf_code: str):
+    _require_data_manager(request)
+    try:
+        model = crf_model(crf_code)
+    except LookupError:
+        raise Http404("No such form.")
+    content = exports.form_csv(model, Patient.objects.visible_to(request.user))
+    services.export_record(user=request.user, kind="form_csv", description=f"CSV of {model.crf_label}")
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{crf_code}.csv"'
+    return response
+
+
+@login_required
+def dictionary_csv(request):
+    _require_data_manager(request)
+    services.export_record(user=request.user, kind="data_dictionary", description="Data dictionary CSV")
+    response = HttpResponse(exports.dictionary_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="data-dictionary.csv"'
+    return response
+
+
+def odm_response(request) -> HttpResponse:
+    protocol = Protocol.objects.current()
+    content = exports.odm_document(patients=Patient.objects.visible_to(request.user), protocol=protocol,
+                                   by=request.user)
+    services.export_record(user=request.user, kind="odm", description=f"CDISC ODM 1.3.2 of {protocol}")
+    response = HttpResponse(content, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{protocol.code}-odm.xml"'
+    return response
+
+
+@login_required
+def odm_xml(request):
+    _require_data_manager(request)
+    return odm_response(request)
+
+
+@login_required
+def export_job_detail(request, pk: int):
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+    return render(request, "monitoring/export_job.html", {"job": job})
+
+
+@login_required
+def export_job_download(request, pk: int):
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user, status=ExportJob.Status.DONE)
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=f"casebooks-{job.pk}.zip")

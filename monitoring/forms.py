@@ -1,0 +1,51 @@
+from django import forms
+
+
+class QueryRaiseForm(forms.Form):
+    field = forms.ChoiceField(label="Field")
+    text = forms.CharField(label="Query", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, rows=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [(row["name"], row["label"].capitalize()) for row in rows]
+
+
+class QueryAnswerForm(forms.Form):
+    text = forms.CharField(label="Answer", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    correct_value = forms.BooleanField(label="Correct the value", required=False)
+    new_value = forms.CharField(label="New value", required=False, max_length=200,
+                                help_text="Dates as YYYY-MM-DD; coded fields by their code.")
+    reason = forms.CharField(label="Reason for change", required=False, max_length=300)
+
+
+class QueryCloseForm(forms.Form):
+    text = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class QueryReopenForm(forms.Form):
+    text = forms.CharField(label="Why re-open", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SignForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-entering your password signs with the meaning “Reviewed and approved”.",
+    )
+
+
+class LockForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=300)
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(label="Reason for unlocking", max_length=300)
+
+
+class CasebookBatchForm(forms.Form):
+    site = forms.ChoiceField(label="Site", required=False)
+    study_ids = forms.CharField(label="Subject IDs", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                help_text="Separated by spaces or commas; leave empty for every patient of the site.")
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All visible sites")] + [(s.code, str(s)) for s in sites]

@@ -1,0 +1,56 @@
+from rest_framework import serializers
+
+from .models import DataQuery, QueryMessage, Signature
+
+
+class QueryMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QueryMessage
+        fields = ["action", "text", "old_value", "new_value", "author", "created_at"]
+
+    def get_author(self, message) -> str:
+        return (message.author.get_full_name() or message.author.username) if message.author else "edit check"
+
+
+class DataQuerySerializer(serializers.ModelSerializer):
+    subject_id = serializers.CharField(source="patient.study_id", read_only=True)
+    crf_code = serializers.SerializerMethodField()
+    messages = QueryMessageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DataQuery
+        fields = ["id", "subject_id", "crf_code", "object_id", "crf_label", "field", "field_label", "text",
+                  "status", "automatic", "raised_at", "closed_at", "messages"]
+
+    def get_crf_code(self, query) -> str:
+        return getattr(query.content_type.model_class(), "crf_code", "")
+
+
+class QueryRaiseSerializer(serializers.Serializer):
+    crf_code = serializers.CharField()
+    crf_id = serializers.IntegerField()
+    field = serializers.CharField()
+    text = serializers.CharField()
+
+
+class QueryAnswerSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    new_value = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class QueryCommentSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SignRequestSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class SignatureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Signature
+        fields = ["id", "crf_label", "object_id", "signer_full_name", "signed_at", "meaning", "values_sha256",
+                  "voided_at", "void_reason"]

@@ -1,0 +1,179 @@
+"""Response derivation for the 1-month bone-marrow assessment.
+
+Pure functions: numbers in, verdicts out. Forms, the API, services and the
+endpoint statistics all call these; none of them re-implements a criterion.
+
+The definitions are the registry record's:
+
+* Complete remission: fewer than 5 % blasts in the bone marrow, no circulating
+  blasts and no extramedullary disease, *regardless of count recovery*. The
+  count recovery only splits the remission into CR and CRi.
+* MRD response: fewer than 0.01 % marrow blasts by multiparameter flow
+  cytometry, and no genetic aberration by karyotype or molecular testing.
+
+Missing data give "not evaluable", never a guess. Evidence of disease is
+decisive on its own, though: a marrow with 40 % blasts is not a remission
+whether or not extramedullary disease was assessed, so a known failing
+criterion wins over a missing one (three-valued logic, as in SQL).
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+CR_BLAST_THRESHOLD_PERCENT = 5
+MRD_NEGATIVE_THRESHOLD_PERCENT = 0.01
+ANC_RECOVERY_PER_UL = 1000
+PLATELET_RECOVERY_PER_UL = 100_000
+
+Percent = Decimal | float | int
+
+
+class Response(models.TextChoices):
+    CR = "CR", _("Complete remission with full count recovery (CR)")
+    CRI = "CRi", _("Complete remission with incomplete count recovery (CRi)")
+    NO_RESPONSE = "no_response", _("No response (refractory disease)")
+    RELAPSE = "relapse", _("Relapse")
+    NOT_EVALUABLE = "not_evaluable", _("Not evaluable")
+
+
+COMPLETE_REMISSION_RESPONSES = frozenset({Response.CR, Response.CRI})
+
+
+def _decimal(value: Percent) -> Decimal:
+    """Return ``value`` as a Decimal, converting floats through their repr.
+
+    ``Decimal("0.01") < 0.01`` is True in Python because the float 0.01 is
+    slightly above one hundredth; going through ``str`` compares the numbers a
+    person typed, so the thresholds are exact whichever type a caller uses.
+    """
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _check_percent(name: str, value: Percent | None) -> None:
+    if value is not None and not 0 <= _decimal(value) <= 100:
+        raise ValueError(f"{name} must be between 0 and 100 %, got {value}.")
+
+
+def _check_count(name: str, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"{name} cannot be negative, got {value}.")
+
+
+def in_remission(
+    *,
+    bone_marrow_blasts_percent: Percent | None,
+    circulating_blasts: bool | None,
+    extramedullary_disease: bool | None,
+) -> bool | None:
+    """Return whether the morphological remission criteria are met.
+
+    False as soon as one known criterion shows disease; None (not evaluable)
+    when none shows disease but at least one was not assessed; True when all
+    three were assessed and are clear. Counts play no part: the registry
+    defines remission "regardless of cell count recovery".
+    """
+    _check_percent("Bone-marrow blasts", bone_marrow_blasts_percent)
+    marrow_clear = (
+        None
+        if bone_marrow_blasts_percent is None
+        else _decimal(bone_marrow_blasts_percent) < CR_BLAST_THRESHOLD_PERCENT
+    )
+    blood_clear = None if circulating_blasts is None else not circulating_blasts
+    extramedullary_clear = (
+        None if extramedullary_disease is None else not extramedullary_disease
+    )
+    criteria = (marrow_clear, blood_clear, extramedullary_clear)
+    if False in criteria:
+        return False
+    if None in criteria:
+        return None
+    return True
+
+
+def derive_response(
+    *,
+    bone_marrow_blasts_percent: Percent | None,
+    circulating_blasts: bool | None,
+    extramedullary_disease: bool | None,
+    anc_per_ul: int | None,
+    platelets_per_ul: int | None,
+    prior_cr: bool = False,
+) -> Response:
+    """Return the response category (a ``Response`` value) of one assessment.
+
+    * Not in remission: ``relapse`` after a prior CR/CRi (``prior_cr``),
+      otherwise ``no_response``.
+    * In remission: ``CR`` when ANC >= 1,000/uL *and* platelets >= 100,000/uL,
+      ``CRi`` when at least one count is known to be below its threshold.
+    * ``not_evaluable`` when a remission criterion was not assessed (and no
+      other criterion shows disease), and also when the patient is in
+      remission but a count is missing with no known low count: recovery can
+      be neither confirmed (CR) nor refuted (CRi), and picking one would be a
+      guess. Because such a patient is a remission either way, callers that
+      only need "remission or not" should use ``in_remission()`` rather than
+      this category.
+    """
+    _check_count("ANC", anc_per_ul)
+    _check_count("Platelets", platelets_per_ul)
+    remission = in_remission(
+        bone_marrow_blasts_percent=bone_marrow_blasts_percent,
+        circulating_blasts=circulating_blasts,
+        extramedullary_disease=extramedullary_disease,
+    )
+    if remission is None:
+        return Response.NOT_EVALUABLE
+    if not remission:
+        return Response.RELAPSE if prior_cr else Response.NO_RESPONSE
+
+    counts = (
+        (anc_per_ul, ANC_RECOVERY_PER_UL),
+        (platelets_per_ul, PLATELET_RECOVERY_PER_UL),
+    )
+    if any(count is not None and count < threshold for count, threshold in counts):
+        return Response.CRI
+    if any(count is None for count, _threshold in counts):
+        return Response.NOT_EVALUABLE
+    return Response.CR
+
+
+def is_complete_remission(response: str | None) -> bool:
+    """Return whether a response category counts as complete remission (CR or CRi)."""
+    return response in COMPLETE_REMISSION_RESPONSES
+
+
+def derive_mrd_negative(
+    *,
+    mrd_flow_percent: Percent | None,
+    genetic_aberration_detected: bool | None,
+    mrd_assay_sensitivity_percent: Percent | None = None,
+) -> bool | None:
+    """Return whether the assessment is MRD-negative; None when not evaluable.
+
+    * False when flow MRD is >= 0.01 % or a genetic aberration was detected
+      (either is proof of residual disease, even if the other test is missing).
+    * None when flow MRD was not done, or when it is below 0.01 % but the
+      assay's sensitivity is coarser than 0.01 %: "undetectable" on such an
+      assay cannot show the level is below the threshold.
+    * True otherwise. ``genetic_aberration_detected=None`` means karyotype and
+      molecular testing were not done; the record asks for the *absence* of an
+      aberration, and a test that was not done shows none, so it does not
+      prevent an MRD-negative verdict (flow cytometry is the measurement the
+      0.01 % criterion rests on).
+    """
+    _check_percent("MRD by flow", mrd_flow_percent)
+    _check_percent("MRD assay sensitivity", mrd_assay_sensitivity_percent)
+    threshold = _decimal(MRD_NEGATIVE_THRESHOLD_PERCENT)
+    if genetic_aberration_detected:
+        return False
+    if mrd_flow_percent is None:
+        return None
+    if _decimal(mrd_flow_percent) >= threshold:
+        return False
+    if (
+        mrd_assay_sensitivity_percent is not None
+        and _decimal(mrd_assay_sensitivity_percent) > threshold
+    ):
+        return None
+    return True

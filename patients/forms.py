@@ -1,0 +1,158 @@
+"""Forms of screening, baseline and the patient list. They collect input;
+the services decide (eligibility, enrollment, hard checks)."""
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import F
+
+from .models import BaselineCRF, PatientStatus, PhStatus
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
+
+
+def errors_onto_form(form: forms.Form, error: ValidationError) -> None:
+    """A service's ValidationError shown on the form: on the field it names
+    when the form has that field, above the form otherwise."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
+        form.add_error(target, messages)
+
+
+def _answer_to_bool(value: str) -> bool | None:
+    return {"true": True, "false": False}.get(value)
+
+
+class ScreeningForm(forms.Form):
+    """Consent and one yes/no/not-yet question per eligibility criterion of
+    the protocol version (trial.EligibilityCriterion), built from the data."""
+
+    site = forms.ModelChoiceField(queryset=None, empty_label=None)
+    screening_date = forms.DateField(widget=DATE_INPUT)
+    consent_date = forms.DateField(widget=DATE_INPUT, help_text="Date written informed consent was signed.")
+
+    def __init__(self, *args, criteria, sites=None, reason_required=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        if sites is None:
+            del self.fields["site"]
+        else:
+            self.fields["site"].queryset = sites
+        for criterion in self.criteria:
+            if criterion.kind == "inclusion":
+                choices = [("true", "Met"), ("false", "Not met"), ("", "Not yet assessed")]
+            else:
+                choices = [("false", "Absent"), ("true", "Present"), ("", "Not yet assessed")]
+            self.fields[f"criterion_{criterion.code}"] = forms.ChoiceField(
+                label=f"{criterion.get_kind_display()}: {criterion.text}", choices=choices,
+                widget=forms.RadioSelect, required=False, initial="",
+            )
+        if reason_required:
+            self.fields["reason"] = forms.CharField(
+                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
+            )
+
+    @staticmethod
+    def initial_from(screening) -> dict:
+        initial = {"screening_date": screening.screening_date, "consent_date": screening.consent_date}
+        for code, answer in screening.eligibility.items():
+            initial[f"criterion_{code}"] = "" if answer is None else ("true" if answer else "false")
+        return initial
+
+    def eligibility(self) -> dict[str, bool | None]:
+        return {c.code: _answer_to_bool(self.cleaned_data.get(f"criterion_{c.code}", "")) for c in self.criteria}
+
+    def criterion_fields(self):
+        return [self[f"criterion_{criterion.code}"] for criterion in self.criteria]
+
+
+class BaselineForm(forms.ModelForm):
+    """Demographics, weight and height, disease status. The disease status is
+    required here (the API may send it later; the CRF is a draft until then)."""
+
+    prior_hsct = forms.TypedChoiceField(label="Prior allogeneic HSCT", choices=YES_NO, coerce=_answer_to_bool)
+    prior_blinatumomab = forms.TypedChoiceField(label="Prior blinatumomab", choices=YES_NO, coerce=_answer_to_bool)
+    prior_inotuzumab = forms.TypedChoiceField(
+        label="Prior inotuzumab ozogamicin", choices=YES_NO, coerce=_answer_to_bool)
+    ph_status = forms.ChoiceField(label="Ph / BCR-ABL1 status", choices=[("", "—"), *PhStatus.choices])
+
+    class Meta:
+        model = BaselineCRF
+        fields = [
+            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+            "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
+            "prior_inotuzumab",
+        ]
+        widgets = {"birth_date": DATE_INPUT, "assessment_date": DATE_INPUT}
+        labels = {"weight_kg": "Weight (kg)", "height_cm": "Height (cm)"}
+
+    def __init__(self, *args, reason_required=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bone_marrow_blasts_percent"].required = True
+        self.fields["prior_lines_of_therapy"].required = True
+        for name in ("prior_hsct", "prior_blinatumomab", "prior_inotuzumab"):
+            value = getattr(self.instance, name, None)
+            self.initial[name] = "" if value is None else ("true" if value else "false")
+        if reason_required:
+            self.fields["reason"] = forms.CharField(
+                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
+            )
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+SORTS = {
+    "subject": ("site__code", "subject_id", "screening_number"),
+    "site": ("site__code", "status", "subject_id", "screening_number"),
+    "status": ("status", "site__code", "subject_id", "screening_number"),
+    "consent": ("screening__consent_date", "pk"),
+    "day0": ("infusion_date", "pk"),
+}
+
+
+SORT_COLUMNS = [("subject", "Subject"), ("site", "Site"), ("status", "Status"), ("consent", "Consent"),
+                ("day0", "Day 0 (infusion)")]
+
+
+class PatientListFilter(forms.Form):
+    q = forms.CharField(label="Subject or screening ID", required=False)
+    site = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", empty_label="All sites")
+    status = forms.ChoiceField(choices=[("", "All statuses"), *PatientStatus.choices], required=False)
+    sort = forms.ChoiceField(
+        choices=[(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS], required=False)
+    per_page = forms.TypedChoiceField(choices=[(25, 25), (50, 50), (100, 100)], coerce=int, required=False,
+                                      empty_value=50)
+
+    def __init__(self, data=None, *, sites, **kwargs):
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = "50"
+        super().__init__(data, **kwargs)
+        self.fields["site"].queryset = sites
+        for name, field in self.fields.items():
+            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+            field.widget.attrs["class"] = css
+
+    def apply(self, patients):
+        data = self.cleaned_data if self.is_valid() else {}
+        if query := (data.get("q") or "").strip():
+            from django.db.models import Q
+
+            patients = patients.filter(Q(subject_id__icontains=query) | Q(screening_number__icontains=query))
+        if site := data.get("site"):
+            patients = patients.filter(site=site)
+        if status := data.get("status"):
+            patients = patients.filter(status=status)
+        sort = data.get("sort") or "subject"
+        descending = sort.startswith("-")
+        # Blanks (no subject ID yet, no infusion yet) last either way, on every database.
+        order = [
+            F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+            for name in SORTS[sort.lstrip("-")]
+        ]
+        return patients.order_by(*order)

@@ -1,0 +1,23 @@
+from django.db import models
+
+from monitoring.crf import CaseReportForm
+
+
+class SampleForm(CaseReportForm):
+    class Performance(models.TextChoices):
+        ECOG_0 = "0", "ECOG 0 — fully active"
+        ECOG_1 = "1", "ECOG 1 — restricted in strenuous activity"
+        ECOG_2 = "2", "ECOG 2 — ambulatory, capable of self-care"
+
+    crf_code = "sample_form"
+    crf_label = "Sample form"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    assessment_date = models.DateField()
+    weight_kg = models.DecimalField("weight (kg)", max_digits=5, decimal_places=1)
+    performance_status = models.CharField("ECOG performance status", max_length=1, choices=Performance.choices)
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("monitoring:crf_detail", args=[self._meta.label_lower, self.pk])

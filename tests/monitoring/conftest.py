@@ -1,0 +1,37 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from monitoring.services import crf_save
+from tests.crfapp.models import SampleForm
+
+
+@pytest.fixture
+def sample_form(patient_sz, coordinator, protocol):
+    """A submitted test CRF at site SZ: 62.5 kg, ECOG 1."""
+    form = SampleForm(patient=patient_sz, protocol=protocol, assessment_date=datetime.date(2026, 2, 1),
+                      weight_kg=Decimal("62.5"), performance_status="1")
+    return crf_save(crf=form, by=coordinator)
+
+
+@pytest.fixture
+def visit(patient_sz, protocol):
+    from patients.models import Visit
+
+    definition = protocol.visit_definitions.get(code="D28") if protocol.visit_definitions.filter(
+        code="D28").exists() else protocol.visit_definitions.order_by("target_day").last()
+    return Visit.objects.create(patient=patient_sz, definition=definition, target_date=datetime.date(2026, 3, 1),
+                                window_start=datetime.date(2026, 2, 25), window_end=datetime.date(2026, 3, 5))
+
+
+@pytest.fixture
+def celery_eager(settings, tmp_path):
+    """Run tasks in-process (as without REDIS_URL) and keep files out of the repo."""
+    from config.celery import app
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,0 +1,330 @@
+"""The follow-up visit schedule: placing visits, keeping their status, reminding.
+
+- `visits_schedule` places a patient's visits from the infusion date and the
+  protocol's `VisitDefinition`s. Idempotent: the (patient, definition) unique
+  constraint guarantees each visit once, and an existing visit is only
+  re-targeted (audited) when the infusion date was corrected.
+- `visits_update_status` is the daily set-based status pass (see its docstring
+  for how the audit trail is kept without a query per visit).
+- `visit_reminders_send` e-mails each site's coordinators once a day.
+- `visit_mark_done` and `visit_window_warning` are for other apps' CRF flows.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Value
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from monitoring.crf import crf_models
+from monitoring.services import audited_save
+from patients.models import Patient, PatientStatus, Visit
+from trial.models import Protocol, Role, SiteMembership, VisitDefinition
+from trial.rules import VisitStatus, date_in_window, visit_window
+
+from .models import VisitReminder
+
+logger = logging.getLogger(__name__)
+
+#: Statuses the daily job never changes: data entered, or the patient left the study.
+FINAL_STATUSES = (VisitStatus.DONE, VisitStatus.NOT_EXPECTED)
+#: How far ahead the coordinators' reminder and dashboard look.
+REMINDER_HORIZON_DAYS = 7
+SCHEDULED_REASON = "Scheduled from the infusion date"
+
+
+# --- scheduling ----------------------------------------------------------------------
+
+
+def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = None) -> dict[str, int]:
+    """Place (or re-target) every visit of the patient's protocol, then set their status.
+
+    Idempotent and all-or-nothing: one transaction holding the patient's row
+    lock inserts only the missing visits (INSERT … ON CONFLICT DO NOTHING, the
+    (patient, definition) unique constraint being the last word) with their
+    '+' history rows. A retry after a crash finds either nothing done or
+    everything done, never half.
+    """
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        if patient.infusion_date is None:
+            return {"created": 0, "retargeted": 0}
+        existing = {visit.definition_id: visit for visit in Visit.objects.filter(patient=patient)}
+        missing, retargeted = [], 0
+        for definition in VisitDefinition.objects.filter(protocol_id=patient.protocol_id).order_by("target_day"):
+            window = visit_window(
+                infusion_date=patient.infusion_date, target_day=definition.target_day,
+                window_before_days=definition.window_before_days, window_after_days=definition.window_after_days,
+            )
+            visit = existing.get(definition.pk)
+            if visit is None:
+                missing.append(Visit(patient=patient, definition=definition, **window._asdict()))
+            elif (visit.target_date, visit.window_start, visit.window_end) != tuple(window):
+                visit.target_date, visit.window_start, visit.window_end = window
+                audited_save(instance=visit, by=by,
+                             reason=f"Re-targeted: day 0 is now {patient.infusion_date:%Y-%m-%d}")
+                retargeted += 1
+        if missing:
+            Visit.objects.bulk_create(missing, ignore_conflicts=True)
+            created = list(Visit.objects.filter(patient=patient).exclude(pk__in=[v.pk for v in existing.values()]))
+            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON)
+        else:
+            created = []
+        visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
+    return {"created": len(created), "retargeted": retargeted}
+
+
+# --- the daily status pass -------------------------------------------------------------------
+
+
+def _crf_linked_visits() -> Q:
+    """Visits that some (not removed) CRF points at: data was entered."""
+    condition = Q(pk__in=[])
+    for model in crf_models():
+        condition |= Q(pk__in=model.objects.filter(visit__isnull=False, removed=False).values("visit_id"))
+    return condition
+
+
+def _history_columns() -> list[str]:
+    """Columns of patients_visit mirrored in its history table."""
+    history_model = Visit.history.model
+    history_columns = {field.column for field in history_model._meta.concrete_fields}
+    return [field.column for field in Visit._meta.concrete_fields if field.column in history_columns]
+
+
+#: done_date of a visit marked done by ``_apply``: kept if set, else this date or (TARGET) the target date.
+TARGET = "target_date"
+
+
+def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
+           done_date: datetime.date | str | None = None, change_reason: str = "") -> int:
+    """Move the visits of ``queryset`` that are not already in ``status`` to it, with their history rows.
+
+    One statement per call on PostgreSQL — ``WITH changed AS (UPDATE … RETURNING …)
+    INSERT INTO <history> SELECT … FROM changed`` — so the history rows are
+    exactly the rows updated, written as a save() would have (one '~' row each,
+    the new values, the job as reason). Elsewhere (SQLite, which locks the
+    whole database for the first write) an INSERT … SELECT then the UPDATE.
+    """
+    quote, ops = connection.ops.quote_name, connection.ops
+    if done_date not in (None, TARGET):
+        done_date = ops.adapt_datefield_value(done_date)
+    when = ops.adapt_datetimefield_value(when)
+    condition_sql, condition_params = queryset.exclude(status=status).values("pk").query.sql_with_params()
+    columns = _history_columns()
+    set_sql, set_params = ["status = %s", "status_reason = %s"], [status, reason[:200]]
+    if done_date == TARGET:
+        set_sql.append("done_date = COALESCE(done_date, target_date)")
+    elif done_date is not None:
+        set_sql.append("done_date = COALESCE(done_date, %s)")
+        set_params.append(done_date)
+    history = [when, (change_reason or f"Daily visit status job: {status}")[:100], "~", getattr(by, "pk", None)]
+    visit_table, history_table = quote(Visit._meta.db_table), quote(Visit.history.model._meta.db_table)
+    column_list = ", ".join(quote(column) for column in columns)
+    insert_head = (f"INSERT INTO {history_table} ({column_list}, history_date, history_change_reason, "
+                   f"history_type, history_user_id) ")
+    update = f"UPDATE {visit_table} SET {', '.join(set_sql)} WHERE id IN ({condition_sql})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH changed AS ({update} RETURNING {column_list}) "
+                f"{insert_head} SELECT {column_list}, %s, %s, %s, %s FROM changed",
+                [*set_params, *condition_params, *history],
+            )
+            return cursor.rowcount
+        # The history rows carry the new values: the changed columns are written as expressions.
+        new_values = {"status": ("%s", [status]), "status_reason": ("%s", [reason[:200]])}
+        if done_date == TARGET:
+            new_values["done_date"] = ("COALESCE(done_date, target_date)", [])
+        elif done_date is not None:
+            new_values["done_date"] = ("COALESCE(done_date, %s)", [done_date])
+        selected, select_params = [], []
+        for column in columns:
+            expression, params = new_values.get(column, (quote(column), []))
+            selected.append(expression)
+            select_params.extend(params)
+        cursor.execute(
+            f"{insert_head} SELECT {', '.join(selected)}, %s, %s, %s, %s FROM {visit_table} "
+            f"WHERE id IN ({condition_sql})",
+            [*select_params, *history, *condition_params],
+        )
+        changed = cursor.rowcount
+        cursor.execute(update, [*set_params, *condition_params])
+    return changed
+
+
+@transaction.atomic
+def visits_update_status(
+    *, today: datetime.date, patient_ids: list[int] | None = None, by=None
+) -> dict[str, int]:
+    """Move every visit to the status its window, its data and its patient call for.
+
+    Precedence (trial.rules.visit_status): a visit with a CRF linked is done;
+    otherwise a visit of a patient who left the study (death, withdrawal)
+    whose window had not closed by the off-study date is not expected, with
+    the reason; otherwise by its inclusive window and the protocol's grace
+    period: scheduled, due, overdue, missed.
+
+    Set-based: a handful of UPDATEs over the whole table (per protocol
+    version), not a query per visit. The design rule against
+    ``QuerySet.update()`` on audited models exists to keep the audit trail
+    complete; here every UPDATE is paired with an INSERT … SELECT that writes
+    the history rows (see ``_apply``), so the trail stays complete.
+    """
+    when = timezone.now()
+    visits = Visit.objects.all()
+    if patient_ids is not None:
+        visits = visits.filter(patient_id__in=patient_ids)
+    counts: dict[str, int] = {}
+    counts[VisitStatus.DONE] = _apply(
+        visits.filter(_crf_linked_visits()), status=VisitStatus.DONE, reason="Data entered", by=by, when=when,
+        done_date=today,
+    )
+    open_visits = visits.exclude(status__in=FINAL_STATUSES)
+    left_study = Q(patient__status=PatientStatus.OFF_STUDY) & (
+        Q(patient__off_study_date__isnull=True) | Q(window_end__gte=F("patient__off_study_date"))
+    )
+    counts[VisitStatus.NOT_EXPECTED] = 0
+    off_study = (Patient.objects.filter(status=PatientStatus.OFF_STUDY).order_by()
+                 .values_list("off_study_reason", flat=True).distinct())
+    for off_reason in off_study:  # one UPDATE per distinct reason (death, withdrawal, …), not per patient
+        counts[VisitStatus.NOT_EXPECTED] += _apply(
+            open_visits.filter(left_study, patient__off_study_reason=off_reason),
+            status=VisitStatus.NOT_EXPECTED, by=by, when=when,
+            reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
+        )
+    open_visits = visits.exclude(status__in=FINAL_STATUSES)
+    for status in (VisitStatus.SCHEDULED, VisitStatus.DUE, VisitStatus.OVERDUE, VisitStatus.MISSED):
+        counts.setdefault(status, 0)
+    for protocol_id, grace_days in Protocol.objects.values_list("pk", "visit_overdue_grace_days"):
+        scoped = open_visits.filter(patient__protocol_id=protocol_id)
+        missed_before = today - datetime.timedelta(days=grace_days)
+        for status, condition, reason in (
+            (VisitStatus.SCHEDULED, Q(window_start__gt=today), ""),
+            (VisitStatus.DUE, Q(window_start__lte=today, window_end__gte=today), ""),
+            (VisitStatus.OVERDUE, Q(window_end__lt=today, window_end__gte=missed_before),
+             "Window closed without data"),
+            (VisitStatus.MISSED, Q(window_end__lt=missed_before),
+             f"No data {grace_days} days after the window closed"),
+        ):
+            counts[status] += _apply(scoped.filter(condition), status=status, reason=reason, by=by, when=when)
+    return counts
+
+
+# --- for CRF flows of other apps ----------------------------------------------------------------
+
+
+def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
+    """A CRF was saved for this visit: it is done (kept done whatever happens later)."""
+    if visit.status != VisitStatus.DONE or visit.done_date is None:
+        visit.status = VisitStatus.DONE
+        visit.done_date = visit.done_date or on_date
+        visit.status_reason = "Data entered"
+        audited_save(instance=visit, by=by, reason="Data entered for the visit")
+    return visit
+
+
+def visits_mark_done_many(*, visits, by, reason: str) -> int:
+    """Mark many visits done at once (done on their target date), with history rows: for data loads."""
+    return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE, reason="Data entered",
+                  by=by, when=timezone.now(), done_date=TARGET,
+                  change_reason=reason)
+
+
+def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:
+    """A soft warning when data for ``visit`` is dated outside its window, else None."""
+    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
+        return None
+    if on_date < visit.window_start:
+        off = f"{(visit.window_start - on_date).days} days before it opens"
+    else:
+        off = f"{(on_date - visit.window_end).days} days after it closed"
+    return (f"{on_date:%Y-%m-%d} is outside the {visit.definition.name} window "
+            f"({visit.window_start:%Y-%m-%d} to {visit.window_end:%Y-%m-%d}): {off}.")
+
+
+# --- reminders ------------------------------------------------------------------------------------
+
+
+def visits_needing_attention(*, visits, today: datetime.date):
+    """Visits due now or opening within the horizon, and overdue ones, most urgent first."""
+    from django.db.models import Case, IntegerField, When
+
+    horizon = today + datetime.timedelta(days=REMINDER_HORIZON_DAYS)
+    return (
+        visits.filter(
+            Q(status=VisitStatus.OVERDUE)
+            | Q(status=VisitStatus.DUE)
+            | Q(status=VisitStatus.SCHEDULED, window_start__lte=horizon)
+        )
+        .annotate(urgency=Case(
+            When(status=VisitStatus.OVERDUE, then=Value(0)), When(status=VisitStatus.DUE, then=Value(1)),
+            default=Value(2), output_field=IntegerField(),
+        ))
+        .select_related("patient", "patient__site", "definition")
+        .order_by("urgency", "window_end", "window_start", "patient__subject_id")
+    )
+
+
+def visit_reminders_send(*, today: datetime.date) -> int:
+    """E-mail each coordinator their sites' visits due within 7 days and overdue.
+
+    At most one e-mail per coordinator per day: the VisitReminder row is
+    written in the same transaction as the send, so a re-run skips, and a
+    failed send leaves no row (and is tried again on the next run).
+    """
+    memberships = (SiteMembership.objects.filter(role=Role.COORDINATOR, site__isnull=False, user__is_active=True)
+                   .exclude(user__email="").select_related("user"))
+    sites_by_user: dict[int, set[int]] = defaultdict(set)
+    users = {}
+    for membership in memberships:
+        sites_by_user[membership.user_id].add(membership.site_id)
+        users[membership.user_id] = membership.user
+    if not users:
+        return 0
+    already = set(VisitReminder.objects.filter(date=today, user_id__in=users).values_list("user_id", flat=True))
+    all_sites = set().union(*sites_by_user.values())
+    by_site = defaultdict(list)
+    for visit in visits_needing_attention(visits=Visit.objects.filter(patient__site_id__in=all_sites), today=today):
+        by_site[visit.patient.site_id].append(visit)
+    sent = 0
+    for user_id, site_ids in sites_by_user.items():
+        if user_id in already:
+            continue
+        mine = sorted((visit for site_id in site_ids for visit in by_site[site_id]),
+                      key=lambda visit: (visit.urgency, visit.window_end, visit.window_start))
+        overdue = [visit for visit in mine if visit.status == VisitStatus.OVERDUE]
+        due = [visit for visit in mine if visit.status != VisitStatus.OVERDUE]
+        if not mine:
+            continue
+        user = users[user_id]
+        context = {"user": user, "today": today, "due": due, "overdue": overdue,
+                   "horizon_days": REMINDER_HORIZON_DAYS}
+        try:
+            with transaction.atomic():
+                VisitReminder.objects.create(user=user, date=today, visits_due=len(due), visits_overdue=len(overdue))
+                send_mail(
+                    subject=f"Visits {today:%Y-%m-%d}: {len(overdue)} overdue, {len(due)} due within "
+                            f"{REMINDER_HORIZON_DAYS} days",
+                    message=render_to_string("visits/reminder_email.txt", context),
+                    from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email],
+                )
+        except IntegrityError:  # another run sent today's e-mail first
+            continue
+        sent += 1
+    return sent
+
+
+def visits_daily(*, today: datetime.date) -> dict:
+    """The daily beat job: the status pass, then the coordinators' reminders."""
+    counts = visits_update_status(today=today)
+    emails = visit_reminders_send(today=today)
+    logger.info("Visit status job for %s: %s; %s reminder e-mails", today,
+                {str(status): n for status, n in counts.items()}, emails)
+    return {"statuses": counts, "emails": emails}

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("visits/", views.dashboard, name="dashboard"),
+    path("visits/<int:pk>/", views.visit_detail, name="detail"),
+    path("patients/<str:study_id>/visits/", views.patient_visits, name="patient_visits"),
+]
