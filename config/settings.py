@@ -157,6 +157,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CrfStatusEnum": "monitoring.crf.CrfStatus",
         "RelatednessEnum": "safety.rules.Relatedness",
+        "VisitStatusEnum": "trial.rules.VisitStatus",
     },
 }
 
