@@ -158,6 +158,7 @@ SPECTACULAR_SETTINGS = {
         "CrfStatusEnum": "monitoring.crf.CrfStatus",
         "RelatednessEnum": "safety.rules.Relatedness",
         "VisitStatusEnum": "trial.rules.VisitStatus",
+        "PatientStatusEnum": "patients.models.PatientStatus",
     },
 }
 
