@@ -11,6 +11,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from monitoring.crf import CaseReportForm
+from trial.rules import Crf
 
 from .rules import (
     CTCAE_TERMS,
@@ -29,8 +30,8 @@ CTCAE_TERM_CHOICES = [(term, term) for term, _soc in CTCAE_TERMS]
 
 
 class AdverseEvent(CaseReportForm):
-    crf_code = "adverse_events"
-    crf_label = "Adverse event"
+    crf_code = Crf.ADVERSE_EVENTS.value
+    crf_label = Crf.ADVERSE_EVENTS.label  # the schedule's name for the form: "Adverse events"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
@@ -75,8 +76,8 @@ class AdverseEvent(CaseReportForm):
 
 
 class CrsAssessment(CaseReportForm):
-    crf_code = "crs_assessment"
-    crf_label = "CRS assessment"
+    crf_code = Crf.CRS_ASSESSMENT.value
+    crf_label = Crf.CRS_ASSESSMENT.label
 
     class Corticosteroid(models.TextChoices):
         DEXAMETHASONE = "dexamethasone", "Dexamethasone"
@@ -118,8 +119,8 @@ class CrsAssessment(CaseReportForm):
 
 
 class IcansAssessment(CaseReportForm):
-    crf_code = "icans_assessment"
-    crf_label = "ICANS assessment"
+    crf_code = Crf.ICANS_ASSESSMENT.value
+    crf_label = Crf.ICANS_ASSESSMENT.label
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
     assessment_date = models.DateField()
