@@ -8,6 +8,7 @@ from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from infusions.api import InfusionView, LymphodepletionView
 from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
+from safety.api import PatientSafetyEntriesView
 from trial.api import ProtocolView, SiteViewSet
 from visits.api import PatientVisitsView
 
@@ -33,5 +34,7 @@ urlpatterns = [
     path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
     path("endpoints/", EndpointsView.as_view(), name="endpoints"),
     path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
+    path("patients/<str:study_id>/adverse-events/", PatientSafetyEntriesView.as_view(),
+         name="patient-adverse-events"),
     path("", include(router.urls)),
 ]

@@ -156,6 +156,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "GeneticResultEnum": "outcomes.models.GeneticResult",  # karyotype and molecular results
+        "CrfStatusEnum": "monitoring.crf.CrfStatus",
+        "RelatednessEnum": "safety.rules.Relatedness",
+        "VisitStatusEnum": "trial.rules.VisitStatus",
+        "PatientStatusEnum": "patients.models.PatientStatus",
     },
 }
 
@@ -172,6 +176,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Visit statuses (due / overdue / missed / not expected) and the coordinators' reminder e-mails.
     "visits-daily": {"task": "visits.tasks.visits_daily", "schedule": crontab(hour=6, minute=0)},
+    # Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
+    "safety-sae-overdue": {"task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0)},
 }
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("infusions.urls")),
     path("", include("visits.urls")),
     path("outcomes/", include("outcomes.urls")),
+    path("safety/", include("safety.urls")),
     path("api/v1/", include("config.api")),
     path("admin/", admin.site.urls),
 ]

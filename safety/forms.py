@@ -1,0 +1,204 @@
+"""Entry forms of the safety CRFs. They collect and shape input; the checks
+and the grades are the services' and the rules' (safety/services.py, rules.py)."""
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html, format_html_join
+
+from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
+from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
+from .services import ICE_ITEMS
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+#: CAPD items as (label, reverse-scored). Items 1–4 score never = 4 … always = 0.
+CAPD_ITEMS = (
+    ("Does the child make eye contact with the caregiver?", True),
+    ("Are the child's actions purposeful?", True),
+    ("Is the child aware of his/her surroundings?", True),
+    ("Does the child communicate needs and wants?", True),
+    ("Is the child restless?", False),
+    ("Is the child inconsolable?", False),
+    ("Is the child underactive — very little movement while awake?", False),
+    ("Does it take the child a long time to respond to interactions?", False),
+)
+_FREQUENCIES = ("Never", "Rarely", "Sometimes", "Often", "Always")
+
+
+def capd_field_name(number: int) -> str:
+    return f"capd_item_{number}"
+
+
+def add_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields (unknown keys on the form itself)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            if target is None and field != NON_FIELD_ERRORS:
+                message = f"{field.replace('_', ' ').capitalize()}: {message}"
+            form.add_error(target, message)
+
+
+class CrfEntryForm(forms.ModelForm):
+    """Fields every safety CRF page shares: the reason for a change and the
+    acknowledgement of failed soft checks."""
+
+    reason = forms.CharField(
+        label="Reason for change", required=False, max_length=300,
+        help_text="Required when changing a submitted form.",
+    )
+    acknowledge_deviation = forms.BooleanField(
+        label="I acknowledge the protocol deviation", required=False,
+    )
+    deviation_reason = forms.CharField(label="Reason for the deviation", required=False, max_length=300)
+
+    DEVIATION_FIELDS = ("acknowledge_deviation", "deviation_reason")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["reason"].widget = forms.HiddenInput()
+
+    @property
+    def main_fields(self):
+        return [field for field in self.visible_fields() if field.name not in self.DEVIATION_FIELDS]
+
+    @property
+    def deviation_fields(self):
+        return [self[name] for name in self.DEVIATION_FIELDS]
+
+    @property
+    def show_deviation(self) -> bool:
+        """The acknowledgement appears once a soft check has failed (or was already ticked)."""
+        return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
+            "on", "true", "1")
+
+
+class GradedEntryForm(CrfEntryForm):
+    # The grade the user was shown; saving needs it to equal the recomputed grade.
+    previewed_grade = forms.IntegerField(required=False, widget=forms.HiddenInput())
+
+
+class CrsAssessmentForm(GradedEntryForm):
+    class Meta:
+        model = CrsAssessment
+        fields = [
+            "assessment_date", "max_temperature_c", "fever_masked", "hypotension", "hypoxia",
+            "tocilizumab_dose_mg", "tocilizumab_given_on", "corticosteroid", "corticosteroid_dose_mg",
+            "corticosteroid_given_on",
+        ]
+        widgets = {
+            "assessment_date": DATE, "tocilizumab_given_on": DATE, "corticosteroid_given_on": DATE,
+            "hypotension": forms.RadioSelect, "hypoxia": forms.RadioSelect,
+        }
+
+
+class IcansAssessmentForm(GradedEntryForm):
+    """ICE items for patients 12 and over; CAPD's eight items for children under 12."""
+
+    class Meta:
+        model = IcansAssessment
+        fields = [
+            "assessment_date", *ICE_ITEMS, "unable_to_assess", "consciousness", "seizure", "motor_weakness",
+            "cerebral_edema",
+        ]
+        widgets = {"assessment_date": DATE, "consciousness": forms.RadioSelect, "seizure": forms.RadioSelect,
+                   "cerebral_edema": forms.RadioSelect}
+
+    def __init__(self, *args, child: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.child = child
+        maxima = {"ice_orientation": 4, "ice_naming": 3, "ice_following_commands": 1, "ice_writing": 1,
+                  "ice_attention": 1}
+        for name, maximum in maxima.items():
+            field = self.fields[name]
+            field.widget.attrs.update({"min": 0, "max": maximum})
+            field.help_text = f"0–{maximum}"
+        if child:
+            for name in ICE_ITEMS:
+                del self.fields[name]
+            stored = self.instance.capd_items or [None] * CAPD_ITEM_COUNT
+            for number, (label, reverse) in enumerate(CAPD_ITEMS, start=1):
+                scores = range(4, -1, -1) if reverse else range(5)
+                self.fields[capd_field_name(number)] = forms.TypedChoiceField(
+                    label=f"{number}. {label}", coerce=int, required=False,
+                    choices=[("", "—")] + [(score, f"{word} ({score})") for word, score in zip(_FREQUENCIES, scores)],
+                    initial=stored[number - 1],
+                )
+            self.fields["unable_to_assess"].label = "Unable to perform CAPD (unarousable)"
+        else:
+            self.fields["unable_to_assess"].label = "Unable to assess ICE (unarousable)"
+        # Keep the page's order: the score items, then the other domains.
+        order = list(self.fields)
+        self.order_fields(
+            ["assessment_date"] + [name for name in order if name.startswith(("ice_", "capd_"))]
+            + [name for name in order if not name.startswith(("ice_", "capd_")) and name != "assessment_date"]
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.child:
+            items = [cleaned.get(capd_field_name(number)) for number in range(1, CAPD_ITEM_COUNT + 1)]
+            given = [item for item in items if item not in (None, "")]
+            if given and len(given) < CAPD_ITEM_COUNT:
+                for number, item in enumerate(items, start=1):
+                    if item in (None, ""):
+                        self.add_error(capd_field_name(number), "Score every CAPD item, or tick 'unable to perform'.")
+            self.instance.capd_items = items if len(given) == CAPD_ITEM_COUNT else None
+            if not given:
+                self.instance.capd_score = None
+        else:
+            # Recomputed from the items by the service; a stale total must not survive an edit.
+            self.instance.ice_score = None
+        return cleaned
+
+
+class CtcaeTermInput(forms.TextInput):
+    """A text box with the CTCAE terms as an HTML datalist: searchable without JavaScript."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"list": "ctcae-terms", "autocomplete": "off", **(attrs or {})})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        options = format_html_join("", '<option value="{}">{}</option>', CTCAE_TERMS)
+        datalist = format_html('<datalist id="ctcae-terms">{}</datalist>', options)
+        return super().render(name, value, attrs, renderer) + datalist
+
+
+class AdverseEventForm(CrfEntryForm):
+    term = forms.CharField(
+        label="CTCAE v5 term", widget=CtcaeTermInput,
+        help_text="Type to search the CTCAE v5 terms; the system organ class follows from the term.",
+    )
+    seriousness_criteria = forms.MultipleChoiceField(
+        choices=SeriousnessCriterion.choices, widget=forms.CheckboxSelectMultiple, required=False,
+    )
+
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "seriousness_criteria",
+            "aware_at", "relatedness_cart", "relatedness_lymphodepletion", "action_taken", "action_taken_other",
+            "outcome", "death_date",
+        ]
+        widgets = {
+            "onset_date": DATE, "resolution_date": DATE, "death_date": DATE, "aware_at": DATETIME,
+            "grade": forms.Select(choices=[("", "—")] + [(grade, grade) for grade in range(1, 6)]),
+        }
+
+    def clean_term(self):
+        typed = self.cleaned_data["term"].strip()
+        by_lower = {term.lower(): term for term in CTCAE_SOC_BY_TERM}
+        if typed.lower() not in by_lower:
+            raise ValidationError(f"'{typed}' is not a CTCAE v5 term of this study's list; pick one from the list.")
+        return by_lower[typed.lower()]
+
+
+class SaeReportForm(forms.ModelForm):
+    class Meta:
+        model = SaeReport
+        fields = ["kind", "sent_at", "notes"]
+        widgets = {"sent_at": DATETIME, "notes": forms.Textarea(attrs={"rows": 2})}

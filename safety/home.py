@@ -1,0 +1,18 @@
+"""The overdue-SAE-report panel on investigators' and monitors' home pages."""
+from django.utils import timezone
+
+from patients.models import Patient
+from trial.models import Role
+
+from .rules import sae_initial_report_due
+from .services import sae_events_overdue
+
+PANEL_ROLES = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER, Role.ADMINISTRATOR}
+
+
+def home_panels(request, roles) -> list[tuple[str, dict]]:
+    if not set(roles) & PANEL_ROLES:
+        return []
+    overdue = sae_events_overdue(patients=Patient.objects.visible_to(request.user), now=timezone.now())
+    rows = [(event, sae_initial_report_due(timezone.localtime(event.aware_at))) for event in overdue]
+    return [("safety/home_sae_overdue.html", {"rows": rows})]

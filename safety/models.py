@@ -1,0 +1,226 @@
+"""Safety CRFs: adverse events (CTCAE v5), CRS and ICANS assessments (ASTCT 2019),
+and the reports that stop a serious adverse event's 24-hour clock.
+
+Grades of CRS and ICANS are stored as computed by `safety.rules` in the services
+(never typed); the stored `grading_driver` says which domain set the grade.
+"""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from monitoring.crf import CaseReportForm
+from trial.rules import Crf
+
+from .rules import (
+    CTCAE_TERMS,
+    ActionTaken,
+    AeOutcome,
+    CerebralEdema,
+    Consciousness,
+    Hypotension,
+    Hypoxia,
+    Relatedness,
+    Seizure,
+    SeriousnessCriterion,
+)
+
+CTCAE_TERM_CHOICES = [(term, term) for term, _soc in CTCAE_TERMS]
+
+
+class AdverseEvent(CaseReportForm):
+    crf_code = Crf.ADVERSE_EVENTS.value
+    crf_label = Crf.ADVERSE_EVENTS.label  # the schedule's name for the form: "Adverse events"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
+    term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
+    meddra_code = models.CharField("MedDRA code", max_length=12, blank=True)
+    grade = models.PositiveSmallIntegerField(
+        "CTCAE grade", validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death related to the event.",
+    )
+    onset_date = models.DateField()
+    resolution_date = models.DateField(null=True, blank=True)
+    serious = models.BooleanField(default=False)
+    seriousness_criteria = models.JSONField(
+        default=list, blank=True, help_text="Codes of SeriousnessCriterion that the event meets."
+    )
+    aware_at = models.DateTimeField(
+        "site became aware at", null=True, blank=True,
+        help_text="When the site learned of a serious event: the 24-hour reporting clock starts here.",
+    )
+    relatedness_cart = models.CharField("relatedness to CAR-T", max_length=12, choices=Relatedness.choices)
+    relatedness_lymphodepletion = models.CharField(
+        "relatedness to lymphodepletion", max_length=12, choices=Relatedness.choices
+    )
+    action_taken = models.CharField(max_length=16, choices=ActionTaken.choices, default=ActionTaken.NONE)
+    action_taken_other = models.CharField("other action (specify)", max_length=200, blank=True)
+    outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
+    death_date = models.DateField(null=True, blank=True, help_text="Required for a grade 5 event.")
+
+    class Meta:
+        ordering = ["patient", "onset_date", "pk"]
+        indexes = [models.Index(fields=["serious", "aware_at"])]
+
+    def __str__(self):
+        return f"{self.patient} {self.term} grade {self.grade}"
+
+    def get_absolute_url(self):
+        return reverse("safety:adverse_events_edit", args=[self.patient.study_id, self.pk])
+
+    @property
+    def seriousness_labels(self) -> list[str]:
+        labels = dict(SeriousnessCriterion.choices)
+        return [labels.get(code, code) for code in self.seriousness_criteria]
+
+
+class CrsAssessment(CaseReportForm):
+    crf_code = Crf.CRS_ASSESSMENT.value
+    crf_label = Crf.CRS_ASSESSMENT.label
+
+    class Corticosteroid(models.TextChoices):
+        DEXAMETHASONE = "dexamethasone", "Dexamethasone"
+        METHYLPREDNISOLONE = "methylprednisolone", "Methylprednisolone"
+        HYDROCORTISONE = "hydrocortisone", "Hydrocortisone"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="crs_assessments")
+    assessment_date = models.DateField()
+    max_temperature_c = models.DecimalField(
+        "maximum temperature (°C)", max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    fever_masked = models.BooleanField(
+        default=False, help_text="Antipyretics, tocilizumab or corticosteroids given: fever no longer required."
+    )
+    hypotension = models.CharField(max_length=24, choices=Hypotension.choices, default=Hypotension.NONE)
+    hypoxia = models.CharField(max_length=20, choices=Hypoxia.choices, default=Hypoxia.NONE)
+    tocilizumab_dose_mg = models.DecimalField(
+        "tocilizumab dose (mg)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    tocilizumab_given_on = models.DateField("tocilizumab given on", null=True, blank=True)
+    corticosteroid = models.CharField(max_length=20, choices=Corticosteroid.choices, blank=True)
+    corticosteroid_dose_mg = models.DecimalField(
+        "corticosteroid dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    corticosteroid_given_on = models.DateField("corticosteroid given on", null=True, blank=True)
+    # Computed by safety.rules.crs_grading in the service; never entered.
+    grade = models.PositiveSmallIntegerField("ASTCT CRS grade", editable=False, default=0)
+    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+
+    class Meta:
+        ordering = ["patient", "assessment_date", "pk"]
+
+    def __str__(self):
+        return f"{self.patient} CRS {self.assessment_date} grade {self.grade}"
+
+    def get_absolute_url(self):
+        return reverse("safety:crs_assessment_edit", args=[self.patient.study_id, self.pk])
+
+
+class IcansAssessment(CaseReportForm):
+    crf_code = Crf.ICANS_ASSESSMENT.value
+    crf_label = Crf.ICANS_ASSESSMENT.label
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
+    assessment_date = models.DateField()
+    # ICE (patients 12 and over): five items, or unable to assess.
+    ice_orientation = models.PositiveSmallIntegerField(
+        "orientation (year, month, city, hospital)", null=True, blank=True, validators=[MaxValueValidator(4)]
+    )
+    ice_naming = models.PositiveSmallIntegerField(
+        "naming three objects", null=True, blank=True, validators=[MaxValueValidator(3)]
+    )
+    ice_following_commands = models.PositiveSmallIntegerField(
+        "following simple commands", null=True, blank=True, validators=[MaxValueValidator(1)]
+    )
+    ice_writing = models.PositiveSmallIntegerField(
+        "writing a standard sentence", null=True, blank=True, validators=[MaxValueValidator(1)]
+    )
+    ice_attention = models.PositiveSmallIntegerField(
+        "attention (count back from 100 by 10)", null=True, blank=True, validators=[MaxValueValidator(1)]
+    )
+    ice_score = models.PositiveSmallIntegerField(
+        "ICE score", null=True, blank=True, validators=[MaxValueValidator(10)],
+        help_text="0–10; empty when the patient cannot be assessed.",
+    )
+    # CAPD (children under 12 at infusion): eight items 0–4, as scored.
+    capd_items = models.JSONField("CAPD item scores", null=True, blank=True)
+    capd_score = models.PositiveSmallIntegerField(
+        "CAPD score", null=True, blank=True, validators=[MaxValueValidator(32)]
+    )
+    unable_to_assess = models.BooleanField(
+        "unable to assess (ICE/CAPD)", default=False,
+        help_text="The patient is unarousable and cannot perform the ICE or CAPD assessment.",
+    )
+    consciousness = models.CharField(
+        "level of consciousness", max_length=12, choices=Consciousness.choices, default=Consciousness.NORMAL
+    )
+    seizure = models.CharField(max_length=24, choices=Seizure.choices, default=Seizure.NONE)
+    motor_weakness = models.BooleanField(
+        "deep focal motor weakness", default=False, help_text="Hemiparesis or paraparesis."
+    )
+    cerebral_edema = models.CharField(
+        "raised ICP / cerebral oedema", max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
+    )
+    age_years_at_infusion = models.PositiveSmallIntegerField(editable=False, null=True)
+    grade = models.PositiveSmallIntegerField("ASTCT ICANS grade", editable=False, default=0)
+    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+
+    class Meta:
+        ordering = ["patient", "assessment_date", "pk"]
+
+    def __str__(self):
+        return f"{self.patient} ICANS {self.assessment_date} grade {self.grade}"
+
+    def get_absolute_url(self):
+        return reverse("safety:icans_assessment_edit", args=[self.patient.study_id, self.pk])
+
+    @property
+    def uses_capd(self) -> bool:
+        return self.capd_items is not None or self.capd_score is not None
+
+
+class SaeReport(models.Model):
+    """One report of a serious adverse event to the sponsor: the initial
+    report stops the 24-hour clock; follow-up reports add what was learned."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "Initial report"
+        FOLLOW_UP = "follow_up", "Follow-up report"
+
+    adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="sae_reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sent_at = models.DateTimeField()
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["adverse_event", "sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["adverse_event"], condition=models.Q(kind="initial"), name="sae_one_initial_report"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.adverse_event} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def patient(self):
+        return self.adverse_event.patient
+
+
+class SaeOverdueNotice(models.Model):
+    """That the daily job has e-mailed about an overdue initial report: one row
+    per event, so re-running the job never e-mails twice. Not clinical data."""
+
+    adverse_event = models.OneToOneField(AdverseEvent, on_delete=models.CASCADE, related_name="overdue_notice")
+    notified_at = models.DateTimeField()
+    recipients = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"Overdue notice for {self.adverse_event} at {self.notified_at}"

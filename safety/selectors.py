@@ -1,0 +1,129 @@
+"""Reads of safety data for pages, the API and the figures."""
+from dataclasses import dataclass
+
+from django.core.exceptions import FieldError
+from django.urls import NoReverseMatch, reverse
+
+from monitoring.crf import crf_model
+from patients.models import Patient
+from patients.rules import study_day
+
+from .models import AdverseEvent, CrsAssessment, IcansAssessment
+from .summaries import Episode, Incidence, TermRow, episode, incidence, term_table
+
+SWIMMER_LAST_DAY = 28
+
+
+def patient_day(patient: Patient, on_date) -> int | None:
+    if on_date is None or patient.infusion_date is None:
+        return None
+    return study_day(on_date=on_date, infusion_date=patient.infusion_date)
+
+
+def crs_episode(patient: Patient, assessments=None) -> Episode:
+    assessments = assessments if assessments is not None else patient.crs_assessments.filter(removed=False)
+    return episode((patient_day(patient, a.assessment_date), a.grade) for a in assessments
+                   if patient.infusion_date is not None)
+
+
+def icans_episode(patient: Patient, assessments=None) -> Episode:
+    assessments = assessments if assessments is not None else patient.icans_assessments.filter(removed=False)
+    return episode((patient_day(patient, a.assessment_date), a.grade) for a in assessments
+                   if patient.infusion_date is not None)
+
+
+@dataclass(frozen=True)
+class DeathRecordLink:
+    url: str  # empty until the follow-up death record exists
+    text: str
+
+
+def death_record_link(patient: Patient) -> DeathRecordLink:
+    """The follow-up CRF recording the patient's death (outcomes app), when there is one.
+
+    Found through the CRF registry by its schedule code `follow_up`, so this works as soon
+    as outcomes registers that CRF with a `death_date`, without importing its models.
+    """
+    try:
+        model = crf_model("follow_up")
+        record = model.objects.filter(patient=patient, removed=False, death_date__isnull=False).first()
+    except (LookupError, FieldError):
+        record = None
+    if record is not None:
+        return DeathRecordLink(url=record.get_absolute_url(), text=f"Follow-up death record ({record.death_date})")
+    try:
+        url = reverse("outcomes:follow_up_new", args=[patient.study_id])
+    except NoReverseMatch:
+        url = ""
+    return DeathRecordLink(
+        url=url,
+        text="No follow-up death record yet: record the death on the follow-up CRF; this event will link to it.",
+    )
+
+
+@dataclass(frozen=True)
+class PatientSafetyRow:
+    patient: Patient
+    crs: Episode
+    icans: Episode
+
+
+@dataclass(frozen=True)
+class TrialSafetySummary:
+    n_infused: int
+    crs_any: Incidence
+    crs_grade_3: Incidence
+    icans_any: Incidence
+    icans_grade_3: Incidence
+    patients: list[PatientSafetyRow]
+    terms: list[TermRow]
+
+
+def infused_patients(user):
+    return (Patient.objects.visible_to(user).filter(infusion_date__isnull=False)
+            .select_related("site").order_by("site__code", "subject_id"))
+
+
+def trial_safety_summary(user) -> TrialSafetySummary:
+    patients = list(infused_patients(user))
+    ids = [patient.pk for patient in patients]
+    crs_by_patient, icans_by_patient = {}, {}
+    for assessment in CrsAssessment.objects.filter(patient_id__in=ids, removed=False):
+        crs_by_patient.setdefault(assessment.patient_id, []).append(assessment)
+    for assessment in IcansAssessment.objects.filter(patient_id__in=ids, removed=False):
+        icans_by_patient.setdefault(assessment.patient_id, []).append(assessment)
+    rows = [
+        PatientSafetyRow(patient, crs_episode(patient, crs_by_patient.get(patient.pk, [])),
+                         icans_episode(patient, icans_by_patient.get(patient.pk, [])))
+        for patient in patients
+    ]
+    n = len(patients)
+    events = AdverseEvent.objects.filter(patient_id__in=ids, removed=False).values_list("patient_id", "term", "grade")
+    return TrialSafetySummary(
+        n_infused=n,
+        crs_any=incidence((row.crs.worst_grade for row in rows), n=n, at_least=1),
+        crs_grade_3=incidence((row.crs.worst_grade for row in rows), n=n, at_least=3),
+        icans_any=incidence((row.icans.worst_grade for row in rows), n=n, at_least=1),
+        icans_grade_3=incidence((row.icans.worst_grade for row in rows), n=n, at_least=3),
+        patients=rows,
+        terms=term_table(events, n=n),
+    )
+
+
+def swimmer_lanes(user) -> list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]:
+    """Per infused patient: (study ID, [(day, CRS grade)], [(day, ICANS grade)]) for days 0–28."""
+    lanes = []
+    patients = list(infused_patients(user))
+    ids = [patient.pk for patient in patients]
+    crs, icans = {}, {}
+    for model, target in ((CrsAssessment, crs), (IcansAssessment, icans)):
+        for patient_id, on_date, grade in model.objects.filter(patient_id__in=ids, removed=False).values_list(
+            "patient_id", "assessment_date", "grade"
+        ):
+            target.setdefault(patient_id, []).append((on_date, grade))
+    for patient in patients:
+        def days(pairs):
+            found = [(patient_day(patient, on_date), grade) for on_date, grade in pairs]
+            return sorted((day, grade) for day, grade in found if 0 <= day <= SWIMMER_LAST_DAY)
+        lanes.append((patient.study_id, days(crs.get(patient.pk, [])), days(icans.get(patient.pk, []))))
+    return lanes

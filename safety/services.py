@@ -1,0 +1,403 @@
+"""Operations on safety records. Views, the API, the demo loader, the daily job
+and tests all save through these; the grades come from `safety.rules` only."""
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring.checks import SoftCheck, require_acknowledgement
+from monitoring.services import audited_save, crf_save, deviations_record
+from patients.models import Patient
+from patients.rules import age_years
+from trial.rules import date_in_window
+
+from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeOverdueNotice, SaeReport
+from .rules import (
+    AeOutcome,
+    ActionTaken,
+    Grading,
+    SeriousnessCriterion,
+    capd_score,
+    crs_grading,
+    ice_score,
+    icans_grading,
+    sae_initial_report_due,
+    sae_report_overdue,
+    uses_capd,
+)
+
+#: Plausible body temperatures; outside is a typing error, refused on the field.
+TEMPERATURE_C_LIMITS = (Decimal("30.0"), Decimal("45.0"))
+#: Labelled maximum single dose of tocilizumab for CRS; above it is a soft check.
+TOCILIZUMAB_MAX_DOSE_MG = Decimal("800")
+
+ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_following_commands", "ice_writing", "ice_attention")
+
+
+# --- shared ------------------------------------------------------------------------
+
+def patient_age_years_at_infusion(*, patient: Patient, on_date: datetime.date) -> int | None:
+    """Age that decides ICE or CAPD: at infusion, or on the date given before infusion."""
+    birth_date = patient.birth_date  # may move to a baseline CRF; read through the patient
+    if birth_date is None:
+        return None
+    reference = patient.infusion_date or on_date
+    if reference < birth_date:
+        return None
+    return age_years(birth_date=birth_date, on_date=reference)
+
+
+def patient_uses_capd(*, patient: Patient, on_date: datetime.date | None = None) -> bool:
+    return uses_capd(patient_age_years_at_infusion(patient=patient, on_date=on_date or timezone.localdate()))
+
+
+def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, label: str) -> dict:
+    """Hard checks every dated safety entry shares: not before consent, not in the future."""
+    errors = {}
+    if value is None:
+        return errors
+    consent_date = patient.consent_date  # from the Screening CRF; None until it is entered
+    if consent_date is not None and value < consent_date:
+        errors[field] = f"{label} {value:%Y-%m-%d} is before informed consent ({consent_date:%Y-%m-%d})."
+    elif value > timezone.localdate():
+        errors[field] = f"{label} {value:%Y-%m-%d} is in the future."
+    return errors
+
+
+def _visit_checks(*, crf, on_date: datetime.date) -> list[SoftCheck]:
+    visit = crf.visit
+    if visit is None:
+        return []
+    if visit.patient_id != crf.patient_id:
+        raise ValidationError({"visit": "This visit belongs to another patient."})
+    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
+        return []
+    return [SoftCheck(
+        rule="visit_window", field="assessment_date",
+        message=(f"{on_date:%Y-%m-%d} is outside the {visit.definition.code} window "
+                 f"({visit.window_start:%Y-%m-%d} – {visit.window_end:%Y-%m-%d})."),
+        value=f"{on_date:%Y-%m-%d}",
+    )]
+
+
+def _save_with_checks(*, crf, by, reason: str, checks: list[SoftCheck], acknowledge_deviation: bool,
+                      deviation_reason: str):
+    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
+    crf_save(crf=crf, by=by, reason=reason)
+    if checks:
+        deviations_record(crf=crf, checks=checks, reason=deviation_reason, by=by)
+    return crf
+
+
+def _typed_fields(crf) -> None:
+    """Field validation and type conversion (a "39.4" becomes Decimal) before the rules read values."""
+    crf.clean_fields(exclude=["patient", "protocol", "visit", "created_by"])
+
+
+def _protocol(crf) -> None:
+    if crf.protocol_id is None:
+        crf.protocol = crf.patient.protocol
+
+
+# --- CRS -------------------------------------------------------------------------
+
+def crs_assessment_grading(*, assessment: CrsAssessment) -> Grading:
+    temperature = assessment.max_temperature_c
+    return crs_grading(
+        max_temperature_c=float(temperature) if temperature is not None else None,
+        fever_masked=assessment.fever_masked,
+        hypotension=assessment.hypotension,
+        hypoxia=assessment.hypoxia,
+    )
+
+
+def crs_assessment_hard_checks(*, assessment: CrsAssessment) -> None:
+    _typed_fields(assessment)
+    patient = assessment.patient
+    errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
+                          label="Assessment date")
+    if "assessment_date" not in errors and assessment.assessment_date is not None:
+        if patient.infusion_date is None:
+            errors["assessment_date"] = "No CAR-T infusion is recorded for this patient: CRS follows the infusion."
+        elif assessment.assessment_date < patient.infusion_date:
+            errors["assessment_date"] = (f"CRS is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
+                                         f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
+    temperature = assessment.max_temperature_c
+    low, high = TEMPERATURE_C_LIMITS
+    if temperature is not None and not low <= temperature <= high:
+        errors["max_temperature_c"] = f"A body temperature of {temperature} °C is impossible ({low}–{high} °C)."
+    for drug, dose_field, date_field in (
+        ("Tocilizumab", "tocilizumab_dose_mg", "tocilizumab_given_on"),
+        ("Corticosteroid", "corticosteroid_dose_mg", "corticosteroid_given_on"),
+    ):
+        dose, given_on = getattr(assessment, dose_field), getattr(assessment, date_field)
+        if dose is not None and dose <= 0:
+            errors[dose_field] = f"{drug} dose must be more than 0 mg."
+        if (dose is None) != (given_on is None):
+            errors.setdefault(date_field if given_on is None else dose_field,
+                              f"Give both the {drug.lower()} dose (mg) and the date it was given.")
+        if given_on is not None and patient.infusion_date and given_on < patient.infusion_date:
+            errors[date_field] = f"{drug} for CRS cannot be given before the infusion ({patient.infusion_date})."
+        if given_on is not None and given_on > timezone.localdate():
+            errors[date_field] = f"{drug} date {given_on:%Y-%m-%d} is in the future."
+    if assessment.corticosteroid_dose_mg is not None and not assessment.corticosteroid:
+        errors["corticosteroid"] = "Name the corticosteroid given."
+    if errors:
+        raise ValidationError(errors)
+
+
+def crs_assessment_soft_checks(*, assessment: CrsAssessment) -> list[SoftCheck]:
+    checks = _visit_checks(crf=assessment, on_date=assessment.assessment_date)
+    dose = assessment.tocilizumab_dose_mg
+    if dose is not None and dose > TOCILIZUMAB_MAX_DOSE_MG:
+        checks.append(SoftCheck(
+            rule="tocilizumab_max_dose", field="tocilizumab_dose_mg",
+            message=f"Tocilizumab {dose} mg is above the {TOCILIZUMAB_MAX_DOSE_MG} mg maximum single dose.",
+            value=str(dose),
+        ))
+    return checks
+
+
+@transaction.atomic
+def crs_assessment_save(*, assessment: CrsAssessment, by, reason: str = "", acknowledge_deviation: bool = False,
+                        deviation_reason: str = "") -> CrsAssessment:
+    """Hard checks, then the ASTCT grade from the rules (whatever grade was set), then save."""
+    _protocol(assessment)
+    crs_assessment_hard_checks(assessment=assessment)
+    grading = crs_assessment_grading(assessment=assessment)
+    assessment.grade, assessment.grading_driver = grading.grade, grading.driver
+    return _save_with_checks(crf=assessment, by=by, reason=reason,
+                             checks=crs_assessment_soft_checks(assessment=assessment),
+                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+# --- ICANS -----------------------------------------------------------------------
+
+def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
+    """Fill ice_score / capd_score from the items (items win over a typed total); hard errors per field."""
+    errors = {}
+    ice_items = [getattr(assessment, name) for name in ICE_ITEMS]
+    if assessment.unable_to_assess:
+        for name in ICE_ITEMS:
+            if getattr(assessment, name) is not None:
+                errors[name] = "Leave the ICE items empty when the patient cannot be assessed."
+        if any(item is not None for item in assessment.capd_items or []):
+            errors["unable_to_assess"] = "Leave the CAPD items empty when the child cannot be assessed."
+        if errors:
+            raise ValidationError(errors)
+        assessment.ice_score = assessment.capd_score = assessment.capd_items = None
+        return
+    if assessment.capd_items is not None:
+        try:
+            assessment.capd_score = capd_score(assessment.capd_items)
+        except (ValueError, TypeError) as error:
+            raise ValidationError({"capd_items": str(error)})
+    if any(item is not None for item in ice_items):
+        missing = [name for name, item in zip(ICE_ITEMS, ice_items) if item is None]
+        if missing:
+            raise ValidationError({name: "Score every ICE item, or tick 'unable to assess'." for name in missing})
+        try:
+            assessment.ice_score = ice_score(
+                orientation=assessment.ice_orientation, naming=assessment.ice_naming,
+                following_commands=assessment.ice_following_commands, writing=assessment.ice_writing,
+                attention=assessment.ice_attention,
+            )
+        except ValueError as error:
+            raise ValidationError({"ice_score": str(error)})
+    if assessment.ice_score is None and assessment.capd_score is None:
+        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick 'unable to assess'."})
+
+
+def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
+    _typed_fields(assessment)
+    patient = assessment.patient
+    errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
+                          label="Assessment date")
+    if "assessment_date" not in errors and assessment.assessment_date is not None:
+        if patient.infusion_date is None:
+            errors["assessment_date"] = "No CAR-T infusion is recorded for this patient: ICANS follows the infusion."
+        elif assessment.assessment_date < patient.infusion_date:
+            errors["assessment_date"] = (f"ICANS is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
+                                         f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
+    if errors:
+        raise ValidationError(errors)
+    icans_assessment_scores(assessment=assessment)
+    on_date = assessment.assessment_date or timezone.localdate()
+    child = patient_uses_capd(patient=patient, on_date=on_date)
+    if not child and (assessment.capd_score is not None or assessment.capd_items is not None):
+        raise ValidationError({"capd_items": "CAPD is for children under 12; this patient is graded with ICE."})
+
+
+def icans_assessment_grading(*, assessment: IcansAssessment) -> Grading:
+    age = patient_age_years_at_infusion(patient=assessment.patient,
+                                        on_date=assessment.assessment_date or timezone.localdate())
+    return icans_grading(
+        ice_score=None if assessment.unable_to_assess else assessment.ice_score,
+        capd_score=None if assessment.unable_to_assess else assessment.capd_score,
+        consciousness=assessment.consciousness,
+        seizure=assessment.seizure,
+        motor_weakness=assessment.motor_weakness,
+        cerebral_edema=assessment.cerebral_edema,
+        age_years=age,
+    )
+
+
+@transaction.atomic
+def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", acknowledge_deviation: bool = False,
+                          deviation_reason: str = "") -> IcansAssessment:
+    """Scores from items, hard checks, the ASTCT grade from the rules (a typed grade is ignored), save."""
+    _protocol(assessment)
+    icans_assessment_hard_checks(assessment=assessment)
+    grading = icans_assessment_grading(assessment=assessment)
+    assessment.grade, assessment.grading_driver = grading.grade, grading.driver
+    assessment.age_years_at_infusion = patient_age_years_at_infusion(
+        patient=assessment.patient, on_date=assessment.assessment_date)
+    return _save_with_checks(crf=assessment, by=by, reason=reason,
+                             checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
+                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+# --- Adverse events --------------------------------------------------------------
+
+def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+    _typed_fields(event)
+    patient = event.patient
+    errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
+    onset = event.onset_date
+    for field, label in (("resolution_date", "Resolution"), ("death_date", "Death date")):
+        value = getattr(event, field)
+        errors.update(_date_checks(patient=patient, field=field, value=value, label=label))
+        if value is not None and onset is not None and value < onset and field not in errors:
+            errors[field] = f"{label} {value:%Y-%m-%d} is before the onset ({onset:%Y-%m-%d})."
+    criteria = list(event.seriousness_criteria or [])
+    unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
+    if unknown:
+        errors["seriousness_criteria"] = f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."
+    elif event.serious and not criteria:
+        errors["seriousness_criteria"] = "A serious adverse event meets at least one seriousness criterion."
+    elif criteria and not event.serious:
+        errors["serious"] = "The event meets a seriousness criterion: mark it serious."
+    if event.serious and event.aware_at is None:
+        errors["aware_at"] = "Give when the site became aware of the serious event: the 24-hour clock starts there."
+    if event.aware_at is not None:
+        aware_on = timezone.localdate(event.aware_at)
+        if onset is not None and aware_on < onset:
+            errors["aware_at"] = "The site cannot have learned of the event before its onset."
+        elif event.aware_at > timezone.now():
+            errors["aware_at"] = "Awareness is in the future."
+    if event.grade == 5:
+        if event.death_date is None:
+            errors.setdefault("death_date", "A grade 5 event is a death: give the death date.")
+        if event.outcome != AeOutcome.FATAL:
+            errors.setdefault("outcome", "A grade 5 event has the outcome 'fatal'.")
+        if SeriousnessCriterion.DEATH not in criteria:
+            errors.setdefault("seriousness_criteria", "A grade 5 event is serious: it results in death.")
+    else:
+        if event.outcome == AeOutcome.FATAL:
+            errors.setdefault("grade", "A fatal event is grade 5 by CTCAE.")
+        if event.death_date is not None:
+            errors.setdefault("death_date", "Only a grade 5 (fatal) event has a death date.")
+    if event.outcome in (AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE) and event.resolution_date is None:
+        errors.setdefault("resolution_date", "A resolved event needs its resolution date.")
+    if event.outcome in (AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, AeOutcome.FATAL) and event.resolution_date:
+        errors.setdefault("resolution_date", "An event that has not resolved has no resolution date.")
+    if event.action_taken == ActionTaken.OTHER and not event.action_taken_other.strip():
+        errors["action_taken_other"] = "Say what other action was taken."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge_deviation: bool = False,
+                       deviation_reason: str = "") -> AdverseEvent:
+    _protocol(event)
+    event.seriousness_criteria = sorted(set(event.seriousness_criteria or []))
+    adverse_event_hard_checks(event=event)
+    if event.visit is not None and event.visit.patient_id != event.patient_id:
+        raise ValidationError({"visit": "This visit belongs to another patient."})
+    # No window check: an AE reported at a visit may have begun any time before it.
+    return _save_with_checks(crf=event, by=by, reason=reason, checks=[],
+                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+# --- SAE reports and the 24-hour clock -------------------------------------------
+
+@transaction.atomic
+def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datetime, by, notes: str = "") -> SaeReport:
+    errors = {}
+    if not event.serious:
+        errors["kind"] = "Only a serious adverse event is reported to the sponsor."
+    if kind == SaeReport.Kind.INITIAL and event.sae_reports.filter(kind=SaeReport.Kind.INITIAL).exists():
+        errors["kind"] = "The initial report is already recorded; add a follow-up report."
+    if kind == SaeReport.Kind.FOLLOW_UP and not event.sae_reports.filter(kind=SaeReport.Kind.INITIAL).exists():
+        errors["kind"] = "Record the initial report first."
+    if sent_at > timezone.now():
+        errors["sent_at"] = "The report cannot be sent in the future."
+    elif event.aware_at and sent_at < event.aware_at:
+        errors["sent_at"] = "The report cannot precede the site's awareness of the event."
+    if errors:
+        raise ValidationError(errors)
+    report = SaeReport(adverse_event=event, kind=kind, sent_at=sent_at, sent_by=by, notes=notes)
+    audited_save(instance=report, by=by, reason=f"SAE {report.get_kind_display().lower()} sent")
+    return report
+
+
+def sae_initial_report(event: AdverseEvent) -> SaeReport | None:
+    reports = [report for report in event.sae_reports.all() if report.kind == SaeReport.Kind.INITIAL]
+    return reports[0] if reports else None
+
+
+def sae_events_overdue(*, patients, now: datetime.datetime) -> list[AdverseEvent]:
+    """Serious events whose initial report is missing past its 24-hour deadline."""
+    candidates = (
+        AdverseEvent.objects.filter(patient__in=patients, serious=True, removed=False, aware_at__isnull=False)
+        .exclude(sae_reports__kind=SaeReport.Kind.INITIAL)
+        .select_related("patient", "patient__site")
+        .order_by("aware_at")
+    )
+    return [
+        event for event in candidates
+        if sae_report_overdue(aware_at=event.aware_at, reported_at=None, now=now)
+    ]
+
+
+def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseEvent]:
+    """E-mail each site's investigators and monitors about SAE reports newly overdue.
+
+    Idempotent: an event is e-mailed once (a SaeOverdueNotice row records it);
+    the home pages keep flagging it until the initial report is recorded.
+    """
+    from trial.models import Role, SiteMembership
+
+    now = now or timezone.now()
+    newly = []
+    for event in sae_events_overdue(patients=Patient.objects.all(), now=now):
+        with transaction.atomic():
+            # The notice row is the idempotency key: created once, under the unique constraint.
+            notice, created = SaeOverdueNotice.objects.get_or_create(
+                adverse_event=event, defaults={"notified_at": now}
+            )
+            if not created:
+                continue
+            recipients = sorted(set(
+                SiteMembership.objects.filter(site=event.patient.site, role__in=[Role.INVESTIGATOR, Role.MONITOR])
+                .exclude(user__email="").values_list("user__email", flat=True)
+            ))
+            notice.recipients = recipients
+            notice.save(update_fields=["recipients"])
+            due = sae_initial_report_due(timezone.localtime(event.aware_at))
+            if recipients:
+                send_mail(
+                    subject=f"Overdue SAE report: {event.patient.study_id} {event.term}",
+                    message=(f"The initial report of the serious adverse event {event.term} (grade {event.grade}) "
+                             f"of {event.patient.study_id} was due {due:%Y-%m-%d %H:%M %Z} and has not been "
+                             f"recorded.\nRecord it in the EDC once it is sent to the sponsor."),
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    recipient_list=recipients,
+                )
+            newly.append(event)
+    return newly
