@@ -131,6 +131,9 @@ STORAGES = {
     },
 }
 
+# A reason for change is clinical record: keep it whole, however long.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -24,7 +24,7 @@ class DeviationFields(forms.Form):
         label="Reason for the deviation",
     )
     change_reason = forms.CharField(
-        required=False, max_length=100, label="Reason for change (when correcting a submitted form)",
+        required=False, label="Reason for change (when correcting a submitted form)",
     )
 
 

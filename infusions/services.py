@@ -228,7 +228,7 @@ def lymphodepletion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()[:100]  # the audit trail keeps 100 characters
+    change_reason = (change_reason or "").strip()
     doses = list(doses)
     weight_kg, height_cm = to_decimal(weight_kg), to_decimal(height_cm)
     _lymphodepletion_hard_checks(
@@ -419,7 +419,7 @@ def infusion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()[:100]  # the audit trail keeps 100 characters
+    change_reason = (change_reason or "").strip()
     fractions = sorted(fractions, key=lambda fraction: fraction.infusion_date)
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
@@ -461,7 +461,7 @@ def infusion_record(
             patient.status = PatientStatus.INFUSED
         why = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason}" if previous and changed
                else "CAR-T infused (day 0)")
-        audited_save(instance=patient, by=by, reason=why[:100])
+        audited_save(instance=patient, by=by, reason=why)
     if changed:
         from visits.tasks import visits_schedule
 

@@ -124,7 +124,7 @@ def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
     elif done_date is not None:
         set_sql.append("done_date = COALESCE(done_date, %s)")
         set_params.append(done_date)
-    history = [when, (change_reason or f"Daily visit status job: {status}")[:100], "~", getattr(by, "pk", None)]
+    history = [when, change_reason or f"Daily visit status job: {status}", "~", getattr(by, "pk", None)]
     visit_table, history_table = quote(Visit._meta.db_table), quote(Visit.history.model._meta.db_table)
     column_list = ", ".join(quote(column) for column in columns)
     insert_head = (f"INSERT INTO {history_table} ({column_list}, history_date, history_change_reason, "

@@ -35,3 +35,11 @@ def test_history_page_shows_readable_diff(client, patient_sz, coordinator):
     html = client.get(f"/monitoring/history/patients.patient/{patient_sz.pk}/").content.decode()
     assert "Lymphodepletion started" in html
     assert '<td class="diff-old">Enrolled</td><td class="diff-new">Lymphodepletion</td>' in html
+
+
+def test_a_long_reason_for_change_is_kept_whole(patient_sz, coordinator):
+    reason = "Corrected after source review with the ward nurse: " + "the transcription error is explained. " * 8
+    patient_sz.status = "lymphodepletion"
+    audited_save(instance=patient_sz, by=coordinator, reason=reason)
+    assert patient_sz.history.first().history_change_reason == reason
+    assert len(reason) > 300
