@@ -1,54 +1,13 @@
-"""Admin for monitoring records, and the mixin every CRF's ModelAdmin uses so
-that the admin obeys the same life cycle as the pages and the API."""
-from django import forms
+"""Admin for monitoring records, and `CrfAdmin`, the base of every CRF's
+ModelAdmin, so that the admin cannot bypass the CRF life cycle."""
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from simple_history.admin import SimpleHistoryAdmin
+
+from patients.models import Patient
 
 from .models import (
     DataLock, DataQuery, ExportJob, ExportRecord, ProtocolDeviation, Signature, SourceVerification,
 )
-from .services import crf_lock_reason, crf_save
-
-
-class CrfAdminForm(forms.ModelForm):
-    reason_for_change = forms.CharField(
-        required=False, max_length=300, help_text="Required when changing a submitted form; kept in the audit trail."
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        lock_reason = crf_lock_reason(self.instance)
-        if lock_reason:
-            raise ValidationError(lock_reason)
-        return cleaned
-
-
-class CrfAdminMixin:
-    """For a CRF's ModelAdmin: locked forms are read-only and every save goes
-    through `crf_save` (reason for change, SDV cleared, signatures voided).
-
-    class InfusionAdmin(CrfAdminMixin, admin.ModelAdmin): ...
-    """
-
-    form = CrfAdminForm
-    readonly_fields = ["status", "created_by"]
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and crf_lock_reason(obj):
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        # Nothing clinical is hard-deleted: removal is a status with a reason.
-        return False
-
-    def save_model(self, request, obj, form, change):
-        try:
-            crf_save(crf=obj, by=request.user, reason=form.cleaned_data.get("reason_for_change", ""))
-        except ValidationError as error:
-            # The form's clean() checked the lock; a missing reason surfaces here.
-            form.add_error(None, error)
-            raise
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -62,6 +21,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class CrfAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Every CRF's admin: the forms of the patients the user may see, to browse
+    with their history. Entries and corrections go through the CRF pages and
+    the API, whose services run the edit checks, derive grades and responses,
+    require a reason and honour locks and signatures; an admin form would
+    bypass all of that, so here a CRF is read-only, locked or not."""
+
+    list_filter = ["status"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(patient__in=Patient.objects.visible_to(request.user))
 
 
 @admin.register(Signature)

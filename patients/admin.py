@@ -1,11 +1,16 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from monitoring.admin import CrfAdmin, ReadOnlyAdmin
+
 from .models import BaselineCRF, Patient, ScreeningCRF, Visit
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Read-only: screening, enrollment, treatment and follow-up move a patient
+    on through their services, each with its checks and an audit reason."""
+
     list_display = ["study_id", "site", "status", "screening_date", "enrollment_date", "infusion_date"]
     list_filter = ["site", "status"]
     search_fields = ["subject_id", "screening_number"]
@@ -16,15 +21,16 @@ class PatientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(SimpleHistoryAdmin):
+class VisitAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Read-only: the schedule comes from the infusion date, statuses from the daily job."""
+
     list_display = ["patient", "definition", "target_date", "window_start", "window_end", "status"]
-    list_filter = ["status"]
-
-
-@admin.register(ScreeningCRF, BaselineCRF)
-class PatientCrfAdmin(SimpleHistoryAdmin):
-    list_display = ["patient", "status", "updated_at"]
     list_filter = ["status"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(patient__in=Patient.objects.visible_to(request.user))
+
+
+@admin.register(ScreeningCRF, BaselineCRF)
+class PatientCrfAdmin(CrfAdmin):
+    list_display = ["patient", "status", "updated_at"]

@@ -1,10 +1,10 @@
 from django.contrib import admin
 
-from monitoring.admin import CrfAdminMixin
+from monitoring.admin import CrfAdmin
 
 from .models import SampleForm
 
 
 @admin.register(SampleForm)
-class SampleFormAdmin(CrfAdminMixin, admin.ModelAdmin):
+class SampleFormAdmin(CrfAdmin):
     list_display = ["patient", "assessment_date", "status"]

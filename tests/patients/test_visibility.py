@@ -54,3 +54,16 @@ def test_other_sites_patient_history_is_404(client, coordinator, patient_wx):
 def test_sites_api_lists_only_own_sites(api_client, coordinator, site_wx):
     api_client.force_authenticate(coordinator)
     assert [s["code"] for s in api_client.get("/api/v1/sites/").json()["results"]] == ["SZ"]
+
+
+def test_admin_shows_only_visible_patients_and_never_edits_them(client, site_sz, patient_sz, patient_wx):
+    staff = UserFactory(username="staff_sz", is_staff=True, is_superuser=False)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_patient", "change_patient"]))
+    MembershipFactory(user=staff, site=site_sz, role="investigator")
+    client.force_login(staff)
+    listing = client.get("/admin/patients/patient/").content.decode()
+    assert patient_sz.subject_id in listing and patient_wx.subject_id not in listing
+    assert client.get(f"/admin/patients/patient/{patient_wx.pk}/change/").status_code == 302  # not found → index
+    assert client.post(f"/admin/patients/patient/{patient_sz.pk}/change/", {"status": "off_study"}).status_code == 403
