@@ -115,17 +115,24 @@ def crs_assessment_grading(*, assessment: CrsAssessment) -> Grading:
     )
 
 
-def crs_assessment_hard_checks(*, assessment: CrsAssessment) -> None:
+def _assessment_date_errors(*, assessment, syndrome: str) -> dict[str, str]:
+    """A CRS or ICANS assessment is dated on or after day 0 (and after consent)."""
     _typed_fields(assessment)
     patient = assessment.patient
     errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
                           label="Assessment date")
     if "assessment_date" not in errors and assessment.assessment_date is not None:
         if patient.infusion_date is None:
-            errors["assessment_date"] = "No CAR-T infusion is recorded for this patient: CRS follows the infusion."
+            errors["assessment_date"] = f"No CAR-T infusion is recorded for this patient: {syndrome} follows the infusion."
         elif assessment.assessment_date < patient.infusion_date:
-            errors["assessment_date"] = (f"CRS is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
+            errors["assessment_date"] = (f"{syndrome} is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
                                          f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
+    return errors
+
+
+def crs_assessment_hard_checks(*, assessment: CrsAssessment) -> None:
+    patient = assessment.patient
+    errors = _assessment_date_errors(assessment=assessment, syndrome="CRS")
     temperature = assessment.max_temperature_c
     low, high = TEMPERATURE_C_LIMITS
     if temperature is not None and not low <= temperature <= high:
@@ -213,21 +220,12 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
 
 
 def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
-    _typed_fields(assessment)
-    patient = assessment.patient
-    errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
-                          label="Assessment date")
-    if "assessment_date" not in errors and assessment.assessment_date is not None:
-        if patient.infusion_date is None:
-            errors["assessment_date"] = "No CAR-T infusion is recorded for this patient: ICANS follows the infusion."
-        elif assessment.assessment_date < patient.infusion_date:
-            errors["assessment_date"] = (f"ICANS is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
-                                         f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
+    errors = _assessment_date_errors(assessment=assessment, syndrome="ICANS")
     if errors:
         raise ValidationError(errors)
     icans_assessment_scores(assessment=assessment)
     on_date = assessment.assessment_date or timezone.localdate()
-    child = patient_uses_capd(patient=patient, on_date=on_date)
+    child = patient_uses_capd(patient=assessment.patient, on_date=on_date)
     if not child and (assessment.capd_score is not None or assessment.capd_items is not None):
         raise ValidationError({"capd_items": "CAPD is for children under 12; this patient is graded with ICE."})
 
