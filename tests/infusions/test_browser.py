@@ -48,3 +48,12 @@ def test_coordinator_is_stopped_by_an_out_of_range_cart_dose_gives_a_reason_and_
     expected = page.get_by_test_id("expected-forms").inner_text()
     assert "CRS assessment" in expected and "ICANS assessment" in expected and "Adverse events" in expected
     screenshot(page, "visit_detail")
+    # The monitor's visit report is one click from the visit page.
+    report = page.request.get(page.get_by_test_id("visit-report").get_attribute("href"))
+    assert report.headers["content-type"] == "application/pdf"
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(report.body())).pages)
+    assert study_id in text and "Day 7" in text
