@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://… .venv/bin/python bench/visit_status.py [--visits 300000]
 
 Creates synthetic patients (16 visits each, infused over the last 3½ years)
-in one transaction, runs the job twice — the first pass (most visits change
+in one transaction of a throwaway database, runs the job twice — the first pass (most visits change
 status, each change written to the history table) and the next day's pass
 (only the visits crossing a window boundary) — prints both times and rolls
 everything back, leaving the database as it was.
@@ -48,8 +48,7 @@ def main(n_visits: int) -> None:
             start = time.perf_counter()
             patients = Patient.objects.bulk_create([
                 Patient(site=site, protocol=protocol, screening_number=f"BENCH-{i:06d}",
-                        subject_id=f"BENCH-{i:06d}", status=PatientStatus.FOLLOW_UP, sex="F",
-                        birth_date=datetime.date(1980, 1, 1), consent_date=today, screening_date=today,
+                        subject_id=f"BENCH-{i:06d}", status=PatientStatus.FOLLOW_UP, screening_date=today,
                         infusion_date=today - datetime.timedelta(days=rng.randint(0, 1280)))
                 for i in range(n_patients)
             ], batch_size=5000)
@@ -86,4 +85,11 @@ def main(n_visits: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visits", type=int, default=300_000)
-    main(parser.parse_args().visits)
+    n_visits = parser.parse_args().visits
+    # A throwaway database (test_<name>), so the bench needs nothing but a server.
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        main(n_visits)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
