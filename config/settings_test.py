@@ -3,3 +3,8 @@
 from .settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.crfapp.apps.CrfAppConfig"]  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the browser tests' live server answers parallel
+    # requests (a page's figures) on threads that each need their own connection.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405

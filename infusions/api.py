@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import SoftChecksNotAcknowledged
+from monitoring.checks import SoftChecksNotAcknowledged, error_detail
 from monitoring.models import ProtocolDeviation
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -29,8 +29,7 @@ def _with_deviations(crf):
 
 
 def _error_response(error: ValidationError) -> Response:
-    body = {("non_field_errors" if name == "__all__" else name): problems
-            for name, problems in error.message_dict.items()}
+    body = error_detail(error)
     if isinstance(error, SoftChecksNotAcknowledged):
         body["soft_checks"] = serializers.SoftCheckSerializer(error.checks, many=True).data
     return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
-from monitoring.checks import SoftChecksNotAcknowledged
+from monitoring.checks import SoftChecksNotAcknowledged, errors_onto_form
 from monitoring.models import ProtocolDeviation
 from patients.models import Patient
 from patients.selectors import patient_for_user
@@ -25,12 +25,6 @@ PLANNED_DOSE_RULE = (
 def _require_entry_rights(user, patient):
     if not can_enter_data(user, patient.site):
         raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
-
-
-def _show_errors(form, error: ValidationError):
-    """Put a service's errors on the form's fields (or above the form)."""
-    for name, problems in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, problems)
 
 
 def _deviations_of(crf):
@@ -88,7 +82,7 @@ def lymphodepletion_entry(request, study_id):
                     soft_checks = refused.checks
                     form.add_error("acknowledge_deviation", refused.messages[-1])
                 except ValidationError as error:
-                    _show_errors(form, error)
+                    errors_onto_form(form, error)
                 else:
                     messages.success(request, "Lymphodepletion saved.")
                     return redirect("infusions:lymphodepletion_detail", patient.study_id)
@@ -168,7 +162,7 @@ def infusion_entry(request, study_id):
                 soft_checks = refused.checks
                 form.add_error("acknowledge_deviation", refused.messages[-1])
             except ValidationError as error:
-                _show_errors(form, error)
+                errors_onto_form(form, error)
             else:
                 messages.success(request, "CAR-T infusion saved; the follow-up visits are being scheduled.")
                 return redirect("infusions:cart_infusion_detail", patient.study_id)

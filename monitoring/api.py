@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from patients.models import Patient
 
 from . import services
+from .checks import error_detail
 from .crf import crf_model
 from .models import DataQuery
 from .serializers import (
@@ -25,8 +26,7 @@ def _call(service, **kwargs):
     try:
         return service(**kwargs)
     except ValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-        raise exceptions.ValidationError(detail)
+        raise exceptions.ValidationError(error_detail(error))
     except PermissionDenied as error:
         raise exceptions.PermissionDenied(str(error))
 

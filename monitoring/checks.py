@@ -8,7 +8,7 @@ raised on the field.
 """
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,27 @@ class SoftChecksNotAcknowledged(ValidationError):
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:
     if checks and not (acknowledged and (reason or "").strip()):
         raise SoftChecksNotAcknowledged(checks)
+
+
+def errors_onto_form(form, error: ValidationError) -> None:
+    """A service's ValidationError shown on a form: on the field it names when
+    the form has it, above the form (naming the field) otherwise."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            if target is None and field != NON_FIELD_ERRORS:
+                message = f"{field.replace('_', ' ').capitalize()}: {message}"
+            form.add_error(target, message)
+
+
+def error_detail(error: ValidationError, *, renamed: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """A service's ValidationError as the API's 400 body: messages per field
+    (`renamed` maps model field names to their API names)."""
+    names = {NON_FIELD_ERRORS: "non_field_errors", **(renamed or {})}
+    if not hasattr(error, "error_dict"):
+        return {"non_field_errors": error.messages}
+    return {names.get(field, field): messages for field, messages in error.message_dict.items()}

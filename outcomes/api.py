@@ -12,6 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from monitoring.checks import error_detail
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -27,14 +28,11 @@ ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_e
 
 
 # Model field -> API field, where the contract's name differs.
-API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason", "__all__": "non_field_errors"}
+API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason"}
 
 
 def _drf_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError({API_FIELD_NAMES.get(field, field): [m for e in errors for m in e.messages]
-                                for field, errors in error.error_dict.items()})
-    return ValidationError({"non_field_errors": error.messages})
+    return ValidationError(error_detail(error, renamed=API_FIELD_NAMES))
 
 
 class PatientCrfListCreate(GenericAPIView):

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from monitoring.checks import errors_onto_form
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -15,17 +16,6 @@ from .forms import FollowUpForm, ResponseAssessmentForm
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
 from .services import follow_up_save, response_assessment_derive, response_assessment_save
-
-
-def _add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form's fields (or above the form)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _visit_from_query(request, patient: Patient) -> Visit | None:
@@ -61,7 +51,7 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
                     derived = preview(patient=patient, values=values,
                                       exclude_pk=instance.pk if instance else None)
                 except ValidationError as error:
-                    _add_service_errors(form, error)
+                    errors_onto_form(form, error)
             else:
                 try:
                     saved = save(
@@ -72,7 +62,7 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
                         **{instance_kwarg: instance},
                     )
                 except ValidationError as error:
-                    _add_service_errors(form, error)
+                    errors_onto_form(form, error)
                 else:
                     messages.success(request, f"{saved.crf_label} saved.")
                     return redirect(saved.get_absolute_url())

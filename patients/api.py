@@ -4,6 +4,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from monitoring.checks import error_detail
 from trial.roles import can_enter_data, visible_sites
 
 from .models import Patient
@@ -14,12 +15,7 @@ from .services import patient_register
 
 def drf_errors(error: DjangoValidationError) -> ValidationError:
     """A service's ValidationError as a 400 with per-field JSON."""
-    if hasattr(error, "error_dict"):
-        return ValidationError({
-            ("non_field_errors" if field == "__all__" else field): messages
-            for field, messages in error.message_dict.items()
-        })
-    return ValidationError({"non_field_errors": error.messages})
+    return ValidationError(error_detail(error))
 
 
 class PatientViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -1,24 +1,12 @@
 """Forms of screening, baseline and the patient list. They collect input;
 the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import F
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
-
-
-def errors_onto_form(form: forms.Form, error: ValidationError) -> None:
-    """A service's ValidationError shown on the form: on the field it names
-    when the form has that field, above the form otherwise."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-        form.add_error(target, messages)
 
 
 def _answer_to_bool(value: str) -> bool | None:

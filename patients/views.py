@@ -9,7 +9,9 @@ from django.utils import timezone
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, visible_sites
 
-from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm, errors_onto_form
+from monitoring.checks import errors_onto_form
+
+from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus
 from .selectors import patient_for_user
 from .services import baseline_save, patient_screen, screening_update

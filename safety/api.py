@@ -6,6 +6,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring.checks import error_detail
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
@@ -23,13 +24,6 @@ SAVE_BY_KIND = {
     "crs": lambda instance, **kw: services.crs_assessment_save(assessment=instance, **kw),
     "icans": lambda instance, **kw: services.icans_assessment_save(assessment=instance, **kw),
 }
-
-
-def validation_error_body(error: ValidationError) -> dict:
-    if hasattr(error, "error_dict"):
-        return {("non_field_errors" if field == "__all__" else field): messages
-                for field, messages in error.message_dict.items()}
-    return {"non_field_errors": error.messages}
 
 
 class PatientSafetyEntriesView(APIView):
@@ -82,5 +76,5 @@ class PatientSafetyEntriesView(APIView):
             saved = SAVE_BY_KIND[kind](instance, by=request.user, acknowledge_deviation=acknowledge,
                                        deviation_reason=reason)
         except ValidationError as error:
-            return Response(validation_error_body(error), status=status.HTTP_400_BAD_REQUEST)
+            return Response(error_detail(error), status=status.HTTP_400_BAD_REQUEST)
         return Response(serializer_class(saved).data, status=status.HTTP_201_CREATED)

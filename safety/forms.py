@@ -1,7 +1,7 @@
 """Entry forms of the safety CRFs. They collect and shape input; the checks
 and the grades are the services' and the rules' (safety/services.py, rules.py)."""
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
@@ -27,19 +27,6 @@ _FREQUENCIES = ("Never", "Rarely", "Sometimes", "Often", "Always")
 
 def capd_field_name(number: int) -> str:
     return f"capd_item_{number}"
-
-
-def add_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form's fields (unknown keys on the form itself)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages:
-            if target is None and field != NON_FIELD_ERRORS:
-                message = f"{field.replace('_', ' ').capitalize()}: {message}"
-            form.add_error(target, message)
 
 
 class CrfEntryForm(forms.ModelForm):

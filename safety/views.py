@@ -8,12 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from monitoring.checks import errors_onto_form
 from patients.models import Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import services
-from .forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm, SaeReportForm, add_errors
+from .forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm, SaeReportForm
 from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .plots import swimmer_png
 from .rules import sae_initial_report_due, sae_report_late, sae_report_overdue
@@ -79,7 +80,7 @@ def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, te
                 form.is_valid()
             except ValidationError as error:
                 preview = None
-                add_errors(form, error)
+                errors_onto_form(form, error)
     else:
         form = form_class(instance=instance, **form_kwargs)
     return render(request, template, {
@@ -137,7 +138,7 @@ def adverse_event_entry(request, study_id, pk=None):
                     deviation_reason=form.cleaned_data["deviation_reason"],
                 )
             except ValidationError as error:
-                add_errors(form, error)
+                errors_onto_form(form, error)
             else:
                 messages.success(request, f"Adverse event saved: {saved.term}, grade {saved.grade}.")
                 return redirect(saved.get_absolute_url())
@@ -184,7 +185,7 @@ def sae_report_new(request, study_id, pk):
         try:
             report = services.sae_report_record(event=event, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            add_errors(form, error)
+            errors_onto_form(form, error)
         else:
             messages.success(request, f"{report.get_kind_display()} recorded.")
             return redirect(event.get_absolute_url())
