@@ -5,7 +5,6 @@ corrects it (a submitted form needs `reason`). A failing soft check is a 400
 with its message unless `acknowledge_deviation` is true and `reason` is
 given; a hard check is always a 400. The services do the work.
 """
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring.checks import SoftChecksNotAcknowledged, error_detail
-from monitoring.models import ProtocolDeviation
+from monitoring.selectors import crf_deviations
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
@@ -23,8 +22,7 @@ from .models import Infusion, Lymphodepletion
 
 
 def _with_deviations(crf):
-    crf.deviations = list(ProtocolDeviation.objects.filter(
-        content_type=ContentType.objects.get_for_model(crf), object_id=crf.pk).select_related("created_by"))
+    crf.deviations = crf_deviations(crf)
     return crf
 
 

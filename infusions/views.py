@@ -2,15 +2,16 @@
 Thin: the services compute and check; these collect input and show results."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from monitoring.checks import SoftChecksNotAcknowledged, errors_onto_form
 from monitoring.models import ProtocolDeviation
+from monitoring.selectors import crf_deviations
 from patients.models import Patient
 from patients.selectors import patient_for_user
-from trial.roles import can_enter_data, visible_sites
+from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from . import services
 from .forms import InfusionForm, LymphodepletionForm, style
@@ -22,20 +23,6 @@ PLANNED_DOSE_RULE = (
 )
 
 
-def _require_entry_rights(user, patient):
-    if not can_enter_data(user, patient.site):
-        raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
-
-
-def _deviations_of(crf):
-    if crf is None:
-        return []
-    from django.contrib.contenttypes.models import ContentType
-
-    return list(ProtocolDeviation.objects.filter(
-        content_type=ContentType.objects.get_for_model(crf), object_id=crf.pk).select_related("created_by"))
-
-
 # --- lymphodepletion ------------------------------------------------------------------
 
 
@@ -45,7 +32,7 @@ def lymphodepletion_detail(request, study_id):
     course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
     return render(request, "infusions/lymphodepletion_detail.html", {
         "patient": patient, "course": course, "doses": course.doses.all() if course else [],
-        "deviations": _deviations_of(course), "can_enter": can_enter_data(request.user, patient.site),
+        "deviations": crf_deviations(course), "can_enter": can_enter_data(request.user, patient.site),
         "rounding_rule": PLANNED_DOSE_RULE, "protocol": patient.protocol,
     })
 
@@ -53,7 +40,7 @@ def lymphodepletion_detail(request, study_id):
 @login_required
 def lymphodepletion_entry(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    _require_entry_rights(request.user, patient)
+    require_data_entry(request.user, patient.site)
     protocol = patient.protocol
     course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
     evaluation, soft_checks = None, []
@@ -128,7 +115,7 @@ def infusion_detail(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     return render(request, "infusions/infusion_detail.html", {
-        "patient": patient, "infusion": infusion, "deviations": _deviations_of(infusion),
+        "patient": patient, "infusion": infusion, "deviations": crf_deviations(infusion),
         "can_enter": can_enter_data(request.user, patient.site), "protocol": patient.protocol,
         "dose_million": services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
         if infusion else None,
@@ -138,7 +125,7 @@ def infusion_detail(request, study_id):
 @login_required
 def infusion_entry(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    _require_entry_rights(request.user, patient)
+    require_data_entry(request.user, patient.site)
     protocol = patient.protocol
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     evaluation, soft_checks = None, []

@@ -185,3 +185,15 @@ def open_query_counts(user) -> dict:
     per_patient = queries.values("patient__subject_id", "patient__screening_number", "patient__site__code") \
         .annotate(n=Count("pk"), oldest=Min("raised_at")).order_by("oldest")
     return {"per_site": list(per_site), "per_patient": list(per_patient)}
+
+
+def crf_deviations(crf) -> list:
+    """The protocol deviations filed against one CRF, newest first."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import ProtocolDeviation
+
+    if crf is None:
+        return []
+    return list(ProtocolDeviation.objects.filter(
+        content_type=ContentType.objects.get_for_model(crf), object_id=crf.pk).select_related("created_by"))

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from trial.models import Protocol, Site
-from trial.roles import can_enter_data, visible_sites
+from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from monitoring.checks import errors_onto_form
 
@@ -53,11 +53,6 @@ def patient_detail(request, study_id):
     })
 
 
-def _require_entry(user, site) -> None:
-    if not can_enter_data(user, site):
-        raise PermissionDenied("Only coordinators, investigators and administrators of this site enter data.")
-
-
 def _entry_sites(user):
     return Site.objects.filter(pk__in=[site.pk for site in visible_sites(user) if can_enter_data(user, site)])
 
@@ -92,7 +87,7 @@ def screening_new(request):
 @login_required
 def screening_edit(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    _require_entry(request.user, patient.site)
+    require_data_entry(request.user, patient.site)
     screening = patient.screening_crf
     if screening is None:
         raise PermissionDenied("This patient has no screening form.")
@@ -133,7 +128,7 @@ def _announce(request, patient: Patient) -> None:
 @login_required
 def baseline_new(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    _require_entry(request.user, patient.site)
+    require_data_entry(request.user, patient.site)
     if patient.baseline_crf is not None:
         return redirect("patients:baseline_edit", study_id=patient.study_id)
     return _baseline_form(request, patient, BaselineCRF(patient=patient, protocol=patient.protocol,
@@ -143,7 +138,7 @@ def baseline_new(request, study_id):
 @login_required
 def baseline_edit(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    _require_entry(request.user, patient.site)
+    require_data_entry(request.user, patient.site)
     if patient.baseline_crf is None:
         return redirect("patients:baseline_new", study_id=patient.study_id)
     return _baseline_form(request, patient, patient.baseline_crf)

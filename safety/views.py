@@ -2,7 +2,7 @@
 patient's safety page, the SAE report log and the trial safety summary."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from monitoring.checks import errors_onto_form
 from patients.models import Visit
 from patients.selectors import patient_for_user
-from trial.roles import can_enter_data
+from trial.roles import can_enter_data, require_data_entry
 
 from . import services
 from .forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm, SaeReportForm
@@ -41,11 +41,6 @@ def _instance(request, *, patient, model, pk):
     return instance
 
 
-def _require_writer(request, patient):
-    if not can_enter_data(request.user, patient.site):
-        raise PermissionDenied("Monitors and data managers are read-only on clinical data.")
-
-
 def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, template, form_kwargs=None):
     """Enter or edit a CRS/ICANS assessment in two steps without JavaScript:
     "Check grade" shows the ASTCT grade computed from the inputs; "Confirm and save"
@@ -56,7 +51,7 @@ def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, te
     form_kwargs = form_kwargs or {}
     preview = None
     if request.method == "POST":
-        _require_writer(request, patient)
+        require_data_entry(request.user, patient.site)
         form = form_class(request.POST, instance=instance, **form_kwargs)
         if form.is_valid():
             candidate = form.save(commit=False)
@@ -128,7 +123,7 @@ def adverse_event_entry(request, study_id, pk=None):
     event = _instance(request, patient=patient, model=AdverseEvent, pk=pk)
     can_write = can_enter_data(request.user, patient.site)
     if request.method == "POST":
-        _require_writer(request, patient)
+        require_data_entry(request.user, patient.site)
         form = AdverseEventForm(request.POST, instance=event)
         if form.is_valid():
             try:
@@ -179,7 +174,7 @@ def _sae_context(event, report_form=None):
 def sae_report_new(request, study_id, pk):
     patient = patient_for_user(user=request.user, study_id=study_id)
     event = get_object_or_404(AdverseEvent, patient=patient, pk=pk)
-    _require_writer(request, patient)
+    require_data_entry(request.user, patient.site)
     form = SaeReportForm(request.POST)
     if form.is_valid():
         try:

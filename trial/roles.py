@@ -1,5 +1,6 @@
 """Who may do what, read from site memberships. One place for every view,
 form, API endpoint and admin page to ask."""
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from .models import TRIAL_WIDE_ROLES, Role, Site, SiteMembership
@@ -46,3 +47,10 @@ def visible_sites(user) -> QuerySet[Site]:
 def can_enter_data(user, site: Site) -> bool:
     """Coordinators and investigators enter CRFs at their own sites."""
     return has_role(user, Role.COORDINATOR, Role.INVESTIGATOR, Role.ADMINISTRATOR, site=site)
+
+
+def require_data_entry(user, site: Site) -> None:
+    """Refuse (403) a user who may not enter clinical data at the site."""
+    if not can_enter_data(user, site):
+        raise PermissionDenied("Only coordinators, investigators and administrators of this site enter data; "
+                               "monitors and data managers are read-only on clinical data.")
