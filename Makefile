@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): the browser, live-server and worker tests wait
+# more than they compute, so two processes help even on two cores.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install migrate demo worker beat clean
 
@@ -38,7 +41,7 @@ run: demo
 	fi
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO
