@@ -457,8 +457,9 @@ def dataset_load(*, connection, n: int, seed: int = DEFAULT_SEED, today: datetim
 BENCH_PASSWORD = "bench-password-2026"
 
 
-def dataset_setup() -> dict:
-    """The protocol, five sites and one bench user per role (password BENCH_PASSWORD). Idempotent."""
+def dataset_setup(*, password: str | None = BENCH_PASSWORD) -> dict:
+    """The protocol, five sites and one bench user per role. Idempotent. (password=None: unusable
+    passwords, for tests, which need no login and no slow password hashing.)"""
     from django.contrib.auth import get_user_model
 
     from trial.models import Site, SiteMembership
@@ -473,7 +474,7 @@ def dataset_setup() -> dict:
         user, created = User.objects.get_or_create(username=f"bench_{role}",
                                                    defaults={"email": f"bench_{role}@example.org"})
         if created:
-            user.set_password(BENCH_PASSWORD)
+            user.set_password(password)  # None → an unusable password
             user.save()
         SiteMembership.objects.get_or_create(user=user, site=sites[site] if site else None, role=role)
         users[role] = user
