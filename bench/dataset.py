@@ -74,6 +74,7 @@ class BulkWriter:
         self.written: dict[str, int] = {}
         self._next_pk: dict[type[models.Model], int] = {}
         self._columns: dict[type[models.Model], tuple[list, dict]] = {}
+        self._history: dict[type[models.Model], type[models.Model]] = {}
         self.kept: dict[str, list[tuple]] = {}  # dry run: every row, for comparing two runs
 
     def _layout(self, model):
@@ -113,7 +114,9 @@ class BulkWriter:
     def add_history(self, model, values: dict, *, history_type: str, when: datetime.datetime, user_id,
                     reason: str):
         """A simple-history row holding `values` (the record as it was after the change)."""
-        self.add(model.history.model, {**values, "history_id": None, "history_type": history_type,
+        if model not in self._history:  # `Model.history` builds a new manager class on every access
+            self._history[model] = model.history.model
+        self.add(self._history[model], {**values, "history_id": None, "history_type": history_type,
                                        "history_date": when, "history_user_id": user_id,
                                        "history_change_reason": reason})
 
