@@ -176,6 +176,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--no-odm", action="store_true", help="skip the full ODM export")
+    parser.add_argument("--odm-cap-mb", type=int, default=3000,
+                        help="kill the worker and fail the ODM export past this RSS (default 3000)")
     parser.add_argument("--no-explain", action="store_true")
     args = parser.parse_args()
 
@@ -266,22 +268,7 @@ def main():
                   f"{ratio:>5.1f}×  {', '.join(wanted):<18} {result}", flush=True)
 
         if not args.no_odm:
-            workers = server.worker_pids()
-            before = {pid: rss_kb(pid, "VmRSS") for pid in workers}
-            began = time.perf_counter()
-            size = 0
-            with manager.get(base + "/monitoring/exports/odm.xml", stream=True, timeout=3600) as response:
-                first_byte = (time.perf_counter() - began) * 1000
-                if response.status_code != 200:
-                    raise SystemExit(f"ODM export: {response.status_code}")
-                for chunk in response.iter_content(1 << 16):
-                    size += len(chunk)
-            elapsed = time.perf_counter() - began
-            peaks = {pid: rss_kb(pid, "VmHWM") for pid in workers}
-            grown = max(peaks[pid] - before[pid] for pid in workers)
-            print(f"\nODM export (all {n_patients:,} patients, data manager): {elapsed:.1f} s, first byte after "
-                  f"{first_byte:.0f} ms, {size / 1e6:.1f} MB; worker peak RSS {max(peaks.values()) / 1024:.0f} MB "
-                  f"({grown / 1024:+.0f} MB over its RSS before the export)")
+            odm_export(server, manager, n_patients, cap_mb=args.odm_cap_mb)
     finally:
         server.stop()
 
@@ -290,6 +277,56 @@ def main():
         from bench import explain
 
         explain.main_in_process(today=DEFAULT_TODAY)
+
+
+def odm_export(server, session, n_patients: int, *, cap_mb: int):
+    """The full ODM export as a download: time, first byte, size, and the gunicorn worker's peak RSS.
+    A worker whose RSS passes cap_mb is killed (gunicorn starts another): an export that is not
+    streamed holds the whole document in memory and could exhaust the machine."""
+    import threading
+
+    import requests
+
+    workers = server.worker_pids()
+    before = {pid: rss_kb(pid, "VmRSS") for pid in workers}
+    killed, done = [], threading.Event()
+
+    def guard():
+        while not done.wait(0.5):
+            for pid in workers:
+                try:
+                    if rss_kb(pid, "VmRSS") > cap_mb * 1024 and not killed:
+                        killed.append((pid, rss_kb(pid, "VmHWM"), time.perf_counter() - began))
+                        os.kill(pid, signal.SIGKILL)
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+
+    began = time.perf_counter()
+    threading.Thread(target=guard, daemon=True).start()
+    size, first_byte = 0, None
+    try:
+        with session.get(server.base + "/monitoring/exports/odm.xml", stream=True, timeout=3600) as response:
+            first_byte = (time.perf_counter() - began) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"ODM export: {response.status_code}")
+            for chunk in response.iter_content(1 << 16):
+                size += len(chunk)
+    except requests.RequestException:
+        if not killed:
+            raise
+    finally:
+        done.set()
+    elapsed = time.perf_counter() - began
+    if killed:
+        pid, peak, at = killed[0]
+        print(f"\nODM export (all {n_patients:,} patients, data manager): ABORTED — the worker passed "
+              f"{cap_mb:,} MB RSS after {at:.0f} s ({size / 1e6:.1f} MB sent): not constant memory. FAIL")
+        return
+    peaks = {pid: rss_kb(pid, "VmHWM") for pid in workers}
+    grown = max(peaks[pid] - before[pid] for pid in workers)
+    print(f"\nODM export (all {n_patients:,} patients, data manager): {elapsed:.1f} s, first byte after "
+          f"{first_byte:.0f} ms, {size / 1e6:.1f} MB; worker peak RSS {max(peaks.values()) / 1024:.0f} MB "
+          f"({grown / 1024:+.0f} MB over its RSS before the export)")
 
 
 def visit_status_job(today: datetime.date):
