@@ -311,9 +311,12 @@ def odm_export(server, session, n_patients: int, *, cap_mb: int):
                 raise SystemExit(f"ODM export: {response.status_code}")
             for chunk in response.iter_content(1 << 16):
                 size += len(chunk)
-    except requests.RequestException:
+    except requests.RequestException as error:
         if not killed:
-            raise
+            print(f"\nODM export (all {n_patients:,} patients, data manager): FAILED after "
+                  f"{time.perf_counter() - began:.0f} s ({size / 1e6:.1f} MB received; gunicorn's --timeout is "
+                  f"900 s): {error}")
+            return
     finally:
         done.set()
     elapsed = time.perf_counter() - began
