@@ -267,6 +267,8 @@ def main():
             print(f"{name:<28} {median:>9.1f} {p95:>8.1f} {floor:>9.1f} {percentile(floors, 0.95):>9.1f} "
                   f"{ratio:>5.1f}×  {', '.join(wanted):<18} {result}", flush=True)
 
+        met = sum(row[-1] == "PASS" for row in rows)
+        print(f"{met} of {len(rows)} page targets met")
         if not args.no_odm:
             odm_export(server, manager, n_patients, cap_mb=args.odm_cap_mb)
     finally:
