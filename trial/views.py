@@ -48,3 +48,17 @@ def home(request):
         panel for module in app_modules("home") for panel in module.home_panels(request, roles)
     ]
     return render(request, "trial/home.html", context)
+
+
+def healthz(request):
+    """Liveness for load balancers and the floor of bench/run.py: one trivial
+    query, no login. It reads request.user, so a request that carries a session
+    cookie pays the same session and user look-ups as every page (and nothing
+    more): the cost any logged-in page has before its own work."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return JsonResponse({"status": "ok", "authenticated": request.user.is_authenticated})
