@@ -107,7 +107,9 @@ class CrfSignView(APIView):
         crf = _crf_for_user(request.user, crf_code, crf_id)  # another site's form is a 404 whatever the body
         data = SignRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"])
+        # A token is no OTP-verified session: over the API the code travels with the password.
+        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"],
+                          otp_token=data.validated_data["otp_token"])
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 

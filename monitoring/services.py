@@ -387,6 +387,26 @@ def _check_password(*, by, password: str) -> None:
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
 
 
+def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = False) -> None:
+    """Where the site asks for it, a signature needs a second factor: a session
+    verified with the signer's authenticator at login, or its current code."""
+    from django_otp import devices_for_user, match_token
+
+    if not site.require_two_factor_for_signing or otp_verified:
+        return
+    if next(devices_for_user(by, confirmed=True), None) is None:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign, and no "
+                                            f"authenticator app is enrolled for you; ask an administrator to enrol "
+                                            f"one. The form was not signed."})
+    token = (otp_token or "").strip()
+    if not token:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
+                                            f"the 6-digit code from your authenticator app. The form was not signed."})
+    if match_token(by, token) is None:
+        raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
+                                            "The form was not signed."})
+
+
 def _crf_sign_one(*, crf, by, visit=None):
     from .models import Signature
 
@@ -410,19 +430,26 @@ def _crf_sign_one(*, crf, by, visit=None):
 
 
 @transaction.atomic
-def crf_sign(*, crf, by, password: str):
+def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool = False):
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
-    the signature records the printed name, date and time, and its meaning."""
+    the signature records the printed name, date and time, and its meaning.
+    A site with `require_two_factor_for_signing` also needs `otp_token` or an
+    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`)."""
     _check_password(by=by, password=password)
+    if can_sign(by, _site_of(crf)):  # others are refused below, whatever their second factor
+        _check_second_factor(by=by, site=_site_of(crf), otp_token=otp_token, otp_verified=otp_verified)
     return _crf_sign_one(crf=crf, by=by)
 
 
 @transaction.atomic
-def visit_sign(*, visit, by, password: str) -> list:
-    """Sign every unsigned form of a visit at once, with one password entry."""
+def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: bool = False) -> list:
+    """Sign every unsigned form of a visit at once, with one password entry
+    (and one second factor where the site requires it)."""
     from .selectors import visit_crfs
 
     _check_password(by=by, password=password)
+    if can_sign(by, visit.patient.site):
+        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified)
     pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
     if not pending:
         raise ValidationError("This visit has no form waiting for a signature.")

@@ -22,7 +22,7 @@ class ProtocolAdmin(SimpleHistoryAdmin):
 
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "location"]
+    list_display = ["code", "name", "location", "require_two_factor_for_signing"]
 
 
 @admin.register(SiteMembership)
