@@ -69,7 +69,8 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
         patient=patient, assessment_date=day(2), max_temperature_c=Decimal("38.6"), hypotension="none",
         hypoxia="none"), by=by)
     icans = icans_assessment_save(assessment=IcansAssessment(
-        patient=patient, assessment_date=day(5), ice_score=9), by=by)
+        patient=patient, assessment_date=day(5), ice_orientation=4, ice_naming=3, ice_following_commands=1,
+        ice_writing=1, ice_attention=0), by=by)
     event = adverse_event_save(event=AdverseEvent(
         patient=patient, term="Cytokine release syndrome", grade=3, onset_date=day(2), serious=True,
         seriousness_criteria=["hospitalisation"],

@@ -91,3 +91,4 @@ def test_the_flag_is_set_in_the_admin_and_audited(client, site_sz):
     assert site_sz.require_two_factor_for_signing
     latest = site_sz.history.first()
     assert latest.history_user == admin_user and latest.require_two_factor_for_signing
+    assert latest.history_change_reason == "Sponsor asks for two-factor signatures"
