@@ -122,8 +122,8 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True) 
     crf._history_user = by
     crf.save()
     if changed_fields:
-        sdv_clear(crf=crf, fields=changed_fields, reason=reason)
-        signatures_void(crf=crf, reason=f"Form changed after signing: {reason}")
+        sdv_clear(crf=crf, fields=changed_fields, reason=reason, by=by)
+        signatures_void(crf=crf, reason=f"Form changed after signing: {reason}", by=by)
     return crf
 
 
@@ -148,6 +148,7 @@ def deviations_record(*, crf, checks, reason: str, by) -> list:
             value=check.value, reason=reason.strip(), created_by=by,
         )
         deviation._history_user = by
+        deviation._change_reason = reason.strip()
         deviation.save()
         deviations.append(deviation)
         # The edit check asks the site to confirm the unexpected value against source.
@@ -364,7 +365,7 @@ def crf_verify(*, crf, by, fields: list[str] | None = None):
     return marks
 
 
-def sdv_clear(*, crf, fields: list[str], reason: str) -> int:
+def sdv_clear(*, crf, fields: list[str], reason: str, by=None) -> int:
     """Clear the marks an edit invalidates: the whole-form mark and those of the changed fields."""
     from .models import SourceVerification
 
@@ -375,6 +376,8 @@ def sdv_clear(*, crf, fields: list[str], reason: str) -> int:
         mark.cleared_at = timezone.now()
         mark.cleared_reason = f"Value changed: {reason}"[:300]
         mark._change_reason = mark.cleared_reason
+        if by is not None:  # the editor, also over the API where no session names them
+            mark._history_user = by
         mark.save()
         cleared += 1
     return cleared
@@ -456,7 +459,7 @@ def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: b
     return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 
-def signatures_void(*, crf, reason: str) -> int:
+def signatures_void(*, crf, reason: str, by=None) -> int:
     """An edit voids the signatures of the old values; the form asks for a new one."""
     from .models import Signature
 
@@ -466,6 +469,8 @@ def signatures_void(*, crf, reason: str) -> int:
         signature.voided_at = timezone.now()
         signature.void_reason = reason[:300]
         signature._change_reason = signature.void_reason
+        if by is not None:
+            signature._history_user = by
         signature.save()
         voided += 1
     return voided
