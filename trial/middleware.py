@@ -12,6 +12,12 @@ LAST_ACTIVITY_KEY = "edc_last_activity"
 ACTIVITY_RESOLUTION_SECONDS = 60
 
 
+def session_activity_start(sender, request, user, **kwargs):
+    """Signing in is activity: the first pages after it need not write the session again."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_ACTIVITY_KEY] = time.time()
+
+
 class IdleSessionTimeoutMiddleware:
     """Signs out a user whose session has been idle longer than
     SESSION_IDLE_TIMEOUT_MINUTES (30 by default) and sends them to the login
