@@ -17,7 +17,7 @@ from patients.models import Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from safety.services import adverse_event_save, crs_assessment_save, icans_assessment_save, sae_report_record
 from tests.crfapp.models import SampleForm
-from tests.factories import PASSWORD  # noqa: F401  (re-exported for the tests)
+from tests.factories import PASSWORD
 
 LYMPHODEPLETION_START = datetime.date(2026, 2, 1)  # day −5
 DAY_0 = datetime.date(2026, 2, 6)

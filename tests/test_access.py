@@ -298,7 +298,7 @@ def _monitor_routes(full):
 def test_a_monitor_cannot_change_clinical_values_through_any_url(full, monitor, api_client):
     from monitoring.models import QueryStatus
 
-    full.query.status = QueryStatus.OPEN  # answerable: the refusal must be the role's
+    assert full.query.status == QueryStatus.OPEN  # answerable: the refusal must be the role's
     before = clinical_snapshot()
     api_client.force_login(monitor)
     accepted = []

@@ -4,7 +4,6 @@ API, the admin — and each change is found in its history with the user and a
 reason. AUDIT_CHANNELS says, per model, which channel exists or why none does.
 And no role can hard-delete a clinical row."""
 import datetime
-from decimal import Decimal
 
 import pytest
 from django.contrib import admin
@@ -22,8 +21,10 @@ NONE = "none: "  # a channel that does not exist, followed by why
 
 # model → (web form URL name, API route, admin)
 AUDIT_CHANNELS = {
-    "patients.screeningcrf": ("patients:screening_edit", NONE + "the API creates it with the patient", NONE + "read-only"),
-    "patients.baselinecrf": ("patients:baseline_edit", NONE + "the API creates it with the patient", NONE + "read-only"),
+    "patients.screeningcrf": ("patients:screening_edit", NONE + "the API creates it with the patient",
+                              NONE + "read-only"),
+    "patients.baselinecrf": ("patients:baseline_edit", NONE + "the API creates it with the patient",
+                             NONE + "read-only"),
     "patients.patient": (NONE + "moved on by services only", NONE + "POST creates; no edit route", NONE + "read-only"),
     "patients.visit": (NONE + "scheduled from the infusion date", NONE + "read-only", NONE + "read-only"),
     "infusions.lymphodepletion": ("infusions:lymphodepletion_new", "api:patient-lymphodepletion", NONE + "read-only"),
@@ -316,7 +317,7 @@ def _sign_api(a: Actors):
 
 def _admin(label):
     def run(a: Actors):
-        from trial.models import Protocol, Site, SiteMembership
+        from trial.models import Protocol, SiteMembership
 
         client = a.page(a.root)
         reason = f"Admin change ({label})"
@@ -403,9 +404,9 @@ def test_every_change_through_each_channel_is_in_the_history_with_user_and_reaso
         done.add(run)
         for obj, user, reason in run(actors):
             rows = type(obj).history.filter(id=obj.pk, history_user=user, history_change_reason=reason)
-            assert rows.exists(), (
-                f"{channel}: {obj._meta.label_lower} #{obj.pk} has no history row by {user} with reason {reason!r}; "
-                f"latest: {[(h.history_user, h.history_change_reason) for h in type(obj).history.filter(id=obj.pk)[:3]]}")
+            latest = [(h.history_user, h.history_change_reason) for h in type(obj).history.filter(id=obj.pk)[:3]]
+            assert rows.exists(), (f"{channel}: {obj._meta.label_lower} #{obj.pk} has no history row by {user} "
+                                   f"with reason {reason!r}; latest: {latest}")
 
 
 def test_an_admin_change_without_a_reason_is_refused(client, protocol, site_sz):

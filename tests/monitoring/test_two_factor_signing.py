@@ -92,3 +92,20 @@ def test_the_flag_is_set_in_the_admin_and_audited(client, site_sz):
     latest = site_sz.history.first()
     assert latest.history_user == admin_user and latest.require_two_factor_for_signing
     assert latest.history_change_reason == "Sponsor asks for two-factor signatures"
+
+
+def test_a_visit_is_signed_with_the_code_too(two_factor_site, visit, patient_sz, protocol, coordinator, investigator,
+                                             device):
+    import datetime
+    from decimal import Decimal
+
+    from monitoring.services import crf_save, visit_sign
+    from tests.crfapp.models import SampleForm
+
+    crf_save(crf=SampleForm(patient=patient_sz, protocol=protocol, visit=visit,
+                            assessment_date=datetime.date(2026, 3, 1), weight_kg=Decimal("62"),
+                            performance_status="0"), by=coordinator)
+    with pytest.raises(ValidationError, match="requires two-factor authentication"):
+        visit_sign(visit=visit, by=investigator, password=PASSWORD)
+    assert not Signature.objects.exists()
+    assert len(visit_sign(visit=visit, by=investigator, password=PASSWORD, otp_token=current_code(device))) == 1
