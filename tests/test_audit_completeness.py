@@ -417,7 +417,7 @@ def test_an_admin_change_without_a_reason_is_refused(client, protocol, site_sz):
     assert site_sz.name != "Renamed" and site_sz.history.count() == 1
 
 
-def test_no_role_can_hard_delete_a_clinical_row(full, client):
+def test_no_role_can_hard_delete_a_clinical_row(full, client, api_client, data_manager):
     root = UserFactory(username="root", is_superuser=True, is_staff=True)
     request = RequestFactory().get("/admin/")
     request.user = root
@@ -434,8 +434,7 @@ def test_no_role_can_hard_delete_a_clinical_row(full, client):
         crs.delete()
     assert type(crs).objects.filter(pk=crs.pk).exists()
 
-
-def test_no_api_route_deletes(api_client, full, data_manager):
+    # No API route deletes, for the role that sees every site.
     from tests.test_access import all_routes, object_kwargs
 
     api_client.force_authenticate(data_manager)
