@@ -1,6 +1,8 @@
 """Admin for monitoring records, and `CrfAdmin`, the base of every CRF's
 ModelAdmin, so that the admin cannot bypass the CRF life cycle."""
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Patient
@@ -23,7 +25,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class CrfAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class PatientScopedAdmin(admin.ModelAdmin):
+    """The admin obeys the same gate as every page (`Patient.objects.visible_to`):
+    another site's record — its change page and its history — is "not found"."""
+
+    patient_path = "patient"  # the lookup from the record to its patient
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            **{f"{self.patient_path}__in": Patient.objects.visible_to(request.user)})
+
+    def _visible_or_404(self, request, object_id) -> None:
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            # simple-history would otherwise show the history of a record it cannot find.
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
+
+
+class PatientScopedReadOnlyAdmin(PatientScopedAdmin, ReadOnlyAdmin):
+    pass
+
+
+class CrfAdmin(PatientScopedAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     """Every CRF's admin: the forms of the patients the user may see, to browse
     with their history. Entries and corrections go through the CRF pages and
     the API, whose services run the edit checks, derive grades and responses,
@@ -32,28 +62,25 @@ class CrfAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
     list_filter = ["status"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(patient__in=Patient.objects.visible_to(request.user))
-
 
 @admin.register(Signature)
-class SignatureAdmin(ReadOnlyAdmin):
+class SignatureAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["patient", "crf_label", "signer_full_name", "meaning", "signed_at", "voided_at"]
 
 
 @admin.register(DataQuery)
-class DataQueryAdmin(ReadOnlyAdmin):
+class DataQueryAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["patient", "crf_label", "field_label", "status", "raised_at"]
     list_filter = ["status", "automatic"]
 
 
 @admin.register(SourceVerification)
-class SourceVerificationAdmin(ReadOnlyAdmin):
+class SourceVerificationAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["patient", "content_type", "object_id", "field", "verified_by", "verified_at", "cleared_at"]
 
 
 @admin.register(DataLock)
-class DataLockAdmin(ReadOnlyAdmin):
+class DataLockAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["scope", "patient", "visit", "locked_by", "locked_at", "unlocked_at"]
 
 
@@ -63,10 +90,15 @@ class ExportRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
+class ExportJobAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["created_at", "requested_by", "status", "file"]
+
+    def get_queryset(self, request):
+        # A batch is shown only when the user may see every patient in it.
+        hidden = Patient.objects.exclude(pk__in=Patient.objects.visible_to(request.user).values("pk"))
+        return ExportJob.objects.exclude(patients__in=hidden)
 
 
 @admin.register(ProtocolDeviation)
-class ProtocolDeviationAdmin(ReadOnlyAdmin):
+class ProtocolDeviationAdmin(PatientScopedReadOnlyAdmin):
     list_display = ["patient", "crf_label", "rule", "value", "created_at"]

@@ -71,10 +71,10 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(request=QueryAnswerSerializer, responses=DataQuerySerializer)
     @action(detail=True, methods=["post"])
-    def answer(self, request, pk=None):
+    def answer(self, request, pk=None, format=None):
+        query = self.get_object()  # another site's query is a 404 whatever the body
         data = QueryAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        query = self.get_object()
         new_value = data.validated_data["new_value"]
         _call(services.query_answer, query=query, by=request.user, text=data.validated_data["text"],
               new_value=new_value if new_value not in (None, "") else None, reason=data.validated_data["reason"])
@@ -82,19 +82,19 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request, pk=None, format=None):
+        query = self.get_object()  # another site's query is a 404 whatever the body
         data = QueryCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        query = self.get_object()
         _call(services.query_close, query=query, by=request.user, text=data.validated_data["text"])
         return self._answer(query)
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
     @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
+    def reopen(self, request, pk=None, format=None):
+        query = self.get_object()  # another site's query is a 404 whatever the body
         data = QueryCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        query = self.get_object()
         _call(services.query_reopen, query=query, by=request.user, text=data.validated_data["text"])
         return self._answer(query)
 
@@ -104,10 +104,12 @@ class CrfSignView(APIView):
 
     @extend_schema(request=SignRequestSerializer, responses={201: SignatureSerializer})
     def post(self, request, crf_code: str, crf_id: int):
+        crf = _crf_for_user(request.user, crf_code, crf_id)  # another site's form is a 404 whatever the body
         data = SignRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        crf = _crf_for_user(request.user, crf_code, crf_id)
-        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"])
+        # A token is no OTP-verified session: over the API the code travels with the password.
+        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"],
+                          otp_token=data.validated_data["otp_token"])
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 

@@ -55,6 +55,13 @@ class CaseReportForm(models.Model):
     class Meta:
         abstract = True
 
+    def delete(self, *args, **kwargs):
+        # Nothing clinical is hard-deleted, by any role or code path that calls delete().
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(f"{self.crf_label or type(self).__name__} is a clinical record and is never deleted; "
+                               f"mark it removed with a reason.")
+
     @property
     def crf_patient(self):
         return self.patient

@@ -31,6 +31,11 @@ class SignForm(forms.Form):
         label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Re-entering your password signs with the meaning “Reviewed and approved”.",
     )
+    otp_token = forms.CharField(
+        label="Authenticator code", required=False, max_length=12,
+        help_text="Needed where the site requires two-factor signatures, unless you signed in with your code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 class LockForm(forms.Form):

@@ -47,6 +47,10 @@ class QueryCommentSerializer(serializers.Serializer):
 
 class SignRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    otp_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, default="",
+        help_text="The current code of the signer's authenticator app, where the site requires two-factor "
+                  "signatures.")
 
 
 class SignatureSerializer(serializers.ModelSerializer):

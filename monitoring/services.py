@@ -122,8 +122,8 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True) 
     crf._history_user = by
     crf.save()
     if changed_fields:
-        sdv_clear(crf=crf, fields=changed_fields, reason=reason)
-        signatures_void(crf=crf, reason=f"Form changed after signing: {reason}")
+        sdv_clear(crf=crf, fields=changed_fields, reason=reason, by=by)
+        signatures_void(crf=crf, reason=f"Form changed after signing: {reason}", by=by)
     return crf
 
 
@@ -148,6 +148,7 @@ def deviations_record(*, crf, checks, reason: str, by) -> list:
             value=check.value, reason=reason.strip(), created_by=by,
         )
         deviation._history_user = by
+        deviation._change_reason = reason.strip()
         deviation.save()
         deviations.append(deviation)
         # The edit check asks the site to confirm the unexpected value against source.
@@ -364,7 +365,7 @@ def crf_verify(*, crf, by, fields: list[str] | None = None):
     return marks
 
 
-def sdv_clear(*, crf, fields: list[str], reason: str) -> int:
+def sdv_clear(*, crf, fields: list[str], reason: str, by=None) -> int:
     """Clear the marks an edit invalidates: the whole-form mark and those of the changed fields."""
     from .models import SourceVerification
 
@@ -375,6 +376,8 @@ def sdv_clear(*, crf, fields: list[str], reason: str) -> int:
         mark.cleared_at = timezone.now()
         mark.cleared_reason = f"Value changed: {reason}"[:300]
         mark._change_reason = mark.cleared_reason
+        if by is not None:  # the editor, also over the API where no session names them
+            mark._history_user = by
         mark.save()
         cleared += 1
     return cleared
@@ -385,6 +388,26 @@ def sdv_clear(*, crf, fields: list[str], reason: str) -> int:
 def _check_password(*, by, password: str) -> None:
     if not password or not by.check_password(password):
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
+
+
+def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = False) -> None:
+    """Where the site asks for it, a signature needs a second factor: a session
+    verified with the signer's authenticator at login, or its current code."""
+    from django_otp import devices_for_user, match_token
+
+    if not site.require_two_factor_for_signing or otp_verified:
+        return
+    if next(devices_for_user(by, confirmed=True), None) is None:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign, and no "
+                                            f"authenticator app is enrolled for you; ask an administrator to enrol "
+                                            f"one. The form was not signed."})
+    token = (otp_token or "").strip()
+    if not token:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
+                                            f"the 6-digit code from your authenticator app. The form was not signed."})
+    if match_token(by, token) is None:
+        raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
+                                            "The form was not signed."})
 
 
 def _crf_sign_one(*, crf, by, visit=None):
@@ -410,26 +433,33 @@ def _crf_sign_one(*, crf, by, visit=None):
 
 
 @transaction.atomic
-def crf_sign(*, crf, by, password: str):
+def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool = False):
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
-    the signature records the printed name, date and time, and its meaning."""
+    the signature records the printed name, date and time, and its meaning.
+    A site with `require_two_factor_for_signing` also needs `otp_token` or an
+    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`)."""
     _check_password(by=by, password=password)
+    if can_sign(by, _site_of(crf)):  # others are refused below, whatever their second factor
+        _check_second_factor(by=by, site=_site_of(crf), otp_token=otp_token, otp_verified=otp_verified)
     return _crf_sign_one(crf=crf, by=by)
 
 
 @transaction.atomic
-def visit_sign(*, visit, by, password: str) -> list:
-    """Sign every unsigned form of a visit at once, with one password entry."""
+def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: bool = False) -> list:
+    """Sign every unsigned form of a visit at once, with one password entry
+    (and one second factor where the site requires it)."""
     from .selectors import visit_crfs
 
     _check_password(by=by, password=password)
+    if can_sign(by, visit.patient.site):
+        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified)
     pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
     if not pending:
         raise ValidationError("This visit has no form waiting for a signature.")
     return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 
-def signatures_void(*, crf, reason: str) -> int:
+def signatures_void(*, crf, reason: str, by=None) -> int:
     """An edit voids the signatures of the old values; the form asks for a new one."""
     from .models import Signature
 
@@ -439,6 +469,8 @@ def signatures_void(*, crf, reason: str) -> int:
         signature.voided_at = timezone.now()
         signature.void_reason = reason[:300]
         signature._change_reason = signature.void_reason
+        if by is not None:
+            signature._history_user = by
         signature.save()
         voided += 1
     return voided

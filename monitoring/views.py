@@ -67,6 +67,11 @@ def _attempt(request, action, success: str) -> bool:
     return True
 
 
+def _otp_verified(request) -> bool:
+    """Signed in with the authenticator's code this session (django-otp's OTPMiddleware)."""
+    return bool(getattr(request.user, "is_verified", lambda: False)())
+
+
 def _crf_or_404(request, model_label, pk):
     return selectors.crf_for_user(user=request.user, model_label=model_label, pk=pk)
 
@@ -126,8 +131,9 @@ def crf_sign(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
     form = SignForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user,
-                                                    password=form.cleaned_data["password"]), "Form signed.")
+        _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user, password=form.cleaned_data["password"],
+                                                    otp_token=form.cleaned_data["otp_token"],
+                                                    otp_verified=_otp_verified(request)), "Form signed.")
     else:
         messages.error(request, "Enter your password to sign.")
     return redirect("monitoring:crf_detail", model_label, pk)
@@ -241,7 +247,9 @@ def visit_sign(request, pk: int):
     form = SignForm(request.POST)
     if form.is_valid():
         _attempt(request, lambda: services.visit_sign(visit=visit, by=request.user,
-                                                      password=form.cleaned_data["password"]),
+                                                      password=form.cleaned_data["password"],
+                                                      otp_token=form.cleaned_data["otp_token"],
+                                                      otp_verified=_otp_verified(request)),
                  "Every form of the visit is signed.")
     else:
         messages.error(request, "Enter your password to sign.")

@@ -1,34 +1,28 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from monitoring.admin import CrfAdmin, ReadOnlyAdmin
+from monitoring.admin import CrfAdmin, PatientScopedAdmin, ReadOnlyAdmin
 
 from .models import BaselineCRF, Patient, ScreeningCRF, Visit
 
 
 @admin.register(Patient)
-class PatientAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class PatientAdmin(PatientScopedAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     """Read-only: screening, enrollment, treatment and follow-up move a patient
     on through their services, each with its checks and an audit reason."""
 
     list_display = ["study_id", "site", "status", "screening_date", "enrollment_date", "infusion_date"]
     list_filter = ["site", "status"]
     search_fields = ["subject_id", "screening_number"]
-
-    def get_queryset(self, request):
-        # The admin obeys the same gate as every other view.
-        return Patient.objects.visible_to(request.user)
+    patient_path = "pk"
 
 
 @admin.register(Visit)
-class VisitAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class VisitAdmin(PatientScopedAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     """Read-only: the schedule comes from the infusion date, statuses from the daily job."""
 
     list_display = ["patient", "definition", "target_date", "window_start", "window_end", "status"]
     list_filter = ["status"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(patient__in=Patient.objects.visible_to(request.user))
 
 
 @admin.register(ScreeningCRF, BaselineCRF)

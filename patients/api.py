@@ -45,6 +45,9 @@ class PatientViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=PatientScreenSerializer, responses={201: PatientScreenResultSerializer})
     def create(self, request, *args, **kwargs):
+        if not any(can_enter_data(request.user, site) for site in visible_sites(request.user)):
+            # Refused on the role before the body is read: monitors and data managers screen no one.
+            raise PermissionDenied("Only coordinators, investigators and administrators screen patients.")
         serializer = PatientScreenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from monitoring.admin import CrfAdmin, ReadOnlyAdmin
-from patients.models import Patient
+from monitoring.admin import CrfAdmin, PatientScopedAdmin, ReadOnlyAdmin
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 
@@ -24,9 +23,6 @@ class IcansAssessmentAdmin(CrfAdmin):
 
 
 @admin.register(SaeReport)
-class SaeReportAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class SaeReportAdmin(PatientScopedAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["adverse_event", "kind", "sent_at", "sent_by"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            adverse_event__patient__in=Patient.objects.visible_to(request.user))
+    patient_path = "adverse_event__patient"

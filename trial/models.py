@@ -154,6 +154,11 @@ class Site(models.Model):
     # The last subject number handed out here; raised under a row lock so that
     # two coordinators enrolling at once never get the same number.
     last_subject_number = models.PositiveIntegerField(default=0, editable=False)
+    require_two_factor_for_signing = models.BooleanField(
+        default=False,
+        help_text="Investigators sign forms with their password and a code from their authenticator app "
+                  "(or a session already verified with one).",
+    )
 
     history = HistoricalRecords()
 

@@ -1,0 +1,56 @@
+"""Login sessions end after a period without activity, and every response
+carries a minimal Content-Security-Policy."""
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+
+LAST_ACTIVITY_KEY = "edc_last_activity"
+# Writing the timestamp on every request would save the session on every request; a minute is precise enough.
+ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+def session_activity_start(sender, request, user, **kwargs):
+    """Signing in is activity: the first pages after it need not write the session again."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_ACTIVITY_KEY] = time.time()
+
+
+class IdleSessionTimeoutMiddleware:
+    """Signs out a user whose session has been idle longer than
+    SESSION_IDLE_TIMEOUT_MINUTES (30 by default) and sends them to the login
+    page with a message. Django's SESSION_COOKIE_AGE stays the absolute limit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if last is not None and now - last > settings.SESSION_IDLE_TIMEOUT_MINUTES * 60:
+                logout(request)
+                messages.info(request, f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} minutes "
+                                       f"without activity. Sign in again to continue.")
+                return redirect_to_login(request.get_full_path())
+            if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
+                request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Django 5.2 has no CSP of its own. The policy is minimal on purpose — no
+    framing, no plugins, forms post only here — so that the pages' and the API
+    docs' inline scripts and styles keep working."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
