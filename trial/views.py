@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from monitoring.selectors import forms_to_sign, forms_to_verify
 from patients.models import Patient, PatientStatus, Visit
@@ -50,6 +51,7 @@ def home(request):
     return render(request, "trial/home.html", context)
 
 
+@require_safe
 def healthz(request):
     """Liveness for load balancers and the floor of bench/run.py: one trivial
     query, no login. It reads request.user, so a request that carries a session
