@@ -219,12 +219,15 @@ def lymphodepletion_record(
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
     change_reason: str = "",
+    version: int | None = None,
 ) -> Lymphodepletion:
     """Create or correct the patient's lymphodepletion course.
 
     Raises ValidationError for impossible data and SoftChecksNotAcknowledged
     when a dose is off plan, missed or off its day without an acknowledged
     reason. Each acknowledged soft check becomes a ProtocolDeviation.
+    ``version``: the version of the course the editor loaded (0: none yet);
+    a stale one raises CrfConflict (`crf_save`).
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
@@ -259,7 +262,7 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_save(crf=course, by=by, reason=change_reason)
+    crf_save(crf=course, by=by, reason=change_reason, expected_version=version)
     reason = change_reason or "Initial entry"
     existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
     for line in evaluation.lines:
@@ -411,6 +414,7 @@ def infusion_record(
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
     change_reason: str = "",
+    version: int | None = None,
 ) -> Infusion:
     """Create or correct the patient's CAR-T infusion; day 0 becomes the first fraction.
 
@@ -437,7 +441,7 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_save(crf=infusion, by=by, reason=change_reason)
+    crf_save(crf=infusion, by=by, reason=change_reason, expected_version=version)
     reason = change_reason or "Initial entry"
     existing = list(infusion.fractions.all())
     for index, fraction in enumerate(fractions):
