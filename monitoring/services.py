@@ -95,7 +95,10 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
 
 
 def _who(user) -> str:
-    return (user.get_full_name() or user.username) if user is not None else "system"
+    if user is None:
+        return "system"
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username
 
 
 def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
