@@ -11,7 +11,7 @@ committed.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -415,11 +415,15 @@ def infusion_record(
     deviation_reason: str = "",
     change_reason: str = "",
     version: int | None = None,
+    on_scheduling: Callable[[bool], None] | None = None,
 ) -> Infusion:
     """Create or correct the patient's CAR-T infusion; day 0 becomes the first fraction.
 
     After commit, the follow-up visits are scheduled (or re-targeted, when the
-    infusion date was corrected) by a Celery task.
+    infusion date was corrected) by a Celery task; ``on_scheduling(queued)``
+    then learns whether the task was queued (False: the task queue is down,
+    the beat sweep will schedule them). ``version``: the version the editor
+    loaded (0: none yet); a stale one raises CrfConflict (`crf_save`).
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
@@ -467,10 +471,16 @@ def infusion_record(
                else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=why)
     if changed:
-        from visits.tasks import visits_schedule
+        from visits.tasks import visits_schedule_enqueue
 
         patient_id = patient.pk
-        # robust: a broker that is down must not turn a saved infusion into an error page; the
-        # schedule can be re-run (visits_schedule is idempotent).
-        transaction.on_commit(lambda: visits_schedule.delay(patient_id), robust=True)
+
+        def schedule():
+            queued = visits_schedule_enqueue(patient_id)
+            if on_scheduling is not None:
+                on_scheduling(queued)
+
+        # After commit, so the worker sees day 0. robust: a broker that is down must not turn a saved
+        # infusion into an error page; the beat sweep schedules what was not queued (idempotent).
+        transaction.on_commit(schedule, robust=True)
     return infusion

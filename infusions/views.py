@@ -145,7 +145,7 @@ def infusion_entry(request, study_id):
                     patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
                     fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
                     deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
-                    version=form.loaded_version(),
+                    version=form.loaded_version(), on_scheduling=lambda queued: _scheduling_message(request, queued),
                 )
             except SoftChecksNotAcknowledged as refused:
                 soft_checks = refused.checks
@@ -153,7 +153,7 @@ def infusion_entry(request, study_id):
             except ValidationError as error:
                 errors_onto_form(form, error)
             else:
-                messages.success(request, "CAR-T infusion saved; the follow-up visits are being scheduled.")
+                messages.success(request, "CAR-T infusion saved.")
                 return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
         form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
@@ -161,6 +161,20 @@ def infusion_entry(request, study_id):
         "patient": patient, "form": form, "infusion": infusion, "evaluation": evaluation,
         "soft_checks": soft_checks, "protocol": protocol,
     })
+
+
+VISITS_NOT_QUEUED = (
+    "The follow-up visits were not scheduled now because the task queue is unavailable; they will be scheduled "
+    "automatically within minutes of its return. The infusion itself is saved."
+)
+
+
+def _scheduling_message(request, queued: bool) -> None:
+    """Told after the commit (the request's transaction), before the redirect is sent."""
+    if queued:
+        messages.info(request, "The follow-up visits are being scheduled.")
+    else:
+        messages.warning(request, VISITS_NOT_QUEUED)
 
 
 # --- protocol deviations ------------------------------------------------------------------
