@@ -143,10 +143,11 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
     a stored version that moved on raises `CrfConflict` listing what the other
     saves changed, and nothing is saved. Each save raises the version by one.
     """
-    crf_assert_editable(crf)
-    reason = (reason or "").strip()
+    # Row lock first: a lock, signature or edit committed meanwhile is seen by the checks below.
     stored = (type(crf).objects.select_for_update().filter(pk=crf.pk).first()
               if crf.pk is not None else None)
+    crf_assert_editable(crf)
+    reason = (reason or "").strip()
     if stored is not None:
         expected = crf.version if expected_version is None else expected_version
         if expected != stored.version:
