@@ -90,6 +90,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Persistent connections, checked before each request reuses one: after a PostgreSQL restart (or a
+# dropped connection) the next request reconnects instead of failing, and the app needs no restart.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -182,10 +186,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered, so tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message a killed worker had taken (acks_late) goes back to the queue once it is older than the
+# visibility timeout, when a worker starts or sweeps. Keep it above the longest task and retry countdown.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Visit statuses (due / overdue / missed / not expected) and the coordinators' reminder e-mails.
     "visits-daily": {"task": "visits.tasks.visits_daily", "schedule": crontab(hour=6, minute=0)},
+    # Catch-up: infused patients whose scheduling task was never queued (Redis was down) or was lost.
+    "visits-schedule-missing": {"task": "visits.tasks.visits_schedule_missing", "schedule": crontab(minute="*/10")},
     # Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
     "safety-sae-overdue": {"task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0)},
 }

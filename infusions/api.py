@@ -6,14 +6,15 @@ with its message unless `acknowledge_deviation` is true and `reason` is
 given; a hard check is always a 400. The services do the work.
 """
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import SoftChecksNotAcknowledged, error_detail
+from monitoring.checks import CrfConflict, SoftChecksNotAcknowledged, error_detail
 from monitoring.selectors import crf_deviations
+from monitoring.serializers import CrfConflictSerializer
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
@@ -27,6 +28,8 @@ def _with_deviations(crf):
 
 
 def _error_response(error: ValidationError) -> Response:
+    if isinstance(error, CrfConflict):  # someone saved since this client read the record
+        return Response(error.as_dict(), status=status.HTTP_409_CONFLICT)
     body = error_detail(error)
     if isinstance(error, SoftChecksNotAcknowledged):
         body["soft_checks"] = serializers.SoftCheckSerializer(error.checks, many=True).data
@@ -69,6 +72,10 @@ class _PatientRecordView(APIView):
     def _save(self, patient, *, created):
         incoming = self.input(data=self.request.data)
         incoming.is_valid(raise_exception=True)
+        if not created and incoming.validated_data.get("version") is None:
+            return Response({"version": [
+                "Send the version of the record you are correcting (the `version` a GET answers), so that "
+                "a change saved by someone else since is not overwritten."]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             record = self.record(patient, incoming)
         except ValidationError as error:
@@ -78,7 +85,11 @@ class _PatientRecordView(APIView):
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-@extend_schema(request=serializers.LymphodepletionInput, responses=serializers.LymphodepletionOutput)
+@extend_schema(request=serializers.LymphodepletionInput, responses={
+    200: serializers.LymphodepletionOutput, 201: serializers.LymphodepletionOutput,
+    400: OpenApiResponse(description="Per-field messages; on PUT, a missing `version`."),
+    409: OpenApiResponse(CrfConflictSerializer, description="PUT based on a stale `version`: nothing saved."),
+})
 class LymphodepletionView(_PatientRecordView):
     model = Lymphodepletion
     output = serializers.LymphodepletionOutput
@@ -92,11 +103,15 @@ class LymphodepletionView(_PatientRecordView):
             doses=[services.DoseEntry(dose["study_day"], dose["agent"], dose["administered_mg"],
                                       dose["administration_date"]) for dose in data["doses"]],
             acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"],
-            change_reason=data["reason"],
+            change_reason=data["reason"], version=data.get("version", 0),
         )
 
 
-@extend_schema(request=serializers.InfusionInput, responses=serializers.InfusionOutput)
+@extend_schema(request=serializers.InfusionInput, responses={
+    200: serializers.InfusionOutput, 201: serializers.InfusionOutput,
+    400: OpenApiResponse(description="Per-field messages; on PUT, a missing `version`."),
+    409: OpenApiResponse(CrfConflictSerializer, description="PUT based on a stale `version`: nothing saved."),
+})
 class InfusionView(_PatientRecordView):
     model = Infusion
     output = serializers.InfusionOutput
@@ -112,5 +127,5 @@ class InfusionView(_PatientRecordView):
                 total_viable_cells=product["total_viable_cells"], viability_percent=product["viability_percent"],
                 car_positive_percent=product["car_positive_percent"]),
             fractions=incoming.fraction_list(), acknowledge_deviation=data["acknowledge_deviation"],
-            deviation_reason=data["reason"], change_reason=data["reason"],
+            deviation_reason=data["reason"], change_reason=data["reason"], version=data.get("version", 0),
         )

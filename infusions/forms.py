@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import forms
 
+from monitoring.forms import CrfVersionMixin
+
 from . import services
 from .rules import InfusionFraction
 
@@ -13,7 +15,7 @@ MAX_FRACTIONS = 3
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class DeviationFields(forms.Form):
+class DeviationFields(CrfVersionMixin, forms.Form):
     """Acknowledgement of failed soft checks, and the reason for changing a submitted form."""
 
     acknowledge_deviation = forms.BooleanField(

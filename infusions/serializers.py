@@ -25,6 +25,11 @@ class DeviationSerializer(serializers.Serializer):
 
 
 class AcknowledgementInput(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="Required on PUT: the `version` of the record as you last read it (GET answers it). When "
+                  "someone saved the record since, nothing is saved and the answer is 409 with the changes.",
+    )
     acknowledge_deviation = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=500,
@@ -66,6 +71,7 @@ class DoseOutput(serializers.Serializer):
 class LymphodepletionOutput(serializers.Serializer):
     subject_id = serializers.CharField(source="patient.study_id")
     status = serializers.CharField()
+    version = serializers.IntegerField(help_text="Send it back with a PUT (optimistic concurrency).")
     start_date = serializers.DateField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
     height_cm = serializers.DecimalField(max_digits=5, decimal_places=1)
@@ -121,6 +127,7 @@ class InfusionInput(AcknowledgementInput):
 class InfusionOutput(serializers.Serializer):
     subject_id = serializers.CharField(source="patient.study_id")
     status = serializers.CharField()
+    version = serializers.IntegerField(help_text="Send it back with a PUT (optimistic concurrency).")
     infusion_date = serializers.DateField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
     product_lot = serializers.CharField()

@@ -11,7 +11,7 @@ committed.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -219,12 +219,15 @@ def lymphodepletion_record(
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
     change_reason: str = "",
+    version: int | None = None,
 ) -> Lymphodepletion:
     """Create or correct the patient's lymphodepletion course.
 
     Raises ValidationError for impossible data and SoftChecksNotAcknowledged
     when a dose is off plan, missed or off its day without an acknowledged
     reason. Each acknowledged soft check becomes a ProtocolDeviation.
+    ``version``: the version of the course the editor loaded (0: none yet);
+    a stale one raises CrfConflict (`crf_save`).
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
@@ -259,7 +262,7 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_save(crf=course, by=by, reason=change_reason)
+    crf_save(crf=course, by=by, reason=change_reason, expected_version=version)
     reason = change_reason or "Initial entry"
     existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
     for line in evaluation.lines:
@@ -411,11 +414,16 @@ def infusion_record(
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
     change_reason: str = "",
+    version: int | None = None,
+    on_scheduling: Callable[[bool], None] | None = None,
 ) -> Infusion:
     """Create or correct the patient's CAR-T infusion; day 0 becomes the first fraction.
 
     After commit, the follow-up visits are scheduled (or re-targeted, when the
-    infusion date was corrected) by a Celery task.
+    infusion date was corrected) by a Celery task; ``on_scheduling(queued)``
+    then learns whether the task was queued (False: the task queue is down,
+    the beat sweep will schedule them). ``version``: the version the editor
+    loaded (0: none yet); a stale one raises CrfConflict (`crf_save`).
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
@@ -437,7 +445,7 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_save(crf=infusion, by=by, reason=change_reason)
+    crf_save(crf=infusion, by=by, reason=change_reason, expected_version=version)
     reason = change_reason or "Initial entry"
     existing = list(infusion.fractions.all())
     for index, fraction in enumerate(fractions):
@@ -463,10 +471,16 @@ def infusion_record(
                else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=why)
     if changed:
-        from visits.tasks import visits_schedule
+        from visits.tasks import visits_schedule_enqueue
 
         patient_id = patient.pk
-        # robust: a broker that is down must not turn a saved infusion into an error page; the
-        # schedule can be re-run (visits_schedule is idempotent).
-        transaction.on_commit(lambda: visits_schedule.delay(patient_id), robust=True)
+
+        def schedule():
+            queued = visits_schedule_enqueue(patient_id)
+            if on_scheduling is not None:
+                on_scheduling(queued)
+
+        # After commit, so the worker sees day 0. robust: a broker that is down must not turn a saved
+        # infusion into an error page; the beat sweep schedules what was not queued (idempotent).
+        transaction.on_commit(schedule, robust=True)
     return infusion

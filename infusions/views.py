@@ -45,7 +45,7 @@ def lymphodepletion_entry(request, study_id):
     course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
     evaluation, soft_checks = None, []
     if request.method == "POST":
-        form = style(LymphodepletionForm(request.POST, protocol=protocol))
+        form = style(LymphodepletionForm(request.POST, protocol=protocol, crf=course))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -64,6 +64,7 @@ def lymphodepletion_entry(request, study_id):
                         creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
                         acknowledge_deviation=data["acknowledge_deviation"],
                         deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                        version=form.loaded_version(),
                     )
                 except SoftChecksNotAcknowledged as refused:
                     soft_checks = refused.checks
@@ -75,7 +76,7 @@ def lymphodepletion_entry(request, study_id):
                     return redirect("infusions:lymphodepletion_detail", patient.study_id)
     else:
         form = style(LymphodepletionForm(
-            initial=LymphodepletionForm.initial_from(course) if course else {}, protocol=protocol))
+            initial=LymphodepletionForm.initial_from(course) if course else {}, protocol=protocol, crf=course))
         if course:
             evaluation = services.lymphodepletion_evaluate(
                 protocol=protocol, start_date=course.start_date, weight_kg=course.weight_kg,
@@ -130,7 +131,7 @@ def infusion_entry(request, study_id):
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     evaluation, soft_checks = None, []
     if request.method == "POST":
-        form = style(InfusionForm(request.POST))
+        form = style(InfusionForm(request.POST, crf=infusion))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -144,6 +145,7 @@ def infusion_entry(request, study_id):
                     patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
                     fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
                     deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                    version=form.loaded_version(), on_scheduling=lambda queued: _scheduling_message(request, queued),
                 )
             except SoftChecksNotAcknowledged as refused:
                 soft_checks = refused.checks
@@ -151,14 +153,28 @@ def infusion_entry(request, study_id):
             except ValidationError as error:
                 errors_onto_form(form, error)
             else:
-                messages.success(request, "CAR-T infusion saved; the follow-up visits are being scheduled.")
+                messages.success(request, "CAR-T infusion saved.")
                 return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
-        form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}))
+        form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
     return render(request, "infusions/infusion_form.html", {
         "patient": patient, "form": form, "infusion": infusion, "evaluation": evaluation,
         "soft_checks": soft_checks, "protocol": protocol,
     })
+
+
+VISITS_NOT_QUEUED = (
+    "The follow-up visits were not scheduled now because the task queue is unavailable; they will be scheduled "
+    "automatically within minutes of its return. The infusion itself is saved."
+)
+
+
+def _scheduling_message(request, queued: bool) -> None:
+    """Told after the commit (the request's transaction), before the redirect is sent."""
+    if queued:
+        messages.info(request, "The follow-up visits are being scheduled.")
+    else:
+        messages.warning(request, VISITS_NOT_QUEUED)
 
 
 # --- protocol deviations ------------------------------------------------------------------

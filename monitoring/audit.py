@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Bookkeeping columns that change on every save and tell a reader nothing.
-IGNORED_FIELDS = frozenset({"updated_at", "created_at"})
+IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})
 
 
 @dataclass

@@ -6,9 +6,11 @@ the deviation and gave a reason, and `deviations_record` then files one
 ProtocolDeviation per failed check. Hard checks are plain ValidationErrors
 raised on the field.
 """
+import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,55 @@ class SoftChecksNotAcknowledged(ValidationError):
         super().__init__({"acknowledge_deviation": messages})
 
 
+@dataclass(frozen=True)
+class CrfChange:
+    """One value another user changed since an editor loaded the form."""
+
+    field: str
+    label: str
+    old: str
+    new: str
+    by: str
+    at: datetime.datetime
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.label}: {self.old} → {self.new} ({self.by}, {timezone.localtime(self.at):%Y-%m-%d %H:%M})"
+
+
+class CrfConflict(ValidationError):
+    """The form was saved by someone else after this editor loaded it (optimistic
+    concurrency, `monitoring.services.crf_save`): nothing was saved. Carries what
+    the other saves changed, so the page and the API can show it."""
+
+    def __init__(self, *, crf_label: str, expected_version: int, current_version: int, changes: list[CrfChange]):
+        self.crf_label = crf_label
+        self.expected_version = expected_version
+        self.current_version = current_version
+        self.changes = list(changes)
+        who = sorted({change.by for change in self.changes}) or ["another user"]
+        self.summary = (
+            f"Not saved: {' and '.join(who)} saved this {crf_label or 'form'} after you opened it. "
+            "Your entries are still in the form; compare them with the values below, then save again to "
+            "replace them, or reload the page to start from the saved values."
+        )
+        super().__init__([self.summary, *(f"Changed — {change.message}" for change in self.changes)])
+
+    def as_dict(self) -> dict:
+        """The API's 409 body."""
+        return {
+            "detail": self.summary,
+            "version": self.expected_version,
+            "current_version": self.current_version,
+            "changes": [
+                {"field": change.field, "label": change.label, "old": change.old, "new": change.new,
+                 "by": change.by, "at": change.at.isoformat(), "reason": change.reason}
+                for change in self.changes
+            ],
+        }
+
+
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:
     if checks and not (acknowledged and (reason or "").strip()):
         raise SoftChecksNotAcknowledged(checks)
@@ -36,7 +87,15 @@ def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reas
 
 def errors_onto_form(form, error: ValidationError) -> None:
     """A service's ValidationError shown on a form: on the field it names when
-    the form has it, above the form (naming the field) otherwise."""
+    the form has it, above the form (naming the field) otherwise.
+
+    A `CrfConflict` is shown above the form, and the form's hidden `version`
+    is moved to the current one: the user's entries stay, and saving again is
+    a deliberate choice made after seeing the other user's values."""
+    if isinstance(error, CrfConflict):
+        if "version" in form.fields and form.is_bound:
+            form.data = form.data.copy()
+            form.data[form.add_prefix("version")] = str(error.current_version)
     if not hasattr(error, "error_dict"):
         for message in error.messages:
             form.add_error(None, message)

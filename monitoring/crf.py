@@ -47,6 +47,12 @@ class CaseReportForm(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Optimistic concurrency: raised by every `crf_save`, never by a life-cycle step (verify, sign,
+    # lock), which changes no value. An edit based on an older version is refused (`CrfConflict`).
+    version = models.PositiveIntegerField(
+        default=1, editable=False,
+        help_text="Raised by one at each save of the form's values; an edit must be based on the current one.",
+    )
 
     # inherit=True gives every concrete CRF its own history table, each row
     # with history_user, history_date and history_change_reason.

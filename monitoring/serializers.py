@@ -58,3 +58,22 @@ class SignatureSerializer(serializers.ModelSerializer):
         model = Signature
         fields = ["id", "crf_label", "object_id", "signer_full_name", "signed_at", "meaning", "values_sha256",
                   "voided_at", "void_reason"]
+
+
+class CrfChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    old = serializers.CharField()
+    new = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class CrfConflictSerializer(serializers.Serializer):
+    """The 409 body of a stale update (`monitoring.checks.CrfConflict.as_dict`)."""
+
+    detail = serializers.CharField()
+    version = serializers.IntegerField(help_text="The version the request was based on.")
+    current_version = serializers.IntegerField(help_text="The stored version: read the record again.")
+    changes = CrfChangeSerializer(many=True, help_text="What the saves since `version` changed.")

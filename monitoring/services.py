@@ -14,13 +14,14 @@ from django.utils import timezone
 from trial.models import Role
 from trial.roles import can_enter_data, has_role
 
+from .checks import CrfChange, CrfConflict
 from .crf import CaseReportForm, CrfStatus
 
 INITIAL_ENTRY_REASON = "Initial entry"
 
 # Columns that are bookkeeping, not clinical values: they are neither signed
 # nor verified, and changing them is not an edit of the data.
-BOOKKEEPING_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "created_by"})
+BOOKKEEPING_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "created_by", "version"})
 
 
 def crf_value_fields(model) -> list:
@@ -93,18 +94,70 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
         raise ValidationError(reason)
 
 
+def _who(user) -> str:
+    if user is None:
+        return "system"
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username
+
+
+def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
+    """What the saves after ``version`` changed, value by value, from the audit trail:
+    each field's value at ``version`` → the value a later save gave it, with who and when."""
+    from .audit import _display
+
+    model = type(crf)
+    fields = crf_value_fields(model)
+    rows = list(crf.history.select_related("history_user").order_by("history_date", "history_id"))
+    previous = None
+    changes = []
+    for row in rows:
+        if row.version > version:
+            for model_field in fields:
+                new = getattr(row, model_field.attname)
+                old = getattr(previous, model_field.attname) if previous is not None else None
+                if old != new and not (previous is None and new in (None, "")):
+                    changes.append(CrfChange(
+                        field=model_field.name, label=str(model_field.verbose_name).capitalize(),
+                        old=_display(model, model_field.name, old), new=_display(model, model_field.name, new),
+                        by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
+                    ))
+        previous = row
+    return changes
+
+
 @transaction.atomic
-def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True) -> CaseReportForm:
+def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
+             expected_version: int | None = None) -> CaseReportForm:
     """Validate and save a CRF with its author and reason on the history row.
 
     Editing a submitted, verified or signed form needs a reason; an edit that
     changes a value sends it back to submitted, clears the source verification
     of the changed fields (and of the whole form) and voids the signatures —
     they covered the old values.
+
+    Optimistic concurrency: the edit is based on ``expected_version`` (the
+    version the editor loaded, carried by the page's hidden field or the API's
+    ``version``; by default the version of ``crf`` in hand). The stored row is
+    read under SELECT … FOR UPDATE, so a concurrent save waits for this one;
+    a stored version that moved on raises `CrfConflict` listing what the other
+    saves changed, and nothing is saved. Each save raises the version by one.
     """
+    # Row lock first: a lock, signature or edit committed meanwhile is seen by the checks below.
+    stored = (type(crf).objects.select_for_update().filter(pk=crf.pk).first()
+              if crf.pk is not None else None)
     crf_assert_editable(crf)
     reason = (reason or "").strip()
-    stored = type(crf).objects.filter(pk=crf.pk).first() if crf.pk is not None else None
+    if stored is not None:
+        expected = crf.version if expected_version is None else expected_version
+        if expected != stored.version:
+            raise CrfConflict(
+                crf_label=crf.crf_label, expected_version=expected, current_version=stored.version,
+                changes=crf_changes_since(stored, version=expected),
+            )
+        crf.version = stored.version + 1
+    else:
+        crf.version = 1
     changed_fields: list[str] = []
     if stored is not None:
         before, after = crf_values(stored), crf_values(crf)

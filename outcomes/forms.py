@@ -5,6 +5,8 @@ the hard and soft checks and save.
 """
 from django import forms
 
+from monitoring.forms import CrfVersionMixin
+
 from .models import FollowUp, ResponseAssessment
 from .rules import remission_counts_missing
 from .services import FOLLOW_UP_FIELDS, RESPONSE_FIELDS
@@ -20,7 +22,7 @@ class NullBooleanChoice(forms.NullBooleanSelect):
         self.choices = [("unknown", "Not assessed"), ("true", "Yes"), ("false", "No")]
 
 
-class CrfEntryForm(forms.ModelForm):
+class CrfEntryForm(CrfVersionMixin, forms.ModelForm):
     """What every outcomes CRF form adds: the reason for change and the deviation acknowledgement."""
 
     reason = forms.CharField(

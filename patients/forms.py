@@ -3,6 +3,8 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
+from monitoring.forms import CrfVersionMixin
+
 from .models import BaselineCRF, PatientStatus, PhStatus
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -13,7 +15,7 @@ def _answer_to_bool(value: str) -> bool | None:
     return {"true": True, "false": False}.get(value)
 
 
-class ScreeningForm(forms.Form):
+class ScreeningForm(CrfVersionMixin, forms.Form):
     """Consent and one yes/no/not-yet question per eligibility criterion of
     the protocol version (trial.EligibilityCriterion), built from the data."""
 
@@ -57,7 +59,7 @@ class ScreeningForm(forms.Form):
         return [self[f"criterion_{criterion.code}"] for criterion in self.criteria]
 
 
-class BaselineForm(forms.ModelForm):
+class BaselineForm(CrfVersionMixin, forms.ModelForm):
     """Demographics, weight and height, disease status. The disease status is
     required here (the API may send it later; the CRF is a draft until then)."""
 

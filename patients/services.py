@@ -170,6 +170,7 @@ def screening_update(
     eligibility: dict[str, bool | None],
     by,
     reason: str = "",
+    version: int | None = None,
 ) -> ScreeningCRF:
     """Correct or complete the Screening CRF.
 
@@ -191,7 +192,8 @@ def screening_update(
     screening.consent_date = consent_date
     screening.screening_date = screening_date
     screening.eligibility = answers
-    crf_save(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING)
+    crf_save(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING,
+             expected_version=version)
     if patient.screening_date != screening_date:
         patient.screening_date = screening_date
         audited_save(instance=patient, by=by, reason=reason or "Screening date")
@@ -208,10 +210,11 @@ BASELINE_FIELDS = (
 
 
 @transaction.atomic
-def baseline_save(*, patient: Patient, by, reason: str = "", **values) -> BaselineCRF:
+def baseline_save(*, patient: Patient, by, reason: str = "", version: int | None = None, **values) -> BaselineCRF:
     """Create or edit the Baseline CRF. Hard checks (impossible weight,
     height, blasts, a birth date after consent) refuse the save on the field.
-    The form is submitted once the disease status is complete, a draft before."""
+    The form is submitted once the disease status is complete, a draft before.
+    ``version``: the version the editor loaded (0: none yet); stale → CrfConflict."""
     unknown = set(values) - set(BASELINE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown baseline fields: {sorted(unknown)}")
@@ -224,7 +227,8 @@ def baseline_save(*, patient: Patient, by, reason: str = "", **values) -> Baseli
         setattr(baseline, name, value)
     if baseline.assessment_date is None:
         baseline.assessment_date = patient.screening_date  # the API's one-step screening
-    return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete)
+    return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
+                    expected_version=version)
 
 
 @transaction.atomic

@@ -94,14 +94,14 @@ def screening_edit(request, study_id):
     criteria = patient.protocol.eligibility_criteria.all()
     reason_required = screening.status != "draft"
     form = ScreeningForm(request.POST or None, criteria=criteria, reason_required=reason_required,
-                         initial=ScreeningForm.initial_from(screening))
+                         initial=ScreeningForm.initial_from(screening), crf=screening)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
                 screening_update(
                     patient=patient, consent_date=form.cleaned_data["consent_date"],
                     screening_date=form.cleaned_data["screening_date"], eligibility=form.eligibility(),
-                    by=request.user, reason=form.cleaned_data.get("reason", ""),
+                    by=request.user, reason=form.cleaned_data.get("reason", ""), version=form.loaded_version(),
                 )
         except ValidationError as error:
             errors_onto_form(form, error)
@@ -151,7 +151,7 @@ def _baseline_form(request, patient, baseline):
         try:
             with transaction.atomic():
                 saved = baseline_save(patient=patient, by=request.user, reason=form.cleaned_data.get("reason", ""),
-                                      **form.values())
+                                      version=form.loaded_version(), **form.values())
         except ValidationError as error:
             errors_onto_form(form, error)
         else:

@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
+from monitoring.forms import CrfVersionMixin
+
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
 from .services import ICE_ITEMS
@@ -29,7 +31,7 @@ def capd_field_name(number: int) -> str:
     return f"capd_item_{number}"
 
 
-class CrfEntryForm(forms.ModelForm):
+class CrfEntryForm(CrfVersionMixin, forms.ModelForm):
     """Fields every safety CRF page shares: the reason for a change and the
     acknowledgement of failed soft checks."""
 

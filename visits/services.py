@@ -80,6 +80,41 @@ def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = 
     return {"created": len(created), "retargeted": retargeted}
 
 
+def visits_unscheduled_patient_ids() -> list[int]:
+    """Infused patients whose schedule is incomplete or out of date: a visit of
+    their protocol missing, or one whose target date no longer follows from
+    day 0 (the scheduling task was never queued — Redis down — or was lost).
+    Two queries whatever the number of patients."""
+    target_days: dict[int, dict[int, int]] = defaultdict(dict)
+    for definition_id, protocol_id, target_day in VisitDefinition.objects.values_list(
+            "pk", "protocol_id", "target_day"):
+        target_days[protocol_id][definition_id] = target_day
+    infused = {pk: (protocol_id, day0) for pk, protocol_id, day0 in Patient.objects.filter(
+        infusion_date__isnull=False).values_list("pk", "protocol_id", "infusion_date")}
+    placed: dict[int, dict[int, datetime.date]] = defaultdict(dict)
+    for patient_id, definition_id, target_date in Visit.objects.filter(patient_id__in=infused).values_list(
+            "patient_id", "definition_id", "target_date"):
+        placed[patient_id][definition_id] = target_date
+    stale = []
+    for patient_id, (protocol_id, day0) in infused.items():
+        expected = {definition_id: day0 + datetime.timedelta(days=day)
+                    for definition_id, day in target_days[protocol_id].items()}
+        if any(placed[patient_id].get(definition_id) != target for definition_id, target in expected.items()):
+            stale.append(patient_id)
+    return sorted(stale)
+
+
+def visits_schedule_missing(*, today: datetime.date | None = None) -> list[int]:
+    """The catch-up sweep (beat, every few minutes): schedule every infused patient
+    whose schedule is incomplete or out of date. Idempotent; returns their ids."""
+    patient_ids = visits_unscheduled_patient_ids()
+    for patient in Patient.objects.filter(pk__in=patient_ids):
+        visits_schedule(patient=patient, today=today)
+    if patient_ids:
+        logger.info("Scheduled the visits of %d patient(s) the task queue had missed", len(patient_ids))
+    return patient_ids
+
+
 # --- the daily status pass -------------------------------------------------------------------
 
 

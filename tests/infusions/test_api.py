@@ -55,10 +55,11 @@ def test_lymphodepletion_post_answers_bsa_planned_mg_and_verdicts(client_coordin
 
 def test_put_of_a_submitted_course_needs_a_reason(client_coordinator, patient_sz):
     assert client_coordinator.post(url(patient_sz, "lymphodepletion"), COURSE, format="json").status_code == 201
-    refused = client_coordinator.put(url(patient_sz, "lymphodepletion"), dict(COURSE, weight_kg="64"), format="json")
+    refused = client_coordinator.put(url(patient_sz, "lymphodepletion"), dict(COURSE, weight_kg="64", version=1),
+                                     format="json")
     assert refused.status_code == 400 and "reason" in refused.json()
     changed = client_coordinator.put(url(patient_sz, "lymphodepletion"),
-                                     dict(COURSE, weight_kg="64", reason="Weighed again"), format="json")
+                                     dict(COURSE, weight_kg="64", reason="Weighed again", version=1), format="json")
     assert changed.status_code == 200 and changed.json()["weight_kg"] == "64.0"
 
 

@@ -130,3 +130,20 @@ def test_monitor_sees_the_form_read_only(client, coordinator, monitor, infused):
     assert page.status_code == 200 and page.context["form"] is None
     assert client.post(stored.get_absolute_url(), {"contact_date": day(31).isoformat()}).status_code == 403
     assert client.get(reverse("outcomes:follow_up_new", args=[infused.subject_id])).status_code == 403
+
+
+def test_a_stale_follow_up_page_save_is_refused_and_the_first_edit_kept(api_client, client, coordinator, infused):
+    """The ModelForm pages (outcomes, safety) hand the loaded version to the instance they save."""
+    assert post(api_client, coordinator, infused, contact_date=day(60).isoformat(),
+                status="alive_in_remission").status_code == 201
+    stored = FollowUp.objects.get()
+    url = reverse("outcomes:follow_up_detail", args=[stored.pk])
+    client.force_login(coordinator)
+    form = {"version": "1", "contact_date": day(60).isoformat(), "follow_up_status": "alive_in_remission",
+            "reason": "Clinic letter"}
+    assert client.post(url, dict(form, comments="Seen in clinic")).status_code == 302
+    refused = client.post(url, dict(form, comments="Phone call"))
+    assert refused.status_code == 200
+    assert "Not saved:" in refused.content.decode() and "Phone call" in refused.content.decode()
+    stored.refresh_from_db()
+    assert (stored.comments, stored.version) == ("Seen in clinic", 2)
