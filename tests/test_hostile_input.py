@@ -10,14 +10,12 @@ Each example runs in a savepoint that is rolled back, so examples do not see eac
 The number of examples comes from the hypothesis profile (tests/conftest.py, HYPOTHESIS_PROFILE).
 """
 import datetime
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,36 +27,14 @@ from monitoring.crf import crf_models
 from outcomes.forms import FollowUpForm, ResponseAssessmentForm
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
-from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
+from patients.models import BaselineCRF, PatientStatus, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
 from tests.factories import PatientFactory
+from tests.hostile import hostile_form_value, rolled_back, snapshot, unchanged_except_patients
 from trial.models import Site
 
 pytestmark = pytest.mark.django_db
-
-# --- hostile values -------------------------------------------------------------------------------
-
-HOSTILE_LITERALS = [
-    "", " ", "0", "-0", "-1", "-999999", "1e308", "-1e308", "1e-308", "NaN", "nan", "-NaN", "Infinity",
-    "-Infinity", "inf", "1_000", "0x1F", "12,5", "99999999999999999999999999999999999999",
-    "0.000000000000000000000000001", "true", "false", "on", "null", "None", "[]", "{}",
-    "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01", "31/12/2026", "1899-12-31", "2025-01-01",
-    "2026-01-19", "2100-01-01", "2026-02-03T25:61", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>",
-    "' OR 1=1 --", "\u202e\u05e9\u05dc\u05d5\u05dd evil", "\U0001F9EA\U0001F9EC", "漢字テスト", "a\x00b", "\x00",
-    "x" * 5000, "9" * 400,
-]
-hostile_text = st.text(max_size=40)  # every code point but surrogates: NUL, RTL marks, emoji
-hostile_value = st.one_of(
-    st.sampled_from(HOSTILE_LITERALS),
-    st.integers().map(str),
-    st.integers(min_value=-(10 ** 40), max_value=10 ** 40).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)).map(datetime.date.isoformat),
-    hostile_text,
-    st.lists(st.sampled_from(["1", "x", "", "2026-02-03", "\x00"]), min_size=2, max_size=3),  # one field, many values
-)
-
 
 # --- the forms ------------------------------------------------------------------------------------
 
@@ -206,40 +182,6 @@ def test_every_crf_entry_page_has_a_hostile_input_case():
 # --- the test -------------------------------------------------------------------------------------
 
 
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back():
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
-
-
-def _rows(model, patient):
-    return {obj.pk: {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
-            for obj in model.objects.filter(patient=patient)}
-
-
-def snapshot(patients) -> dict:
-    """Every CRF row and history row count of these patients, and the patients' own rows."""
-    state = {}
-    for patient in patients:
-        state[("patient", patient.pk)] = {f.attname: getattr(Patient.objects.get(pk=patient.pk), f.attname)
-                                          for f in Patient._meta.concrete_fields}
-        for model in crf_models():
-            if "patient" not in {f.name for f in model._meta.fields}:
-                continue
-            for pk, values in _rows(model, patient).items():
-                state[(model._meta.label, pk)] = values
-                state[(model._meta.label, pk, "history")] = model.history.filter(id=pk).count()
-    return state
-
-
 @pytest.fixture
 def prepared(request, client, protocol, site_sz, coordinator):
     """(case, patient or None, url, a second patient of the site that must never change)."""
@@ -292,7 +234,7 @@ def _field_names(case, protocol, site) -> list[str]:
 def test_hostile_value_in_one_field_is_refused_or_saved_as_cleaned(client, protocol, site_sz, prepared, data):
     case, patient, url, bystander = prepared
     field = data.draw(st.sampled_from(_field_names(case, protocol, site_sz)), label="field")
-    value = data.draw(hostile_value, label="value")
+    value = data.draw(hostile_form_value, label="value")
     payload = {**case.payload(protocol, site_sz), field: value}
     with rolled_back():
         patients = [p for p in (patient, bystander) if p is not None]
@@ -313,8 +255,7 @@ def test_hostile_value_in_one_field_is_refused_or_saved_as_cleaned(client, proto
 
         # Saved: one new record of the case's model; what was there before is as it was.
         assert case.model.objects.count() == count_before + 1
-        unchanged = {key: values for key, values in before.items() if key[0] != "patient"}
-        assert {key: after[key] for key in unchanged} == unchanged
+        assert unchanged_except_patients(before, after)
         if field in case.not_stored or field in case.derived:
             return
         record = case.model.objects.order_by("-pk").first()
