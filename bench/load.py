@@ -1,7 +1,7 @@
 """Load: concurrent coordinators saving CRFs through the real pages, against gunicorn on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/edc .venv/bin/python bench/load.py \\
-        [--users 50] [--duration 120] [--workers 4] [--threads 2] [--port 8765]
+        [--users 50] [--duration 120] [--workers 4] [--threads 2] [--keep-alive 30] [--port 8765]
 
 Creates a throwaway database (<name>_load_<pid>, dropped at the end unless --keep), migrates it, seeds a
 site, one coordinator per client and one enrolled patient per coordinator, and serves the application
@@ -111,7 +111,7 @@ class Client:
                                        **{"timeout": 60, **kwargs})
         except Exception as error:  # noqa: BLE001 - a refused or timed-out request is an error to count
             self._record(start, is_save)
-            self.errors.append(f"{method} {path}: {type(error).__name__}")
+            self.errors.append(f"{method} {path}: {type(error).__name__}: {str(error)[:160]}")
             return None
         self._record(start, is_save)
         if response.status_code >= 400:
@@ -234,6 +234,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--keep-alive", type=int, default=30,
+                        help="gunicorn's keep-alive seconds (its default, 2, lets an overloaded gthread worker close "
+                             "a kept-alive connection that already carries the next request)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     args = parser.parse_args()
 
@@ -263,7 +266,7 @@ def main() -> int:
         server = subprocess.Popen(
             [gunicorn, "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--log-level", "warning",
-             "--timeout", "120"],
+             "--timeout", "120", "--keep-alive", str(args.keep_alive)],
             cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "false"},
             stdout=server_log, stderr=subprocess.STDOUT,
         )
@@ -293,7 +296,8 @@ def main() -> int:
         errors = [error for client in clients for error in client.errors]
         creates = sum(len(client.events) for client in clients)
         saves = sum(client.saves for client in clients)
-        print(f"gunicorn -w {args.workers} --threads {args.threads} (gthread), {args.users} clients, "
+        print(f"gunicorn -w {args.workers} --threads {args.threads} --keep-alive {args.keep_alive} (gthread), "
+              f"{args.users} clients, "
               f"{elapsed:.0f} s")
         print(f"requests: {len(latencies)} ({len(save_latencies)} saves: {creates} new adverse events, "
               f"{saves - creates} corrections with a reason), {len(latencies) / elapsed:.1f} requests/s, "
