@@ -266,3 +266,23 @@ def test_hostile_value_in_one_field_is_refused_or_saved_as_cleaned(client, proto
         if case is CASES["lymphodepletion"] and field.endswith("_date") and field != "start_date":
             expected = _lymphodepletion_value(record, field) if expected is None else expected
         assert case.stored(record, field) == expected, (field, value)
+
+
+@pytest.mark.parametrize("url", [
+    "/patients/SZ%00/", "/safety/SZ%00/adverse-events/new/", "/patients/?q=%00", "/deviations/?site=%00",
+    "/monitoring/queries/?patient=%00", "/api/v1/patients/SZ%00/infusion/", "/api/v1/patients/?site=%00",
+    "/api/v1/queries/?subject_id=%00", "/api/v1/patients/?st%00atus=x",
+])
+def test_nul_byte_in_the_address_or_its_parameters_is_a_400(client, coordinator, patient_sz, url):
+    """PostgreSQL cannot compare a NUL byte: caught before any query (config.middleware)."""
+    client.force_login(coordinator)
+    answer = client.get(url)
+    assert answer.status_code == 400
+    assert "Null characters" in answer.content.decode()
+    if url.startswith("/api/"):
+        assert "Null characters" in answer.json()["detail"]
+
+
+def test_nul_byte_in_the_session_cookie_is_a_400(client, coordinator):
+    client.cookies["sessionid"] = "abcdefghijkl\x00mnopqrstuvwxyz012345"  # long enough to be looked up
+    assert client.get("/patients/").status_code == 400
