@@ -130,3 +130,11 @@ def test_monitor_sees_the_form_read_only(client, coordinator, monitor, infused):
     assert page.status_code == 200 and page.context["form"] is None
     assert client.post(stored.get_absolute_url(), {"contact_date": day(31).isoformat()}).status_code == 403
     assert client.get(reverse("outcomes:follow_up_new", args=[infused.subject_id])).status_code == 403
+
+
+def test_follow_up_dates_in_the_future_are_refused_on_their_field():
+    from outcomes.rules import follow_up_date_errors
+
+    errors = follow_up_date_errors(infusion_date=day(0), contact_date=day(400), status="relapsed",
+                                   relapse_date=day(390), death_date=None, hsct_date=None, today=day(395))
+    assert errors == {"contact_date": f"This date ({day(400):%Y-%m-%d}) is in the future."}
