@@ -4,6 +4,7 @@ import datetime
 from contextlib import contextmanager
 
 from django.db import transaction
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from monitoring.crf import crf_models
@@ -41,6 +42,11 @@ hostile_json_value = st.one_of(
     st.dictionaries(st.sampled_from(["lot", "x", "", "agent"]), st.one_of(st.integers(), st.text(max_size=3)),
                     max_size=2),
 )
+
+
+def examples(in_suite: int) -> int:
+    """A few examples per request-level test in the suite; the explore profile's many when it is loaded."""
+    return max(in_suite, settings.default.max_examples) if settings.default.max_examples > 100 else in_suite
 
 
 class _Rollback(Exception):

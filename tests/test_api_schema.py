@@ -21,6 +21,7 @@ from monitoring.services import crf_save, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory
+from tests.hostile import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,7 @@ def test_generated_requests_are_answered_as_the_schema_says(seeded, in_process_w
     assert len(operations) >= 25
 
     for operation in operations:
-        @settings(max_examples=max(5, settings.default.max_examples // 2))
+        @settings(max_examples=examples(5))
         @given(case=operation.as_strategy())
         def call(case):
             for name, value in seeded["path"].items():

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infusions import services as infusion_services
@@ -23,7 +23,7 @@ from monitoring.services import crf_save, query_close, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory
-from tests.hostile import hostile_json_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import examples, hostile_json_value, rolled_back, snapshot, unchanged_except_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +236,7 @@ def _replace(body, path, value):
 
 
 @pytest.mark.parametrize("api_prepared", list(API_CASES), indirect=True, ids=lambda key: f"{key[0]} {key[1]}")
+@settings(max_examples=examples(12))
 @given(data=st.data())
 def test_hostile_value_is_a_400_naming_it_or_a_consistent_save(api_client, api_prepared, data):
     key, case, ctx = api_prepared

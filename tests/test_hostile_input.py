@@ -17,7 +17,7 @@ from typing import Callable
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import NoReverseMatch, reverse
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infusions import services as infusion_services
@@ -31,7 +31,7 @@ from patients.models import BaselineCRF, PatientStatus, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
 from tests.factories import PatientFactory
-from tests.hostile import hostile_form_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import examples, hostile_form_value, rolled_back, snapshot, unchanged_except_patients
 from trial.models import Site
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +230,7 @@ def _field_names(case, protocol, site) -> list[str]:
 
 
 @pytest.mark.parametrize("prepared", list(CASES), indirect=True)
+@settings(max_examples=examples(12))
 @given(data=st.data())
 def test_hostile_value_in_one_field_is_refused_or_saved_as_cleaned(client, protocol, site_sz, prepared, data):
     case, patient, url, bystander = prepared
