@@ -64,7 +64,10 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         data = QueryRaiseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        crf = _crf_for_user(request.user, data.validated_data["crf_code"], data.validated_data["crf_id"])
+        try:
+            crf = _crf_for_user(request.user, data.validated_data["crf_code"], data.validated_data["crf_id"])
+        except exceptions.NotFound:  # named in the body, not the URL: a bad request, not a missing page
+            raise exceptions.ValidationError({"crf_id": ["No such form of a patient you may see."]})
         query = _call(services.query_raise, crf=crf, field=data.validated_data["field"],
                       text=data.validated_data["text"], by=request.user)
         return Response(DataQuerySerializer(query).data, status=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ import io
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -41,6 +41,7 @@ class PatientCrfListCreate(GenericAPIView):
     model = None
     save_service = None
     order_by = ()
+    pagination_class = None  # the whole list, as GET answers it
 
     def get_patient(self) -> Patient:
         return patient_for_user(user=self.request.user, study_id=self.kwargs["study_id"])
@@ -74,6 +75,9 @@ class PatientCrfListCreate(GenericAPIView):
         return ApiResponse(self.get_serializer(crf).data, status=status.HTTP_201_CREATED)
 
 
+# GET answers a list: said so in the schema (a GenericAPIView's GET is otherwise taken for one object).
+@extend_schema_view(get=extend_schema(responses=ResponseAssessmentSerializer(many=True)),
+                    post=extend_schema(responses={201: ResponseAssessmentSerializer}))
 class ResponseAssessmentListCreate(PatientCrfListCreate):
     """A patient's response assessments; the answer carries the derived `response` and `mrd_negative`."""
 
@@ -83,6 +87,8 @@ class ResponseAssessmentListCreate(PatientCrfListCreate):
     order_by = ("assessment_date", "pk")
 
 
+@extend_schema_view(get=extend_schema(responses=FollowUpSerializer(many=True)),
+                    post=extend_schema(responses={201: FollowUpSerializer}))
 class FollowUpListCreate(PatientCrfListCreate):
     """A patient's follow-up contacts; `status` `dead` takes the patient off study."""
 

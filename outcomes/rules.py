@@ -250,6 +250,7 @@ def follow_up_date_errors(
     hsct_date: date | None,
     recorded_relapse_date: date | None = None,
     recorded_death_date: date | None = None,
+    today: date | None = None,
 ) -> dict[str, str]:
     """Return field -> message for the impossible dates of one follow-up contact.
 
@@ -257,6 +258,7 @@ def follow_up_date_errors(
     follow-up forms: a death before a recorded relapse, a relapse after a
     recorded death, or a second, different death date are refused too.
     ``status`` is a FollowUp status value (relapsed / dead need their date).
+    ``today``, when given, refuses dates in the future.
     """
     errors: dict[str, str] = {}
     dates = {
@@ -266,7 +268,9 @@ def follow_up_date_errors(
         "hsct_date": hsct_date,
     }
     for name, value in dates.items():
-        if value is not None and value < infusion_date:
+        if value is not None and today is not None and value > today:
+            errors[name] = f"This date ({value:%Y-%m-%d}) is in the future."
+        elif value is not None and value < infusion_date:
             errors[name] = f"This date is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
     for name in ("relapse_date", "death_date", "hsct_date"):
         value = dates[name]

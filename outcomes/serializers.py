@@ -13,7 +13,8 @@ class CrfWriteMixin(serializers.Serializer):
         required=False, allow_null=True, allow_blank=True, write_only=True,
         help_text="Code of the scheduled visit this form belongs to, such as D28.",
     )
-    visit_code = serializers.CharField(source="visit.definition.code", read_only=True, default=None)
+    visit_code = serializers.CharField(source="visit.definition.code", read_only=True, default=None,
+                                       allow_null=True)  # null when the form is not linked to a visit
     acknowledge_deviation = serializers.BooleanField(required=False, default=False, write_only=True)
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", write_only=True,

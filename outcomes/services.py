@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from monitoring.checks import SoftCheck, require_acknowledgement
 from monitoring.services import audited_save, crf_save, deviations_record
@@ -103,7 +104,9 @@ def _response_assessment_hard_checks(*, patient: Patient, assessment: ResponseAs
     if on is None:
         return
     errors = {}
-    if on < patient.consent_date:
+    if on > timezone.localdate():
+        errors["assessment_date"] = f"The assessment date {on:%Y-%m-%d} is in the future."
+    elif on < patient.consent_date:
         errors["assessment_date"] = f"The assessment is before consent ({patient.consent_date:%Y-%m-%d})."
     elif on < infusion_date:
         errors["assessment_date"] = f"The assessment is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
@@ -204,7 +207,7 @@ def follow_up_save(
         infusion_date=infusion_date, contact_date=follow_up.contact_date, status=follow_up.follow_up_status,
         relapse_date=follow_up.relapse_date, death_date=follow_up.death_date,
         hsct_date=follow_up.hsct_date, recorded_relapse_date=recorded_relapse,
-        recorded_death_date=recorded_death,
+        recorded_death_date=recorded_death, today=timezone.localdate(),
     )
     if errors:
         if "status" in errors:

@@ -1,6 +1,20 @@
+import os
+
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from trial.services import protocol_seed
+
+# Hypothesis: "suite" (the default, and CI) draws the same examples every run, so a failure reproduces, with
+# no deadline (a loaded CI machine is slow, not wrong); HYPOTHESIS_PROFILE=explore draws 300 fresh ones per
+# test, also for the request-level tests that take a dozen in the suite (tests.hostile.examples).
+# Fixtures are per test, not per example: tests that write roll each example back themselves.
+_HYPOTHESIS_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow]}
+hypothesis_settings.register_profile("suite", derandomize=True, database=None, **_HYPOTHESIS_COMMON)
+hypothesis_settings.register_profile("explore", max_examples=300, **_HYPOTHESIS_COMMON)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
 

@@ -147,3 +147,11 @@ def test_a_stale_follow_up_page_save_is_refused_and_the_first_edit_kept(api_clie
     assert "Not saved:" in refused.content.decode() and "Phone call" in refused.content.decode()
     stored.refresh_from_db()
     assert (stored.comments, stored.version) == ("Seen in clinic", 2)
+
+
+def test_follow_up_dates_in_the_future_are_refused_on_their_field():
+    from outcomes.rules import follow_up_date_errors
+
+    errors = follow_up_date_errors(infusion_date=day(0), contact_date=day(400), status="relapsed",
+                                   relapse_date=day(390), death_date=None, hsct_date=None, today=day(395))
+    assert errors == {"contact_date": f"This date ({day(400):%Y-%m-%d}) is in the future."}
