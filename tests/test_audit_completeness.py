@@ -271,8 +271,9 @@ def _infusion_api(a: Actors):
 
     api, url = a.as_api(a.coordinator), f"/api/v1/patients/{a.full.patient.study_id}/infusion/"
     body = api.get(url).json()
-    answer = api.put(url, {"version": body["version"], "weight_kg": body["weight_kg"], "product": body["product"],
-                           "infusion_date": body["infusion_date"], "cart_cells_infused": 320_000_000,
+    answer = api.put(url, {"version": body["version"], "weight_kg": body["weight_kg"],
+                           "product": body["product"], "infusion_date": body["infusion_date"],
+                           "cart_cells_infused": 320_000_000,
                            "reason": "Release certificate (API)"}, format="json")
     assert answer.status_code == 200, answer.json()
     infusion = a.full.crf("infusions.infusion")
