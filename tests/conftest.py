@@ -5,6 +5,16 @@ from trial.services import protocol_seed
 from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No test sees another's cached endpoints (locmem, or Redis when REDIS_URL is set)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def protocol(db):
     return protocol_seed()
