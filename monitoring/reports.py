@@ -4,7 +4,7 @@ signature, SDV mark, query and audit row of the forms, with a running header
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .selectors import crf_review, patient_crfs, visit_crfs
+from .selectors import crf_reviews, patient_crfs, visit_crfs
 
 
 def _render_pdf(context: dict) -> bytes:
@@ -15,7 +15,7 @@ def _render_pdf(context: dict) -> bytes:
 
 
 def _sections(crfs) -> list[dict]:
-    return [crf_review(crf) for crf in crfs]
+    return crf_reviews(crfs)
 
 
 def _context(*, patient, by, title: str, sections, visit=None) -> dict:
