@@ -8,6 +8,9 @@ from .selectors import crf_reviews, patient_crfs, visit_crfs
 
 
 def _render_pdf(context: dict) -> bytes:
+    # Profiled for issue 10: about 0.1 s of CPU per form (a five-form visit report ~0.5 s). The
+    # stylesheet is already small and inline, with a system font and nothing to fetch; fixed table
+    # layout, separate borders and a shared FontConfiguration measured no faster, so none is used.
     from weasyprint import HTML
 
     html = render_to_string("monitoring/report.html", {**context, "pdf": True})
