@@ -2,7 +2,7 @@
 only: no names are stored."""
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
@@ -81,7 +81,14 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["site__code", "subject_id", "screening_number"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["site", "status"])]
+        indexes = [
+            models.Index(fields=["status"]), models.Index(fields=["site", "status"]),
+            # The patient list's orderings: by subject within a site (the default) and by day 0.
+            models.Index(fields=["site", "subject_id", "screening_number"], name="patient_site_subject_idx"),
+            models.Index(fields=["infusion_date", "id"], name="patient_day0_idx"),
+            # Newest day 0 first with blanks last: a B-tree read backwards puts NULLs first, so its own index.
+            models.Index(F("infusion_date").desc(nulls_last=True), F("id").desc(), name="patient_day0_desc_idx"),
+        ]
 
     def __str__(self):
         return self.study_id
@@ -161,7 +168,17 @@ class Visit(models.Model):
                 name="visit_target_inside_window",
             ),
         ]
-        indexes = [models.Index(fields=["status", "window_end"])]
+        indexes = [
+            models.Index(fields=["status", "window_end"]),
+            # The dashboard and reminders: scheduled visits opening within the horizon.
+            models.Index(fields=["status", "window_start"], name="visit_status_window_start_idx"),
+            # The daily status job reads only visits still open (not done, not "not expected") by their
+            # window dates: partial indexes hold just those rows, and shrink as visits are done.
+            models.Index(fields=["window_end"], condition=~Q(status__in=["done", "not_expected"]),
+                         name="visit_open_window_end_idx"),
+            models.Index(fields=["window_start"], condition=~Q(status__in=["done", "not_expected"]),
+                         name="visit_open_window_start_idx"),
+        ]
 
     def __str__(self):
         return f"{self.patient} {self.definition.code}"
