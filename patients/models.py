@@ -83,8 +83,9 @@ class Patient(models.Model):
         ordering = ["site__code", "subject_id", "screening_number"]
         indexes = [
             models.Index(fields=["status"]), models.Index(fields=["site", "status"]),
-            # The patient list's orderings: by subject within a site (the default) and by day 0.
-            models.Index(fields=["site", "subject_id", "screening_number"], name="patient_site_subject_idx"),
+            # The patient list sorted by day 0. (The default order, site code then subject, joins the
+            # site table; PostgreSQL reads the visible patients through the site index and sorts them,
+            # which no index on patients_patient alone can spare it.)
             models.Index(fields=["infusion_date", "id"], name="patient_day0_idx"),
             # Newest day 0 first with blanks last: a B-tree read backwards puts NULLs first, so its own index.
             models.Index(F("infusion_date").desc(nulls_last=True), F("id").desc(), name="patient_day0_desc_idx"),

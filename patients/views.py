@@ -22,9 +22,8 @@ from .timeline import axis_layout, patient_events
 def patient_list(request):
     sites = visible_sites(request.user)
     filters = PatientListFilter(request.GET, sites=sites)  # always bound: an empty query is valid
-    # The Screening CRF (consent date) is prefetched for the page's rows, not joined: without the join
-    # PostgreSQL reads the first page straight from patient_site_subject_idx instead of scanning and
-    # sorting every visible patient.
+    # The Screening CRF (consent date) is prefetched for the page's rows (one query), not joined: the
+    # join made PostgreSQL scan every screening row, and kept a day-0 sort off patient_day0_*_idx.
     patients = filters.apply(Patient.objects.visible_to(request.user).select_related("site")
                              .prefetch_related("screening"))
     per_page = (filters.cleaned_data.get("per_page") or 50) if filters.is_valid() else 50
