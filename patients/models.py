@@ -2,7 +2,7 @@
 only: no names are stored."""
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
@@ -87,8 +87,9 @@ class Patient(models.Model):
             # site table; PostgreSQL reads the visible patients through the site index and sorts them,
             # which no index on patients_patient alone can spare it.)
             models.Index(fields=["infusion_date", "id"], name="patient_day0_idx"),
-            # Newest day 0 first with blanks last: a B-tree read backwards puts NULLs first, so its own index.
-            models.Index(F("infusion_date").desc(nulls_last=True), F("id").desc(), name="patient_day0_desc_idx"),
+            # Newest day 0 first with blanks last needs its own index (a B-tree read backwards puts NULLs
+            # first): patient_day0_desc_idx, made on PostgreSQL only by migration 0004 (SQLite cannot
+            # index NULLS LAST).
         ]
 
     def __str__(self):
