@@ -139,12 +139,14 @@ def endpoints_pdf(
     """The endpoints page as a PDF, figures embedded as data: URIs (no request back to the server)."""
     import weasyprint
 
-    images = {
-        name: "data:image/png;base64," + base64.b64encode(
-            figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
-        ).decode("ascii")
-        for name in FIGURES
-    }
+    user = context.get("user")
+
+    def image(name):
+        if user is not None:  # the same cached figures as the page
+            return figure_bytes_for(user=user, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+        return figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+
+    images = {name: "data:image/png;base64," + base64.b64encode(image(name)).decode("ascii") for name in FIGURES}
     html = render_to_string("outcomes/endpoints_pdf.html", {
         **TABLE_CONTEXT, **context, "endpoints": endpoints, "images": images, "figure_titles": FIGURES,
         "censor_at_hsct": censor_at_hsct, "as_of": as_of,

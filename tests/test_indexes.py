@@ -93,5 +93,5 @@ def test_the_daily_visit_status_job_reads_visits_through_indexes(patients, coord
         assert "Index Scan on patients_visit" in explained.replace("Bitmap Index Scan on patients_visit_patient",
                                                                    "Index Scan on patients_visit") \
             or "Index Scan using" in explained, explained
-    # Which index the planner picks at scale (the partial visit_open_window_*_idx for the due and overdue
-    # windows at 170,000 visits) is shown by bench/visit_status.py --explain, not provable on a few rows.
+    # Which index the planner picks at scale is shown by bench/visit_status.py --explain, not provable on a
+    # few rows.

@@ -37,13 +37,5 @@ class Migration(migrations.Migration):
             model_name='visit',
             index=models.Index(fields=['status', 'window_start'], name='visit_status_window_start_idx'),
         ),
-        migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(condition=models.Q(('status__in', ['done', 'not_expected']), _negated=True), fields=['window_end'], name='visit_open_window_end_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(condition=models.Q(('status__in', ['done', 'not_expected']), _negated=True), fields=['window_start'], name='visit_open_window_start_idx'),
-        ),
         migrations.RunPython(create_day0_desc_index, drop_day0_desc_index),
     ]
