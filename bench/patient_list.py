@@ -1,6 +1,6 @@
 """Bench: the patient list with 10,000 patients.
 
-    DATABASE_URL=postgres://… .venv/bin/python bench/patient_list.py [--patients 10000]
+    DATABASE_URL=postgres://… .venv/bin/python bench/patient_list.py [--patients 10000] [--explain]
 
 Creates a throwaway test database (test_<name>, dropped at the end), fills it
 with N patients over two sites, each with a Screening CRF (history rows
@@ -8,6 +8,8 @@ included, through simple-history's bulk_create_with_history), then times the
 list page as a coordinator and as a data manager: page 1, a sort on consent
 date, a search, a filter, the last page. Prints milliseconds and the number of
 SQL queries per request; the query count must not depend on the page size.
+With --explain (PostgreSQL), also prints the plan nodes of each page's row query
+(EXPLAIN ANALYZE after ANALYZE): which indexes it uses, where it scans.
 """
 import argparse
 import datetime
@@ -84,9 +86,27 @@ def measure(client: Client, url: str, repeat: int = 5) -> tuple[float, int, int]
     return statistics.median(times), queries, len(response.context["page"].object_list)
 
 
+def explain(sql: str) -> list[str]:
+    """The plan nodes (scans, sorts, joins) of a query, EXPLAIN ANALYZE on PostgreSQL."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql)
+        lines = [row[0] for row in cursor.fetchall()]
+    keep = ("Scan", "Sort", "Join", "Limit", "Nested Loop", "Index Cond", "Filter")
+    return [line.strip() for line in lines if any(word in line for word in keep)]
+
+
+def row_query(client: Client, url: str) -> str:
+    """The SQL of the page's patient rows (the SELECT … LIMIT on patients_patient)."""
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    return next(q["sql"] for q in captured.captured_queries
+                if 'FROM "patients_patient"' in q["sql"] and "LIMIT" in q["sql"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--explain", action="store_true", help="print each row query's plan (PostgreSQL)")
     args = parser.parse_args()
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver"]
@@ -95,6 +115,9 @@ def main():
     try:
         began = time.perf_counter()
         coordinator, manager = fill(args.patients)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would have after a bulk load
         print(f"{connection.vendor}: {args.patients} patients created in {time.perf_counter() - began:.1f} s "
               f"(database {test_name})")
         for user in (coordinator, manager):
@@ -107,6 +130,9 @@ def main():
                         "/patients/?status=follow_up&site=SZ&sort=-day0", "/patients/?page=last&per_page=25"):
                 ms, queries, rows = measure(client, url)
                 print(f"  {url:<52} {ms:>9.1f} {queries:>8} {rows:>5}")
+                if args.explain and connection.vendor == "postgresql":
+                    for line in explain(row_query(client, url)):
+                        print(f"      {line}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -1,12 +1,14 @@
 """Time the daily visit status job over 300,000 visits.
 
-    DATABASE_URL=postgres://… .venv/bin/python bench/visit_status.py [--visits 300000]
+    DATABASE_URL=postgres://… .venv/bin/python bench/visit_status.py [--visits 300000] [--explain]
 
 Creates synthetic patients (16 visits each, infused over the last 3½ years)
 in one transaction of a throwaway database, runs the job twice — the first pass (most visits change
 status, each change written to the history table) and the next day's pass
 (only the visits crossing a window boundary) — prints both times and rolls
-everything back, leaving the database as it was.
+everything back, leaving the database as it was. With --explain (PostgreSQL),
+prints the plan (EXPLAIN, not executed) of each statement of the next day's
+pass: which indexes it uses.
 """
 import argparse
 import datetime
@@ -24,6 +26,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from patients.models import Patient, PatientStatus, Visit  # noqa: E402
 from trial.models import Site, VisitDefinition  # noqa: E402
@@ -36,7 +39,14 @@ class Rollback(Exception):
     pass
 
 
-def main(n_visits: int) -> None:
+def plan_summary(sql: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (COSTS OFF) " + sql)
+        lines = [row[0] for row in cursor.fetchall()]
+    return [line.strip() for line in lines if "Scan" in line or "Index Cond" in line]
+
+
+def main(n_visits: int, explain: bool = False) -> None:
     today = datetime.date(2026, 11, 24)
     rng = random.Random(300_000)
     try:
@@ -69,14 +79,27 @@ def main(n_visits: int) -> None:
             print(f"set-up: {len(patients):,} patients, {len(visits):,} visits in {time.perf_counter() - start:.1f} s "
                   f"({connection.vendor})")
 
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # statistics of the freshly loaded tables, as autovacuum would
             for label, day in (("first pass", today), ("next day", today + datetime.timedelta(days=1))):
+                if label == "next day":
+                    with connection.cursor() as cursor:
+                        cursor.execute("ANALYZE patients_visit")  # as autovacuum does after the mass update
                 history_before = Visit.history.count()
                 start = time.perf_counter()
-                counts = visits_update_status(today=day)
+                with CaptureQueriesContext(connection) as captured:
+                    counts = visits_update_status(today=day)
                 elapsed = time.perf_counter() - start
                 changed = {str(status): n for status, n in counts.items() if n}
                 print(f"{label} ({day}): {elapsed:.2f} s for {Visit.objects.count():,} visits; changed {changed}; "
                       f"history rows written {Visit.history.count() - history_before:,}")
+            if explain and connection.vendor == "postgresql":
+                print("plans of the next day's statements:")
+                for query in captured.captured_queries:
+                    if query["sql"].startswith(("WITH changed", "UPDATE", "INSERT")):
+                        print(f"  {query['sql'][:110]}…")
+                        for line in plan_summary(query["sql"]):
+                            print(f"      {line}")
             raise Rollback
     except Rollback:
         print("rolled back: the database is as it was")
@@ -85,11 +108,12 @@ def main(n_visits: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visits", type=int, default=300_000)
-    n_visits = parser.parse_args().visits
+    parser.add_argument("--explain", action="store_true", help="print the plans of the statements (PostgreSQL)")
+    arguments = parser.parse_args()
     # A throwaway database (test_<name>), so the bench needs nothing but a server.
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        main(n_visits)
+        main(arguments.visits, explain=arguments.explain)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -204,6 +204,18 @@ CELERY_BEAT_SCHEDULE = {
     "safety-sae-overdue": {"task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0)},
 }
 
+# The cache holds what is expensive and derived (the endpoints and their figures), keyed on a
+# version of the data read from the database, so a stale entry is never served: Redis when
+# REDIS_URL is set (shared by every web process), otherwise memory of the one process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "KEY_PREFIX": "edc-cache", "TIMEOUT": 24 * 3600}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "edc", "TIMEOUT": 24 * 3600}
+    ),
+}
+
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="edc@localhost")
@@ -236,5 +248,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # Eager tasks would log every success into the web server's console.
-    "loggers": {"celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"}},
+    "loggers": {"celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+                # WeasyPrint logs every layout step of every page at INFO.
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

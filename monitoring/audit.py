@@ -23,23 +23,30 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def _display(model, field_name: str, value) -> str:
+def _display(model, field_name: str, value, related: dict) -> str:
     if value is None or value == "":
         return "—"
     model_field = model._meta.get_field(field_name)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if model_field.is_relation:
-        related = model_field.related_model._default_manager.filter(pk=value).first()
-        return str(related) if related is not None else str(value)
+        key = (model_field.related_model, value)
+        if key not in related:  # each related record read once per trail (or per report)
+            related[key] = model_field.related_model._default_manager.filter(pk=value).first()
+        return str(related[key]) if related[key] is not None else str(value)
     return str(value)
 
 
-def audit_trail(instance) -> list[AuditEntry]:
-    """Every version of a record, newest first: who, when, why, and each field's old and new value."""
+def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[AuditEntry]:
+    """Every version of a record, newest first: who, when, why, and each field's old and new value.
+
+    ``rows`` (the history rows, oldest first, with history_user) and ``related`` ((model, pk) → object,
+    shared between trails) let a report read them for many records at once."""
     model = type(instance)
     actions = {"+": "Created", "~": "Changed", "-": "Deleted"}
-    rows = list(instance.history.select_related("history_user").order_by("history_date", "history_id"))
+    related = {} if related is None else related
+    if rows is None:
+        rows = list(instance.history.select_related("history_user").order_by("history_date", "history_id"))
     entries = []
     previous = None
     for row in rows:
@@ -57,7 +64,7 @@ def audit_trail(instance) -> list[AuditEntry]:
                 if value not in (None, ""):
                     entry.changes.append(
                         FieldChange(model_field.name, str(model_field.verbose_name), "—",
-                                    _display(model, model_field.name, value))
+                                    _display(model, model_field.name, value, related))
                     )
         else:
             delta = row.diff_against(previous, excluded_fields=list(IGNORED_FIELDS))
@@ -65,7 +72,8 @@ def audit_trail(instance) -> list[AuditEntry]:
                 model_field = model._meta.get_field(change.field)
                 entry.changes.append(
                     FieldChange(change.field, str(model_field.verbose_name),
-                                _display(model, change.field, change.old), _display(model, change.field, change.new))
+                                _display(model, change.field, change.old, related),
+                                _display(model, change.field, change.new, related))
                 )
         entries.append(entry)
         previous = row

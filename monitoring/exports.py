@@ -99,38 +99,34 @@ def _translated(parent, tag: str, text: str):
     return element
 
 
-def odm_document(*, patients, protocol, by) -> bytes:
-    """The trial's metadata and clinical data of the given patients, each
-    value version with its AuditRecord (who, where, when, why) — a
-    transactional ODM 1.3.2 file."""
+#: Patients per round of queries in the streamed ODM export: memory is bounded by one chunk.
+ODM_CHUNK_PATIENTS = 200
+
+
+def _el(parent, tag, **attrs):
     from lxml import etree
 
-    from patients.models import Visit
+    element = etree.SubElement(parent, f"{{{ODM_NS}}}{tag}")
+    for key, value in attrs.items():
+        element.set(key, str(value))
+    return element
 
-    def el(parent, tag, **attrs):
-        element = etree.SubElement(parent, f"{{{ODM_NS}}}{tag}")
-        for key, value in attrs.items():
-            element.set(key, str(value))
-        return element
 
-    now = timezone.now()
+def _odm_study(*, protocol, models_):
+    """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
+    from lxml import etree
+
+    el = _el
     study_oid = _oid("ST", protocol.code)
     mdv_oid = _oid("MDV", protocol.code, protocol.version)
-    root = etree.Element(f"{{{ODM_NS}}}ODM", nsmap={None: ODM_NS})
-    root.set("FileType", "Transactional")
-    root.set("FileOID", _oid("EDC", protocol.code, now.strftime("%Y%m%dT%H%M%S")))
-    root.set("CreationDateTime", now.isoformat(timespec="seconds"))
-    root.set("ODMVersion", "1.3.2")
-    root.set("Originator", "CAR-T EDC")
-
-    study = el(root, "Study", OID=study_oid)
+    study = etree.Element(f"{{{ODM_NS}}}Study", nsmap={None: ODM_NS})
+    study.set("OID", study_oid)
     global_variables = el(study, "GlobalVariables")
     for tag, text in (("StudyName", protocol.code), ("StudyDescription", protocol.title),
                       ("ProtocolName", f"{protocol.code} v{protocol.version}")):
         el(global_variables, tag).text = text
     mdv = el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
 
-    models_ = crf_models()
     visit_definitions = list(protocol.visit_definitions.all())
     events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
         ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
@@ -166,38 +162,76 @@ def odm_document(*, patients, protocol, by) -> bytes:
         for code, label in f.flatchoices:
             item = el(codelist, "CodeListItem", CodedValue=code)
             _translated(item, "Decode", str(label))
+    return study, study_oid, mdv_oid, form_oids, item_oids
 
-    # Users and sites, referenced by every audit record.
+
+def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
+    """AdminData: every user an audit record names and every site a subject is at (a few queries, no rows
+    of clinical data held in memory)."""
+    from functools import reduce
+    from operator import or_
+
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
+    from lxml import etree
 
-    histories = []
-    user_ids = set()
-    for model in models_:
-        for crf in model.objects.filter(patient__in=patients).select_related(
-                "patient", "patient__site", "visit__definition").order_by("pk"):
-            rows = list(crf.history.order_by("history_date", "history_id"))
-            user_ids.update(row.history_user_id for row in rows if row.history_user_id)
-            histories.append((model, crf, rows))
-    admin = el(root, "AdminData", StudyOID=study_oid)
+    from trial.models import Site
+
+    el = _el
+    admin = etree.Element(f"{{{ODM_NS}}}AdminData", nsmap={None: ODM_NS})
+    admin.set("StudyOID", study_oid)
     el(admin, "User", OID="USR.system").append(_full_name("Edit check / system"))
-    for user in get_user_model().objects.filter(pk__in=user_ids).order_by("pk"):
+    crfs = {model: model.objects.filter(patient__in=patients) for model in models_}
+    authors = reduce(or_, (Q(pk__in=model.history.filter(id__in=crfs[model].values("pk"))
+                             .values("history_user_id")) for model in models_), Q(pk__in=[]))
+    for user in get_user_model().objects.filter(authors).order_by("pk"):
         el(admin, "User", OID=_oid("USR", user.pk)).append(_full_name(user.get_full_name() or user.username))
-    sites = sorted({crf.patient.site for _model, crf, _rows in histories}, key=lambda site: site.code)
-    for site in sites:
+    sites = reduce(or_, (Q(pk__in=crfs[model].values("patient__site_id")) for model in models_), Q(pk__in=[]))
+    for site in Site.objects.filter(sites).order_by("code"):
         location = el(admin, "Location", OID=_oid("LOC", site.code), Name=site.name, LocationType="Site")
         el(location, "MetaDataVersionRef", StudyOID=study_oid, MetaDataVersionOID=mdv_oid,
            EffectiveDate=protocol.effective_date.isoformat())
+    return admin
 
-    clinical = el(root, "ClinicalData", StudyOID=study_oid, MetaDataVersionOID=mdv_oid)
-    visit_codes = dict(Visit.objects.filter(patient__in=patients).values_list("pk", "definition__code"))
-    by_subject: dict = {}
-    for model, crf, rows in histories:
-        by_subject.setdefault(crf.patient, []).append((model, crf, rows))
-    for patient in sorted(by_subject, key=lambda p: p.study_id):
-        subject = el(clinical, "SubjectData", SubjectKey=patient.study_id, TransactionType="Upsert")
-        el(subject, "SiteRef", LocationOID=_oid("LOC", patient.site.code))
-        for model, crf, rows in by_subject[patient]:
-            event_oid = _oid("SE", visit_codes[crf.visit_id]) if crf.visit_id else "SE.UNSCHEDULED"
+
+def _chunks(iterable, size: int):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _odm_subjects(patients_chunk, *, models_, form_oids, item_oids):
+    """The SubjectData elements of a chunk of patients: two queries per CRF model (forms, then their
+    history rows), whatever the number of patients or forms."""
+    from collections import defaultdict
+
+    from lxml import etree
+
+    el = _el
+    ids = [patient.pk for patient in patients_chunk]
+    forms = defaultdict(list)  # patient id -> [(model, crf, history rows)]
+    for model in models_:
+        crfs = list(model.objects.filter(patient_id__in=ids).select_related("visit__definition").order_by("pk"))
+        rows = defaultdict(list)
+        for row in model.history.filter(id__in=[crf.pk for crf in crfs]).order_by("id", "history_date",
+                                                                                   "history_id"):
+            rows[row.id].append(row)
+        for crf in crfs:
+            forms[crf.patient_id].append((model, crf, rows[crf.pk]))
+    fields = {model: export_fields(model) for model in models_}
+    for patient in patients_chunk:
+        location_oid = _oid("LOC", patient.site.code)
+        subject = etree.Element(f"{{{ODM_NS}}}SubjectData", nsmap={None: ODM_NS})
+        subject.set("SubjectKey", patient.study_id)
+        subject.set("TransactionType", "Upsert")
+        el(subject, "SiteRef", LocationOID=location_oid)
+        for model, crf, rows in forms[patient.pk]:
+            event_oid = _oid("SE", crf.visit.definition.code) if crf.visit_id else "SE.UNSCHEDULED"
             event = el(subject, "StudyEventData", StudyEventOID=event_oid, StudyEventRepeatKey=crf.visit_id or 1,
                        TransactionType="Upsert")
             form = el(event, "FormData", FormOID=form_oids[model], FormRepeatKey=crf.pk,
@@ -206,7 +240,7 @@ def odm_document(*, patients, protocol, by) -> bytes:
                        TransactionType="Upsert")
             previous = {}
             for row in rows:
-                for f in export_fields(model):
+                for f in fields[model]:
                     value = coded_value(row, f)
                     if f.name in previous and previous[f.name] == value:
                         continue
@@ -215,12 +249,81 @@ def odm_document(*, patients, protocol, by) -> bytes:
                     audit = el(item, "AuditRecord")
                     el(audit, "UserRef", UserOID=_oid("USR", row.history_user_id) if row.history_user_id
                        else "USR.system")
-                    el(audit, "LocationRef", LocationOID=_oid("LOC", patient.site.code))
+                    el(audit, "LocationRef", LocationOID=location_oid)
                     el(audit, "DateTimeStamp").text = row.history_date.isoformat(timespec="seconds")
                     if row.history_change_reason:
                         el(audit, "ReasonForChange").text = row.history_change_reason
                     previous[f.name] = value
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        yield subject
+
+
+def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
+    """The trial's metadata and the clinical data of ``patients``, each value version with its
+    AuditRecord (who, where, when, why) — a transactional ODM 1.3.2 file — as an iterator of bytes.
+
+    Constant memory whatever the number of patients: the patients with forms are read from a
+    server-side cursor (``.iterator``) in chunks, each chunk's forms and history rows are fetched
+    in two queries per CRF model, written with lxml's incremental writer (``etree.xmlfile``) and
+    handed on before the next chunk is read.
+    """
+    import io
+    from functools import reduce
+    from operator import or_
+
+    from django.db.models import Q
+    from django.db.models.functions import Coalesce
+    from lxml import etree
+
+    from patients.models import Patient
+
+    chunk_patients = chunk_patients or ODM_CHUNK_PATIENTS
+    models_ = crf_models()
+    now = timezone.now()
+    study, study_oid, mdv_oid, form_oids, item_oids = _odm_study(protocol=protocol, models_=models_)
+    admin = _odm_admin(patients=patients, models_=models_, protocol=protocol, study_oid=study_oid,
+                       mdv_oid=mdv_oid)
+    with_forms = reduce(or_, (Q(pk__in=model.objects.filter(patient__in=patients).values("patient_id"))
+                              for model in models_), Q(pk__in=[]))
+    subjects = (Patient.objects.filter(with_forms).select_related("site")
+                .order_by(Coalesce("subject_id", "screening_number"), "pk")
+                .only("pk", "subject_id", "screening_number", "site__code"))
+
+    buffer = io.BytesIO()
+
+    def drain() -> bytes:
+        data = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return data
+
+    with etree.xmlfile(buffer, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{ODM_NS}}}ODM", nsmap={None: ODM_NS}, attrib={
+            "FileType": "Transactional", "FileOID": _oid("EDC", protocol.code, now.strftime("%Y%m%dT%H%M%S")),
+            "CreationDateTime": now.isoformat(timespec="seconds"), "ODMVersion": "1.3.2",
+            "Originator": "CAR-T EDC",
+        }):
+            xf.write("\n")
+            xf.write(study, pretty_print=True)
+            xf.write(admin, pretty_print=True)
+            del study, admin
+            with xf.element(f"{{{ODM_NS}}}ClinicalData", StudyOID=study_oid, MetaDataVersionOID=mdv_oid):
+                xf.write("\n")
+                xf.flush()
+                yield drain()
+                for chunk in _chunks(subjects.iterator(chunk_size=chunk_patients), chunk_patients):
+                    for subject in _odm_subjects(chunk, models_=models_, form_oids=form_oids,
+                                                 item_oids=item_oids):
+                        xf.write(subject, pretty_print=True)
+                    xf.flush()
+                    yield drain()
+            xf.write("\n")
+    yield drain()
+
+
+def odm_document(*, patients, protocol, by=None) -> bytes:
+    """The whole ODM file in memory (odm_stream joined): for small exports and tests."""
+    return b"".join(odm_stream(patients=patients, protocol=protocol))
 
 
 def _full_name(text: str):

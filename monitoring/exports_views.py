@@ -3,7 +3,7 @@ Every download of trial data is recorded (who, what, when)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from patients.models import Patient
@@ -97,12 +97,14 @@ def dictionary_csv(request):
     return response
 
 
-def odm_response(request) -> HttpResponse:
+def odm_response(request) -> StreamingHttpResponse:
     protocol = Protocol.objects.current()
-    content = exports.odm_document(patients=Patient.objects.visible_to(request.user), protocol=protocol,
-                                   by=request.user)
     services.export_record(user=request.user, kind="odm", description=f"CDISC ODM 1.3.2 of {protocol}")
-    response = HttpResponse(content, content_type="application/xml; charset=utf-8")
+    # Streamed: written patient by patient as the client reads, in constant memory (exports.odm_stream).
+    response = StreamingHttpResponse(
+        exports.odm_stream(patients=Patient.objects.visible_to(request.user), protocol=protocol),
+        content_type="application/xml; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="{protocol.code}-odm.xml"'
     return response
 

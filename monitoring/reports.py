@@ -4,10 +4,13 @@ signature, SDV mark, query and audit row of the forms, with a running header
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .selectors import crf_review, patient_crfs, visit_crfs
+from .selectors import crf_reviews, patient_crfs, visit_crfs
 
 
 def _render_pdf(context: dict) -> bytes:
+    # Profiled for issue 10: about 0.1 s of CPU per form (a five-form visit report ~0.5 s). The
+    # stylesheet is already small and inline, with a system font and nothing to fetch; fixed table
+    # layout, separate borders and a shared FontConfiguration measured no faster, so none is used.
     from weasyprint import HTML
 
     html = render_to_string("monitoring/report.html", {**context, "pdf": True})
@@ -15,7 +18,7 @@ def _render_pdf(context: dict) -> bytes:
 
 
 def _sections(crfs) -> list[dict]:
-    return [crf_review(crf) for crf in crfs]
+    return crf_reviews(crfs)
 
 
 def _context(*, patient, by, title: str, sections, visit=None) -> dict:

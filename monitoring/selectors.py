@@ -41,7 +41,7 @@ def crf_for_user(*, user, model_label: str, pk: int):
     if model not in crf_models():
         raise Http404("No such form.")
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
-        "patient", "patient__site").first()
+        "patient", "patient__site", "protocol", "created_by", "visit__patient", "visit__definition").first()
     if crf is None:
         raise Http404("No such form.")
     return crf
@@ -105,19 +105,24 @@ def display_value(crf, model_field) -> str:
     return str(value)
 
 
-def crf_rows(crf) -> list[dict]:
-    """Every data field of the form with its verbose name, value, SDV mark and open queries."""
+def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
+    """Every data field of the form with its verbose name, value, SDV mark and open queries.
+
+    ``marks`` and ``queries`` (the form's SDV marks and queries) are read when not given."""
     from .models import QueryStatus
     from .services import crf_value_fields
 
-    marks = {mark.field: mark for mark in crf_verifications(crf) if mark.is_active}
+    marks = crf_verifications(crf) if marks is None else marks
+    queries = crf_queries(crf).exclude(status=QueryStatus.CLOSED) if queries is None else queries
+    active_marks = {mark.field: mark for mark in marks if mark.is_active}
     open_queries: dict[str, list] = {}
-    for query in crf_queries(crf).exclude(status=QueryStatus.CLOSED):
-        open_queries.setdefault(query.field, []).append(query)
+    for query in queries:
+        if query.status != QueryStatus.CLOSED:
+            open_queries.setdefault(query.field, []).append(query)
     return [
         {
             "name": f.name, "label": str(f.verbose_name), "value": display_value(crf, f),
-            "verified": marks.get(f.name), "open_queries": open_queries.get(f.name, []),
+            "verified": active_marks.get(f.name), "open_queries": open_queries.get(f.name, []),
         }
         for f in crf_value_fields(type(crf))
         # Shown in the heading and the status line instead.
@@ -127,26 +132,70 @@ def crf_rows(crf) -> list[dict]:
 
 def crf_review(crf) -> dict:
     """Everything a report or the detail page shows about one CRF."""
-    from .audit import audit_trail
+    return crf_reviews([crf])[0]
 
-    marks = list(crf_verifications(crf))
-    return {
-        "crf": crf,
-        "model_label": crf_model_label(crf),
-        "rows": crf_rows(crf),
-        "whole_form_verification": next((m for m in marks if m.field == "" and m.is_active), None),
-        "verifications": marks,
-        "signatures": list(crf_signatures(crf)),
-        "queries": list(crf_queries(crf)),
-        "audit": audit_trail(crf),
-    }
+
+def crf_reviews(crfs) -> list[dict]:
+    """crf_review of many forms in a number of queries that depends on the CRF models, not on the forms:
+    queries, SDV marks, signatures and history rows are read per model for all its forms at once."""
+    from collections import defaultdict
+
+    from django.contrib.contenttypes.models import ContentType
+
+    from .audit import audit_trail
+    from .models import DataQuery, Signature, SourceVerification
+
+    by_model = defaultdict(list)
+    for crf in crfs:
+        by_model[type(crf)].append(crf)
+    loaded = {}  # (model, pk) -> (marks, signatures, queries, history rows)
+    related = {}  # (related model, pk) -> object, shared by every audit trail (a form's patient, visit…)
+    for model, forms in by_model.items():
+        content_type = ContentType.objects.get_for_model(model)
+        ids = [crf.pk for crf in forms]
+        grouped = {}
+        for name, queryset in (
+            ("marks", SourceVerification.objects.select_related("verified_by")),
+            ("signatures", Signature.objects.select_related("signer")),
+            ("queries", DataQuery.objects.select_related("raised_by").prefetch_related("messages__author")),
+        ):
+            grouped[name] = defaultdict(list)
+            for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
+                grouped[name][record.object_id].append(record)
+        history = defaultdict(list)
+        for row in model.history.filter(id__in=ids).select_related("history_user").order_by(
+                "history_date", "history_id"):
+            history[row.id].append(row)
+        for crf in forms:
+            loaded[(model, crf.pk)] = (grouped["marks"][crf.pk], grouped["signatures"][crf.pk],
+                                       grouped["queries"][crf.pk], history[crf.pk])
+            for model_field in model._meta.concrete_fields:
+                if model_field.is_relation and model_field.is_cached(crf):
+                    value = model_field.get_cached_value(crf)
+                    if value is not None:
+                        related[(model_field.related_model, value.pk)] = value
+    reviews = []
+    for crf in crfs:
+        marks, signatures, queries, history_rows = loaded[(type(crf), crf.pk)]
+        reviews.append({
+            "crf": crf,
+            "model_label": crf_model_label(crf),
+            "rows": crf_rows(crf, marks=marks, queries=queries),
+            "whole_form_verification": next((m for m in marks if m.field == "" and m.is_active), None),
+            "verifications": marks,
+            "signatures": signatures,
+            "queries": queries,
+            "audit": audit_trail(crf, rows=history_rows, related=related),
+        })
+    return reviews
 
 
 def visit_crfs(visit) -> list:
     """All CRFs whose `visit` is this visit, in registry order."""
     return [
         crf for model in crf_models()
-        for crf in model.objects.filter(visit=visit, removed=False).select_related("patient", "patient__site")
+        for crf in model.objects.filter(visit=visit, removed=False).select_related(
+            "patient", "patient__site", "protocol", "created_by", "visit__patient", "visit__definition")
         .order_by("pk")
     ]
 
@@ -155,7 +204,8 @@ def patient_crfs(patient) -> list:
     """The whole casebook: every CRF of the patient (removed ones too, shown as removed)."""
     return [
         crf for model in crf_models()
-        for crf in model.objects.filter(patient=patient).select_related("patient", "patient__site", "visit")
+        for crf in model.objects.filter(patient=patient).select_related(
+            "patient", "patient__site", "protocol", "created_by", "visit__patient", "visit__definition")
         .order_by("pk")
     ]
 

@@ -17,10 +17,9 @@ from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
-from . import statistics
+from . import reports, statistics
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
-from .selectors import patient_courses
 from .serializers import EndpointsQuerySerializer, FollowUpSerializer, ResponseAssessmentSerializer
 from .services import follow_up_save, response_assessment_save
 
@@ -98,13 +97,12 @@ class FollowUpListCreate(PatientCrfListCreate):
     order_by = ("contact_date", "pk")
 
 
-def _endpoint_courses(request) -> tuple[list, bool]:
+def _endpoint_censoring(request) -> bool:
     if not can_view_endpoints(request.user):
         raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
     query = EndpointsQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    courses = patient_courses(Patient.objects.visible_to(request.user))
-    return courses, query.validated_data["censor_at_hsct"]
+    return query.validated_data["censor_at_hsct"]
 
 
 CENSOR_PARAMETER = OpenApiParameter(
@@ -117,8 +115,9 @@ class EndpointsView(APIView):
 
     @extend_schema(parameters=[CENSOR_PARAMETER], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        courses, censor = _endpoint_courses(request)
-        return ApiResponse(statistics.endpoints(courses, censor_at_hsct=censor))
+        censor = _endpoint_censoring(request)
+        _courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
+        return ApiResponse(endpoints)
 
 
 class AnalysisCsvView(APIView):
@@ -129,7 +128,8 @@ class AnalysisCsvView(APIView):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="analysis.csv")},
     )
     def get(self, request):
-        courses, censor = _endpoint_courses(request)
+        censor = _endpoint_censoring(request)
+        courses = reports.courses_for(user=request.user)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=ANALYSIS_COLUMNS, lineterminator="\n")
         writer.writeheader()

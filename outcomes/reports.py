@@ -2,9 +2,16 @@
 import base64
 import datetime
 
+from django.core.cache import cache
+from django.db import connection
 from django.template.loader import render_to_string
 
+from patients.models import Patient
+from trial.models import Protocol, VisitDefinition
+from trial.roles import is_trial_wide, visible_sites
+
 from . import figures, statistics
+from .models import FollowUp, ResponseAssessment
 from .selectors import patient_courses
 from .statistics import Endpoint, PatientCourse
 
@@ -29,6 +36,75 @@ def endpoint_report(*, patients, censor_at_hsct: bool) -> tuple[list[PatientCour
     """The courses of the infused patients among ``patients`` and the endpoints over them."""
     courses = patient_courses(patients)
     return courses, statistics.endpoints(courses, censor_at_hsct=censor_at_hsct)
+
+
+# --- the cache -------------------------------------------------------------------------------
+# Courses, Kaplan–Meier / Aalen–Johansen estimates and figures take seconds at 10,000 patients.
+# They are cached under a key that contains a version of the data they are computed from, read
+# from the database on every request (one cheap query): every audited save writes a history row,
+# so the highest history id of each table the courses read moves on every change — from any
+# process, web or Celery, whichever cache backend — and a changed record can never be answered
+# from a stale entry. Row counts catch a row written without history (bulk loads).
+
+#: The models patient_courses reads; a change to any of them changes the endpoints.
+ENDPOINT_SOURCES = (Patient, ResponseAssessment, FollowUp, Protocol, VisitDefinition)
+
+
+def endpoint_data_version() -> str:
+    """A string that changes whenever a record the endpoints are computed from changes."""
+    quote = connection.ops.quote_name
+    parts = []
+    for model in ENDPOINT_SOURCES:
+        history_table = quote(model.history.model._meta.db_table)
+        parts.append(f"(SELECT MAX(history_id) FROM {history_table})")
+        parts.append(f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}")
+        return "-".join(str(value) for value in cursor.fetchone())
+
+
+def _scope(user) -> str:
+    """Which patients the user sees, as part of a cache key (mirrors Patient.objects.visible_to)."""
+    if not user.is_authenticated or not user.is_active:
+        return "none"
+    if is_trial_wide(user):
+        return "all"
+    return "sites-" + ".".join(str(pk) for pk in sorted(visible_sites(user).values_list("pk", flat=True)))
+
+
+def _cache_key(*parts) -> str:
+    return "outcomes:" + ":".join(str(part) for part in parts)
+
+
+def endpoint_report_for(*, user, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
+    """endpoint_report over the patients ``user`` may see, from the cache when the data has not changed."""
+    key = _cache_key("report", endpoint_data_version(), _scope(user), int(censor_at_hsct))
+    cached = cache.get(key)
+    if cached is None:
+        cached = endpoint_report(patients=Patient.objects.visible_to(user), censor_at_hsct=censor_at_hsct)
+        cache.set(key, cached)
+    return cached
+
+
+def courses_for(*, user) -> list[PatientCourse]:
+    """The courses of the patients ``user`` may see (cached like the report)."""
+    key = _cache_key("courses", endpoint_data_version(), _scope(user))
+    courses = cache.get(key)
+    if courses is None:
+        courses = patient_courses(Patient.objects.visible_to(user))
+        cache.set(key, courses)
+    return courses
+
+
+def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, as_of: datetime.date) -> bytes:
+    """figure_bytes for the patients ``user`` may see, from the cache when the data has not changed."""
+    key = _cache_key("figure", endpoint_data_version(), _scope(user), name, int(censor_at_hsct), as_of.isoformat())
+    image = cache.get(key)
+    if image is None:
+        courses, _endpoints = endpoint_report_for(user=user, censor_at_hsct=censor_at_hsct)
+        image = figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+        cache.set(key, image)
+    return image
 
 
 def figure_bytes(
@@ -63,12 +139,14 @@ def endpoints_pdf(
     """The endpoints page as a PDF, figures embedded as data: URIs (no request back to the server)."""
     import weasyprint
 
-    images = {
-        name: "data:image/png;base64," + base64.b64encode(
-            figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
-        ).decode("ascii")
-        for name in FIGURES
-    }
+    user = context.get("user")
+
+    def image(name):
+        if user is not None:  # the same cached figures as the page
+            return figure_bytes_for(user=user, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+        return figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+
+    images = {name: "data:image/png;base64," + base64.b64encode(image(name)).decode("ascii") for name in FIGURES}
     html = render_to_string("outcomes/endpoints_pdf.html", {
         **TABLE_CONTEXT, **context, "endpoints": endpoints, "images": images, "figure_titles": FIGURES,
         "censor_at_hsct": censor_at_hsct, "as_of": as_of,

@@ -123,9 +123,7 @@ def _endpoint_data(request):
     if not can_view_endpoints(request.user):
         raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
     censor = _censor_at_hsct(request)
-    courses, endpoints = reports.endpoint_report(
-        patients=Patient.objects.visible_to(request.user), censor_at_hsct=censor
-    )
+    courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
     return censor, courses, endpoints
 
 
@@ -143,9 +141,10 @@ def endpoints_page(request):
 def endpoint_figure(request, name):
     if name not in reports.FIGURES:
         raise Http404("No such figure.")
-    censor, courses, _endpoints = _endpoint_data(request)
-    image = reports.figure_bytes(courses=courses, name=name, censor_at_hsct=censor,
-                                 as_of=timezone.localdate())
+    if not can_view_endpoints(request.user):
+        raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
+    image = reports.figure_bytes_for(user=request.user, name=name, censor_at_hsct=_censor_at_hsct(request),
+                                     as_of=timezone.localdate())
     response = HttpResponse(image, content_type="image/png")
     response["Cache-Control"] = "private, no-store"  # patient data
     return response

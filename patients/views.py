@@ -22,7 +22,10 @@ from .timeline import axis_layout, patient_events
 def patient_list(request):
     sites = visible_sites(request.user)
     filters = PatientListFilter(request.GET, sites=sites)  # always bound: an empty query is valid
-    patients = filters.apply(Patient.objects.visible_to(request.user).select_related("site", "screening"))
+    # The Screening CRF (consent date) is prefetched for the page's rows (one query), not joined: the
+    # join made PostgreSQL scan every screening row, and kept a day-0 sort off patient_day0_*_idx.
+    patients = filters.apply(Patient.objects.visible_to(request.user).select_related("site")
+                             .prefetch_related("screening"))
     per_page = (filters.cleaned_data.get("per_page") or 50) if filters.is_valid() else 50
     page = Paginator(patients, per_page).get_page(request.GET.get("page"))
     query = request.GET.copy()

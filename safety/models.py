@@ -61,7 +61,9 @@ class AdverseEvent(CaseReportForm):
 
     class Meta:
         ordering = ["patient", "onset_date", "pk"]
-        indexes = [models.Index(fields=["serious", "aware_at"])]
+        indexes = [models.Index(fields=["serious", "aware_at"]),
+                   # A patient's events in onset order: the safety page, the timeline, the API list.
+                   models.Index(fields=["patient", "onset_date"], name="ae_patient_onset_idx")]
 
     def __str__(self):
         return f"{self.patient} {self.term} grade {self.grade}"
@@ -110,6 +112,7 @@ class CrsAssessment(CaseReportForm):
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
+        indexes = [models.Index(fields=["patient", "assessment_date"], name="crs_patient_date_idx")]
 
     def __str__(self):
         return f"{self.patient} CRS {self.assessment_date} grade {self.grade}"
@@ -169,6 +172,7 @@ class IcansAssessment(CaseReportForm):
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
+        indexes = [models.Index(fields=["patient", "assessment_date"], name="icans_patient_date_idx")]
 
     def __str__(self):
         return f"{self.patient} ICANS {self.assessment_date} grade {self.grade}"

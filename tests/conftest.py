@@ -19,6 +19,16 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No test sees another's cached endpoints (locmem, or Redis when REDIS_URL is set)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def protocol(db):
     return protocol_seed()

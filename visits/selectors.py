@@ -27,7 +27,9 @@ def visit_expected_forms(visit: Visit) -> list[ExpectedForm]:
         except LookupError:
             found.append(ExpectedForm(code=code, label=labels.get(code, code), available=False, entered=[]))
             continue
-        entered = list(model.objects.filter(visit=visit, removed=False).order_by("created_at"))
+        # The patient comes along: each form's link names the subject (no query per form).
+        entered = list(model.objects.filter(visit=visit, removed=False).select_related("patient", "visit")
+                       .order_by("created_at"))
         try:
             url = reverse(f"{model._meta.app_label}:{code}_new", args=[visit.patient.study_id]) + f"?visit={visit.pk}"
         except NoReverseMatch:

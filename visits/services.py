@@ -151,7 +151,10 @@ def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
     if done_date not in (None, TARGET):
         done_date = ops.adapt_datefield_value(done_date)
     when = ops.adapt_datetimefield_value(when)
-    condition_sql, condition_params = queryset.exclude(status=status).values("pk").query.sql_with_params()
+    # order_by(): Visit's default ordering would follow patient → Patient.Meta.ordering (site code…)
+    # and join and sort inside the IN (…) subquery for nothing.
+    condition_sql, condition_params = (queryset.exclude(status=status).values("pk").order_by()
+                                       .query.sql_with_params())
     columns = _history_columns()
     set_sql, set_params = ["status = %s", "status_reason = %s"], [status, reason[:200]]
     if done_date == TARGET:

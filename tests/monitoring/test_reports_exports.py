@@ -80,7 +80,8 @@ def test_odm_export_validates_against_the_odm_1_3_2_schema(api_client, reviewed_
     api_client.force_authenticate(data_manager)
     response = api_client.get("/api/v1/export/odm/")
     assert response.status_code == 200
-    document = etree.fromstring(response.content)
+    assert response.streaming  # written as it is read, never whole in memory
+    document = etree.fromstring(b"".join(response.streaming_content))
     schema = etree.XMLSchema(etree.parse(str(ODM_SCHEMA)))
     assert schema.validate(document), schema.error_log
     ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
