@@ -17,7 +17,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Under pytest-xdist each worker process gets its own test database (pytest-django
 # adds the _gwN suffix) and, here, its own Redis database, so that one worker's
-# real Celery worker, queue purge or cache never sees another's.
+# real Celery worker, queue purge or cache flush never reaches another's.
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL and _xdist_worker:  # noqa: F405
     from urllib.parse import urlsplit, urlunsplit
@@ -25,4 +25,4 @@ if REDIS_URL and _xdist_worker:  # noqa: F405
     _url = urlsplit(REDIS_URL)  # noqa: F405
     _base_db = int(_url.path.strip("/") or 0)
     REDIS_URL = urlunsplit(_url._replace(path=f"/{_base_db + 1 + int(_xdist_worker.removeprefix('gw'))}"))
-    CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_BROKER_URL = CELERY_RESULT_BACKEND = CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
