@@ -35,6 +35,9 @@ from outcomes.statistics import (
 AT_RISK_MONTHS = (0, 6, 12, 18, 24, 30, 36)
 FOLLOW_UP_MONTHS = 36
 CENSOR_MARKER = "+"
+# One bar per patient reads well up to a trial's size; a network's thousands of
+# patients would draw a figure metres tall for minutes, so show the latest.
+SWIMMER_MAX_LANES = 200
 
 
 def at_risk_counts(times_days: Sequence[float]) -> dict[int, int]:
@@ -104,17 +107,17 @@ def cumulative_incidence_figure(
 
 
 def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str = "png") -> bytes:
-    """Return one bar per patient from infusion to death or last contact, as of a cut-off.
+    """Return one bar per patient from infusion to death or last contact, as of a cut-off
+    (the SWIMMER_MAX_LANES most recently infused when there are more).
 
     Nothing after ``as_of`` is drawn, so an interim cut-off can be redrawn
     from today's data; patients infused after it are left out. An arrow marks
     a patient alive, not lost to follow-up and still inside the 3-year
     follow-up at the cut-off.
     """
-    courses = sorted(
-        (c for c in courses if c.infusion_date <= as_of),
-        key=lambda c: (_followed_days(c, as_of), c.subject_id),
-    )
+    infused = [c for c in courses if c.infusion_date <= as_of]
+    latest = sorted(infused, key=lambda c: c.infusion_date, reverse=True)[:SWIMMER_MAX_LANES]
+    courses = sorted(latest, key=lambda c: (_followed_days(c, as_of), c.subject_id))
     figure = Figure(figsize=(10, 1.5 + 0.3 * max(len(courses), 1)), layout="constrained")
     axes = figure.add_subplot()
 
@@ -167,7 +170,10 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
         loc="outside right upper",
         fontsize="small",
     )
-    axes.set_title(f"Patient follow-up as of {as_of.isoformat()}")
+    title = f"Patient follow-up as of {as_of.isoformat()}"
+    if len(infused) > len(courses):
+        title += f": the {len(courses)} most recently infused of {len(infused):,} patients"
+    axes.set_title(title)
     return _render(figure, format=format)
 
 

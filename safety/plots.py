@@ -10,8 +10,9 @@ from matplotlib.patches import Patch
 GRADE_COLOURS = {0: "#d9d9d9", 1: "#fee08b", 2: "#fdae61", 3: "#f46d43", 4: "#a50026", 5: "#000000"}
 
 
-def swimmer_png(lanes, *, last_day: int = 28) -> bytes:
-    """lanes: [(label, [(day, CRS grade)], [(day, ICANS grade)])], top to bottom."""
+def swimmer_png(lanes, *, last_day: int = 28, of_total: int | None = None) -> bytes:
+    """lanes: [(label, [(day, CRS grade)], [(day, ICANS grade)])], top to bottom;
+    `of_total`: how many infused patients there are when the lanes show only some."""
     height = max(2.5, 0.32 * len(lanes) + 1.4)
     figure = Figure(figsize=(9, height), dpi=100)
     FigureCanvasAgg(figure)
@@ -27,7 +28,10 @@ def swimmer_png(lanes, *, last_day: int = 28) -> bytes:
     axes.set_ylim(-0.7, max(len(lanes), 1) - 0.3)
     axes.set_xticks(range(0, last_day + 1, 7))
     axes.set_xlabel("Study day (0 = CAR-T infusion)")
-    axes.set_title("CRS (upper band) and ICANS (lower band) by ASTCT grade, days 0–28", fontsize=10)
+    title = "CRS (upper band) and ICANS (lower band) by ASTCT grade, days 0–28"
+    if of_total is not None and of_total > len(lanes):
+        title += f"\nthe {len(lanes)} most recently infused of {of_total:,} patients"
+    axes.set_title(title, fontsize=10)
     handles = [Patch(color=GRADE_COLOURS[grade], label=f"Grade {grade}") for grade in range(0, 5)]
     handles.append(Line2D([], [], color="none", label="no mark: not assessed"))
     figure.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)

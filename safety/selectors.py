@@ -12,6 +12,9 @@ from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .summaries import Episode, Incidence, TermRow, episode, incidence, term_table
 
 SWIMMER_LAST_DAY = 28
+# One lane per patient stays readable (and quick to draw) up to about this many;
+# a network's thousands of patients would make a picture metres tall.
+SWIMMER_MAX_LANES = 200
 
 
 def patient_day(patient: Patient, on_date) -> int | None:
@@ -111,9 +114,12 @@ def trial_safety_summary(user) -> TrialSafetySummary:
 
 
 def swimmer_lanes(user) -> list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]:
-    """Per infused patient: (study ID, [(day, CRS grade)], [(day, ICANS grade)]) for days 0–28."""
+    """Per infused patient: (study ID, [(day, CRS grade)], [(day, ICANS grade)]) for days 0–28.
+
+    The SWIMMER_MAX_LANES most recently infused patients, in site and subject order."""
     lanes = []
-    patients = list(infused_patients(user))
+    recent = infused_patients(user).order_by("-infusion_date", "-pk").values("pk")[:SWIMMER_MAX_LANES]
+    patients = list(infused_patients(user).filter(pk__in=recent))
     ids = [patient.pk for patient in patients]
     crs, icans = {}, {}
     for model, target in ((CrsAssessment, crs), (IcansAssessment, icans)):

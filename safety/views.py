@@ -22,6 +22,7 @@ from .selectors import (
     crs_episode,
     death_record_link,
     icans_episode,
+    infused_patients,
     patient_day,
     swimmer_lanes,
     trial_safety_summary,
@@ -213,6 +214,8 @@ def safety_summary(request):
 
 @login_required
 def swimmer_plot(request):
-    response = HttpResponse(swimmer_png(swimmer_lanes(request.user)), content_type="image/png")
+    lanes = swimmer_lanes(request.user)
+    total = infused_patients(request.user).count()
+    response = HttpResponse(swimmer_png(lanes, of_total=total), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -125,3 +125,14 @@ def test_swimmer_plot_leaves_out_patients_infused_after_the_cut_off():
     assert {"SZ-001", "SZ-002", "SZ-003", "SZ-004"} <= set(texts)
     assert "SZ-005" not in texts
     assert "Patient follow-up as of 2025-06-01" in texts
+
+
+def test_swimmer_plot_of_many_patients_shows_the_most_recently_infused(monkeypatch):
+    from outcomes import figures
+
+    monkeypatch.setattr(figures, "SWIMMER_MAX_LANES", 2)
+    many = [course(f"SZ-{n:03}", last=30, infusion=date(2024, 1, n)) for n in range(1, 6)]
+    texts = svg_texts(swimmer_plot(many, date(2025, 6, 1), format="svg"))
+    assert {"SZ-004", "SZ-005"} <= set(texts)
+    assert not {"SZ-001", "SZ-002", "SZ-003"} & set(texts)
+    assert "Patient follow-up as of 2025-06-01: the 2 most recently infused of 5 patients" in texts

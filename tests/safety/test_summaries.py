@@ -67,3 +67,14 @@ def test_timeline_has_grades_and_kinds(coordinator, infused_patient):
     _crs(infused_patient, coordinator, 2, "39.0", hypoxia="low_flow")
     events = [e for e in timeline_events(infused_patient) if e.kind == "crs"]
     assert [(e.study_day(infused_patient), e.severity, e.label) for e in events] == [(2, 2, "CRS grade 2")]
+
+
+def test_swimmer_lanes_are_the_most_recently_infused_patients(monkeypatch, protocol, site_sz, coordinator):
+    from safety import selectors
+    from tests.factories import PatientFactory
+
+    monkeypatch.setattr(selectors, "SWIMMER_MAX_LANES", 2)
+    patients = [PatientFactory(site=site_sz, protocol=protocol, status="infused",
+                               infusion_date=datetime.date(2026, 1, day)) for day in (5, 1, 9)]
+    lanes = selectors.swimmer_lanes(coordinator)
+    assert sorted(label for label, _crs, _icans in lanes) == sorted(p.study_id for p in (patients[0], patients[2]))
