@@ -23,7 +23,7 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def _display(model, field_name: str, value, related: dict) -> str:
+def history_value_text(model, field_name: str, value, related: dict) -> str:
     if value is None or value == "":
         return "—"
     model_field = model._meta.get_field(field_name)
@@ -64,7 +64,7 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                 if value not in (None, ""):
                     entry.changes.append(
                         FieldChange(model_field.name, str(model_field.verbose_name), "—",
-                                    _display(model, model_field.name, value, related))
+                                    history_value_text(model, model_field.name, value, related))
                     )
         else:
             delta = row.diff_against(previous, excluded_fields=list(IGNORED_FIELDS))
@@ -72,8 +72,8 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                 model_field = model._meta.get_field(change.field)
                 entry.changes.append(
                     FieldChange(change.field, str(model_field.verbose_name),
-                                _display(model, change.field, change.old, related),
-                                _display(model, change.field, change.new, related))
+                                history_value_text(model, change.field, change.old, related),
+                                history_value_text(model, change.field, change.new, related))
                 )
         entries.append(entry)
         previous = row

@@ -104,13 +104,14 @@ def _who(user) -> str:
 def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     """What the saves after ``version`` changed, value by value, from the audit trail:
     each field's value at ``version`` → the value a later save gave it, with who and when."""
-    from .audit import _display
+    from .audit import history_value_text
 
     model = type(crf)
     fields = crf_value_fields(model)
     rows = list(crf.history.select_related("history_user").order_by("history_date", "history_id"))
     previous = None
     changes = []
+    related = {}  # each related record read once for the whole list
     for row in rows:
         if row.version > version:
             for model_field in fields:
@@ -119,7 +120,8 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                 if old != new and not (previous is None and new in (None, "")):
                     changes.append(CrfChange(
                         field=model_field.name, label=str(model_field.verbose_name).capitalize(),
-                        old=_display(model, model_field.name, old), new=_display(model, model_field.name, new),
+                        old=history_value_text(model, model_field.name, old, related),
+                        new=history_value_text(model, model_field.name, new, related),
                         by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
                     ))
         previous = row
