@@ -202,6 +202,9 @@ CELERY_BEAT_SCHEDULE = {
     "visits-schedule-missing": {"task": "visits.tasks.visits_schedule_missing", "schedule": crontab(minute="*/10")},
     # Daily: flag and e-mail SAE initial reports past their 24-hour deadline.
     "safety-sae-overdue": {"task": "safety.sae_overdue_notify", "schedule": crontab(hour=7, minute=0)},
+    # Recompute the cached endpoints after a change, before an investigator opens the page
+    # (one cheap version query when nothing changed).
+    "endpoints-cache-refresh": {"task": "outcomes.tasks.endpoints_cache_refresh", "schedule": crontab()},
 }
 
 # The cache holds what is expensive and derived (the endpoints and their figures), keyed on a

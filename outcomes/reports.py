@@ -7,7 +7,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 
 from patients.models import Patient
-from trial.models import Protocol, VisitDefinition
+from trial.models import Protocol, Site, VisitDefinition
 from trial.roles import is_trial_wide, visible_sites
 
 from . import figures, statistics
@@ -76,14 +76,36 @@ def _cache_key(*parts) -> str:
     return "outcomes:" + ":".join(str(part) for part in parts)
 
 
+def _report_key(*, version: str, scope: str, censor_at_hsct: bool) -> str:
+    return _cache_key("report", version, scope, int(censor_at_hsct))
+
+
 def endpoint_report_for(*, user, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
     """endpoint_report over the patients ``user`` may see, from the cache when the data has not changed."""
-    key = _cache_key("report", endpoint_data_version(), _scope(user), int(censor_at_hsct))
+    key = _report_key(version=endpoint_data_version(), scope=_scope(user), censor_at_hsct=censor_at_hsct)
     cached = cache.get(key)
     if cached is None:
         cached = endpoint_report(patients=Patient.objects.visible_to(user), censor_at_hsct=censor_at_hsct)
         cache.set(key, cached)
     return cached
+
+
+def endpoint_cache_refresh() -> int:
+    """Compute the reports of the default analysis (not censored at HSCT) that are not cached for
+    the current data: trial-wide and each site's, the scopes of data managers and of one-site users.
+    Run by beat every minute, so that after a change the next reader seldom pays the computation;
+    returns how many were computed (none when nothing changed)."""
+    version = endpoint_data_version()
+    scopes = {"all": Patient.objects.all()}
+    for site_pk in Site.objects.order_by("pk").values_list("pk", flat=True):
+        scopes[f"sites-{site_pk}"] = Patient.objects.filter(site_id=site_pk)
+    computed = 0
+    for scope, patients in scopes.items():
+        key = _report_key(version=version, scope=scope, censor_at_hsct=False)
+        if cache.get(key) is None:
+            cache.set(key, endpoint_report(patients=patients, censor_at_hsct=False))
+            computed += 1
+    return computed
 
 
 def courses_for(*, user) -> list[PatientCourse]:

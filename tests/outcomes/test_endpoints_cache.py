@@ -67,3 +67,25 @@ def test_each_user_gets_the_endpoints_of_the_patients_they_may_see(client, inves
     assert _page(client, investigator)["n_infused"] == 6  # SZ only
     assert _page(client, data_manager)["n_infused"] == 7  # and WX's G
     assert _page(client, investigator)["n_infused"] == 6
+
+
+def test_the_minutely_refresh_computes_each_scope_once_after_a_change(client, investigator, coordinator,
+                                                                      small_trial, km_calls):
+    from outcomes.tasks import endpoints_cache_refresh
+    from trial.models import Site
+
+    scopes = 1 + Site.objects.count()  # the trial-wide report and each site's
+    assert endpoints_cache_refresh() == scopes
+    assert endpoints_cache_refresh() == 0  # nothing changed: nothing computed
+    computed = km_calls.call_count
+    assert _page(client, investigator)["cr_rate"]["responders"] == 4
+    assert km_calls.call_count == computed  # the investigator's page came from the refresh
+
+    patient_b = Patient.objects.get(subject_id="SZ-B")
+    response_assessment_save(patient=patient_b, by=coordinator,
+                             assessment=ResponseAssessment.objects.get(patient=patient_b), values=NO_RESPONSE,
+                             reason="Marrow report re-read: 50 % blasts")
+    assert endpoints_cache_refresh() == scopes
+    computed = km_calls.call_count
+    assert _page(client, investigator)["cr_rate"]["responders"] == 3
+    assert km_calls.call_count == computed
