@@ -116,8 +116,7 @@ class EndpointsView(APIView):
     @extend_schema(parameters=[CENSOR_PARAMETER], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         censor = _endpoint_censoring(request)
-        _courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
-        return ApiResponse(endpoints)
+        return ApiResponse(reports.endpoints_for(user=request.user, censor_at_hsct=censor))
 
 
 class AnalysisCsvView(APIView):

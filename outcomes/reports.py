@@ -32,12 +32,6 @@ TABLE_CONTEXT = {
 }
 
 
-def endpoint_report(*, patients, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
-    """The courses of the infused patients among ``patients`` and the endpoints over them."""
-    courses = patient_courses(patients)
-    return courses, statistics.endpoints(courses, censor_at_hsct=censor_at_hsct)
-
-
 # --- the cache -------------------------------------------------------------------------------
 # Courses, Kaplan–Meier / Aalen–Johansen estimates and figures take seconds at 10,000 patients.
 # They are cached under a key that contains a version of the data they are computed from, read
@@ -55,9 +49,10 @@ def endpoint_data_version() -> str:
     quote = connection.ops.quote_name
     parts = []
     for model in ENDPOINT_SOURCES:
+        # Highest ids only: each an index look-up, where COUNT(*) would read every row.
         history_table = quote(model.history.model._meta.db_table)
         parts.append(f"(SELECT MAX(history_id) FROM {history_table})")
-        parts.append(f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)})")
+        parts.append(f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}")
         return "-".join(str(value) for value in cursor.fetchone())
@@ -76,22 +71,49 @@ def _cache_key(*parts) -> str:
     return "outcomes:" + ":".join(str(part) for part in parts)
 
 
-def _report_key(*, version: str, scope: str, censor_at_hsct: bool) -> str:
-    return _cache_key("report", version, scope, int(censor_at_hsct))
+def _cached(key: str, compute):
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
+
+
+# The courses (one object per patient: large) and the endpoints (a small dict) are cached apart,
+# so that the page and the API, which need only the endpoints, never load the courses.
+
+def _courses(*, version: str, scope: str, patients) -> list[PatientCourse]:
+    return _cached(_cache_key("courses", version, scope), lambda: patient_courses(patients))
+
+
+def _endpoints(*, version: str, scope: str, patients, censor_at_hsct: bool) -> dict:
+    return _cached(
+        _cache_key("endpoints", version, scope, int(censor_at_hsct)),
+        lambda: statistics.endpoints(_courses(version=version, scope=scope, patients=patients),
+                                     censor_at_hsct=censor_at_hsct),
+    )
+
+
+def courses_for(*, user) -> list[PatientCourse]:
+    """The courses of the patients ``user`` may see, from the cache when the data has not changed."""
+    return _courses(version=endpoint_data_version(), scope=_scope(user), patients=Patient.objects.visible_to(user))
+
+
+def endpoints_for(*, user, censor_at_hsct: bool) -> dict:
+    """The endpoints over the patients ``user`` may see, from the cache when the data has not changed."""
+    return _endpoints(version=endpoint_data_version(), scope=_scope(user), patients=Patient.objects.visible_to(user),
+                      censor_at_hsct=censor_at_hsct)
 
 
 def endpoint_report_for(*, user, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
-    """endpoint_report over the patients ``user`` may see, from the cache when the data has not changed."""
-    key = _report_key(version=endpoint_data_version(), scope=_scope(user), censor_at_hsct=censor_at_hsct)
-    cached = cache.get(key)
-    if cached is None:
-        cached = endpoint_report(patients=Patient.objects.visible_to(user), censor_at_hsct=censor_at_hsct)
-        cache.set(key, cached)
-    return cached
+    """The courses of the infused patients ``user`` may see and the endpoints over them, from the cache."""
+    version, scope, patients = endpoint_data_version(), _scope(user), Patient.objects.visible_to(user)
+    return (_courses(version=version, scope=scope, patients=patients),
+            _endpoints(version=version, scope=scope, patients=patients, censor_at_hsct=censor_at_hsct))
 
 
 def endpoint_cache_refresh() -> int:
-    """Compute the reports of the default analysis (not censored at HSCT) that are not cached for
+    """Compute the endpoints of the default analysis (not censored at HSCT) that are not cached for
     the current data: trial-wide and each site's, the scopes of data managers and of one-site users.
     Run by beat every minute, so that after a change the next reader seldom pays the computation;
     returns how many were computed (none when nothing changed)."""
@@ -101,21 +123,10 @@ def endpoint_cache_refresh() -> int:
         scopes[f"sites-{site_pk}"] = Patient.objects.filter(site_id=site_pk)
     computed = 0
     for scope, patients in scopes.items():
-        key = _report_key(version=version, scope=scope, censor_at_hsct=False)
-        if cache.get(key) is None:
-            cache.set(key, endpoint_report(patients=patients, censor_at_hsct=False))
+        if cache.get(_cache_key("endpoints", version, scope, 0)) is None:
+            _endpoints(version=version, scope=scope, patients=patients, censor_at_hsct=False)
             computed += 1
     return computed
-
-
-def courses_for(*, user) -> list[PatientCourse]:
-    """The courses of the patients ``user`` may see (cached like the report)."""
-    key = _cache_key("courses", endpoint_data_version(), _scope(user))
-    courses = cache.get(key)
-    if courses is None:
-        courses = patient_courses(Patient.objects.visible_to(user))
-        cache.set(key, courses)
-    return courses
 
 
 def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, as_of: datetime.date) -> bytes:

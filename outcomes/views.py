@@ -119,19 +119,19 @@ def _censor_at_hsct(request) -> bool:
     return request.GET.get("censor_at_hsct", "").lower() in {"1", "true", "yes", "on"}
 
 
-def _endpoint_data(request):
+def _endpoints_censoring(request) -> bool:
+    """Whether to censor at HSCT, for a user who may read the endpoints."""
     if not can_view_endpoints(request.user):
         raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
-    censor = _censor_at_hsct(request)
-    courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
-    return censor, courses, endpoints
+    return _censor_at_hsct(request)
 
 
 @login_required
 def endpoints_page(request):
-    censor, courses, endpoints = _endpoint_data(request)
+    censor = _endpoints_censoring(request)
+    endpoints = reports.endpoints_for(user=request.user, censor_at_hsct=censor)
     return render(request, "outcomes/endpoints.html", {
-        **reports.TABLE_CONTEXT, "endpoints": endpoints, "censor_at_hsct": censor, "courses": courses,
+        **reports.TABLE_CONTEXT, "endpoints": endpoints, "censor_at_hsct": censor,
         "figure_titles": reports.FIGURES, "as_of": timezone.localdate(),
         "query": "?censor_at_hsct=1" if censor else "",
     })
@@ -152,7 +152,8 @@ def endpoint_figure(request, name):
 
 @login_required
 def endpoints_pdf(request):
-    censor, courses, endpoints = _endpoint_data(request)
+    censor = _endpoints_censoring(request)
+    courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
     pdf = reports.endpoints_pdf(
         courses=courses, endpoints=endpoints, censor_at_hsct=censor, as_of=timezone.localdate(),
         context={"user": request.user}, base_url=request.build_absolute_uri("/"),
