@@ -1,10 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, require_data_entry, visible_sites
@@ -13,7 +16,7 @@ from monitoring.checks import errors_onto_form
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus
-from .selectors import patient_for_user
+from .selectors import patient_for_user, patient_record_version
 from .services import baseline_save, patient_screen, screening_update
 from .timeline import axis_layout, patient_events
 
@@ -43,17 +46,33 @@ def patient_list(request):
 def patient_detail(request, study_id):
     """The patient's timeline: every event of every app on one study-day axis."""
     patient = patient_for_user(user=request.user, study_id=study_id)
-    events = patient_events(patient)
     return render(request, "patients/patient_timeline.html", {
         "patient": patient,
         "screening": patient.screening_crf,
         "baseline": patient.baseline_crf,
-        "rows": [(event, event.study_day(patient)) for event in events],
-        # A patient still followed after infusion: the axis runs to today.
-        "axis": axis_layout(events, infusion_date=patient.infusion_date,
-                            until=patient.off_study_date or (timezone.localdate() if patient.infusion_date else None)),
+        "course_html": _timeline_course_html(patient),
         "can_edit": can_enter_data(request.user, patient.site),
     })
+
+
+def _timeline_course_html(patient) -> str:
+    """The axis and the events table. Gathering and drawing years of events is most of the page's
+    cost, so they are cached under the patient's record version (any audited change moves it) and
+    today's date (the axis of a patient still followed runs to today)."""
+    today = timezone.localdate()
+    key = f"patients:timeline:{patient.pk}:{patient_record_version(patient)}:{today.isoformat()}"
+    html = cache.get(key)
+    if html is None:
+        events = patient_events(patient)
+        html = render_to_string("patients/_timeline_course.html", {
+            "patient": patient,
+            "rows": [(event, event.study_day(patient)) for event in events],
+            # A patient still followed after infusion: the axis runs to today.
+            "axis": axis_layout(events, infusion_date=patient.infusion_date,
+                                until=patient.off_study_date or (today if patient.infusion_date else None)),
+        })
+        cache.set(key, html)
+    return mark_safe(html)  # rendered (and escaped) by our own template
 
 
 def _entry_sites(user):
