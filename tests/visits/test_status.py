@@ -170,3 +170,11 @@ def test_dashboard_lists_overdue_before_due_and_hides_other_sites(client, infuse
         client.force_login(coordinator_wx)
         assert "Day 7" not in client.get("/visits/").content.decode()
         assert client.get(f"/visits/{Visit.objects.get(definition__code='D7').pk}/").status_code == 404
+
+
+def test_every_visit_status_is_final_or_decided_by_the_window():
+    from trial.rules import VisitStatus
+    from visits.services import FINAL_STATUSES, WINDOW_STATUSES
+
+    assert set(FINAL_STATUSES) | set(WINDOW_STATUSES) == set(VisitStatus)
+    assert not set(FINAL_STATUSES) & set(WINDOW_STATUSES)
