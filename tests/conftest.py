@@ -149,3 +149,14 @@ def screenshot(page, name: str) -> None:
     artifacts = pathlib.Path(__file__).parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def full_patient(patient_sz, coordinator, investigator, monitor, data_manager, django_capture_on_commit_callbacks):
+    """Patient SZ with one of everything, built through the services (tests/full_patient.py); the
+    commit callbacks (visit scheduling) are not run."""
+    from .full_patient import build_full_patient
+
+    with django_capture_on_commit_callbacks(execute=False):
+        return build_full_patient(patient=patient_sz, coordinator=coordinator, investigator=investigator,
+                                  monitor=monitor, data_manager=data_manager)

@@ -24,7 +24,6 @@ from monitoring.crf import crf_models
 from monitoring.services import crf_values
 from patients.models import Patient, Visit
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
-from tests.full_patient import build_full_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -183,14 +182,12 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
 # --- The SZ patient with one of everything ----------------------------------------
 
 @pytest.fixture
-def full(patient_sz, coordinator, investigator, monitor, data_manager, django_capture_on_commit_callbacks):
+def full(full_patient, patient_sz, coordinator, monitor):
     from monitoring.models import ProtocolDeviation, SourceVerification
     from monitoring.services import crf_verify, deviations_record
     from monitoring.checks import SoftCheck
 
-    with django_capture_on_commit_callbacks(execute=False):
-        built = build_full_patient(patient=patient_sz, coordinator=coordinator, investigator=investigator,
-                                   monitor=monitor, data_manager=data_manager)
+    built = full_patient
     response = built.crf("outcomes.responseassessment")
     crf_verify(crf=response, by=monitor)
     built.source_verification = SourceVerification.objects.get(object_id=response.pk, field="")

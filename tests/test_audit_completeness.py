@@ -13,7 +13,6 @@ from django.urls import reverse
 from simple_history.models import registered_models
 
 from tests.factories import PASSWORD, UserFactory
-from tests.full_patient import build_full_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -67,14 +66,11 @@ def test_every_audited_model_says_through_which_channels_it_changes():
 
 
 @pytest.fixture
-def full(patient_sz, coordinator, investigator, monitor, data_manager, django_capture_on_commit_callbacks):
+def full(full_patient, data_manager):
     from monitoring.services import data_lock_release
 
-    with django_capture_on_commit_callbacks(execute=False):
-        built = build_full_patient(patient=patient_sz, coordinator=coordinator, investigator=investigator,
-                                   monitor=monitor, data_manager=data_manager)
-    data_lock_release(lock=built.lock, by=data_manager, reason="Correction expected")  # every form editable
-    return built
+    data_lock_release(lock=full_patient.lock, by=data_manager, reason="Correction expected")  # every form editable
+    return full_patient
 
 
 def _latest(obj):
