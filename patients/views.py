@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -37,6 +38,9 @@ def patient_list(request):
     sort_query.pop("sort", None)
     return render(request, "patients/patient_list.html", {
         "page": page, "filters": filters, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        # A patient's page is <list URL><study ID>/ (patients/urls.py): joined in the template rather
+        # than reversed for each of the rows, which cost a tenth of the page.
+        "list_url": reverse("patients:list"),
         "sort": request.GET.get("sort") or "subject", "sort_columns": SORT_COLUMNS,
         "can_screen": any(can_enter_data(request.user, site) for site in sites),
     })

@@ -141,6 +141,18 @@ def test_list_sorts_both_ways_and_paginates(client, data_manager, many_patients)
     assert len(listed(last_page)) == 10
 
 
+def test_each_row_links_to_the_patients_own_page(client, data_manager, many_patients):
+    import re
+
+    from patients.models import Patient
+
+    client.force_login(data_manager)
+    links = re.findall(r'<td><a href="([^"]+)">([^<]+)</a></td>', client.get("/patients/").content.decode())
+    assert len(links) == 50
+    for href, study_id in links:
+        assert href == Patient.objects.by_study_id(study_id).get().get_absolute_url()
+
+
 def test_coordinator_lists_only_own_site(client, coordinator, many_patients):
     client.force_login(coordinator)
     response = client.get("/patients/?per_page=100")
