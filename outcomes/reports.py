@@ -38,7 +38,7 @@ TABLE_CONTEXT = {
 # from the database on every request (one cheap query): every audited save writes a history row,
 # so the highest history id of each table the courses read moves on every change — from any
 # process, web or Celery, whichever cache backend — and a changed record can never be answered
-# from a stale entry. Row counts catch a row written without history (bulk loads).
+# from a stale entry. The tables' highest ids catch a row inserted without history (bulk loads).
 
 #: The models patient_courses reads; a change to any of them changes the endpoints.
 ENDPOINT_SOURCES = (Patient, ResponseAssessment, FollowUp, Protocol, VisitDefinition)
