@@ -61,13 +61,6 @@ class CaseReportForm(models.Model):
     class Meta:
         abstract = True
 
-    def delete(self, *args, **kwargs):
-        # Nothing clinical is hard-deleted, by any role or code path that calls delete().
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(f"{self.crf_label or type(self).__name__} is a clinical record and is never deleted; "
-                               f"mark it removed with a reason.")
-
     @property
     def crf_patient(self):
         return self.patient
@@ -92,3 +85,12 @@ def crf_model(crf_code: str) -> type[CaseReportForm]:
         if model.crf_code == crf_code:
             return model
     raise LookupError(f"No CRF is registered under {crf_code!r}.")
+
+
+def refuse_hard_delete(sender, instance, **kwargs):
+    """pre_delete receiver of every clinical model (monitoring/apps.py): nothing clinical is
+    hard-deleted, by any role or code path — Model.delete(), QuerySet.delete() or a cascade."""
+    from django.core.exceptions import PermissionDenied
+
+    label = getattr(instance, "crf_label", "") or sender._meta.verbose_name.capitalize()
+    raise PermissionDenied(f"{label} is a clinical record and is never deleted; mark it removed with a reason.")

@@ -8,10 +8,12 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 from simple_history.models import registered_models
 
+from patients.models import Patient, Visit
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -427,9 +429,17 @@ def test_no_role_can_hard_delete_a_clinical_row(full, client, api_client, data_m
     client.force_login(root)
     crs = full.crf("safety.crsassessment")
     assert client.post(f"/admin/safety/crsassessment/{crs.pk}/delete/", {"post": "yes"}).status_code == 403
-    with pytest.raises(PermissionDenied, match="never deleted"):
-        crs.delete()
+    visit = Visit.objects.filter(patient=full.patient).first()
+    lone = Patient.objects.create(  # no forms, whose protected keys would refuse first
+        site=full.patient.site, protocol=full.patient.protocol, screening_number="SCR-LONE",
+        screening_date=datetime.date(2026, 1, 5))
+    for delete in (crs.delete, type(crs).objects.filter(pk=crs.pk).delete, visit.delete,
+                   Patient.objects.filter(pk=lone.pk).delete):  # one by one and in bulk
+        # A savepoint per attempt: the refusal rolls back the delete's transaction, as a request's would.
+        with pytest.raises(PermissionDenied, match="never deleted"), transaction.atomic():
+            delete()
     assert type(crs).objects.filter(pk=crs.pk).exists()
+    assert Visit.objects.filter(pk=visit.pk).exists() and Patient.objects.filter(pk=lone.pk).exists()
 
     # No API route deletes, for the role that sees every site.
     from tests.test_access import all_routes, object_kwargs
