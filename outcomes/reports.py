@@ -94,22 +94,25 @@ def _endpoints(*, version: str, scope: str, patients, censor_at_hsct: bool) -> d
     )
 
 
+def _user_view(user) -> dict:
+    """What the cache needs to answer ``user``: the data version, their scope and their patients."""
+    return {"version": endpoint_data_version(), "scope": _scope(user), "patients": Patient.objects.visible_to(user)}
+
+
 def courses_for(*, user) -> list[PatientCourse]:
     """The courses of the patients ``user`` may see, from the cache when the data has not changed."""
-    return _courses(version=endpoint_data_version(), scope=_scope(user), patients=Patient.objects.visible_to(user))
+    return _courses(**_user_view(user))
 
 
 def endpoints_for(*, user, censor_at_hsct: bool) -> dict:
     """The endpoints over the patients ``user`` may see, from the cache when the data has not changed."""
-    return _endpoints(version=endpoint_data_version(), scope=_scope(user), patients=Patient.objects.visible_to(user),
-                      censor_at_hsct=censor_at_hsct)
+    return _endpoints(**_user_view(user), censor_at_hsct=censor_at_hsct)
 
 
 def endpoint_report_for(*, user, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
     """The courses of the infused patients ``user`` may see and the endpoints over them, from the cache."""
-    version, scope, patients = endpoint_data_version(), _scope(user), Patient.objects.visible_to(user)
-    return (_courses(version=version, scope=scope, patients=patients),
-            _endpoints(version=version, scope=scope, patients=patients, censor_at_hsct=censor_at_hsct))
+    view = _user_view(user)
+    return _courses(**view), _endpoints(**view, censor_at_hsct=censor_at_hsct)
 
 
 def endpoint_cache_refresh() -> int:
@@ -131,13 +134,11 @@ def endpoint_cache_refresh() -> int:
 
 def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, as_of: datetime.date) -> bytes:
     """figure_bytes for the patients ``user`` may see, from the cache when the data has not changed."""
-    key = _cache_key("figure", endpoint_data_version(), _scope(user), name, int(censor_at_hsct), as_of.isoformat())
-    image = cache.get(key)
-    if image is None:
-        courses, _endpoints = endpoint_report_for(user=user, censor_at_hsct=censor_at_hsct)
-        image = figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
-        cache.set(key, image)
-    return image
+    view = _user_view(user)
+    return _cached(
+        _cache_key("figure", view["version"], view["scope"], name, int(censor_at_hsct), as_of.isoformat()),
+        lambda: figure_bytes(courses=_courses(**view), name=name, censor_at_hsct=censor_at_hsct, as_of=as_of),
+    )
 
 
 def figure_bytes(

@@ -239,11 +239,10 @@ def visits_update_status(
             status=VisitStatus.NOT_EXPECTED, by=by, when=when,
             reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
         )
-    open_visits = visits.exclude(status__in=FINAL_STATUSES)
     for status in WINDOW_STATUSES:
         counts.setdefault(status, 0)
     for protocol_id, grace_days in Protocol.objects.values_list("pk", "visit_overdue_grace_days"):
-        scoped = open_visits.filter(patient__protocol_id=protocol_id)
+        scoped = visits.filter(patient__protocol_id=protocol_id)
         missed_before = today - datetime.timedelta(days=grace_days)
         for status, condition, reason in (
             (VisitStatus.SCHEDULED, Q(window_start__gt=today), ""),
@@ -253,8 +252,9 @@ def visits_update_status(
             (VisitStatus.MISSED, Q(window_end__lt=missed_before),
              f"No data {grace_days} days after the window closed"),
         ):
-            # The other window statuses named, not "not final": an IN list the (status, window_end) and
-            # (status, window_start) indexes serve, where the NOT IN made PostgreSQL read every visit.
+            # Open visits by the other window statuses named, not as "not final": an IN list the
+            # (status, window_end) and (status, window_start) indexes serve, where a NOT IN made
+            # PostgreSQL read every visit.
             others = [other for other in WINDOW_STATUSES if other != status]
             counts[status] += _apply(scoped.filter(condition, status__in=others), status=status, reason=reason,
                                      by=by, when=when)
