@@ -195,6 +195,7 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
 
 
 def _chunks(iterable, size: int):
+    # itertools.batched does this from Python 3.12; the project runs on 3.11.
     chunk = []
     for item in iterable:
         chunk.append(item)
