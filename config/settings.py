@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trial.middleware.IdleSessionTimeoutMiddleware",
     "trial.middleware.ContentSecurityPolicyMiddleware",
+    "trial.middleware.FriendlyNotFoundMiddleware",
     # Records request.user as the author of every history row.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns locked-out logins into a response.

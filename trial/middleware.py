@@ -54,3 +54,30 @@ class ContentSecurityPolicyMiddleware:
         if settings.CONTENT_SECURITY_POLICY:
             response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class FriendlyNotFoundMiddleware:
+    """A page that is not there answers the application's own 404 page, also
+    under DEBUG (where Django would show its technical page listing every URL
+    pattern). Only HTML pages: the API answers its JSON 404 as before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (settings.DEBUG and response.status_code == 404
+                and response.get("Content-Type", "").startswith("text/html")
+                and not request.path.startswith("/api/")):
+            from django.shortcuts import render
+
+            message = getattr(request, "_edc_not_found", "")
+            return render(request, "404.html", {"exception": message, "request_path": request.path}, status=404)
+        return response
+
+    def process_exception(self, request, exception):
+        from django.http import Http404
+
+        if isinstance(exception, Http404):
+            request._edc_not_found = str(exception)  # shown on the page; Django then answers 404 as usual
+        return None

@@ -203,3 +203,32 @@ class SiteMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_role_display()} at {self.site or 'all sites'}"
+
+
+class AccountEvent(models.Model):
+    """What an administrator did to a user account, with the reason: the
+    account's audit trail. Append-only; accounts are deactivated, never deleted
+    (their names stay on every history row they wrote)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Account created"
+        UPDATED = "updated", "Details changed"
+        DEACTIVATED = "deactivated", "Deactivated"
+        REACTIVATED = "reactivated", "Reactivated"
+        PASSWORD_RESET = "password_reset", "Password reset link sent"
+        TWO_FACTOR_RESET = "two_factor_reset", "Two-factor authentication reset"
+        ROLE_GRANTED = "role_granted", "Role granted"
+        ROLE_REMOVED = "role_removed", "Role removed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_action_display()} by {self.by} at {self.at:%Y-%m-%d %H:%M}"

@@ -38,7 +38,6 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = role == "administrator"
                 user.save()
             SiteMembership.objects.get_or_create(user=user, site=sites.get(site_code), role=role)
             users[username] = user

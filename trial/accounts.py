@@ -1,0 +1,284 @@
+"""User accounts, sites, memberships and protocol versions, as an administrator
+manages them. Every change carries a reason: users on `AccountEvent`, the
+trial's records on their simple-history rows.
+
+Accounts are deactivated, never deleted, so that every audit-trail row keeps
+its author's name.
+"""
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp import devices_for_user
+
+from .models import TRIAL_WIDE_ROLES, AccountEvent, Protocol, Role, Site, SiteMembership
+from .roles import has_role
+
+User = get_user_model()
+
+
+def require_administrator(user) -> None:
+    """Refuse (403) anyone but an administrator."""
+    if not has_role(user, Role.ADMINISTRATOR):
+        raise PermissionDenied("Only administrators manage users, sites and protocol versions.")
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason; it is kept on the audit trail."})
+    return reason
+
+
+def _event(*, user, action: str, by, reason: str, detail: str = "") -> AccountEvent:
+    event = AccountEvent(user=user, action=action, by=by, reason=reason, detail=detail[:300])
+    event.full_clean()
+    event.save()
+    return event
+
+
+def _audited(instance, *, by, reason: str) -> None:
+    """The author and reason simple-history writes on the next history row."""
+    instance._change_reason = reason
+    instance._history_user = by
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def password_link(*, user, base_url: str) -> str:
+    """A one-time link where the user sets their own password (Django's reset token:
+    it stops working once the password changes or after PASSWORD_RESET_TIMEOUT)."""
+    path = reverse("password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+    return urljoin(base_url, path)
+
+
+def _send_password_link(*, user, base_url: str, invitation: bool) -> None:
+    context = {"user": user, "link": password_link(user=user, base_url=base_url), "invitation": invitation}
+    subject = "Your CAR-T EDC account" if invitation else "Reset your CAR-T EDC password"
+    send_mail(subject, render_to_string("trial/administration/password_email.txt", context), None, [user.email])
+
+
+@transaction.atomic
+def user_invite(*, username: str, first_name: str, last_name: str, email: str, role: str,
+                site: Site | None, by, reason: str, base_url: str):
+    """A new account with no password and its first role; the user gets an
+    e-mail with a link to choose their password."""
+    reason = _reason(reason)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "This username is taken."})
+    if not email:
+        raise ValidationError({"email": "The invitation is sent by e-mail; give the address."})
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    _event(user=user, action=AccountEvent.Action.CREATED, by=by, reason=reason, detail=f"Invited at {email}")
+    membership_grant(user=user, site=site, role=role, by=by, reason=reason)
+    transaction.on_commit(lambda: _send_password_link(user=user, base_url=base_url, invitation=True))
+    return user
+
+
+@transaction.atomic
+def user_update(*, user, first_name: str, last_name: str, email: str, by, reason: str):
+    reason = _reason(reason)
+    changes = [f"{label}: {getattr(user, name) or '—'} → {value or '—'}"
+               for name, label, value in (("first_name", "first name", first_name),
+                                          ("last_name", "last name", last_name), ("email", "e-mail", email))
+               if getattr(user, name) != value]
+    if not changes:
+        return user
+    user.first_name, user.last_name, user.email = first_name, last_name, email
+    user.full_clean()
+    user.save(update_fields=["first_name", "last_name", "email"])
+    _event(user=user, action=AccountEvent.Action.UPDATED, by=by, reason=reason, detail="; ".join(changes))
+    return user
+
+
+def _active_administrators():
+    wide = SiteMembership.objects.filter(role=Role.ADMINISTRATOR, user__is_active=True).values("user")
+    return User.objects.filter(is_active=True).filter(pk__in=wide) | User.objects.filter(
+        is_active=True, is_superuser=True)
+
+
+@transaction.atomic
+def user_deactivate(*, user, by, reason: str):
+    """The user can no longer sign in, sign or use the API; their records and
+    their name on the audit trail stay. Reversible with `user_reactivate`."""
+    reason = _reason(reason)
+    if user.pk == by.pk:
+        raise ValidationError("You cannot deactivate your own account; ask another administrator.")
+    if not user.is_active:
+        raise ValidationError("This account is already deactivated.")
+    if _active_administrators().exclude(pk=user.pk).distinct().count() == 0:
+        raise ValidationError("This is the last active administrator; make another one first.")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=user).delete()  # an API key is a credential, not a record
+    _event(user=user, action=AccountEvent.Action.DEACTIVATED, by=by, reason=reason)
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user, by, reason: str):
+    reason = _reason(reason)
+    if user.is_active:
+        raise ValidationError("This account is already active.")
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    _event(user=user, action=AccountEvent.Action.REACTIVATED, by=by, reason=reason)
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, user, by, reason: str, base_url: str):
+    """E-mail the user a link to choose a new password. The administrator never
+    sees or sets the password; the old one works until the new one is chosen."""
+    reason = _reason(reason)
+    if not user.is_active:
+        raise ValidationError("Reactivate the account first.")
+    if not user.email:
+        raise ValidationError("The account has no e-mail address; add one first.")
+    _event(user=user, action=AccountEvent.Action.PASSWORD_RESET, by=by, reason=reason, detail=f"Sent to {user.email}")
+    transaction.on_commit(lambda: _send_password_link(user=user, base_url=base_url, invitation=False))
+    return user
+
+
+@transaction.atomic
+def user_two_factor_reset(*, user, by, reason: str) -> int:
+    """Remove the user's authenticator devices (a lost phone): they sign in with
+    their password alone until they enrol a new one. Returns how many were removed."""
+    reason = _reason(reason)
+    devices = list(devices_for_user(user, confirmed=None))
+    if not devices:
+        raise ValidationError("This user has no authenticator enrolled.")
+    for device in devices:
+        device.delete()
+    _event(user=user, action=AccountEvent.Action.TWO_FACTOR_RESET, by=by, reason=reason,
+           detail=f"{len(devices)} device(s) removed")
+    return len(devices)
+
+
+def user_has_two_factor(user) -> bool:
+    return next(devices_for_user(user, confirmed=True), None) is not None
+
+
+# --- site memberships --------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_grant(*, user, site: Site | None, role: str, by, reason: str) -> SiteMembership:
+    reason = _reason(reason)
+    if role in TRIAL_WIDE_ROLES:
+        site = None  # data managers and administrators work at every site
+    elif site is None:
+        raise ValidationError({"site": "A coordinator, investigator or monitor works at a site; choose it."})
+    if SiteMembership.objects.filter(user=user, site=site, role=role).exists():
+        raise ValidationError({"role": "The user already has this role here."})
+    membership = SiteMembership(user=user, site=site, role=role)
+    membership.full_clean()
+    _audited(membership, by=by, reason=reason)
+    membership.save()
+    _event(user=user, action=AccountEvent.Action.ROLE_GRANTED, by=by, reason=reason, detail=_membership_text(membership))
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: SiteMembership, by, reason: str) -> None:
+    """The membership row goes (its history keeps it, with the reason)."""
+    reason = _reason(reason)
+    if membership.role == Role.ADMINISTRATOR and membership.user.is_active and (
+            _active_administrators().exclude(pk=membership.user_id).distinct().count() == 0):
+        raise ValidationError("This is the last active administrator; make another one first.")
+    detail = _membership_text(membership)
+    _audited(membership, by=by, reason=reason)
+    membership.delete()
+    _event(user=membership.user, action=AccountEvent.Action.ROLE_REMOVED, by=by, reason=reason, detail=detail)
+
+
+def _membership_text(membership: SiteMembership) -> str:
+    return f"{membership.get_role_display()} at {membership.site.code if membership.site else 'all sites'}"
+
+
+# --- sites -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def site_save(*, site: Site | None, code: str, name: str, location: str,
+              require_two_factor_for_signing: bool, by, reason: str) -> Site:
+    """Create a site or change its details. The code prefixes subject IDs, so it
+    is fixed once the site has a patient."""
+    reason = _reason(reason)
+    if site is None:
+        site = Site(code=code)
+    elif code != site.code:
+        if site.patients.exists():
+            raise ValidationError({"code": "The site has patients; their subject IDs carry this code."})
+        site.code = code
+    site.name, site.location = name, location
+    site.require_two_factor_for_signing = require_two_factor_for_signing
+    site.full_clean()
+    _audited(site, by=by, reason=reason)
+    site.save()
+    return site
+
+
+# --- protocol versions -------------------------------------------------------------------
+
+#: The protocol numbers an amendment may change on the web page.
+AMENDABLE_FIELDS = (
+    "title", "planned_enrollment", "fludarabine_mg_per_m2", "cyclophosphamide_mg_per_m2", "dose_tolerance_percent",
+    "min_days_last_lymphodepletion_to_infusion", "cart_dose_min_cells_per_kg", "cart_dose_max_cells_per_kg",
+    "primary_assessment_day", "follow_up_months", "visit_overdue_grace_days",
+)
+
+
+@dataclass(frozen=True)
+class ProtocolAmendment:
+    version: str
+    effective_date: object
+    values: dict
+
+
+@transaction.atomic
+def protocol_amend(*, base: Protocol, amendment: ProtocolAmendment, by, reason: str) -> Protocol:
+    """A new protocol version: a copy of `base` with the amended numbers, its
+    eligibility criteria and visit schedule. Records keep pointing at the
+    version they were collected under; new patients get the newest."""
+    reason = _reason(reason)
+    if Protocol.objects.filter(code=base.code, version=amendment.version).exists():
+        raise ValidationError({"version": "This version exists already; amendments are new versions."})
+    if amendment.effective_date < base.effective_date:
+        raise ValidationError({"effective_date": f"An amendment takes effect on or after the version it amends "
+                                                 f"({base.effective_date:%Y-%m-%d})."})
+    criteria, visits = list(base.eligibility_criteria.all()), list(base.visit_definitions.all())
+    new = Protocol.objects.get(pk=base.pk)
+    new.pk = new.id = None
+    new._state.adding = True
+    new.version, new.effective_date = amendment.version, amendment.effective_date
+    for name, value in amendment.values.items():
+        if name not in AMENDABLE_FIELDS:
+            raise ValueError(f"{name} is not amendable here")
+        setattr(new, name, value)
+    new.full_clean()
+    _audited(new, by=by, reason=reason)
+    new.save()
+    for row in criteria + visits:
+        row.pk = row.id = None
+        row._state.adding = True
+        row.protocol = new
+        row.full_clean()
+        _audited(row, by=by, reason=reason)
+        row.save()
+    return new
