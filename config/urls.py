@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from trial.auth import LoginView
 from trial.views import healthz, home
@@ -11,7 +12,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     # Pages name the icon in <head>; this answers browsers and tools that ask for the old default path.
-    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    path("favicon.ico", require_safe(lambda request: redirect(static("favicon.svg"), permanent=True)),
+         name="favicon"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Invitations and password resets sent by an administrator (trial.accounts) land here.

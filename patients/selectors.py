@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from functools import cache
 
 from django.apps import apps
@@ -43,3 +44,59 @@ def patient_record_version(patient: Patient) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", [patient.pk] * len(parts))
         return "-".join(str(value) for value in cursor.fetchone())
+
+
+# --- Progress at a glance ----------------------------------------------------------------
+
+#: The treatment steps of the progress strip, in order: (CRF code, short label, full name).
+PROGRESS_FORMS = (
+    ("screening", "Scr", "Screening"),
+    ("baseline", "Base", "Baseline"),
+    ("lymphodepletion", "LD", "Lymphodepletion"),
+    ("cart_infusion", "Inf", "CAR-T infusion"),
+)
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    short: str
+    name: str
+    status: str  # a CRF status, a visit status, or "not_entered"
+    status_label: str
+
+
+def patient_progress(patients) -> dict[int, list[ProgressStep]]:
+    """Each patient's way through the trial: the screening, baseline,
+    lymphodepletion and infusion forms with their status, then each scheduled
+    visit with its status. Two queries whatever the number of patients."""
+    from django.db.models import CharField, Value
+
+    from monitoring.crf import CrfStatus, crf_model
+    from trial.rules import VisitStatus
+
+    from .models import Visit
+
+    ids = [patient.pk for patient in patients]
+    if not ids:
+        return {}
+    statuses: dict[tuple[int, str], str] = {}
+    queries = [
+        crf_model(code).objects.filter(patient_id__in=ids, removed=False)
+        .values_list("patient_id", "status", Value(code, output_field=CharField()))
+        for code, _short, _name in PROGRESS_FORMS
+    ]
+    for patient_id, status, code in queries[0].union(*queries[1:], all=True):
+        statuses[(patient_id, code)] = status
+    crf_labels = {**dict(CrfStatus.choices), "not_entered": "Not entered"}
+    progress: dict[int, list[ProgressStep]] = {
+        pk: [ProgressStep(short, name, statuses.get((pk, code), "not_entered"),
+                          crf_labels[statuses.get((pk, code), "not_entered")])
+             for code, short, name in PROGRESS_FORMS]
+        for pk in ids
+    }
+    visit_labels = {**dict(VisitStatus.choices), "not_expected": "Not expected"}
+    visits = (Visit.objects.filter(patient_id__in=ids).order_by("patient_id", "definition__target_day")
+              .values_list("patient_id", "definition__code", "definition__name", "status"))
+    for patient_id, code, name, status in visits:
+        progress[patient_id].append(ProgressStep(code, name, status, visit_labels.get(status, status)))
+    return progress

@@ -7,7 +7,7 @@ the events out on a server-rendered axis.
 """
 import datetime
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.urls import reverse
 
@@ -143,6 +143,10 @@ class Marker:
     x_end: float | None
     y: float
     day: int | None
+    # Where the grade label ("G3") goes: above the marker, below it when the
+    # label before it in the lane is too close, or None (no room; the tooltip and
+    # the events table still give the grade).
+    grade_label_y: float | None = None
 
     @property
     def bar_width(self) -> float:
@@ -156,7 +160,7 @@ class Axis:
     height: int
     left: int
     lanes: list[tuple[str, float]]
-    ticks: list[tuple[float, str]]
+    ticks: list[tuple[float, str, str]]  # x, label, text-anchor (the last label ends at its tick)
     markers: list[Marker]
     day_zero_x: float | None
 
@@ -216,6 +220,7 @@ def axis_layout(
         step = max(1, (max(days) - min(days)) // 6 or 1)
         ticks = [(x_of(day), (anchor + datetime.timedelta(days=day)).strftime("%Y-%m-%d"))
                  for day in range(min(days), max(days) + 1, step)]
+    ticks = _thin_ticks(ticks)
     markers = [
         Marker(
             event=event, x=x_of(offset(event.date)),
@@ -225,5 +230,45 @@ def axis_layout(
         )
         for event in events
     ]
-    return Axis(AXIS_WIDTH, height, AXIS_LEFT, list(lane_y.items()), ticks, markers,
+    return Axis(AXIS_WIDTH, height, AXIS_LEFT, list(lane_y.items()), ticks, _place_grade_labels(markers),
                 x_of(0) if infusion_date else None)
+
+
+TICK_CHAR_WIDTH = 6  # px per character of a 10 px tick label, generously
+GRADE_LABEL_WIDTH = 16  # px a "G3" label needs
+
+
+def _thin_ticks(ticks: list[tuple[float, str]]) -> list[tuple[float, str, str]]:
+    """Drop a tick label that would run into the one before it, and anchor the
+    labels at the edges so the last date is not cut off by the drawing's edge."""
+    kept: list[tuple[float, str, str]] = []
+    right_edge = -1e9
+    for x, label in ticks:
+        half = len(label) * TICK_CHAR_WIDTH / 2
+        anchor = "end" if x + half > AXIS_WIDTH else "middle"
+        left = x - 2 * half if anchor == "end" else x - half
+        if left < right_edge + 4:
+            continue
+        kept.append((x, label, anchor))
+        right_edge = x if anchor == "end" else x + half
+    return kept
+
+
+def _place_grade_labels(markers: list[Marker]) -> list[Marker]:
+    """Grade labels above their marker; when two would overlap, the second goes
+    below; when both places are taken, it is left out."""
+    last_x: dict[tuple[float, str], float] = {}
+    placed = []
+    for marker in sorted(markers, key=lambda m: (m.y, m.x)):
+        if not marker.event.severity:
+            placed.append(marker)
+            continue
+        label_y = None
+        for position, y in (("above", marker.y - 9), ("below", marker.y + 17)):
+            if marker.x - last_x.get((marker.y, position), -1e9) >= GRADE_LABEL_WIDTH:
+                last_x[(marker.y, position)] = marker.x
+                label_y = y
+                break
+        placed.append(replace(marker, grade_label_y=label_y))
+    order = {id(m.event): i for i, m in enumerate(markers)}
+    return sorted(placed, key=lambda m: order[id(m.event)])

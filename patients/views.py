@@ -17,7 +17,7 @@ from monitoring.checks import errors_onto_form
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus
-from .selectors import patient_for_user, patient_record_version
+from .selectors import patient_for_user, patient_progress, patient_record_version
 from .services import baseline_save, patient_screen, screening_update
 from .timeline import axis_layout, patient_events
 
@@ -37,7 +37,7 @@ def patient_list(request):
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "patients/patient_list.html", {
-        "page": page, "filters": filters, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "page": page, "progress": patient_progress(page.object_list), "filters": filters, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         # A patient's page is <list URL><study ID>/ (patients/urls.py): joined in the template rather
         # than reversed for each of the rows, which cost a tenth of the page.
         "list_url": reverse("patients:list"),
@@ -55,6 +55,7 @@ def patient_detail(request, study_id):
         "screening": patient.screening_crf,
         "baseline": patient.baseline_crf,
         "course_html": _timeline_course_html(patient),
+        "progress": patient_progress([patient])[patient.pk],
         "can_edit": can_enter_data(request.user, patient.site),
     })
 

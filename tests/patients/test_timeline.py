@@ -89,7 +89,7 @@ def test_axis_places_day_zero_and_orders_study_days(infused, with_other_apps):
     crs = by_label["CRS grade 2"]
     assert (crs.day, crs.bar_width > 0) == (3, True)
     assert by_label["Informed consent signed"].x < infusion.x < crs.x < by_label["CD19-negative relapse"].x
-    assert [label for _x, label in axis.ticks][:3] == ["D-14", "D-5", "D0"]  # consent is day -27
+    assert [label for _x, label, _anchor in axis.ticks][:3] == ["D-14", "D-5", "D0"]  # consent is day -27
     assert {name for name, _y in axis.lanes} >= {"Safety", "Visits", "Treatment"}
 
 
