@@ -56,7 +56,9 @@ def lymphodepletion_entry(request, study_id):
                 )
             except ValueError:
                 evaluation = None
-            if "calculate" not in request.POST:
+            if evaluation is not None and "as_planned" in request.POST:
+                form, evaluation = _given_as_planned(form, evaluation, which=request.POST["as_planned"], course=course)
+            elif "calculate" not in request.POST:
                 try:
                     services.lymphodepletion_record(
                         patient=patient, by=request.user, start_date=data["start_date"],
@@ -76,7 +78,8 @@ def lymphodepletion_entry(request, study_id):
                     return redirect("infusions:lymphodepletion_detail", patient.study_id)
     else:
         form = style(LymphodepletionForm(
-            initial=LymphodepletionForm.initial_from(course) if course else {}, protocol=protocol, crf=course))
+            initial=LymphodepletionForm.initial_from(course) if course else _from_baseline(patient),
+            protocol=protocol, crf=course))
         if course:
             evaluation = services.lymphodepletion_evaluate(
                 protocol=protocol, start_date=course.start_date, weight_kg=course.weight_kg,
@@ -84,7 +87,9 @@ def lymphodepletion_entry(request, study_id):
                 doses=[services.DoseEntry(d.study_day, d.agent, d.administered_mg, d.administration_date)
                        for d in course.doses.all()],
             )
-    rows = _dose_rows(form, protocol, evaluation)
+    # "Calculate the plan" before the doses are typed: an empty cell is not entered yet, not missed.
+    rows = _dose_rows(form, protocol, evaluation,
+                      empty_is_missed=not ({"calculate", "as_planned"} & set(request.POST)))
     return render(request, "infusions/lymphodepletion_form.html", {
         "patient": patient, "form": form, "course": course, "evaluation": evaluation, "rows": rows,
         "soft_checks": soft_checks, "rounding_rule": PLANNED_DOSE_RULE, "protocol": protocol,
@@ -92,18 +97,47 @@ def lymphodepletion_entry(request, study_id):
     })
 
 
-def _dose_rows(form, protocol, evaluation):
-    """One table row per study day: its date field and, per agent, the plan, the entry and the verdict."""
+def _from_baseline(patient) -> dict:
+    """A new course starts from the weight and height of the baseline form (usually the same
+    days); the coordinator corrects them if the patient was weighed again."""
+    baseline = patient.baseline_crf
+    if baseline is None or getattr(baseline, "removed", False):
+        return {}
+    return {"weight_kg": baseline.weight_kg, "height_cm": baseline.height_cm}
+
+
+def _given_as_planned(form, evaluation, *, which: str, course):
+    """The form again with the administered doses of one study day (`which`), or of every day
+    ("all"), set to the planned mg: most doses are given as planned. Nothing is saved."""
+    data = form.data.copy()
+    for line in evaluation.lines:
+        if which == "all" or which == str(line.study_day):
+            data[form.add_prefix(services.dose_field(study_day=line.study_day, agent=line.agent))] = str(
+                line.planned_mg)
+    refilled = style(LymphodepletionForm(data, protocol=form.protocol, crf=course))
+    if not refilled.is_valid():
+        return refilled, evaluation
+    cleaned = refilled.cleaned_data
+    return refilled, services.lymphodepletion_evaluate(
+        protocol=form.protocol, start_date=cleaned["start_date"], weight_kg=cleaned["weight_kg"],
+        height_cm=cleaned["height_cm"], doses=refilled.dose_entries(),
+        creatinine_clearance_ml_min=cleaned.get("creatinine_clearance_ml_min"))
+
+
+def _dose_rows(form, protocol, evaluation, *, empty_is_missed: bool = True):
+    """One table row per study day: its date field and, per agent, the plan, the entry and the verdict
+    (none for an empty cell unless `empty_is_missed`: the form was saved or is shown as saved)."""
     lines = {(line.study_day, line.agent): line for line in evaluation.lines} if evaluation else {}
     rows = []
     for day in protocol.lymphodepletion_study_days:
-        cells = [
-            {"agent": agent, "field": form[services.dose_field(study_day=day, agent=agent)],
-             "line": lines.get((day, agent))}
-            for agent in protocol.lymphodepletion_regimen
-        ]
+        cells = []
+        for agent in protocol.lymphodepletion_regimen:
+            line = lines.get((day, agent))
+            show_verdict = line is not None and (empty_is_missed or line.administered_mg is not None)
+            cells.append({"agent": agent, "field": form[services.dose_field(study_day=day, agent=agent)],
+                          "line": line, "show_verdict": show_verdict})
         planned_date = cells[0]["line"].planned_date if cells[0]["line"] else None
-        rows.append({"label": services.day_label(day), "date_field": form[services.day_date_field(study_day=day)],
+        rows.append({"study_day": day, "label": services.day_label(day), "date_field": form[services.day_date_field(study_day=day)],
                      "planned_date": planned_date, "cells": cells})
     return rows
 

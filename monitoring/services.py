@@ -54,6 +54,10 @@ def crf_field(crf_or_model, field_name: str):
     return model_field
 
 
+#: The code of the refusal to lock while queries are open (pages link it to the queries).
+OPEN_QUERIES_BEFORE_LOCK = "open_queries"
+
+
 def crf_lock_reason(crf) -> str:
     """Why the CRF may not be changed now, or "" when it may: its own lock,
     or a lock of its visit, its patient or the whole trial."""
@@ -590,8 +594,9 @@ def data_lock_create(*, scope: str, by, reason: str = "", crf=None, visit=None, 
     else:
         raise ValidationError({"scope": f"Unknown lock scope {scope!r}."})
     if open_queries.exists():
-        raise ValidationError(f"{open_queries.count()} open quer{'y' if open_queries.count() == 1 else 'ies'} "
-                              f"must be closed before locking.")
+        count = open_queries.count()
+        raise ValidationError(f"{count} open quer{'y' if count == 1 else 'ies'} must be closed before locking.",
+                              code=OPEN_QUERIES_BEFORE_LOCK)
     _lock_save(lock, by=by, reason=f"Locked: {lock.reason or lock.get_scope_display()}")
     if scope == LockScope.CRF:
         _crf_status_set(crf=crf, status=CrfStatus.LOCKED, by=by, reason=f"Locked: {lock.reason or 'data lock'}")

@@ -35,6 +35,9 @@ def history(request, model_label: str, pk: int):
 from django.contrib import messages  # noqa: E402
 from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
 from django.shortcuts import redirect  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
@@ -47,18 +50,28 @@ from .forms import (  # noqa: E402
 from .models import DataLock, DataQuery, LockScope  # noqa: E402
 
 
+def _queries_url(patient=None) -> str:
+    url = reverse("monitoring:query_list")
+    return f"{url}?{urlencode({'patient': patient.study_id})}" if patient is not None else url
+
+
 def _error_text(error: ValidationError) -> str:
     if hasattr(error, "error_dict"):
         return " ".join(message for messages_ in error.message_dict.values() for message in messages_)
     return " ".join(error.messages)
 
 
-def _attempt(request, action, success: str) -> bool:
-    """Run a service; its refusal becomes a message on the page, never a 500."""
+def _attempt(request, action, success: str, *, queries_url: str = "") -> bool:
+    """Run a service; its refusal becomes a message on the page, never a 500. A lock refused for
+    open queries links to them (`queries_url`)."""
     try:
         action()
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        if queries_url and getattr(error, "code", None) == services.OPEN_QUERIES_BEFORE_LOCK:
+            messages.error(request, format_html('{} <a href="{}">Open the queries</a>.', _error_text(error),
+                                                queries_url))
+        else:
+            messages.error(request, _error_text(error))
         return False
     except PermissionDenied as error:
         messages.error(request, str(error) or "You may not do that.")
@@ -147,7 +160,8 @@ def crf_lock(request, model_label: str, pk: int):
     if request.POST.get("unlock"):
         _attempt(request, lambda: services.crf_unlock(crf=crf, by=request.user, reason=reason), "Form unlocked.")
     else:
-        _attempt(request, lambda: services.crf_lock(crf=crf, by=request.user, reason=reason), "Form locked.")
+        _attempt(request, lambda: services.crf_lock(crf=crf, by=request.user, reason=reason), "Form locked.",
+                 queries_url=_queries_url(crf.patient))
     return redirect("monitoring:crf_detail", model_label, pk)
 
 
@@ -285,7 +299,8 @@ def patient_review(request, study_id: str):
                      "Patient unlocked.")
         else:
             _attempt(request, lambda: services.data_lock_create(scope=LockScope.PATIENT, patient=patient,
-                                                                by=request.user, reason=reason), "Patient locked.")
+                                                                by=request.user, reason=reason), "Patient locked.",
+                     queries_url=_queries_url(patient))
         return redirect("monitoring:patient_review", study_id)
     return render(request, "monitoring/patient_review.html", {
         "patient": patient,
@@ -312,7 +327,8 @@ def trial_lock(request):
                      "Lock released.")
         else:
             _attempt(request, lambda: services.data_lock_create(scope=LockScope.TRIAL, by=request.user,
-                                                                reason=reason), "The trial database is locked.")
+                                                                reason=reason), "The trial database is locked.",
+                     queries_url=_queries_url())
         return redirect("monitoring:locks")
     return render(request, "monitoring/locks.html", {
         "active": active, "trial_locked": active.filter(scope=LockScope.TRIAL).exists(),

@@ -496,3 +496,26 @@ CTCAE_TERMS: tuple[tuple[str, str], ...] = (
 )
 
 CTCAE_SOC_BY_TERM: dict[str, str] = dict(CTCAE_TERMS)
+
+
+# --- Overlapping CRS / ICANS events ------------------------------------------------------
+
+#: AE terms that name a CAR-T syndrome (lower case) → the syndrome. The safety summary makes one
+#: episode of a patient's events of one syndrome, so two events that overlap are one episode.
+SYNDROME_TERMS = {
+    "cytokine release syndrome": "CRS",
+    "crs": "CRS",
+    "immune effector cell-associated neurotoxicity syndrome": "ICANS",
+    "icans": "ICANS",
+}
+
+
+def syndrome_of_term(term: str) -> str | None:
+    return SYNDROME_TERMS.get((term or "").strip().lower())
+
+
+def events_overlap(onset, resolution, other_onset, other_resolution) -> bool:
+    """Two events overlap when each starts on or before the other ends; an event that
+    has not resolved runs on. Events that touch (one ends the day the other starts) overlap."""
+    return (other_resolution is None or onset <= other_resolution) and (
+        resolution is None or other_onset <= resolution)

@@ -23,10 +23,12 @@ from .rules import (
     SeriousnessCriterion,
     capd_score,
     crs_grading,
+    events_overlap,
     ice_score,
     icans_grading,
     sae_initial_report_due,
     sae_report_overdue,
+    syndrome_of_term,
     uses_capd,
 )
 
@@ -309,6 +311,31 @@ def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
         raise ValidationError(errors)
 
 
+def adverse_event_overlap_checks(*, event: AdverseEvent) -> list[SoftCheck]:
+    """Soft check: a CRS or ICANS event overlapping another event of the same syndrome of the
+    patient. Usually one episode entered twice (or a wrong date): the safety summary would join them
+    into one long episode. Can be true (a second episode starting the day the first resolved)."""
+    syndrome = syndrome_of_term(event.term)
+    if syndrome is None or event.onset_date is None:
+        return []
+    others = (AdverseEvent.objects.filter(patient_id=event.patient_id, removed=False)
+              .exclude(pk=event.pk).order_by("onset_date", "pk"))
+    checks = []
+    for other in others:
+        if syndrome_of_term(other.term) != syndrome or not events_overlap(
+                event.onset_date, event.resolution_date, other.onset_date, other.resolution_date):
+            continue
+        until = f"resolved {other.resolution_date:%Y-%m-%d}" if other.resolution_date else "not resolved"
+        checks.append(SoftCheck(
+            rule="overlapping_syndrome_event", field="onset_date",
+            message=(f"Another {syndrome} event of this patient overlaps this one (onset "
+                     f"{other.onset_date:%Y-%m-%d}, {until}, grade {other.grade}). If it is the same episode, "
+                     f"correct that event instead; the safety summary counts overlapping events as one episode."),
+            value=f"{event.onset_date:%Y-%m-%d} overlaps event {other.pk}",
+        ))
+    return checks
+
+
 @transaction.atomic
 def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge_deviation: bool = False,
                        deviation_reason: str = "") -> AdverseEvent:
@@ -318,7 +345,7 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     # No window check: an AE reported at a visit may have begun any time before it.
-    return _save_with_checks(crf=event, by=by, reason=reason, checks=[],
+    return _save_with_checks(crf=event, by=by, reason=reason, checks=adverse_event_overlap_checks(event=event),
                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 

@@ -1,7 +1,21 @@
+from functools import cache
+
 from .roles import user_roles
 
 
+def _open_query_count(user) -> int:
+    from monitoring.selectors import open_queries
+
+    return open_queries(user).count()
+
+
 def trial(request):
-    """The current user's roles, for the navigation bar."""
+    """The current user's roles, for the navigation bar, and the number of open
+    queries at their sites for its badge (counted only when a page shows it)."""
     user = getattr(request, "user", None)
-    return {"user_roles": user_roles(user) if user is not None else set()}
+    authenticated = user is not None and user.is_authenticated
+    return {
+        "user_roles": user_roles(user) if user is not None else set(),
+        # A callable: the template calls it (once, under {% with %}) only on pages that draw the menu.
+        "open_query_count": cache(lambda: _open_query_count(user)) if authenticated else 0,
+    }

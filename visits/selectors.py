@@ -37,3 +37,20 @@ def visit_expected_forms(visit: Visit) -> list[ExpectedForm]:
         found.append(ExpectedForm(code=code, label=model.crf_label or labels.get(code, code),
                                   available=bool(url), entered=entered, entry_url=url))
     return found
+
+
+def visit_calendar(*, visits, year: int, month: int) -> list[list[tuple]]:
+    """A month as weeks (Monday first) of (date or None, visits targeted that day),
+    for the visits given (already limited to what the user may see). One query."""
+    import calendar
+    import datetime
+
+    first = datetime.date(year, month, 1)
+    last = datetime.date(year, month, calendar.monthrange(year, month)[1])
+    by_day: dict = {}
+    for visit in (visits.filter(target_date__range=(first, last))
+                  .select_related("patient", "patient__site", "definition").order_by("target_date", "pk")):
+        by_day.setdefault(visit.target_date, []).append(visit)
+    return [[(day if day.month == month else None, by_day.get(day, []) if day.month == month else [])
+             for day in week]
+            for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)]

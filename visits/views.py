@@ -7,7 +7,7 @@ from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
-from .selectors import visit_expected_forms
+from .selectors import visit_calendar, visit_expected_forms
 from .services import REMINDER_HORIZON_DAYS, visit_window_warning, visits_needing_attention
 
 
@@ -40,4 +40,23 @@ def dashboard(request):
         visits=Visit.objects.filter(patient__in=Patient.objects.visible_to(request.user)), today=today)
     return render(request, "visits/dashboard.html", {
         "visits": visits[:500], "today": today, "horizon_days": REMINDER_HORIZON_DAYS,
+    })
+
+
+@login_required
+def calendar(request):
+    """The visits of the user's sites by target day, a month at a time (`?month=YYYY-MM`)."""
+    import datetime
+
+    today = timezone.localdate()
+    try:
+        shown = datetime.datetime.strptime(request.GET.get("month", ""), "%Y-%m").date()
+    except ValueError:
+        shown = today.replace(day=1)
+    previous = (shown - datetime.timedelta(days=1)).replace(day=1)
+    following = (shown + datetime.timedelta(days=32)).replace(day=1)
+    weeks = visit_calendar(visits=Visit.objects.filter(patient__in=Patient.objects.visible_to(request.user)),
+                           year=shown.year, month=shown.month)
+    return render(request, "visits/calendar.html", {
+        "weeks": weeks, "month": shown, "previous": previous, "following": following, "today": today,
     })
