@@ -128,20 +128,20 @@ def _event(day: int, kind: str = "crs", severity: int | None = 2) -> TimelineEve
 
 
 def test_grade_labels_of_neighbouring_safety_events_do_not_overlap():
-    """CRS on days 1, 2 and 3 sit a few pixels apart: the second grade label goes below its marker and
-    the third, with no room left, is left to the tooltip and the events table."""
-    axis = axis_layout([_event(1), _event(2), _event(3), _event(60)], infusion_date=datetime.date(2026, 2, 1))
+    """Events on days 20, 21 and 22 of a three-year axis sit a few pixels apart: the second grade label
+    goes below its marker and the third, with no room left, is left to the tooltip and the events table."""
+    axis = axis_layout([_event(20), _event(21), _event(22), _event(1000)], infusion_date=datetime.date(2026, 2, 1))
     by_day = {marker.day: marker for marker in axis.markers}
-    lane_y = by_day[1].y
-    assert by_day[2].x - by_day[1].x < GRADE_LABEL_WIDTH
-    assert (by_day[1].grade_label_y, by_day[2].grade_label_y, by_day[3].grade_label_y) == (
+    lane_y = by_day[20].y
+    assert by_day[22].x - by_day[20].x < GRADE_LABEL_WIDTH
+    assert (by_day[20].grade_label_y, by_day[21].grade_label_y, by_day[22].grade_label_y) == (
         lane_y - 9, lane_y + 17, None)
-    assert by_day[60].grade_label_y == lane_y - 9
+    assert by_day[1000].grade_label_y == lane_y - 9
 
 
 def test_the_last_date_label_ends_inside_the_drawing():
     """Before infusion the axis is by date: the last date label is anchored at its end, not cut off."""
-    axis = axis_layout([_event(0, "consent", None), _event(40, "screening", None)], infusion_date=None)
+    axis = axis_layout([_event(0, "consent", None), _event(36, "screening", None)], infusion_date=None)
     x, label, anchor = axis.ticks[-1]
     assert anchor == "end" and x + len(label) * TICK_CHAR_WIDTH / 2 > AXIS_WIDTH
     assert all(a == "middle" for _x, _label, a in axis.ticks[:-1])
