@@ -56,7 +56,7 @@ def kaplan_meier_figure(
 
     ``curves`` maps a legend label to ``(times_days, events)``.
     """
-    return _render(kaplan_meier_drawing(curves, title, xlabel=xlabel), format=format)
+    return render(kaplan_meier_drawing(curves, title, xlabel=xlabel), format=format)
 
 
 def kaplan_meier_drawing(
@@ -105,7 +105,7 @@ def cumulative_incidence_figure(
     ``statistics.cumulative_incidence_summary``); showing the competing risk
     makes clear why the relapse curve is not 1 - leukemia-free survival.
     """
-    return _render(cumulative_incidence_drawing(times, event_codes, title, at_risk_label=at_risk_label),
+    return render(cumulative_incidence_drawing(times, event_codes, title, at_risk_label=at_risk_label),
                    format=format)
 
 
@@ -198,7 +198,7 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
     if len(infused) > len(courses):
         title += f": the {len(courses)} most recently infused of {len(infused):,} patients"
     axes.set_title(title)
-    return _render(figure, format=format)
+    return render(figure, format=format)
 
 
 # Helpers -------------------------------------------------------------------
@@ -269,7 +269,7 @@ def _finish(figure: Figure, axes: Axes, *, title: str, xlabel: str = "Months sin
         axes.legend(loc="best")
 
 
-def _render(figure: Figure, *, format: str) -> bytes:
+def render(figure: Figure, *, format: str) -> bytes:
     """Return the figure as bytes; SVG keeps its text as text (searchable, accessible)."""
     if format not in ("png", "svg"):
         raise ValueError(f"format must be 'png' or 'svg', got {format!r}.")

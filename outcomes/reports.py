@@ -184,6 +184,14 @@ def figure_bytes(
 ) -> bytes:
     """One endpoint figure (a key of FIGURES) rendered from the same courses as the numbers
     (``courses`` already cut at ``cutoff``: ``statistics.at_cutoff``)."""
+    if name == "swimmer":
+        return figures.swimmer_plot(courses, cutoff, format=format)
+    return figures.render(figure_drawing(courses=courses, name=name, censor_at_hsct=censor_at_hsct, cutoff=cutoff),
+                          format=format)
+
+
+def figure_drawing(*, courses: list[PatientCourse], name: str, censor_at_hsct: bool, cutoff: datetime.date):
+    """The matplotlib figure of a curve figure ("survival", "relapse" or "remission"), before rendering."""
     suffix = f" (data cut-off {cutoff.isoformat()}"
     suffix += ", censored at allogeneic HSCT)" if censor_at_hsct else ")"
 
@@ -196,19 +204,15 @@ def figure_bytes(
 
     if name == "survival":
         endpoints = (Endpoint.OVERALL_SURVIVAL, Endpoint.EVENT_FREE_SURVIVAL, Endpoint.LEUKEMIA_FREE_SURVIVAL)
-        return figures.kaplan_meier_figure({label(e): curve(e) for e in endpoints}, FIGURES[name] + suffix,
-                                           format=format)
+        return figures.kaplan_meier_drawing({label(e): curve(e) for e in endpoints}, FIGURES[name] + suffix)
     if name == "relapse":
         times, codes = curve(Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE)
-        return figures.cumulative_incidence_figure(times, codes, FIGURES[name] + suffix, format=format,
-                                                   at_risk_label="Responders")
+        return figures.cumulative_incidence_drawing(times, codes, FIGURES[name] + suffix, at_risk_label="Responders")
     if name == "remission":
-        return figures.kaplan_meier_figure(
+        return figures.kaplan_meier_drawing(
             {label(Endpoint.DURATION_OF_REMISSION): curve(Endpoint.DURATION_OF_REMISSION)},
-            FIGURES[name] + suffix, format=format, xlabel="Months since the first CR/CRi",
+            FIGURES[name] + suffix, xlabel="Months since the first CR/CRi",
         )
-    if name == "swimmer":
-        return figures.swimmer_plot(courses, cutoff, format=format)
     raise KeyError(name)
 
 
