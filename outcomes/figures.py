@@ -56,7 +56,7 @@ def kaplan_meier_figure(
 
     ``curves`` maps a legend label to ``(times_days, events)``.
     """
-    return render(kaplan_meier_drawing(curves, title, xlabel=xlabel), format=format)
+    return _render(kaplan_meier_drawing(curves, title, xlabel=xlabel), format=format)
 
 
 def kaplan_meier_drawing(
@@ -87,7 +87,7 @@ def kaplan_meier_drawing(
         )
     axes.set_ylabel("Probability")
     _draw_at_risk_table(table, {label: times for label, (times, _events) in curves.items()})
-    _finish(figure, axes, title=title, xlabel=xlabel)
+    _finish(axes, title=title, xlabel=xlabel)
     return figure
 
 
@@ -105,7 +105,7 @@ def cumulative_incidence_figure(
     ``statistics.cumulative_incidence_summary``); showing the competing risk
     makes clear why the relapse curve is not 1 - leukemia-free survival.
     """
-    return render(cumulative_incidence_drawing(times, event_codes, title, at_risk_label=at_risk_label),
+    return _render(cumulative_incidence_drawing(times, event_codes, title, at_risk_label=at_risk_label),
                    format=format)
 
 
@@ -126,7 +126,7 @@ def cumulative_incidence_drawing(
             )
     axes.set_ylabel("Cumulative incidence")
     _draw_at_risk_table(table, {at_risk_label: times})
-    _finish(figure, axes, title=title)
+    _finish(axes, title=title)
     return figure
 
 
@@ -139,6 +139,11 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
     a patient alive, not lost to follow-up and still inside the 3-year
     follow-up at the cut-off.
     """
+    return _render(swimmer_drawing(courses, as_of), format=format)
+
+
+def swimmer_drawing(courses: Sequence[PatientCourse], as_of: date) -> Figure:
+    """The Figure that ``swimmer_plot`` renders."""
     infused = [c for c in courses if c.infusion_date <= as_of]
     latest = sorted(infused, key=lambda c: c.infusion_date, reverse=True)[:SWIMMER_MAX_LANES]
     courses = sorted(latest, key=lambda c: (_followed_days(c, as_of), c.subject_id))
@@ -198,7 +203,7 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
     if len(infused) > len(courses):
         title += f": the {len(courses)} most recently infused of {len(infused):,} patients"
     axes.set_title(title)
-    return render(figure, format=format)
+    return figure
 
 
 # Helpers -------------------------------------------------------------------
@@ -258,7 +263,7 @@ def _draw_at_risk_table(table: Axes, times_by_label: Mapping[str, Sequence[float
         spine.set_visible(False)
 
 
-def _finish(figure: Figure, axes: Axes, *, title: str, xlabel: str = "Months since CAR-T infusion") -> None:
+def _finish(axes: Axes, *, title: str, xlabel: str = "Months since CAR-T infusion") -> None:
     axes.set_title(title)
     axes.set_ylim(0, 1.02)
     axes.set_xlim(0, FOLLOW_UP_MONTHS + 1)
@@ -270,6 +275,11 @@ def _finish(figure: Figure, axes: Axes, *, title: str, xlabel: str = "Months sin
 
 
 def render(figure: Figure, *, format: str) -> bytes:
+    """Return a figure built by one of the ``*_drawing`` functions as PNG or SVG bytes."""
+    return _render(figure, format=format)
+
+
+def _render(figure: Figure, *, format: str) -> bytes:
     """Return the figure as bytes; SVG keeps its text as text (searchable, accessible)."""
     if format not in ("png", "svg"):
         raise ValueError(f"format must be 'png' or 'svg', got {format!r}.")

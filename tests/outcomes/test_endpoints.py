@@ -176,13 +176,94 @@ def test_endpoints_page_shows_the_rates_and_links_the_figures(client, monitor, s
     assert "55.6 %" in censored  # OS at 12 months, D censored at HSCT
 
 
-@pytest.mark.parametrize("name", ["survival", "relapse", "remission", "swimmer"])
-def test_figures_are_served_as_png(client, investigator, small_trial, name):
-    client.force_login(investigator)
+@pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib Figures the views render, kept so a test can read what was drawn."""
+    from outcomes import figures
+
+    kept, render = [], figures._render
+
+    def keep(figure, *, format):
+        kept.append(figure)
+        return render(figure, format=format)
+
+    monkeypatch.setattr(figures, "_render", keep)
+    return kept
+
+
+def step_value_at(line, months: float) -> float:
+    xs = list(line.get_xdata())
+    return line.get_ydata()[max(i for i, x in enumerate(xs) if x <= months)]
+
+
+def served_figure(client, drawn, name):
     answer = client.get(reverse("outcomes:endpoint_figure", args=[name]))
     assert answer["Content-Type"] == "image/png"
     assert answer.content.startswith(b"\x89PNG")
+    assert len(drawn) == 1
+    return drawn.pop()
+
+
+def test_survival_figure_draws_the_endpoints_of_the_api(client, api_client, investigator, small_trial, drawn):
+    """A figure drawn from other patients (another site's G) or another fit than the numbers' would put its
+    12-month step or its at-risk row off the API's values."""
+    data = get_endpoints(api_client, investigator)
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "survival").axes
+    curves = {line.get_label(): line for line in axes.lines if not line.get_label().startswith("_")}
+    labels = {"Overall survival (all infused)": "overall_survival",
+              "Event-free survival (all infused)": "event_free_survival",
+              "Leukemia-free survival (responders)": "leukemia_free_survival"}
+    assert list(curves) == list(labels)
+    for label, key in labels.items():
+        twelve = data[key]["at_months"]["12"]
+        assert step_value_at(curves[label], 12) == approx(twelve["estimate"])
+    assert step_value_at(curves["Overall survival (all infused)"], 12) == approx(0.625)
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert at_risk["at-risk-0-0"] == "6"  # the six SZ patients; G is WX's
+    assert at_risk["at-risk-0-12"] == str(data["overall_survival"]["at_months"]["12"]["at_risk"]) == "3"
+    assert at_risk["at-risk-2-0"] == "4"  # the responders A, B, D, E
+    assert at_risk["at-risk-2-12"] == str(data["leukemia_free_survival"]["at_months"]["12"]["at_risk"]) == "1"
     assert client.get(reverse("outcomes:endpoint_figure", args=["nonsense"])).status_code == 404
+
+
+def test_relapse_figure_draws_the_cumulative_incidence_of_the_api(client, api_client, investigator, small_trial,
+                                                                  drawn):
+    """Plotting 1 - LFS, or counting G or the non-responders, would move the relapse step at 12 months
+    off 1/4 + 3/8."""
+    cir = get_endpoints(api_client, investigator)["cumulative_incidence_of_relapse"]
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "relapse").axes
+    relapse = next(line for line in axes.lines if line.get_label() == "Relapse")
+    assert step_value_at(relapse, 12) == approx(cir["at_months"]["12"]["estimate"]) == approx(1 / 4 + 3 / 8)
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("4", str(cir["at_months"]["12"]["at_risk"]))
+
+
+def test_remission_figure_draws_the_duration_of_remission_of_the_api(client, api_client, investigator, small_trial,
+                                                                    drawn):
+    """Responders A (day 28 to relapse 100), B (28 to 500, censored), D (29 to relapse 300), E (28 to 150)."""
+    dor = get_endpoints(api_client, investigator)["duration_of_remission"]
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "remission").axes
+    (curve,) = [line for line in axes.lines if not line.get_label().startswith("_") and line.get_gid()]
+    assert curve.get_label() == "Duration of remission (responders)"
+    # A relapses 72 days into remission with 4 at risk; D 271 days in, with 2 (B 472, D): 3/4 x 1/2.
+    assert step_value_at(curve, 12) == approx(dor["at_months"]["12"]["estimate"]) == approx(3 / 8)
+    assert [round(x * MONTH) for x in curve.get_xdata()][:2] == [0, 72]
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("4", "1")
+    assert axes.get_xlabel() == "Months since the first CR/CRi"
+
+
+def test_swimmer_figure_draws_one_lane_per_visible_patient(client, investigator, small_trial, drawn):
+    """A lane for WX's patient G, or a bar not ending at death or last contact, fails here."""
+    client.force_login(investigator)
+    axes = served_figure(client, drawn, "swimmer").axes[0]
+    lanes = [label.get_text() for label in axes.get_yticklabels()]
+    assert lanes == ["SZ-C", "SZ-E", "SZ-A", "SZ-F", "SZ-B", "SZ-D"]  # by follow-up: 50, 150, 200, 400, 500, 900 days
+    widths = [round(bar.get_width() * MONTH) for bar in sorted(axes.patches, key=lambda bar: bar.get_y())]
+    assert widths == [50, 150, 200, 400, 500, 900]
 
 
 def test_pdf_export_holds_the_numbers_and_the_figures(client, investigator, small_trial):
