@@ -2,6 +2,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
@@ -43,6 +44,7 @@ def dashboard(request):
     })
 
 
+@require_safe
 @login_required
 def calendar(request):
     """The visits of the user's sites by target day, a month at a time (`?month=YYYY-MM`)."""
