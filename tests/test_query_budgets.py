@@ -211,9 +211,10 @@ class Case:
 
 CASES = [
     # --- lists over patients -------------------------------------------------------------------
-    Case("patient list", "coordinator", lambda w: "/patients/?per_page=100", World.add_patients, 12),
+    # 15: the progress strip (forms, visits) and the menu's open-queries badge add three, whatever the page.
+    Case("patient list", "coordinator", lambda w: "/patients/?per_page=100", World.add_patients, 15),
     Case("patient list, sorted and filtered", "data_manager",
-         lambda w: "/patients/?per_page=100&sort=-consent&status=follow_up", World.add_patients, 12),
+         lambda w: "/patients/?per_page=100&sort=-consent&status=follow_up", World.add_patients, 15),
     Case("home", "investigator", lambda w: "/", World.add_patients, 25),
     Case("visits dashboard", "coordinator", lambda w: "/visits/", World.add_due_visits, 12),
     Case("deviations", "monitor", lambda w: "/deviations/", World.add_deviations, 12),
@@ -252,7 +253,7 @@ CASES = [
     Case("CRF detail with edits", "monitor", lambda w: f"/monitoring/crf/crfapp.sampleform/{w.sample.pk}/",
          World.add_edits, 30),
     Case("history", "monitor", lambda w: f"/monitoring/history/crfapp.sampleform/{w.sample.pk}/",
-         World.add_edits, 12),
+         World.add_edits, 13),  # 13: the menu's open-queries badge
     Case("query detail", "monitor", lambda w: f"/monitoring/queries/{w.query.pk}/", World.add_query_messages, 15),
     # --- CRF entry / edit pages, with 1 vs 50 open queries on the form --------------------------------
     Case("AE edit", "coordinator", lambda w: f"/safety/{w.patient.study_id}/adverse-events/{w.ae.pk}/",
