@@ -3,6 +3,16 @@ from rest_framework import serializers
 from .models import DataQuery, QueryMessage, Signature
 
 
+class CrfIdentityFields(serializers.Serializer):
+    """What names a CRF in the query and signature routes (`/api/v1/queries/`,
+    `/api/v1/crfs/{crf_code}/{id}/sign/`): every CRF answer carries them."""
+
+    id = serializers.IntegerField(read_only=True)
+    crf_code = serializers.CharField(read_only=True, help_text="The form's code in the query and signature routes.")
+    version = serializers.IntegerField(
+        read_only=True, help_text="Raised at each save; send it back with a PUT (optimistic concurrency).")
+
+
 class QueryMessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
 
@@ -38,7 +48,11 @@ class QueryRaiseSerializer(serializers.Serializer):
 class QueryAnswerSerializer(serializers.Serializer):
     text = serializers.CharField()
     new_value = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Reason for the change (and for a protocol deviation it causes).")
+    acknowledge_deviation = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Save a corrected value that fails one of the form's soft checks; records a protocol deviation.")
 
 
 class QueryCommentSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from trial.models import Role
 from trial.roles import can_enter_data, has_role
 
 from .checks import CrfChange, CrfConflict
-from .crf import CaseReportForm, CrfStatus
+from .crf import CaseReportForm, CrfStatus, crf_child_relations, future_clinical_date_errors
 
 INITIAL_ENTRY_REASON = "Initial entry"
 
@@ -34,13 +34,39 @@ def crf_values(crf) -> dict[str, str]:
     return {f.name: f.value_to_string(crf) for f in crf_value_fields(type(crf))}
 
 
+def crf_child_row_values(row) -> dict[str, str]:
+    """A child row's stored values as text, its removal mark and key included."""
+    return {f.name: f.value_to_string(row) for f in row._meta.concrete_fields}
+
+
 def crf_values_sha256(crf) -> str:
-    """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON."""
-    payload = json.dumps(
-        {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)},
-        sort_keys=True, ensure_ascii=False,
-    )
+    """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON — the form's own
+    and, for a form with child rows (doses, fractions), every row's, removed ones included."""
+    content = {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)}
+    relations = crf_child_relations(type(crf))
+    if relations:  # a form without rows keeps the payload (and the signatures) it always had
+        content["rows"] = {
+            row_model._meta.label_lower: [
+                crf_child_row_values(row) for row in row_model.all_rows.filter(**{field_name: crf.pk}).order_by("pk")
+            ]
+            for field_name, row_model in relations
+        }
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def crf_correctable_field(crf_or_model, field_name: str):
+    """The model field a query may ask about and an answer may correct: one of the form's data-entry
+    fields (`CaseReportForm.correctable_fields`), never a key, the status, a derived or a system field."""
+    model = crf_or_model if isinstance(crf_or_model, type) else type(crf_or_model)
+    model_field = crf_field(model, field_name) if field_name not in BOOKKEEPING_FIELDS else None
+    if model_field is None or model_field.name not in model.correctable_fields:
+        model_field = model_field or model._meta.get_field(field_name)
+        raise ValidationError({"field": (
+            f"{str(model_field.verbose_name).capitalize()} of the {model.crf_label or model.__name__} form cannot "
+            f"be corrected through a query: it is not a data-entry field (a key, the form's status, a derived or "
+            f"a system value). Ask about the value it comes from.")})
+    return model_field
 
 
 def crf_field(crf_or_model, field_name: str):
@@ -172,6 +198,9 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
         crf.status = CrfStatus.SUBMITTED
     if crf.pk is None and by is not None and getattr(crf, "created_by_id", None) is None:
         crf.created_by = by
+    # Whatever the form's own checks said: nothing clinical happens in the future (plans may).
+    if future := future_clinical_date_errors(crf):
+        raise ValidationError(future)
     crf.full_clean()
     crf._change_reason = reason or INITIAL_ENTRY_REASON
     crf._history_user = by
@@ -180,6 +209,68 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
         sdv_clear(crf=crf, fields=changed_fields, reason=reason, by=by)
         signatures_void(crf=crf, reason=f"Form changed after signing: {reason}", by=by)
     return crf
+
+
+def _crf_rows_changed(*, crf: CaseReportForm, by, reason: str) -> None:
+    """A change to a child row is a change to the form: the signatures of the old rows are void, the
+    whole-form SDV mark is cleared and a verified or signed form goes back to submitted."""
+    sdv_clear(crf=crf, fields=[], reason=reason, by=by)
+    signatures_void(crf=crf, reason=f"Form changed after signing: {reason}", by=by)
+    stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
+    if stored_status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
+        _crf_status_set(crf=crf, status=CrfStatus.SUBMITTED, by=by, reason=f"Rows changed: {reason}")
+
+
+@transaction.atomic
+def crf_child_rows_save(*, crf: CaseReportForm, rows=(), removed=(), by, reason: str) -> bool:
+    """Write a form's child rows after `crf_save` wrote the form: each new or changed row in ``rows``
+    is checked (no clinical date in the future, field validation) and saved with the author and
+    reason; each row in ``removed`` is marked removed with the reason — never deleted. When a row of
+    a form that existed before changes, the form's signatures, SDV and status follow
+    (`_crf_rows_changed`). Returns whether anything changed."""
+    from .crf import crf_child_relations
+
+    reason = (reason or "").strip() or INITIAL_ENTRY_REASON
+    row_models = {row_model for _name, row_model in crf_child_relations(type(crf))}
+    changed = False
+    for row in rows:
+        if type(row) not in row_models:
+            raise TypeError(f"{type(row).__name__} is not a row of {type(crf).__name__}.")
+        if row.pk is not None:
+            stored = type(row).all_rows.filter(pk=row.pk).first()
+            if stored is not None and all(
+                getattr(stored, f.attname) == f.to_python(getattr(row, f.attname))
+                for f in row._meta.concrete_fields
+            ):
+                continue
+        if future := future_clinical_date_errors(row):
+            raise ValidationError(future)
+        audited_save(instance=row, by=by, reason=reason)
+        changed = True
+    for row in removed:
+        if row.removed:
+            continue
+        row.removed = True
+        row.removal_reason = f"Removed: {reason}"[:300]
+        audited_save(instance=row, by=by, reason=row.removal_reason)
+        changed = True
+    if changed and reason != INITIAL_ENTRY_REASON:
+        _crf_rows_changed(crf=crf, by=by, reason=reason)
+    return changed
+
+
+@transaction.atomic
+def crf_remove(*, crf: CaseReportForm, by, reason: str) -> CaseReportForm:
+    """Remove a form from the record: a status with a reason, never a delete. The form stays in the
+    history and the casebook; its signatures are void (`crf_save`)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for removing the form."})
+    if crf.removed:
+        raise ValidationError("This form is already removed.")
+    crf.removed = True
+    crf.removal_reason = reason[:300]
+    return crf_save(crf=crf, by=by, reason=f"Removed: {reason}")
 
 
 def audited_save(*, instance, by, reason: str) -> None:
@@ -265,7 +356,7 @@ def _query_create(*, crf, field: str, text: str, by, automatic: bool):
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Say what is wrong with the value."})
-    model_field = crf_field(crf, field)
+    model_field = crf_correctable_field(crf, field)
     query = DataQuery(
         patient=crf.patient, content_type=_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
         field=model_field.name, field_label=str(model_field.verbose_name), text=text, raised_by=by,
@@ -294,7 +385,7 @@ def query_raise_automatic(*, crf, field: str, text: str):
     from .models import DataQuery, QueryStatus
 
     try:
-        crf_field(crf, field)
+        crf_correctable_field(crf, field)
     except ValidationError:
         return None
     existing = DataQuery.objects.filter(
@@ -312,11 +403,48 @@ def _query_save(*, query, by, reason: str) -> None:
     query.save()
 
 
+def crf_correct(*, crf: CaseReportForm, field: str, value, by, reason: str, acknowledge_deviation: bool = False,
+                deviation_reason: str = "") -> CaseReportForm:
+    """Correct one data-entry field of a CRF through the form's own service (its `correction_service`):
+    the same hard and soft checks, derived values and dependent records as an edit on its page."""
+    from django.utils.module_loading import import_string
+
+    model = type(crf)
+    crf_correctable_field(model, field)
+    if not model.correction_service:
+        raise ValidationError({"field": f"The {model.crf_label} form names no service to correct it with."})
+    correct = import_string(model.correction_service)
+    return correct(crf=crf, field=field, value=value, by=by, reason=reason,
+                   acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
+    """The form's refusal as the answer's: the corrected field's messages on `new_value`, the soft checks'
+    acknowledgement and the reason as they are, any other field's messages on `new_value` naming it."""
+    if isinstance(error, CrfConflict) or not hasattr(error, "error_dict"):
+        return error
+    errors: dict[str, list[str]] = {}
+    for name, messages in error.message_dict.items():
+        if name == field:
+            errors.setdefault("new_value", []).extend(messages)
+        elif name in ("acknowledge_deviation", "reason"):
+            errors.setdefault(name, []).extend(messages)
+        elif name == "__all__":
+            errors.setdefault("new_value", []).extend(messages)
+        else:
+            errors.setdefault("new_value", []).extend(
+                f"{name.replace('_', ' ').capitalize()}: {message}" for message in messages)
+    refusal = ValidationError(errors)
+    refusal.checks = getattr(error, "checks", [])  # the soft checks, for the page and the API
+    return refusal
+
+
 @transaction.atomic
-def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
-    """The site answers; it may correct the value (an audited `crf_save` with
-    the reason for change). `new_value` is the raw input, cleaned by the
-    model field's own form field, so the same validation applies as on the form."""
+def query_answer(*, query, by, text: str, new_value=None, reason: str = "", acknowledge_deviation: bool = False):
+    """The site answers; it may correct the value. `new_value` is the raw input, typed by the model
+    field's form field, then the form's own service saves it (`crf_correct`): a value the form refuses
+    is refused here with the form's message, and nothing changes. A soft check needs
+    ``acknowledge_deviation`` and the ``reason`` (which becomes the deviation's reason too)."""
     from .models import QueryMessage, QueryStatus
 
     crf = query.crf
@@ -330,28 +458,24 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
     action = QueryMessage.Action.ANSWER
     old_value = new_text = ""
     if new_value is not None:
-        model_field = crf_field(crf, query.field)
-        form_field = model_field.formfield()
+        model_field = crf_correctable_field(crf, query.field)
         try:
-            cleaned = form_field.clean(new_value)
+            cleaned = model_field.formfield().clean(new_value)
         except ValidationError as error:
             raise ValidationError({"new_value": error.messages})
-        if model_field.is_relation and cleaned is not None:
+        if model_field.is_relation and cleaned is not None:  # not correctable today; typed as its key
             cleaned = cleaned.pk
-            attname = model_field.attname
-        else:
-            attname = model_field.name
         old_value = model_field.value_to_string(crf)
-        setattr(crf, attname, cleaned)
-        new_text = model_field.value_to_string(crf)
-        if new_text != old_value:
+        if cleaned != getattr(crf, model_field.attname):
             reason = (reason or "").strip() or f"Query #{query.pk}: {text}"
             try:
-                crf_save(crf=crf, by=by, reason=reason)
+                with transaction.atomic():
+                    crf = crf_correct(crf=crf, field=query.field, value=cleaned, by=by, reason=reason,
+                                      acknowledge_deviation=acknowledge_deviation, deviation_reason=reason)
             except ValidationError as error:
-                if hasattr(error, "error_dict") and query.field in error.error_dict:
-                    raise ValidationError({"new_value": error.error_dict[query.field][0].messages})
-                raise
+                raise _answer_errors(error, field=query.field)
+            crf = type(crf)._base_manager.get(pk=crf.pk)
+            new_text = model_field.value_to_string(crf)
             action = QueryMessage.Action.CORRECT
     query.status = QueryStatus.ANSWERED
     _query_save(query=query, by=by, reason="Query answered")
