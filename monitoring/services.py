@@ -228,8 +228,6 @@ def crf_child_rows_save(*, crf: CaseReportForm, rows=(), removed=(), by, reason:
     reason; each row in ``removed`` is marked removed with the reason — never deleted. When a row of
     a form that existed before changes, the form's signatures, SDV and status follow
     (`_crf_rows_changed`). Returns whether anything changed."""
-    from .crf import crf_child_relations
-
     reason = (reason or "").strip() or INITIAL_ENTRY_REASON
     row_models = {row_model for _name, row_model in crf_child_relations(type(crf))}
     changed = False
@@ -434,9 +432,7 @@ def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
         else:
             errors.setdefault("new_value", []).extend(
                 f"{name.replace('_', ' ').capitalize()}: {message}" for message in messages)
-    refusal = ValidationError(errors)
-    refusal.checks = getattr(error, "checks", [])  # the soft checks, for the page and the API
-    return refusal
+    return ValidationError(errors)
 
 
 @transaction.atomic
@@ -463,8 +459,6 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = "", ackn
             cleaned = model_field.formfield().clean(new_value)
         except ValidationError as error:
             raise ValidationError({"new_value": error.messages})
-        if model_field.is_relation and cleaned is not None:  # not correctable today; typed as its key
-            cleaned = cleaned.pk
         old_value = model_field.value_to_string(crf)
         if cleaned != getattr(crf, model_field.attname):
             reason = (reason or "").strip() or f"Query #{query.pk}: {text}"

@@ -79,6 +79,8 @@ class PatientRecord(RuleBasedStateMachine):
             patient=self.patient, by=by, weight_kg=Decimal("50"), product=PRODUCT,
             fractions=[infusion_rules.InfusionFraction(DAY_0, 300_000_000)])
         self.patient.refresh_from_db()
+        for crf in self._forms():  # signed from the start: every later change must void or keep its signature
+            self._verify_and_sign(crf)
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -160,7 +162,9 @@ class PatientRecord(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def verify_and_sign(self, data):
-        crf = data.draw(st.sampled_from(self._forms()))
+        self._verify_and_sign(data.draw(st.sampled_from(self._forms())))
+
+    def _verify_and_sign(self, crf):
         if crf.status == CrfStatus.SUBMITTED:
             monitoring_services.crf_verify(crf=crf, by=self.monitor)
             crf.refresh_from_db()
