@@ -38,13 +38,8 @@ def day(n: int) -> datetime.date:
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks():
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+def _eager_tasks(celery_eager):
+    """Visit scheduling after an infusion correction runs in-process."""
 
 
 @pytest.fixture
