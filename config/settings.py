@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "trial",
+    "crf",
     "patients",
     "infusions",
     "safety",
@@ -172,7 +173,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "GeneticResultEnum": "outcomes.models.GeneticResult",  # karyotype and molecular results
-        "CrfStatusEnum": "monitoring.crf.CrfStatus",
+        "CrfStatusEnum": "crf.models.CrfStatus",
         "RelatednessEnum": "safety.rules.Relatedness",
         "VisitStatusEnum": "trial.rules.VisitStatus",
         "PatientStatusEnum": "patients.models.PatientStatus",

@@ -50,7 +50,7 @@ class CrfChange:
 
 class CrfConflict(ValidationError):
     """The form was saved by someone else after this editor loaded it (optimistic
-    concurrency, `monitoring.services.crf_save`): nothing was saved. Carries what
+    concurrency, `crf.services.crf_save`): nothing was saved. Carries what
     the other saves changed, so the page and the API can show it."""
 
     def __init__(self, *, crf_label: str, expected_version: int, current_version: int, changes: list[CrfChange]):

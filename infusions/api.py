@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import CrfConflict, SoftChecksNotAcknowledged, error_detail
+from crf.checks import CrfConflict, SoftChecksNotAcknowledged, error_detail
 from monitoring.selectors import crf_deviations
 from monitoring.serializers import CrfConflictSerializer
 from patients.selectors import patient_for_user

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin
 
 from . import services
 from .rules import InfusionFraction

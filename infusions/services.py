@@ -18,8 +18,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck, require_acknowledgement
+from crf.services import audited_save, crf_save
+from monitoring.services import deviations_record
 from patients.models import Patient, PatientStatus
 from patients.rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, body_surface_area_m2, to_decimal, within_limits
 from trial.models import Protocol

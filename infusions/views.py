@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
-from monitoring.checks import SoftChecksNotAcknowledged, errors_onto_form
+from crf.checks import SoftChecksNotAcknowledged, errors_onto_form
 from monitoring.models import ProtocolDeviation
 from monitoring.selectors import crf_deviations
 from patients.models import Patient

@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 from patients.models import Patient
 
 from . import services
-from .checks import error_detail
-from .crf import crf_model
+from .roles import can_lock
+from crf.checks import error_detail
+from crf.models import crf_model
 from .models import DataQuery
 from .serializers import (
     DataQuerySerializer, QueryAnswerSerializer, QueryCommentSerializer, QueryRaiseSerializer,
@@ -123,6 +124,6 @@ class OdmExportView(APIView):
     def get(self, request):
         from .exports_views import odm_response
 
-        if not services.can_lock(request.user):
+        if not can_lock(request.user):
             raise exceptions.PermissionDenied("Exports are for data managers.")
         return odm_response(request)

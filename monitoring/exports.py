@@ -7,8 +7,8 @@ import io
 from django.db import models
 from django.utils import timezone
 
-from .crf import crf_models
-from .services import crf_value_fields
+from crf.models import crf_models
+from crf.services import crf_value_fields
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 # Columns every form CSV starts with; the form's own fields follow.

@@ -11,8 +11,9 @@ from patients.selectors import patient_for_user
 from trial.models import Protocol
 from trial.roles import visible_sites
 
-from . import exports, reports, services
-from .crf import crf_model
+from . import exports, reports, services, tasks
+from .roles import can_lock
+from crf.models import crf_model
 from .forms import CasebookBatchForm
 from .models import ExportJob, ExportRecord
 from .views import _visit_or_404
@@ -42,14 +43,14 @@ def casebook(request, study_id: str):
 
 
 def _require_data_manager(request):
-    if not services.can_lock(request.user):
+    if not can_lock(request.user):
         raise PermissionDenied("Exports are for data managers.")
 
 
 @login_required
 def export_index(request):
     _require_data_manager(request)
-    from .crf import crf_models
+    from crf.models import crf_models
 
     sites = visible_sites(request.user)
     form = CasebookBatchForm(request.POST or None, sites=sites)
@@ -61,7 +62,7 @@ def export_index(request):
         if ids:
             patients = patients.filter(pk__in=Patient.objects.filter(subject_id__in=ids).values("pk"))
         try:
-            job = services.export_job_create(by=request.user, patients=patients)
+            job = tasks.export_job_start(by=request.user, patients=patients)
         except ValidationError as error:
             form.add_error("study_ids", error.message_dict.get("study_ids", error.messages))
         else:

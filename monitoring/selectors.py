@@ -3,7 +3,7 @@ from itertools import chain
 
 from patients.models import Patient
 
-from .crf import CrfStatus, crf_models
+from crf.models import CrfStatus, crf_models
 
 
 def crfs_with_status(*, user, statuses: list[str], limit: int = 50) -> list:
@@ -110,7 +110,7 @@ def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
 
     ``marks`` and ``queries`` (the form's SDV marks and queries) are read when not given."""
     from .models import QueryStatus
-    from .services import crf_value_fields
+    from crf.services import crf_value_fields
 
     marks = crf_verifications(crf) if marks is None else marks
     queries = crf_queries(crf).exclude(status=QueryStatus.CLOSED) if queries is None else queries
@@ -142,7 +142,7 @@ def crf_reviews(crfs) -> list[dict]:
 
     from django.contrib.contenttypes.models import ContentType
 
-    from .audit import audit_trail
+    from crf.audit import audit_trail
     from .models import DataQuery, Signature, SourceVerification
 
     by_model = defaultdict(list)

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from patients.models import Patient
 
-from .audit import audit_trail
+from crf.audit import audit_trail
 
 
 @login_required
@@ -39,8 +39,11 @@ from django.views.decorators.http import require_POST  # noqa: E402
 
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
 
+from crf.services import crf_lock_reason  # noqa: E402
+
 from . import selectors, services  # noqa: E402
-from .crf import CrfStatus  # noqa: E402
+from .roles import can_lock, can_monitor, can_sign  # noqa: E402
+from crf.models import CrfStatus  # noqa: E402
 from .forms import (  # noqa: E402
     LockForm, QueryAnswerForm, QueryCloseForm, QueryRaiseForm, QueryReopenForm, SignForm, UnlockForm,
 )
@@ -84,16 +87,16 @@ def crf_detail(request, model_label: str, pk: int):
     site = crf.patient.site
     review = selectors.crf_review(crf)
     crf_awaits_signature = (crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED) and not crf.removed
-                            and not services.crf_lock_reason(crf))
+                            and not crf_lock_reason(crf))
     return render(request, "monitoring/crf_detail.html", {
         **review,
         "patient": crf.patient,
-        "lock_reason": services.crf_lock_reason(crf),
+        "lock_reason": crf_lock_reason(crf),
         "active_lock": selectors.crf_active_lock(crf),
-        "can_monitor": services.can_monitor(request.user, site),
-        "can_sign": services.can_sign(request.user, site) and crf_awaits_signature,
+        "can_monitor": can_monitor(request.user, site),
+        "can_sign": can_sign(request.user, site) and crf_awaits_signature,
         "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
-        "can_lock": services.can_lock(request.user),
+        "can_lock": can_lock(request.user),
         "raise_form": QueryRaiseForm(rows=review["rows"]),
         "sign_form": SignForm(),
         "lock_form": LockForm(),
@@ -213,7 +216,7 @@ def query_detail(request, pk: int):
         "messages_": query.messages.select_related("author"),
         "answer_form": answer_form, "close_form": QueryCloseForm(), "reopen_form": QueryReopenForm(),
         "can_answer": can_enter_data(request.user, query.patient.site) and query.is_open,
-        "can_monitor": services.can_monitor(request.user, query.patient.site),
+        "can_monitor": can_monitor(request.user, query.patient.site),
     })
 
 
@@ -235,7 +238,7 @@ def visit_review(request, pk: int):
         "visit": visit, "patient": visit.patient,
         "crfs": [(crf, selectors.crf_model_label(crf)) for crf in selectors.visit_crfs(visit)],
         "active_lock": lock,
-        "can_sign": services.can_sign(request.user, site), "can_lock": services.can_lock(request.user),
+        "can_sign": can_sign(request.user, site), "can_lock": can_lock(request.user),
         "sign_form": SignForm(), "lock_form": LockForm(), "unlock_form": UnlockForm(),
     })
 
@@ -293,7 +296,7 @@ def patient_review(request, study_id: str):
         "visits": patient.visits.select_related("definition"),
         "active_lock": DataLock.objects.filter(scope=LockScope.PATIENT, patient=patient,
                                                unlocked_at__isnull=True).first(),
-        "can_lock": services.can_lock(request.user),
+        "can_lock": can_lock(request.user),
         "lock_form": LockForm(), "unlock_form": UnlockForm(),
     })
 
@@ -301,7 +304,7 @@ def patient_review(request, study_id: str):
 @login_required
 def trial_lock(request):
     """Data managers: the database lock before analysis, and every active lock."""
-    if not services.can_lock(request.user):
+    if not can_lock(request.user):
         raise PermissionDenied("Only data managers lock data.")
     active = DataLock.objects.filter(unlocked_at__isnull=True).select_related("patient", "visit", "locked_by")
     if request.method == "POST":

@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from monitoring.checks import error_detail
+from crf.checks import error_detail
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data

@@ -5,7 +5,7 @@ the hard and soft checks and save.
 """
 from django import forms
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin
 
 from .models import FollowUp, ResponseAssessment
 from .rules import remission_counts_missing

@@ -1,7 +1,7 @@
 """Writing response assessments and follow-up contacts.
 
 The forms and the API call these; each derives what the rules derive, runs
-the hard and soft checks, saves through `monitoring.services.crf_save` and
+the hard and soft checks, saves through `crf.services.crf_save` and
 files protocol deviations for acknowledged soft checks.
 """
 import datetime
@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck, require_acknowledgement
+from crf.services import audited_save, crf_save
+from monitoring.services import deviations_record
 from patients.models import Patient, PatientStatus, Visit
 from trial.rules import date_in_window
 

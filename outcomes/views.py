@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from monitoring.checks import errors_onto_form
+from crf.checks import errors_onto_form
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data

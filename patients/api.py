@@ -4,7 +4,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from monitoring.checks import error_detail
+from crf.checks import error_detail
 from trial.roles import can_enter_data, visible_sites
 
 from .models import Patient

@@ -3,7 +3,7 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, require_data_entry, visible_sites
 
-from monitoring.checks import errors_onto_form
+from crf.checks import errors_onto_form
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus

@@ -6,7 +6,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import error_detail
+from crf.checks import error_detail
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion

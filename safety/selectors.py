@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.core.exceptions import FieldError
 from django.urls import NoReverseMatch, reverse
 
-from monitoring.crf import crf_model
+from crf.models import crf_model
 from patients.models import Patient
 from patients.rules import study_day
 

@@ -9,8 +9,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck, require_acknowledgement
+from crf.services import audited_save, crf_save
+from monitoring.services import deviations_record
 from patients.models import Patient
 from patients.rules import age_years
 from trial.rules import date_in_window

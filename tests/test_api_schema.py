@@ -17,7 +17,8 @@ from drf_spectacular.validation import validate_schema
 from hypothesis import given, settings
 from rest_framework.authtoken.models import Token
 
-from monitoring.services import crf_save, query_raise
+from crf.services import crf_save
+from monitoring.services import query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from infusions import services as infusion_services
 from monitoring.models import DataQuery
-from monitoring.services import crf_save, query_close, query_raise
+from crf.services import crf_save
+from monitoring.services import query_close, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from infusions import services as infusion_services
 from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
-from monitoring.crf import crf_models
+from crf.models import crf_models
 from outcomes.forms import FollowUpForm, ResponseAssessmentForm
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm

@@ -20,9 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
 from monitoring.models import DataQuery, ExportRecord, ProtocolDeviation
-from monitoring.services import (
-    crf_save, data_lock_create, query_answer, query_close, query_raise, query_reopen,
-)
+from crf.services import crf_save
+from monitoring.services import data_lock_create, query_answer, query_close, query_raise, query_reopen
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Patient, PatientStatus, Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment

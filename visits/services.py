@@ -22,8 +22,8 @@ from django.db.models import F, Q, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from monitoring.crf import crf_models
-from monitoring.services import audited_save
+from crf.models import crf_models
+from crf.services import audited_save
 from patients.models import Patient, PatientStatus, Visit
 from trial.models import Protocol, Role, SiteMembership, VisitDefinition
 from trial.rules import VisitStatus, date_in_window, visit_window

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from infusions import services
 from infusions.models import Infusion, Lymphodepletion
 from infusions.rules import InfusionFraction
-from monitoring.checks import SoftChecksNotAcknowledged
+from crf.checks import SoftChecksNotAcknowledged
 from monitoring.models import ProtocolDeviation
 from patients.models import PatientStatus, Visit
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from monitoring.checks import CrfConflict
-from monitoring.crf import CrfStatus
-from monitoring.services import crf_save, crf_verify
+from crf.checks import CrfConflict
+from crf.models import CrfStatus
+from crf.services import crf_save
+from monitoring.services import crf_verify
 from patients.models import BaselineCRF
 from patients.services import baseline_save
 from tests.crfapp.models import SampleForm

@@ -6,7 +6,7 @@ import pytest
 from monitoring import demo
 from monitoring.models import DataQuery, Signature, SourceVerification
 from monitoring.selectors import patient_crfs
-from monitoring.services import crf_save
+from crf.services import crf_save
 from tests.crfapp.models import SampleForm
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from monitoring.services import audited_save
+from crf.services import audited_save
 from patients.models import PatientStatus, Visit
 from tests.factories import MembershipFactory, UserFactory
 from visits import services
@@ -149,7 +149,7 @@ def test_visit_page_lists_expected_forms_and_marks_unbuilt_ones(client, infused,
     d7 = Visit.objects.get(definition__code="D7")
     page = client.get(f"/visits/{d7.pk}/").content.decode()
     assert "CRS assessment" in page and "ICANS assessment" in page and "Adverse events" in page
-    from monitoring.crf import crf_model
+    from crf.models import crf_model
 
     for code in ("crs_assessment", "icans_assessment", "adverse_events"):
         try:
