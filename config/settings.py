@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "outcomes",
     "monitoring",
     "visits",
+    "home",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ Nothing clinical is hard-deleted: removal is a status with a reason.
 """
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -90,7 +91,5 @@ def crf_model(crf_code: str) -> type[CaseReportForm]:
 def refuse_hard_delete(sender, instance, **kwargs):
     """pre_delete receiver of every clinical model (monitoring/apps.py): nothing clinical is
     hard-deleted, by any role or code path — Model.delete(), QuerySet.delete() or a cascade."""
-    from django.core.exceptions import PermissionDenied
-
     label = getattr(instance, "crf_label", "") or sender._meta.verbose_name.capitalize()
     raise PermissionDenied(f"{label} is a clinical record and is never deleted; mark it removed with a reason.")

@@ -22,8 +22,16 @@ from crf.checks import SoftCheck, require_acknowledgement
 from crf.services import audited_save, crf_save
 from monitoring.services import deviations_record
 from patients.models import Patient, PatientStatus
-from patients.rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, body_surface_area_m2, to_decimal, within_limits
+from patients.rules import (
+    HEIGHT_CM_LIMITS,
+    PERCENT_LIMITS,
+    WEIGHT_KG_LIMITS,
+    body_surface_area_m2,
+    to_decimal,
+    within_limits,
+)
 from trial.models import Protocol
+from visits.tasks import visits_schedule_enqueue
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
@@ -472,8 +480,6 @@ def infusion_record(
                else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=why)
     if changed:
-        from visits.tasks import visits_schedule_enqueue
-
         patient_id = patient.pk
 
         def schedule():

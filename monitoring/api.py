@@ -9,16 +9,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crf.checks import error_detail
+from crf.models import crf_model
 from patients.models import Patient
 
 from . import services
-from .roles import can_lock
-from crf.checks import error_detail
-from crf.models import crf_model
 from .models import DataQuery
+from .roles import can_lock
 from .serializers import (
-    DataQuerySerializer, QueryAnswerSerializer, QueryCommentSerializer, QueryRaiseSerializer,
-    SignatureSerializer, SignRequestSerializer,
+    DataQuerySerializer,
+    QueryAnswerSerializer,
+    QueryCommentSerializer,
+    QueryRaiseSerializer,
+    SignatureSerializer,
+    SignRequestSerializer,
 )
 
 

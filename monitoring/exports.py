@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from crf.models import crf_models
 from crf.services import crf_value_fields
+from patients.models import Patient
+from trial.models import Site
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 # Columns every form CSV starts with; the form's own fields follow.
@@ -175,8 +177,6 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
     from django.db.models import Q
     from lxml import etree
 
-    from trial.models import Site
-
     el = _el
     admin = etree.Element(f"{{{ODM_NS}}}AdminData", nsmap={None: ODM_NS})
     admin.set("StudyOID", study_oid)
@@ -274,8 +274,6 @@ def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
     from django.db.models import Q
     from django.db.models.functions import Coalesce
     from lxml import etree
-
-    from patients.models import Patient
 
     chunk_patients = chunk_patients or ODM_CHUNK_PATIENTS
     models_ = crf_models()

@@ -6,16 +6,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from crf.models import crf_model, crf_models
 from patients.models import Patient
 from patients.selectors import patient_for_user
 from trial.models import Protocol
 from trial.roles import visible_sites
 
 from . import exports, reports, services, tasks
-from .roles import can_lock
-from crf.models import crf_model
 from .forms import CasebookBatchForm
 from .models import ExportJob, ExportRecord
+from .roles import can_lock
 from .views import _visit_or_404
 
 
@@ -50,8 +50,6 @@ def _require_data_manager(request):
 @login_required
 def export_index(request):
     _require_data_manager(request)
-    from crf.models import crf_models
-
     sites = visible_sites(request.user)
     form = CasebookBatchForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():

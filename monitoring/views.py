@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from patients.models import Patient
-
 from crf.audit import audit_trail
+from patients.models import Patient, Visit
+from patients.selectors import patient_for_user
 
 
 @login_required
@@ -37,17 +37,22 @@ from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E4
 from django.shortcuts import redirect  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
+from crf.models import CrfStatus  # noqa: E402
+from crf.services import crf_lock_reason  # noqa: E402
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
 
-from crf.services import crf_lock_reason  # noqa: E402
-
 from . import selectors, services  # noqa: E402
-from .roles import can_lock, can_monitor, can_sign  # noqa: E402
-from crf.models import CrfStatus  # noqa: E402
 from .forms import (  # noqa: E402
-    LockForm, QueryAnswerForm, QueryCloseForm, QueryRaiseForm, QueryReopenForm, SignForm, UnlockForm,
+    LockForm,
+    QueryAnswerForm,
+    QueryCloseForm,
+    QueryRaiseForm,
+    QueryReopenForm,
+    SignForm,
+    UnlockForm,
 )
 from .models import DataLock, DataQuery, LockScope  # noqa: E402
+from .roles import can_lock, can_monitor, can_sign  # noqa: E402
 
 
 def _error_text(error: ValidationError) -> str:
@@ -221,8 +226,6 @@ def query_detail(request, pk: int):
 
 
 def _visit_or_404(request, pk):
-    from patients.models import Visit
-
     return get_object_or_404(
         Visit.objects.filter(patient__in=Patient.objects.visible_to(request.user)).select_related(
             "patient", "patient__site", "definition"), pk=pk)
@@ -277,8 +280,6 @@ def visit_lock(request, pk: int):
 @login_required
 def patient_review(request, study_id: str):
     """The patient's casebook on screen: every form, its status, and the patient lock."""
-    from patients.selectors import patient_for_user
-
     patient = patient_for_user(user=request.user, study_id=study_id)
     if request.method == "POST":
         reason = request.POST.get("reason", "")

@@ -5,7 +5,12 @@ import io
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -20,7 +25,11 @@ from trial.roles import can_enter_data
 from . import reports, statistics
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
-from .serializers import EndpointsQuerySerializer, FollowUpSerializer, ResponseAssessmentSerializer
+from .serializers import (
+    EndpointsQuerySerializer,
+    FollowUpSerializer,
+    ResponseAssessmentSerializer,
+)
 from .services import follow_up_save, response_assessment_save
 
 ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_event"]

@@ -18,7 +18,13 @@ from monitoring.services import deviations_record
 from patients.models import Patient, PatientStatus, Visit
 from trial.rules import date_in_window
 
-from .models import FollowUp, FollowUpStatus, GeneticResult, ResponseAssessment, genetic_aberration_detected
+from .models import (
+    FollowUp,
+    FollowUpStatus,
+    GeneticResult,
+    ResponseAssessment,
+    genetic_aberration_detected,
+)
 from .rules import derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
 

@@ -15,7 +15,11 @@ from . import reports
 from .forms import FollowUpForm, ResponseAssessmentForm
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
-from .services import follow_up_save, response_assessment_derive, response_assessment_save
+from .services import (
+    follow_up_save,
+    response_assessment_derive,
+    response_assessment_save,
+)
 
 
 def _visit_from_query(request, patient: Patient) -> Visit | None:

@@ -9,7 +9,11 @@ from trial.roles import can_enter_data, visible_sites
 
 from .models import Patient
 from .selectors import patient_for_user
-from .serializers import PatientScreenResultSerializer, PatientScreenSerializer, PatientSerializer
+from .serializers import (
+    PatientScreenResultSerializer,
+    PatientScreenSerializer,
+    PatientSerializer,
+)
 from .services import patient_register
 
 

@@ -8,8 +8,8 @@ from simple_history.models import HistoricalRecords
 
 from crf.models import CaseReportForm
 from trial.models import Site
-from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
+from trial.rules import VisitStatus
 
 from .rules import (
     HEIGHT_CM_LIMITS,

@@ -17,7 +17,12 @@ from crf.services import audited_save, crf_save
 from trial.models import Protocol, Site
 
 from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
-from .rules import EligibilityVerdict, eligibility_verdict, failed_criteria, screen_failure_reason
+from .rules import (
+    EligibilityVerdict,
+    eligibility_verdict,
+    failed_criteria,
+    screen_failure_reason,
+)
 
 DECIDED = (PatientStatus.ENROLLED, PatientStatus.SCREEN_FAILED)
 

@@ -1,6 +1,11 @@
 """`/api/v1/patients/{subject_id}/adverse-events/`: AEs, CRS and ICANS entries of one patient."""
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -11,7 +16,12 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import services
-from .serializers import SERIALIZER_BY_KIND, AdverseEventSerializer, CrsAssessmentSerializer, IcansAssessmentSerializer
+from .serializers import (
+    SERIALIZER_BY_KIND,
+    AdverseEventSerializer,
+    CrsAssessmentSerializer,
+    IcansAssessmentSerializer,
+)
 
 SAFETY_ENTRY = PolymorphicProxySerializer(
     component_name="SafetyEntry",

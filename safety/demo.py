@@ -6,7 +6,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
-from .services import adverse_event_save, crs_assessment_save, icans_assessment_save, patient_uses_capd, sae_report_record
+from .services import (
+    adverse_event_save,
+    crs_assessment_save,
+    icans_assessment_save,
+    patient_uses_capd,
+    sae_report_record,
+)
 
 DEMO_REASON = "Demo data (synthetic)"
 

@@ -14,18 +14,25 @@ from crf.services import audited_save, crf_save
 from monitoring.services import deviations_record
 from patients.models import Patient
 from patients.rules import age_years
+from trial.models import Role, SiteMembership
 from trial.rules import date_in_window
 
-from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeOverdueNotice, SaeReport
+from .models import (
+    AdverseEvent,
+    CrsAssessment,
+    IcansAssessment,
+    SaeOverdueNotice,
+    SaeReport,
+)
 from .rules import (
-    AeOutcome,
     ActionTaken,
+    AeOutcome,
     Grading,
     SeriousnessCriterion,
     capd_score,
     crs_grading,
-    ice_score,
     icans_grading,
+    ice_score,
     sae_initial_report_due,
     sae_report_overdue,
     uses_capd,
@@ -370,8 +377,6 @@ def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseE
     Idempotent: an event is e-mailed once (a SaeOverdueNotice row records it);
     the home pages keep flagging it until the initial report is recorded.
     """
-    from trial.models import Role, SiteMembership
-
     now = now or timezone.now()
     newly = []
     for event in sae_events_overdue(patients=Patient.objects.all(), now=now):

@@ -14,7 +14,12 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry
 
 from . import services
-from .forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm, SaeReportForm
+from .forms import (
+    AdverseEventForm,
+    CrsAssessmentForm,
+    IcansAssessmentForm,
+    SaeReportForm,
+)
 from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .plots import swimmer_png
 from .rules import sae_initial_report_due, sae_report_late, sae_report_overdue

@@ -7,16 +7,21 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from crf.models import crf_models
+from crf.services import crf_save
 from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
 from monitoring import services as monitoring_services
-from crf.models import crf_models
-from crf.services import crf_save
 from monitoring.models import DataLock, DataQuery, ExportJob, LockScope, Signature
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
-from safety.services import adverse_event_save, crs_assessment_save, icans_assessment_save, sae_report_record
+from safety.services import (
+    adverse_event_save,
+    crs_assessment_save,
+    icans_assessment_save,
+    sae_report_record,
+)
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD
 

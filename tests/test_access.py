@@ -183,9 +183,9 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
 
 @pytest.fixture
 def full(full_patient, patient_sz, coordinator, monitor):
+    from crf.checks import SoftCheck
     from monitoring.models import ProtocolDeviation, SourceVerification
     from monitoring.services import crf_verify, deviations_record
-    from crf.checks import SoftCheck
 
     built = full_patient
     response = built.crf("outcomes.responseassessment")

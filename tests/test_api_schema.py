@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 import yaml
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
@@ -16,6 +14,8 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import given, settings
 from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from crf.services import crf_save
 from monitoring.services import query_raise

@@ -8,7 +8,7 @@ record answered, and the records saved before are as they were.
 """
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
@@ -17,14 +17,20 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crf.services import crf_save
 from infusions import services as infusion_services
 from monitoring.models import DataQuery
-from crf.services import crf_save
 from monitoring.services import query_close, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory
-from tests.hostile import examples, hostile_json_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import (
+    examples,
+    hostile_json_value,
+    rolled_back,
+    snapshot,
+    unchanged_except_patients,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -20,10 +20,10 @@ from django.urls import NoReverseMatch, reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crf.models import crf_models
 from infusions import services as infusion_services
 from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
-from crf.models import crf_models
 from outcomes.forms import FollowUpForm, ResponseAssessmentForm
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
@@ -31,7 +31,13 @@ from patients.models import BaselineCRF, PatientStatus, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
 from tests.factories import PatientFactory
-from tests.hostile import examples, hostile_form_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import (
+    examples,
+    hostile_form_value,
+    rolled_back,
+    snapshot,
+    unchanged_except_patients,
+)
 from trial.models import Site
 
 pytestmark = pytest.mark.django_db

@@ -17,15 +17,23 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from infusions import services as infusion_services
-from infusions.rules import InfusionFraction
-from monitoring.models import DataQuery, ExportRecord, ProtocolDeviation
 from crf.services import crf_save
-from monitoring.services import data_lock_create, query_answer, query_close, query_raise, query_reopen
+from monitoring.models import ExportRecord, ProtocolDeviation
+from monitoring.services import (
+    data_lock_create,
+    query_answer,
+    query_close,
+    query_raise,
+    query_reopen,
+)
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Patient, PatientStatus, Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
-from safety.services import adverse_event_save, crs_assessment_save, icans_assessment_save
+from safety.services import (
+    adverse_event_save,
+    crs_assessment_save,
+    icans_assessment_save,
+)
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory
 from trial.models import VisitDefinition

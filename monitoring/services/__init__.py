@@ -3,8 +3,20 @@ verification, e-signatures, locks, protocol deviations and export batches.
 The CRF's own save and life cycle are the floor's (`crf.services`)."""
 from .deviations import deviations_record
 from .export_jobs import export_job_create, export_job_run, export_record
-from .locks import crf_lock, crf_unlock, data_lock_create, data_lock_reason, data_lock_release
-from .queries import query_answer, query_close, query_raise, query_raise_automatic, query_reopen
+from .locks import (
+    crf_lock,
+    crf_unlock,
+    data_lock_create,
+    data_lock_reason,
+    data_lock_release,
+)
+from .queries import (
+    query_answer,
+    query_close,
+    query_raise,
+    query_raise_automatic,
+    query_reopen,
+)
 from .sdv import crf_verify, sdv_clear
 from .signatures import crf_sign, signature_is_intact, signatures_void, visit_sign
 

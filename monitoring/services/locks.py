@@ -6,7 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.models import CrfStatus
-from crf.services import audited_save, crf_assert_editable, crf_content_type, crf_status_set
+from crf.services import (
+    audited_save,
+    crf_assert_editable,
+    crf_content_type,
+    crf_status_set,
+)
 
 from ..models import DataLock, DataQuery, LockScope, QueryStatus
 from ..roles import can_lock

@@ -7,7 +7,13 @@ from django.utils import timezone
 from django_otp import devices_for_user, match_token
 
 from crf.models import CrfStatus
-from crf.services import audited_save, crf_assert_editable, crf_content_type, crf_status_set, crf_values_sha256
+from crf.services import (
+    audited_save,
+    crf_assert_editable,
+    crf_content_type,
+    crf_status_set,
+    crf_values_sha256,
+)
 
 from ..models import Signature
 from ..roles import can_sign

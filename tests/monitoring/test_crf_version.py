@@ -1,7 +1,6 @@
 """Lost updates: two users editing the same CRF. The second save, based on the
 version the first one replaced, is refused with what changed; nothing the
 first saved is lost (optimistic concurrency, `crf_save`)."""
-import datetime
 import re
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from monitoring.services import crf_verify
 from patients.models import BaselineCRF
 from patients.services import baseline_save
 from tests.crfapp.models import SampleForm
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

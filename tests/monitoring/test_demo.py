@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
+from crf.services import crf_save
 from monitoring import demo
 from monitoring.models import DataQuery, Signature, SourceVerification
 from monitoring.selectors import patient_crfs
-from crf.services import crf_save
 from tests.crfapp.models import SampleForm
 
 pytestmark = pytest.mark.django_db

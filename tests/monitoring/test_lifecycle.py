@@ -4,10 +4,25 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from crf.models import CrfStatus
-from monitoring.models import DataQuery, QueryMessage, QueryStatus, Signature, SourceVerification
-from monitoring.selectors import open_queries
 from crf.services import crf_save
-from monitoring.services import crf_sign, crf_verify, query_answer, query_close, query_raise, query_raise_automatic, query_reopen, signature_is_intact
+from monitoring.models import (
+    DataQuery,
+    QueryMessage,
+    QueryStatus,
+    Signature,
+    SourceVerification,
+)
+from monitoring.selectors import open_queries
+from monitoring.services import (
+    crf_sign,
+    crf_verify,
+    query_answer,
+    query_close,
+    query_raise,
+    query_raise_automatic,
+    query_reopen,
+    signature_is_intact,
+)
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,16 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from crf.models import CrfStatus
-from monitoring.models import DataLock, LockScope
 from crf.services import crf_save
-from monitoring.services import crf_lock, crf_sign, crf_unlock, data_lock_create, data_lock_release, query_raise
+from monitoring.models import DataLock, LockScope
+from monitoring.services import (
+    crf_lock,
+    crf_sign,
+    crf_unlock,
+    data_lock_create,
+    data_lock_release,
+    query_raise,
+)
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, UserFactory
 

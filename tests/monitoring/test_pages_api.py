@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.template import Context, Template
 
 from crf.models import CrfStatus
-from monitoring.models import DataQuery, QueryStatus, Signature
 from crf.services import crf_save
+from monitoring.models import DataQuery, QueryStatus, Signature
 from monitoring.services import crf_sign, query_raise
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD

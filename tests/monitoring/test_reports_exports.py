@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from monitoring.models import ExportJob, ExportRecord
 from crf.services import crf_save
+from monitoring.models import ExportJob, ExportRecord
 from monitoring.services import crf_sign, crf_verify, query_raise
 from monitoring.tasks import export_job_start
 from tests.factories import PASSWORD

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from patients import demo as patients_demo
 from patients.models import Patient
-from trial.hooks import app_modules
 from trial.demo import DEMO_PASSWORD, DEMO_SITES, DEMO_USERS, demo_plans
+from trial.hooks import app_modules
 from trial.models import Site, SiteMembership
 from trial.services import protocol_seed
 
