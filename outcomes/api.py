@@ -2,7 +2,6 @@
 import csv
 import io
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -17,7 +16,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from crf.checks import error_detail
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -39,15 +37,12 @@ ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_e
 API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason"}
 
 
-def _drf_error(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error_detail(error, renamed=API_FIELD_NAMES))
-
-
 class PatientCrfListCreate(GenericAPIView):
     """GET the patient's forms; POST one (the service derives and checks)."""
 
     model = None
     save_service = None
+    api_field_names = API_FIELD_NAMES  # config.api_errors names the fields of a refusal as the API does
     order_by = ()
     pagination_class = None  # the whole list, as GET answers it
 
@@ -72,14 +67,11 @@ class PatientCrfListCreate(GenericAPIView):
             visit = Visit.objects.filter(patient=patient, definition__code=code).first()
             if visit is None:
                 raise ValidationError({"visit": [f"This patient has no scheduled visit {code}."]})
-        try:
-            crf = type(self).save_service(
-                patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
-                acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
-                deviation_reason=serializer.validated_data["reason"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        crf = type(self).save_service(
+            patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
+            acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
+            deviation_reason=serializer.validated_data["reason"],
+        )
         return ApiResponse(self.get_serializer(crf).data, status=status.HTTP_201_CREATED)
 
 
