@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from trial.rules import visit_window_message
+
 
 @dataclass(frozen=True)
 class SoftCheck:
@@ -78,6 +80,18 @@ class CrfConflict(ValidationError):
                 for change in self.changes
             ],
         }
+
+
+def visit_window_check(*, visit, on_date: datetime.date | None, field: str) -> list[SoftCheck]:
+    """The visit-window soft check every dated CRF runs: data dated outside the linked
+    visit's window can be true, so it is acknowledged with a reason and recorded as a deviation."""
+    if visit is None or on_date is None:
+        return []
+    message = visit_window_message(on_date=on_date, visit_code=visit.definition.code,
+                                   window_start=visit.window_start, window_end=visit.window_end)
+    if message is None:
+        return []
+    return [SoftCheck(rule="visit_window", field=field, message=message, value=f"{on_date:%Y-%m-%d}")]
 
 
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:

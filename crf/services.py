@@ -8,6 +8,7 @@ What happens upstairs when a form changes (locks, SDV marks, signatures,
 deviations) is reached through the callbacks of `crf.hooks`."""
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -15,7 +16,7 @@ from django.db import transaction
 
 from . import hooks
 from .audit import history_value_text
-from .checks import CrfChange, CrfConflict
+from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .models import CaseReportForm, CrfStatus
 
 INITIAL_ENTRY_REASON = "Initial entry"
@@ -173,6 +174,44 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
         # Upstairs: the SDV marks of the changed values are cleared and the signatures voided.
         for callback in hooks.values_changed_callbacks():
             callback(crf=crf, fields=changed_fields, reason=reason, by=by)
+    return crf
+
+
+@transaction.atomic
+def crf_record(
+    *,
+    crf: CaseReportForm,
+    by,
+    reason: str = "",
+    hard_checks: Iterable[Callable[[], None]] = (),
+    soft_checks: Iterable[SoftCheck] | Callable[[], Iterable[SoftCheck]] = (),
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+    submit: bool = True,
+    expected_version: int | None = None,
+) -> CaseReportForm:
+    """The recipe every CRF service follows, in this order:
+
+    1. hard checks: each callable raises a ValidationError for impossible data;
+    2. soft checks: unexpected but possible data (a list, or a callable run after the hard checks);
+    3. acknowledgement: failed soft checks need ``acknowledge_deviation`` and a ``deviation_reason``
+       (`SoftChecksNotAcknowledged` otherwise);
+    4. `crf_save`: the audited save (reason once submitted, locks, version);
+    5. deviations: one protocol deviation per acknowledged soft check (`crf.hooks`).
+
+    A form with child rows (lymphodepletion doses, infusion fractions) saves them after this,
+    in the same transaction (the caller's `transaction.atomic`).
+
+    Worked example: `outcomes.services.response_assessment_save`.
+    """
+    for check in hard_checks:
+        check()
+    checks = list(soft_checks() if callable(soft_checks) else soft_checks)
+    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
+    crf_save(crf=crf, by=by, reason=reason, submit=submit, expected_version=expected_version)
+    if checks:
+        for record in hooks.deviation_recorders():
+            record(crf=crf, checks=checks, reason=deviation_reason, by=by)
     return crf
 
 

@@ -3,7 +3,7 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
-from crf.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin, reason_for_change_field
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
@@ -40,10 +40,7 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
                 widget=forms.RadioSelect, required=False, initial="",
             )
         if reason_required:
-            self.fields["reason"] = forms.CharField(
-                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
-                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
-            )
+            self.fields["reason"] = reason_for_change_field(required=True)
 
     @staticmethod
     def initial_from(screening) -> dict:
@@ -87,10 +84,7 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
             value = getattr(self.instance, name, None)
             self.initial[name] = "" if value is None else ("true" if value else "false")
         if reason_required:
-            self.fields["reason"] = forms.CharField(
-                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
-                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
-            )
+            self.fields["reason"] = reason_for_change_field(required=True)
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

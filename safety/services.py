@@ -9,13 +9,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from crf.checks import SoftCheck, require_acknowledgement
-from crf.services import audited_save, crf_save
-from monitoring.services import deviations_record
+from crf.checks import SoftCheck, visit_window_check
+from crf.services import audited_save, crf_record
 from patients.models import Patient
 from patients.rules import age_years
 from trial.models import Role, SiteMembership
-from trial.rules import date_in_window
 
 from .models import (
     AdverseEvent,
@@ -78,27 +76,9 @@ def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, l
 
 def _visit_checks(*, crf, on_date: datetime.date) -> list[SoftCheck]:
     visit = crf.visit
-    if visit is None:
-        return []
-    if visit.patient_id != crf.patient_id:
+    if visit is not None and visit.patient_id != crf.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
-    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
-        return []
-    return [SoftCheck(
-        rule="visit_window", field="assessment_date",
-        message=(f"{on_date:%Y-%m-%d} is outside the {visit.definition.code} window "
-                 f"({visit.window_start:%Y-%m-%d} – {visit.window_end:%Y-%m-%d})."),
-        value=f"{on_date:%Y-%m-%d}",
-    )]
-
-
-def _save_with_checks(*, crf, by, reason: str, checks: list[SoftCheck], acknowledge_deviation: bool,
-                      deviation_reason: str):
-    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-    crf_save(crf=crf, by=by, reason=reason)
-    if checks:
-        deviations_record(crf=crf, checks=checks, reason=deviation_reason, by=by)
-    return crf
+    return visit_window_check(visit=visit, on_date=on_date, field="assessment_date")
 
 
 def _typed_fields(crf) -> None:
@@ -185,9 +165,9 @@ def crs_assessment_save(*, assessment: CrsAssessment, by, reason: str = "", ackn
     crs_assessment_hard_checks(assessment=assessment)
     grading = crs_assessment_grading(assessment=assessment)
     assessment.grade, assessment.grading_driver = grading.grade, grading.driver
-    return _save_with_checks(crf=assessment, by=by, reason=reason,
-                             checks=crs_assessment_soft_checks(assessment=assessment),
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=assessment, by=by, reason=reason,
+                      soft_checks=crs_assessment_soft_checks(assessment=assessment),
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- ICANS -----------------------------------------------------------------------
@@ -262,9 +242,9 @@ def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", 
     assessment.grade, assessment.grading_driver = grading.grade, grading.driver
     assessment.age_years_at_infusion = patient_age_years_at_infusion(
         patient=assessment.patient, on_date=assessment.assessment_date)
-    return _save_with_checks(crf=assessment, by=by, reason=reason,
-                             checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=assessment, by=by, reason=reason,
+                      soft_checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- Adverse events --------------------------------------------------------------
@@ -326,8 +306,8 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     # No window check: an AE reported at a visit may have begun any time before it.
-    return _save_with_checks(crf=event, by=by, reason=reason, checks=[],
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=event, by=by, reason=reason,
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- SAE reports and the 24-hour clock -------------------------------------------
