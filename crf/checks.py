@@ -106,10 +106,9 @@ def errors_onto_form(form, error: ValidationError) -> None:
     A `CrfConflict` is shown above the form, and the form's hidden `version`
     is moved to the current one: the user's entries stay, and saving again is
     a deliberate choice made after seeing the other user's values."""
-    if isinstance(error, CrfConflict):
-        if "version" in form.fields and form.is_bound:
-            form.data = form.data.copy()
-            form.data[form.add_prefix("version")] = str(error.current_version)
+    if isinstance(error, CrfConflict) and "version" in form.fields and form.is_bound:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = str(error.current_version)
     if not hasattr(error, "error_dict"):
         for message in error.messages:
             form.add_error(None, message)

@@ -50,7 +50,7 @@ def crf_field(crf_or_model, field_name: str):
     try:
         model_field = model._meta.get_field(field_name)
     except FieldDoesNotExist:
-        raise ValidationError({"field": f"{model.crf_label or model.__name__} has no field {field_name!r}."})
+        raise ValidationError({"field": f"{model.crf_label or model.__name__} has no field {field_name!r}."}) from None
     if model_field.name in BOOKKEEPING_FIELDS or not getattr(model_field, "concrete", False):
         raise ValidationError({"field": f"{field_name!r} is not a data field of the form."})
     return model_field

@@ -174,7 +174,8 @@ def lymphodepletion_evaluate(
         administered = entry.administered_mg if entry else None
         # A dose given without a date is taken to be given on its planned day.
         given_on = (entry.administration_date or plan.date) if entry and administered else None
-        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered, tolerance_percent=tolerance)
+        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered,
+                                     tolerance_percent=tolerance)
         renal = rules.renal_adjustment_recognised(
             agent=plan.agent, planned_mg=plan.planned_mg, administered_mg=administered,
             creatinine_clearance_ml_min=creatinine_clearance_ml_min,
@@ -210,7 +211,8 @@ def lymphodepletion_evaluate(
 
 def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
     """The day of the last dose actually given (or planned, when none was recorded as given)."""
-    given = [dose.administration_date for dose in course.doses.all() if dose.administration_date and dose.administered_mg]
+    given = [dose.administration_date for dose in course.doses.all()
+             if dose.administration_date and dose.administered_mg]
     return max(given) if given else max(dose.planned_date for dose in course.doses.all())
 
 
@@ -351,7 +353,7 @@ def infusion_evaluate(
     )
 
 
-def _infusion_hard_checks(
+def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
     *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}

@@ -28,7 +28,7 @@ def _crf_for_user(user, crf_code: str, pk: int):
     try:
         model = crf_model(crf_code)
     except LookupError:
-        raise exceptions.NotFound("No such form.")
+        raise exceptions.NotFound("No such form.") from None
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
         "patient", "patient__site").first()
     if crf is None:
@@ -60,7 +60,7 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         try:
             crf = _crf_for_user(request.user, data.validated_data["crf_code"], data.validated_data["crf_id"])
         except exceptions.NotFound:  # named in the body, not the URL: a bad request, not a missing page
-            raise exceptions.ValidationError({"crf_id": ["No such form of a patient you may see."]})
+            raise exceptions.ValidationError({"crf_id": ["No such form of a patient you may see."]}) from None
         query = services.query_raise(crf=crf, field=data.validated_data["field"],
                                      text=data.validated_data["text"], by=request.user)
         return Response(DataQuerySerializer(query).data, status=status.HTTP_201_CREATED)

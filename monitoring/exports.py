@@ -114,7 +114,7 @@ def _el(parent, tag, **attrs):
     return element
 
 
-def _odm_study(*, protocol, models_):
+def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
     """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
     from lxml import etree
 

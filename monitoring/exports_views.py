@@ -79,7 +79,7 @@ def form_csv(request, crf_code: str):
     try:
         model = crf_model(crf_code)
     except LookupError:
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     content = exports.form_csv(model, Patient.objects.visible_to(request.user))
     services.export_record(user=request.user, kind="form_csv", description=f"CSV of {model.crf_label}")
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")

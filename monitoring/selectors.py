@@ -51,7 +51,7 @@ def crf_for_user(*, user, model_label: str, pk: int):
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     if model not in crf_models():
         raise Http404("No such form.")
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(

@@ -14,7 +14,7 @@ def history(request, model_label: str, pk: int):
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     if not hasattr(model, "history"):
         raise Http404("This record has no audit trail.")
     instance = get_object_or_404(model, pk=pk)

@@ -240,7 +240,7 @@ def remission_counts_missing(
 # Follow-up consistency (hard checks) -------------------------------------------
 
 
-def follow_up_date_errors(
+def follow_up_date_errors(  # noqa: C901 (a flat list of independent date rules)
     *,
     infusion_date: date,
     contact_date: date,

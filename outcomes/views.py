@@ -98,8 +98,8 @@ def response_assessment_new(request, study_id):
 def response_assessment_detail(request, pk):
     assessment = _crf_for_user(ResponseAssessment, request.user, pk)
     return _crf_page(request, patient=assessment.patient, form_class=ResponseAssessmentForm,
-                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response, instance=assessment,
-                     template="outcomes/response_assessment_form.html")
+                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response,
+                     instance=assessment, template="outcomes/response_assessment_form.html")
 
 
 @login_required
@@ -112,8 +112,8 @@ def follow_up_new(request, study_id):
 @login_required
 def follow_up_detail(request, pk):
     follow_up = _crf_for_user(FollowUp, request.user, pk)
-    return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save, instance_kwarg="follow_up",
-                     instance=follow_up, template="outcomes/follow_up_form.html")
+    return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save,
+                     instance_kwarg="follow_up", instance=follow_up, template="outcomes/follow_up_form.html")
 
 
 # Endpoints -----------------------------------------------------------------

@@ -69,7 +69,8 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
     class Meta:
         model = BaselineCRF
         fields = [
-            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent",
+            "mrd_percent",
             "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
             "prior_inotuzumab",
         ]
@@ -118,8 +119,9 @@ class PatientListFilter(forms.Form):
             data["per_page"] = "50"
         super().__init__(data, **kwargs)
         self.fields["site"].queryset = sites
-        for name, field in self.fields.items():
-            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        for field in self.fields.values():
+            css = ("form-select form-select-sm" if isinstance(field.widget, forms.Select)
+                   else "form-control form-control-sm")
             field.widget.attrs["class"] = css
 
     def apply(self, patients):

@@ -88,7 +88,8 @@ class IcansAssessmentForm(GradedEntryForm):
                 scores = range(4, -1, -1) if reverse else range(5)
                 self.fields[capd_field_name(number)] = forms.TypedChoiceField(
                     label=f"{number}. {label}", coerce=int, required=False,
-                    choices=[("", "—")] + [(score, f"{word} ({score})") for word, score in zip(_FREQUENCIES, scores)],
+                    choices=[("", "—")] + [(score, f"{word} ({score})")
+                                           for word, score in zip(_FREQUENCIES, scores, strict=True)],
                     initial=stored[number - 1],
                 )
             self.fields["unable_to_assess"].label = "Unable to perform CAPD (unarousable)"

@@ -111,7 +111,8 @@ def _assessment_date_errors(*, assessment, syndrome: str) -> dict[str, str]:
                           label="Assessment date")
     if "assessment_date" not in errors and assessment.assessment_date is not None:
         if patient.infusion_date is None:
-            errors["assessment_date"] = f"No CAR-T infusion is recorded for this patient: {syndrome} follows the infusion."
+            errors["assessment_date"] = (f"No CAR-T infusion is recorded for this patient: {syndrome} follows "
+                                         f"the infusion.")
         elif assessment.assessment_date < patient.infusion_date:
             errors["assessment_date"] = (f"{syndrome} is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
                                          f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
@@ -190,9 +191,9 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
         try:
             assessment.capd_score = capd_score(assessment.capd_items)
         except (ValueError, TypeError) as error:
-            raise ValidationError({"capd_items": str(error)})
+            raise ValidationError({"capd_items": str(error)}) from error
     if any(item is not None for item in ice_items):
-        missing = [name for name, item in zip(ICE_ITEMS, ice_items) if item is None]
+        missing = [name for name, item in zip(ICE_ITEMS, ice_items, strict=True) if item is None]
         if missing:
             raise ValidationError({name: "Score every ICE item, or tick 'unable to assess'." for name in missing})
         try:
@@ -202,9 +203,10 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
                 attention=assessment.ice_attention,
             )
         except ValueError as error:
-            raise ValidationError({"ice_score": str(error)})
+            raise ValidationError({"ice_score": str(error)}) from error
     if assessment.ice_score is None and assessment.capd_score is None:
-        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick 'unable to assess'."})
+        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick "
+                                            "'unable to assess'."})
 
 
 def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
@@ -249,7 +251,7 @@ def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", 
 
 # --- Adverse events --------------------------------------------------------------
 
-def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a flat list of independent hard checks)
     _typed_fields(event)
     patient = event.patient
     errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")

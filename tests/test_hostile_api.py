@@ -8,9 +8,9 @@ record answered, and the records saved before are as they were.
 """
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -129,7 +129,8 @@ API_CASES = {
         _patient_path("lymphodepletion"), read=_read_single("lymphodepletion"),
         changes=("infusions.Lymphodepletion",)),
     ("post", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
-        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"), read=_read_single("infusion")),
+        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"),
+        read=_read_single("infusion")),
     ("put", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
         "coordinator", "infused_by_service",
         lambda ctx: {**INFUSION, "version": 1, "weight_kg": "51", "reason": "Scale fixed"},

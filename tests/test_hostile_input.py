@@ -10,9 +10,9 @@ Each example runs in a savepoint that is rolled back, so examples do not see eac
 The number of examples comes from the hypothesis profile (tests/conftest.py, HYPOTHESIS_PROFILE).
 """
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from django.contrib.messages import get_messages

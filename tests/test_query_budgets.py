@@ -2,9 +2,10 @@
 not depend on how many rows they show (no N+1).
 
 Each case builds its data with 1 row, counts the queries of one request, adds 49 rows (50 in all;
-fewer for the two PDFs, whose layout time grows with every form), counts again, and asserts the two counts are equal (within a small constant where a page shows one
-extra kind of thing once any row exists) and under an explicit budget. The cache is cleared before
-each counted request, so the cached pages (the endpoints) are measured computing everything.
+fewer for the two PDFs, whose layout time grows with every form), counts again, and asserts the two
+counts are equal (within a small constant where a page shows one extra kind of thing once any row
+exists) and under an explicit budget. The cache is cleared before each counted request, so the
+cached pages (the endpoints) are measured computing everything.
 """
 import dataclasses
 import datetime

@@ -82,7 +82,7 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
         try:
             cleaned = form_field.clean(new_value)
         except ValidationError as error:
-            raise ValidationError({"new_value": error.messages})
+            raise ValidationError({"new_value": error.messages}) from error
         if model_field.is_relation and cleaned is not None:
             cleaned = cleaned.pk
             attname = model_field.attname
@@ -97,7 +97,7 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
                 crf_save(crf=crf, by=by, reason=reason)
             except ValidationError as error:
                 if hasattr(error, "error_dict") and query.field in error.error_dict:
-                    raise ValidationError({"new_value": error.error_dict[query.field][0].messages})
+                    raise ValidationError({"new_value": error.error_dict[query.field][0].messages}) from error
                 raise
             action = QueryMessage.Action.CORRECT
     query.status = QueryStatus.ANSWERED

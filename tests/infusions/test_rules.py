@@ -160,7 +160,7 @@ def test_reduced_fludarabine_with_crcl_55_is_a_recognised_renal_adjustment():
 
 
 def test_reduced_fludarabine_with_crcl_at_threshold_70_is_not_recognised():
-    assert FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN == D("70")
+    assert D("70") == FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN
     assert not renal_adjustment_recognised(
         agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("70")
     )

@@ -55,12 +55,12 @@ def course(*, last, relapse=None, death=None, hsct=None, response=None, mrd=None
 def hand_aalen_johansen(times, codes, at):
     """Aalen-Johansen with tied times kept tied: F += S(t-) * d_relapse / n."""
     survival, incidence = 1.0, 0.0
-    for t in sorted({t for t, c in zip(times, codes) if c}):
+    for t in sorted({t for t, c in zip(times, codes, strict=True) if c}):
         if t > at:
             break
         n = sum(u >= t for u in times)
-        d = sum(u == t and c != 0 for u, c in zip(times, codes))
-        d_relapse = sum(u == t and c == 1 for u, c in zip(times, codes))
+        d = sum(u == t and c != 0 for u, c in zip(times, codes, strict=True))
+        d_relapse = sum(u == t and c == 1 for u, c in zip(times, codes, strict=True))
         incidence += survival * d_relapse / n
         survival *= 1 - d / n
     return incidence

@@ -58,6 +58,6 @@ class Command(BaseCommand):
                 module.load(created=created, users=users)
         self.stdout.write(f"Demo trial loaded: {len(created)} new synthetic patients "
                           f"({Patient.objects.count()} in all).")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
-        for username, full_name, role, site_code in DEMO_USERS:
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _full_name, role, site_code in DEMO_USERS:
             self.stdout.write(f"  {role:<14} {username:<15} {site_code or 'all sites'}")
