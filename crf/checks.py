@@ -8,6 +8,7 @@ raised on the field.
 """
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
@@ -82,7 +83,7 @@ class CrfConflict(ValidationError):
         }
 
 
-def visit_window_check(*, visit, on_date: datetime.date | None, field: str) -> list[SoftCheck]:
+def visit_window_check(*, visit: Any, on_date: datetime.date | None, field: str) -> list[SoftCheck]:
     """The visit-window soft check every dated CRF runs: data dated outside the linked
     visit's window can be true, so it is acknowledged with a reason and recorded as a deviation."""
     if visit is None or on_date is None:
@@ -99,7 +100,7 @@ def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reas
         raise SoftChecksNotAcknowledged(checks)
 
 
-def errors_onto_form(form, error: ValidationError) -> None:
+def errors_onto_form(form: Any, error: ValidationError) -> None:
     """A service's ValidationError shown on a form: on the field it names when
     the form has it, above the form (naming the field) otherwise.
 

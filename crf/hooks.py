@@ -26,7 +26,7 @@ _values_changed: list[ValuesChanged] = []
 _deviation_recorders: list[DeviationRecorder] = []
 
 
-def _add(registry: list, callback) -> None:
+def _add(registry: list[Any], callback: Any) -> None:
     if callback not in registry:  # ready() may run twice (tests, management commands)
         registry.append(callback)
 

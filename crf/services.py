@@ -6,18 +6,28 @@ deviations); `crf_status_set` is a life-cycle step (verified, signed, locked).
 
 What happens upstairs when a form changes (locks, SDV marks, signatures,
 deviations) is reached through the callbacks of `crf.hooks`."""
+from __future__ import annotations
+
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from . import hooks
-from .audit import history_value_text
+from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .models import CaseReportForm, CrfStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import Field, Model
+
+CrfT = TypeVar("CrfT", bound=CaseReportForm)
+ModelT = TypeVar("ModelT", bound="Model")
 
 INITIAL_ENTRY_REASON = "Initial entry"
 
@@ -26,17 +36,17 @@ INITIAL_ENTRY_REASON = "Initial entry"
 BOOKKEEPING_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "created_by", "version"})
 
 
-def crf_value_fields(model) -> list:
+def crf_value_fields(model: type[Model]) -> list[Field[Any, Any]]:
     """The concrete fields that hold the form's data, in model order."""
     return [f for f in model._meta.concrete_fields if f.name not in BOOKKEEPING_FIELDS]
 
 
-def crf_values(crf) -> dict[str, str]:
+def crf_values(crf: Model) -> dict[str, str]:
     """Each data field's stored value as text (foreign keys as their key)."""
     return {f.name: f.value_to_string(crf) for f in crf_value_fields(type(crf))}
 
 
-def crf_values_sha256(crf) -> str:
+def crf_values_sha256(crf: Model) -> str:
     """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON."""
     payload = json.dumps(
         {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)},
@@ -45,18 +55,19 @@ def crf_values_sha256(crf) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def crf_field(crf_or_model, field_name: str):
+def crf_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: str) -> Field[Any, Any]:
     model = crf_or_model if isinstance(crf_or_model, type) else type(crf_or_model)
     try:
         model_field = model._meta.get_field(field_name)
     except FieldDoesNotExist:
         raise ValidationError({"field": f"{model.crf_label or model.__name__} has no field {field_name!r}."}) from None
-    if model_field.name in BOOKKEEPING_FIELDS or not getattr(model_field, "concrete", False):
+    if (model_field.name in BOOKKEEPING_FIELDS or not getattr(model_field, "concrete", False)
+            or not isinstance(model_field, models.Field)):
         raise ValidationError({"field": f"{field_name!r} is not a data field of the form."})
     return model_field
 
 
-def crf_lock_reason(crf) -> str:
+def crf_lock_reason(crf: CaseReportForm) -> str:
     """Why the CRF may not be changed now, or "" when it may: its own lock, or
     what the apps above the floor say (a lock of its visit, its patient or the
     whole trial: `monitoring.services.locks.data_lock_reason`)."""
@@ -71,7 +82,7 @@ def crf_lock_reason(crf) -> str:
     return ""
 
 
-def crf_is_editable(crf) -> bool:
+def crf_is_editable(crf: CaseReportForm) -> bool:
     return not crf_lock_reason(crf)
 
 
@@ -90,7 +101,7 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
         raise ValidationError(reason)
 
 
-def _who(user) -> str:
+def _who(user: User | None) -> str:
     if user is None:
         return "system"
     full_name = user.get_full_name()
@@ -105,12 +116,12 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     rows = list(crf.history.select_related("history_user").order_by("history_date", "history_id"))
     previous = None
     changes = []
-    related = {}  # each related record read once for the whole list
+    related: dict[tuple[Any, Any], Any] = {}  # each related record read once for the whole list
     for row in rows:
         if row.version > version:
             for model_field in fields:
                 new = getattr(row, model_field.attname)
-                old = getattr(previous, model_field.attname) if previous is not None else None
+                old: Any = getattr(previous, model_field.attname) if previous is not None else None
                 if old != new and not (previous is None and new in (None, "")):
                     changes.append(CrfChange(
                         field=model_field.name, label=str(model_field.verbose_name).capitalize(),
@@ -123,8 +134,8 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
 
 
 @transaction.atomic
-def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
-             expected_version: int | None = None) -> CaseReportForm:
+def crf_save(*, crf: CrfT, by: User | None, reason: str = "", submit: bool = True,
+             expected_version: int | None = None) -> CrfT:
     """Validate and save a CRF with its author and reason on the history row.
 
     Editing a submitted, verified or signed form needs a reason; an edit that
@@ -161,14 +172,13 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
     if crf_change_needs_reason(crf):
         if not reason:
             raise ValidationError({"reason": "Give a reason for changing a submitted form."})
-        crf.status = CrfStatus.SUBMITTED if changed_fields else stored.status
+        crf.status = CrfStatus.SUBMITTED if changed_fields or stored is None else stored.status
     elif submit:
         crf.status = CrfStatus.SUBMITTED
     if crf.pk is None and by is not None and getattr(crf, "created_by_id", None) is None:
         crf.created_by = by
     crf.full_clean()
-    crf._change_reason = reason or INITIAL_ENTRY_REASON
-    crf._history_user = by
+    history_note(crf, by=by, reason=reason or INITIAL_ENTRY_REASON)
     crf.save()
     if changed_fields:
         # Upstairs: the SDV marks of the changed values are cleared and the signatures voided.
@@ -180,8 +190,8 @@ def crf_save(*, crf: CaseReportForm, by, reason: str = "", submit: bool = True,
 @transaction.atomic
 def crf_record(
     *,
-    crf: CaseReportForm,
-    by,
+    crf: CrfT,
+    by: User | None,
     reason: str = "",
     hard_checks: Iterable[Callable[[], None]] = (),
     soft_checks: Iterable[SoftCheck] | Callable[[], Iterable[SoftCheck]] = (),
@@ -189,7 +199,7 @@ def crf_record(
     deviation_reason: str = "",
     submit: bool = True,
     expected_version: int | None = None,
-) -> CaseReportForm:
+) -> CrfT:
     """The recipe every CRF service follows, in this order:
 
     1. hard checks: each callable raises a ValidationError for impossible data;
@@ -215,22 +225,20 @@ def crf_record(
     return crf
 
 
-def audited_save(*, instance, by, reason: str) -> None:
+def audited_save(*, instance: Model, by: User | None, reason: str) -> None:
     """Save a non-CRF audited record (a patient, a visit) with who and why."""
     instance.full_clean()
-    instance._change_reason = reason
-    instance._history_user = by
+    history_note(instance, by=by, reason=reason)
     instance.save()
 
 
-def crf_status_set(*, crf, status: str, by, reason: str) -> None:
+def crf_status_set(*, crf: CaseReportForm, status: str, by: User | None, reason: str) -> None:
     """A life-cycle step (verified, signed, locked): an audited save of the status only."""
     crf.status = status
-    crf._change_reason = reason
-    crf._history_user = by
+    history_note(crf, by=by, reason=reason)
     crf.save(update_fields=["status", "updated_at"])
 
 
-def crf_content_type(crf) -> ContentType:
+def crf_content_type(crf: Model) -> ContentType:
     """The content type that monitoring records (queries, marks, signatures, locks) use to point at a CRF."""
     return ContentType.objects.get_for_model(type(crf))

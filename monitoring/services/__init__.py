@@ -1,6 +1,10 @@
 """Monitoring's writes, one module per concern: data queries, source-data
 verification, e-signatures, locks, protocol deviations and export batches.
 The CRF's own save and life cycle are the floor's (`crf.services`)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .deviations import deviations_record
 from .export_jobs import export_job_create, export_job_run, export_record
 from .locks import (
@@ -27,8 +31,13 @@ __all__ = [
     "visit_sign",
 ]
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def crf_values_changed(*, crf, fields: list[str], reason: str, by) -> None:
+    from crf.models import CaseReportForm
+
+
+def crf_values_changed(*, crf: CaseReportForm, fields: list[str], reason: str, by: User | None) -> None:
     """The floor's callback after a save that changed values (monitoring/apps.py): the
     SDV marks of those values (and of the whole form) are cleared, the signatures voided."""
     sdv_clear(crf=crf, fields=fields, reason=reason, by=by)

@@ -1,11 +1,21 @@
 """Protocol deviations: an acknowledged soft check saved anyway, with the reason given."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crf.checks import SoftCheck
+from crf.models import CaseReportForm
 from crf.services import audited_save, crf_content_type
 
 from ..models import ProtocolDeviation
 from .queries import query_raise_automatic
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def deviations_record(*, crf, checks, reason: str, by) -> list:
+
+def deviations_record(*, crf: CaseReportForm, checks: list[SoftCheck], reason: str,
+                      by: User | None) -> list[ProtocolDeviation]:
     """File a protocol deviation for each acknowledged soft check of a saved CRF."""
     content_type = crf_content_type(crf)
     deviations = []

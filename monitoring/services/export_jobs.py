@@ -1,7 +1,11 @@
 """Who exported what, and the batches of casebook PDFs a Celery worker builds
 (`monitoring.tasks.export_job_start` queues one)."""
+from __future__ import annotations
+
 import zipfile
+from collections.abc import Iterable
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -11,8 +15,13 @@ from django.utils import timezone
 from ..models import ExportJob, ExportRecord
 from ..reports import casebook_pdf
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def export_record(*, user, kind: str, description: str):
+    from patients.models import Patient
+
+
+def export_record(*, user: User, kind: str, description: str) -> ExportRecord:
     record = ExportRecord(user=user, kind=kind, description=description[:300])
     record.full_clean()
     record.save()
@@ -20,7 +29,7 @@ def export_record(*, user, kind: str, description: str):
 
 
 @transaction.atomic
-def export_job_create(*, by, patients):
+def export_job_create(*, by: User, patients: Iterable[Patient]) -> ExportJob:
     """A batch of casebook PDFs, recorded as an export; `monitoring.tasks.export_job_start`
     creates it and queues its build after commit."""
     patients = list(patients)

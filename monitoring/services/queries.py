@@ -1,6 +1,10 @@
 """Data queries: a question about one field of one CRF, raised by a monitor, a
 data manager or an edit check, answered at the site (possibly correcting the
 value through `crf_save`), closed or re-opened by the monitor."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +15,14 @@ from trial.roles import can_enter_data
 from ..models import DataQuery, QueryMessage, QueryStatus
 from ..roles import can_monitor
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _query_message(*, query, action: str, by, text: str = "", old_value: str = "", new_value: str = ""):
+    from crf.models import CaseReportForm
+
+
+def _query_message(*, query: DataQuery, action: str, by: User | None, text: str = "", old_value: str = "",
+                   new_value: str = "") -> QueryMessage:
     message = QueryMessage(query=query, action=action, author=by, text=text, old_value=old_value,
                            new_value=new_value)
     message.full_clean()
@@ -20,7 +30,8 @@ def _query_message(*, query, action: str, by, text: str = "", old_value: str = "
     return message
 
 
-def _query_create(*, crf, field: str, text: str, by, automatic: bool):
+def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None,
+                  automatic: bool) -> DataQuery:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Say what is wrong with the value."})
@@ -37,14 +48,14 @@ def _query_create(*, crf, field: str, text: str, by, automatic: bool):
 
 
 @transaction.atomic
-def query_raise(*, crf, field: str, text: str, by):
+def query_raise(*, crf: CaseReportForm, field: str, text: str, by: User) -> DataQuery:
     """A monitor or data manager asks the site about one field of a CRF."""
     if not can_monitor(by, crf.patient.site):
         raise PermissionDenied("Only monitors and data managers raise queries.")
     return _query_create(crf=crf, field=field, text=text, by=by, automatic=False)
 
 
-def query_raise_automatic(*, crf, field: str, text: str):
+def query_raise_automatic(*, crf: CaseReportForm, field: str, text: str) -> DataQuery | None:
     """An edit check's query. Raised once: an identical open query is not repeated.
     A field that is not a data field of the form raises nothing (returns None)."""
 
@@ -61,12 +72,14 @@ def query_raise_automatic(*, crf, field: str, text: str):
 
 
 @transaction.atomic
-def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
+def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None,
+                 reason: str = "") -> DataQuery:
     """The site answers; it may correct the value (an audited `crf_save` with
     the reason for change). `new_value` is the raw input, cleaned by the
     model field's own form field, so the same validation applies as on the form."""
 
     crf = query.crf
+    assert crf is not None  # a query names its form, and forms are never deleted
     if not can_enter_data(by, crf.patient.site):
         raise PermissionDenied("Only the site's coordinators and investigators answer queries.")
     if query.status == QueryStatus.CLOSED:
@@ -79,6 +92,8 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
     if new_value is not None:
         model_field = crf_field(crf, query.field)
         form_field = model_field.formfield()
+        if form_field is None:
+            raise ValidationError({"new_value": "This value cannot be corrected through a query."})
         try:
             cleaned = form_field.clean(new_value)
         except ValidationError as error:
@@ -108,7 +123,7 @@ def query_answer(*, query, by, text: str, new_value=None, reason: str = ""):
 
 
 @transaction.atomic
-def query_close(*, query, by, text: str = ""):
+def query_close(*, query: DataQuery, by: User, text: str = "") -> DataQuery:
     if not can_monitor(by, query.patient.site):
         raise PermissionDenied("Only monitors and data managers close queries.")
     if query.status == QueryStatus.CLOSED:
@@ -121,7 +136,7 @@ def query_close(*, query, by, text: str = ""):
 
 
 @transaction.atomic
-def query_reopen(*, query, by, text: str):
+def query_reopen(*, query: DataQuery, by: User, text: str) -> DataQuery:
     if not can_monitor(by, query.patient.site):
         raise PermissionDenied("Only monitors and data managers re-open queries.")
     if query.status != QueryStatus.CLOSED:

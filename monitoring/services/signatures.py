@@ -1,12 +1,17 @@
 """Investigator e-signatures (21 CFR 11.50, 11.200): a password re-entered
 (and a second factor where the site asks for one), bound to the values signed
 by their hash; voided, never edited, when a value changes."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_otp import devices_for_user, match_token
 
-from crf.models import CrfStatus
+from crf.audit import REQUEST_USER, history_note
+from crf.models import CaseReportForm, CrfStatus
 from crf.services import (
     audited_save,
     crf_assert_editable,
@@ -19,13 +24,19 @@ from ..models import Signature
 from ..roles import can_sign
 from ..selectors import visit_crfs
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _check_password(*, by, password: str) -> None:
+    from patients.models import Visit
+    from trial.models import Site
+
+
+def _check_password(*, by: User, password: str) -> None:
     if not password or not by.check_password(password):
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
 
 
-def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = False) -> None:
+def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False) -> None:
     """Where the site asks for it, a signature needs a second factor: a session
     verified with the signer's authenticator at login, or its current code."""
     if not site.require_two_factor_for_signing or otp_verified:
@@ -43,7 +54,7 @@ def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = 
                                             "The form was not signed."})
 
 
-def _crf_sign_one(*, crf, by, visit=None):
+def _crf_sign_one(*, crf: CaseReportForm, by: User, visit: Visit | None = None) -> Signature:
     if not can_sign(by, crf.patient.site):
         raise PermissionDenied("Only an investigator of the patient's site may sign.")
     crf_assert_editable(crf)
@@ -61,7 +72,8 @@ def _crf_sign_one(*, crf, by, visit=None):
 
 
 @transaction.atomic
-def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool = False):
+def crf_sign(*, crf: CaseReportForm, by: User, password: str, otp_token: str = "",
+             otp_verified: bool = False) -> Signature:
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
     the signature records the printed name, date and time, and its meaning.
     A site with `require_two_factor_for_signing` also needs `otp_token` or an
@@ -73,7 +85,8 @@ def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool 
 
 
 @transaction.atomic
-def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: bool = False) -> list:
+def visit_sign(*, visit: Visit, by: User, password: str, otp_token: str = "",
+               otp_verified: bool = False) -> list[Signature]:
     """Sign every unsigned form of a visit at once, with one password entry
     (and one second factor where the site requires it)."""
     _check_password(by=by, password=password)
@@ -85,22 +98,20 @@ def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: b
     return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 
-def signatures_void(*, crf, reason: str, by=None) -> int:
+def signatures_void(*, crf: CaseReportForm, reason: str, by: User | None = None) -> int:
     """An edit voids the signatures of the old values; the form asks for a new one."""
     voided = 0
     for signature in Signature.objects.filter(content_type=crf_content_type(crf), object_id=crf.pk,
                                               voided_at__isnull=True):
         signature.voided_at = timezone.now()
         signature.void_reason = reason[:300]
-        signature._change_reason = signature.void_reason
-        if by is not None:
-            signature._history_user = by
+        history_note(signature, by=by if by is not None else REQUEST_USER, reason=signature.void_reason)
         signature.save()
         voided += 1
     return voided
 
 
-def signature_is_intact(signature) -> bool:
+def signature_is_intact(signature: Signature) -> bool:
     """True when the form still holds the values that were signed (tampering shows as False)."""
     crf = signature.crf
     return crf is not None and crf_values_sha256(crf) == signature.values_sha256
