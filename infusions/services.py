@@ -30,7 +30,7 @@ from patients.rules import (
     within_limits,
 )
 from trial.models import Protocol
-from visits.tasks import visits_schedule_enqueue
+from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
@@ -478,7 +478,7 @@ def infusion_record(
         patient_id = patient.pk
 
         def schedule():
-            queued = visits_schedule_enqueue(patient_id)
+            queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)
 
