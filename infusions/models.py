@@ -11,7 +11,7 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm, CrfChildRow
+from crf.models import CaseReportForm, CrfChildRow
 
 from .rules import Agent, CellDoseVerdict, DoseVerdict
 

@@ -1,7 +1,7 @@
 """API shapes for lymphodepletion and the infusion (field names: docs/api.md)."""
 from rest_framework import serializers
 
-from monitoring.serializers import CrfIdentityFields
+from crf.serializers import CrfIdentityFields
 
 from . import rules
 

@@ -3,16 +3,6 @@ from rest_framework import serializers
 from .models import DataQuery, QueryMessage, Signature
 
 
-class CrfIdentityFields(serializers.Serializer):
-    """What names a CRF in the query and signature routes (`/api/v1/queries/`,
-    `/api/v1/crfs/{crf_code}/{id}/sign/`): every CRF answer carries them."""
-
-    id = serializers.IntegerField(read_only=True)
-    crf_code = serializers.CharField(read_only=True, help_text="The form's code in the query and signature routes.")
-    version = serializers.IntegerField(
-        read_only=True, help_text="Raised at each save; send it back with a PUT (optimistic concurrency).")
-
-
 class QueryMessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
 
@@ -85,7 +75,7 @@ class CrfChangeSerializer(serializers.Serializer):
 
 
 class CrfConflictSerializer(serializers.Serializer):
-    """The 409 body of a stale update (`monitoring.checks.CrfConflict.as_dict`)."""
+    """The 409 body of a stale update (`crf.checks.CrfConflict.as_dict`)."""
 
     detail = serializers.CharField()
     version = serializers.IntegerField(help_text="The version the request was based on.")

@@ -5,7 +5,8 @@ Serializers only parse and present; the services derive and check.
 from django.utils import timezone
 from rest_framework import serializers
 
-from monitoring.serializers import CrfIdentityFields
+from crf.serializers import CrfIdentityFields
+
 from .models import Cd19Status, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
 from .rules import Response, data_cutoff_error
 from .statistics import LANDMARK_MONTHS, Population, TimeOrigin

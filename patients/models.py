@@ -6,10 +6,10 @@ from django.db.models import Q
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
 from trial.models import Site
-from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
+from trial.rules import VisitStatus
 
 from .rules import (
     HEIGHT_CM_LIMITS,

@@ -1,9 +1,9 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from monitoring.serializers import CrfIdentityFields
+from crf.serializers import CrfIdentityFields
 
-from .models import BaselineCRF, Patient, PatientStatus, PhStatus, Sex, ScreeningCRF
+from .models import BaselineCRF, Patient, PatientStatus, PhStatus, ScreeningCRF, Sex
 
 
 class ScreeningCrfSerializer(CrfIdentityFields, serializers.ModelSerializer):

@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
 from trial.rules import Crf
 
 from .rules import (

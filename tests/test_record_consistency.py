@@ -8,8 +8,9 @@ from django.db import models
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from crf.models import clinical_date_fields, crf_child_models, crf_models, future_clinical_date_errors
+from crf.services import crf_save
 from monitoring import services
-from monitoring.crf import clinical_date_fields, crf_child_models, crf_models, future_clinical_date_errors
 from monitoring.models import DataLock
 
 #: The only date fields that hold a plan: a new one must be added here on purpose.
@@ -58,12 +59,12 @@ def test_crf_save_refuses_a_future_clinical_date_whatever_the_service(patient_sz
 
     from tests.crfapp.models import SampleForm
 
-    sample_form = services.crf_save(crf=SampleForm(
+    sample_form = crf_save(crf=SampleForm(
         patient=patient_sz, protocol=patient_sz.protocol, assessment_date=datetime.date(2026, 2, 1),
         weight_kg=Decimal("62.5"), performance_status="1"), by=coordinator)
     sample_form.assessment_date = timezone.localdate() + datetime.timedelta(days=1)
     with pytest.raises(ValidationError) as refused:
-        services.crf_save(crf=sample_form, by=coordinator, reason="Typo")
+        crf_save(crf=sample_form, by=coordinator, reason="Typo")
     assert "in the future" in refused.value.message_dict["assessment_date"][0]
 
 

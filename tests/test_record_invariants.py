@@ -14,11 +14,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from crf.models import CrfStatus, crf_models
+from crf.services import crf_correct
 from infusions import rules as infusion_rules
 from infusions import services as infusion_services
 from infusions.models import Infusion, InfusionFraction, Lymphodepletion
 from monitoring import services as monitoring_services
-from monitoring.crf import CrfStatus, crf_models
 from monitoring.models import Signature
 from outcomes.models import ResponseAssessment, genetic_aberration_detected
 from outcomes.rules import COMPLETE_REMISSION_RESPONSES, derive_mrd_negative, derive_response
@@ -93,7 +94,7 @@ class PatientRecord(RuleBasedStateMachine):
 
     def _correct(self, crf, field, value):
         crf = type(crf).objects.get(pk=crf.pk)
-        return _refused(lambda: monitoring_services.crf_correct(
+        return _refused(lambda: crf_correct(
             crf=crf, field=field, value=value, by=self.coordinator, reason=f"Corrected {field}",
             acknowledge_deviation=True, deviation_reason="Confirmed against source"))
 
@@ -216,8 +217,9 @@ class PatientRecord(RuleBasedStateMachine):
             assert monitoring_services.signature_is_intact(signature), f"{signature.crf_label} changed after signing"
         for model in crf_models():
             for crf in model.objects.filter(patient=self.patient, status=CrfStatus.SIGNED):
-                assert Signature.objects.filter(patient=self.patient, object_id=crf.pk, crf_label=crf.crf_label,
-                                                voided_at__isnull=True).exists(), f"{crf.crf_label} signed, no signature"
+                signed = Signature.objects.filter(patient=self.patient, object_id=crf.pk, crf_label=crf.crf_label,
+                                                  voided_at__isnull=True)
+                assert signed.exists(), f"{crf.crf_label} is signed with no valid signature"
 
 
 @pytest.mark.django_db

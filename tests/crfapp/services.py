@@ -1,5 +1,5 @@
 """The test CRF's write path: its one service, which a query's correction re-runs too."""
-from monitoring.services import crf_save
+from crf.services import crf_save
 
 from .models import SampleForm
 

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from crf.models import CaseReportForm, CrfChildRow, crf_child_relations, crf_models
 from infusions import services
 from infusions.models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
-from monitoring.crf import CaseReportForm, CrfChildRow, crf_child_relations, crf_models
 from monitoring.models import SourceVerification
 from monitoring.services import crf_sign, crf_verify, signature_is_intact
 from tests.factories import PASSWORD

@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework.test import APIClient
 
+from crf import services as crf_services
+from crf.audit import audit_trail
+from crf.models import crf_models
 from infusions import services as infusion_services
 from infusions.models import Infusion
 from infusions.rules import InfusionFraction
 from monitoring import services
-from monitoring.audit import audit_trail
-from monitoring.crf import crf_models
 from monitoring.models import DataQuery, ProtocolDeviation, QueryMessage
 from outcomes.models import FollowUp, ResponseAssessment
 from outcomes.services import follow_up_save, response_assessment_save
@@ -72,7 +73,7 @@ def test_every_crf_names_its_correction_service_and_only_data_entry_fields():
         for name in model.correctable_fields:
             field = model._meta.get_field(name)  # a typo fails here
             assert field.concrete and not field.is_relation, f"{model.__name__}.{name} is a key"
-            assert name not in services.BOOKKEEPING_FIELDS | {"removed", "removal_reason"}, name
+            assert name not in crf_services.BOOKKEEPING_FIELDS | {"removed", "removal_reason"}, name
 
 
 # --- query creation: only data-entry fields --------------------------------------------------------------
