@@ -5,8 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
+from home.views import healthz, home
 from trial.auth import LoginView
-from trial.views import healthz, home
 
 urlpatterns = [
     path("", home, name="home"),
@@ -20,7 +20,7 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("administration/", include("trial.administration_urls")),
+    path("administration/", include("home.administration_urls")),
     path("patients/", include("patients.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("", include("infusions.urls")),

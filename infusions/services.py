@@ -3,7 +3,7 @@
 The only writers of these CRFs and of `Patient.infusion_date` (study day 0).
 Each service computes the plan and verdicts with `infusions.rules`, refuses
 impossible data (hard checks, ValidationError on the field), requires an
-acknowledgement with a reason for soft checks, saves through `crf_save`,
+acknowledgement with a reason for soft checks, saves through the CRF recipe `crf_record`
 files the protocol deviations, moves the patient's status forward, and —
 for the infusion — schedules the follow-up visits once the transaction has
 committed.
@@ -17,12 +17,21 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck
+from crf.services import audited_save, crf_child_rows_save, crf_record
 from patients.models import Patient, PatientStatus
-from patients.rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, body_surface_area_m2, to_decimal, within_limits
+from patients.rules import (
+    HEIGHT_CM_LIMITS,
+    PERCENT_LIMITS,
+    WEIGHT_KG_LIMITS,
+    body_surface_area_m2,
+    to_decimal,
+    within_limits,
+)
 from trial.models import Protocol
+from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
@@ -166,7 +175,8 @@ def lymphodepletion_evaluate(
         administered = entry.administered_mg if entry else None
         # A dose given without a date is taken to be given on its planned day.
         given_on = (entry.administration_date or plan.date) if entry and administered else None
-        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered, tolerance_percent=tolerance)
+        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered,
+                                     tolerance_percent=tolerance)
         renal = rules.renal_adjustment_recognised(
             agent=plan.agent, planned_mg=plan.planned_mg, administered_mg=administered,
             creatinine_clearance_ml_min=creatinine_clearance_ml_min,
@@ -202,7 +212,8 @@ def lymphodepletion_evaluate(
 
 def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
     """The day of the last dose actually given (or planned, when none was recorded as given)."""
-    given = [dose.administration_date for dose in course.doses.all() if dose.administration_date and dose.administered_mg]
+    given = [dose.administration_date for dose in course.doses.all()
+             if dose.administration_date and dose.administered_mg]
     return max(given) if given else max(dose.planned_date for dose in course.doses.all())
 
 
@@ -242,6 +253,17 @@ def lymphodepletion_record(
         protocol=protocol, start_date=start_date, weight_kg=weight_kg, height_cm=height_cm, doses=doses,
         creatinine_clearance_ml_min=creatinine_clearance_ml_min,
     )
+    today = timezone.localdate()
+    future = {}
+    if start_date > today:
+        future["start_date"] = [f"The start date {start_date:%Y-%m-%d} is in the future."]
+    for line in evaluation.lines:
+        if line.administration_date is not None and line.administration_date > today:
+            future.setdefault(day_date_field(study_day=line.study_day), []).append(
+                f"Day {line.day_label} {line.agent}: given on {line.administration_date:%Y-%m-%d}, which is in the "
+                f"future. Record a dose once it is given.")
+    if future:
+        raise ValidationError(future)
     infusion = Infusion.objects.filter(patient=patient, removed=False).first()
     if infusion is not None:
         given = [line.administration_date for line in evaluation.lines if line.administration_date]
@@ -252,8 +274,6 @@ def lymphodepletion_record(
                 f"The last dose ({last:%Y-%m-%d}) would be less than "
                 f"{protocol.min_days_last_lymphodepletion_to_infusion} days before the recorded infusion "
                 f"({infusion.infusion_date:%Y-%m-%d}).")})
-    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-
     course = Lymphodepletion.objects.filter(patient=patient).first() or Lymphodepletion(
         patient=patient, protocol=protocol
     )
@@ -262,27 +282,22 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_save(crf=course, by=by, reason=change_reason, expected_version=version)
-    reason = change_reason or "Initial entry"
-    existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
+    crf_record(crf=course, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    # Removed rows too: a day that comes back takes its old row again (one row per day and agent).
+    existing = {(dose.study_day, dose.agent): dose for dose in LymphodepletionDose.all_rows.filter(course=course)}
+    rows = []
     for line in evaluation.lines:
         dose = existing.pop((line.study_day, line.agent), None) or LymphodepletionDose(
             course=course, study_day=line.study_day, agent=line.agent
         )
-        values = {
-            "planned_date": line.planned_date, "planned_mg": line.planned_mg,
-            "administered_mg": line.administered_mg, "administration_date": line.administration_date,
-            "verdict": line.verdict, "renal_adjustment": line.renal_adjustment,
-        }
-        if dose.pk is None or any(getattr(dose, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(dose, name, value)
-            audited_save(instance=dose, by=by, reason=reason)
-    for stale in existing.values():  # a day the protocol version no longer has
-        stale._history_user, stale._change_reason = by, reason
-        stale.delete()
-    if evaluation.checks:
-        deviations_record(crf=course, checks=evaluation.checks, reason=deviation_reason, by=by)
+        dose.planned_date, dose.planned_mg = line.planned_date, line.planned_mg
+        dose.administered_mg, dose.administration_date = line.administered_mg, line.administration_date
+        dose.verdict, dose.renal_adjustment = line.verdict, line.renal_adjustment
+        dose.removed, dose.removal_reason = False, ""
+        rows.append(dose)
+    # A day the protocol version no longer has: marked removed, never deleted.
+    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=change_reason)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -346,7 +361,7 @@ def infusion_evaluate(
     )
 
 
-def _infusion_hard_checks(
+def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
     *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}
@@ -369,6 +384,11 @@ def _infusion_hard_checks(
             add(name, "A percentage must be between 0 and 100.")
     if not fractions:
         add("fractions", "Enter at least one infusion date and its cells.")
+    today = timezone.localdate()
+    for fraction in fractions:
+        if fraction.infusion_date > today:
+            add("infusion_date", f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an "
+                                 f"infusion once it is given.")
     if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
         add("cart_cells_infused", "The number of CAR⁺ cells infused must be positive.")
     dates = [fraction.infusion_date for fraction in fractions]
@@ -432,8 +452,6 @@ def infusion_record(
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
     evaluation = infusion_evaluate(protocol=protocol, weight_kg=weight_kg, product=product, fractions=fractions)
-    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-
     infusion = Infusion.objects.filter(patient=patient).first() or Infusion(patient=patient, protocol=protocol)
     infusion.product_lot = product.lot.strip()
     infusion.manufacture_date = product.manufacture_date
@@ -445,21 +463,17 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_save(crf=infusion, by=by, reason=change_reason, expected_version=version)
+    crf_record(crf=infusion, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     reason = change_reason or "Initial entry"
-    existing = list(infusion.fractions.all())
+    existing = list(infusion.fractions.order_by("infusion_date", "pk"))
+    rows = []
     for index, fraction in enumerate(fractions):
         row = existing[index] if index < len(existing) else InfusionFraction(infusion=infusion)
-        if row.pk is None or (row.infusion_date, row.cart_cells_infused) != (
-            fraction.infusion_date, fraction.cart_cells_infused
-        ):
-            row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
-            audited_save(instance=row, by=by, reason=reason)
-    for stale in existing[len(fractions):]:
-        stale._history_user, stale._change_reason = by, reason
-        stale.delete()
-    if evaluation.checks:
-        deviations_record(crf=infusion, checks=evaluation.checks, reason=deviation_reason, by=by)
+        row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
+        rows.append(row)
+    # A fraction no longer entered is marked removed with the reason, never deleted.
+    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=change_reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -471,12 +485,10 @@ def infusion_record(
                else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=why)
     if changed:
-        from visits.tasks import visits_schedule_enqueue
-
         patient_id = patient.pk
 
         def schedule():
-            queued = visits_schedule_enqueue(patient_id)
+            queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)
 
@@ -484,3 +496,53 @@ def infusion_record(
         # infusion into an error page; the beat sweep schedules what was not queued (idempotent).
         transaction.on_commit(schedule, robust=True)
     return infusion
+
+
+# --- corrections through a query (CaseReportForm.correction_service) -----------------------
+
+
+def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value, by, reason: str,
+                            acknowledge_deviation: bool = False, deviation_reason: str = "") -> Lymphodepletion:
+    """The course recorded again with one value changed: the plan, verdicts and soft checks follow.
+    A dose given on its planned day keeps following its day when the start date moves."""
+    values = {name: getattr(crf, name) for name in Lymphodepletion.correctable_fields}
+    values[field] = value
+    doses = [
+        DoseEntry(dose.study_day, dose.agent, dose.administered_mg,
+                  None if dose.administration_date == dose.planned_date else dose.administration_date)
+        for dose in crf.doses.all()
+    ]
+    return lymphodepletion_record(
+        patient=crf.patient, by=by, doses=doses, change_reason=reason, version=crf.version,
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason, **values,
+    )
+
+
+def infusion_correct(*, crf: Infusion, field: str, value, by, reason: str, acknowledge_deviation: bool = False,
+                     deviation_reason: str = "") -> Infusion:
+    """The infusion recorded again with one value changed: day 0, the visits, the dose per kg and its
+    verdict follow. The date and cells of a split infusion are corrected fraction by fraction on the form."""
+    fractions = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused) for f in crf.fractions.all()]
+    if field in ("infusion_date", "cart_cells_infused"):
+        if len(fractions) != 1:
+            raise ValidationError({field: (
+                f"This infusion was given in {len(fractions)} fractions: correct the fraction concerned on the "
+                f"infusion form.")})
+        single = fractions[0]
+        fractions = [rules.InfusionFraction(
+            value if field == "infusion_date" else single.infusion_date,
+            value if field == "cart_cells_infused" else single.cart_cells_infused,
+        )]
+    product = {"lot": crf.product_lot, "manufacture_date": crf.manufacture_date,
+               "total_viable_cells": crf.total_viable_cells, "viability_percent": crf.viability_percent,
+               "car_positive_percent": crf.car_positive_percent}
+    weight_kg = value if field == "weight_kg" else crf.weight_kg
+    if field in ("manufacture_date", "total_viable_cells", "viability_percent", "car_positive_percent"):
+        product[field] = value
+    elif field == "product_lot":
+        product["lot"] = value
+    return infusion_record(
+        patient=crf.patient, by=by, weight_kg=weight_kg, product=ProductEntry(**product), fractions=fractions,
+        change_reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
+        deviation_reason=deviation_reason,
+    )

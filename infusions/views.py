@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
-from monitoring.checks import SoftChecksNotAcknowledged, errors_onto_form
+from crf.checks import SoftChecksNotAcknowledged, errors_onto_form
 from monitoring.models import ProtocolDeviation
 from monitoring.selectors import crf_deviations
 from patients.models import Patient
@@ -15,7 +15,7 @@ from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from . import services
 from .forms import InfusionForm, LymphodepletionForm, style
-from .models import Infusion, Lymphodepletion
+from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 
 PLANNED_DOSE_RULE = (
     "Planned dose per day = mg/m² × BSA (Mosteller, rounded half up to 0.01 m²), rounded half up to the "
@@ -32,6 +32,7 @@ def lymphodepletion_detail(request, study_id):
     course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
     return render(request, "infusions/lymphodepletion_detail.html", {
         "patient": patient, "course": course, "doses": course.doses.all() if course else [],
+        "removed_doses": LymphodepletionDose.all_rows.filter(course=course, removed=True) if course else [],
         "deviations": crf_deviations(course), "can_enter": can_enter_data(request.user, patient.site),
         "rounding_rule": PLANNED_DOSE_RULE, "protocol": patient.protocol,
     })
@@ -65,7 +66,7 @@ def lymphodepletion_entry(request, study_id):
                         weight_kg=data["weight_kg"], height_cm=data["height_cm"], doses=form.dose_entries(),
                         creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
                         acknowledge_deviation=data["acknowledge_deviation"],
-                        deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                        deviation_reason=data["deviation_reason"], change_reason=data["reason"],
                         version=form.loaded_version(),
                     )
                 except SoftChecksNotAcknowledged as refused:
@@ -137,7 +138,8 @@ def _dose_rows(form, protocol, evaluation, *, empty_is_missed: bool = True):
             cells.append({"agent": agent, "field": form[services.dose_field(study_day=day, agent=agent)],
                           "line": line, "show_verdict": show_verdict})
         planned_date = cells[0]["line"].planned_date if cells[0]["line"] else None
-        rows.append({"study_day": day, "label": services.day_label(day), "date_field": form[services.day_date_field(study_day=day)],
+        rows.append({"study_day": day, "label": services.day_label(day),
+                     "date_field": form[services.day_date_field(study_day=day)],
                      "planned_date": planned_date, "cells": cells})
     return rows
 
@@ -151,6 +153,7 @@ def infusion_detail(request, study_id):
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     return render(request, "infusions/infusion_detail.html", {
         "patient": patient, "infusion": infusion, "deviations": crf_deviations(infusion),
+        "removed_fractions": InfusionFraction.all_rows.filter(infusion=infusion, removed=True) if infusion else [],
         "can_enter": can_enter_data(request.user, patient.site), "protocol": patient.protocol,
         "dose_million": services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
         if infusion else None,
@@ -178,7 +181,7 @@ def infusion_entry(request, study_id):
                 services.infusion_record(
                     patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
                     fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
-                    deviation_reason=data["deviation_reason"], change_reason=data["change_reason"],
+                    deviation_reason=data["deviation_reason"], change_reason=data["reason"],
                     version=form.loaded_version(), on_scheduling=lambda queued: _scheduling_message(request, queued),
                 )
             except SoftChecksNotAcknowledged as refused:

@@ -5,9 +5,12 @@ class QueryRaiseForm(forms.Form):
     field = forms.ChoiceField(label="Field")
     text = forms.CharField(label="Query", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
-    def __init__(self, *args, rows=(), **kwargs):
+    def __init__(self, *args, rows=(), correctable=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [(row["name"], row["label"].capitalize()) for row in rows]
+        # Only the form's data-entry fields: a key, the status or a derived value is asked about
+        # through the value it comes from.
+        self.fields["field"].choices = [(row["name"], row["label"].capitalize()) for row in rows
+                                        if row["name"] in correctable]
 
 
 class QueryAnswerForm(forms.Form):
@@ -15,7 +18,10 @@ class QueryAnswerForm(forms.Form):
     correct_value = forms.BooleanField(label="Correct the value", required=False)
     new_value = forms.CharField(label="New value", required=False, max_length=200,
                                 help_text="Dates as YYYY-MM-DD; coded fields by their code.")
-    reason = forms.CharField(label="Reason for change", required=False, max_length=300)
+    reason = forms.CharField(label="Reason for change", required=False, max_length=300,
+                             help_text="Also the reason for a protocol deviation the new value causes.")
+    acknowledge_deviation = forms.BooleanField(
+        label="I acknowledge the protocol deviation the new value causes", required=False)
 
 
 class QueryCloseForm(forms.Form):
@@ -54,31 +60,3 @@ class CasebookBatchForm(forms.Form):
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All visible sites")] + [(s.code, str(s)) for s in sites]
-
-
-class CrfVersionMixin:
-    """Every CRF edit form carries, hidden, the version of the form the user
-    loaded (0 for a new entry); `crf_save` refuses the save when the stored
-    version has moved on since (optimistic concurrency).
-
-    A ModelForm passes it to its instance (`instance.version`); other forms
-    are given the record as ``crf`` and the view reads `loaded_version()`."""
-
-    def __init__(self, *args, crf=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if crf is None:
-            crf = getattr(self, "instance", None)
-        self.fields["version"] = forms.IntegerField(
-            widget=forms.HiddenInput, required=False, min_value=0,
-            initial=crf.version if crf is not None and crf.pk is not None else 0,
-        )
-
-    def loaded_version(self) -> int | None:
-        """None when the page did not send one (no check beyond the record in hand)."""
-        return self.cleaned_data.get("version")
-
-    def _post_clean(self):
-        super()._post_clean()
-        instance = getattr(self, "instance", None)
-        if instance is not None and self.cleaned_data.get("version") is not None:
-            instance.version = self.cleaned_data["version"]

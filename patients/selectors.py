@@ -71,7 +71,7 @@ def patient_progress(patients) -> dict[int, list[ProgressStep]]:
     visit with its status. Two queries whatever the number of patients."""
     from django.db.models import CharField, Value
 
-    from monitoring.crf import CrfStatus, crf_model
+    from crf.models import CrfStatus, crf_model
     from trial.rules import VisitStatus
 
     from .models import Visit

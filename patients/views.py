@@ -10,10 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from crf.checks import errors_onto_form
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, require_data_entry, visible_sites
-
-from monitoring.checks import errors_onto_form
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus
@@ -37,7 +36,8 @@ def patient_list(request):
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "patients/patient_list.html", {
-        "page": page, "progress": patient_progress(page.object_list), "filters": filters, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "page": page, "progress": patient_progress(page.object_list), "filters": filters,
+        "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         # A patient's page is <list URL><study ID>/ (patients/urls.py): joined in the template rather
         # than reversed for each of the rows, which cost a tenth of the page.
         "list_url": reverse("patients:list"),

@@ -1,5 +1,4 @@
 """Progress at a glance and the application's own error pages."""
-import datetime
 import re
 
 import pytest

@@ -190,7 +190,8 @@ def membership_grant(*, user, site: Site | None, role: str, by, reason: str) -> 
     membership.full_clean()
     _audited(membership, by=by, reason=reason)
     membership.save()
-    _event(user=user, action=AccountEvent.Action.ROLE_GRANTED, by=by, reason=reason, detail=_membership_text(membership))
+    _event(user=user, action=AccountEvent.Action.ROLE_GRANTED, by=by, reason=reason,
+           detail=_membership_text(membership))
     return membership
 
 

@@ -6,7 +6,13 @@ import pytest
 
 from patients.models import Visit
 from patients.timeline import (
-    AXIS_WIDTH, GRADE_LABEL_WIDTH, TICK_CHAR_WIDTH, TimelineEvent, axis_layout, patient_events, timeline_events,
+    AXIS_WIDTH,
+    GRADE_LABEL_WIDTH,
+    TICK_CHAR_WIDTH,
+    TimelineEvent,
+    axis_layout,
+    patient_events,
+    timeline_events,
 )
 from tests.factories import PatientFactory, infuse
 

@@ -14,14 +14,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from monitoring.audit import audit_trail
-from monitoring.checks import errors_onto_form
+from crf.audit import audit_trail
+from crf.checks import errors_onto_form
+from trial import accounts
+from trial.models import AccountEvent, Protocol, Site, SiteMembership
 
-from . import accounts
 from .administration_forms import (
-    MembershipGrantForm, ProtocolAmendmentForm, ReasonForm, SiteForm, UserDetailsForm, UserInviteForm,
+    MembershipGrantForm,
+    ProtocolAmendmentForm,
+    ReasonForm,
+    SiteForm,
+    UserDetailsForm,
+    UserInviteForm,
 )
-from .models import AccountEvent, Protocol, Site, SiteMembership
 
 User = get_user_model()
 

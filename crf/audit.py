@@ -1,6 +1,22 @@
-"""The audit trail read back as a human-readable diff."""
+"""The audit trail: who and why on the history row a save writes, and the trail read back
+as a human-readable diff."""
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+# `history_note(..., by=REQUEST_USER)`: leave the author to the request (HistoryRequestMiddleware).
+REQUEST_USER: Any = object()
+
+
+def history_note(instance: Any, *, by: Any, reason: str) -> None:
+    """Who and why for the history row that the next `save()` of ``instance`` writes
+    (django-simple-history reads `_history_user` and `_change_reason`). ``by=None`` is the
+    system (a task, an edit check); ``by=REQUEST_USER`` leaves the author to the request."""
+    instance._change_reason = reason
+    if by is not REQUEST_USER:
+        instance._history_user = by
 
 # Bookkeeping columns that change on every save and tell a reader nothing.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})
@@ -37,6 +53,11 @@ def history_value_text(model, field_name: str, value, related: dict) -> str:
     return str(value)
 
 
+def _diffed_fields(model) -> list:
+    return sorted((f for f in model._meta.concrete_fields if f.name not in IGNORED_FIELDS and f.name != "id"),
+                  key=lambda f: f.name)
+
+
 def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[AuditEntry]:
     """Every version of a record, newest first: who, when, why, and each field's old and new value.
 
@@ -67,14 +88,16 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                                     history_value_text(model, model_field.name, value, related))
                     )
         else:
-            delta = row.diff_against(previous, excluded_fields=list(IGNORED_FIELDS))
-            for change in delta.changes:
-                model_field = model._meta.get_field(change.field)
-                entry.changes.append(
-                    FieldChange(change.field, str(model_field.verbose_name),
-                                history_value_text(model, change.field, change.old, related),
-                                history_value_text(model, change.field, change.new, related))
-                )
+            # Every tracked field, derived ones included (simple-history's diff_against leaves out
+            # non-editable fields, and a corrected day 0 or a re-derived response must show).
+            for model_field in _diffed_fields(model):
+                old, new = getattr(previous, model_field.attname), getattr(row, model_field.attname)
+                if old != new:
+                    entry.changes.append(
+                        FieldChange(model_field.name, str(model_field.verbose_name),
+                                    history_value_text(model, model_field.name, old, related),
+                                    history_value_text(model, model_field.name, new, related))
+                    )
         entries.append(entry)
         previous = row
     entries.reverse()

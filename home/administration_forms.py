@@ -2,8 +2,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .accounts import AMENDABLE_FIELDS
-from .models import Protocol, Role, Site
+from trial.accounts import AMENDABLE_FIELDS
+from trial.models import Protocol, Role, Site
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -1,6 +1,6 @@
 from functools import cache
 
-from .roles import user_roles
+from trial.roles import user_roles
 
 
 def _open_query_count(user) -> int:

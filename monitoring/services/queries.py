@@ -1,0 +1,164 @@
+"""Data queries: a question about one field of one CRF, raised by a monitor, a
+data manager or an edit check, answered at the site (possibly correcting the
+value through `crf_save`), closed or re-opened by the monitor."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crf.checks import CrfConflict
+from crf.services import audited_save, crf_content_type, crf_correct, crf_correctable_field
+from trial.roles import can_enter_data
+
+from ..models import DataQuery, QueryMessage, QueryStatus
+from ..roles import can_monitor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from crf.models import CaseReportForm
+
+
+def _query_message(*, query: DataQuery, action: str, by: User | None, text: str = "", old_value: str = "",
+                   new_value: str = "") -> QueryMessage:
+    message = QueryMessage(query=query, action=action, author=by, text=text, old_value=old_value,
+                           new_value=new_value)
+    message.full_clean()
+    message.save()
+    return message
+
+
+def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None,
+                  automatic: bool) -> DataQuery:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Say what is wrong with the value."})
+    model_field = crf_correctable_field(crf, field)
+    query = DataQuery(
+        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
+        field=model_field.name, field_label=str(model_field.verbose_name), text=text, raised_by=by,
+        automatic=automatic,
+    )
+    audited_save(instance=query, by=by, reason="Query raised")
+    _query_message(query=query, action=QueryMessage.Action.RAISE, by=by, text=text,
+                   old_value=model_field.value_to_string(crf))
+    return query
+
+
+@transaction.atomic
+def query_raise(*, crf: CaseReportForm, field: str, text: str, by: User) -> DataQuery:
+    """A monitor or data manager asks the site about one field of a CRF."""
+    if not can_monitor(by, crf.patient.site):
+        raise PermissionDenied("Only monitors and data managers raise queries.")
+    return _query_create(crf=crf, field=field, text=text, by=by, automatic=False)
+
+
+def query_raise_automatic(*, crf: CaseReportForm, field: str, text: str) -> DataQuery | None:
+    """An edit check's query. Raised once: an identical open query is not repeated.
+    A field that is not a data field of the form raises nothing (returns None)."""
+
+    try:
+        crf_correctable_field(crf, field)
+    except ValidationError:
+        return None
+    existing = DataQuery.objects.filter(
+        content_type=crf_content_type(crf), object_id=crf.pk, field=field, text=text.strip(), automatic=True,
+    ).exclude(status=QueryStatus.CLOSED).first()
+    if existing is not None:
+        return existing
+    return _query_create(crf=crf, field=field, text=text, by=None, automatic=True)
+
+
+def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
+    """The form's refusal as the answer's: the corrected field's messages on `new_value`, the soft checks'
+    acknowledgement and the reason as they are, any other field's messages on `new_value` naming it."""
+    if isinstance(error, CrfConflict) or not hasattr(error, "error_dict"):
+        return error
+    errors: dict[str, list[str]] = {}
+    for name, messages in error.message_dict.items():
+        if name in ("acknowledge_deviation", "reason"):
+            errors.setdefault(name, []).extend(messages)
+        elif name in (field, "__all__"):
+            errors.setdefault("new_value", []).extend(messages)
+        else:
+            errors.setdefault("new_value", []).extend(
+                f"{name.replace('_', ' ').capitalize()}: {message}" for message in messages)
+    return ValidationError(errors)
+
+
+@transaction.atomic
+def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None, reason: str = "",
+                 acknowledge_deviation: bool = False) -> DataQuery:
+    """The site answers; it may correct the value. `new_value` is the raw input, typed by the model
+    field's form field, then the form's own service saves it (`crf_correct`): a value the form refuses
+    is refused here with the form's message, and nothing changes. A soft check needs
+    ``acknowledge_deviation`` and the ``reason`` (which becomes the deviation's reason too)."""
+    crf = query.crf
+    assert crf is not None  # a query names its form, and forms are never deleted
+    if not can_enter_data(by, crf.patient.site):
+        raise PermissionDenied("Only the site's coordinators and investigators answer queries.")
+    if query.status == QueryStatus.CLOSED:
+        raise ValidationError("This query is closed; the monitor must re-open it first.")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Write an answer."})
+    action = QueryMessage.Action.ANSWER
+    old_value = new_text = ""
+    if new_value is not None:
+        model_field = crf_correctable_field(crf, query.field)
+        form_field = model_field.formfield()
+        if form_field is None:
+            raise ValidationError({"new_value": "This value cannot be corrected through a query."})
+        try:
+            cleaned = form_field.clean(new_value)
+        except ValidationError as error:
+            raise ValidationError({"new_value": error.messages}) from error
+        old_value = model_field.value_to_string(crf)
+        if cleaned != getattr(crf, model_field.attname):
+            reason = (reason or "").strip() or f"Query #{query.pk}: {text}"
+            try:
+                with transaction.atomic():
+                    crf = crf_correct(crf=crf, field=query.field, value=cleaned, by=by, reason=reason,
+                                      acknowledge_deviation=acknowledge_deviation, deviation_reason=reason)
+            except ValidationError as error:
+                raise _answer_errors(error, field=query.field) from error
+            crf = type(crf)._base_manager.get(pk=crf.pk)
+            new_text = model_field.value_to_string(crf)
+            action = QueryMessage.Action.CORRECT
+    query.status = QueryStatus.ANSWERED
+    audited_save(instance=query, by=by, reason="Query answered")
+    _query_message(query=query, action=action, by=by, text=text, old_value=old_value,
+                   new_value=new_text if action == QueryMessage.Action.CORRECT else "")
+    return query
+
+
+@transaction.atomic
+def query_close(*, query: DataQuery, by: User, text: str = "") -> DataQuery:
+    if not can_monitor(by, query.patient.site):
+        raise PermissionDenied("Only monitors and data managers close queries.")
+    if query.status == QueryStatus.CLOSED:
+        raise ValidationError("This query is already closed.")
+    query.status = QueryStatus.CLOSED
+    query.closed_at = timezone.now()
+    audited_save(instance=query, by=by, reason="Query closed")
+    _query_message(query=query, action=QueryMessage.Action.CLOSE, by=by, text=(text or "").strip())
+    return query
+
+
+@transaction.atomic
+def query_reopen(*, query: DataQuery, by: User, text: str) -> DataQuery:
+    if not can_monitor(by, query.patient.site):
+        raise PermissionDenied("Only monitors and data managers re-open queries.")
+    if query.status != QueryStatus.CLOSED:
+        raise ValidationError("Only a closed query can be re-opened.")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Say why the query is re-opened."})
+    query.status = QueryStatus.OPEN
+    query.closed_at = None
+    audited_save(instance=query, by=by, reason="Query re-opened")
+    _query_message(query=query, action=QueryMessage.Action.REOPEN, by=by, text=text)
+    return query
