@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from monitoring.checks import SoftChecksNotAcknowledged
+from crf.checks import SoftChecksNotAcknowledged
 from monitoring.models import ProtocolDeviation
 from safety.models import AdverseEvent
 from safety.rules import events_overlap
