@@ -9,7 +9,7 @@ are written only by `infusions.services`.
 """
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
+from trial.history import HistoricalRecords
 
 from monitoring.crf import CaseReportForm
 

@@ -103,7 +103,8 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 class CrfSignView(APIView):
-    """An investigator of the patient's site signs a CRF by re-entering the password."""
+    """An investigator of the patient's site signs a CRF by re-entering the password; a wrong
+    password or authenticator code counts toward the account's lockout."""
 
     @extend_schema(request=SignRequestSerializer, responses={201: SignatureSerializer})
     def post(self, request, crf_code: str, crf_id: int):
@@ -111,8 +112,14 @@ class CrfSignView(APIView):
         data = SignRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # A token is no OTP-verified session: over the API the code travels with the password.
-        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"],
-                          otp_token=data.validated_data["otp_token"])
+        try:
+            signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"],
+                              otp_token=data.validated_data["otp_token"], request=request)
+        except exceptions.ValidationError as refusal:
+            # Answered, not raised: a raised error rolls the request's transaction back (ATOMIC_REQUESTS),
+            # and with it the count of a wrong password or code toward lockout (trial/lockout.py). The
+            # signing itself ran in its own transaction, already rolled back.
+            return Response(refusal.detail, status=status.HTTP_400_BAD_REQUEST)
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 

@@ -2,6 +2,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from trial.history import history_author
+
 # Bookkeeping columns that change on every save and tell a reader nothing.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})
 
@@ -50,10 +52,9 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
     entries = []
     previous = None
     for row in rows:
-        user = row.history_user
         entry = AuditEntry(
             when=row.history_date,
-            who=(user.get_full_name() or user.username) if user else "system",
+            who=history_author(row, full_name=False),
             action=actions.get(row.history_type, row.history_type),
             reason=row.history_change_reason or "",
         )

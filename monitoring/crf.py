@@ -7,7 +7,7 @@ Nothing clinical is hard-deleted: removal is a status with a reason.
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
+from trial.history import HistoricalRecords
 
 
 class CrfStatus(models.TextChoices):

@@ -11,6 +11,8 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied, Validati
 from django.db import transaction
 from django.utils import timezone
 
+from trial.history import history_author
+from trial.lockout import signature_password_valid, signature_second_factor_failed
 from trial.models import Role
 from trial.roles import can_enter_data, has_role
 
@@ -94,13 +96,6 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
         raise ValidationError(reason)
 
 
-def _who(user) -> str:
-    if user is None:
-        return "system"
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.username})" if full_name else user.username
-
-
 def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     """What the saves after ``version`` changed, value by value, from the audit trail:
     each field's value at ``version`` → the value a later save gave it, with who and when."""
@@ -122,7 +117,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                         field=model_field.name, label=str(model_field.verbose_name).capitalize(),
                         old=history_value_text(model, model_field.name, old, related),
                         new=history_value_text(model, model_field.name, new, related),
-                        by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
+                        by=history_author(row), at=row.history_date, reason=row.history_change_reason or "",
                     ))
         previous = row
     return changes
@@ -440,12 +435,13 @@ def sdv_clear(*, crf, fields: list[str], reason: str, by=None) -> int:
 
 # --- Electronic signatures -----------------------------------------------------
 
-def _check_password(*, by, password: str) -> None:
-    if not password or not by.check_password(password):
+def _check_password(*, by, password: str, request=None) -> None:
+    # With the request, a wrong password counts toward the account's lockout (trial/lockout.py).
+    if not signature_password_valid(user=by, password=password, request=request):
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
 
 
-def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = False) -> None:
+def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = False, request=None) -> None:
     """Where the site asks for it, a signature needs a second factor: a session
     verified with the signer's authenticator at login, or its current code."""
     from django_otp import devices_for_user, match_token
@@ -461,6 +457,7 @@ def _check_second_factor(*, by, site, otp_token: str = "", otp_verified: bool = 
         raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
                                             f"the 6-digit code from your authenticator app. The form was not signed."})
     if match_token(by, token) is None:
+        signature_second_factor_failed(user=by, request=request)
         raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
                                             "The form was not signed."})
 
@@ -487,31 +484,38 @@ def _crf_sign_one(*, crf, by, visit=None):
     return signature
 
 
-@transaction.atomic
-def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool = False):
+def crf_sign(*, crf, by, password: str, otp_token: str = "", otp_verified: bool = False, request=None):
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
     the signature records the printed name, date and time, and its meaning.
     A site with `require_two_factor_for_signing` also needs `otp_token` or an
-    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`)."""
-    _check_password(by=by, password=password)
+    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`).
+
+    `request` (the page's or API call's) makes wrong passwords and codes count toward the
+    account's lockout. They are checked before the signing transaction opens, so that its
+    rollback cannot undo that count or the authenticator's throttle."""
+    _check_password(by=by, password=password, request=request)
     if can_sign(by, _site_of(crf)):  # others are refused below, whatever their second factor
-        _check_second_factor(by=by, site=_site_of(crf), otp_token=otp_token, otp_verified=otp_verified)
-    return _crf_sign_one(crf=crf, by=by)
+        _check_second_factor(by=by, site=_site_of(crf), otp_token=otp_token, otp_verified=otp_verified,
+                             request=request)
+    with transaction.atomic():
+        return _crf_sign_one(crf=crf, by=by)
 
 
-@transaction.atomic
-def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: bool = False) -> list:
+def visit_sign(*, visit, by, password: str, otp_token: str = "", otp_verified: bool = False,
+               request=None) -> list:
     """Sign every unsigned form of a visit at once, with one password entry
-    (and one second factor where the site requires it)."""
+    (and one second factor where the site requires it); `request` as for `crf_sign`."""
     from .selectors import visit_crfs
 
-    _check_password(by=by, password=password)
+    _check_password(by=by, password=password, request=request)
     if can_sign(by, visit.patient.site):
-        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified)
-    pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
-    if not pending:
-        raise ValidationError("This visit has no form waiting for a signature.")
-    return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
+        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified,
+                             request=request)
+    with transaction.atomic():
+        pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
+        if not pending:
+            raise ValidationError("This visit has no form waiting for a signature.")
+        return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 
 def signatures_void(*, crf, reason: str, by=None) -> int:

@@ -4,7 +4,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
-from simple_history.models import HistoricalRecords
+from trial.history import HistoricalRecords
 
 from monitoring.crf import CaseReportForm
 from trial.models import Site

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
+from trial.history import HistoricalRecords
 
 from monitoring.crf import CaseReportForm
 from trial.rules import Crf

@@ -74,6 +74,7 @@ NOT_AN_OBJECT = {
     "name": "the name of an endpoint figure (outcomes:endpoint_figure) over the visible patients",
     "app_label": "the admin's app index",
     "url": "the admin's catch-all",
+    "token_id": "one of the signed-in user's own API tokens; another user's is a 404 (tests/trial/test_api_tokens.py)",
 }
 
 # `pk` means a different object on each URL: say which, by URL name.
@@ -101,7 +102,7 @@ PK_OBJECTS = {
 # Admin models that hold no patient's data; every other registered model must
 # map to an object of the full patient (ADMIN_OBJECTS).
 ADMIN_NOT_PATIENT_DATA = {
-    "auth.user", "auth.group", "authtoken.tokenproxy", "axes.accessattempt", "axes.accesslog",
+    "auth.user", "auth.group", "trial.apitoken", "axes.accessattempt", "axes.accesslog",
     "axes.accessfailurelog", "otp_totp.totpdevice", "trial.protocol", "trial.site", "trial.sitemembership",
     "monitoring.exportrecord",  # who exported what: the administrators' log
 }

@@ -25,6 +25,7 @@ from django.utils import timezone
 from monitoring.crf import crf_models
 from monitoring.services import audited_save
 from patients.models import Patient, PatientStatus, Visit
+from trial.history import history_username_attrs
 from trial.models import Protocol, Role, SiteMembership, VisitDefinition
 from trial.rules import VisitStatus, date_in_window, visit_window
 
@@ -75,7 +76,8 @@ def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = 
         if missing:
             Visit.objects.bulk_create(missing, ignore_conflicts=True)
             created = list(Visit.objects.filter(patient=patient).exclude(pk__in=[v.pk for v in existing.values()]))
-            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON)
+            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON,
+                                              custom_historical_attrs=history_username_attrs(by))
         else:
             created = []
         visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
