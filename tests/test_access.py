@@ -261,6 +261,7 @@ MONITOR_MAY_POST = {
     "api:query-close": "monitors close queries",
     "api:query-reopen": "monitors re-open queries",
     "api:schema": "read-only",
+    "api_tokens": "makes an API token of the monitor's own: no clinical value",
 }
 # Signing in and out is no write of clinical data (and signing out would end the walk).
 SESSION_ROUTES = {"login", "logout", "api:token"}

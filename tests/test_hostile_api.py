@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Callable
 
 import pytest
+from django.contrib.auth.models import User
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory
 from tests.hostile import examples, hostile_json_value, rolled_back, snapshot, unchanged_except_patients
+from trial.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +155,10 @@ API_CASES = {
         "monitor", "sample_form", lambda ctx: {"text": "Look again"},
         lambda ctx: f"/api/v1/queries/{ctx['closed_query'].pk}/reopen/",
         read=lambda ctx, client, answer: client.get(f"/api/v1/queries/{answer['id']}/").json()),
+    # A fresh token of the caller on each call (each example is rolled back); the body is not read.
+    ("post", "/api/v1/auth/tokens/{token_id}/revoke/"): ApiCase(
+        "coordinator", "none", lambda ctx: {},
+        lambda ctx: f"/api/v1/auth/tokens/{api_token_create(user=User.objects.get(username='coord_sz'))[0].pk}/revoke/"),
     ("post", "/api/v1/crfs/{crf_code}/{crf_id}/sign/"): ApiCase(
         "investigator", "sample_form", lambda ctx: {"password": PASSWORD},
         lambda ctx: f"/api/v1/crfs/sample_form/{ctx['crf'].pk}/sign/", changes=("crfapp.SampleForm",)),

@@ -72,12 +72,15 @@ class UserAdmin(DjangoUserAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if change and "is_active" in form.changed_data and not obj.is_active:
-            obj.is_active = True  # the service makes the change, with its checks and log
-            super().save_model(request, obj, form, change)
-            user_deactivate(user=obj, by=request.user, reason="Unticked 'active' in the administration pages")
-        else:
-            super().save_model(request, obj, form, change)
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True  # the service makes that change, with its checks and log
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            try:
+                user_deactivate(user=obj, by=request.user, reason="Unticked 'active' in the administration pages")
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), level=messages.ERROR)
 
     @admin.action(description="Deactivate the selected users (they are never deleted)")
     def deactivate_users(self, request, queryset):

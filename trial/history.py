@@ -17,7 +17,7 @@ class HistoryAuthor(models.Model):
     """Fields every historical model of the project adds to simple-history's own."""
 
     history_username = models.CharField(
-        max_length=150, blank=True, default="",
+        max_length=150, blank=True, default="", db_default="",  # also for rows written in SQL (visits' status job)
         help_text="The author's username at the time of the change; kept even if the user row is lost.")
 
     class Meta:

@@ -166,17 +166,18 @@ def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
     elif done_date is not None:
         set_sql.append("done_date = COALESCE(done_date, %s)")
         set_params.append(done_date)
-    history = [when, change_reason or f"Daily visit status job: {status}", "~", getattr(by, "pk", None)]
+    history = [when, change_reason or f"Daily visit status job: {status}", "~", getattr(by, "pk", None),
+               by.get_username() if by is not None else ""]
     visit_table, history_table = quote(Visit._meta.db_table), quote(Visit.history.model._meta.db_table)
     column_list = ", ".join(quote(column) for column in columns)
     insert_head = (f"INSERT INTO {history_table} ({column_list}, history_date, history_change_reason, "
-                   f"history_type, history_user_id) ")
+                   f"history_type, history_user_id, history_username) ")
     update = f"UPDATE {visit_table} SET {', '.join(set_sql)} WHERE id IN ({condition_sql})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH changed AS ({update} RETURNING {column_list}) "
-                f"{insert_head} SELECT {column_list}, %s, %s, %s, %s FROM changed",
+                f"{insert_head} SELECT {column_list}, %s, %s, %s, %s, %s FROM changed",
                 [*set_params, *condition_params, *history],
             )
             return cursor.rowcount
@@ -192,7 +193,7 @@ def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
             selected.append(expression)
             select_params.extend(params)
         cursor.execute(
-            f"{insert_head} SELECT {', '.join(selected)}, %s, %s, %s, %s FROM {visit_table} "
+            f"{insert_head} SELECT {', '.join(selected)}, %s, %s, %s, %s, %s FROM {visit_table} "
             f"WHERE id IN ({condition_sql})",
             [*select_params, *history, *condition_params],
         )

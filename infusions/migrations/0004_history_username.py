@@ -24,22 +24,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalinfusion',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicalinfusionfraction',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicallymphodepletion',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicallymphodepletiondose',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.RunPython(fill_history_username, migrations.RunPython.noop),
     ]

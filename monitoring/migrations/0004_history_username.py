@@ -24,27 +24,27 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicaldatalock',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicaldataquery',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicalprotocoldeviation',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicalsignature',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.AddField(
             model_name='historicalsourceverification',
             name='history_username',
-            field=models.CharField(blank=True, default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The author's username at the time of the change; kept even if the user row is lost.", max_length=150),
         ),
         migrations.RunPython(fill_history_username, migrations.RunPython.noop),
     ]
