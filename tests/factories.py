@@ -100,8 +100,10 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     site = factory.SubFactory(SiteFactory)
     protocol = factory.LazyFunction(lambda: Protocol.objects.current())
-    screening_number = factory.Sequence(lambda n: f"SCR-{n:04d}")
-    subject_id = factory.LazyAttribute(lambda p: f"{p.site.code}-{p.screening_number[-3:]}")
+    # A shape neither the services ("SCR-SZ-001", "SZ-001") nor any test ("SZ-900", "SCR-0900") ever gives: a
+    # factory's numbers can never collide with a fixed one, whatever ran before and however long the run.
+    screening_number = factory.Sequence(lambda n: f"SCR-F{n:05d}")
+    subject_id = factory.LazyAttributeSequence(lambda p, n: f"{p.site.code}-F{n:05d}")
     status = PatientStatus.ENROLLED
     screening_date = datetime.date(2026, 1, 5)
     enrollment_date = datetime.date(2026, 1, 6)
@@ -117,3 +119,22 @@ class PatientFactory(factory.django.DjangoModelFactory):
             weight_kg=factory.SelfAttribute("..weight_kg"), height_cm=factory.SelfAttribute("..height_cm"),
         ),
     )
+
+
+def infuse(patient, *, by, day_0: datetime.date, cells: int = 300_000_000, weight_kg: Decimal = Decimal("50"),
+           change_reason: str = "") -> Patient:
+    """Infuse an enrolled patient through the services, as a site would: the protocol's lymphodepletion on days
+    −5 to −3 (63.4 kg, 170 cm: 52 mg fludarabine, 519 mg cyclophosphamide a day), then one CAR-T fraction of
+    ``cells`` CAR⁺ cells on ``day_0`` (6.00 ×10⁶/kg at 50 kg). The patient has its infusion record, as every
+    infused patient does."""
+    from infusions import services
+    from tests.infusions.conftest import PLAN_173, PRODUCT, full_course, single
+
+    if not patient.lymphodepletions.exists():
+        services.lymphodepletion_record(patient=patient, by=by, start_date=day_0 - datetime.timedelta(days=5),
+                                        weight_kg=Decimal("63.4"), height_cm=Decimal("170"),
+                                        doses=full_course(PLAN_173))
+    services.infusion_record(patient=patient, by=by, weight_kg=weight_kg, product=PRODUCT,
+                             fractions=single(cells, on=day_0), change_reason=change_reason)
+    patient.refresh_from_db()
+    return patient
