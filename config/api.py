@@ -3,8 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from infusions.api import InfusionView, LymphodepletionView
+from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView

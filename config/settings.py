@@ -40,12 +40,14 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "trial",
+    "crf",
     "patients",
     "infusions",
     "safety",
     "outcomes",
     "monitoring",
     "visits",
+    "home",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +183,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # A service's refusal answered the same on every route (409, 400 per field, 403).
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CAR-T EDC API",
@@ -194,7 +198,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "GeneticResultEnum": "outcomes.models.GeneticResult",  # karyotype and molecular results
-        "CrfStatusEnum": "monitoring.crf.CrfStatus",
+        "CrfStatusEnum": "crf.models.CrfStatus",
         "RelatednessEnum": "safety.rules.Relatedness",
         "VisitStatusEnum": "trial.rules.VisitStatus",
         "PatientStatusEnum": "patients.models.PatientStatus",
@@ -232,10 +236,10 @@ CELERY_BEAT_SCHEDULE = {
 # The cache holds what is expensive and derived (the endpoints and their figures), keyed on a
 # version of the data read from the database, so a stale entry is never served: Redis when
 # REDIS_URL is set (shared by every web process), otherwise memory of the one process. With Redis
-# down, pages compute without it (config/cache.py); short timeouts keep that from hanging a page.
+# down, pages compute without it (trial/cache.py); short timeouts keep that from hanging a page.
 CACHES = {
     "default": (
-        {"BACKEND": "config.cache.FaultTolerantRedisCache", "LOCATION": REDIS_URL,
+        {"BACKEND": "trial.cache.FaultTolerantRedisCache", "LOCATION": REDIS_URL,
          "KEY_PREFIX": "edc-cache", "TIMEOUT": 24 * 3600,
          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
         if REDIS_URL

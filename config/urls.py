@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from home.views import api_token_revoke, api_tokens, healthz, home
 from trial.auth import LoginView
-from trial.views import api_token_revoke, api_tokens, healthz, home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -9,9 +9,9 @@ are written only by `infusions.services`.
 """
 from django.db import models
 from django.urls import reverse
-from trial.history import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 
 from .rules import Agent, CellDoseVerdict, DoseVerdict
 

@@ -7,8 +7,10 @@ import io
 from django.db import models
 from django.utils import timezone
 
-from .crf import crf_models
-from .services import crf_value_fields
+from crf.models import crf_models
+from crf.services import crf_value_fields
+from patients.models import Patient
+from trial.models import Site
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 # Columns every form CSV starts with; the form's own fields follow.
@@ -112,7 +114,7 @@ def _el(parent, tag, **attrs):
     return element
 
 
-def _odm_study(*, protocol, models_):
+def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
     """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
     from lxml import etree
 
@@ -174,8 +176,6 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
     from django.contrib.auth import get_user_model
     from django.db.models import Q
     from lxml import etree
-
-    from trial.models import Site
 
     el = _el
     admin = etree.Element(f"{{{ODM_NS}}}AdminData", nsmap={None: ODM_NS})
@@ -274,8 +274,6 @@ def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
     from django.db.models import Q
     from django.db.models.functions import Coalesce
     from lxml import etree
-
-    from patients.models import Patient
 
     chunk_patients = chunk_patients or ODM_CHUNK_PATIENTS
     models_ = crf_models()

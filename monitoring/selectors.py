@@ -1,9 +1,26 @@
 """Reads across every CRF model, for home pages and lists."""
+from collections import defaultdict
 from itertools import chain
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Min
+from django.http import Http404
+
+from crf.audit import audit_trail
+from crf.models import CrfStatus, crf_models
+from crf.services import crf_value_fields
 from patients.models import Patient
 
-from .crf import CrfStatus, crf_models
+from .models import (
+    DataLock,
+    DataQuery,
+    LockScope,
+    ProtocolDeviation,
+    QueryStatus,
+    Signature,
+    SourceVerification,
+)
 
 
 def crfs_with_status(*, user, statuses: list[str], limit: int = 50) -> list:
@@ -31,13 +48,10 @@ def forms_to_sign(user, limit: int = 50) -> list:
 
 def crf_for_user(*, user, model_label: str, pk: int):
     """A CRF by model label and key, or 404 when it is not a CRF or the user may not see its patient."""
-    from django.apps import apps
-    from django.http import Http404
-
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     if model not in crf_models():
         raise Http404("No such form.")
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
@@ -52,38 +66,26 @@ def crf_model_label(crf) -> str:
 
 
 def _for_crf(queryset, crf):
-    from django.contrib.contenttypes.models import ContentType
-
     return queryset.filter(content_type=ContentType.objects.get_for_model(type(crf)), object_id=crf.pk)
 
 
 def crf_queries(crf):
-    from .models import DataQuery
-
     return _for_crf(DataQuery.objects.select_related("raised_by").prefetch_related("messages__author"), crf)
 
 
 def crf_open_query_fields(crf) -> set[str]:
-    from .models import QueryStatus
-
     return set(crf_queries(crf).exclude(status=QueryStatus.CLOSED).values_list("field", flat=True))
 
 
 def crf_verifications(crf):
-    from .models import SourceVerification
-
     return _for_crf(SourceVerification.objects.select_related("verified_by"), crf)
 
 
 def crf_signatures(crf):
-    from .models import Signature
-
     return _for_crf(Signature.objects.select_related("signer"), crf)
 
 
 def crf_active_lock(crf):
-    from .models import DataLock, LockScope
-
     return _for_crf(DataLock.objects.filter(scope=LockScope.CRF, unlocked_at__isnull=True), crf).first()
 
 
@@ -109,9 +111,6 @@ def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
     """Every data field of the form with its verbose name, value, SDV mark and open queries.
 
     ``marks`` and ``queries`` (the form's SDV marks and queries) are read when not given."""
-    from .models import QueryStatus
-    from .services import crf_value_fields
-
     marks = crf_verifications(crf) if marks is None else marks
     queries = crf_queries(crf).exclude(status=QueryStatus.CLOSED) if queries is None else queries
     active_marks = {mark.field: mark for mark in marks if mark.is_active}
@@ -138,13 +137,6 @@ def crf_review(crf) -> dict:
 def crf_reviews(crfs) -> list[dict]:
     """crf_review of many forms in a number of queries that depends on the CRF models, not on the forms:
     queries, SDV marks, signatures and history rows are read per model for all its forms at once."""
-    from collections import defaultdict
-
-    from django.contrib.contenttypes.models import ContentType
-
-    from .audit import audit_trail
-    from .models import DataQuery, Signature, SourceVerification
-
     by_model = defaultdict(list)
     for crf in crfs:
         by_model[type(crf)].append(crf)
@@ -214,8 +206,6 @@ def patient_crfs(patient) -> list:
 
 def open_queries(user, *, site_code: str = "", study_id: str = ""):
     """Open and answered (not yet closed) queries of visible patients, oldest first."""
-    from .models import DataQuery, QueryStatus
-
     queries = DataQuery.objects.filter(patient__in=Patient.objects.visible_to(user)).exclude(
         status=QueryStatus.CLOSED).select_related("patient", "patient__site", "raised_by")
     if site_code:
@@ -227,8 +217,6 @@ def open_queries(user, *, site_code: str = "", study_id: str = ""):
 
 def open_query_counts(user) -> dict:
     """Open queries per site and per patient, with the age of the oldest."""
-    from django.db.models import Count, Min
-
     queries = open_queries(user)
     per_site = queries.values("patient__site__code").annotate(n=Count("pk"), oldest=Min("raised_at")).order_by(
         "patient__site__code")
@@ -239,10 +227,6 @@ def open_query_counts(user) -> dict:
 
 def crf_deviations(crf) -> list:
     """The protocol deviations filed against one CRF, newest first."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from .models import ProtocolDeviation
-
     if crf is None:
         return []
     return list(ProtocolDeviation.objects.filter(

@@ -1,9 +1,18 @@
 from celery import shared_task
+from django.db import transaction
 
-from . import services
+from .services import export_jobs
 
 
 @shared_task(name="monitoring.export_job_run")
 def export_job_run(job_id: int) -> None:
     """Thin and idempotent: a finished job is not rebuilt."""
-    services.export_job_run(job_id=job_id)
+    export_jobs.export_job_run(job_id=job_id)
+
+
+def export_job_start(*, by, patients):
+    """Create a batch of casebook PDFs and queue its build once the batch is committed."""
+    with transaction.atomic():
+        job = export_jobs.export_job_create(by=by, patients=patients)
+        transaction.on_commit(lambda: export_job_run.delay(job.pk))
+    return job

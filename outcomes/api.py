@@ -2,17 +2,20 @@
 import csv
 import io
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from monitoring.checks import error_detail
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -28,13 +31,8 @@ from .serializers import (
 )
 from .services import follow_up_save, response_assessment_save
 
-
 # Model field -> API field, where the contract's name differs.
 API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason"}
-
-
-def _drf_error(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error_detail(error, renamed=API_FIELD_NAMES))
 
 
 class PatientCrfListCreate(GenericAPIView):
@@ -42,6 +40,7 @@ class PatientCrfListCreate(GenericAPIView):
 
     model = None
     save_service = None
+    api_field_names = API_FIELD_NAMES  # config.api_errors names the fields of a refusal as the API does
     order_by = ()
     pagination_class = None  # the whole list, as GET answers it
 
@@ -66,14 +65,11 @@ class PatientCrfListCreate(GenericAPIView):
             visit = Visit.objects.filter(patient=patient, definition__code=code).first()
             if visit is None:
                 raise ValidationError({"visit": [f"This patient has no scheduled visit {code}."]})
-        try:
-            crf = type(self).save_service(
-                patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
-                acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
-                deviation_reason=serializer.validated_data["reason"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        crf = type(self).save_service(
+            patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
+            acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
+            deviation_reason=serializer.validated_data["reason"],
+        )
         return ApiResponse(self.get_serializer(crf).data, status=status.HTTP_201_CREATED)
 
 

@@ -4,12 +4,12 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
-from trial.history import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 from trial.models import Site
-from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
+from trial.rules import VisitStatus
 
 from .rules import (
     HEIGHT_CM_LIMITS,

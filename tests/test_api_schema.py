@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 import yaml
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
@@ -15,8 +13,11 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from monitoring.services import crf_save, query_raise
+from crf.services import crf_save
+from monitoring.services import query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory

@@ -8,9 +8,9 @@ record answered, and the records saved before are as they were.
 """
 import datetime
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,13 +18,20 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crf.services import crf_save
 from infusions import services as infusion_services
 from monitoring.models import DataQuery
-from monitoring.services import crf_save, query_close, query_raise
+from monitoring.services import query_close, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory
-from tests.hostile import examples, hostile_json_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import (
+    examples,
+    hostile_json_value,
+    rolled_back,
+    snapshot,
+    unchanged_except_patients,
+)
 from trial.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +116,10 @@ def _read_listed(thing):
     return read
 
 
+def _fresh_token_id() -> int:
+    return api_token_create(user=User.objects.get(username="coord_sz"))[0].pk
+
+
 API_CASES = {
     ("post", "/api/v1/auth/token/"): ApiCase(
         "", "none", lambda ctx: {"username": "coord_sz", "password": PASSWORD}, lambda ctx: "/api/v1/auth/token/"),
@@ -124,7 +135,8 @@ API_CASES = {
         _patient_path("lymphodepletion"), read=_read_single("lymphodepletion"),
         changes=("infusions.Lymphodepletion",)),
     ("post", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
-        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"), read=_read_single("infusion")),
+        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"),
+        read=_read_single("infusion")),
     ("put", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
         "coordinator", "infused_by_service",
         lambda ctx: {**INFUSION, "version": 1, "weight_kg": "51", "reason": "Scale fixed"},
@@ -157,8 +169,7 @@ API_CASES = {
         read=lambda ctx, client, answer: client.get(f"/api/v1/queries/{answer['id']}/").json()),
     # A fresh token of the caller on each call (each example is rolled back); the body is not read.
     ("post", "/api/v1/auth/tokens/{token_id}/revoke/"): ApiCase(
-        "coordinator", "none", lambda ctx: {},
-        lambda ctx: f"/api/v1/auth/tokens/{api_token_create(user=User.objects.get(username='coord_sz'))[0].pk}/revoke/"),
+        "coordinator", "none", lambda ctx: {}, lambda ctx: f"/api/v1/auth/tokens/{_fresh_token_id()}/revoke/"),
     ("post", "/api/v1/crfs/{crf_code}/{crf_id}/sign/"): ApiCase(
         "investigator", "sample_form", lambda ctx: {"password": PASSWORD},
         lambda ctx: f"/api/v1/crfs/sample_form/{ctx['crf'].pk}/sign/", changes=("crfapp.SampleForm",)),

@@ -9,7 +9,11 @@ from rest_framework.views import APIView
 from .models import ApiToken, Protocol
 from .roles import visible_sites
 from .serializers import (
-    ApiTokenSerializer, ProtocolSerializer, SiteSerializer, TokenCreatedSerializer, TokenRequestSerializer,
+    ApiTokenSerializer,
+    ProtocolSerializer,
+    SiteSerializer,
+    TokenCreatedSerializer,
+    TokenRequestSerializer,
 )
 from .tokens import api_token_create, api_token_revoke
 

@@ -30,13 +30,11 @@ class TrialConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import pre_delete, pre_save
 
-        from config import datetimes
-
-        from . import history  # noqa: F401  (connects the history rows' username)
-
-        datetimes.install()  # every datetime field refuses the years no clinical time has
+        from . import datetimes, history
         from .middleware import session_activity_start
 
+        datetimes.install()  # every datetime field refuses the years no clinical time has
+        history.connect()  # the history rows' author username
         user_logged_in.connect(session_activity_start, dispatch_uid="trial.session_activity_start")
         pre_delete.connect(refuse_user_delete, sender=get_user_model(), dispatch_uid="trial.refuse_user_delete")
         pre_save.connect(revoke_tokens_on_deactivation, sender=get_user_model(),

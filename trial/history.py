@@ -8,7 +8,6 @@ extension points: an abstract base for the historical models (`bases=`) and the
 `pre_create_historical_record` signal to fill it.
 """
 from django.db import models
-from django.dispatch import receiver
 from simple_history import models as simple_history_models
 from simple_history.signals import pre_create_historical_record
 
@@ -31,10 +30,14 @@ class HistoricalRecords(simple_history_models.HistoricalRecords):
         super().__init__(*args, bases=[HistoryAuthor, *bases], **kwargs)
 
 
-@receiver(pre_create_historical_record, dispatch_uid="trial.history.store_history_username")
 def store_history_username(sender, history_instance, history_user=None, **kwargs):
     if isinstance(history_instance, HistoryAuthor) and history_user is not None:
         history_instance.history_username = history_user.get_username()
+
+
+def connect() -> None:
+    """Called from trial.apps: the receiver that fills each new history row's username."""
+    pre_create_historical_record.connect(store_history_username, dispatch_uid="trial.history.store_history_username")
 
 
 def history_author(row, *, full_name: bool = True) -> str:

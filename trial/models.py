@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+
 from trial.history import HistoricalRecords
 
 
@@ -177,7 +178,7 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
-# Roles that see every site of the trial (design.md, "Who sees what").
+# Roles that see every site of the trial; coordinators, investigators and monitors see the sites they belong to.
 TRIAL_WIDE_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 
 

@@ -8,8 +8,10 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from crf.services import crf_save
 from monitoring.models import ExportJob, ExportRecord
-from monitoring.services import crf_save, crf_sign, crf_verify, export_job_create, query_raise
+from monitoring.services import crf_sign, crf_verify, query_raise
+from monitoring.tasks import export_job_start
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +63,7 @@ def test_casebook_of_another_sites_patient_is_404(client, reviewed_form, coordin
 def test_batch_casebooks_task_builds_a_zip_once(reviewed_form, data_manager, django_capture_on_commit_callbacks,
                                                 celery_eager):
     with django_capture_on_commit_callbacks(execute=True):
-        job = export_job_create(by=data_manager, patients=[reviewed_form.patient])
+        job = export_job_start(by=data_manager, patients=[reviewed_form.patient])
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE
     with zipfile.ZipFile(job.file.open("rb")) as archive:

@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from config.cache import FaultTolerantRedisCache
 from tests.outcomes.test_endpoints import small_trial  # noqa: F401 (the fixture)
+from trial.cache import FaultTolerantRedisCache
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ UNREACHABLE = "redis://127.0.0.1:1/0"
 
 @pytest.fixture
 def redis_down(settings):
-    settings.CACHES = {"default": {"BACKEND": "config.cache.FaultTolerantRedisCache", "LOCATION": UNREACHABLE,
+    settings.CACHES = {"default": {"BACKEND": "trial.cache.FaultTolerantRedisCache", "LOCATION": UNREACHABLE,
                                    "KEY_PREFIX": "edc-cache",
                                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     FaultTolerantRedisCache._last_logged = 0.0  # log the first failure of this test
@@ -24,7 +24,7 @@ def redis_down(settings):
 def test_the_endpoints_page_and_its_figure_answer_with_redis_down(client, investigator, small_trial, redis_down,
                                                                    caplog):
     client.force_login(investigator)
-    with caplog.at_level(logging.WARNING, logger="config.cache"):
+    with caplog.at_level(logging.WARNING, logger="trial.cache"):
         page = client.get("/outcomes/endpoints/")
         figure = client.get("/outcomes/endpoints/figures/survival.png")
     assert page.status_code == 200

@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from safety.models import AdverseEvent
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from monitoring.audit import audit_trail
+from crf.audit import audit_trail
 from tests.factories import PASSWORD, UserFactory
 from trial.models import Site
 from trial.services import user_deactivate

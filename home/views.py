@@ -7,10 +7,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from monitoring.selectors import forms_to_sign, forms_to_verify
 from patients.models import Patient, PatientStatus, Visit
-
-from .hooks import app_modules
-from .models import Protocol, Role
-from .roles import user_roles, visible_sites
+from trial.hooks import app_modules
+from trial.models import Protocol, Role
+from trial.roles import user_roles, visible_sites
 
 
 @login_required
@@ -50,7 +49,7 @@ def home(request):
     context["panels"] = [
         panel for module in app_modules("home") for panel in module.home_panels(request, roles)
     ]
-    return render(request, "trial/home.html", context)
+    return render(request, "home/home.html", context)
 
 
 @require_safe
@@ -62,7 +61,7 @@ def healthz(request):
     from django.db import connection
     from django.http import JsonResponse
 
-    from config.cache import cache_available
+    from trial.cache import cache_available
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -80,8 +79,8 @@ def api_tokens(request):
     from django.contrib import messages
     from django.core.exceptions import ValidationError
 
-    from .models import ApiToken
-    from .tokens import api_token_create
+    from trial.models import ApiToken
+    from trial.tokens import api_token_create
 
     class NewTokenForm(django_forms.Form):
         name = django_forms.CharField(max_length=100, required=False, label="What is it for?",
@@ -95,7 +94,7 @@ def api_tokens(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         form = NewTokenForm()
-    return render(request, "trial/api_tokens.html", {
+    return render(request, "home/api_tokens.html", {
         "tokens": ApiToken.objects.filter(user=request.user), "form": form, "new_key": new_key,
         "now": timezone.now(), "ttl_days": settings.API_TOKEN_TTL_DAYS,
     })
@@ -107,8 +106,8 @@ def api_token_revoke(request, token_id: int):
     from django.contrib import messages
     from django.shortcuts import get_object_or_404, redirect
 
-    from .models import ApiToken
-    from .tokens import api_token_revoke as revoke
+    from trial.models import ApiToken
+    from trial.tokens import api_token_revoke as revoke
 
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     revoke(token=token, by=request.user)
