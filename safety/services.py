@@ -312,6 +312,36 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
                       acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
+# --- corrections through a query (CaseReportForm.correction_service) ---------------
+
+def _corrected(crf, *, field: str, value):
+    """A fresh copy of the stored form with one value changed (the caller's instance stays as stored)."""
+    fresh = type(crf).objects.select_related("patient", "visit").get(pk=crf.pk)
+    setattr(fresh, field, value)
+    return fresh
+
+
+def crs_assessment_correct(*, crf: CrsAssessment, field: str, value, by, reason: str,
+                           acknowledge_deviation: bool = False, deviation_reason: str = "") -> CrsAssessment:
+    """One value corrected through the form's service: the hard checks and the grade follow."""
+    return crs_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def icans_assessment_correct(*, crf: IcansAssessment, field: str, value, by, reason: str,
+                             acknowledge_deviation: bool = False, deviation_reason: str = "") -> IcansAssessment:
+    """One value corrected through the form's service: the ICE score, the checks and the grade follow."""
+    return icans_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                                 acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def adverse_event_correct(*, crf: AdverseEvent, field: str, value, by, reason: str,
+                          acknowledge_deviation: bool = False, deviation_reason: str = "") -> AdverseEvent:
+    """One value corrected through the form's service: seriousness, grade 5 and dates are checked again."""
+    return adverse_event_save(event=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
 # --- SAE reports and the 24-hour clock -------------------------------------------
 
 @transaction.atomic

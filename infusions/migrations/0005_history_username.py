@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ('infusions', '0003_crf_version'),
+        ('infusions', '0004_child_rows_removed_with_reason'),
     ]
 
     operations = [
