@@ -14,10 +14,12 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from crf.audit import history_note
 from crf.checks import SoftCheck
 from crf.services import audited_save, crf_record
 from patients.models import Patient, PatientStatus
@@ -34,6 +36,9 @@ from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Patients who may start lymphodepletion; later statuses keep their status.
 _BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
@@ -119,7 +124,8 @@ def lymphodepletion_plan(
 
 
 def _lymphodepletion_hard_checks(
-    *, patient: Patient, start_date, weight_kg, height_cm, creatinine_clearance_ml_min, doses: list[DoseEntry]
+    *, patient: Patient, start_date: datetime.date, weight_kg: Decimal, height_cm: Decimal,
+    creatinine_clearance_ml_min: Decimal | None, doses: list[DoseEntry],
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
@@ -220,7 +226,7 @@ def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
 def lymphodepletion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     start_date: datetime.date,
     weight_kg: Decimal,
     height_cm: Decimal,
@@ -288,7 +294,7 @@ def lymphodepletion_record(
                 setattr(dose, name, value)
             audited_save(instance=dose, by=by, reason=reason)
     for stale in existing.values():  # a day the protocol version no longer has
-        stale._history_user, stale._change_reason = by, reason
+        history_note(stale, by=by, reason=reason)
         stale.delete()
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
@@ -354,12 +360,12 @@ def infusion_evaluate(
 
 
 def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
-    *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
+    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
 
-    def add(name, message):
+    def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
     if patient.status in _NOT_ENROLLED:
@@ -414,7 +420,7 @@ def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks
 def infusion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     weight_kg: Decimal,
     product: ProductEntry,
     fractions: Iterable[rules.InfusionFraction],
@@ -462,7 +468,7 @@ def infusion_record(
             row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
             audited_save(instance=row, by=by, reason=reason)
     for stale in existing[len(fractions):]:
-        stale._history_user, stale._change_reason = by, reason
+        history_note(stale, by=by, reason=reason)
         stale.delete()
 
     changed = patient.infusion_date != evaluation.infusion_date
@@ -477,7 +483,7 @@ def infusion_record(
     if changed:
         patient_id = patient.pk
 
-        def schedule():
+        def schedule() -> None:
             queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)

@@ -4,9 +4,11 @@ The forms and the API call these; each derives what the rules derive, runs
 the hard and soft checks, and saves through the CRF recipe `crf.services.crf_record`
 (acknowledgement, the audited save, a protocol deviation per acknowledged soft check).
 """
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +27,9 @@ from .models import (
 )
 from .rules import derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 RESPONSE_FIELDS = (
     "assessment_date", "bone_marrow_blasts_percent", "circulating_blasts", "extramedullary_disease",
@@ -115,7 +120,7 @@ def response_assessment_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     assessment: ResponseAssessment | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -167,7 +172,7 @@ def follow_up_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     follow_up: FollowUp | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -209,12 +214,12 @@ def follow_up_save(
         soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    if follow_up.follow_up_status == FollowUpStatus.DEAD:
+    if follow_up.follow_up_status == FollowUpStatus.DEAD and follow_up.death_date is not None:  # checked above
         patient_off_study_for_death(patient=patient, death_date=follow_up.death_date, by=by)
     return follow_up
 
 
-def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by) -> None:
+def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by: User) -> None:
     """Move the patient off study on the date of death (idempotent)."""
     patient.refresh_from_db()
     if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == death_date
