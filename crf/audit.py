@@ -58,6 +58,11 @@ def history_value_text(model, field_name: str, value, related: dict) -> str:
     return str(value)
 
 
+def _diffed_fields(model) -> list:
+    return sorted((f for f in model._meta.concrete_fields if f.name not in IGNORED_FIELDS and f.name != "id"),
+                  key=lambda f: f.name)
+
+
 def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[AuditEntry]:
     """Every version of a record, newest first: who, when, why, and each field's old and new value.
 
@@ -88,14 +93,16 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                                     history_value_text(model, model_field.name, value, related))
                     )
         else:
-            delta = row.diff_against(previous, excluded_fields=list(IGNORED_FIELDS))
-            for change in delta.changes:
-                model_field = model._meta.get_field(change.field)
-                entry.changes.append(
-                    FieldChange(change.field, str(model_field.verbose_name),
-                                history_value_text(model, change.field, change.old, related),
-                                history_value_text(model, change.field, change.new, related))
-                )
+            # Every tracked field, derived ones included (simple-history's diff_against leaves out
+            # non-editable fields, and a corrected day 0 or a re-derived response must show).
+            for model_field in _diffed_fields(model):
+                old, new = getattr(previous, model_field.attname), getattr(row, model_field.attname)
+                if old != new:
+                    entry.changes.append(
+                        FieldChange(model_field.name, str(model_field.verbose_name),
+                                    history_value_text(model, model_field.name, old, related),
+                                    history_value_text(model, model_field.name, new, related))
+                    )
         entries.append(entry)
         previous = row
     entries.reverse()

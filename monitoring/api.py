@@ -74,7 +74,8 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         new_value = data.validated_data["new_value"]
         services.query_answer(query=query, by=request.user, text=data.validated_data["text"],
                               new_value=new_value if new_value not in (None, "") else None,
-                              reason=data.validated_data["reason"])
+                              reason=data.validated_data["reason"],
+                              acknowledge_deviation=data.validated_data["acknowledge_deviation"])
         return self._answer(query)
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)

@@ -221,6 +221,9 @@ class ScreeningCRF(CaseReportForm):
 
     crf_code = "screening"
     crf_label = "Screening and eligibility"
+    # The eligibility answers (one per criterion) are corrected on the screening form.
+    correctable_fields = ("screening_date", "consent_date")
+    correction_service = "patients.services.screening_correct"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
     screening_date = models.DateField()
@@ -272,6 +275,12 @@ class BaselineCRF(CaseReportForm):
 
     crf_code = "baseline"
     crf_label = "Baseline"
+    correctable_fields = (
+        "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent",
+        "mrd_percent", "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct",
+        "prior_blinatumomab", "prior_inotuzumab",
+    )
+    correction_service = "patients.services.baseline_correct"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="baseline")
     assessment_date = models.DateField(help_text="Date of the baseline assessment (on or after consent).")

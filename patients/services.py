@@ -213,11 +213,7 @@ def screening_update(
     return screening
 
 
-BASELINE_FIELDS = (
-    "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
-    "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
-    "prior_inotuzumab",
-)
+BASELINE_FIELDS = BaselineCRF.correctable_fields  # the form's data-entry fields
 
 
 @transaction.atomic
@@ -241,6 +237,20 @@ def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int 
         baseline.assessment_date = patient.screening_date  # the API's one-step screening
     return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
                     expected_version=version)
+
+
+def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,
+                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> ScreeningCRF:
+    """One date corrected through the form's service (the screening date follows onto the patient)."""
+    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date, field: value}
+    return screening_update(patient=crf.patient, eligibility=crf.eligibility, by=by, reason=reason,
+                            version=crf.version, **values)
+
+
+def baseline_correct(*, crf: BaselineCRF, field: str, value: Any, by: User, reason: str,
+                     acknowledge_deviation: bool = False, deviation_reason: str = "") -> BaselineCRF:
+    """One value corrected through the form's service (its checks; BSA is derived, never stored)."""
+    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version, **{field: value})
 
 
 @transaction.atomic

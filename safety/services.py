@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.checks import SoftCheck, visit_window_check
-from crf.services import audited_save, crf_record
+from crf.services import CrfT, audited_save, crf_record
 from patients.models import Patient
 from patients.rules import age_years
 from trial.models import Role, SiteMembership
@@ -318,6 +318,36 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     # No window check: an AE reported at a visit may have begun any time before it.
     return crf_record(crf=event, by=by, reason=reason,
                       acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+# --- corrections through a query (CaseReportForm.correction_service) ---------------
+
+def _corrected(crf: CrfT, *, field: str, value: Any) -> CrfT:
+    """A fresh copy of the stored form with one value changed (the caller's instance stays as stored)."""
+    fresh = type(crf).objects.select_related("patient", "visit").get(pk=crf.pk)
+    setattr(fresh, field, value)
+    return fresh
+
+
+def crs_assessment_correct(*, crf: CrsAssessment, field: str, value: Any, by: User, reason: str,
+                           acknowledge_deviation: bool = False, deviation_reason: str = "") -> CrsAssessment:
+    """One value corrected through the form's service: the hard checks and the grade follow."""
+    return crs_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def icans_assessment_correct(*, crf: IcansAssessment, field: str, value: Any, by: User, reason: str,
+                             acknowledge_deviation: bool = False, deviation_reason: str = "") -> IcansAssessment:
+    """One value corrected through the form's service: the ICE score, the checks and the grade follow."""
+    return icans_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                                 acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def adverse_event_correct(*, crf: AdverseEvent, field: str, value: Any, by: User, reason: str,
+                          acknowledge_deviation: bool = False, deviation_reason: str = "") -> AdverseEvent:
+    """One value corrected through the form's service: seriousness, grade 5 and dates are checked again."""
+    return adverse_event_save(event=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- SAE reports and the 24-hour clock -------------------------------------------
