@@ -77,7 +77,8 @@ def crf_correctable_field(crf_or_model: CaseReportForm | type[CaseReportForm], f
     if model_field is None or model_field.name not in model.correctable_fields:
         named = model_field or model._meta.get_field(field_name)
         raise ValidationError({"field": (
-            f"{str(named.verbose_name).capitalize()} of the {model.crf_label or model.__name__} form cannot "
+            f"{str(getattr(named, 'verbose_name', field_name)).capitalize()} "
+            f"of the {model.crf_label or model.__name__} form cannot "
             f"be corrected through a query: it is not a data-entry field (a key, the form's status, a derived or "
             f"a system value). Ask about the value it comes from.")})
     return model_field
