@@ -27,19 +27,20 @@ from ..selectors import visit_crfs
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.http import HttpRequest
 
     from patients.models import Visit
     from trial.models import Site
 
 
-def _check_password(*, by: User, password: str, request=None) -> None:
+def _check_password(*, by: User, password: str, request: HttpRequest | None = None) -> None:
     # With the request, a wrong password counts toward the account's lockout (trial/lockout.py).
     if not signature_password_valid(user=by, password=password, request=request):
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
 
 
 def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False,
-                         request=None) -> None:
+                         request: HttpRequest | None = None) -> None:
     """Where the site asks for it, a signature needs a second factor: a session
     verified with the signer's authenticator at login, or its current code."""
     if not site.require_two_factor_for_signing or otp_verified:
@@ -76,7 +77,7 @@ def _crf_sign_one(*, crf: CaseReportForm, by: User, visit: Visit | None = None) 
 
 
 def crf_sign(*, crf: CaseReportForm, by: User, password: str, otp_token: str = "",
-             otp_verified: bool = False, request=None) -> Signature:
+             otp_verified: bool = False, request: HttpRequest | None = None) -> Signature:
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
     the signature records the printed name, date and time, and its meaning.
     A site with `require_two_factor_for_signing` also needs `otp_token` or an
@@ -94,7 +95,7 @@ def crf_sign(*, crf: CaseReportForm, by: User, password: str, otp_token: str = "
 
 
 def visit_sign(*, visit: Visit, by: User, password: str, otp_token: str = "",
-               otp_verified: bool = False, request=None) -> list[Signature]:
+               otp_verified: bool = False, request: HttpRequest | None = None) -> list[Signature]:
     """Sign every unsigned form of a visit at once, with one password entry
     (and one second factor where the site requires it); `request` as for `crf_sign`."""
     _check_password(by=by, password=password, request=request)
