@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
-from home.views import healthz, home
+from home.views import api_token_revoke, api_tokens, healthz, home
 from trial.auth import LoginView
 
 urlpatterns = [
@@ -21,6 +21,8 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("administration/", include("home.administration_urls")),
+    path("accounts/tokens/", api_tokens, name="api_tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", api_token_revoke, name="api_token_revoke"),
     path("patients/", include("patients.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("", include("infusions.urls")),

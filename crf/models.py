@@ -10,7 +10,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from trial.history import HistoricalRecords
 
 
 class CrfStatus(models.TextChoices):

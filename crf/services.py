@@ -17,6 +17,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 
+from trial.history import history_author
+
 from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
@@ -75,7 +77,8 @@ def crf_correctable_field(crf_or_model: CaseReportForm | type[CaseReportForm], f
     if model_field is None or model_field.name not in model.correctable_fields:
         named = model_field or model._meta.get_field(field_name)
         raise ValidationError({"field": (
-            f"{str(named.verbose_name).capitalize()} of the {model.crf_label or model.__name__} form cannot "
+            f"{str(getattr(named, 'verbose_name', field_name)).capitalize()} "
+            f"of the {model.crf_label or model.__name__} form cannot "
             f"be corrected through a query: it is not a data-entry field (a key, the form's status, a derived or "
             f"a system value). Ask about the value it comes from.")})
     return model_field
@@ -142,13 +145,6 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
         raise ValidationError(reason)
 
 
-def _who(user: User | None) -> str:
-    if user is None:
-        return "system"
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.username})" if full_name else user.username
-
-
 def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     """What the saves after ``version`` changed, value by value, from the audit trail:
     each field's value at ``version`` → the value a later save gave it, with who and when."""
@@ -168,7 +164,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                         field=model_field.name, label=str(model_field.verbose_name).capitalize(),
                         old=history_value_text(model, model_field.name, old, related),
                         new=history_value_text(model, model_field.name, new, related),
-                        by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
+                        by=history_author(row), at=row.history_date, reason=row.history_change_reason or "",
                     ))
         previous = row
     return changes

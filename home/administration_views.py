@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from crf.audit import audit_trail
 from crf.checks import errors_onto_form
-from trial import accounts
+from trial import accounts, services
 from trial.models import AccountEvent, Protocol, Site, SiteMembership
 
 from .administration_forms import (
@@ -137,8 +137,8 @@ def user_detail(request, pk):
 
 # One POST endpoint per action; a refused action shows the user's page again with the message.
 _USER_ACTIONS = {
-    "deactivate": (accounts.user_deactivate, "{user} is deactivated: they can no longer sign in."),
-    "reactivate": (accounts.user_reactivate, "{user} is active again."),
+    "deactivate": (services.user_deactivate, "{user} is deactivated: they can no longer sign in."),
+    "reactivate": (services.user_reactivate, "{user} is active again."),
     "password": (accounts.user_password_reset, "A link to choose a new password went to {email}."),
     "two_factor": (accounts.user_two_factor_reset,
                    "{user}'s authenticator is removed; they sign in with their password until they enrol a new one."),

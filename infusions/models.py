@@ -9,9 +9,9 @@ are written only by `infusions.services`.
 """
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
 
 from crf.models import CaseReportForm, CrfChildRow
+from trial.history import HistoricalRecords
 
 from .rules import Agent, CellDoseVerdict, DoseVerdict
 

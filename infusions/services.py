@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -35,6 +36,9 @@ from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Patients who may start lymphodepletion; later statuses keep their status.
 _BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
@@ -120,7 +124,8 @@ def lymphodepletion_plan(
 
 
 def _lymphodepletion_hard_checks(
-    *, patient: Patient, start_date, weight_kg, height_cm, creatinine_clearance_ml_min, doses: list[DoseEntry]
+    *, patient: Patient, start_date: datetime.date, weight_kg: Decimal, height_cm: Decimal,
+    creatinine_clearance_ml_min: Decimal | None, doses: list[DoseEntry],
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
@@ -221,7 +226,7 @@ def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
 def lymphodepletion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     start_date: datetime.date,
     weight_kg: Decimal,
     height_cm: Decimal,
@@ -362,12 +367,12 @@ def infusion_evaluate(
 
 
 def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
-    *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
+    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
 
-    def add(name, message):
+    def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
     if patient.status in _NOT_ENROLLED:
@@ -427,7 +432,7 @@ def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks
 def infusion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     weight_kg: Decimal,
     product: ProductEntry,
     fractions: Iterable[rules.InfusionFraction],
@@ -487,7 +492,7 @@ def infusion_record(
     if changed:
         patient_id = patient.pk
 
-        def schedule():
+        def schedule() -> None:
             queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)
@@ -501,7 +506,7 @@ def infusion_record(
 # --- corrections through a query (CaseReportForm.correction_service) -----------------------
 
 
-def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value, by, reason: str,
+def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value: Any, by: User, reason: str,
                             acknowledge_deviation: bool = False, deviation_reason: str = "") -> Lymphodepletion:
     """The course recorded again with one value changed: the plan, verdicts and soft checks follow.
     A dose given on its planned day keeps following its day when the start date moves."""
@@ -518,8 +523,8 @@ def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value, by, reas
     )
 
 
-def infusion_correct(*, crf: Infusion, field: str, value, by, reason: str, acknowledge_deviation: bool = False,
-                     deviation_reason: str = "") -> Infusion:
+def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason: str,
+                     acknowledge_deviation: bool = False, deviation_reason: str = "") -> Infusion:
     """The infusion recorded again with one value changed: day 0, the visits, the dose per kg and its
     verdict follow. The date and cells of a split infusion are corrected fraction by fraction on the form."""
     fractions = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused) for f in crf.fractions.all()]
@@ -533,7 +538,7 @@ def infusion_correct(*, crf: Infusion, field: str, value, by, reason: str, ackno
             value if field == "infusion_date" else single.infusion_date,
             value if field == "cart_cells_infused" else single.cart_cells_infused,
         )]
-    product = {"lot": crf.product_lot, "manufacture_date": crf.manufacture_date,
+    product: dict[str, Any] = {"lot": crf.product_lot, "manufacture_date": crf.manufacture_date,
                "total_viable_cells": crf.total_viable_cells, "viability_percent": crf.viability_percent,
                "car_positive_percent": crf.car_positive_percent}
     weight_kg = value if field == "weight_kg" else crf.weight_kg

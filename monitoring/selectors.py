@@ -1,6 +1,7 @@
 """Reads across every CRF model, for home pages and lists."""
 from collections import defaultdict
 from itertools import chain
+from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
@@ -145,7 +146,7 @@ def crf_reviews(crfs) -> list[dict]:
     for model, forms in by_model.items():
         content_type = ContentType.objects.get_for_model(model)
         ids = [crf.pk for crf in forms]
-        grouped = {}
+        grouped: dict[str, defaultdict[int, list[Any]]] = {}
         for name, queryset in (
             ("marks", SourceVerification.objects.select_related("verified_by")),
             ("signatures", Signature.objects.select_related("signer")),

@@ -155,7 +155,8 @@ def crf_sign(request, model_label: str, pk: int):
     if form.is_valid():
         _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user, password=form.cleaned_data["password"],
                                                     otp_token=form.cleaned_data["otp_token"],
-                                                    otp_verified=_otp_verified(request)), "Form signed.")
+                                                    otp_verified=_otp_verified(request), request=request),
+                 "Form signed.")
     else:
         messages.error(request, "Enter your password to sign.")
     return redirect("monitoring:crf_detail", model_label, pk)
@@ -270,7 +271,7 @@ def visit_sign(request, pk: int):
         _attempt(request, lambda: services.visit_sign(visit=visit, by=request.user,
                                                       password=form.cleaned_data["password"],
                                                       otp_token=form.cleaned_data["otp_token"],
-                                                      otp_verified=_otp_verified(request)),
+                                                      otp_verified=_otp_verified(request), request=request),
                  "Every form of the visit is signed.")
     else:
         messages.error(request, "Enter your password to sign.")

@@ -4,9 +4,11 @@ The forms and the API call these; each derives what the rules derive, runs
 the hard and soft checks, and saves through the CRF recipe `crf.services.crf_record`
 (acknowledgement, the audited save, a protocol deviation per acknowledged soft check).
 """
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +27,9 @@ from .models import (
 )
 from .rules import COMPLETE_REMISSION_RESPONSES, derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 RESPONSE_FIELDS = ResponseAssessment.correctable_fields  # the form's data-entry fields
 FOLLOW_UP_FIELDS = FollowUp.correctable_fields
@@ -108,7 +113,7 @@ def response_assessment_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     assessment: ResponseAssessment | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -167,7 +172,7 @@ def responses_derived(assessments: list[ResponseAssessment]) -> dict[int, tuple[
     is whether an assessment of an earlier day (a same-day marrow describes the same marrow) derived CR
     or CRi. No database access: the invariant tests recompute with it too."""
     derived: dict[int, tuple[str, bool | None]] = {}
-    remission_dates = []
+    remission_dates: list[datetime.date] = []
     for assessment in sorted(assessments, key=lambda a: (a.assessment_date, a.pk)):
         values = response_values(assessment)
         prior_cr = any(day < assessment.assessment_date for day in remission_dates)
@@ -188,7 +193,7 @@ def responses_derived(assessments: list[ResponseAssessment]) -> dict[int, tuple[
     return derived
 
 
-def responses_rederive(*, patient: Patient, by, cause: str) -> list[ResponseAssessment]:
+def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[ResponseAssessment]:
     """Derive every response of the patient again, in date order, after ``cause`` (an assessment
     entered, corrected or removed): a marrow with blasts after an earlier CR/CRi becomes a relapse,
     and one whose earlier remission is gone is no longer one. Each changed assessment is saved with
@@ -210,7 +215,7 @@ def responses_rederive(*, patient: Patient, by, cause: str) -> list[ResponseAsse
 
 
 @transaction.atomic
-def response_assessment_remove(*, assessment: ResponseAssessment, by, reason: str) -> ResponseAssessment:
+def response_assessment_remove(*, assessment: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
     """Remove an assessment (a status with a reason) and derive the patient's other responses again."""
     crf_remove(crf=assessment, by=by, reason=reason)
     responses_rederive(patient=assessment.patient, by=by, cause=(
@@ -218,7 +223,7 @@ def response_assessment_remove(*, assessment: ResponseAssessment, by, reason: st
     return assessment
 
 
-def response_assessment_correct(*, crf: ResponseAssessment, field: str, value, by, reason: str,
+def response_assessment_correct(*, crf: ResponseAssessment, field: str, value: Any, by: User, reason: str,
                                 acknowledge_deviation: bool = False, deviation_reason: str = "") -> ResponseAssessment:
     """One value corrected through the form's service: checks, derived response, later responses."""
     return response_assessment_save(
@@ -235,7 +240,7 @@ def follow_up_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     follow_up: FollowUp | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -277,13 +282,13 @@ def follow_up_save(
         soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    if follow_up.follow_up_status == FollowUpStatus.DEAD:
+    if follow_up.follow_up_status == FollowUpStatus.DEAD and follow_up.death_date is not None:  # checked above
         patient_off_study_for_death(patient=patient, death_date=follow_up.death_date, by=by)
     return follow_up
 
 
-def follow_up_correct(*, crf: FollowUp, field: str, value, by, reason: str, acknowledge_deviation: bool = False,
-                      deviation_reason: str = "") -> FollowUp:
+def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason: str,
+                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> FollowUp:
     """One value corrected through the form's service: the date checks, the death's off-study."""
     return follow_up_save(
         patient=crf.patient, values={field: value}, by=by, follow_up=crf, reason=reason,
@@ -291,7 +296,7 @@ def follow_up_correct(*, crf: FollowUp, field: str, value, by, reason: str, ackn
     )
 
 
-def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by) -> None:
+def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by: User) -> None:
     """Move the patient off study on the date of death (idempotent)."""
     patient.refresh_from_db()
     if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == death_date

@@ -4,9 +4,9 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
-from simple_history.models import HistoricalRecords
 
 from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 from trial.models import Site
 from trial.roles import is_trial_wide
 from trial.rules import VisitStatus

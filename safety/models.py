@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
 
 from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 from trial.rules import Crf
 
 from .rules import (

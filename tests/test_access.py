@@ -76,6 +76,7 @@ NOT_AN_OBJECT = {
     "url": "the admin's catch-all",
     "uidb64": "the user a password link was sent to (accounts/reset/), checked by its token",
     "token": "the one-time token of a password link",
+    "token_id": "one of the signed-in user's own API tokens; another user's is a 404 (tests/trial/test_api_tokens.py)",
 }
 
 # The administrator's pages name users, sites and protocol versions, never a patient's data; only
@@ -107,7 +108,7 @@ PK_OBJECTS = {
 # Admin models that hold no patient's data; every other registered model must
 # map to an object of the full patient (ADMIN_OBJECTS).
 ADMIN_NOT_PATIENT_DATA = {
-    "auth.user", "auth.group", "authtoken.tokenproxy", "axes.accessattempt", "axes.accesslog",
+    "auth.user", "auth.group", "trial.apitoken", "axes.accessattempt", "axes.accesslog",
     "axes.accessfailurelog", "otp_totp.totpdevice", "trial.protocol", "trial.site", "trial.sitemembership",
     "monitoring.exportrecord",  # who exported what: the administrators' log
 }
@@ -268,6 +269,7 @@ MONITOR_MAY_POST = {
     "api:query-close": "monitors close queries",
     "api:query-reopen": "monitors re-open queries",
     "api:schema": "read-only",
+    "api_tokens": "makes an API token of the monitor's own: no clinical value",
 }
 # Signing in and out is no write of clinical data (and signing out would end the walk).
 SESSION_ROUTES = {"login", "logout", "api:token"}

@@ -21,6 +21,7 @@ from django_otp import devices_for_user
 
 from .models import TRIAL_WIDE_ROLES, AccountEvent, Protocol, Role, Site, SiteMembership
 from .roles import has_role
+from .services import active_administrators
 
 User = get_user_model()
 
@@ -104,41 +105,8 @@ def user_update(*, user, first_name: str, last_name: str, email: str, by, reason
     return user
 
 
-def _active_administrators():
-    wide = SiteMembership.objects.filter(role=Role.ADMINISTRATOR, user__is_active=True).values("user")
-    return User.objects.filter(is_active=True).filter(pk__in=wide) | User.objects.filter(
-        is_active=True, is_superuser=True)
-
-
-@transaction.atomic
-def user_deactivate(*, user, by, reason: str):
-    """The user can no longer sign in, sign or use the API; their records and
-    their name on the audit trail stay. Reversible with `user_reactivate`."""
-    reason = _reason(reason)
-    if user.pk == by.pk:
-        raise ValidationError("You cannot deactivate your own account; ask another administrator.")
-    if not user.is_active:
-        raise ValidationError("This account is already deactivated.")
-    if _active_administrators().exclude(pk=user.pk).distinct().count() == 0:
-        raise ValidationError("This is the last active administrator; make another one first.")
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user=user).delete()  # an API key is a credential, not a record
-    _event(user=user, action=AccountEvent.Action.DEACTIVATED, by=by, reason=reason)
-    return user
-
-
-@transaction.atomic
-def user_reactivate(*, user, by, reason: str):
-    reason = _reason(reason)
-    if user.is_active:
-        raise ValidationError("This account is already active.")
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    _event(user=user, action=AccountEvent.Action.REACTIVATED, by=by, reason=reason)
-    return user
+# Deactivation and reactivation are trial.services.user_deactivate / user_reactivate (they also
+# revoke API tokens and write the account's trail); the administration pages call them directly.
 
 
 @transaction.atomic
@@ -200,7 +168,7 @@ def membership_remove(*, membership: SiteMembership, by, reason: str) -> None:
     """The membership row goes (its history keeps it, with the reason)."""
     reason = _reason(reason)
     if membership.role == Role.ADMINISTRATOR and membership.user.is_active and (
-            _active_administrators().exclude(pk=membership.user_id).distinct().count() == 0):
+            not active_administrators().exclude(pk=membership.user_id).exists()):
         raise ValidationError("This is the last active administrator; make another one first.")
     detail = _membership_text(membership)
     _audited(membership, by=by, reason=reason)

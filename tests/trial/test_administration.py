@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from trial import accounts
+from trial import accounts, services
 from trial.models import AccountEvent, Protocol, Site, SiteMembership
 
 from ..factories import PASSWORD, MembershipFactory, UserFactory
@@ -102,8 +103,8 @@ def test_deactivate_keeps_the_account_and_needs_a_reason(admin_client, coordinat
 
 
 def test_an_administrator_cannot_deactivate_themselves(administrator):
-    with pytest.raises(accounts.ValidationError, match="your own account"):
-        accounts.user_deactivate(user=administrator, by=administrator, reason="Testing")
+    with pytest.raises(ValidationError, match="your own account"):
+        services.user_deactivate(user=administrator, by=administrator, reason="Testing")
 
 
 def test_the_last_administrator_role_cannot_be_removed(administrator):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trial', '0003_site_require_two_factor_for_signing'),
+        ('trial', '0005_api_token'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
