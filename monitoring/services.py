@@ -655,15 +655,45 @@ def export_job_create(*, by, patients):
     patients = list(patients)
     if not patients:
         raise ValidationError({"study_ids": "No patient matches."})
-    job = ExportJob(requested_by=by)
+    job = ExportJob(requested_by=by, total_count=len(patients))
     job.full_clean()
     job.save()
     job.patients.set(patients)
     export_record(user=by, kind="casebook_batch",
                   description=f"Casebooks of {len(patients)} patients: "
                               + ", ".join(p.study_id for p in patients))
-    transaction.on_commit(lambda: export_job_run_task.delay(job.pk))
+    transaction.on_commit(lambda: export_job_start(job_id=job.pk, task=export_job_run_task))
     return job
+
+
+def export_job_start(*, job_id: int, task) -> "threading.Thread | None":
+    """Hand the batch to a Celery worker; without a broker (tasks run eagerly, in the request) run it in a
+    background thread of this process instead, so the request answers at once and the job page shows the
+    progress. Returns the thread, if one was started."""
+    import threading
+
+    from config.celery import app
+
+    if not app.conf.task_always_eager:
+        task.delay(job_id)
+        return None
+    thread = threading.Thread(target=_export_job_run_in_thread, kwargs={"job_id": job_id},
+                              name=f"casebook-batch-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _export_job_run_in_thread(*, job_id: int) -> None:
+    import logging
+
+    from django.db import connection
+
+    try:
+        export_job_run(job_id=job_id)
+    except Exception:  # recorded on the job by export_job_run; a thread has no one else to tell
+        logging.getLogger(__name__).exception("Casebook batch %s failed", job_id)
+    finally:
+        connection.close()  # the thread's own connection
 
 
 def export_job_run(*, job_id: int) -> None:
@@ -679,14 +709,18 @@ def export_job_run(*, job_id: int) -> None:
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status == ExportJob.Status.DONE:
         return
+    patients = list(job.patients.select_related("site", "protocol").order_by("subject_id"))
     job.status = ExportJob.Status.RUNNING
-    job.save(update_fields=["status"])
+    job.total_count, job.done_count = len(patients), 0
+    job.save(update_fields=["status", "total_count", "done_count"])
     try:
         buffer = BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for patient in job.patients.select_related("site", "protocol").order_by("subject_id"):
+            for patient in patients:
                 archive.writestr(f"casebook-{patient.study_id}.pdf",
                                  casebook_pdf(patient=patient, by=job.requested_by))
+                job.done_count += 1
+                job.save(update_fields=["done_count"])  # the job page's progress bar
         job.file.save(f"casebooks-{job.pk}.zip", ContentFile(buffer.getvalue()), save=False)
         job.status = ExportJob.Status.DONE
         job.error = ""

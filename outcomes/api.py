@@ -1,6 +1,4 @@
 """/api/v1/: response assessments and follow-up of a patient, the endpoints and analysis.csv."""
-import csv
-import io
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
@@ -13,6 +11,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from monitoring.checks import error_detail
+from monitoring.csv_safe import csv_dict_text
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -129,10 +128,7 @@ class AnalysisCsvView(APIView):
     def get(self, request):
         censor = _endpoint_censoring(request)
         courses = reports.courses_for(user=request.user)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=ANALYSIS_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(statistics.analysis_rows(courses, censor_at_hsct=censor))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        content = csv_dict_text(ANALYSIS_COLUMNS, statistics.analysis_rows(courses, censor_at_hsct=censor))
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="analysis.csv"'
         return response

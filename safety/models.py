@@ -44,7 +44,7 @@ class AdverseEvent(CaseReportForm):
     resolution_date = models.DateField(null=True, blank=True)
     serious = models.BooleanField(default=False)
     seriousness_criteria = models.JSONField(
-        default=list, blank=True, help_text="Codes of SeriousnessCriterion that the event meets."
+        "seriousness criteria", default=list, blank=True, help_text="Codes of SeriousnessCriterion that the event meets."
     )
     aware_at = models.DateTimeField(
         "site became aware at", null=True, blank=True,
@@ -73,8 +73,12 @@ class AdverseEvent(CaseReportForm):
 
     @property
     def seriousness_labels(self) -> list[str]:
-        labels = dict(SeriousnessCriterion.choices)
-        return [labels.get(code, code) for code in self.seriousness_criteria]
+        return self.get_seriousness_criteria_display().items
+
+    def get_seriousness_criteria_display(self):
+        from monitoring.display import decoded_list
+
+        return decoded_list(self.seriousness_criteria, SeriousnessCriterion.choices)
 
 
 class CrsAssessment(CaseReportForm):
@@ -108,7 +112,7 @@ class CrsAssessment(CaseReportForm):
     corticosteroid_given_on = models.DateField("corticosteroid given on", null=True, blank=True)
     # Computed by safety.rules.crs_grading in the service; never entered.
     grade = models.PositiveSmallIntegerField("ASTCT CRS grade", editable=False, default=0)
-    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
@@ -166,9 +170,9 @@ class IcansAssessment(CaseReportForm):
     cerebral_edema = models.CharField(
         "raised ICP / cerebral oedema", max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
     )
-    age_years_at_infusion = models.PositiveSmallIntegerField(editable=False, null=True)
+    age_years_at_infusion = models.PositiveSmallIntegerField("age at infusion (years)", editable=False, null=True)
     grade = models.PositiveSmallIntegerField("ASTCT ICANS grade", editable=False, default=0)
-    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
@@ -179,6 +183,13 @@ class IcansAssessment(CaseReportForm):
 
     def get_absolute_url(self):
         return reverse("safety:icans_assessment_edit", args=[self.patient.study_id, self.pk])
+
+    def get_capd_items_display(self):
+        from monitoring.display import EMPTY, DisplayList
+
+        if not self.capd_items:
+            return EMPTY
+        return DisplayList([f"Item {number}: {score}" for number, score in enumerate(self.capd_items, start=1)])
 
     @property
     def uses_capd(self) -> bool:
@@ -203,6 +214,7 @@ class SaeReport(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "SAE report"
         ordering = ["adverse_event", "sent_at"]
         constraints = [
             models.UniqueConstraint(

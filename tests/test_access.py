@@ -74,6 +74,7 @@ NOT_AN_OBJECT = {
     "name": "the name of an endpoint figure (outcomes:endpoint_figure) over the visible patients",
     "app_label": "the admin's app index",
     "url": "the admin's catch-all",
+    "slug": "the name of a long export (monitoring:export_record_csv) over the visible patients",
 }
 
 # `pk` means a different object on each URL: say which, by URL name.
@@ -155,6 +156,8 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
         return [("site SZ", {"code": "SZ", **extra}, {"code": "XX", **extra})]
     if object_names == {"crf_code"} and route.name == "monitoring:export_form_csv":
         return []  # a form type; the CSV holds the visible patients' rows only (tested in tests/monitoring)
+    if object_names == {"crf_code", "child"} and route.name == "monitoring:export_child_csv":
+        return []  # a kind of child row; the CSV holds the visible patients' rows only (tests/monitoring)
     if object_names == {"model_label", "pk"}:
         out = []
         objects = list(full.crfs.values()) + ([full.visit] if route.name == "monitoring:history" else [])
