@@ -7,6 +7,8 @@ PORT ?= 8000
 # Test processes (pytest-xdist): the browser, live-server and worker tests wait
 # more than they compute, so two processes help even on two cores.
 TEST_WORKERS ?= 2
+# pytest-randomly shuffles the order (with the workers too) and the run ends with the seed; replay it with
+# .venv/bin/python -m pytest -p randomly --randomly-seed=N.
 
 .PHONY: run test install migrate demo worker beat clean
 

@@ -55,6 +55,13 @@ def kaplan_meier_figure(
 
     ``curves`` maps a legend label to ``(times_days, events)``.
     """
+    return _render(kaplan_meier_drawing(curves, title), format=format)
+
+
+def kaplan_meier_drawing(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[bool]]], title: str
+) -> Figure:
+    """The Figure that ``kaplan_meier_figure`` renders (its artists are what the tests read)."""
     figure, axes, table = _figure_with_at_risk_table(rows=len(curves))
     for label, (times, events) in curves.items():
         if len(times) == 0:
@@ -75,7 +82,8 @@ def kaplan_meier_figure(
         )
     axes.set_ylabel("Probability")
     _draw_at_risk_table(table, {label: times for label, (times, _events) in curves.items()})
-    return _finish(figure, axes, title=title, format=format)
+    _finish(axes, title=title)
+    return figure
 
 
 def cumulative_incidence_figure(
@@ -91,6 +99,11 @@ def cumulative_incidence_figure(
     ``statistics.cumulative_incidence_summary``); showing the competing risk
     makes clear why the relapse curve is not 1 - leukemia-free survival.
     """
+    return _render(cumulative_incidence_drawing(times, event_codes, title), format=format)
+
+
+def cumulative_incidence_drawing(times: Sequence[float], event_codes: Sequence[int], title: str) -> Figure:
+    """The Figure that ``cumulative_incidence_figure`` renders."""
     figure, axes, table = _figure_with_at_risk_table(rows=1)
     if len(times):
         for code, label in (
@@ -103,7 +116,8 @@ def cumulative_incidence_figure(
             )
     axes.set_ylabel("Cumulative incidence")
     _draw_at_risk_table(table, {"All patients": times})
-    return _finish(figure, axes, title=title, format=format)
+    _finish(axes, title=title)
+    return figure
 
 
 def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str = "png") -> bytes:
@@ -115,6 +129,11 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
     a patient alive, not lost to follow-up and still inside the 3-year
     follow-up at the cut-off.
     """
+    return _render(swimmer_drawing(courses, as_of), format=format)
+
+
+def swimmer_drawing(courses: Sequence[PatientCourse], as_of: date) -> Figure:
+    """The Figure that ``swimmer_plot`` renders."""
     infused = [c for c in courses if c.infusion_date <= as_of]
     latest = sorted(infused, key=lambda c: c.infusion_date, reverse=True)[:SWIMMER_MAX_LANES]
     courses = sorted(latest, key=lambda c: (_followed_days(c, as_of), c.subject_id))
@@ -174,7 +193,7 @@ def swimmer_plot(courses: Sequence[PatientCourse], as_of: date, *, format: str =
     if len(infused) > len(courses):
         title += f": the {len(courses)} most recently infused of {len(infused):,} patients"
     axes.set_title(title)
-    return _render(figure, format=format)
+    return figure
 
 
 # Helpers -------------------------------------------------------------------
@@ -225,7 +244,7 @@ def _draw_at_risk_table(table: Axes, times_by_label: Mapping[str, Sequence[float
         spine.set_visible(False)
 
 
-def _finish(figure: Figure, axes: Axes, *, title: str, format: str) -> bytes:
+def _finish(axes: Axes, *, title: str) -> None:
     axes.set_title(title)
     axes.set_ylim(0, 1.02)
     axes.set_xlim(0, FOLLOW_UP_MONTHS + 1)
@@ -234,7 +253,6 @@ def _finish(figure: Figure, axes: Axes, *, title: str, format: str) -> bytes:
     axes.set_xlabel("Months since CAR-T infusion")
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="best")
-    return _render(figure, format=format)
 
 
 def _render(figure: Figure, *, format: str) -> bytes:

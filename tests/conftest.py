@@ -19,6 +19,52 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
 
 
+# --- No silent skips in CI ---
+# CI provides every component a test can need (PostgreSQL, Redis, Chromium, pg_dump), so a skip there means a
+# component is missing or broken and the run would otherwise pass without testing it: under CI=true a skip is a
+# failure. Locally a test may skip; its reason names the component it needs ("needs PostgreSQL: ...").
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _skip_as_failure(report) -> None:
+    if report.skipped and _in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where every component is provided: {reason}"
+
+
+# --- Random order (pytest-randomly) ---
+# Tests run in a random order so that none can lean on another's data; CI insists on it, and every run ends by
+# printing the seed (also under -q, which hides the header) so a failure's order can be replayed.
+
+def pytest_configure(config):
+    if _in_ci() and not config.pluginmanager.hasplugin("randomly"):
+        raise pytest.UsageError("CI runs the suite in random order: pytest-randomly is missing or disabled "
+                                "(-p no:randomly)")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.pluginmanager.hasplugin("randomly") and config.getoption("randomly_reorganize", True):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(f"Tests ran in random order; replay it with -p randomly --randomly-seed={seed}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    _skip_as_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    _skip_as_failure(report)  # a whole module skipped at import
+    return report
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """No test sees another's cached endpoints (locmem, or Redis when REDIS_URL is set)."""
@@ -106,7 +152,7 @@ def browser():
     import os
 
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        pytest.skip("needs Chromium: Debian's chromium is not installed (apt-get install chromium)")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + sync Playwright
     from playwright.sync_api import sync_playwright
 

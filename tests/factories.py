@@ -100,8 +100,10 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     site = factory.SubFactory(SiteFactory)
     protocol = factory.LazyFunction(lambda: Protocol.objects.current())
-    screening_number = factory.Sequence(lambda n: f"SCR-{n:04d}")
-    subject_id = factory.LazyAttribute(lambda p: f"{p.site.code}-{p.screening_number[-3:]}")
+    # A shape neither the services ("SCR-SZ-001", "SZ-001") nor any test ("SZ-900", "SCR-0900") ever gives: a
+    # factory's numbers can never collide with a fixed one, whatever ran before and however long the run.
+    screening_number = factory.Sequence(lambda n: f"SCR-F{n:05d}")
+    subject_id = factory.LazyAttributeSequence(lambda p, n: f"{p.site.code}-F{n:05d}")
     status = PatientStatus.ENROLLED
     screening_date = datetime.date(2026, 1, 5)
     enrollment_date = datetime.date(2026, 1, 6)

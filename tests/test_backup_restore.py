@@ -20,9 +20,9 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),  # pg_dump sees only committed data
     pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-                       reason="pg_dump and pg_restore back up PostgreSQL"),
+                       reason="needs PostgreSQL: pg_dump and pg_restore back it up"),
     pytest.mark.skipif(shutil.which("pg_dump") is None or shutil.which("pg_restore") is None,
-                       reason="pg_dump / pg_restore are not installed (apt-get install postgresql-client)"),
+                       reason="needs pg_dump / pg_restore (apt-get install postgresql-client)"),
 ]
 
 

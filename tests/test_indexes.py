@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db,
     pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-                       reason="EXPLAIN output and planner settings are PostgreSQL's"),
+                       reason="needs PostgreSQL: EXPLAIN output and planner settings are PostgreSQL's"),
 ]
 
 TODAY = datetime.date(2026, 6, 1)

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infusions.rules import (
-    FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN,
     Agent,
     CellDoseVerdict,
     DoseVerdict,
@@ -160,7 +159,9 @@ def test_reduced_fludarabine_with_crcl_55_is_a_recognised_renal_adjustment():
 
 
 def test_reduced_fludarabine_with_crcl_at_threshold_70_is_not_recognised():
-    assert FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN == D("70")
+    assert renal_adjustment_recognised(  # just below the threshold
+        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("69.9")
+    )
     assert not renal_adjustment_recognised(
         agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("70")
     )

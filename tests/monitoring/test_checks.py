@@ -19,6 +19,13 @@ def test_acknowledgement_needs_a_reason_too():
         require_acknowledgement([CHECK], acknowledged=True, reason="   ")
 
 
-def test_acknowledged_with_reason_passes_and_no_checks_always_pass():
-    require_acknowledgement([CHECK], acknowledged=True, reason="Product limited by manufacture yield")
-    require_acknowledgement([], acknowledged=False, reason="")
+@pytest.mark.parametrize(("checks", "acknowledged", "reason"), [
+    ([CHECK], True, "Product limited by manufacture yield"),
+    ([], False, ""),  # nothing failed: nothing to acknowledge
+], ids=["acknowledged-with-a-reason", "no-failed-check"])
+def test_acknowledged_with_reason_passes_and_no_checks_always_pass(checks, acknowledged, reason):
+    """A check that refuses an acknowledged deviation (or a save with nothing to acknowledge) raises here."""
+    try:
+        require_acknowledgement(checks, acknowledged=acknowledged, reason=reason)
+    except ValidationError as refused:
+        pytest.fail(f"refused: {refused.messages}")

@@ -175,13 +175,73 @@ def test_endpoints_page_shows_the_rates_and_links_the_figures(client, monitor, s
     assert "55.6 %" in censored  # OS at 12 months, D censored at HSCT
 
 
-@pytest.mark.parametrize("name", ["survival", "relapse", "swimmer"])
-def test_figures_are_served_as_png(client, investigator, small_trial, name):
-    client.force_login(investigator)
+@pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib Figures the views render, kept so a test can read what was drawn."""
+    from outcomes import figures
+
+    kept, render = [], figures._render
+
+    def keep(figure, *, format):
+        kept.append(figure)
+        return render(figure, format=format)
+
+    monkeypatch.setattr(figures, "_render", keep)
+    return kept
+
+
+def step_value_at(line, months: float) -> float:
+    xs = list(line.get_xdata())
+    return line.get_ydata()[max(i for i, x in enumerate(xs) if x <= months)]
+
+
+def served_figure(client, drawn, name):
     answer = client.get(reverse("outcomes:endpoint_figure", args=[name]))
     assert answer["Content-Type"] == "image/png"
     assert answer.content.startswith(b"\x89PNG")
+    assert len(drawn) == 1
+    return drawn.pop()
+
+
+def test_survival_figure_draws_the_endpoints_of_the_api(client, api_client, investigator, small_trial, drawn):
+    """A figure drawn from other patients (another site's G) or another fit than the numbers' would put its
+    12-month step or its at-risk row off the API's values."""
+    data = get_endpoints(api_client, investigator)
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "survival").axes
+    curves = {line.get_label(): line for line in axes.lines if not line.get_label().startswith("_")}
+    assert list(curves) == ["Overall survival", "Leukemia-free survival"]
+    for label, key in (("Overall survival", "overall_survival"), ("Leukemia-free survival", "leukemia_free_survival")):
+        twelve = data[key]["at_months"]["12"]
+        assert step_value_at(curves[label], 12) == approx(twelve["estimate"])
+    assert step_value_at(curves["Overall survival"], 12) == approx(0.625)
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert at_risk["at-risk-0-0"] == "6"  # the six SZ patients; G is WX's
+    assert at_risk["at-risk-0-12"] == str(data["overall_survival"]["at_months"]["12"]["at_risk"]) == "3"
+    assert at_risk["at-risk-1-12"] == str(data["leukemia_free_survival"]["at_months"]["12"]["at_risk"]) == "2"
     assert client.get(reverse("outcomes:endpoint_figure", args=["nonsense"])).status_code == 404
+
+
+def test_relapse_figure_draws_the_cumulative_incidence_of_the_api(client, api_client, investigator, small_trial,
+                                                                  drawn):
+    """Plotting 1 - LFS or counting G would move the relapse step at 12 months off 1/6 + 2/9."""
+    cir = get_endpoints(api_client, investigator)["cumulative_incidence_of_relapse"]
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "relapse").axes
+    relapse = next(line for line in axes.lines if line.get_label() == "Relapse")
+    assert step_value_at(relapse, 12) == approx(cir["at_months"]["12"]["estimate"]) == approx(1 / 6 + 2 / 9)
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("6", str(cir["at_months"]["12"]["at_risk"]))
+
+
+def test_swimmer_figure_draws_one_lane_per_visible_patient(client, investigator, small_trial, drawn):
+    """A lane for WX's patient G, or a bar not ending at death or last contact, fails here."""
+    client.force_login(investigator)
+    axes = served_figure(client, drawn, "swimmer").axes[0]
+    lanes = [label.get_text() for label in axes.get_yticklabels()]
+    assert lanes == ["SZ-C", "SZ-E", "SZ-A", "SZ-F", "SZ-B", "SZ-D"]  # by follow-up: 50, 150, 200, 400, 500, 900 days
+    widths = [round(bar.get_width() * MONTH) for bar in sorted(axes.patches, key=lambda bar: bar.get_y())]
+    assert widths == [50, 150, 200, 400, 500, 900]
 
 
 def test_pdf_export_holds_the_numbers_and_the_figures(client, investigator, small_trial):

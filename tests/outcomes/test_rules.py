@@ -25,7 +25,12 @@ def response(**overrides):
 
 
 def test_api_values_are_the_contract():
-    assert set(Response.values) == {"CR", "CRi", "no_response", "relapse", "not_evaluable"}
+    """Each contract value is what the rule returns for its clinical case: a renamed value fails here."""
+    assert {
+        "CR": response(), "CRi": response(anc_per_ul=500), "no_response": response(bone_marrow_blasts_percent=50),
+        "relapse": response(prior_cr=True, bone_marrow_blasts_percent=50),
+        "not_evaluable": response(bone_marrow_blasts_percent=None),
+    } == {value: value for value in Response.values}
 
 
 def test_cr_when_marrow_clear_and_counts_recovered():

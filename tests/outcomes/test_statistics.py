@@ -269,10 +269,53 @@ def test_kaplan_meier_event_exactly_at_the_landmark_counts():
 
 def test_kaplan_meier_median_and_a_curve_that_reached_zero():
     summary = kaplan_meier_summary([100, 200, 300, 400], [1, 1, 1, 1])
+    # The median is the first time the curve is at or below 50 % (docs/statistics.md): S = 0.5 from day 200 to
+    # day 300 gives 200 days. R's survfit takes the middle of such a flat stretch and would give 250 days.
     assert summary["median_months"] == pytest.approx(200 / MONTH_DAYS)
     assert summary["at_months"]["12"]["estimate"] == pytest.approx(0.25)
     # Everybody has died: 0 at 24 months is a fact, not an extrapolation.
     assert summary["at_months"]["24"]["estimate"] == 0
+
+
+def greenwood_log_log_band(times, events):
+    """Independent of lifelines: the product-limit estimate and its 95 % log-log (exponential Greenwood) band at
+    each distinct time, as R's survfit(conf.type = "log-log") computes it: [(day, S, low, high)]."""
+    rows, survival, greenwood = [], 1.0, 0.0
+    for t in sorted(set(times)):
+        at_risk = sum(1 for u in times if u >= t)
+        deaths = sum(1 for u, e in zip(times, events) if u == t and e)
+        if deaths:
+            survival *= 1 - deaths / at_risk
+            greenwood += deaths / (at_risk * (at_risk - deaths)) if at_risk > deaths else math.inf
+        if 0 < survival < 1 and math.isfinite(greenwood):
+            spread = Z * math.sqrt(greenwood) / abs(math.log(survival))
+            low, high = survival ** math.exp(spread), survival ** math.exp(-spread)
+        else:
+            low = high = survival
+        rows.append((t, survival, low, high))
+    return rows
+
+
+# Twenty patients, deaths every 20 days from day 20, censored on days 50, 110, 230 and 330.
+MEDIAN_TIMES = [20, 40, 50, 60, 80, 100, 110, 120, 140, 160, 180, 200, 220, 230, 240, 260, 280, 300, 320, 330]
+MEDIAN_EVENTS = [1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0]
+
+
+def test_kaplan_meier_median_and_its_confidence_interval_by_hand():
+    """The median's 95 % CI is where the log-log band's bounds first reach 50 % (Brookmeyer-Crowley style, as
+    R's survfit reports it): a band of another kind (plain Greenwood), or reading the bounds the wrong way
+    round, moves the limits off the hand computation to three decimals."""
+    band = greenwood_log_log_band(MEDIAN_TIMES, MEDIAN_EVENTS)
+    median = next(t for t, s, _, _ in band if s <= 0.5)
+    ci_low = next(t for t, _, low, _ in band if low <= 0.5)
+    ci_high = next(t for t, _, _, high in band if high <= 0.5)
+    # S is 0.513 on day 180 and 0.456 on day 200: the median is day 200 (no flat stretch at exactly 50 %, so R's
+    # convention agrees). The band's lower bound first reaches 50 % on day 100 (0.485), its upper on day 260 (0.486).
+    assert (median, ci_low, ci_high) == (200, 100, 260)
+    summary = endpoints([course(last=t, death=t if e else None) for t, e in zip(MEDIAN_TIMES, MEDIAN_EVENTS)])
+    overall = summary["overall_survival"]
+    assert overall["median_months"] == round(median / MONTH_DAYS, 3)
+    assert overall["median_ci_months"] == [round(ci_low / MONTH_DAYS, 3), round(ci_high / MONTH_DAYS, 3)]
 
 
 def test_kaplan_meier_of_nobody():
@@ -288,6 +331,32 @@ CIR_TIMES = [100, 150, 200, 300, 400]
 CIR_CODES = [1, 2, 1, 0, 1]
 
 
+def aalen_johansen_band_by_hand(times, codes, *, at):
+    """Independent of lifelines: the Aalen-Johansen incidence of relapse (code 1, death code 2) at ``at`` and its
+    95 % interval, with the delta-method variance of Collett (Modelling Survival Data in Medical Research, 3rd ed.,
+    p. 411; SAS PROC LIFETEST's CIF variance) on the log(-log F) scale:
+    Var F(t) = sum over event times t_j <= t of (F(t) - F(t_j))^2 d_j / (n_j (n_j - d_j))
+               + S(t_j-)^2 d1_j (n_j - d1_j) / n_j^3 - 2 (F(t) - F(t_j)) S(t_j-) d1_j / n_j^2."""
+    rows, survival, incidence = [], 1.0, 0.0
+    for t in sorted(set(times)):
+        if t > at:
+            break
+        at_risk = sum(1 for u in times if u >= t)
+        relapses = sum(1 for u, c in zip(times, codes) if u == t and c == 1)
+        events = sum(1 for u, c in zip(times, codes) if u == t and c != 0)
+        before = survival
+        incidence += before * relapses / at_risk
+        survival *= 1 - events / at_risk
+        rows.append((at_risk, events, relapses, before, incidence))
+    variance = sum(
+        (incidence - f) ** 2 * d / (n * (n - d)) + s ** 2 * d1 * (n - d1) / n ** 3 - 2 * (incidence - f) * s * d1 / n ** 2
+        for n, d, d1, s, f in rows if d
+    )
+    spread = Z * math.sqrt(variance) / (incidence * abs(math.log(incidence)))
+    log_log = math.log(-math.log(incidence))
+    return sorted((math.exp(-math.exp(log_log + spread)), math.exp(-math.exp(log_log - spread))))
+
+
 def test_cumulative_incidence_of_relapse_by_hand():
     # Day 100: S(t-)=1, 1 of 5 relapses -> 0.2; day 150 death: S = 0.8 * 3/4 = 0.6;
     # day 200: 0.6 * 1/3 -> 0.4.
@@ -295,7 +364,9 @@ def test_cumulative_incidence_of_relapse_by_hand():
     twelve = summary["at_months"]["12"]
     assert twelve["estimate"] == pytest.approx(0.4, abs=1e-6)
     assert twelve["at_risk"] == 1
-    assert 0 <= twelve["ci_low"] < twelve["estimate"] < twelve["ci_high"] <= 1
+    low, high = aalen_johansen_band_by_hand(CIR_TIMES, CIR_CODES, at=TWELVE_MONTHS_DAYS)
+    assert (round(twelve["ci_low"], 3), round(twelve["ci_high"], 3)) == (round(low, 3), round(high, 3))
+    assert (round(low, 3), round(high, 3)) == (0.052, 0.753)  # the hand computation's figures, written down
     assert (summary["events"], summary["competing_events"]) == (3, 1)
 
 

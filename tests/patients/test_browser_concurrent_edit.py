@@ -15,7 +15,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-                       reason="the conflict check reads the stored row under SELECT … FOR UPDATE: PostgreSQL"),
+                       reason="needs PostgreSQL: the conflict check reads the stored row under SELECT … FOR UPDATE"),
 ]
 
 

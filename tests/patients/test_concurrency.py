@@ -16,7 +16,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="row locks (SELECT … FOR UPDATE) need PostgreSQL; SQLite locks the whole file",
+        reason="needs PostgreSQL: row locks (SELECT … FOR UPDATE); SQLite locks the whole file",
     ),
 ]
 

@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from safety.rules import (
     CTCAE_SOC_BY_TERM,
     CTCAE_TERMS,
-    FEVER_THRESHOLD_C,
-    SAE_INITIAL_REPORT_HOURS,
     ActionTaken,
     AeOutcome,
     CerebralEdema,
@@ -61,12 +59,18 @@ def icans(ice=10, consciousness="normal", seizure="none", motor=False, edema="no
 # --- choice values are the API contract ------------------------------------------------
 
 
-def test_choice_values_match_the_api_contract():
-    assert Hypotension.values == ["none", "fluids", "one_vasopressor", "multiple_vasopressors"]
-    assert Hypoxia.values == ["none", "low_flow", "high_flow", "positive_pressure"]
-    assert Consciousness.values == ["normal", "spontaneous", "voice", "tactile", "unarousable"]
-    assert Seizure.values == ["none", "rapidly_resolving", "prolonged_or_repetitive"]
-    assert CerebralEdema.values == ["none", "focal", "diffuse"]
+def test_each_contract_value_grades_as_astct_says():
+    """The API's values (the contract) each drive the grade the consensus gives them: a renamed, dropped or
+    re-ordered value, or a grade table that maps it elsewhere, fails here."""
+    assert {value: crs(hypotension=value) for value in Hypotension.values} == {
+        "none": 1, "fluids": 2, "one_vasopressor": 3, "multiple_vasopressors": 4}
+    assert {value: crs(hypoxia=value) for value in Hypoxia.values} == {
+        "none": 1, "low_flow": 2, "high_flow": 3, "positive_pressure": 4}
+    assert {value: icans(consciousness=value) for value in Consciousness.values} == {
+        "normal": 0, "spontaneous": 1, "voice": 2, "tactile": 3, "unarousable": 4}
+    assert {value: icans(seizure=value) for value in Seizure.values} == {
+        "none": 0, "rapidly_resolving": 3, "prolonged_or_repetitive": 4}
+    assert {value: icans(edema=value) for value in CerebralEdema.values} == {"none": 0, "focal": 3, "diffuse": 4}
 
 
 def test_ae_vocabularies_have_the_agreed_values():
@@ -78,7 +82,9 @@ def test_ae_vocabularies_have_the_agreed_values():
         "congenital_anomaly",
         "important_medical_event",
     ]
-    assert Relatedness.values == ["not_related", "unlikely", "possible", "probable", "definite"]
+    # Possible, probable and definite make an adverse reaction (expedited reporting); the rest do not.
+    assert {value: is_related(value) for value in Relatedness.values} == {
+        "not_related": False, "unlikely": False, "possible": True, "probable": True, "definite": True}
     assert AeOutcome.values == [
         "recovered",
         "recovering",
@@ -93,8 +99,9 @@ def test_ae_vocabularies_have_the_agreed_values():
 # --- CRS -------------------------------------------------------------------------------
 
 
-def test_fever_threshold_is_38_c():
-    assert FEVER_THRESHOLD_C == 38.0
+def test_fever_starts_at_38_0_c():
+    """A threshold of 37.9 or 38.1 (or > instead of >=) changes one of these grades."""
+    assert (crs(temp=37.9), crs(temp=38.0), crs(temp=38.1)) == (0, 1, 1)
 
 
 def test_crs_grade_1_when_fever_alone():
@@ -431,7 +438,6 @@ def test_icans_rejects_impossible_capd_score():
 
 
 def test_sae_initial_report_is_due_24_hours_after_awareness():
-    assert SAE_INITIAL_REPORT_HOURS == 24
     aware = datetime(2024, 3, 1, 22, 30, tzinfo=SHANGHAI)
     assert sae_initial_report_due(aware) == datetime(2024, 3, 2, 22, 30, tzinfo=SHANGHAI)
 

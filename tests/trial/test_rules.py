@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from trial.rules import (
     DEFAULT_VISIT_SCHEDULE,
-    OVERDUE_GRACE_DAYS,
     Crf,
     VisitStatus,
     date_in_window,
@@ -121,8 +120,12 @@ def test_status_never_goes_backwards_as_days_pass(offset, grace):
     assert order.index(_status(today, grace_days=grace)) <= order.index(_status(today + DAY, grace_days=grace))
 
 
-def test_default_grace_is_two_weeks():
-    assert OVERDUE_GRACE_DAYS == 14
+@pytest.mark.django_db
+def test_under_the_seeded_protocol_a_visit_is_overdue_for_two_weeks_then_missed(protocol):
+    """A seed with another grace (or a status that ignores the protocol's) moves the day it turns missed."""
+    grace = protocol.visit_overdue_grace_days
+    assert _status(END + 14 * DAY, grace_days=grace) == VisitStatus.OVERDUE
+    assert _status(END + 15 * DAY, grace_days=grace) == VisitStatus.MISSED
 
 
 # --- default schedule ------------------------------------------------------------------

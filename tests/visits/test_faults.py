@@ -129,7 +129,7 @@ def _wsgi_get(path: str, cookie: str) -> int:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not ON_POSTGRES, reason="terminates a PostgreSQL backend (pg_terminate_backend)")
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: terminates a backend (pg_terminate_backend)")
 def test_after_postgresql_drops_the_connection_the_next_request_reconnects(client, coordinator, patient_sz):
     import psycopg2
 
@@ -180,7 +180,7 @@ def _wait_for(predicate, seconds=40, what=""):
 @pytest.mark.celery_worker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not (ON_POSTGRES and os.environ.get("REDIS_URL")), reason="a real worker: PostgreSQL and Redis")
+@pytest.mark.skipif(not (ON_POSTGRES and os.environ.get("REDIS_URL")), reason="needs PostgreSQL and Redis: a real worker")
 def test_a_worker_killed_mid_schedule_leaves_no_half_schedule_and_the_redelivered_task_schedules_once(
         patient_sz, coordinator, tmp_path):
     import psycopg2

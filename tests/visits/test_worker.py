@@ -13,14 +13,14 @@ pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is unset: no Redis for a real worker"),
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL is unset): a real worker"),
 ]
 
 
 @pytest.fixture
 def worker():
     if connection.vendor != "postgresql":
-        pytest.skip("a worker thread beside the test needs PostgreSQL (SQLite's test database is not shared)")
+        pytest.skip("needs PostgreSQL: a worker thread beside the test shares its database (SQLite's is not shared)")
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
