@@ -7,7 +7,7 @@ class QueryRaiseForm(forms.Form):
 
     def __init__(self, *args, rows=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [(row["name"], row["label"].capitalize()) for row in rows]
+        self.fields["field"].choices = [(row["name"], row["label"]) for row in rows]
 
 
 class QueryAnswerForm(forms.Form):

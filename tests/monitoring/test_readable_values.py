@@ -3,6 +3,7 @@ PDFs): labels with units, cells in millions, choice labels, eligibility criterio
 lists; and a casebook batch shows its progress."""
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 
@@ -20,10 +21,11 @@ def _crf_page(client, user, crf) -> str:
 
 
 def _row(html: str, field: str) -> str:
-    """The text of the values table's row of one field, tags stripped."""
-    match = re.search(rf'<tr data-field="{field}"[^>]*>(.*?)</tr>', html, re.S)
-    assert match, field
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+    """The text of the values table's row of one field (a value may hold a table of its own), tags stripped."""
+    start = html.index(f'<tr data-field="{field}"')
+    ends = [end for end in (html.find('<tr data-field="', start + 1), html.find("</tbody>\n</table>", start))
+            if end != -1]
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html[start:min(ends)])).split())
 
 
 def test_car_t_dose_reads_in_millions_of_car_positive_cells_per_kg(client, full_patient, monitor):
@@ -76,7 +78,7 @@ def test_seriousness_criteria_read_as_a_list_of_their_labels(client, full_patien
 def test_the_formatting_helper_on_each_kind_of_value(full_patient):
     event = full_patient.adverse_event
     field = type(event)._meta.get_field
-    assert format_text(event, field("relatedness_cart")) == "Definite"
+    assert format_text(event, field("relatedness_cart")) == "Definitely related"
     assert format_text(event, field("serious")) == "Yes"
     assert format_text(event, field("resolution_date")) == "—"
     assert isinstance(format_value(event, field("seriousness_criteria")), DisplayList)
