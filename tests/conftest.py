@@ -132,6 +132,20 @@ def patient_wx(protocol, site_wx):
 
 
 @pytest.fixture
+def celery_eager(settings, tmp_path):
+    """Tasks run in-process (as without REDIS_URL), whatever REDIS_URL says; files they write (exports) go to a
+    temporary MEDIA_ROOT, out of the repository. The one eager fixture: a test that needs a real worker starts one
+    (tests/visits/test_worker.py)."""
+    from config.celery import app
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

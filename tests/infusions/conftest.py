@@ -11,14 +11,8 @@ DAY_0 = datetime.date(2026, 2, 6)
 
 
 @pytest.fixture(autouse=True)
-def celery_eager():
-    """Tasks run in-process in these tests, whatever REDIS_URL says."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+def _tasks_in_process(celery_eager):
+    """Tasks run in-process in these tests, whatever REDIS_URL says (tests/conftest.py's celery_eager)."""
 
 
 def full_course(planned_by_agent: dict, overrides: dict | None = None) -> list[services.DoseEntry]:

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from infusions.models import Infusion, Lymphodepletion
@@ -123,3 +125,32 @@ def test_monitor_reads_but_cannot_write_and_other_site_is_404(api_client, monito
     api_client.force_authenticate(coordinator_wx)
     assert api_client.get(url(patient_sz, "lymphodepletion")).status_code == 404
     assert api_client.post(url(patient_sz, "lymphodepletion"), COURSE, format="json").status_code == 404
+
+
+def test_a_stale_infusion_put_answers_409_and_saves_nothing(api_client, coordinator, patient_sz):
+    """Two users read the infusion record (version 1); the first corrects the weight, the second sends a dose
+    based on version 1. Without the version check the second PUT would silently overwrite the first user's weight
+    (a 200 here); with it the answer is 409 with what changed, and the stored record keeps the first correction."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    second = UserFactory(username="coord_sz_2")
+    MembershipFactory(user=second, site=patient_sz.site, role="coordinator")
+    api_client.force_authenticate(coordinator)
+    assert api_client.post(url(patient_sz, "lymphodepletion"), COURSE, format="json").status_code == 201
+    within_range = dict(INFUSION, cart_cells_infused=300_000_000)  # 6.00 ×10⁶/kg at 50 kg
+    assert api_client.post(url(patient_sz, "infusion"), within_range, format="json").status_code == 201
+    version = api_client.get(url(patient_sz, "infusion")).json()["version"]
+
+    first = api_client.put(url(patient_sz, "infusion"),
+                           dict(within_range, weight_kg="52", reason="Weighed again", version=version), format="json")
+    assert first.status_code == 200, first.json()
+    api_client.force_authenticate(second)
+    stale = api_client.put(url(patient_sz, "infusion"),
+                           dict(within_range, cart_cells_infused=350_000_000, reason="Cell count corrected",
+                                version=version), format="json")
+    assert stale.status_code == 409, stale.json()
+    body = stale.json()
+    assert (body["version"], body["current_version"]) == (version, first.json()["version"])
+    assert any(change["field"] == "weight_kg" for change in body["changes"])
+    stored = Infusion.objects.get(patient=patient_sz)
+    assert (stored.weight_kg, stored.cart_cells_infused) == (Decimal("52"), 300_000_000)

@@ -24,14 +24,3 @@ def visit(patient_sz, protocol):
     return Visit.objects.create(patient=patient_sz, definition=definition, target_date=datetime.date(2026, 3, 1),
                                 window_start=datetime.date(2026, 2, 25), window_end=datetime.date(2026, 3, 5))
 
-
-@pytest.fixture
-def celery_eager(settings, tmp_path):
-    """Run tasks in-process (as without REDIS_URL) and keep files out of the repo."""
-    from config.celery import app
-
-    settings.MEDIA_ROOT = str(tmp_path)
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous

@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from patients.models import PatientStatus, Visit
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, infuse
 from trial.models import VisitDefinition
 
 INFUSION_DATE = datetime.date(2026, 1, 20)
@@ -14,10 +14,12 @@ def day(n: int, infusion_date: datetime.date = INFUSION_DATE) -> datetime.date:
 
 
 @pytest.fixture
-def infused(protocol, site_sz):
-    """An SZ patient infused on 2026-01-20 (consent 2026-01-05)."""
-    return PatientFactory(site=site_sz, protocol=protocol, infusion_date=INFUSION_DATE,
-                          status=PatientStatus.INFUSED)
+def infused(protocol, site_sz, coordinator):
+    """An SZ patient infused on 2026-01-20 (consent 2026-01-05) through the services: lymphodepletion from
+    2026-01-15, then the CAR-T infusion record."""
+    patient = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=INFUSION_DATE)
+    assert patient.status == PatientStatus.INFUSED
+    return patient
 
 
 @pytest.fixture

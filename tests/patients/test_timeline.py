@@ -1,14 +1,12 @@
 """The patient timeline: the patients app's own events, other apps' events
 through the hook, the study-day axis and the page."""
 import datetime
-import types
 
 import pytest
 
-from patients import timeline as patients_timeline
 from patients.models import Visit
-from patients.timeline import TimelineEvent, axis_layout, patient_events, timeline_events
-from tests.factories import PatientFactory
+from patients.timeline import axis_layout, patient_events, timeline_events
+from tests.factories import PatientFactory, infuse
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +14,10 @@ INFUSION = datetime.date(2026, 2, 1)
 
 
 @pytest.fixture
-def infused(protocol, site_sz):
-    patient = PatientFactory(site=site_sz, status="follow_up", consent_date=datetime.date(2026, 1, 5))
-    patient.infusion_date = INFUSION
-    patient.save()
+def infused(protocol, site_sz, coordinator):
+    """Infused on 1 February 2026 through the services, with four of its visits in four states."""
+    patient = infuse(PatientFactory(site=site_sz, consent_date=datetime.date(2026, 1, 5)), by=coordinator,
+                     day_0=INFUSION)
     for code, status, done in (("D7", "done", datetime.date(2026, 2, 8)), ("D14", "missed", None),
                                ("D28", "overdue", None), ("M2", "scheduled", None)):
         definition = protocol.visit_definitions.get(code=code)
@@ -57,51 +55,59 @@ def test_screen_failure_and_off_study_are_events(protocol, site_sz):
     assert [(event.date, event.detail) for event in off] == [(datetime.date(2026, 6, 1), "Death")]
 
 
-def fake_safety(patient):
-    return [
-        TimelineEvent(date=INFUSION + datetime.timedelta(days=3), kind="crs", label="CRS grade 2",
-                      detail="fever 39.4 °C, hypotension on fluids", status="signed", url="/safety/crs/1/",
-                      end_date=INFUSION + datetime.timedelta(days=6), severity=2,
-                      history_url="/monitoring/history/safety.crs/1/"),
-        TimelineEvent(date=INFUSION, kind="infusion", label="CAR-T infusion", status="locked"),
-        TimelineEvent(date=INFUSION + datetime.timedelta(days=200), kind="relapse", label="CD19-negative relapse"),
-    ]
-
-
 @pytest.fixture
-def with_other_apps(monkeypatch):
-    """Other apps' hooks, as they will arrive: whatever events they return are shown."""
-    other = types.SimpleNamespace(timeline_events=fake_safety)
-    monkeypatch.setattr(patients_timeline, "app_modules", lambda name: [patients_timeline, other])
+def relapsed(full_patient, coordinator):
+    """The full patient (infused 2026-02-06 through the services, with CRS, ICANS, an AE, a response and a
+    follow-up contact) who then relapses on day 199: every app's real timeline events."""
+    from outcomes.services import follow_up_save
+
+    patient = full_patient.patient
+    follow_up_save(patient=patient, by=coordinator, values={
+        "contact_date": datetime.date(2026, 8, 25), "follow_up_status": "relapsed",
+        "relapse_date": datetime.date(2026, 8, 24)})
+    return patient
 
 
-def test_events_from_every_app_are_gathered_in_date_order(infused, with_other_apps):
-    events = patient_events(infused)
+def test_events_from_every_app_are_gathered_in_date_order(relapsed):
+    """An app whose timeline hook is not gathered drops its kinds here; an unsorted merge breaks the order."""
+    events = patient_events(relapsed)
     assert [event.date for event in events] == sorted(event.date for event in events)
-    assert {"crs", "infusion", "relapse", "consent", "visit"} <= {event.kind for event in events}
+    assert {event.kind for event in events} == {
+        "consent", "screening", "baseline", "enrollment",  # patients
+        "lymphodepletion", "infusion",  # infusions
+        "adverse_event", "crs", "icans",  # safety
+        "response", "follow_up", "relapse",  # outcomes
+        "visit",
+    }
 
 
-def test_axis_places_day_zero_and_orders_study_days(infused, with_other_apps):
-    axis = axis_layout(patient_events(infused), infusion_date=INFUSION)
+def test_axis_places_day_zero_and_orders_study_days(relapsed):
+    """Placing day 0 anywhere but the infusion, or an event on the wrong study day, fails here."""
+    axis = axis_layout(patient_events(relapsed), infusion_date=relapsed.infusion_date)
     by_label = {marker.event.label: marker for marker in axis.markers}
     infusion = by_label["CAR-T infusion"]
     assert infusion.x == axis.day_zero_x and infusion.day == 0
-    crs = by_label["CRS grade 2"]
-    assert (crs.day, crs.bar_width > 0) == (3, True)
-    assert by_label["Informed consent signed"].x < infusion.x < crs.x < by_label["CD19-negative relapse"].x
-    assert [label for _x, label in axis.ticks][:3] == ["D-14", "D-5", "D0"]  # consent is day -27
-    assert {name for name, _y in axis.lanes} >= {"Safety", "Visits", "Treatment"}
+    assert (by_label["CRS grade 1"].day, by_label["ICANS grade 1"].day, by_label["Relapse"].day) == (2, 5, 199)
+    assert by_label["Lymphodepletion day -5"].day == -5
+    assert (by_label["Informed consent signed"].x < by_label["Lymphodepletion day -5"].x < infusion.x
+            < by_label["CRS grade 1"].x < by_label["Relapse"].x)
+    assert [label for _x, label in axis.ticks][:5] == ["D-30", "D-14", "D-5", "D0", "D7"]  # consent is day -32
+    assert {name for name, _y in axis.lanes} == {
+        "Screening and enrollment", "Treatment", "Safety", "Response and outcome", "Visits"}
 
 
-def test_timeline_page_shows_events_grades_statuses_and_audit_links(client, coordinator, infused, with_other_apps):
+def test_timeline_page_shows_events_grades_statuses_and_audit_links(client, coordinator, relapsed, full_patient):
+    """A page that drops another app's events, their grades, study days, statuses or links fails here."""
     client.force_login(coordinator)
-    html = client.get(f"/patients/{infused.subject_id}/").content.decode()
-    assert "CRS grade 2" in html and ">G2<" in html
-    assert "fever 39.4 °C, hypotension on fluids" in html
-    assert '<td>D3</td>' in html and '<td>D-27</td>' in html  # CRS day 3; consent 2026-01-05 is day −27
-    assert 'href="/monitoring/history/safety.crs/1/"' in html
-    assert f'href="/monitoring/history/patients.screeningcrf/{infused.screening.pk}/"' in html
-    for status in ("Signed", "Locked", "Missed", "Overdue", "Done", "Submitted"):
+    html = client.get(f"/patients/{relapsed.subject_id}/").content.decode()
+    crs = full_patient.crf("safety.crsassessment")
+    assert "CRS grade 1" in html and ">G1<" in html and ">G3<" in html  # CRS; the grade 3 adverse event
+    assert "6.00 ×10⁶ CAR⁺ cells/kg (total 6.00 ×10⁶/kg, lot SZ-CART-0001)" in html
+    for study_day in ("D-32", "D-5", "D0", "D2", "D5", "D28", "D199"):  # consent 2026-01-05 is day −32
+        assert f"<td>{study_day}</td>" in html
+    assert f'href="/safety/{relapsed.subject_id}/crs/{crs.pk}/"' in html
+    assert f'href="/monitoring/history/patients.screeningcrf/{relapsed.screening.pk}/"' in html
+    for status in ("Signed", "Locked", "Scheduled", "Submitted"):  # the CRS signed, the ICANS form locked
         assert f">{status}</span>" in html
     assert "<svg" in html and "1.82 m²" in html
 

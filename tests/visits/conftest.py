@@ -4,26 +4,15 @@ from decimal import Decimal
 import pytest
 
 from infusions import services
-from tests.infusions.conftest import PLAN_173, PRODUCT, START, full_course, single
+from tests import factories
+from tests.infusions.conftest import PLAN_173, START, full_course
 
 DAY_0 = datetime.date(2026, 2, 6)
 
 
-@pytest.fixture
-def celery_eager():
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def infuse(patient, by, *, on=DAY_0, cells=300_000_000, change_reason=""):
+    """Lymphodepletion from 1 February (whatever day ``on`` is), then the infusion on ``on``."""
     if not patient.lymphodepletions.exists():
         services.lymphodepletion_record(patient=patient, by=by, start_date=START, weight_kg=Decimal("63.4"),
                                         height_cm=Decimal("170"), doses=full_course(PLAN_173))
-    services.infusion_record(patient=patient, by=by, weight_kg=Decimal("50"), product=PRODUCT,
-                             fractions=single(cells, on=on), change_reason=change_reason)
-    patient.refresh_from_db()
-    return patient
+    return factories.infuse(patient, by=by, day_0=on, cells=cells, change_reason=change_reason)
