@@ -122,4 +122,6 @@ def child_value_fields(child, fk) -> list:
 
 def child_label(child) -> str:
     """What a heading calls the rows: "Lymphodepletion doses", "SAE reports"."""
-    return str(child._meta.verbose_name_plural).capitalize() if child._meta.verbose_name_plural else child.__name__
+    from django.utils.text import capfirst
+
+    return capfirst(str(child._meta.verbose_name_plural))

@@ -200,6 +200,8 @@ def _load_children(*, child, fk, ids, into, audits, related) -> None:
     the columns are the child's data fields (labels with units), a removed row is marked as removed."""
     from collections import defaultdict
 
+    from django.utils.text import capfirst
+
     from .audit import audit_trail
     from .crf import child_label, child_value_fields
     from .display import field_label, format_value
@@ -225,7 +227,7 @@ def _load_children(*, child, fk, ids, into, audits, related) -> None:
         tables[key]["rows"].append({"pk": row.pk, "cells": [format_value(row, f) for f in shown],
                                     "removed": removed, "removal_reason": getattr(row, "removal_reason", "")})
         audits[key].extend(audit_trail(row, rows=history[row.pk], related=related,
-                                       record=f"{child._meta.verbose_name.capitalize()} #{row.pk}"))
+                                       record=f"{capfirst(child._meta.verbose_name)} #{row.pk}"))
 
 
 def visit_crfs(visit) -> list:

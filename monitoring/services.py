@@ -105,6 +105,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     """What the saves after ``version`` changed, value by value, from the audit trail:
     each field's value at ``version`` → the value a later save gave it, with who and when."""
     from .audit import history_value_text
+    from .display import field_label
 
     model = type(crf)
     fields = crf_value_fields(model)
@@ -119,7 +120,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                 old = getattr(previous, model_field.attname) if previous is not None else None
                 if old != new and not (previous is None and new in (None, "")):
                     changes.append(CrfChange(
-                        field=model_field.name, label=str(model_field.verbose_name).capitalize(),
+                        field=model_field.name, label=field_label(model_field),
                         old=history_value_text(model, model_field.name, old, related),
                         new=history_value_text(model, model_field.name, new, related),
                         by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
