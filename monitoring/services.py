@@ -673,9 +673,12 @@ def export_job_start(*, job_id: int, task) -> "threading.Thread | None":
     progress. Returns the thread, if one was started."""
     import threading
 
+    from django.conf import settings
+
     from config.celery import app
 
-    if not app.conf.task_always_eager:
+    # CASEBOOK_BATCH_IN_THREAD (default on) is turned off by tests that want the eager task inline.
+    if not app.conf.task_always_eager or not getattr(settings, "CASEBOOK_BATCH_IN_THREAD", True):
         task.delay(job_id)
         return None
     thread = threading.Thread(target=_export_job_run_in_thread, kwargs={"job_id": job_id},

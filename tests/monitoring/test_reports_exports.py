@@ -60,8 +60,10 @@ def test_casebook_of_another_sites_patient_is_404(client, reviewed_form, coordin
 
 @pytest.mark.django_db(transaction=True)
 def test_batch_casebooks_without_a_broker_run_in_a_thread_and_build_a_zip_once(
-        reviewed_form, data_manager, django_capture_on_commit_callbacks, celery_eager):
+        reviewed_form, data_manager, django_capture_on_commit_callbacks, celery_eager, settings):
     import threading
+
+    settings.CASEBOOK_BATCH_IN_THREAD = True  # as in production without REDIS_URL
 
     with django_capture_on_commit_callbacks(execute=True):
         job = export_job_create(by=data_manager, patients=[reviewed_form.patient])
