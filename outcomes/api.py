@@ -19,10 +19,13 @@ from trial.roles import can_enter_data
 from . import reports, statistics
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
-from .serializers import EndpointsQuerySerializer, FollowUpSerializer, ResponseAssessmentSerializer
+from .serializers import (
+    EndpointsQuerySerializer,
+    EndpointsSerializer,
+    FollowUpSerializer,
+    ResponseAssessmentSerializer,
+)
 from .services import follow_up_save, response_assessment_save
-
-ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_event"]
 
 
 # Model field -> API field, where the contract's name differs.
@@ -96,39 +99,46 @@ class FollowUpListCreate(PatientCrfListCreate):
     order_by = ("contact_date", "pk")
 
 
-def _endpoint_censoring(request) -> bool:
+def _endpoint_query(request) -> dict:
+    """``censor_at_hsct`` and ``cutoff`` (default today) of a user who may read the endpoints; 400 if bad."""
     if not can_view_endpoints(request.user):
         raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
     query = EndpointsQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return query.validated_data["censor_at_hsct"]
+    return {"censor_at_hsct": query.validated_data["censor_at_hsct"], "cutoff": query.validated_data["cutoff"]}
 
 
-CENSOR_PARAMETER = OpenApiParameter(
-    "censor_at_hsct", OpenApiTypes.BOOL, description="Censor at allogeneic HSCT (sensitivity analysis)."
-)
+ENDPOINT_PARAMETERS = [
+    OpenApiParameter("censor_at_hsct", OpenApiTypes.BOOL,
+                     description="Censor at allogeneic HSCT (sensitivity analysis)."),
+    OpenApiParameter("cutoff", OpenApiTypes.DATE,
+                     description="Data cut-off, YYYY-MM-DD, not after today (default: today). Data dated after "
+                                 "it are ignored and follow-up is censored at it."),
+]
 
 
 class EndpointsView(APIView):
     """The trial's endpoints over the infused patients the user may see (api.md's shape)."""
 
-    @extend_schema(parameters=[CENSOR_PARAMETER], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=ENDPOINT_PARAMETERS, responses={200: EndpointsSerializer})
     def get(self, request):
-        censor = _endpoint_censoring(request)
-        return ApiResponse(reports.endpoints_for(user=request.user, censor_at_hsct=censor))
+        return ApiResponse(reports.endpoints_for(user=request.user, **_endpoint_query(request)))
 
 
 class AnalysisCsvView(APIView):
-    """One row per infused patient per time-to-event endpoint, for statistics software."""
+    """One row per infused patient per time-to-event endpoint of whose population the patient is,
+    for statistics software (columns: statistics.ANALYSIS_COLUMNS)."""
 
     @extend_schema(
-        parameters=[CENSOR_PARAMETER],
+        parameters=ENDPOINT_PARAMETERS,
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="analysis.csv")},
     )
     def get(self, request):
-        censor = _endpoint_censoring(request)
-        courses = reports.courses_for(user=request.user)
-        content = csv_dict_text(ANALYSIS_COLUMNS, statistics.analysis_rows(courses, censor_at_hsct=censor))
+        query = _endpoint_query(request)
+        courses = reports.courses_for(user=request.user, cutoff=query["cutoff"])
+        content = csv_dict_text(statistics.ANALYSIS_COLUMNS,
+                                statistics.analysis_rows(courses, censor_at_hsct=query["censor_at_hsct"]))
         response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="analysis.csv"'
+        suffix = "-censored-at-hsct" if query["censor_at_hsct"] else ""
+        response["Content-Disposition"] = f'attachment; filename="analysis-{query["cutoff"].isoformat()}{suffix}.csv"'
         return response

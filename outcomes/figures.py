@@ -50,25 +50,30 @@ def kaplan_meier_figure(
     title: str,
     *,
     format: str = "png",
+    xlabel: str = "Months since CAR-T infusion",
 ) -> bytes:
     """Return Kaplan-Meier curves with censor marks and a numbers-at-risk table.
 
     ``curves`` maps a legend label to ``(times_days, events)``.
     """
-    return _render(kaplan_meier_drawing(curves, title), format=format)
+    return _render(kaplan_meier_drawing(curves, title, xlabel=xlabel), format=format)
 
 
 def kaplan_meier_drawing(
-    curves: Mapping[str, tuple[Sequence[float], Sequence[bool]]], title: str
+    curves: Mapping[str, tuple[Sequence[float], Sequence[bool]]],
+    title: str,
+    *,
+    xlabel: str = "Months since CAR-T infusion",
 ) -> Figure:
-    """The Figure that ``kaplan_meier_figure`` renders (its artists are what the tests read)."""
+    """Return the figure ``kaplan_meier_figure`` renders (each curve's line has gid ``curve-<row>``)."""
     figure, axes, table = _figure_with_at_risk_table(rows=len(curves))
-    for label, (times, events) in curves.items():
+    for row, (label, (times, events)) in enumerate(curves.items()):
         if len(times) == 0:
             continue
         fitter = kaplan_meier_fitter(times, events)
         colour = _plot_step_curve(
-            axes, fitter.survival_function_.iloc[:, 0], fitter.confidence_interval_, label=label
+            axes, fitter.survival_function_.iloc[:, 0], fitter.confidence_interval_, label=label,
+            gid=f"curve-{row}",
         )
         censored = np.asarray(times, dtype=float)[~np.asarray(events, dtype=bool)]
         if censored.size == 0:
@@ -82,7 +87,7 @@ def kaplan_meier_drawing(
         )
     axes.set_ylabel("Probability")
     _draw_at_risk_table(table, {label: times for label, (times, _events) in curves.items()})
-    _finish(axes, title=title)
+    _finish(axes, title=title, xlabel=xlabel)
     return figure
 
 
@@ -92,6 +97,7 @@ def cumulative_incidence_figure(
     title: str,
     *,
     format: str = "png",
+    at_risk_label: str = "All patients",
 ) -> bytes:
     """Return the cumulative incidence of relapse, with death without relapse beside it.
 
@@ -99,23 +105,27 @@ def cumulative_incidence_figure(
     ``statistics.cumulative_incidence_summary``); showing the competing risk
     makes clear why the relapse curve is not 1 - leukemia-free survival.
     """
-    return _render(cumulative_incidence_drawing(times, event_codes, title), format=format)
+    return _render(cumulative_incidence_drawing(times, event_codes, title, at_risk_label=at_risk_label),
+                   format=format)
 
 
-def cumulative_incidence_drawing(times: Sequence[float], event_codes: Sequence[int], title: str) -> Figure:
-    """The Figure that ``cumulative_incidence_figure`` renders."""
+def cumulative_incidence_drawing(
+    times: Sequence[float], event_codes: Sequence[int], title: str, *, at_risk_label: str = "All patients"
+) -> Figure:
+    """Return the figure ``cumulative_incidence_figure`` renders (lines: gid ``curve-relapse``, ``curve-death``)."""
     figure, axes, table = _figure_with_at_risk_table(rows=1)
     if len(times):
-        for code, label in (
-            (EventCode.EVENT, "Relapse"),
-            (EventCode.COMPETING_EVENT, "Death without relapse"),
+        for code, label, gid in (
+            (EventCode.EVENT, "Relapse", "curve-relapse"),
+            (EventCode.COMPETING_EVENT, "Death without relapse", "curve-death"),
         ):
             fitter = aalen_johansen_fitter(times, event_codes, event_of_interest=code)
             _plot_step_curve(
-                axes, fitter.cumulative_density_.iloc[:, 0], fitter.confidence_interval_, label=label
+                axes, fitter.cumulative_density_.iloc[:, 0], fitter.confidence_interval_, label=label,
+                gid=gid,
             )
     axes.set_ylabel("Cumulative incidence")
-    _draw_at_risk_table(table, {"All patients": times})
+    _draw_at_risk_table(table, {at_risk_label: times})
     _finish(axes, title=title)
     return figure
 
@@ -219,11 +229,20 @@ def _figure_with_at_risk_table(*, rows: int) -> tuple[Figure, Axes, Axes]:
     return figure, axes, table
 
 
-def _plot_step_curve(axes: Axes, estimate: pd.Series, ci: pd.DataFrame, *, label: str) -> str:
+def _plot_step_curve(
+    axes: Axes, estimate: pd.Series, ci: pd.DataFrame, *, label: str, gid: str | None = None
+) -> str:
     """Draw a right-continuous step curve with its shaded interval; return its colour."""
     months = estimate.index.to_numpy(dtype=float) / MONTH_DAYS
+    values = estimate.to_numpy(dtype=float)
     bounds = np.sort(ci.to_numpy(dtype=float), axis=1)  # AJ columns are mislabelled
-    (line,) = axes.step(months, estimate.to_numpy(), where="post", label=label)
+    if len(months) and months[0] == 0 and values[0] < 1:
+        # A survival curve with events on day 0 (event-free survival's treatment
+        # failures, a death on the infusion day) starts at 1, so the drop shows.
+        # (The Aalen-Johansen fits already start on day -1 at 0.)
+        months, values = np.insert(months, 0, 0.0), np.insert(values, 0, 1.0)
+        bounds = np.insert(bounds, 0, [1.0, 1.0], axis=0)
+    (line,) = axes.step(months, values, where="post", label=label, gid=gid)
     axes.fill_between(
         months, bounds[:, 0], bounds[:, 1], step="post", alpha=0.15, color=line.get_color()
     )
@@ -244,15 +263,20 @@ def _draw_at_risk_table(table: Axes, times_by_label: Mapping[str, Sequence[float
         spine.set_visible(False)
 
 
-def _finish(axes: Axes, *, title: str) -> None:
+def _finish(axes: Axes, *, title: str, xlabel: str = "Months since CAR-T infusion") -> None:
     axes.set_title(title)
     axes.set_ylim(0, 1.02)
     axes.set_xlim(0, FOLLOW_UP_MONTHS + 1)
     axes.set_xticks(AT_RISK_MONTHS)
     axes.tick_params(labelbottom=True)
-    axes.set_xlabel("Months since CAR-T infusion")
+    axes.set_xlabel(xlabel)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="best")
+
+
+def render(figure: Figure, *, format: str) -> bytes:
+    """Return a figure built by one of the ``*_drawing`` functions as PNG or SVG bytes."""
+    return _render(figure, format=format)
 
 
 def _render(figure: Figure, *, format: str) -> bytes:

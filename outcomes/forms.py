@@ -8,7 +8,7 @@ from django import forms
 from monitoring.forms import CrfVersionMixin
 
 from .models import FollowUp, ResponseAssessment
-from .rules import remission_counts_missing
+from .rules import data_cutoff_error, remission_counts_missing
 from .services import FOLLOW_UP_FIELDS, RESPONSE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -89,3 +89,23 @@ class FollowUpForm(CrfEntryForm):
             "subsequent_therapy": forms.Textarea(attrs={"rows": 2}),
             "comments": forms.Textarea(attrs={"rows": 2}),
         }
+
+
+class EndpointsQueryForm(forms.Form):
+    """The endpoints page's choices: the data cut-off (default today) and censoring at HSCT."""
+
+    cutoff = forms.DateField(
+        label="Data cut-off", required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT,
+        help_text="Data dated after it are ignored; follow-up is censored at it. Empty: today.",
+    )
+    censor_at_hsct = forms.BooleanField(label="Censor at allogeneic HSCT", required=False)
+
+    def __init__(self, data, *, today):
+        super().__init__(data)
+        self.today = today
+
+    def clean_cutoff(self):
+        cutoff = self.cleaned_data["cutoff"] or self.today
+        if error := data_cutoff_error(cutoff, today=self.today):
+            raise forms.ValidationError(error)
+        return cutoff

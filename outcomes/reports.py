@@ -13,22 +13,55 @@ from trial.roles import is_trial_wide, visible_sites
 from . import figures, statistics
 from .models import FollowUp, ResponseAssessment
 from .selectors import patient_courses
-from .statistics import Endpoint, PatientCourse
+from .statistics import Endpoint, PatientCourse, Population
 
 FIGURES = {
-    "survival": "Overall and leukemia-free survival",
-    "relapse": "Cumulative incidence of relapse",
+    "survival": "Overall, event-free and leukemia-free survival",
+    "relapse": "Cumulative incidence of relapse among responders",
+    "remission": "Duration of remission",
     "swimmer": "Each patient's course",
 }
+
+ENDPOINT_LABELS = {
+    Endpoint.OVERALL_SURVIVAL: "Overall survival",
+    Endpoint.EVENT_FREE_SURVIVAL: "Event-free survival",
+    Endpoint.LEUKEMIA_FREE_SURVIVAL: "Leukemia-free survival",
+    Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE: "Cumulative incidence of relapse",
+    Endpoint.DURATION_OF_REMISSION: "Duration of remission",
+}
+
+POPULATION_LABELS = {
+    Population.ALL_INFUSED: "All infused (ITT)",
+    Population.RESPONDERS: "Responders (CR/CRi at 1 month)",
+}
+
+# The definitions the page and the PDF show (docs/statistics.md says the same at length).
+DEFINITIONS = [
+    ("1-month response", "The response assessment closest to the primary-assessment day inside its visit "
+     "window. CR and MRD-negative CR rates count every infused patient whose window has closed (ITT: no "
+     "assessment counts as no response); a patient alive, not yet assessed and whose window closes after the "
+     "cut-off is pending, outside the denominator."),
+    (ENDPOINT_LABELS[Endpoint.OVERALL_SURVIVAL], "All infused; from infusion to death from any cause."),
+    (ENDPOINT_LABELS[Endpoint.EVENT_FREE_SURVIVAL], "All infused; from infusion to the first of: no CR/CRi at "
+     "the 1-month assessment (treatment failure, an event on day 0), relapse, death."),
+    (ENDPOINT_LABELS[Endpoint.LEUKEMIA_FREE_SURVIVAL], "Patients in CR/CRi at the 1-month assessment; from "
+     "infusion to relapse or death in remission."),
+    (ENDPOINT_LABELS[Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE], "The same responders; from infusion to relapse, "
+     "with death in remission as the competing event (Aalen–Johansen)."),
+    (ENDPOINT_LABELS[Endpoint.DURATION_OF_REMISSION], "The same responders; from the first CR/CRi to relapse "
+     "or death."),
+    ("Censoring", "At the last contact, or at the data cut-off for a patient seen after it; data dated after "
+     "the cut-off are ignored. The HSCT analysis also censors at allogeneic HSCT before the event."),
+]
 
 # What the endpoint tables list, shared by the page and the PDF.
 TABLE_CONTEXT = {
     "landmarks": statistics.LANDMARK_MONTHS,
     "time_to_event": [
-        (Endpoint.OVERALL_SURVIVAL.value, "Overall survival"),
-        (Endpoint.LEUKEMIA_FREE_SURVIVAL.value, "Leukemia-free survival"),
-        (Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE.value, "Cumulative incidence of relapse"),
+        (endpoint.value, ENDPOINT_LABELS[endpoint], POPULATION_LABELS[statistics.ENDPOINT_POPULATION[endpoint]])
+        for endpoint in Endpoint
     ],
+    "definitions": DEFINITIONS,
 }
 
 
@@ -86,11 +119,12 @@ def _courses(*, version: str, scope: str, patients) -> list[PatientCourse]:
     return _cached(_cache_key("courses", version, scope), lambda: patient_courses(patients))
 
 
-def _endpoints(*, version: str, scope: str, patients, censor_at_hsct: bool) -> dict:
+def _endpoints(*, version: str, scope: str, patients, censor_at_hsct: bool, cutoff: datetime.date) -> dict:
+    # The courses hold everything recorded; the cut-off is applied to them (cheaply) on a miss.
     return _cached(
-        _cache_key("endpoints", version, scope, int(censor_at_hsct)),
+        _cache_key("endpoints", version, scope, int(censor_at_hsct), cutoff.isoformat()),
         lambda: statistics.endpoints(_courses(version=version, scope=scope, patients=patients),
-                                     censor_at_hsct=censor_at_hsct),
+                                     censor_at_hsct=censor_at_hsct, cutoff=cutoff),
     )
 
 
@@ -99,25 +133,27 @@ def _user_view(user) -> dict:
     return {"version": endpoint_data_version(), "scope": _scope(user), "patients": Patient.objects.visible_to(user)}
 
 
-def courses_for(*, user) -> list[PatientCourse]:
-    """The courses of the patients ``user`` may see, from the cache when the data has not changed."""
-    return _courses(**_user_view(user))
+def courses_for(*, user, cutoff: datetime.date) -> list[PatientCourse]:
+    """The courses of the patients ``user`` may see as they stood on ``cutoff`` (the cached courses, cut)."""
+    return statistics.at_cutoff(_courses(**_user_view(user)), cutoff)
 
 
-def endpoints_for(*, user, censor_at_hsct: bool) -> dict:
+def endpoints_for(*, user, censor_at_hsct: bool, cutoff: datetime.date) -> dict:
     """The endpoints over the patients ``user`` may see, from the cache when the data has not changed."""
-    return _endpoints(**_user_view(user), censor_at_hsct=censor_at_hsct)
+    return _endpoints(**_user_view(user), censor_at_hsct=censor_at_hsct, cutoff=cutoff)
 
 
-def endpoint_report_for(*, user, censor_at_hsct: bool) -> tuple[list[PatientCourse], dict]:
-    """The courses of the infused patients ``user`` may see and the endpoints over them, from the cache."""
+def endpoint_report_for(*, user, censor_at_hsct: bool, cutoff: datetime.date) -> tuple[list[PatientCourse], dict]:
+    """The courses of the infused patients ``user`` may see as of ``cutoff`` and the endpoints over them."""
     view = _user_view(user)
-    return _courses(**view), _endpoints(**view, censor_at_hsct=censor_at_hsct)
+    courses = statistics.at_cutoff(_courses(**view), cutoff)
+    return courses, _endpoints(**view, censor_at_hsct=censor_at_hsct, cutoff=cutoff)
 
 
-def endpoint_cache_refresh() -> int:
-    """Compute the endpoints of the default analysis (not censored at HSCT) that are not cached for
-    the current data: trial-wide and each site's, the scopes of data managers and of one-site users.
+def endpoint_cache_refresh(*, cutoff: datetime.date) -> int:
+    """Compute the endpoints of the default analysis (cut off at ``cutoff``, today for the task, not
+    censored at HSCT) that are not cached for the current data: trial-wide and each site's, the scopes
+    of data managers and of one-site users.
     Run by beat every minute, so that after a change the next reader seldom pays the computation;
     returns how many were computed (none when nothing changed)."""
     version = endpoint_data_version()
@@ -126,63 +162,78 @@ def endpoint_cache_refresh() -> int:
         scopes[f"sites-{site_pk}"] = Patient.objects.filter(site_id=site_pk)
     computed = 0
     for scope, patients in scopes.items():
-        if cache.get(_cache_key("endpoints", version, scope, 0)) is None:
-            _endpoints(version=version, scope=scope, patients=patients, censor_at_hsct=False)
+        if cache.get(_cache_key("endpoints", version, scope, 0, cutoff.isoformat())) is None:
+            _endpoints(version=version, scope=scope, patients=patients, censor_at_hsct=False, cutoff=cutoff)
             computed += 1
     return computed
 
 
-def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, as_of: datetime.date) -> bytes:
+def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, cutoff: datetime.date) -> bytes:
     """figure_bytes for the patients ``user`` may see, from the cache when the data has not changed."""
     view = _user_view(user)
     return _cached(
-        _cache_key("figure", view["version"], view["scope"], name, int(censor_at_hsct), as_of.isoformat()),
-        lambda: figure_bytes(courses=_courses(**view), name=name, censor_at_hsct=censor_at_hsct, as_of=as_of),
+        _cache_key("figure", view["version"], view["scope"], name, int(censor_at_hsct), cutoff.isoformat()),
+        lambda: figure_bytes(courses=statistics.at_cutoff(_courses(**view), cutoff), name=name,
+                             censor_at_hsct=censor_at_hsct, cutoff=cutoff),
     )
 
 
 def figure_bytes(
-    *, courses: list[PatientCourse], name: str, censor_at_hsct: bool, as_of: datetime.date,
+    *, courses: list[PatientCourse], name: str, censor_at_hsct: bool, cutoff: datetime.date,
     format: str = "png",
 ) -> bytes:
-    """One endpoint figure (a key of FIGURES) rendered from the same courses as the numbers."""
-    suffix = " (censored at allogeneic HSCT)" if censor_at_hsct else ""
-    if name == "survival":
-        curves = {
-            label: statistics.event_data(courses, endpoint, censor_at_hsct=censor_at_hsct)
-            for label, endpoint in (
-                ("Overall survival", Endpoint.OVERALL_SURVIVAL),
-                ("Leukemia-free survival", Endpoint.LEUKEMIA_FREE_SURVIVAL),
-            )
-        }
-        return figures.kaplan_meier_figure(curves, FIGURES[name] + suffix, format=format)
-    if name == "relapse":
-        times, codes = statistics.event_data(
-            courses, Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE, censor_at_hsct=censor_at_hsct
-        )
-        return figures.cumulative_incidence_figure(times, codes, FIGURES[name] + suffix, format=format)
+    """One endpoint figure (a key of FIGURES) rendered from the same courses as the numbers
+    (``courses`` already cut at ``cutoff``: ``statistics.at_cutoff``)."""
     if name == "swimmer":
-        return figures.swimmer_plot(courses, as_of, format=format)
+        return figures.swimmer_plot(courses, cutoff, format=format)
+    return figures.render(figure_drawing(courses=courses, name=name, censor_at_hsct=censor_at_hsct, cutoff=cutoff),
+                          format=format)
+
+
+def figure_drawing(*, courses: list[PatientCourse], name: str, censor_at_hsct: bool, cutoff: datetime.date):
+    """The matplotlib figure of a curve figure ("survival", "relapse" or "remission"), before rendering."""
+    suffix = f" (data cut-off {cutoff.isoformat()}"
+    suffix += ", censored at allogeneic HSCT)" if censor_at_hsct else ")"
+
+    def curve(endpoint: Endpoint) -> tuple[list[int], list[int]]:
+        return statistics.event_data(courses, endpoint, censor_at_hsct=censor_at_hsct)
+
+    def label(endpoint: Endpoint) -> str:
+        population = statistics.ENDPOINT_POPULATION[endpoint]
+        return f"{ENDPOINT_LABELS[endpoint]} ({'responders' if population is Population.RESPONDERS else 'all infused'})"
+
+    if name == "survival":
+        endpoints = (Endpoint.OVERALL_SURVIVAL, Endpoint.EVENT_FREE_SURVIVAL, Endpoint.LEUKEMIA_FREE_SURVIVAL)
+        return figures.kaplan_meier_drawing({label(e): curve(e) for e in endpoints}, FIGURES[name] + suffix)
+    if name == "relapse":
+        times, codes = curve(Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE)
+        return figures.cumulative_incidence_drawing(times, codes, FIGURES[name] + suffix, at_risk_label="Responders")
+    if name == "remission":
+        return figures.kaplan_meier_drawing(
+            {label(Endpoint.DURATION_OF_REMISSION): curve(Endpoint.DURATION_OF_REMISSION)},
+            FIGURES[name] + suffix, xlabel="Months since the first CR/CRi",
+        )
     raise KeyError(name)
 
 
 def endpoints_pdf(
-    *, courses: list[PatientCourse], endpoints: dict, censor_at_hsct: bool, as_of: datetime.date,
+    *, courses: list[PatientCourse], endpoints: dict, censor_at_hsct: bool, cutoff: datetime.date,
     context: dict, base_url: str,
 ) -> bytes:
-    """The endpoints page as a PDF, figures embedded as data: URIs (no request back to the server)."""
+    """The endpoints page as a PDF, figures embedded as data: URIs (no request back to the server);
+    ``courses`` are already cut at ``cutoff``."""
     import weasyprint
 
     user = context.get("user")
 
     def image(name):
         if user is not None:  # the same cached figures as the page
-            return figure_bytes_for(user=user, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
-        return figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, as_of=as_of)
+            return figure_bytes_for(user=user, name=name, censor_at_hsct=censor_at_hsct, cutoff=cutoff)
+        return figure_bytes(courses=courses, name=name, censor_at_hsct=censor_at_hsct, cutoff=cutoff)
 
     images = {name: "data:image/png;base64," + base64.b64encode(image(name)).decode("ascii") for name in FIGURES}
     html = render_to_string("outcomes/endpoints_pdf.html", {
         **TABLE_CONTEXT, **context, "endpoints": endpoints, "images": images, "figure_titles": FIGURES,
-        "censor_at_hsct": censor_at_hsct, "as_of": as_of,
+        "censor_at_hsct": censor_at_hsct, "cutoff": cutoff,
     })
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()

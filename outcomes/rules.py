@@ -237,6 +237,21 @@ def remission_counts_missing(
     ]
 
 
+# The data cut-off of an analysis -----------------------------------------------
+
+
+def data_cutoff_error(cutoff: date, *, today: date) -> str | None:
+    """Return why ``cutoff`` cannot be an analysis's data cut-off, or None.
+
+    A cut-off after today would count every patient whose 1-month window
+    closes before it as a non-responder (their assessment cannot be recorded
+    yet) and censor nobody at it: the analysis would claim data it has not got.
+    """
+    if cutoff > today:
+        return f"The data cut-off ({cutoff:%Y-%m-%d}) cannot be after today ({today:%Y-%m-%d})."
+    return None
+
+
 # Follow-up consistency (hard checks) -------------------------------------------
 
 

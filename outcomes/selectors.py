@@ -73,7 +73,10 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
     * infusion date: ``Patient.infusion_date`` (day 0);
     * 1-month response and MRD: the response assessment closest to the
       primary-assessment day within its visit window (``rules.primary_assessment_index``);
-      none there means no 1-month response (a failure in the ITT rates);
+      none there means no 1-month response (a failure in the ITT rates once
+      the window has closed, pending before); the window's last day;
+    * first remission: the earliest assessment whose derived response is CR
+      or CRi (the duration of remission starts there);
     * first relapse: the earliest relapse date on a follow-up form, or the
       earliest assessment whose derived response is a relapse, if earlier;
     * death and allogeneic HSCT: the earliest such date on a follow-up form;
@@ -116,6 +119,9 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
         def first(dates):
             return min((d for d in dates if d is not None), default=None)
 
+        remission_date = first(
+            a["assessment_date"] for a in own_assessments if a["response"] in COMPLETE_REMISSION_RESPONSES
+        )
         relapse_date = first(
             [f["relapse_date"] for f in own_follow_ups]
             + [a["assessment_date"] for a in own_assessments if a["response"] == Response.RELAPSE]
@@ -133,6 +139,9 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
                 hsct_date=first(f["hsct_date"] for f in own_follow_ups),
                 response_1_month=primary["response"] if primary else None,
                 mrd_negative_1_month=primary["mrd_negative"] if primary else None,
+                primary_assessment_date=primary["assessment_date"] if primary else None,
+                first_remission_date=remission_date,
+                primary_window_end_date=infusion_date + datetime.timedelta(days=target_day + after),
                 lost_to_follow_up=bool(own_follow_ups)
                 and own_follow_ups[-1]["follow_up_status"] == FollowUpStatus.LOST_TO_FOLLOW_UP,
             )

@@ -2,10 +2,12 @@
 
 Serializers only parse and present; the services derive and check.
 """
+from django.utils import timezone
 from rest_framework import serializers
 
 from .models import Cd19Status, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
-from .rules import Response
+from .rules import Response, data_cutoff_error
+from .statistics import LANDMARK_MONTHS, Population, TimeOrigin
 
 
 class CrfWriteMixin(serializers.Serializer):
@@ -90,4 +92,74 @@ class FollowUpSerializer(CrfWriteMixin):
 
 class EndpointsQuerySerializer(serializers.Serializer):
     censor_at_hsct = serializers.BooleanField(required=False, default=False)
+    cutoff = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"],
+        help_text="Data cut-off, YYYY-MM-DD (default: today); data dated after it are ignored.",
+    )
+
+    def validate(self, attrs):
+        today = timezone.localdate()
+        cutoff = attrs.setdefault("cutoff", today)
+        if error := data_cutoff_error(cutoff, today=today):
+            raise serializers.ValidationError({"cutoff": [error]})
+        return attrs
+
+
+# The endpoints answer, described for the OpenAPI schema (statistics.endpoints builds it) ------------
+
+
+class RateSerializer(serializers.Serializer):
+    responders = serializers.IntegerField()
+    n = serializers.IntegerField(help_text="Patients whose 1-month assessment is due (pending ones left out).")
+    estimate = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True, help_text="Exact (Clopper–Pearson) 95 % interval.")
+    ci_high = serializers.FloatField(allow_null=True)
+    pending = serializers.IntegerField(help_text="Patients whose 1-month window is still open, not yet assessed.")
+
+
+class LandmarkSerializer(serializers.Serializer):
+    estimate = serializers.FloatField(allow_null=True, help_text="Null when not estimable (past the data).")
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    at_risk = serializers.IntegerField()
+
+
+# Field names "12", "24", "36" are not Python identifiers: the class is built from a dict.
+LandmarksSerializer = type("LandmarksSerializer", (serializers.Serializer,), {
+    str(month): LandmarkSerializer(help_text=f"At {month} months.") for month in LANDMARK_MONTHS
+})
+
+
+class TimeToEventSerializer(serializers.Serializer):
+    population = serializers.ChoiceField(choices=[p.value for p in Population])
+    time_origin = serializers.ChoiceField(choices=[o.value for o in TimeOrigin])
+    n = serializers.IntegerField()
+    events = serializers.IntegerField()
+    at_months = LandmarksSerializer()
+
+
+class SurvivalSerializer(TimeToEventSerializer):
+    median_months = serializers.FloatField(allow_null=True)
+    median_ci_months = serializers.ListField(child=serializers.FloatField(allow_null=True), min_length=2,
+                                             max_length=2)
+
+
+class CumulativeIncidenceSerializer(TimeToEventSerializer):
+    competing_events = serializers.IntegerField(help_text="Deaths in remission.")
+
+
+class EndpointsSerializer(serializers.Serializer):
+    cutoff = serializers.DateField(allow_null=True)
+    n_infused = serializers.IntegerField()
+    n_responders = serializers.IntegerField()
+    censor_at_hsct = serializers.BooleanField()
+    cr_rate = RateSerializer()
+    cr_rate_evaluable = RateSerializer()
+    mrd_negative_cr_rate = RateSerializer()
+    mrd_negative_cr_rate_evaluable = RateSerializer()
+    overall_survival = SurvivalSerializer()
+    event_free_survival = SurvivalSerializer()
+    leukemia_free_survival = SurvivalSerializer()
+    cumulative_incidence_of_relapse = CumulativeIncidenceSerializer()
+    duration_of_remission = SurvivalSerializer()
 

@@ -6,9 +6,11 @@ and the figures all read the numbers from these functions.
 
 Conventions (the API contract's):
 
-* time is in days from the infusion date (study day 0); a month is
+* time is in days from the infusion date (study day 0), except for the
+  duration of remission, which counts from the first CR/CRi; a month is
   ``MONTH_DAYS`` = 365.25 / 12 days;
-* a censoring time is the last contact date;
+* a censoring time is the last contact date, or the data cut-off when the
+  patient was seen after it (``at_cutoff``);
 * an estimate at time t counts every event on or before t (the estimators are
   right-continuous step functions);
 * ``at_risk`` at t is the number of patients whose time is >= t, i.e. still
@@ -20,6 +22,7 @@ relapse with death as competing event); exact binomial (Clopper-Pearson)
 intervals from scipy.
 """
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,9 +47,40 @@ REPORTED_DECIMALS = 3
 
 
 class Endpoint(StrEnum):
+    """The time-to-event endpoints, in the order the tables, figures and analysis.csv list them."""
+
     OVERALL_SURVIVAL = "overall_survival"
+    EVENT_FREE_SURVIVAL = "event_free_survival"
     LEUKEMIA_FREE_SURVIVAL = "leukemia_free_survival"
     CUMULATIVE_INCIDENCE_OF_RELAPSE = "cumulative_incidence_of_relapse"
+    DURATION_OF_REMISSION = "duration_of_remission"
+
+
+class Population(StrEnum):
+    """Who an endpoint is computed over."""
+
+    ALL_INFUSED = "all_infused"  # intention to treat
+    RESPONDERS = "responders"  # in CR/CRi at the 1-month assessment
+
+
+class TimeOrigin(StrEnum):
+    INFUSION = "infusion"
+    FIRST_COMPLETE_REMISSION = "first_complete_remission"
+
+
+ENDPOINT_POPULATION = {
+    Endpoint.OVERALL_SURVIVAL: Population.ALL_INFUSED,
+    Endpoint.EVENT_FREE_SURVIVAL: Population.ALL_INFUSED,
+    Endpoint.LEUKEMIA_FREE_SURVIVAL: Population.RESPONDERS,
+    Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE: Population.RESPONDERS,
+    Endpoint.DURATION_OF_REMISSION: Population.RESPONDERS,
+}
+
+ENDPOINT_TIME_ORIGIN = {
+    endpoint: TimeOrigin.FIRST_COMPLETE_REMISSION
+    if endpoint is Endpoint.DURATION_OF_REMISSION else TimeOrigin.INFUSION
+    for endpoint in Endpoint
+}
 
 
 class EventCode(IntEnum):
@@ -67,7 +101,12 @@ class PatientCourse:
 
     ``response_1_month`` is a ``Response`` value, or None when the patient had
     no 1-month assessment; ``mrd_negative_1_month`` is None when MRD was not
-    evaluable or not done.
+    evaluable or not done. ``primary_assessment_date`` is the date of that
+    assessment, ``first_remission_date`` the date of the first assessment in
+    CR/CRi (the start of the duration of remission) and
+    ``primary_window_end_date`` the last day of the 1-month assessment's
+    visit window. ``data_cutoff`` is the cut-off the course is known as of
+    (set by ``at_cutoff``; None: everything recorded, every window closed).
     """
 
     subject_id: str
@@ -79,10 +118,15 @@ class PatientCourse:
     response_1_month: str | None = None
     mrd_negative_1_month: bool | None = None
     lost_to_follow_up: bool = False
+    primary_assessment_date: date | None = None
+    first_remission_date: date | None = None
+    primary_window_end_date: date | None = None
+    data_cutoff: date | None = None
 
     def __post_init__(self) -> None:
         """Refuse impossible courses rather than compute a wrong time from them."""
-        for name in ("last_contact_date", "relapse_date", "death_date", "hsct_date"):
+        for name in ("last_contact_date", "relapse_date", "death_date", "hsct_date",
+                     "primary_assessment_date", "first_remission_date"):
             value = getattr(self, name)
             if value is not None and value < self.infusion_date:
                 raise ValueError(
@@ -110,6 +154,77 @@ class PatientCourse:
 
     def study_day(self, when: date) -> int:
         return (when - self.infusion_date).days
+
+    @property
+    def responder(self) -> bool:
+        """In CR or CRi at the 1-month assessment: the population of LFS, CIR and DoR."""
+        return is_complete_remission(self.response_1_month)
+
+    @property
+    def pending(self) -> bool:
+        """The 1-month response is not known yet and may still come.
+
+        Alive, not yet assessed inside the primary-assessment window, and the
+        window closes after the data cut-off. Such a patient is neither a
+        responder nor a failure: the response rates leave them out of the
+        denominator and event-free survival does not count a treatment
+        failure. An assessment already done inside the open window is the
+        1-month response (a later marrow in the window is rare), and a patient
+        who died before the window closed is a failure, not pending.
+        """
+        return (
+            self.data_cutoff is not None
+            and self.response_1_month is None
+            and self.death_date is None
+            and self.primary_window_end_date is not None
+            and self.primary_window_end_date > self.data_cutoff
+        )
+
+    @property
+    def treatment_failure(self) -> bool:
+        """No CR/CRi at the 1-month assessment, once that assessment is due (EFS's day-0 event)."""
+        return not self.responder and not self.pending
+
+
+# Data cut-off --------------------------------------------------------------
+
+
+def at_cutoff(courses: Iterable[PatientCourse], cutoff: date) -> list[PatientCourse]:
+    """Return the courses as the data stood on ``cutoff`` (an interim analysis).
+
+    Patients infused after the cut-off are left out. A relapse, death,
+    transplant, assessment or remission dated after it is ignored, and a
+    patient last seen after it is censored at the cut-off: alive and
+    event-free on that day is all the data say about it. A patient last seen
+    before it is censored at that last contact, as without a cut-off.
+    Because every date a course holds is the first of its kind, dropping those
+    after the cut-off gives what the records dated on or before it give.
+    """
+
+    def known(value: date | None) -> date | None:
+        return value if value is not None and value <= cutoff else None
+
+    result = []
+    for course in courses:
+        if course.infusion_date > cutoff:
+            continue
+        assessed = known(course.primary_assessment_date) is not None or (
+            course.primary_assessment_date is None and course.response_1_month is not None
+        )
+        result.append(dataclasses.replace(
+            course,
+            last_contact_date=min(course.last_contact_date, cutoff),
+            relapse_date=known(course.relapse_date),
+            death_date=known(course.death_date),
+            hsct_date=known(course.hsct_date),
+            response_1_month=course.response_1_month if assessed else None,
+            mrd_negative_1_month=course.mrd_negative_1_month if assessed else None,
+            primary_assessment_date=known(course.primary_assessment_date),
+            first_remission_date=known(course.first_remission_date),
+            lost_to_follow_up=course.lost_to_follow_up and course.last_contact_date <= cutoff,
+            data_cutoff=cutoff,
+        ))
+    return result
 
 
 # Response rates ------------------------------------------------------------
@@ -140,16 +255,25 @@ def _response_evaluable(course: PatientCourse) -> bool:
     return course.response_1_month not in (None, Response.NOT_EVALUABLE)
 
 
-def cr_rate(courses: Iterable[PatientCourse], *, evaluable_only: bool = False) -> dict:
-    """Return the CR rate (CR or CRi at the 1-month assessment).
+def _with_pending(courses: list[PatientCourse]) -> tuple[list[PatientCourse], int]:
+    """Split off the pending patients: outside every denominator, but counted."""
+    due = [c for c in courses if not c.pending]
+    return due, len(courses) - len(due)
 
-    By default over every infused patient (intention to treat): a patient with
-    no assessment, or a not-evaluable one, counts as a failure. With
-    ``evaluable_only`` those patients leave the denominator instead.
+
+def cr_rate(courses: Iterable[PatientCourse], *, evaluable_only: bool = False) -> dict:
+    """Return the CR rate (CR or CRi at the 1-month assessment), with ``pending``.
+
+    By default over every infused patient whose 1-month assessment is due
+    (intention to treat): a patient with no assessment, or a not-evaluable
+    one, counts as a failure. With ``evaluable_only`` those patients leave the
+    denominator instead. Pending patients (``PatientCourse.pending``) are in
+    neither denominator; ``pending`` says how many there are.
     """
+    courses, pending = _with_pending(list(courses))
     courses = [c for c in courses if not evaluable_only or _response_evaluable(c)]
     responders = sum(is_complete_remission(c.response_1_month) for c in courses)
-    return proportion_with_ci(responders, len(courses))
+    return {**proportion_with_ci(responders, len(courses)), "pending": pending}
 
 
 def mrd_negative_cr_rate(
@@ -157,7 +281,7 @@ def mrd_negative_cr_rate(
 ) -> dict:
     """Return the rate of MRD-negative CR (CR or CRi, and MRD-negative) at 1 month.
 
-    Intention to treat by default, as ``cr_rate``. With ``evaluable_only`` a
+    Intention to treat by default, pending patients apart, as ``cr_rate``. With ``evaluable_only`` a
     patient is evaluable when the response is, and, for a patient in CR/CRi,
     when MRD is too; a patient without remission is an evaluable failure
     whatever the MRD.
@@ -170,15 +294,31 @@ def mrd_negative_cr_rate(
             course.mrd_negative_1_month is not None
         )
 
+    courses, pending = _with_pending(list(courses))
     courses = [c for c in courses if not evaluable_only or evaluable(c)]
     responders = sum(
         is_complete_remission(c.response_1_month) and c.mrd_negative_1_month is True
         for c in courses
     )
-    return proportion_with_ci(responders, len(courses))
+    return {**proportion_with_ci(responders, len(courses)), "pending": pending}
 
 
 # Time to event -------------------------------------------------------------
+
+
+def in_population(course: PatientCourse, endpoint: str) -> bool:
+    """Return whether the patient counts in the endpoint's population (``ENDPOINT_POPULATION``)."""
+    if ENDPOINT_POPULATION[Endpoint(endpoint)] is Population.RESPONDERS:
+        return course.responder
+    return True
+
+
+def remission_start(course: PatientCourse) -> date:
+    """Return the first CR/CRi date of a responder: the duration of remission's day 0."""
+    start = course.first_remission_date or course.primary_assessment_date
+    if start is None:
+        raise ValueError(f"{course.subject_id}: a responder needs the date of the first CR/CRi.")
+    return start
 
 
 def time_to_event(
@@ -187,11 +327,19 @@ def time_to_event(
     """Return ``(time_days, event, competing_event)`` for one patient and endpoint.
 
     * overall survival: the event is death;
-    * leukemia-free survival: relapse or death, whichever comes first;
+    * event-free survival: no CR/CRi at the 1-month assessment (a treatment
+      failure, an event on day 0, unless the response is still pending),
+      relapse or death, whichever comes first;
+    * leukemia-free survival: relapse or death (in remission), whichever comes
+      first;
     * cumulative incidence of relapse: the event is relapse; death without a
       prior relapse is the competing event (a relapse and death on the same
-      day count as relapse).
+      day count as relapse);
+    * duration of remission: relapse or death, counted in days from the first
+      CR/CRi instead of from the infusion.
 
+    Times are from the infusion day except for the duration of remission.
+    Who is counted is ``in_population``'s business, not this function's.
     Without an event the patient is censored at the end of follow-up (the last
     contact, or a later recorded relapse, death or transplant). With
     ``censor_at_hsct`` a patient transplanted strictly before this endpoint's
@@ -199,16 +347,26 @@ def time_to_event(
     analysis that stops counting once allogeneic HSCT takes over.
     """
     endpoint = Endpoint(endpoint)
+    if endpoint is Endpoint.DURATION_OF_REMISSION:
+        time_days, event, competing = time_to_event(
+            course, Endpoint.LEUKEMIA_FREE_SURVIVAL, censor_at_hsct=censor_at_hsct
+        )
+        # A relapse or transplant recorded before the remission it ends is a data
+        # error the queries raise; it counts on the remission day, never negative.
+        return max(0, time_days - course.study_day(remission_start(course))), event, competing
+    if endpoint is Endpoint.EVENT_FREE_SURVIVAL and course.treatment_failure:
+        return 0, 1, 0  # nothing happens before day 0, a transplant included
+
     relapse, death = course.relapse_date, course.death_date
     competing_date = None
     if endpoint is Endpoint.OVERALL_SURVIVAL:
         event_date = death
-    elif endpoint is Endpoint.LEUKEMIA_FREE_SURVIVAL:
-        event_date = relapse or death  # a relapse cannot follow death
-    else:
+    elif endpoint is Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE:
         event_date = relapse
         if relapse is None:
             competing_date = death
+    else:  # event-free and leukemia-free survival
+        event_date = relapse or death  # a relapse cannot follow death
 
     end_date = event_date or competing_date
     if censor_at_hsct and course.hsct_date is not None:
@@ -219,13 +377,20 @@ def time_to_event(
     return course.study_day(end_date), int(event_date is not None), int(competing_date is not None)
 
 
+#: analysis.csv's columns; ``population`` came last so that readers by position keep working.
+ANALYSIS_COLUMNS = ["subject_id", "endpoint", "time_days", "event", "competing_event", "population"]
+
+
 def analysis_rows(
     courses: Iterable[PatientCourse], *, censor_at_hsct: bool = False
 ) -> list[dict]:
-    """Return the ``analysis.csv`` rows: one per patient per time-to-event endpoint."""
+    """Return the ``analysis.csv`` rows: one per patient per time-to-event endpoint of
+    whose population the patient is (responders only for LFS, CIR and DoR)."""
     rows = []
     for course in courses:
         for endpoint in Endpoint:
+            if not in_population(course, endpoint):
+                continue
             time_days, event, competing_event = time_to_event(
                 course, endpoint, censor_at_hsct=censor_at_hsct
             )
@@ -236,6 +401,7 @@ def analysis_rows(
                     "time_days": time_days,
                     "event": event,
                     "competing_event": competing_event,
+                    "population": ENDPOINT_POPULATION[endpoint].value,
                 }
             )
     return rows
@@ -244,7 +410,7 @@ def analysis_rows(
 def event_data(
     courses: Iterable[PatientCourse], endpoint: str, *, censor_at_hsct: bool = False
 ) -> tuple[list[int], list[int]]:
-    """Return ``(times_days, event_codes)`` for one endpoint, ready for the estimators.
+    """Return ``(times_days, event_codes)`` over the endpoint's population, ready for the estimators.
 
     Codes are ``EventCode`` values: 1 for the event, 2 for the competing event
     (cumulative incidence of relapse only), 0 when censored; for a survival
@@ -252,6 +418,8 @@ def event_data(
     """
     times, codes = [], []
     for course in courses:
+        if not in_population(course, endpoint):
+            continue
         time_days, event, competing = time_to_event(
             course, endpoint, censor_at_hsct=censor_at_hsct
         )
@@ -387,34 +555,42 @@ def cumulative_incidence_summary(times: Sequence[float], event_codes: Sequence[i
     return summary
 
 
-def endpoints(courses: Iterable[PatientCourse], *, censor_at_hsct: bool = False) -> dict:
+def endpoints(
+    courses: Iterable[PatientCourse], *, censor_at_hsct: bool = False, cutoff: date | None = None
+) -> dict:
     """Return the trial's endpoints over the given infused patients (the API's shape).
 
-    Rates are given both over all infused patients (the contract's
-    ``cr_rate`` and ``mrd_negative_cr_rate``) and over evaluable patients
-    (``*_evaluable``); floats are rounded to ``REPORTED_DECIMALS``.
+    With ``cutoff`` the courses are first taken as they stood on that day
+    (``at_cutoff``); without, everything recorded counts and nobody is
+    pending. Rates are given both over all infused patients whose 1-month
+    assessment is due (the contract's ``cr_rate`` and
+    ``mrd_negative_cr_rate``) and over evaluable patients (``*_evaluable``);
+    each time-to-event block names its population and time origin. Floats are
+    rounded to ``REPORTED_DECIMALS``.
     """
-    courses = list(courses)
-    os_times, os_codes = event_data(
-        courses, Endpoint.OVERALL_SURVIVAL, censor_at_hsct=censor_at_hsct
-    )
-    lfs_times, lfs_codes = event_data(
-        courses, Endpoint.LEUKEMIA_FREE_SURVIVAL, censor_at_hsct=censor_at_hsct
-    )
-    cir_times, cir_codes = event_data(
-        courses, Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE, censor_at_hsct=censor_at_hsct
-    )
-    return _rounded({
+    courses = list(courses) if cutoff is None else at_cutoff(courses, cutoff)
+    answer = {
+        "cutoff": cutoff.isoformat() if cutoff is not None else None,
         "n_infused": len(courses),
+        "n_responders": sum(c.responder for c in courses),
         "censor_at_hsct": censor_at_hsct,
         "cr_rate": cr_rate(courses),
         "cr_rate_evaluable": cr_rate(courses, evaluable_only=True),
         "mrd_negative_cr_rate": mrd_negative_cr_rate(courses),
         "mrd_negative_cr_rate_evaluable": mrd_negative_cr_rate(courses, evaluable_only=True),
-        "overall_survival": kaplan_meier_summary(os_times, os_codes),
-        "leukemia_free_survival": kaplan_meier_summary(lfs_times, lfs_codes),
-        "cumulative_incidence_of_relapse": cumulative_incidence_summary(cir_times, cir_codes),
-    })
+    }
+    for endpoint in Endpoint:
+        times, codes = event_data(courses, endpoint, censor_at_hsct=censor_at_hsct)
+        if endpoint is Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE:
+            summary = cumulative_incidence_summary(times, codes)
+        else:
+            summary = kaplan_meier_summary(times, codes)
+        answer[endpoint.value] = {
+            "population": ENDPOINT_POPULATION[endpoint].value,
+            "time_origin": ENDPOINT_TIME_ORIGIN[endpoint].value,
+            **summary,
+        }
+    return _rounded(answer)
 
 
 # Helpers -------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """Pages: the response-assessment and follow-up CRFs, and the endpoints."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +14,7 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import reports
-from .forms import FollowUpForm, ResponseAssessmentForm
+from .forms import EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
 from .services import follow_up_save, response_assessment_derive, response_assessment_save
@@ -115,34 +117,55 @@ def follow_up_detail(request, pk):
 # Endpoints -----------------------------------------------------------------
 
 
-def _censor_at_hsct(request) -> bool:
-    return request.GET.get("censor_at_hsct", "").lower() in {"1", "true", "yes", "on"}
-
-
-def _endpoints_censoring(request) -> bool:
-    """Whether to censor at HSCT, for a user who may read the endpoints."""
+def _endpoints_query(request) -> EndpointsQueryForm:
+    """The page's cut-off and censoring choices, for a user who may read the endpoints."""
     if not can_view_endpoints(request.user):
         raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
-    return _censor_at_hsct(request)
+    # "1", "true", "yes", "on": what the links and the checkbox send.
+    data = request.GET.copy()
+    if data.get("censor_at_hsct", "").lower() in {"1", "true", "yes", "on"}:
+        data["censor_at_hsct"] = "on"
+    else:
+        data.pop("censor_at_hsct", None)
+    return EndpointsQueryForm(data, today=timezone.localdate())
+
+
+def _query_string(*, censor_at_hsct: bool, cutoff, today) -> str:
+    """The query that repeats the page's choices on its figures, PDF, JSON and CSV links."""
+    params = {}
+    if censor_at_hsct:
+        params["censor_at_hsct"] = "true"
+    if cutoff != today:
+        params["cutoff"] = cutoff.isoformat()
+    return "?" + urlencode(params) if params else ""
 
 
 @login_required
 def endpoints_page(request):
-    censor = _endpoints_censoring(request)
-    endpoints = reports.endpoints_for(user=request.user, censor_at_hsct=censor)
+    form = _endpoints_query(request)
+    if not form.is_valid():  # the form says what is wrong; no numbers for a cut-off nobody asked for
+        return render(request, "outcomes/endpoints.html", {"form": form}, status=400)
+    choices = form.cleaned_data
+    endpoints = reports.endpoints_for(user=request.user, **choices)
     return render(request, "outcomes/endpoints.html", {
-        **reports.TABLE_CONTEXT, "endpoints": endpoints, "censor_at_hsct": censor,
-        "figure_titles": reports.FIGURES, "as_of": timezone.localdate(),
-        "query": "?censor_at_hsct=1" if censor else "",
+        **reports.TABLE_CONTEXT, "form": form, "endpoints": endpoints, "figure_titles": reports.FIGURES,
+        **choices, "query": _query_string(**choices, today=form.today),
     })
+
+
+def _bad_query(form) -> HttpResponse:
+    messages_ = "; ".join(error for errors in form.errors.values() for error in errors)
+    return HttpResponse(messages_, status=400, content_type="text/plain; charset=utf-8")
 
 
 @login_required
 def endpoint_figure(request, name):
     if name not in reports.FIGURES:
         raise Http404("No such figure.")
-    image = reports.figure_bytes_for(user=request.user, name=name, censor_at_hsct=_endpoints_censoring(request),
-                                     as_of=timezone.localdate())
+    form = _endpoints_query(request)
+    if not form.is_valid():
+        return _bad_query(form)
+    image = reports.figure_bytes_for(user=request.user, name=name, **form.cleaned_data)
     response = HttpResponse(image, content_type="image/png")
     response["Cache-Control"] = "private, no-store"  # patient data
     return response
@@ -150,13 +173,16 @@ def endpoint_figure(request, name):
 
 @login_required
 def endpoints_pdf(request):
-    censor = _endpoints_censoring(request)
-    courses, endpoints = reports.endpoint_report_for(user=request.user, censor_at_hsct=censor)
+    form = _endpoints_query(request)
+    if not form.is_valid():
+        return _bad_query(form)
+    choices = form.cleaned_data
+    courses, endpoints = reports.endpoint_report_for(user=request.user, **choices)
     pdf = reports.endpoints_pdf(
-        courses=courses, endpoints=endpoints, censor_at_hsct=censor, as_of=timezone.localdate(),
+        courses=courses, endpoints=endpoints, **choices,
         context={"user": request.user}, base_url=request.build_absolute_uri("/"),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
-    suffix = "-censored-at-hsct" if censor else ""
-    response["Content-Disposition"] = f'attachment; filename="endpoints{suffix}.pdf"'
+    suffix = "-censored-at-hsct" if choices["censor_at_hsct"] else ""
+    response["Content-Disposition"] = f'attachment; filename="endpoints-{choices["cutoff"].isoformat()}{suffix}.pdf"'
     return response

@@ -48,9 +48,15 @@ EXPECTED = {
     "SZ-RD--": {OS: (200, 1, 0), LFS: (100, 1, 0), CIR: (100, 1, 0)},
     "SZ-RDH-": {OS: (200, 1, 0), LFS: (100, 1, 0), CIR: (100, 1, 0)},
 }
+# Every patient is a responder from the day-28 assessment: event-free survival is leukemia-free
+# survival, and the duration of remission is it counted from day 28.
+EFS, DOR = "event_free_survival", "duration_of_remission"
+for rows in EXPECTED.values():
+    rows[EFS] = rows[LFS]
+    rows[DOR] = (rows[LFS][0] - 28, *rows[LFS][1:])
 # Censored at HSCT (day 60, before every event): the transplanted patients stop there.
 EXPECTED_CENSORED_AT_HSCT = {
-    code: ({endpoint: (60, 0, 0) for endpoint in rows} if "H" in code else rows)
+    code: ({endpoint: (32 if endpoint == DOR else 60, 0, 0) for endpoint in rows} if "H" in code else rows)
     for code, rows in EXPECTED.items()
 }
 
@@ -95,8 +101,10 @@ def as_expected(rows):
 
 def test_analysis_csv_has_one_row_per_patient_per_endpoint(api_client, data_manager, every_combination):
     rows = read_csv(api_client, data_manager)
-    assert list(rows[0]) == ["subject_id", "endpoint", "time_days", "event", "competing_event"]
-    assert len(rows) == 12 * 3
+    assert list(rows[0]) == ["subject_id", "endpoint", "time_days", "event", "competing_event", "population"]
+    assert len(rows) == 12 * 5
+    assert {(row["endpoint"], row["population"]) for row in rows} == {
+        (OS, "all_infused"), (EFS, "all_infused"), (LFS, "responders"), (CIR, "responders"), (DOR, "responders")}
     assert as_expected(rows) == EXPECTED
 
 

@@ -99,11 +99,11 @@ def test_cr_and_mrd_negative_rates_with_exact_intervals(api_client, investigator
     assert data["n_infused"] == 6  # G is at another site
     low, high = clopper_pearson(4, 6)  # A, B, D, E; F had no assessment and counts as failure
     assert data["cr_rate"] == {"responders": 4, "n": 6, "estimate": approx(4 / 6),
-                               "ci_low": approx(low), "ci_high": approx(high)}
+                               "ci_low": approx(low), "ci_high": approx(high), "pending": 0}
     assert (data["cr_rate_evaluable"]["responders"], data["cr_rate_evaluable"]["n"]) == (4, 5)
     low, high = clopper_pearson(3, 6)  # A, D, E
     assert data["mrd_negative_cr_rate"] == {"responders": 3, "n": 6, "estimate": 0.5,
-                                            "ci_low": approx(low), "ci_high": approx(high)}
+                                            "ci_low": approx(low), "ci_high": approx(high), "pending": 0}
 
 
 def test_overall_survival_by_kaplan_meier(api_client, investigator, small_trial):
@@ -122,19 +122,20 @@ def test_overall_survival_by_kaplan_meier(api_client, investigator, small_trial)
 
 def test_leukemia_free_survival_and_its_median(api_client, investigator, small_trial):
     lfs = get_endpoints(api_client, investigator)["leukemia_free_survival"]
-    # Events: C death 50 (6 at risk), A relapse 100 (5), D relapse 300 (3: D, F, B).
-    assert lfs["at_months"]["12"]["estimate"] == approx(5 / 6 * 4 / 5 * 2 / 3)
-    assert lfs["at_months"]["12"]["at_risk"] == 2
+    # Responders A, B, D, E only. Events: A relapse 100 (4 at risk), D relapse 300 (2: D, B).
+    assert (lfs["population"], lfs["n"], lfs["events"]) == ("responders", 4, 2)
+    assert lfs["at_months"]["12"]["estimate"] == approx(3 / 4 * 1 / 2)
+    assert lfs["at_months"]["12"]["at_risk"] == 1  # B
     assert lfs["median_months"] == approx(300 / MONTH)  # first drop below 50 % is day 300
 
 
 def test_cumulative_incidence_of_relapse_with_death_as_competing_event(api_client, investigator, small_trial):
     cir = get_endpoints(api_client, investigator)["cumulative_incidence_of_relapse"]
-    # Aalen-Johansen: C dies first (S = 5/6); A relapses with 5 at risk: 5/6 x 1/5;
-    # D relapses with 3 at risk after E's censoring: + (5/6 x 4/5) x 1/3.
-    assert cir["at_months"]["12"]["estimate"] == approx(1 / 6 + 2 / 9)
-    assert cir["at_months"]["12"]["at_risk"] == 2
-    assert (cir["events"], cir["competing_events"]) == (2, 1)
+    # Responders A, B, D, E. Aalen-Johansen: A relapses with 4 at risk: 1/4; D relapses with 2 at
+    # risk after E's censoring: + 3/4 x 1/2. No death in remission (A died after relapsing).
+    assert cir["at_months"]["12"]["estimate"] == approx(1 / 4 + 3 / 8)
+    assert cir["at_months"]["12"]["at_risk"] == 1
+    assert (cir["population"], cir["n"], cir["events"], cir["competing_events"]) == ("responders", 4, 2, 0)
 
 
 def test_censoring_at_hsct_stops_counting_d_at_the_transplant(api_client, investigator, small_trial):
@@ -143,8 +144,8 @@ def test_censoring_at_hsct_stops_counting_d_at_the_transplant(api_client, invest
     # D is censored on day 80: OS deaths C (6 at risk), A (3 at risk: A, F, B).
     assert data["overall_survival"]["at_months"]["12"]["estimate"] == approx(5 / 6 * 2 / 3)
     assert data["overall_survival"]["at_months"]["12"]["at_risk"] == 2
-    # Only A's relapse remains, with 4 at risk (A, E, F, B).
-    assert data["cumulative_incidence_of_relapse"]["at_months"]["12"]["estimate"] == approx(5 / 6 * 1 / 4)
+    # Among the responders only A's relapse remains, with 3 at risk (A, E, B).
+    assert data["cumulative_incidence_of_relapse"]["at_months"]["12"]["estimate"] == approx(1 / 3)
     # The rates do not depend on censoring.
     assert data["cr_rate"]["responders"] == 4
 
@@ -171,7 +172,7 @@ def test_endpoints_page_shows_the_rates_and_links_the_figures(client, monitor, s
     assert "62.5 %" in page  # OS at 12 months
     assert 'src="/outcomes/endpoints/figures/survival.png"' in page
     censored = client.get(reverse("outcomes:endpoints") + "?censor_at_hsct=1").content.decode()
-    assert 'src="/outcomes/endpoints/figures/survival.png?censor_at_hsct=1"' in censored
+    assert 'src="/outcomes/endpoints/figures/survival.png?censor_at_hsct=true"' in censored
     assert "55.6 %" in censored  # OS at 12 months, D censored at HSCT
 
 
@@ -210,28 +211,49 @@ def test_survival_figure_draws_the_endpoints_of_the_api(client, api_client, inve
     client.force_login(investigator)
     axes, table = served_figure(client, drawn, "survival").axes
     curves = {line.get_label(): line for line in axes.lines if not line.get_label().startswith("_")}
-    assert list(curves) == ["Overall survival", "Leukemia-free survival"]
-    for label, key in (("Overall survival", "overall_survival"), ("Leukemia-free survival", "leukemia_free_survival")):
+    labels = {"Overall survival (all infused)": "overall_survival",
+              "Event-free survival (all infused)": "event_free_survival",
+              "Leukemia-free survival (responders)": "leukemia_free_survival"}
+    assert list(curves) == list(labels)
+    for label, key in labels.items():
         twelve = data[key]["at_months"]["12"]
         assert step_value_at(curves[label], 12) == approx(twelve["estimate"])
-    assert step_value_at(curves["Overall survival"], 12) == approx(0.625)
+    assert step_value_at(curves["Overall survival (all infused)"], 12) == approx(0.625)
     at_risk = {text.get_gid(): text.get_text() for text in table.texts}
     assert at_risk["at-risk-0-0"] == "6"  # the six SZ patients; G is WX's
     assert at_risk["at-risk-0-12"] == str(data["overall_survival"]["at_months"]["12"]["at_risk"]) == "3"
-    assert at_risk["at-risk-1-12"] == str(data["leukemia_free_survival"]["at_months"]["12"]["at_risk"]) == "2"
+    assert at_risk["at-risk-2-0"] == "4"  # the responders A, B, D, E
+    assert at_risk["at-risk-2-12"] == str(data["leukemia_free_survival"]["at_months"]["12"]["at_risk"]) == "1"
     assert client.get(reverse("outcomes:endpoint_figure", args=["nonsense"])).status_code == 404
 
 
 def test_relapse_figure_draws_the_cumulative_incidence_of_the_api(client, api_client, investigator, small_trial,
                                                                   drawn):
-    """Plotting 1 - LFS or counting G would move the relapse step at 12 months off 1/6 + 2/9."""
+    """Plotting 1 - LFS, or counting G or the non-responders, would move the relapse step at 12 months
+    off 1/4 + 3/8."""
     cir = get_endpoints(api_client, investigator)["cumulative_incidence_of_relapse"]
     client.force_login(investigator)
     axes, table = served_figure(client, drawn, "relapse").axes
     relapse = next(line for line in axes.lines if line.get_label() == "Relapse")
-    assert step_value_at(relapse, 12) == approx(cir["at_months"]["12"]["estimate"]) == approx(1 / 6 + 2 / 9)
+    assert step_value_at(relapse, 12) == approx(cir["at_months"]["12"]["estimate"]) == approx(1 / 4 + 3 / 8)
     at_risk = {text.get_gid(): text.get_text() for text in table.texts}
-    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("6", str(cir["at_months"]["12"]["at_risk"]))
+    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("4", str(cir["at_months"]["12"]["at_risk"]))
+
+
+def test_remission_figure_draws_the_duration_of_remission_of_the_api(client, api_client, investigator, small_trial,
+                                                                    drawn):
+    """Responders A (day 28 to relapse 100), B (28 to 500, censored), D (29 to relapse 300), E (28 to 150)."""
+    dor = get_endpoints(api_client, investigator)["duration_of_remission"]
+    client.force_login(investigator)
+    axes, table = served_figure(client, drawn, "remission").axes
+    (curve,) = [line for line in axes.lines if not line.get_label().startswith("_") and line.get_gid()]
+    assert curve.get_label() == "Duration of remission (responders)"
+    # A relapses 72 days into remission with 4 at risk; D 271 days in, with 2 (B 472, D): 3/4 x 1/2.
+    assert step_value_at(curve, 12) == approx(dor["at_months"]["12"]["estimate"]) == approx(3 / 8)
+    assert [round(x * MONTH) for x in curve.get_xdata()][:2] == [0, 72]
+    at_risk = {text.get_gid(): text.get_text() for text in table.texts}
+    assert (at_risk["at-risk-0-0"], at_risk["at-risk-0-12"]) == ("4", "1")
+    assert axes.get_xlabel() == "Months since the first CR/CRi"
 
 
 def test_swimmer_figure_draws_one_lane_per_visible_patient(client, investigator, small_trial, drawn):
@@ -254,9 +276,9 @@ def test_pdf_export_holds_the_numbers_and_the_figures(client, investigator, smal
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "66.7 %" in text and "Overall survival" in text
     assert "Cumulative incidence of relapse" in text and "Each patient's course" in text
-    # survival, relapse, swimmer (pypdf may list an image once per reference)
+    # survival, relapse, remission, swimmer (pypdf may list an image once per reference)
     figures = {image.data for page in reader.pages for image in page.images if len(image.data) > 10_000}
-    assert len(figures) == 3
+    assert len(figures) == 4
 
 
 def test_patient_courses_needs_a_fixed_number_of_queries(django_assert_max_num_queries, small_trial):

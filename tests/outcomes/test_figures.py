@@ -102,7 +102,8 @@ def test_kaplan_meier_figure_draws_the_product_limit_steps_censor_marks_and_numb
     axes, table = figure.axes
     curve, censor_marks = axes.lines
     assert curve.get_drawstyle() == "steps-post"
-    assert drawn_days(curve) == TIMES
+    assert drawn_days(curve) == [0, *TIMES]  # from 1 on day 0, so the day-0 death shows as a drop
+    assert list(curve.get_ydata()[:2]) == pytest.approx([1, 10 / 11])
     for day, survival in KM_BY_HAND.items():
         assert step_value_at(curve, day) == pytest.approx(survival)
     assert step_value_at(curve, 45) == pytest.approx(10 / 11)  # a censoring is no step

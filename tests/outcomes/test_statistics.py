@@ -37,8 +37,10 @@ def day(n):
 
 
 def course(*, last, relapse=None, death=None, hsct=None, response=None, mrd=None,
-           lost=False, subject_id="SZ-001"):
-    """A patient course written in study days, which is how a clinician reads a case."""
+           lost=False, subject_id="SZ-001", remission=None, assessed=None, window_end=None):
+    """A patient course written in study days, which is how a clinician reads a case
+    (``remission``: first CR/CRi day, ``assessed``: 1-month assessment day, ``window_end``:
+    the last day of its window)."""
     return PatientCourse(
         subject_id=subject_id,
         infusion_date=INFUSION,
@@ -49,6 +51,9 @@ def course(*, last, relapse=None, death=None, hsct=None, response=None, mrd=None
         response_1_month=response,
         mrd_negative_1_month=mrd,
         lost_to_follow_up=lost,
+        first_remission_date=day(remission),
+        primary_assessment_date=day(assessed),
+        primary_window_end_date=day(window_end),
     )
 
 
@@ -195,15 +200,20 @@ CENSORED = 0, 0
     ],
 )
 def test_analysis_rows(case, censor_at_hsct, expected):
-    rows = analysis_rows([course(**case)], censor_at_hsct=censor_at_hsct)
+    # A responder (in remission from day 0, so that the duration of remission equals LFS): every
+    # endpoint has a row; event-free survival is leukemia-free survival for a responder.
+    responder = course(**case, response="CR", remission=0)
+    expected = {**expected, "event_free_survival": expected[LFS], "duration_of_remission": expected[LFS]}
+    rows = analysis_rows([responder], censor_at_hsct=censor_at_hsct)
     assert [row["endpoint"] for row in rows] == [
-        "overall_survival", "leukemia_free_survival", "cumulative_incidence_of_relapse",
+        "overall_survival", "event_free_survival", "leukemia_free_survival",
+        "cumulative_incidence_of_relapse", "duration_of_remission",
     ]
     for row in rows:
-        assert set(row) == {"subject_id", "endpoint", "time_days", "event", "competing_event"}
+        assert set(row) == {"subject_id", "endpoint", "time_days", "event", "competing_event", "population"}
         assert row["subject_id"] == "SZ-001"
         assert (row["time_days"], row["event"], row["competing_event"]) == expected[row["endpoint"]]
-        assert time_to_event(course(**case), row["endpoint"], censor_at_hsct=censor_at_hsct) == (
+        assert time_to_event(responder, row["endpoint"], censor_at_hsct=censor_at_hsct) == (
             expected[row["endpoint"]]
         )
 
@@ -221,7 +231,7 @@ def test_relapse_or_transplant_after_death_is_refused(after_death):
 
 def test_unknown_endpoint_is_refused():
     with pytest.raises(ValueError):
-        time_to_event(course(last=30), "event_free_survival")
+        time_to_event(course(last=30), "progression_free_survival")
 
 
 # Kaplan-Meier --------------------------------------------------------------
@@ -473,10 +483,10 @@ def test_unknown_event_codes_are_refused():
 
 def cohort():
     return [
-        course(subject_id="SZ-001", last=1100, response="CR", mrd=True),
-        course(subject_id="SZ-002", last=800, relapse=200, response="CRi", mrd=False),
+        course(subject_id="SZ-001", last=1100, response="CR", mrd=True, remission=28),
+        course(subject_id="SZ-002", last=800, relapse=200, response="CRi", mrd=False, remission=28),
         course(subject_id="SZ-003", last=150, death=150, response="no_response"),
-        course(subject_id="SZ-004", last=900, hsct=90, death=500, response="CR", mrd=True),
+        course(subject_id="SZ-004", last=900, hsct=90, death=500, response="CR", mrd=True, remission=28),
         course(subject_id="SZ-005", last=60, lost=True),
     ]
 
@@ -484,16 +494,22 @@ def cohort():
 def test_endpoints_have_the_api_shape():
     result = endpoints(cohort())
     assert set(result) == {
-        "n_infused", "censor_at_hsct", "cr_rate", "cr_rate_evaluable",
+        "cutoff", "n_infused", "n_responders", "censor_at_hsct", "cr_rate", "cr_rate_evaluable",
         "mrd_negative_cr_rate", "mrd_negative_cr_rate_evaluable",
-        "overall_survival", "leukemia_free_survival", "cumulative_incidence_of_relapse",
+        "overall_survival", "event_free_survival", "leukemia_free_survival",
+        "cumulative_incidence_of_relapse", "duration_of_remission",
     }
     assert result["n_infused"] == 5 and result["censor_at_hsct"] is False
+    assert result["cutoff"] is None and result["n_responders"] == 3
     assert result["cr_rate"] == {  # 3 of 5, rounded to the contract's 3 decimals
-        "responders": 3, "n": 5, "estimate": 0.6, "ci_low": 0.147, "ci_high": 0.947,
+        "responders": 3, "n": 5, "estimate": 0.6, "ci_low": 0.147, "ci_high": 0.947, "pending": 0,
     }
-    assert set(result["cr_rate"]) == {"responders", "n", "estimate", "ci_low", "ci_high"}
-    for name in ("overall_survival", "leukemia_free_survival", "cumulative_incidence_of_relapse"):
+    for name, population in (("overall_survival", "all_infused"), ("event_free_survival", "all_infused"),
+                             ("leukemia_free_survival", "responders"),
+                             ("cumulative_incidence_of_relapse", "responders"),
+                             ("duration_of_remission", "responders")):
+        assert result[name]["population"] == population
+        assert result[name]["n"] == (5 if population == "all_infused" else 3)
         assert list(result[name]["at_months"]) == [str(m) for m in LANDMARK_MONTHS]
         for row in result[name]["at_months"].values():
             assert set(row) == {"estimate", "ci_low", "ci_high", "at_risk"}

@@ -73,8 +73,33 @@ def test_each_contract_value_grades_as_astct_says():
     assert {value: icans(edema=value) for value in CerebralEdema.values} == {"none": 0, "focal": 3, "diffuse": 4}
 
 
+def _schema_enum(components, node):
+    """The enum an OpenAPI property resolves to ($ref, allOf, oneOf or array items), or None."""
+    if "enum" in node:
+        return [value for value in node["enum"] if value not in ("", None)]
+    if "$ref" in node:
+        return _schema_enum(components, components[node["$ref"].rsplit("/", 1)[1]])
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in node.get(key, []):
+            if (found := _schema_enum(components, part)) is not None:
+                return found
+    if "items" in node:
+        return _schema_enum(components, node["items"])
+    return None
+
+
 def test_ae_vocabularies_have_the_agreed_values():
-    assert SeriousnessCriterion.values == [
+    """The API publishes the agreed values (its OpenAPI schema): a renamed or dropped value breaks clients."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    properties = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+
+    def published(field):
+        found = _schema_enum(properties, properties["AdverseEvent"]["properties"][field])
+        assert found is not None, field
+        return found
+
+    assert published("seriousness_criteria") == SeriousnessCriterion.values == [
         "death",
         "life_threatening",
         "hospitalisation",
@@ -82,6 +107,9 @@ def test_ae_vocabularies_have_the_agreed_values():
         "congenital_anomaly",
         "important_medical_event",
     ]
+    assert published("relatedness_cart") == published("relatedness_lymphodepletion") == Relatedness.values
+    assert published("outcome") == AeOutcome.values
+    assert published("action_taken") == ActionTaken.values
     # Possible, probable and definite make an adverse reaction (expedited reporting); the rest do not.
     assert {value: is_related(value) for value in Relatedness.values} == {
         "not_related": False, "unlikely": False, "possible": True, "probable": True, "definite": True}
