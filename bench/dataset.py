@@ -35,7 +35,7 @@ from trial.rules import visit_status, visit_window
 DEFAULT_TODAY = datetime.date(2026, 11, 24)
 DEFAULT_SEED = 20261124
 SITE_CODES = (("SZ", "Suzhou"), ("WX", "Wuxi"), ("NJ", "Nanjing"), ("HZ", "Hangzhou"), ("SH", "Shanghai"))
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 # Models in load order (parents first), for flushing and for sequence resets.
 LOADED_MODELS = (
@@ -142,7 +142,7 @@ class BulkWriter:
                     cursor.cursor.copy_expert(  # the psycopg2 cursor under Django's wrapper
                         f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
                 else:
-                    prepared = [[f.get_db_prep_save(v, self.connection) for f, v in zip(fields, row)]
+                    prepared = [[f.get_db_prep_save(v, self.connection) for f, v in zip(fields, row, strict=True)]
                                 for row in rows]
                     cursor.executemany(
                         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",

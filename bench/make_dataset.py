@@ -1,7 +1,8 @@
 """Build the benchmark data set: N infused patients with complete histories, in a PostgreSQL database of its own.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/edc \\
-        .venv/bin/python bench/make_dataset.py 10000 [--database edc_bench_10k] [--seed S] [--today YYYY-MM-DD] [--fresh]
+        .venv/bin/python bench/make_dataset.py 10000 [--database edc_bench_10k] [--seed S]
+            [--today YYYY-MM-DD] [--fresh]
 
 Creates the database (named edc_bench_<N> unless --database is given) on the
 server of DATABASE_URL, migrates it, seeds protocol 1.0, five sites and one

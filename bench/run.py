@@ -98,7 +98,7 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         # The server's own output (WeasyPrint's progress, errors) goes to a file, not into the table.
         self.log_path = Path(tempfile.gettempdir()) / f"bench-gunicorn-{port}.log"
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", str(workers), "--bind",
              f"127.0.0.1:{port}", "--timeout", "900", "--log-level", "warning"],

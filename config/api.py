@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from infusions.api import InfusionView, LymphodepletionView
+from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView

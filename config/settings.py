@@ -41,12 +41,14 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "trial",
+    "crf",
     "patients",
     "infusions",
     "safety",
     "outcomes",
     "monitoring",
     "visits",
+    "home",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +161,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # A service's refusal answered the same on every route (409, 400 per field, 403).
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CAR-T EDC API",
@@ -172,7 +176,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "GeneticResultEnum": "outcomes.models.GeneticResult",  # karyotype and molecular results
-        "CrfStatusEnum": "monitoring.crf.CrfStatus",
+        "CrfStatusEnum": "crf.models.CrfStatus",
         "RelatednessEnum": "safety.rules.Relatedness",
         "VisitStatusEnum": "trial.rules.VisitStatus",
         "PatientStatusEnum": "patients.models.PatientStatus",

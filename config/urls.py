@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from home.views import healthz, home
 from trial.auth import LoginView
-from trial.views import healthz, home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -5,14 +5,12 @@ corrects it (a submitted form needs `reason`). A failing soft check is a 400
 with its message unless `acknowledge_deviation` is true and `reason` is
 given; a hard check is always a 400. The services do the work.
 """
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import CrfConflict, SoftChecksNotAcknowledged, error_detail
 from monitoring.selectors import crf_deviations
 from monitoring.serializers import CrfConflictSerializer
 from patients.selectors import patient_for_user
@@ -25,15 +23,6 @@ from .models import Infusion, Lymphodepletion
 def _with_deviations(crf):
     crf.deviations = crf_deviations(crf)
     return crf
-
-
-def _error_response(error: ValidationError) -> Response:
-    if isinstance(error, CrfConflict):  # someone saved since this client read the record
-        return Response(error.as_dict(), status=status.HTTP_409_CONFLICT)
-    body = error_detail(error)
-    if isinstance(error, SoftChecksNotAcknowledged):
-        body["soft_checks"] = serializers.SoftCheckSerializer(error.checks, many=True).data
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class _PatientRecordView(APIView):
@@ -76,10 +65,7 @@ class _PatientRecordView(APIView):
             return Response({"version": [
                 "Send the version of the record you are correcting (the `version` a GET answers), so that "
                 "a change saved by someone else since is not overwritten."]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            record = self.record(patient, incoming)
-        except ValidationError as error:
-            return _error_response(error)
+        record = self.record(patient, incoming)  # a refusal is answered by config.api_errors
         record.refresh_from_db()
         return Response(self.output(_with_deviations(record)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

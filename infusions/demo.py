@@ -5,6 +5,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from patients.models import PatientStatus
 from trial.demo import DemoPlan
+from visits.services import visits_mark_done_many, visits_schedule, visits_update_status
 
 from . import services
 from .rules import InfusionFraction
@@ -48,8 +49,6 @@ def _infusion(plan: DemoPlan, patient, by):
 
 def load(*, created, users):
     from django.utils import timezone
-
-    from visits.services import visits_mark_done_many, visits_schedule, visits_update_status
 
     infused = []
     for plan, patient, by in created:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfEntryForm
 
 from . import services
 from .rules import InfusionFraction
@@ -15,19 +15,8 @@ MAX_FRACTIONS = 3
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class DeviationFields(CrfVersionMixin, forms.Form):
+class DeviationFields(CrfEntryForm):
     """Acknowledgement of failed soft checks, and the reason for changing a submitted form."""
-
-    acknowledge_deviation = forms.BooleanField(
-        required=False, label="I acknowledge the protocol deviation(s) above",
-    )
-    deviation_reason = forms.CharField(
-        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Reason for the deviation",
-    )
-    change_reason = forms.CharField(
-        required=False, label="Reason for change (when correcting a submitted form)",
-    )
 
 
 class LymphodepletionForm(DeviationFields):

@@ -11,7 +11,7 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
 
 from .rules import Agent, CellDoseVerdict, DoseVerdict
 
@@ -27,7 +27,8 @@ class Lymphodepletion(CaseReportForm):
     height_cm = models.DecimalField("height (cm)", max_digits=5, decimal_places=1,
                                     help_text="Height used for the BSA.")
     bsa_m2 = models.DecimalField(
-        "body-surface area (m²)", max_digits=4, decimal_places=2, editable=False, help_text="Mosteller BSA, rounded to 0.01 m²."
+        "body-surface area (m²)", max_digits=4, decimal_places=2, editable=False,
+        help_text="Mosteller BSA, rounded to 0.01 m².",
     )
     creatinine_clearance_ml_min = models.DecimalField(
         "creatinine clearance (mL/min)", max_digits=5, decimal_places=1, null=True, blank=True,
@@ -54,7 +55,8 @@ class LymphodepletionDose(models.Model):
     planned_mg = models.DecimalField("planned dose (mg)", max_digits=7, decimal_places=1, editable=False,
                                      help_text="The protocol's mg/m² per day times the BSA.")
     administered_mg = models.DecimalField(
-        "administered dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True, help_text="Empty or 0 when the dose was missed."
+        "administered dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True,
+        help_text="Empty or 0 when the dose was missed.",
     )
     administration_date = models.DateField(null=True, blank=True)
     verdict = models.CharField("dose check", max_length=20, choices=DoseVerdict.choices, editable=False)

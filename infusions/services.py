@@ -3,7 +3,7 @@
 The only writers of these CRFs and of `Patient.infusion_date` (study day 0).
 Each service computes the plan and verdicts with `infusions.rules`, refuses
 impossible data (hard checks, ValidationError on the field), requires an
-acknowledgement with a reason for soft checks, saves through `crf_save`,
+acknowledgement with a reason for soft checks, saves through the CRF recipe `crf_record`
 files the protocol deviations, moves the patient's status forward, and —
 for the infusion — schedules the follow-up visits once the transaction has
 committed.
@@ -18,11 +18,19 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck
+from crf.services import audited_save, crf_record
 from patients.models import Patient, PatientStatus
-from patients.rules import HEIGHT_CM_LIMITS, PERCENT_LIMITS, WEIGHT_KG_LIMITS, body_surface_area_m2, to_decimal, within_limits
+from patients.rules import (
+    HEIGHT_CM_LIMITS,
+    PERCENT_LIMITS,
+    WEIGHT_KG_LIMITS,
+    body_surface_area_m2,
+    to_decimal,
+    within_limits,
+)
 from trial.models import Protocol
+from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
@@ -166,7 +174,8 @@ def lymphodepletion_evaluate(
         administered = entry.administered_mg if entry else None
         # A dose given without a date is taken to be given on its planned day.
         given_on = (entry.administration_date or plan.date) if entry and administered else None
-        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered, tolerance_percent=tolerance)
+        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered,
+                                     tolerance_percent=tolerance)
         renal = rules.renal_adjustment_recognised(
             agent=plan.agent, planned_mg=plan.planned_mg, administered_mg=administered,
             creatinine_clearance_ml_min=creatinine_clearance_ml_min,
@@ -202,7 +211,8 @@ def lymphodepletion_evaluate(
 
 def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
     """The day of the last dose actually given (or planned, when none was recorded as given)."""
-    given = [dose.administration_date for dose in course.doses.all() if dose.administration_date and dose.administered_mg]
+    given = [dose.administration_date for dose in course.doses.all()
+             if dose.administration_date and dose.administered_mg]
     return max(given) if given else max(dose.planned_date for dose in course.doses.all())
 
 
@@ -252,8 +262,6 @@ def lymphodepletion_record(
                 f"The last dose ({last:%Y-%m-%d}) would be less than "
                 f"{protocol.min_days_last_lymphodepletion_to_infusion} days before the recorded infusion "
                 f"({infusion.infusion_date:%Y-%m-%d}).")})
-    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-
     course = Lymphodepletion.objects.filter(patient=patient).first() or Lymphodepletion(
         patient=patient, protocol=protocol
     )
@@ -262,7 +270,8 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_save(crf=course, by=by, reason=change_reason, expected_version=version)
+    crf_record(crf=course, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     reason = change_reason or "Initial entry"
     existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
     for line in evaluation.lines:
@@ -281,8 +290,6 @@ def lymphodepletion_record(
     for stale in existing.values():  # a day the protocol version no longer has
         stale._history_user, stale._change_reason = by, reason
         stale.delete()
-    if evaluation.checks:
-        deviations_record(crf=course, checks=evaluation.checks, reason=deviation_reason, by=by)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -346,7 +353,7 @@ def infusion_evaluate(
     )
 
 
-def _infusion_hard_checks(
+def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
     *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}
@@ -432,8 +439,6 @@ def infusion_record(
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
     evaluation = infusion_evaluate(protocol=protocol, weight_kg=weight_kg, product=product, fractions=fractions)
-    require_acknowledgement(evaluation.checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-
     infusion = Infusion.objects.filter(patient=patient).first() or Infusion(patient=patient, protocol=protocol)
     infusion.product_lot = product.lot.strip()
     infusion.manufacture_date = product.manufacture_date
@@ -445,7 +450,8 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_save(crf=infusion, by=by, reason=change_reason, expected_version=version)
+    crf_record(crf=infusion, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     reason = change_reason or "Initial entry"
     existing = list(infusion.fractions.all())
     for index, fraction in enumerate(fractions):
@@ -458,8 +464,6 @@ def infusion_record(
     for stale in existing[len(fractions):]:
         stale._history_user, stale._change_reason = by, reason
         stale.delete()
-    if evaluation.checks:
-        deviations_record(crf=infusion, checks=evaluation.checks, reason=deviation_reason, by=by)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -471,12 +475,10 @@ def infusion_record(
                else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=why)
     if changed:
-        from visits.tasks import visits_schedule_enqueue
-
         patient_id = patient.pk
 
         def schedule():
-            queued = visits_schedule_enqueue(patient_id)
+            queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)
 

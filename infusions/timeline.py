@@ -18,7 +18,8 @@ def timeline_events(patient) -> list[TimelineEvent]:
             by_day.setdefault((dose.study_day, dose.administration_date or dose.planned_date), []).append(dose)
         for (study_day, date), doses in sorted(by_day.items()):
             detail = "; ".join(
-                f"{dose.get_agent_display()} {_mg(dose.administered_mg)} (plan {_mg(dose.planned_mg)})" for dose in doses)
+                f"{dose.get_agent_display()} {_mg(dose.administered_mg)} (plan {_mg(dose.planned_mg)})"
+                for dose in doses)
             events.append(TimelineEvent(
                 date=date, kind="lymphodepletion", label=f"Lymphodepletion day {study_day}", detail=detail,
                 status=course.status, url=course.get_absolute_url(),

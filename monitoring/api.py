@@ -1,7 +1,6 @@
 """Queries, the signing action and the ODM export over the API. Everything
 goes through the same services as the pages; there is no other way to write
 a signature than `POST .../sign/` with the signer's password."""
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -9,33 +8,27 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crf.models import crf_model
 from patients.models import Patient
 
 from . import services
-from .checks import error_detail
-from .crf import crf_model
 from .models import DataQuery
+from .roles import can_lock
 from .serializers import (
-    DataQuerySerializer, QueryAnswerSerializer, QueryCommentSerializer, QueryRaiseSerializer,
-    SignatureSerializer, SignRequestSerializer,
+    DataQuerySerializer,
+    QueryAnswerSerializer,
+    QueryCommentSerializer,
+    QueryRaiseSerializer,
+    SignatureSerializer,
+    SignRequestSerializer,
 )
-
-
-def _call(service, **kwargs):
-    """A service's refusal as HTTP 400 (per-field JSON) or 403, never a 500."""
-    try:
-        return service(**kwargs)
-    except ValidationError as error:
-        raise exceptions.ValidationError(error_detail(error))
-    except PermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error))
 
 
 def _crf_for_user(user, crf_code: str, pk: int):
     try:
         model = crf_model(crf_code)
     except LookupError:
-        raise exceptions.NotFound("No such form.")
+        raise exceptions.NotFound("No such form.") from None
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
         "patient", "patient__site").first()
     if crf is None:
@@ -67,9 +60,9 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         try:
             crf = _crf_for_user(request.user, data.validated_data["crf_code"], data.validated_data["crf_id"])
         except exceptions.NotFound:  # named in the body, not the URL: a bad request, not a missing page
-            raise exceptions.ValidationError({"crf_id": ["No such form of a patient you may see."]})
-        query = _call(services.query_raise, crf=crf, field=data.validated_data["field"],
-                      text=data.validated_data["text"], by=request.user)
+            raise exceptions.ValidationError({"crf_id": ["No such form of a patient you may see."]}) from None
+        query = services.query_raise(crf=crf, field=data.validated_data["field"],
+                                     text=data.validated_data["text"], by=request.user)
         return Response(DataQuerySerializer(query).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=QueryAnswerSerializer, responses=DataQuerySerializer)
@@ -79,8 +72,9 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = QueryAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new_value = data.validated_data["new_value"]
-        _call(services.query_answer, query=query, by=request.user, text=data.validated_data["text"],
-              new_value=new_value if new_value not in (None, "") else None, reason=data.validated_data["reason"])
+        services.query_answer(query=query, by=request.user, text=data.validated_data["text"],
+                              new_value=new_value if new_value not in (None, "") else None,
+                              reason=data.validated_data["reason"])
         return self._answer(query)
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
@@ -89,7 +83,7 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         query = self.get_object()  # another site's query is a 404 whatever the body
         data = QueryCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.query_close, query=query, by=request.user, text=data.validated_data["text"])
+        services.query_close(query=query, by=request.user, text=data.validated_data["text"])
         return self._answer(query)
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
@@ -98,7 +92,7 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         query = self.get_object()  # another site's query is a 404 whatever the body
         data = QueryCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.query_reopen, query=query, by=request.user, text=data.validated_data["text"])
+        services.query_reopen(query=query, by=request.user, text=data.validated_data["text"])
         return self._answer(query)
 
 
@@ -111,8 +105,8 @@ class CrfSignView(APIView):
         data = SignRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # A token is no OTP-verified session: over the API the code travels with the password.
-        signature = _call(services.crf_sign, crf=crf, by=request.user, password=data.validated_data["password"],
-                          otp_token=data.validated_data["otp_token"])
+        signature = services.crf_sign(crf=crf, by=request.user, password=data.validated_data["password"],
+                                      otp_token=data.validated_data["otp_token"])
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 
@@ -123,6 +117,6 @@ class OdmExportView(APIView):
     def get(self, request):
         from .exports_views import odm_response
 
-        if not services.can_lock(request.user):
+        if not can_lock(request.user):
             raise exceptions.PermissionDenied("Exports are for data managers.")
         return odm_response(request)

@@ -1,15 +1,16 @@
 from django.apps import AppConfig
-from django.db.models.signals import pre_delete
 
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self):
-        from patients.models import Patient, Visit
+        from crf import hooks
 
-        from .crf import crf_models, refuse_hard_delete
+        from .services import crf_values_changed, deviations_record
+        from .services.locks import data_lock_reason
 
-        # A signal, not a delete() override: it also stops QuerySet.delete() and cascades.
-        for model in [*crf_models(), Patient, Visit]:
-            pre_delete.connect(refuse_hard_delete, sender=model, dispatch_uid=f"refuse_hard_delete:{model._meta.label}")
+        # The floor (crf) imports nothing from here; it calls these (crf/hooks.py).
+        hooks.register_lock_check(data_lock_reason)
+        hooks.register_values_changed(crf_values_changed)
+        hooks.register_deviation_recorder(deviations_record)

@@ -2,9 +2,13 @@
 patients (monitoring runs last in trial.hooks.CLINICAL_APPS): the older half
 of each patient's forms source-verified, and signed at the sponsor site; an
 open query on every third patient's newest form. Through the services."""
-from .crf import CrfStatus
+from crf.models import CrfStatus
+from crf.services import crf_value_fields
+
+from .roles import can_sign
 from .selectors import patient_crfs
-from .services import _crf_sign_one, can_sign, crf_value_fields, crf_verify, query_raise
+from .services import crf_verify, query_raise
+from .services.signatures import _crf_sign_one
 
 DEMO_QUERY_TEXT = "Please confirm this value against the source document."
 NOT_QUERIED = frozenset({"patient", "visit", "protocol", "removed", "removal_reason"})

@@ -8,9 +8,13 @@ from xml.sax.saxutils import escape, quoteattr
 from django.db import models
 from django.utils import timezone
 
-from .crf import child_label, child_value_fields, crf_children, crf_models
+from crf.display import field_label, is_millions
+from crf.models import child_label, child_value_fields, crf_children, crf_models
+from crf.services import crf_value_fields
+from patients.models import Patient
+from trial.models import Site
+
 from .csv_safe import csv_lines, csv_text
-from .services import crf_value_fields
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 # Columns every form CSV starts with; the form's own fields follow.
@@ -125,8 +129,6 @@ def dictionary_csv() -> str:
 
 
 def _dictionary_row(form: str, form_label: str, f) -> list:
-    from .display import field_label, is_millions
-
     codes = "; ".join(f"{code}={label}" for code, label in f.flatchoices) if f.choices else ""
     if isinstance(f, models.BooleanField):
         codes = "1=Yes; 0=No"
@@ -188,11 +190,9 @@ def _odm_groups(models_) -> list[tuple]:
     return groups
 
 
-def _odm_study(*, protocol, models_):
+def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
     """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
     from lxml import etree
-
-    from .display import field_label
 
     el = _el
     study_oid = _oid("ST", protocol.code)
@@ -232,7 +232,7 @@ def _odm_study(*, protocol, models_):
         for order, f in enumerate(fields, start=1):
             item_oids[(model, fk, f.name)] = _item_oid(model, f.name, fk)
             el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
-    for model, child, fk, fields in groups:
+    for model, _child, fk, fields in groups:
         for f in fields:
             item = el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
             _translated(item, "Question", field_label(f))
@@ -257,8 +257,6 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
     from django.contrib.auth import get_user_model
     from django.db.models import Q
     from lxml import etree
-
-    from trial.models import Site
 
     el = _el
     admin = etree.Element(f"{{{ODM_NS}}}AdminData", nsmap={None: ODM_NS})
@@ -446,8 +444,6 @@ def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
     from django.db.models import Q
     from django.db.models.functions import Coalesce
     from lxml import etree
-
-    from patients.models import Patient
 
     chunk_patients = chunk_patients or ODM_CHUNK_PATIENTS
     models_ = crf_models()

@@ -6,16 +6,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from crf.models import crf_model, crf_models
 from patients.models import Patient
 from patients.selectors import patient_for_user
 from trial.models import Protocol
 from trial.roles import visible_sites
 
-from . import exports, reports, services
-from .crf import crf_model
+from . import exports, reports, services, tasks
 from .forms import CasebookBatchForm
 from .models import ExportJob, ExportRecord
 from .record_exports import RECORD_EXPORTS
+from .roles import can_lock
 from .views import _visit_or_404
 
 
@@ -43,15 +44,13 @@ def casebook(request, study_id: str):
 
 
 def _require_data_manager(request):
-    if not services.can_lock(request.user):
+    if not can_lock(request.user):
         raise PermissionDenied("Exports are for data managers.")
 
 
 @login_required
 def export_index(request):
     _require_data_manager(request)
-    from .crf import crf_models
-
     sites = visible_sites(request.user)
     form = CasebookBatchForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
@@ -62,7 +61,7 @@ def export_index(request):
         if ids:
             patients = patients.filter(pk__in=Patient.objects.filter(subject_id__in=ids).values("pk"))
         try:
-            job = services.export_job_create(by=request.user, patients=patients)
+            job = tasks.export_job_start(by=request.user, patients=patients)
         except ValidationError as error:
             form.add_error("study_ids", error.message_dict.get("study_ids", error.messages))
         else:
@@ -89,7 +88,7 @@ def form_csv(request, crf_code: str):
     try:
         model = crf_model(crf_code)
     except LookupError:
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     lines = exports.form_csv_lines(model, Patient.objects.visible_to(request.user))
     services.export_record(user=request.user, kind="form_csv", description=f"CSV of {model.crf_label}")
     return _csv_response(lines, f"{crf_code}.csv")
@@ -104,7 +103,7 @@ def child_csv(request, crf_code: str, child: str):
         model = crf_model(crf_code)
         child_model, fk = exports.crf_child(model, child)
     except LookupError:
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     lines = exports.child_csv_lines(child_model, fk, Patient.objects.visible_to(request.user))
     services.export_record(user=request.user, kind="child_csv",
                            description=f"CSV of {child_model._meta.verbose_name_plural} ({model.crf_label})")

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 
-from .crf import crf_children, crf_models
+from crf.models import crf_children, crf_models
+
 from .csv_safe import csv_lines
 
 
@@ -110,8 +111,10 @@ def audit_lines(patients) -> Iterator[str]:
 
 
 def _audit_rows(patients):
-    from .exports import coded_text
-    from .exports import _chunks  # noqa: PLC2701 — the one chunking helper of the exports
+    from .exports import (
+        _chunks,  # noqa: PLC2701 — the one chunking helper of the exports
+        coded_text,
+    )
 
     actions = {"+": "created", "~": "changed", "-": "deleted"}
     ignored = {"updated_at", "created_at", "version", "history_id"}

@@ -1,9 +1,28 @@
 """Reads across every CRF model, for home pages and lists."""
+from collections import defaultdict
 from itertools import chain
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Min
+from django.http import Http404
+from django.utils.text import capfirst
+
+from crf.audit import audit_trail, compact_audit
+from crf.display import field_label, format_value
+from crf.models import CrfStatus, child_label, child_value_fields, crf_children, crf_models
+from crf.services import crf_value_fields
 from patients.models import Patient
 
-from .crf import CrfStatus, crf_models
+from .models import (
+    DataLock,
+    DataQuery,
+    LockScope,
+    ProtocolDeviation,
+    QueryStatus,
+    Signature,
+    SourceVerification,
+)
 
 
 def crfs_with_status(*, user, statuses: list[str], limit: int = 50) -> list:
@@ -31,13 +50,10 @@ def forms_to_sign(user, limit: int = 50) -> list:
 
 def crf_for_user(*, user, model_label: str, pk: int):
     """A CRF by model label and key, or 404 when it is not a CRF or the user may not see its patient."""
-    from django.apps import apps
-    from django.http import Http404
-
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     if model not in crf_models():
         raise Http404("No such form.")
     crf = model.objects.filter(pk=pk, patient__in=Patient.objects.visible_to(user)).select_related(
@@ -52,45 +68,31 @@ def crf_model_label(crf) -> str:
 
 
 def _for_crf(queryset, crf):
-    from django.contrib.contenttypes.models import ContentType
-
     return queryset.filter(content_type=ContentType.objects.get_for_model(type(crf)), object_id=crf.pk)
 
 
 def crf_queries(crf):
-    from .models import DataQuery
-
     return _for_crf(DataQuery.objects.select_related("raised_by").prefetch_related("messages__author"), crf)
 
 
 def crf_open_query_fields(crf) -> set[str]:
-    from .models import QueryStatus
-
     return set(crf_queries(crf).exclude(status=QueryStatus.CLOSED).values_list("field", flat=True))
 
 
 def crf_verifications(crf):
-    from .models import SourceVerification
-
     return _for_crf(SourceVerification.objects.select_related("verified_by"), crf)
 
 
 def crf_signatures(crf):
-    from .models import Signature
-
     return _for_crf(Signature.objects.select_related("signer"), crf)
 
 
 def crf_active_lock(crf):
-    from .models import DataLock, LockScope
-
     return _for_crf(DataLock.objects.filter(scope=LockScope.CRF, unlocked_at__isnull=True), crf).first()
 
 
 def display_value(crf, model_field):
-    """A field's value as a clinician reads it (monitoring.display, the one formatting helper)."""
-    from .display import format_value
-
+    """A field's value as a clinician reads it (crf.display, the one formatting helper)."""
     return format_value(crf, model_field)
 
 
@@ -98,10 +100,6 @@ def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
     """Every data field of the form with its verbose name, value, SDV mark and open queries.
 
     ``marks`` and ``queries`` (the form's SDV marks and queries) are read when not given."""
-    from .display import field_label
-    from .models import QueryStatus
-    from .services import crf_value_fields
-
     marks = crf_verifications(crf) if marks is None else marks
     queries = crf_queries(crf).exclude(status=QueryStatus.CLOSED) if queries is None else queries
     active_marks = {mark.field: mark for mark in marks if mark.is_active}
@@ -128,14 +126,6 @@ def crf_review(crf) -> dict:
 def crf_reviews(crfs) -> list[dict]:
     """crf_review of many forms in a number of queries that depends on the CRF models, not on the forms:
     queries, SDV marks, signatures and history rows are read per model for all its forms at once."""
-    from collections import defaultdict
-
-    from django.contrib.contenttypes.models import ContentType
-
-    from .audit import audit_trail, compact_audit
-    from .crf import crf_children
-    from .models import DataQuery, ProtocolDeviation, Signature, SourceVerification
-
     by_model = defaultdict(list)
     for crf in crfs:
         by_model[type(crf)].append(crf)
@@ -145,20 +135,8 @@ def crf_reviews(crfs) -> list[dict]:
     child_audits = defaultdict(list)  # (model, pk) -> audit entries of the child rows
     related = {}  # (related model, pk) -> object, shared by every audit trail (a form's patient, visit…)
     for model, forms in by_model.items():
-        content_type = ContentType.objects.get_for_model(model)
         ids = [crf.pk for crf in forms]
-        grouped = {}
-        for name, queryset in (
-            ("marks", SourceVerification.objects.select_related("verified_by")),
-            ("signatures", Signature.objects.select_related("signer")),
-            ("queries", DataQuery.objects.select_related("raised_by").prefetch_related("messages__author")),
-        ):
-            grouped[name] = defaultdict(list)
-            for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
-                grouped[name][record.object_id].append(record)
-        for record in ProtocolDeviation.objects.select_related("created_by").filter(
-                content_type=content_type, object_id__in=ids):
-            deviations[(model, record.object_id)].append(record)
+        grouped = _load_monitoring_records(model=model, ids=ids, deviations=deviations)
         history = defaultdict(list)
         for row in model.history.filter(id__in=ids).select_related("history_user").order_by(
                 "history_date", "history_id"):
@@ -195,17 +173,28 @@ def crf_reviews(crfs) -> list[dict]:
     return reviews
 
 
+def _load_monitoring_records(*, model, ids, deviations) -> dict:
+    """The SDV marks, signatures and queries of the forms ``ids`` of ``model`` (one query each), by name and
+    form id; their protocol deviations go into ``deviations``."""
+    content_type = ContentType.objects.get_for_model(model)
+    grouped = {}
+    for name, queryset in (
+        ("marks", SourceVerification.objects.select_related("verified_by")),
+        ("signatures", Signature.objects.select_related("signer")),
+        ("queries", DataQuery.objects.select_related("raised_by").prefetch_related("messages__author")),
+    ):
+        grouped[name] = defaultdict(list)
+        for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
+            grouped[name][record.object_id].append(record)
+    for record in ProtocolDeviation.objects.select_related("created_by").filter(
+            content_type=content_type, object_id__in=ids):
+        deviations[(model, record.object_id)].append(record)
+    return grouped
+
+
 def _load_children(*, child, fk, ids, into, audits, related) -> None:
     """The child rows of the forms ``ids`` (one query, and one for their history), as a table per form:
     the columns are the child's data fields (labels with units), a removed row is marked as removed."""
-    from collections import defaultdict
-
-    from django.utils.text import capfirst
-
-    from .audit import audit_trail
-    from .crf import child_label, child_value_fields
-    from .display import field_label, format_value
-
     fields = child_value_fields(child, fk)
     shown = [f for f in fields if f.name not in ("removed", "removal_reason")]
     others = [f.name for f in fields if f.is_relation]
@@ -254,8 +243,6 @@ def patient_crfs(patient) -> list:
 
 def open_queries(user, *, site_code: str = "", study_id: str = ""):
     """Open and answered (not yet closed) queries of visible patients, oldest first."""
-    from .models import DataQuery, QueryStatus
-
     queries = DataQuery.objects.filter(patient__in=Patient.objects.visible_to(user)).exclude(
         status=QueryStatus.CLOSED).select_related("patient", "patient__site", "raised_by")
     if site_code:
@@ -267,8 +254,6 @@ def open_queries(user, *, site_code: str = "", study_id: str = ""):
 
 def open_query_counts(user) -> dict:
     """Open queries per site and per patient, with the age of the oldest."""
-    from django.db.models import Count, Min
-
     queries = open_queries(user)
     per_site = queries.values("patient__site__code").annotate(n=Count("pk"), oldest=Min("raised_at")).order_by(
         "patient__site__code")
@@ -279,10 +264,6 @@ def open_query_counts(user) -> dict:
 
 def crf_deviations(crf) -> list:
     """The protocol deviations filed against one CRF, newest first."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from .models import ProtocolDeviation
-
     if crf is None:
         return []
     return list(ProtocolDeviation.objects.filter(

@@ -71,7 +71,7 @@ class CrfChangeSerializer(serializers.Serializer):
 
 
 class CrfConflictSerializer(serializers.Serializer):
-    """The 409 body of a stale update (`monitoring.checks.CrfConflict.as_dict`)."""
+    """The 409 body of a stale update (`crf.checks.CrfConflict.as_dict`)."""
 
     detail = serializers.CharField()
     version = serializers.IntegerField(help_text="The version the request was based on.")

@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from patients.models import Patient
-
-from .audit import audit_trail
+from crf.audit import audit_trail
+from patients.models import Patient, Visit
+from patients.selectors import patient_for_user
 
 
 @login_required
@@ -14,7 +14,7 @@ def history(request, model_label: str, pk: int):
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.")
+        raise Http404("No such form.") from None
     if not hasattr(model, "history"):
         raise Http404("This record has no audit trail.")
     instance = get_object_or_404(model, pk=pk)
@@ -37,14 +37,22 @@ from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E4
 from django.shortcuts import redirect  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
+from crf.models import CrfStatus  # noqa: E402
+from crf.services import crf_lock_reason  # noqa: E402
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
 
 from . import selectors, services  # noqa: E402
-from .crf import CrfStatus  # noqa: E402
 from .forms import (  # noqa: E402
-    LockForm, QueryAnswerForm, QueryCloseForm, QueryRaiseForm, QueryReopenForm, SignForm, UnlockForm,
+    LockForm,
+    QueryAnswerForm,
+    QueryCloseForm,
+    QueryRaiseForm,
+    QueryReopenForm,
+    SignForm,
+    UnlockForm,
 )
 from .models import DataLock, DataQuery, LockScope  # noqa: E402
+from .roles import can_lock, can_monitor, can_sign  # noqa: E402
 
 
 def _error_text(error: ValidationError) -> str:
@@ -84,16 +92,16 @@ def crf_detail(request, model_label: str, pk: int):
     site = crf.patient.site
     review = selectors.crf_review(crf)
     crf_awaits_signature = (crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED) and not crf.removed
-                            and not services.crf_lock_reason(crf))
+                            and not crf_lock_reason(crf))
     return render(request, "monitoring/crf_detail.html", {
         **review,
         "patient": crf.patient,
-        "lock_reason": services.crf_lock_reason(crf),
+        "lock_reason": crf_lock_reason(crf),
         "active_lock": selectors.crf_active_lock(crf),
-        "can_monitor": services.can_monitor(request.user, site),
-        "can_sign": services.can_sign(request.user, site) and crf_awaits_signature,
+        "can_monitor": can_monitor(request.user, site),
+        "can_sign": can_sign(request.user, site) and crf_awaits_signature,
         "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
-        "can_lock": services.can_lock(request.user),
+        "can_lock": can_lock(request.user),
         "raise_form": QueryRaiseForm(rows=review["rows"]),
         "sign_form": SignForm(),
         "lock_form": LockForm(),
@@ -213,13 +221,11 @@ def query_detail(request, pk: int):
         "messages_": query.messages.select_related("author"),
         "answer_form": answer_form, "close_form": QueryCloseForm(), "reopen_form": QueryReopenForm(),
         "can_answer": can_enter_data(request.user, query.patient.site) and query.is_open,
-        "can_monitor": services.can_monitor(request.user, query.patient.site),
+        "can_monitor": can_monitor(request.user, query.patient.site),
     })
 
 
 def _visit_or_404(request, pk):
-    from patients.models import Visit
-
     return get_object_or_404(
         Visit.objects.filter(patient__in=Patient.objects.visible_to(request.user)).select_related(
             "patient", "patient__site", "definition"), pk=pk)
@@ -235,7 +241,7 @@ def visit_review(request, pk: int):
         "visit": visit, "patient": visit.patient,
         "crfs": [(crf, selectors.crf_model_label(crf)) for crf in selectors.visit_crfs(visit)],
         "active_lock": lock,
-        "can_sign": services.can_sign(request.user, site), "can_lock": services.can_lock(request.user),
+        "can_sign": can_sign(request.user, site), "can_lock": can_lock(request.user),
         "sign_form": SignForm(), "lock_form": LockForm(), "unlock_form": UnlockForm(),
     })
 
@@ -274,8 +280,6 @@ def visit_lock(request, pk: int):
 @login_required
 def patient_review(request, study_id: str):
     """The patient's casebook on screen: every form, its status, and the patient lock."""
-    from patients.selectors import patient_for_user
-
     patient = patient_for_user(user=request.user, study_id=study_id)
     if request.method == "POST":
         reason = request.POST.get("reason", "")
@@ -293,7 +297,7 @@ def patient_review(request, study_id: str):
         "visits": patient.visits.select_related("definition"),
         "active_lock": DataLock.objects.filter(scope=LockScope.PATIENT, patient=patient,
                                                unlocked_at__isnull=True).first(),
-        "can_lock": services.can_lock(request.user),
+        "can_lock": can_lock(request.user),
         "lock_form": LockForm(), "unlock_form": UnlockForm(),
     })
 
@@ -301,7 +305,7 @@ def patient_review(request, study_id: str):
 @login_required
 def trial_lock(request):
     """Data managers: the database lock before analysis, and every active lock."""
-    if not services.can_lock(request.user):
+    if not can_lock(request.user):
         raise PermissionDenied("Only data managers lock data.")
     active = DataLock.objects.filter(unlocked_at__isnull=True).select_related("patient", "visit", "locked_by")
     if request.method == "POST":

@@ -1,16 +1,19 @@
 """/api/v1/: response assessments and follow-up of a patient, the endpoints and analysis.csv."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from monitoring.checks import error_detail
 from monitoring.csv_safe import csv_dict_text
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
@@ -27,13 +30,8 @@ from .serializers import (
 )
 from .services import follow_up_save, response_assessment_save
 
-
 # Model field -> API field, where the contract's name differs.
 API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason"}
-
-
-def _drf_error(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error_detail(error, renamed=API_FIELD_NAMES))
 
 
 class PatientCrfListCreate(GenericAPIView):
@@ -41,6 +39,7 @@ class PatientCrfListCreate(GenericAPIView):
 
     model = None
     save_service = None
+    api_field_names = API_FIELD_NAMES  # config.api_errors names the fields of a refusal as the API does
     order_by = ()
     pagination_class = None  # the whole list, as GET answers it
 
@@ -65,14 +64,11 @@ class PatientCrfListCreate(GenericAPIView):
             visit = Visit.objects.filter(patient=patient, definition__code=code).first()
             if visit is None:
                 raise ValidationError({"visit": [f"This patient has no scheduled visit {code}."]})
-        try:
-            crf = type(self).save_service(
-                patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
-                acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
-                deviation_reason=serializer.validated_data["reason"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        crf = type(self).save_service(
+            patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
+            acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
+            deviation_reason=serializer.validated_data["reason"],
+        )
         return ApiResponse(self.get_serializer(crf).data, status=status.HTTP_201_CREATED)
 
 

@@ -5,7 +5,7 @@ the hard and soft checks and save.
 """
 from django import forms
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfEntryForm as BaseCrfEntryForm
 
 from .models import FollowUp, ResponseAssessment
 from .rules import data_cutoff_error, remission_counts_missing
@@ -22,17 +22,8 @@ class NullBooleanChoice(forms.NullBooleanSelect):
         self.choices = [("unknown", "Not assessed"), ("true", "Yes"), ("false", "No")]
 
 
-class CrfEntryForm(CrfVersionMixin, forms.ModelForm):
-    """What every outcomes CRF form adds: the reason for change and the deviation acknowledgement."""
-
-    reason = forms.CharField(
-        label="Reason for change", required=False, max_length=300,
-        help_text="Required when changing a submitted form.",
-    )
-    acknowledge_deviation = forms.BooleanField(
-        label="I confirm these values and record a protocol deviation", required=False
-    )
-    deviation_reason = forms.CharField(label="Reason for the deviation", required=False, max_length=400)
+class CrfEntryForm(BaseCrfEntryForm, forms.ModelForm):
+    """An outcomes CRF form: the reason for change only when editing."""
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,7 +34,7 @@ class CrfEntryForm(CrfVersionMixin, forms.ModelForm):
         return {name: self.cleaned_data.get(name) for name in self.Meta.fields}
 
     def show_deviation_fields(self) -> bool:
-        return bool(self.errors.get("acknowledge_deviation") or self.data.get("acknowledge_deviation"))
+        return self.show_deviation
 
 
 class ResponseAssessmentForm(CrfEntryForm):

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
 
 from .rules import Response
 
@@ -118,7 +118,7 @@ class FollowUp(CaseReportForm):
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
     contact_date = models.DateField(help_text="Date of the visit or contact (the last contact date).")
-    # Not "status": that is the CRF's place in its life cycle (monitoring.crf).
+    # Not "status": that is the CRF's place in its life cycle (crf.models).
     follow_up_status = models.CharField("status", max_length=20, choices=FollowUpStatus.choices)
     relapse_date = models.DateField(null=True, blank=True)
     relapse_cd19 = models.CharField(

@@ -255,7 +255,7 @@ def data_cutoff_error(cutoff: date, *, today: date) -> str | None:
 # Follow-up consistency (hard checks) -------------------------------------------
 
 
-def follow_up_date_errors(
+def follow_up_date_errors(  # noqa: C901 (a flat list of independent date rules)
     *,
     infusion_date: date,
     contact_date: date,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from patients.models import Patient
-from trial.models import VisitDefinition
+from trial.models import Protocol, VisitDefinition
 
 from .models import FollowUp, FollowUpStatus, ResponseAssessment
 from .rules import COMPLETE_REMISSION_RESPONSES, Response, primary_assessment_index
@@ -50,8 +50,6 @@ def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[i
     schedule has no such visit falls back to its primary_assessment_day with
     no window.
     """
-    from trial.models import Protocol
-
     protocol_ids = set(protocol_ids)
     windows = {
         protocol_id: (day, 0, 0)

@@ -1,8 +1,8 @@
 """Writing response assessments and follow-up contacts.
 
 The forms and the API call these; each derives what the rules derive, runs
-the hard and soft checks, saves through `monitoring.services.crf_save` and
-files protocol deviations for acknowledged soft checks.
+the hard and soft checks, and saves through the CRF recipe `crf.services.crf_record`
+(acknowledgement, the audited save, a protocol deviation per acknowledged soft check).
 """
 import datetime
 from decimal import Decimal
@@ -12,12 +12,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import visit_window_check
+from crf.services import audited_save, crf_record
 from patients.models import Patient, PatientStatus, Visit
-from trial.rules import date_in_window
 
-from .models import FollowUp, FollowUpStatus, GeneticResult, ResponseAssessment, genetic_aberration_detected
+from .models import (
+    FollowUp,
+    FollowUpStatus,
+    GeneticResult,
+    ResponseAssessment,
+    genetic_aberration_detected,
+)
 from .rules import derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
 
@@ -42,19 +47,6 @@ def _infusion_date_or_error(patient: Patient) -> datetime.date:
     if patient.infusion_date is None:
         raise ValidationError("This patient has not been infused: there is nothing to assess yet.")
     return patient.infusion_date
-
-
-def _visit_window_checks(*, visit: Visit | None, on_date: datetime.date, field: str) -> list[SoftCheck]:
-    if visit is None or date_in_window(
-        visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end
-    ):
-        return []
-    return [SoftCheck(
-        rule="visit_window", field=field,
-        message=(f"{on_date:%Y-%m-%d} is outside the {visit.definition.code} window "
-                 f"({visit.window_start:%Y-%m-%d} to {visit.window_end:%Y-%m-%d})."),
-        value=f"{on_date:%Y-%m-%d}",
-    )]
 
 
 def _check_visit(*, patient: Patient, visit: Visit | None) -> None:
@@ -159,13 +151,12 @@ def response_assessment_save(
     assessment.response, assessment.mrd_negative = response_assessment_derive(
         patient=patient, values=current, exclude_pk=assessment.pk
     )
-    checks = _visit_window_checks(visit=assessment.visit, on_date=assessment.assessment_date,
-                                  field="assessment_date")
-    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-    crf_save(crf=assessment, by=by, reason=reason)
-    if checks:
-        deviations_record(crf=assessment, checks=checks, reason=deviation_reason, by=by)
-    return assessment
+    return crf_record(
+        crf=assessment, by=by, reason=reason,
+        soft_checks=visit_window_check(visit=assessment.visit, on_date=assessment.assessment_date,
+                                       field="assessment_date"),
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+    )
 
 
 # Follow-up -----------------------------------------------------------------
@@ -213,11 +204,11 @@ def follow_up_save(
         if "status" in errors:
             errors["follow_up_status"] = errors.pop("status")
         raise ValidationError(errors)
-    checks = _visit_window_checks(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date")
-    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-    crf_save(crf=follow_up, by=by, reason=reason)
-    if checks:
-        deviations_record(crf=follow_up, checks=checks, reason=deviation_reason, by=by)
+    crf_record(
+        crf=follow_up, by=by, reason=reason,
+        soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+    )
     if follow_up.follow_up_status == FollowUpStatus.DEAD:
         patient_off_study_for_death(patient=patient, death_date=follow_up.death_date, by=by)
     return follow_up

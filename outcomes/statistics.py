@@ -369,9 +369,8 @@ def time_to_event(
         event_date = relapse or death  # a relapse cannot follow death
 
     end_date = event_date or competing_date
-    if censor_at_hsct and course.hsct_date is not None:
-        if end_date is None or course.hsct_date < end_date:
-            return course.study_day(course.hsct_date), 0, 0
+    if censor_at_hsct and course.hsct_date is not None and (end_date is None or course.hsct_date < end_date):
+        return course.study_day(course.hsct_date), 0, 0
     if end_date is None:
         return course.study_day(course.follow_up_end_date), 0, 0
     return course.study_day(end_date), int(event_date is not None), int(competing_date is not None)

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from monitoring.checks import errors_onto_form
+from crf.checks import errors_onto_form
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -17,7 +17,11 @@ from . import reports
 from .forms import EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
 from .models import FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
-from .services import follow_up_save, response_assessment_derive, response_assessment_save
+from .services import (
+    follow_up_save,
+    response_assessment_derive,
+    response_assessment_save,
+)
 
 
 def _visit_from_query(request, patient: Patient) -> Visit | None:
@@ -96,8 +100,8 @@ def response_assessment_new(request, study_id):
 def response_assessment_detail(request, pk):
     assessment = _crf_for_user(ResponseAssessment, request.user, pk)
     return _crf_page(request, patient=assessment.patient, form_class=ResponseAssessmentForm,
-                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response, instance=assessment,
-                     template="outcomes/response_assessment_form.html")
+                     save=response_assessment_save, instance_kwarg="assessment", preview=_derived_response,
+                     instance=assessment, template="outcomes/response_assessment_form.html")
 
 
 @login_required
@@ -110,8 +114,8 @@ def follow_up_new(request, study_id):
 @login_required
 def follow_up_detail(request, pk):
     follow_up = _crf_for_user(FollowUp, request.user, pk)
-    return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save, instance_kwarg="follow_up",
-                     instance=follow_up, template="outcomes/follow_up_form.html")
+    return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save,
+                     instance_kwarg="follow_up", instance=follow_up, template="outcomes/follow_up_form.html")
 
 
 # Endpoints -----------------------------------------------------------------

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from monitoring.admin import CrfAdmin, PatientScopedAdmin, ReadOnlyAdmin
-
+from .admin_base import CrfAdmin, PatientScopedAdmin, ReadOnlyAdmin
 from .models import BaselineCRF, Patient, ScreeningCRF, Visit
 
 

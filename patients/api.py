@@ -1,21 +1,18 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from monitoring.checks import error_detail
 from trial.roles import can_enter_data, visible_sites
 
 from .models import Patient
 from .selectors import patient_for_user
-from .serializers import PatientScreenResultSerializer, PatientScreenSerializer, PatientSerializer
+from .serializers import (
+    PatientScreenResultSerializer,
+    PatientScreenSerializer,
+    PatientSerializer,
+)
 from .services import patient_register
-
-
-def drf_errors(error: DjangoValidationError) -> ValidationError:
-    """A service's ValidationError as a 400 with per-field JSON."""
-    return ValidationError(error_detail(error))
 
 
 class PatientViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -56,10 +53,7 @@ class PatientViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"site": ["No site with this code that you may see."]})
         if not can_enter_data(request.user, site):
             raise PermissionDenied("Only coordinators, investigators and administrators of this site screen patients.")
-        try:
-            patient = patient_register(site=site, by=request.user, **data)
-        except DjangoValidationError as error:
-            raise drf_errors(error) from error
+        patient = patient_register(site=site, by=request.user, **data)
         patient = patient_for_user(user=request.user, study_id=patient.study_id)
         body = PatientScreenResultSerializer(patient, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -2,7 +2,7 @@
 enrolled and given a baseline through the same services as a coordinator."""
 from decimal import Decimal
 
-from monitoring.services import audited_save
+from crf.services import audited_save
 from trial.demo import DemoPlan
 
 from .models import Patient, PatientStatus

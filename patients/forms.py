@@ -3,7 +3,7 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfVersionMixin, reason_for_change_field
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
@@ -40,10 +40,7 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
                 widget=forms.RadioSelect, required=False, initial="",
             )
         if reason_required:
-            self.fields["reason"] = forms.CharField(
-                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
-                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
-            )
+            self.fields["reason"] = reason_for_change_field(required=True)
 
     @staticmethod
     def initial_from(screening) -> dict:
@@ -72,7 +69,8 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
     class Meta:
         model = BaselineCRF
         fields = [
-            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
+            "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent",
+            "mrd_percent",
             "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
             "prior_inotuzumab",
         ]
@@ -87,10 +85,7 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
             value = getattr(self.instance, name, None)
             self.initial[name] = "" if value is None else ("true" if value else "false")
         if reason_required:
-            self.fields["reason"] = forms.CharField(
-                label="Reason for change", widget=forms.Textarea(attrs={"rows": 2}),
-                help_text="This form is submitted: say why it changes (the audit trail keeps it).",
-            )
+            self.fields["reason"] = reason_for_change_field(required=True)
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
@@ -124,8 +119,9 @@ class PatientListFilter(forms.Form):
             data["per_page"] = "50"
         super().__init__(data, **kwargs)
         self.fields["site"].queryset = sites
-        for name, field in self.fields.items():
-            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        for field in self.fields.values():
+            css = ("form-select form-select-sm" if isinstance(field.widget, forms.Select)
+                   else "form-control form-control-sm")
             field.widget.attrs["class"] = css
 
     def apply(self, patients):

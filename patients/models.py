@@ -6,10 +6,11 @@ from django.db.models import Q
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.display import DisplayTable
+from crf.models import CaseReportForm
 from trial.models import Site
-from trial.rules import VisitStatus
 from trial.roles import is_trial_wide
+from trial.rules import VisitStatus
 
 from .rules import (
     HEIGHT_CM_LIMITS,
@@ -235,8 +236,6 @@ class ScreeningCRF(CaseReportForm):
     def get_eligibility_display(self):
         """The answers criterion by criterion, in the protocol's order (a criterion the protocol does not
         name, from an older version, last)."""
-        from monitoring.display import DisplayTable
-
         answers = dict(self.eligibility or {})
         table = DisplayTable(["Criterion", "", "Answer"])
         for criterion in self.protocol.eligibility_criteria.order_by("order", "code"):

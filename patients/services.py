@@ -12,12 +12,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.crf import CrfStatus
-from monitoring.services import audited_save, crf_save
+from crf.models import CrfStatus
+from crf.services import audited_save, crf_save
 from trial.models import Protocol, Site
 
 from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
-from .rules import EligibilityVerdict, eligibility_verdict, failed_criteria, screen_failure_reason
+from .rules import (
+    EligibilityVerdict,
+    eligibility_verdict,
+    failed_criteria,
+    screen_failure_reason,
+)
 
 DECIDED = (PatientStatus.ENROLLED, PatientStatus.SCREEN_FAILED)
 

@@ -20,7 +20,9 @@ from .rules import study_day
 @dataclass(frozen=True)
 class TimelineEvent:
     date: datetime.date
-    kind: str  # screening, consent, lymphodepletion, infusion, adverse_event, crs, icans, response, visit, relapse, hsct, death, ...
+    # screening, consent, lymphodepletion, infusion, adverse_event, crs, icans, response, visit, relapse, hsct,
+    # death, ...
+    kind: str
     label: str
     detail: str = ""
     status: str = ""  # the CRF's status (draft, submitted, verified, signed, locked) or the visit's

@@ -10,10 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from crf.checks import errors_onto_form
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, require_data_entry, visible_sites
-
-from monitoring.checks import errors_onto_form
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
 from .models import BaselineCRF, Patient, PatientStatus

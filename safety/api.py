@@ -1,17 +1,25 @@
 """`/api/v1/patients/{subject_id}/adverse-events/`: AEs, CRS and ICANS entries of one patient."""
-from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.checks import error_detail
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import services
-from .serializers import SERIALIZER_BY_KIND, AdverseEventSerializer, CrsAssessmentSerializer, IcansAssessmentSerializer
+from .serializers import (
+    SERIALIZER_BY_KIND,
+    AdverseEventSerializer,
+    CrsAssessmentSerializer,
+    IcansAssessmentSerializer,
+)
 
 SAFETY_ENTRY = PolymorphicProxySerializer(
     component_name="SafetyEntry",
@@ -72,9 +80,6 @@ class PatientSafetyEntriesView(APIView):
         acknowledge = data.pop("acknowledge_deviation", False)
         reason = data.pop("reason", "")
         instance = serializer_class.Meta.model(patient=patient, protocol=patient.protocol, **data)
-        try:
-            saved = SAVE_BY_KIND[kind](instance, by=request.user, acknowledge_deviation=acknowledge,
-                                       deviation_reason=reason)
-        except ValidationError as error:
-            return Response(error_detail(error), status=status.HTTP_400_BAD_REQUEST)
+        saved = SAVE_BY_KIND[kind](instance, by=request.user, acknowledge_deviation=acknowledge,
+                                   deviation_reason=reason)
         return Response(serializer_class(saved).data, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from monitoring.forms import CrfVersionMixin
+from crf.forms import CrfEntryForm as BaseCrfEntryForm
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
@@ -31,39 +31,13 @@ def capd_field_name(number: int) -> str:
     return f"capd_item_{number}"
 
 
-class CrfEntryForm(CrfVersionMixin, forms.ModelForm):
-    """Fields every safety CRF page shares: the reason for a change and the
-    acknowledgement of failed soft checks."""
-
-    reason = forms.CharField(
-        label="Reason for change", required=False, max_length=300,
-        help_text="Required when changing a submitted form.",
-    )
-    acknowledge_deviation = forms.BooleanField(
-        label="I acknowledge the protocol deviation", required=False,
-    )
-    deviation_reason = forms.CharField(label="Reason for the deviation", required=False, max_length=300)
-
-    DEVIATION_FIELDS = ("acknowledge_deviation", "deviation_reason")
+class CrfEntryForm(BaseCrfEntryForm, forms.ModelForm):
+    """A safety CRF form: the reason for change hidden on a new entry."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields["reason"].widget = forms.HiddenInput()
-
-    @property
-    def main_fields(self):
-        return [field for field in self.visible_fields() if field.name not in self.DEVIATION_FIELDS]
-
-    @property
-    def deviation_fields(self):
-        return [self[name] for name in self.DEVIATION_FIELDS]
-
-    @property
-    def show_deviation(self) -> bool:
-        """The acknowledgement appears once a soft check has failed (or was already ticked)."""
-        return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
-            "on", "true", "1")
 
 
 class GradedEntryForm(CrfEntryForm):
@@ -114,7 +88,8 @@ class IcansAssessmentForm(GradedEntryForm):
                 scores = range(4, -1, -1) if reverse else range(5)
                 self.fields[capd_field_name(number)] = forms.TypedChoiceField(
                     label=f"{number}. {label}", coerce=int, required=False,
-                    choices=[("", "—")] + [(score, f"{word} ({score})") for word, score in zip(_FREQUENCIES, scores)],
+                    choices=[("", "—")] + [(score, f"{word} ({score})")
+                                           for word, score in zip(_FREQUENCIES, scores, strict=True)],
                     initial=stored[number - 1],
                 )
             self.fields["unable_to_assess"].label = "Unable to perform CAPD (unarousable)"

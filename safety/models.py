@@ -10,7 +10,8 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from monitoring.crf import CaseReportForm
+from crf.display import EMPTY, DisplayList, decoded_list
+from crf.models import CaseReportForm
 from trial.rules import Crf
 
 from .rules import (
@@ -44,7 +45,8 @@ class AdverseEvent(CaseReportForm):
     resolution_date = models.DateField(null=True, blank=True)
     serious = models.BooleanField(default=False)
     seriousness_criteria = models.JSONField(
-        "seriousness criteria", default=list, blank=True, help_text="Codes of SeriousnessCriterion that the event meets."
+        "seriousness criteria", default=list, blank=True,
+        help_text="Codes of SeriousnessCriterion that the event meets.",
     )
     aware_at = models.DateTimeField(
         "site became aware at", null=True, blank=True,
@@ -76,8 +78,6 @@ class AdverseEvent(CaseReportForm):
         return self.get_seriousness_criteria_display().items
 
     def get_seriousness_criteria_display(self):
-        from monitoring.display import decoded_list
-
         return decoded_list(self.seriousness_criteria, SeriousnessCriterion.choices)
 
 
@@ -185,8 +185,6 @@ class IcansAssessment(CaseReportForm):
         return reverse("safety:icans_assessment_edit", args=[self.patient.study_id, self.pk])
 
     def get_capd_items_display(self):
-        from monitoring.display import EMPTY, DisplayList
-
         if not self.capd_items:
             return EMPTY
         return DisplayList([f"Item {number}: {score}" for number, score in enumerate(self.capd_items, start=1)])

@@ -17,7 +17,7 @@ def swimmer_png(lanes, *, last_day: int = 28, of_total: int | None = None) -> by
     figure = Figure(figsize=(9, height), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for row, (label, crs, icans) in enumerate(reversed(lanes)):
+    for row, (_label, crs, icans) in enumerate(reversed(lanes)):
         axes.barh(row, last_day + 1, left=-0.5, height=0.8, color="#f5f5f5", edgecolor="#cccccc", linewidth=0.5)
         for days, offset in ((crs, 0.17), (icans, -0.17)):
             for day, grade in days:

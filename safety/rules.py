@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import TextChoices
 
@@ -323,7 +323,7 @@ def _utc(name: str, value: datetime) -> datetime:
     # wall clock in Python, so compare instants in UTC.
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, not {value!r}.")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def sae_initial_report_due(aware_at: datetime) -> datetime:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.core.exceptions import FieldError
 from django.urls import NoReverseMatch, reverse
 
-from monitoring.crf import crf_model
+from crf.models import crf_model
 from patients.models import Patient
 from patients.rules import study_day
 
@@ -127,9 +127,11 @@ def swimmer_lanes(user) -> list[tuple[str, list[tuple[int, int]], list[tuple[int
             "patient_id", "assessment_date", "grade"
         ):
             target.setdefault(patient_id, []).append((on_date, grade))
+    def days(patient, pairs):
+        found = [(patient_day(patient, on_date), grade) for on_date, grade in pairs]
+        return sorted((day, grade) for day, grade in found if 0 <= day <= SWIMMER_LAST_DAY)
+
     for patient in patients:
-        def days(pairs):
-            found = [(patient_day(patient, on_date), grade) for on_date, grade in pairs]
-            return sorted((day, grade) for day, grade in found if 0 <= day <= SWIMMER_LAST_DAY)
-        lanes.append((patient.study_id, days(crs.get(patient.pk, [])), days(icans.get(patient.pk, []))))
+        lanes.append((patient.study_id, days(patient, crs.get(patient.pk, [])),
+                      days(patient, icans.get(patient.pk, []))))
     return lanes

@@ -9,22 +9,28 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.checks import SoftCheck, require_acknowledgement
-from monitoring.services import audited_save, crf_save, deviations_record
+from crf.checks import SoftCheck, visit_window_check
+from crf.services import audited_save, crf_record
 from patients.models import Patient
 from patients.rules import age_years
-from trial.rules import date_in_window
+from trial.models import Role, SiteMembership
 
-from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeOverdueNotice, SaeReport
+from .models import (
+    AdverseEvent,
+    CrsAssessment,
+    IcansAssessment,
+    SaeOverdueNotice,
+    SaeReport,
+)
 from .rules import (
-    AeOutcome,
     ActionTaken,
+    AeOutcome,
     Grading,
     SeriousnessCriterion,
     capd_score,
     crs_grading,
-    ice_score,
     icans_grading,
+    ice_score,
     sae_initial_report_due,
     sae_report_overdue,
     uses_capd,
@@ -70,27 +76,9 @@ def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, l
 
 def _visit_checks(*, crf, on_date: datetime.date) -> list[SoftCheck]:
     visit = crf.visit
-    if visit is None:
-        return []
-    if visit.patient_id != crf.patient_id:
+    if visit is not None and visit.patient_id != crf.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
-    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
-        return []
-    return [SoftCheck(
-        rule="visit_window", field="assessment_date",
-        message=(f"{on_date:%Y-%m-%d} is outside the {visit.definition.code} window "
-                 f"({visit.window_start:%Y-%m-%d} – {visit.window_end:%Y-%m-%d})."),
-        value=f"{on_date:%Y-%m-%d}",
-    )]
-
-
-def _save_with_checks(*, crf, by, reason: str, checks: list[SoftCheck], acknowledge_deviation: bool,
-                      deviation_reason: str):
-    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
-    crf_save(crf=crf, by=by, reason=reason)
-    if checks:
-        deviations_record(crf=crf, checks=checks, reason=deviation_reason, by=by)
-    return crf
+    return visit_window_check(visit=visit, on_date=on_date, field="assessment_date")
 
 
 def _typed_fields(crf) -> None:
@@ -123,7 +111,8 @@ def _assessment_date_errors(*, assessment, syndrome: str) -> dict[str, str]:
                           label="Assessment date")
     if "assessment_date" not in errors and assessment.assessment_date is not None:
         if patient.infusion_date is None:
-            errors["assessment_date"] = f"No CAR-T infusion is recorded for this patient: {syndrome} follows the infusion."
+            errors["assessment_date"] = (f"No CAR-T infusion is recorded for this patient: {syndrome} follows "
+                                         f"the infusion.")
         elif assessment.assessment_date < patient.infusion_date:
             errors["assessment_date"] = (f"{syndrome} is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
                                          f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
@@ -177,9 +166,9 @@ def crs_assessment_save(*, assessment: CrsAssessment, by, reason: str = "", ackn
     crs_assessment_hard_checks(assessment=assessment)
     grading = crs_assessment_grading(assessment=assessment)
     assessment.grade, assessment.grading_driver = grading.grade, grading.driver
-    return _save_with_checks(crf=assessment, by=by, reason=reason,
-                             checks=crs_assessment_soft_checks(assessment=assessment),
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=assessment, by=by, reason=reason,
+                      soft_checks=crs_assessment_soft_checks(assessment=assessment),
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- ICANS -----------------------------------------------------------------------
@@ -202,9 +191,9 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
         try:
             assessment.capd_score = capd_score(assessment.capd_items)
         except (ValueError, TypeError) as error:
-            raise ValidationError({"capd_items": str(error)})
+            raise ValidationError({"capd_items": str(error)}) from error
     if any(item is not None for item in ice_items):
-        missing = [name for name, item in zip(ICE_ITEMS, ice_items) if item is None]
+        missing = [name for name, item in zip(ICE_ITEMS, ice_items, strict=True) if item is None]
         if missing:
             raise ValidationError({name: "Score every ICE item, or tick 'unable to assess'." for name in missing})
         try:
@@ -214,9 +203,10 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
                 attention=assessment.ice_attention,
             )
         except ValueError as error:
-            raise ValidationError({"ice_score": str(error)})
+            raise ValidationError({"ice_score": str(error)}) from error
     if assessment.ice_score is None and assessment.capd_score is None:
-        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick 'unable to assess'."})
+        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick "
+                                            "'unable to assess'."})
 
 
 def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
@@ -254,14 +244,14 @@ def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", 
     assessment.grade, assessment.grading_driver = grading.grade, grading.driver
     assessment.age_years_at_infusion = patient_age_years_at_infusion(
         patient=assessment.patient, on_date=assessment.assessment_date)
-    return _save_with_checks(crf=assessment, by=by, reason=reason,
-                             checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=assessment, by=by, reason=reason,
+                      soft_checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- Adverse events --------------------------------------------------------------
 
-def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a flat list of independent hard checks)
     _typed_fields(event)
     patient = event.patient
     errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
@@ -318,8 +308,8 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     # No window check: an AE reported at a visit may have begun any time before it.
-    return _save_with_checks(crf=event, by=by, reason=reason, checks=[],
-                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    return crf_record(crf=event, by=by, reason=reason,
+                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 # --- SAE reports and the 24-hour clock -------------------------------------------
@@ -369,8 +359,6 @@ def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseE
     Idempotent: an event is e-mailed once (a SaeOverdueNotice row records it);
     the home pages keep flagging it until the initial report is recorded.
     """
-    from trial.models import Role, SiteMembership
-
     now = now or timezone.now()
     newly = []
     for event in sae_events_overdue(patients=Patient.objects.all(), now=now):

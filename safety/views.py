@@ -8,13 +8,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from monitoring.checks import errors_onto_form
+from crf.checks import errors_onto_form
 from patients.models import Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry
 
 from . import services
-from .forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm, SaeReportForm
+from .forms import (
+    AdverseEventForm,
+    CrsAssessmentForm,
+    IcansAssessmentForm,
+    SaeReportForm,
+)
 from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .plots import swimmer_png
 from .rules import sae_initial_report_due, sae_report_late, sae_report_overdue

@@ -16,8 +16,7 @@ hypothesis_settings.register_profile("suite", derandomize=True, database=None, *
 hypothesis_settings.register_profile("explore", max_examples=300, **_HYPOTHESIS_COMMON)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
-from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory
-
+from .factories import MembershipFactory, PatientFactory, SiteFactory, UserFactory  # noqa: E402 (after the profiles)
 
 # --- No silent skips in CI ---
 # CI provides every component a test can need (PostgreSQL, Redis, Chromium, pg_dump), so a skip there means a

@@ -1,6 +1,5 @@
 """factory_boy factories for the models every app's tests need."""
 import datetime
-
 from decimal import Decimal
 
 import factory

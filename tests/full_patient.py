@@ -7,15 +7,21 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from crf.models import crf_models
+from crf.services import crf_save
 from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
 from monitoring import services as monitoring_services
-from monitoring.crf import crf_models
 from monitoring.models import DataLock, DataQuery, ExportJob, LockScope, Signature
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
-from safety.services import adverse_event_save, crs_assessment_save, icans_assessment_save, sae_report_record
+from safety.services import (
+    adverse_event_save,
+    crs_assessment_save,
+    icans_assessment_save,
+    sae_report_record,
+)
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD
 
@@ -84,7 +90,7 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
         "extramedullary_disease": False, "anc_per_ul": 1500, "platelets_per_ul": 150_000})
     follow_up = follow_up_save(patient=patient, by=by, values={
         "contact_date": day(60), "follow_up_status": "alive_in_remission"})
-    sample = monitoring_services.crf_save(crf=SampleForm(
+    sample = crf_save(crf=SampleForm(
         patient=patient, protocol=patient.protocol, assessment_date=day(28), weight_kg=Decimal("62.5"),
         performance_status="1"), by=by)
     query = monitoring_services.query_raise(crf=sample, field="weight_kg", text="Please check the weight.",

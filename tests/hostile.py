@@ -7,7 +7,7 @@ from django.db import transaction
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from monitoring.crf import crf_models
+from crf.models import crf_models
 from patients.models import Patient
 
 HOSTILE_LITERALS = [

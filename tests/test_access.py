@@ -20,8 +20,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from monitoring.crf import crf_models
-from monitoring.services import crf_values
+from crf.models import crf_models
+from crf.services import crf_values
 from patients.models import Patient, Visit
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
@@ -186,9 +186,9 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
 
 @pytest.fixture
 def full(full_patient, patient_sz, coordinator, monitor):
+    from crf.checks import SoftCheck
     from monitoring.models import ProtocolDeviation, SourceVerification
     from monitoring.services import crf_verify, deviations_record
-    from monitoring.checks import SoftCheck
 
     built = full_patient
     response = built.crf("outcomes.responseassessment")

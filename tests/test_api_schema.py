@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 import yaml
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
@@ -16,8 +14,11 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import given, settings
 from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from monitoring.services import crf_save, query_raise
+from crf.services import crf_save
+from monitoring.services import query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory

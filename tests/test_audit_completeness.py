@@ -383,7 +383,7 @@ CHANNELS = ("form", "api", "admin")
 
 def test_every_listed_channel_has_an_exercise():
     declared = {(label, channel) for label, routes in AUDIT_CHANNELS.items()
-                for channel, route in zip(CHANNELS, routes) if not route.startswith(NONE)}
+                for channel, route in zip(CHANNELS, routes, strict=True) if not route.startswith(NONE)}
     assert declared == set(exercises()), (
         "AUDIT_CHANNELS and the exercises disagree: every channel that exists must be exercised "
         f"(missing {sorted(declared - set(exercises()))}, unlisted {sorted(set(exercises()) - declared)}).")
@@ -397,7 +397,7 @@ def test_every_change_through_each_channel_is_in_the_history_with_user_and_reaso
                     data_manager=data_manager, root=root)
     runs = {key: run for key, run in exercises().items() if key[1] == channel}
     done = set()
-    for (label, _), run in runs.items():
+    for (_label, _), run in runs.items():
         if run in done:
             continue  # one page writes two models (a course and its doses)
         done.add(run)

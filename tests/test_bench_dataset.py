@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from bench.dataset import DEFAULT_TODAY, dataset_load, dataset_setup
-from monitoring.crf import crf_models
+from crf.models import crf_models
 from infusions.models import Infusion, Lymphodepletion
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.models import Patient, Visit

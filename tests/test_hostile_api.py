@@ -8,22 +8,29 @@ record answered, and the records saved before are as they were.
 """
 import datetime
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crf.services import crf_save
 from infusions import services as infusion_services
 from monitoring.models import DataQuery
-from monitoring.services import crf_save, query_close, query_raise
+from monitoring.services import query_close, query_raise
 from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, PatientFactory
-from tests.hostile import examples, hostile_json_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import (
+    examples,
+    hostile_json_value,
+    rolled_back,
+    snapshot,
+    unchanged_except_patients,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +129,8 @@ API_CASES = {
         _patient_path("lymphodepletion"), read=_read_single("lymphodepletion"),
         changes=("infusions.Lymphodepletion",)),
     ("post", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
-        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"), read=_read_single("infusion")),
+        "coordinator", "lymphodepleted", lambda ctx: INFUSION, _patient_path("infusion"),
+        read=_read_single("infusion")),
     ("put", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
         "coordinator", "infused_by_service",
         lambda ctx: {**INFUSION, "version": 1, "weight_kg": "51", "reason": "Scale fixed"},

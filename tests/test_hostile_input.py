@@ -10,9 +10,9 @@ Each example runs in a savepoint that is rolled back, so examples do not see eac
 The number of examples comes from the hypothesis profile (tests/conftest.py, HYPOTHESIS_PROFILE).
 """
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from django.contrib.messages import get_messages
@@ -20,10 +20,10 @@ from django.urls import NoReverseMatch, reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crf.models import crf_models
 from infusions import services as infusion_services
 from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
-from monitoring.crf import crf_models
 from outcomes.forms import FollowUpForm, ResponseAssessmentForm
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
@@ -31,7 +31,13 @@ from patients.models import BaselineCRF, PatientStatus, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
 from tests.factories import PatientFactory
-from tests.hostile import examples, hostile_form_value, rolled_back, snapshot, unchanged_except_patients
+from tests.hostile import (
+    examples,
+    hostile_form_value,
+    rolled_back,
+    snapshot,
+    unchanged_except_patients,
+)
 from trial.models import Site
 
 pytestmark = pytest.mark.django_db

@@ -2,9 +2,10 @@
 not depend on how many rows they show (no N+1).
 
 Each case builds its data with 1 row, counts the queries of one request, adds 49 rows (50 in all;
-fewer for the two PDFs, whose layout time grows with every form), counts again, and asserts the two counts are equal (within a small constant where a page shows one
-extra kind of thing once any row exists) and under an explicit budget. The cache is cleared before
-each counted request, so the cached pages (the endpoints) are measured computing everything.
+fewer for the two PDFs, whose layout time grows with every form), counts again, and asserts the two
+counts are equal (within a small constant where a page shows one extra kind of thing once any row
+exists) and under an explicit budget. The cache is cleared before each counted request, so the
+cached pages (the endpoints) are measured computing everything.
 """
 import dataclasses
 import datetime
@@ -17,16 +18,23 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from infusions import services as infusion_services
-from infusions.rules import InfusionFraction
-from monitoring.models import DataQuery, ExportRecord, ProtocolDeviation
+from crf.services import crf_save
+from monitoring.models import ExportRecord, ProtocolDeviation
 from monitoring.services import (
-    crf_save, data_lock_create, query_answer, query_close, query_raise, query_reopen,
+    data_lock_create,
+    query_answer,
+    query_close,
+    query_raise,
+    query_reopen,
 )
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Patient, PatientStatus, Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
-from safety.services import adverse_event_save, crs_assessment_save, icans_assessment_save
+from safety.services import (
+    adverse_event_save,
+    crs_assessment_save,
+    icans_assessment_save,
+)
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory
 from trial.models import VisitDefinition

@@ -128,7 +128,8 @@ def demo_plans(*, as_of: datetime.date) -> list[DemoPlan]:
                 plan.max_icans_grade = rng.choice([0, 0, 1, 2, 3])
                 plan.last_contact_day = infused_days_ago
             if stage in {"assessed", "relapsed", "dead", "long_follow_up"}:
-                plan.response = rng.choice(["CR", "CR", "CRi", "CR", "no_response"]) if stage != "long_follow_up" else "CR"
+                plan.response = (rng.choice(["CR", "CR", "CRi", "CR", "no_response"]) if stage != "long_follow_up"
+                                 else "CR")
                 plan.mrd_negative = plan.response in {"CR", "CRi"} and rng.random() < 0.8
             if stage == "relapsed":
                 plan.response = plan.response if plan.response != "no_response" else "CR"

@@ -177,7 +177,7 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
-# Roles that see every site of the trial (design.md, "Who sees what").
+# Roles that see every site of the trial; coordinators, investigators and monitors see the sites they belong to.
 TRIAL_WIDE_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 
 

@@ -67,6 +67,21 @@ def date_in_window(*, visit_date: datetime.date, window_start: datetime.date, wi
     return window_start <= visit_date <= window_end
 
 
+def visit_window_message(
+    *, on_date: datetime.date, visit_code: str, window_start: datetime.date, window_end: datetime.date
+) -> str | None:
+    """The one message for data dated outside a visit's window (None inside it), on the CRF
+    pages' soft check (`crf.checks.visit_window_check`) and the visit page alike."""
+    if date_in_window(visit_date=on_date, window_start=window_start, window_end=window_end):
+        return None
+    if on_date < window_start:
+        off = f"{(window_start - on_date).days} days before it opens"
+    else:
+        off = f"{(on_date - window_end).days} days after it closed"
+    return (f"{on_date:%Y-%m-%d} is outside the {visit_code} window "
+            f"({window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}): {off}.")
+
+
 def visit_status(
     *,
     today: datetime.date,

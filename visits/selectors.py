@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
-from monitoring.crf import crf_model
+from crf.models import crf_model
 from patients.models import Visit
 from trial.rules import Crf
 

@@ -22,11 +22,11 @@ from django.db.models import F, Q, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from monitoring.crf import crf_models
-from monitoring.services import audited_save
+from crf.models import crf_models
+from crf.services import audited_save
 from patients.models import Patient, PatientStatus, Visit
 from trial.models import Protocol, Role, SiteMembership, VisitDefinition
-from trial.rules import VisitStatus, date_in_window, visit_window
+from trial.rules import VisitStatus, visit_window, visit_window_message
 
 from .models import VisitReminder
 
@@ -283,14 +283,8 @@ def visits_mark_done_many(*, visits, by, reason: str) -> int:
 
 def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:
     """A soft warning when data for ``visit`` is dated outside its window, else None."""
-    if date_in_window(visit_date=on_date, window_start=visit.window_start, window_end=visit.window_end):
-        return None
-    if on_date < visit.window_start:
-        off = f"{(visit.window_start - on_date).days} days before it opens"
-    else:
-        off = f"{(on_date - visit.window_end).days} days after it closed"
-    return (f"{on_date:%Y-%m-%d} is outside the {visit.definition.name} window "
-            f"({visit.window_start:%Y-%m-%d} to {visit.window_end:%Y-%m-%d}): {off}.")
+    return visit_window_message(on_date=on_date, visit_code=visit.definition.code,
+                                window_start=visit.window_start, window_end=visit.window_end)
 
 
 # --- reminders ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from monitoring.admin import CrfAdmin
+from patients.admin_base import CrfAdmin
 
 from .models import SampleForm
 

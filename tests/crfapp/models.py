@@ -1,6 +1,6 @@
 from django.db import models
 
-from monitoring.crf import CaseReportForm
+from crf.models import CaseReportForm
 
 
 class SampleForm(CaseReportForm):

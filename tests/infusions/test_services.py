@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from crf.checks import SoftChecksNotAcknowledged
 from infusions import services
 from infusions.models import Infusion, Lymphodepletion
 from infusions.rules import InfusionFraction
-from monitoring.checks import SoftChecksNotAcknowledged
 from monitoring.models import ProtocolDeviation
 from patients.models import PatientStatus, Visit
 

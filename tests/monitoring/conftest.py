@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitoring.services import crf_save
+from crf.services import crf_save
 from tests.crfapp.models import SampleForm
 
 

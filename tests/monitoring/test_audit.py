@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from monitoring.audit import audit_trail
-from monitoring.services import audited_save
+from crf.audit import audit_trail
+from crf.services import audited_save
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitoring.services import crf_save
+from crf.services import crf_save
 from tests.conftest import screenshot
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from monitoring.checks import SoftCheck, SoftChecksNotAcknowledged, require_acknowledgement
+from crf.checks import SoftCheck, SoftChecksNotAcknowledged, require_acknowledgement
 
 CHECK = SoftCheck(rule="cart_dose_range", field="cart_cells_infused", message="Dose 4.99 ×10⁶/kg is below 5.00.",
                   value="4.99")

@@ -1,20 +1,20 @@
 """Lost updates: two users editing the same CRF. The second save, based on the
 version the first one replaced, is refused with what changed; nothing the
 first saved is lost (optimistic concurrency, `crf_save`)."""
-import datetime
 import re
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 
-from monitoring.checks import CrfConflict
-from monitoring.crf import CrfStatus
-from monitoring.services import crf_save, crf_verify
+from crf.checks import CrfConflict
+from crf.models import CrfStatus
+from crf.services import crf_save
+from monitoring.services import crf_verify
 from patients.models import BaselineCRF
 from patients.services import baseline_save
 from tests.crfapp.models import SampleForm
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

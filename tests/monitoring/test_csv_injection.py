@@ -8,12 +8,13 @@ import re
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from monitoring.crf import crf_models
+from crf.models import crf_models
+from crf.services import crf_save
 from monitoring.csv_safe import neutralise
 from monitoring.exports import child_exports
 from monitoring.models import ProtocolDeviation
 from monitoring.record_exports import RECORD_EXPORTS
-from monitoring.services import crf_save, query_raise
+from monitoring.services import query_raise
 
 pytestmark = pytest.mark.django_db
 

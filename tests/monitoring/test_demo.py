@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
+from crf.services import crf_save
 from monitoring import demo
 from monitoring.models import DataQuery, Signature, SourceVerification
 from monitoring.selectors import patient_crfs
-from monitoring.services import crf_save
 from tests.crfapp.models import SampleForm
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,8 @@ def test_demo_verifies_and_signs_the_older_half_and_queries_the_newest(patient_s
     assert casebook[-4:] == [(SampleForm, form.pk) for form in forms]
     demo.load(created=[(None, patient_sz, coordinator)], users={"monitor": monitor, "investigator": investigator})
     older_half = set(casebook[: len(casebook) // 2])
-    assert {(mark.content_type.model_class(), mark.object_id) for mark in SourceVerification.objects.all()} == older_half
+    marks = SourceVerification.objects.all()
+    assert {(mark.content_type.model_class(), mark.object_id) for mark in marks} == older_half
     assert {(sig.content_type.model_class(), sig.object_id) for sig in Signature.objects.all()} == older_half
     query = DataQuery.objects.get()
     assert (query.object_id, query.field) == (forms[3].pk, "assessment_date")

@@ -3,11 +3,24 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from monitoring.crf import CrfStatus
-from monitoring.models import DataQuery, QueryMessage, QueryStatus, Signature, SourceVerification
+from crf.models import CrfStatus
+from crf.services import crf_save
+from monitoring.models import (
+    DataQuery,
+    QueryMessage,
+    QueryStatus,
+    Signature,
+    SourceVerification,
+)
 from monitoring.selectors import open_queries
 from monitoring.services import (
-    crf_save, crf_sign, crf_verify, query_answer, query_close, query_raise, query_raise_automatic, query_reopen,
+    crf_sign,
+    crf_verify,
+    query_answer,
+    query_close,
+    query_raise,
+    query_raise_automatic,
+    query_reopen,
     signature_is_intact,
 )
 from tests.factories import PASSWORD
@@ -67,7 +80,7 @@ def test_automatic_query_is_raised_once(sample_form):
 
 
 def test_protocol_deviation_raises_an_automatic_query(sample_form, coordinator):
-    from monitoring.checks import SoftCheck
+    from crf.checks import SoftCheck
     from monitoring.services import deviations_record
 
     check = SoftCheck(rule="weight_drop", field="weight_kg", message="Weight 12 % below screening.", value="62.5")

@@ -4,10 +4,16 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from monitoring.crf import CrfStatus
+from crf.models import CrfStatus
+from crf.services import crf_save
 from monitoring.models import DataLock, LockScope
 from monitoring.services import (
-    crf_lock, crf_save, crf_sign, crf_unlock, data_lock_create, data_lock_release, query_raise,
+    crf_lock,
+    crf_sign,
+    crf_unlock,
+    data_lock_create,
+    data_lock_release,
+    query_raise,
 )
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD, UserFactory

@@ -14,7 +14,6 @@ casebook and in CSVs of their own.
 import csv
 import datetime
 import io
-import json
 import pathlib
 from decimal import Decimal
 
@@ -23,8 +22,8 @@ from django.db import models
 from lxml import etree
 from pypdf import PdfReader
 
-from monitoring.crf import child_value_fields, crf_children, crf_models
-from monitoring.display import field_label, format_value
+from crf.display import field_label, format_value
+from crf.models import child_value_fields, crf_children, crf_models
 from monitoring.exports import ODM_NS, coded_value, export_fields
 from monitoring.models import ProtocolDeviation
 from monitoring.services import crf_verify
@@ -153,7 +152,7 @@ def test_every_value_of_every_form_and_child_row_is_in_the_casebook_pdf(client, 
             assert _squashed(f"{label} {expected[0]}") in text, (model.crf_label, label, expected[0])
             for piece in expected[1:]:
                 assert _squashed(piece) in text, (model.crf_label, label, piece)
-    for model, crf, child, fk, rows in children:
+    for _model, _crf, child, fk, rows in children:
         for model_field in child_value_fields(child, fk):
             if model_field.name in NOT_A_ROW:
                 continue
@@ -232,7 +231,8 @@ def test_every_value_is_in_the_odm_file_with_one_item_group_per_child_row(api_cl
         for record in rows:
             [group] = [g for g in groups if g.get("ItemGroupRepeatKey") == str(record.pk)]
             for model_field in child_value_fields(child, fk):
-                item_oid = f"I.{model.crf_code.upper()}.{fk.remote_field.related_name.upper()}.{model_field.name.upper()}"
+                item_oid = (f"I.{model.crf_code.upper()}.{fk.remote_field.related_name.upper()}"
+                            f".{model_field.name.upper()}")
                 values = group.xpath(f"odm:ItemData[@ItemOID='{item_oid}']/@Value", namespaces=NS)
                 assert values and values[-1] == coded_value(record, model_field), (child, model_field.name)
 

@@ -4,9 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
 
-from monitoring.crf import CrfStatus
+from crf.models import CrfStatus
+from crf.services import crf_save
 from monitoring.models import DataQuery, QueryStatus, Signature
-from monitoring.services import crf_save, crf_sign, query_raise
+from monitoring.services import crf_sign, query_raise
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD
 

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from monitoring.display import DisplayList, DisplayTable, format_text, format_value
+from crf.display import DisplayList, DisplayTable, format_text, format_value
 from monitoring.models import ExportJob
 
 pytestmark = pytest.mark.django_db

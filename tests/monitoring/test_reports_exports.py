@@ -8,8 +8,10 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from crf.services import crf_save
 from monitoring.models import ExportJob, ExportRecord
-from monitoring.services import crf_save, crf_sign, crf_verify, export_job_create, query_raise
+from monitoring.services import crf_sign, crf_verify, query_raise
+from monitoring.tasks import export_job_start
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +68,7 @@ def test_batch_casebooks_without_a_broker_run_in_a_thread_and_build_a_zip_once(
     settings.CASEBOOK_BATCH_IN_THREAD = True  # as in production without REDIS_URL
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = export_job_create(by=data_manager, patients=[reviewed_form.patient])
+        job = export_job_start(by=data_manager, patients=[reviewed_form.patient])
     # Without Redis the request does not wait for the PDFs: a background thread writes them.
     [thread] = [t for t in threading.enumerate() if t.name == f"casebook-batch-{job.pk}"]
     thread.join(timeout=300)

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from crf.models import CrfStatus
 from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
-from monitoring.crf import CrfStatus
 from monitoring.models import Signature
 from monitoring.services import crf_sign, signature_is_intact
 from safety.services import crs_assessment_save

@@ -99,7 +99,8 @@ def test_a_visit_is_signed_with_the_code_too(two_factor_site, visit, patient_sz,
     import datetime
     from decimal import Decimal
 
-    from monitoring.services import crf_save, visit_sign
+    from crf.services import crf_save
+    from monitoring.services import visit_sign
     from tests.crfapp.models import SampleForm
 
     crf_save(crf=SampleForm(patient=patient_sz, protocol=protocol, visit=visit,

@@ -27,7 +27,7 @@ def on(days):
 
 
 def subject(relapse, death, hsct, lost):
-    return "SZ-" + "".join(flag if on_ else "-" for flag, on_ in zip("RDHL", (relapse, death, hsct, lost)))
+    return "SZ-" + "".join(flag if on_ else "-" for flag, on_ in zip("RDHL", (relapse, death, hsct, lost), strict=True))
 
 
 COMBINATIONS = [c for c in itertools.product([False, True], repeat=4) if not (c[1] and c[3])]
@@ -77,7 +77,8 @@ def every_combination(protocol, site_sz, coordinator):
         elif lost:
             contacts.append({"contact_date": on(300), "follow_up_status": "lost_to_follow_up"})
         else:
-            contacts.append({"contact_date": on(400), "follow_up_status": "relapsed" if relapse else "alive_in_remission",
+            contacts.append({"contact_date": on(400),
+                             "follow_up_status": "relapsed" if relapse else "alive_in_remission",
                              **({"relapse_date": on(100)} if relapse else {})})
         for values in contacts:
             follow_up_save(patient=patient, by=coordinator, values=values)

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from outcomes.models import FollowUp, ResponseAssessment
 from outcomes.rules import Response
 from outcomes.selectors import patient_courses
-from patients.models import Patient, PatientStatus
 from outcomes.timeline import timeline_events
+from patients.models import Patient, PatientStatus
 from trial.demo import demo_plans
 
 pytestmark = pytest.mark.django_db

@@ -32,7 +32,8 @@ def curve(figure, gid):
 
 def steps(line):
     """The (days, value) corners of a drawn step curve, in days (the figure plots months)."""
-    return [(round(x * MONTH_DAYS), round(float(y), 4)) for x, y in zip(line.get_xdata(), line.get_ydata())]
+    return [(round(x * MONTH_DAYS), round(float(y), 4))
+            for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)]
 
 
 def at_risk_row(figure, row):

@@ -135,7 +135,8 @@ def test_censoring_at_hsct_stops_d_at_the_transplant_in_every_endpoint(api_clien
     assert data["censor_at_hsct"] is True and data["cutoff"] == "2026-06-30"
     assert data["event_free_survival"]["at_months"]["12"]["estimate"] == approx(
         km([200, 150, 0, 90, 550, 5, 0, 0], [1, 1, 1, 0, 0, 0, 1, 1]))
-    assert data["leukemia_free_survival"]["at_months"]["12"]["estimate"] == approx(km([200, 150, 90, 550], [1, 1, 0, 0]))
+    assert data["leukemia_free_survival"]["at_months"]["12"]["estimate"] == approx(
+        km([200, 150, 90, 550], [1, 1, 0, 0]))
     assert data["cumulative_incidence_of_relapse"]["at_months"]["12"]["estimate"] == approx(
         cif([200, 150, 90, 550], [1, 2, 0, 0]))
     assert data["duration_of_remission"]["events"] == 2  # D censored 62 days into remission

@@ -110,7 +110,7 @@ def test_kaplan_meier_figure_draws_the_product_limit_steps_censor_marks_and_numb
     summary = kaplan_meier_summary(TIMES, EVENTS)
     for month in LANDMARK_MONTHS:  # the curve and the table of endpoints agree
         assert step_value_at(curve, month * MONTH_DAYS) == pytest.approx(summary["at_months"][str(month)]["estimate"])
-    censored_days = [t for t, e in zip(TIMES, EVENTS) if not e]
+    censored_days = [t for t, e in zip(TIMES, EVENTS, strict=True) if not e]
     assert censor_marks.get_marker() == "+" and drawn_days(censor_marks) == censored_days
     assert list(censor_marks.get_ydata()) == pytest.approx([step_value_at(curve, t) for t in censored_days])
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["Overall survival"]

@@ -53,7 +53,8 @@ def test_relapse_is_stored_with_cd19_status_and_site(api_client, coordinator, in
     ({"contact_date": day(100), "status": "dead", "death_date": day(80), "hsct_date": day(90)},
      "death_date", "before the HSCT"),
 ])
-def test_impossible_follow_up_dates_are_refused_on_their_field(api_client, coordinator, infused, fields, field, message):
+def test_impossible_follow_up_dates_are_refused_on_their_field(api_client, coordinator, infused, fields, field,
+                                                                message):
     body = {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in fields.items()}
     answer = post(api_client, coordinator, infused, **body)
     assert answer.status_code == 400

@@ -119,7 +119,8 @@ def test_an_assessment_outside_the_day_28_window_needs_an_acknowledged_deviation
     refused = post(api_client, coordinator, infused, **late)
     assert refused.status_code == 400
     assert "outside the D28 window" in refused.json()["acknowledge_deviation"][0]
-    saved = post(api_client, coordinator, infused, **late, acknowledge_deviation=True, reason="Marrow delayed by infection")
+    saved = post(api_client, coordinator, infused, **late, acknowledge_deviation=True,
+                 reason="Marrow delayed by infection")
     assert saved.status_code == 201
     assert saved.json()["visit_code"] == "D28"
     deviation = ProtocolDeviation.objects.get()

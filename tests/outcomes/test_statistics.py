@@ -60,12 +60,12 @@ def course(*, last, relapse=None, death=None, hsct=None, response=None, mrd=None
 def hand_aalen_johansen(times, codes, at):
     """Aalen-Johansen with tied times kept tied: F += S(t-) * d_relapse / n."""
     survival, incidence = 1.0, 0.0
-    for t in sorted({t for t, c in zip(times, codes) if c}):
+    for t in sorted({t for t, c in zip(times, codes, strict=True) if c}):
         if t > at:
             break
         n = sum(u >= t for u in times)
-        d = sum(u == t and c != 0 for u, c in zip(times, codes))
-        d_relapse = sum(u == t and c == 1 for u, c in zip(times, codes))
+        d = sum(u == t and c != 0 for u, c in zip(times, codes, strict=True))
+        d_relapse = sum(u == t and c == 1 for u, c in zip(times, codes, strict=True))
         incidence += survival * d_relapse / n
         survival *= 1 - d / n
     return incidence
@@ -293,7 +293,7 @@ def greenwood_log_log_band(times, events):
     rows, survival, greenwood = [], 1.0, 0.0
     for t in sorted(set(times)):
         at_risk = sum(1 for u in times if u >= t)
-        deaths = sum(1 for u, e in zip(times, events) if u == t and e)
+        deaths = sum(1 for u, e in zip(times, events, strict=True) if u == t and e)
         if deaths:
             survival *= 1 - deaths / at_risk
             greenwood += deaths / (at_risk * (at_risk - deaths)) if at_risk > deaths else math.inf
@@ -322,7 +322,8 @@ def test_kaplan_meier_median_and_its_confidence_interval_by_hand():
     # S is 0.513 on day 180 and 0.456 on day 200: the median is day 200 (no flat stretch at exactly 50 %, so R's
     # convention agrees). The band's lower bound first reaches 50 % on day 100 (0.485), its upper on day 260 (0.486).
     assert (median, ci_low, ci_high) == (200, 100, 260)
-    summary = endpoints([course(last=t, death=t if e else None) for t, e in zip(MEDIAN_TIMES, MEDIAN_EVENTS)])
+    summary = endpoints([course(last=t, death=t if e else None)
+                         for t, e in zip(MEDIAN_TIMES, MEDIAN_EVENTS, strict=True)])
     overall = summary["overall_survival"]
     assert overall["median_months"] == round(median / MONTH_DAYS, 3)
     assert overall["median_ci_months"] == [round(ci_low / MONTH_DAYS, 3), round(ci_high / MONTH_DAYS, 3)]
@@ -352,14 +353,15 @@ def aalen_johansen_band_by_hand(times, codes, *, at):
         if t > at:
             break
         at_risk = sum(1 for u in times if u >= t)
-        relapses = sum(1 for u, c in zip(times, codes) if u == t and c == 1)
-        events = sum(1 for u, c in zip(times, codes) if u == t and c != 0)
+        relapses = sum(1 for u, c in zip(times, codes, strict=True) if u == t and c == 1)
+        events = sum(1 for u, c in zip(times, codes, strict=True) if u == t and c != 0)
         before = survival
         incidence += before * relapses / at_risk
         survival *= 1 - events / at_risk
         rows.append((at_risk, events, relapses, before, incidence))
     variance = sum(
-        (incidence - f) ** 2 * d / (n * (n - d)) + s ** 2 * d1 * (n - d1) / n ** 3 - 2 * (incidence - f) * s * d1 / n ** 2
+        (incidence - f) ** 2 * d / (n * (n - d)) + s ** 2 * d1 * (n - d1) / n ** 3
+        - 2 * (incidence - f) * s * d1 / n ** 2
         for n, d, d1, s, f in rows if d
     )
     spread = Z * math.sqrt(variance) / (incidence * abs(math.log(incidence)))

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from monitoring.crf import CrfStatus
+from crf.models import CrfStatus
 from patients.models import BaselineCRF
 from patients.services import baseline_save
 

@@ -129,5 +129,6 @@ def test_investigator_reads_a_whole_course_on_one_page(login, protocol, site_sz,
     for text in ("D-31", "Lymphodepletion day -5", "D0", "CAR-T infusion", "D28", "CR, MRD-negative", "Overdue",
                  "Missed", "D150"):
         assert text in table
-    assert page.get_by_test_id("timeline-axis").locator("circle").count() == 17  # 4 registry events, 5 visits, 8 from other apps
+    # 4 registry events, 5 visits, 8 from other apps
+    assert page.get_by_test_id("timeline-axis").locator("circle").count() == 17
     screenshot(page, "timeline-full-course")

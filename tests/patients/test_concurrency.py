@@ -46,7 +46,8 @@ def enroll_at_once(sites, coordinators, protocol, count=2):
             close_old_connections()
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(sites[i % len(sites)], coordinators[i % len(coordinators)])) for i in range(count)]
+    threads = [threading.Thread(target=work, args=(sites[i % len(sites)], coordinators[i % len(coordinators)]))
+               for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitoring.crf import CrfStatus
+from crf.models import CrfStatus
 from patients.models import Patient, PatientStatus
 from patients.rules import EligibilityVerdict, eligibility_verdict
 from patients.services import patient_screen, screening_update

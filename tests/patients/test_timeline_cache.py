@@ -5,8 +5,8 @@ from unittest import mock
 
 import pytest
 
-from monitoring.crf import crf_models
-from monitoring.services import audited_save
+from crf.models import crf_models
+from crf.services import audited_save
 from patients import views
 from patients.models import Visit
 from patients.selectors import _patient_history_tables, patient_record_version

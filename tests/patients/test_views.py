@@ -19,7 +19,8 @@ def screening_post(protocol, site, **answers):
 
 
 BASELINE = {
-    "assessment_date": "2026-03-05", "sex": "M", "birth_date": "1988-09-30", "weight_kg": "64.5", "height_cm": "171", "bone_marrow_blasts_percent": "37",
+    "assessment_date": "2026-03-05", "sex": "M", "birth_date": "1988-09-30", "weight_kg": "64.5", "height_cm": "171",
+    "bone_marrow_blasts_percent": "37",
     "mrd_percent": "", "extramedullary_sites": "", "ph_status": "negative", "prior_lines_of_therapy": "3",
     "prior_hsct": "false", "prior_blinatumomab": "true", "prior_inotuzumab": "false",
 }

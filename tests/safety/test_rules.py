@@ -2,7 +2,7 @@
 
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,8 +26,8 @@ from safety.rules import (
     crs_grading,
     grade_crs,
     grade_icans,
-    ice_score,
     icans_grading,
+    ice_score,
     is_related,
     sae_initial_report_due,
     sae_report_late,
@@ -515,7 +515,7 @@ def test_sae_reported_is_no_longer_overdue_even_if_late():
 
 def test_sae_clock_compares_instants_across_time_zones():
     aware = datetime(2024, 3, 1, 22, 30, tzinfo=SHANGHAI)  # 14:30 UTC
-    now_utc = datetime(2024, 3, 2, 14, 30, tzinfo=timezone.utc)  # exactly due
+    now_utc = datetime(2024, 3, 2, 14, 30, tzinfo=UTC)  # exactly due
     assert sae_report_overdue(aware_at=aware, reported_at=None, now=now_utc) is False
     now_utc += timedelta(seconds=1)
     assert sae_report_overdue(aware_at=aware, reported_at=None, now=now_utc) is True
@@ -526,7 +526,7 @@ def test_sae_deadline_is_24_elapsed_hours_across_a_dst_change():
     due = sae_initial_report_due(aware)
     assert due == datetime(2024, 3, 31, 13, 0, tzinfo=LONDON)  # BST wall clock
     # Same-tzinfo subtraction in Python is wall-clock (25 h here): compare instants.
-    assert due.astimezone(timezone.utc) - aware.astimezone(timezone.utc) == timedelta(hours=24)
+    assert due.astimezone(UTC) - aware.astimezone(UTC) == timedelta(hours=24)
     on_time = datetime(2024, 3, 31, 12, 30, tzinfo=LONDON)  # 23.5 h elapsed
     assert sae_report_late(aware_at=aware, reported_at=on_time) is False
 
@@ -726,6 +726,6 @@ def test_ice_score_is_the_sum_of_its_tasks(orientation, naming, commands, writin
 @given(st.datetimes(timezones=st.timezones(), allow_imaginary=False))
 def test_sae_deadline_is_always_24_elapsed_hours_and_on_time_at_the_deadline(aware):
     due = sae_initial_report_due(aware)
-    assert due.astimezone(timezone.utc) - aware.astimezone(timezone.utc) == timedelta(hours=24)
+    assert due.astimezone(UTC) - aware.astimezone(UTC) == timedelta(hours=24)
     assert sae_report_late(aware_at=aware, reported_at=due) is False
     assert sae_report_overdue(aware_at=aware, reported_at=None, now=due) is False

@@ -61,8 +61,8 @@ def test_daily_job_emails_once_and_stops_when_the_report_is_recorded(sae, invest
     with time_machine.travel(datetime.datetime(2026, 2, 5, 9, 0, tzinfo=SHANGHAI), tick=False):
         report = sae_report_record(event=sae, kind=SaeReport.Kind.INITIAL, by=investigator,
                                    sent_at=datetime.datetime(2026, 2, 5, 8, 45, tzinfo=SHANGHAI))
-        from safety.services import sae_events_overdue
         from patients.models import Patient
+        from safety.services import sae_events_overdue
 
         assert sae_events_overdue(patients=Patient.objects.all(), now=datetime.datetime.now(SHANGHAI)) == []
     assert report.history.first().history_user == investigator

@@ -184,7 +184,7 @@ def test_only_the_early_weekly_windows_overlap():
 
     shared = {
         (a.code, b.code): sorted(days(a) & days(b))
-        for a, b in zip(DEFAULT_VISIT_SCHEDULE, DEFAULT_VISIT_SCHEDULE[1:])
+        for a, b in zip(DEFAULT_VISIT_SCHEDULE, DEFAULT_VISIT_SCHEDULE[1:], strict=False)
         if days(a) & days(b)
     }
     assert shared == {("D4", "D7"): [5], ("D7", "D10"): [8, 9], ("D10", "D14"): [12]}

@@ -1,8 +1,6 @@
 import datetime
 from decimal import Decimal
 
-import pytest
-
 from infusions import services
 from tests import factories
 from tests.infusions.conftest import PLAN_173, START, full_course

@@ -99,7 +99,7 @@ def test_redis_down_the_infusion_saves_fast_says_what_was_not_scheduled_and_the_
 
 @pytest.mark.django_db
 def test_the_sweep_retargets_a_schedule_whose_day0_changed_without_a_task(patient_sz, coordinator):
-    from monitoring.services import audited_save
+    from crf.services import audited_save
 
     infuse(patient_sz, coordinator)  # on_commit does not run inside the test's transaction: no task
     assert services.visits_unscheduled_patient_ids() == [patient_sz.pk]
@@ -180,7 +180,8 @@ def _wait_for(predicate, seconds=40, what=""):
 @pytest.mark.celery_worker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not (ON_POSTGRES and os.environ.get("REDIS_URL")), reason="needs PostgreSQL and Redis: a real worker")
+@pytest.mark.skipif(not (ON_POSTGRES and os.environ.get("REDIS_URL")),
+                    reason="needs PostgreSQL and Redis: a real worker")
 def test_a_worker_killed_mid_schedule_leaves_no_half_schedule_and_the_redelivered_task_schedules_once(
         patient_sz, coordinator, tmp_path):
     import psycopg2

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from monitoring.services import audited_save
+from crf.services import audited_save
 from patients.models import PatientStatus, Visit
 from tests.factories import MembershipFactory, UserFactory
 from visits import services
@@ -134,7 +134,8 @@ def test_coordinators_get_one_email_a_day_listing_due_and_overdue(infused, coord
     assert email.subject == "Visits 2026-02-16: 3 overdue, 2 due within 7 days"
     body = email.body
     assert "SZ-" in body and "Day 7 (D7): window 2026-02-11 to 2026-02-15" in body
-    assert body.index("OVERDUE") < body.index("Day 1 (D1)") < body.index("Day 4 (D4)") < body.index("Day 7 (D7)") < body.index("DUE within")
+    assert (body.index("OVERDUE") < body.index("Day 1 (D1)") < body.index("Day 4 (D4)") < body.index("Day 7 (D7)")
+            < body.index("DUE within"))
     assert body.index("DUE within") < body.index("Day 10 (D10)") < body.index("Day 14 (D14)")
     assert "Day 21" not in body
     assert VisitReminder.objects.get().visits_overdue == 3

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from patients import demo as patients_demo
 from patients.models import Patient
-from trial.hooks import app_modules
 from trial.demo import DEMO_PASSWORD, DEMO_SITES, DEMO_USERS, demo_plans
+from trial.hooks import app_modules
 from trial.models import Site, SiteMembership
 from trial.services import protocol_seed
 
@@ -58,6 +58,6 @@ class Command(BaseCommand):
                 module.load(created=created, users=users)
         self.stdout.write(f"Demo trial loaded: {len(created)} new synthetic patients "
                           f"({Patient.objects.count()} in all).")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
-        for username, full_name, role, site_code in DEMO_USERS:
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _full_name, role, site_code in DEMO_USERS:
             self.stdout.write(f"  {role:<14} {username:<15} {site_code or 'all sites'}")

@@ -4,8 +4,11 @@ protocol version it was collected under, and an audit trail.
 draft → submitted → verified (monitor) → signed (investigator) → locked.
 Nothing clinical is hard-deleted: removal is a status with a reason.
 """
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -30,6 +33,11 @@ class CaseReportForm(models.Model):
 
     crf_code: str = ""
     crf_label: str = ""
+
+    if TYPE_CHECKING:  # what every concrete CRF has (an abstract model has no manager of its own)
+        objects: ClassVar[models.Manager[Any]]
+        patient: Any
+        patient_id: int
 
     status = models.CharField(max_length=12, choices=CrfStatus.choices, default=CrfStatus.SUBMITTED)
     protocol = models.ForeignKey(
@@ -103,11 +111,9 @@ def crf_model(crf_code: str) -> type[CaseReportForm]:
     raise LookupError(f"No CRF is registered under {crf_code!r}.")
 
 
-def refuse_hard_delete(sender, instance, **kwargs):
+def refuse_hard_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     """pre_delete receiver of every clinical model (monitoring/apps.py): nothing clinical is
     hard-deleted, by any role or code path — Model.delete(), QuerySet.delete() or a cascade."""
-    from django.core.exceptions import PermissionDenied
-
     label = getattr(instance, "crf_label", "") or sender._meta.verbose_name.capitalize()
     raise PermissionDenied(f"{label} is a clinical record and is never deleted; mark it removed with a reason.")
 

@@ -1,9 +1,26 @@
-"""The audit trail read back as a human-readable diff."""
+"""The audit trail: who and why on the history row a save writes, and the trail read back
+as a human-readable diff."""
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from .display import field_label, format_text
+
+# `history_note(..., by=REQUEST_USER)`: leave the author to the request (HistoryRequestMiddleware).
+REQUEST_USER: Any = object()
+
+
+def history_note(instance: Any, *, by: Any, reason: str) -> None:
+    """Who and why for the history row that the next `save()` of ``instance`` writes
+    (django-simple-history reads `_history_user` and `_change_reason`). ``by=None`` is the
+    system (a task, an edit check); ``by=REQUEST_USER`` leaves the author to the request."""
+    instance._change_reason = reason
+    if by is not REQUEST_USER:
+        instance._history_user = by
+
 
 # Bookkeeping columns that change on every save and tell a reader nothing.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})

@@ -8,9 +8,12 @@ raised on the field.
 """
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
+
+from trial.rules import visit_window_message
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class CrfChange:
 
 class CrfConflict(ValidationError):
     """The form was saved by someone else after this editor loaded it (optimistic
-    concurrency, `monitoring.services.crf_save`): nothing was saved. Carries what
+    concurrency, `crf.services.crf_save`): nothing was saved. Carries what
     the other saves changed, so the page and the API can show it."""
 
     def __init__(self, *, crf_label: str, expected_version: int, current_version: int, changes: list[CrfChange]):
@@ -80,22 +83,33 @@ class CrfConflict(ValidationError):
         }
 
 
+def visit_window_check(*, visit: Any, on_date: datetime.date | None, field: str) -> list[SoftCheck]:
+    """The visit-window soft check every dated CRF runs: data dated outside the linked
+    visit's window can be true, so it is acknowledged with a reason and recorded as a deviation."""
+    if visit is None or on_date is None:
+        return []
+    message = visit_window_message(on_date=on_date, visit_code=visit.definition.code,
+                                   window_start=visit.window_start, window_end=visit.window_end)
+    if message is None:
+        return []
+    return [SoftCheck(rule="visit_window", field=field, message=message, value=f"{on_date:%Y-%m-%d}")]
+
+
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:
     if checks and not (acknowledged and (reason or "").strip()):
         raise SoftChecksNotAcknowledged(checks)
 
 
-def errors_onto_form(form, error: ValidationError) -> None:
+def errors_onto_form(form: Any, error: ValidationError) -> None:
     """A service's ValidationError shown on a form: on the field it names when
     the form has it, above the form (naming the field) otherwise.
 
     A `CrfConflict` is shown above the form, and the form's hidden `version`
     is moved to the current one: the user's entries stay, and saving again is
     a deliberate choice made after seeing the other user's values."""
-    if isinstance(error, CrfConflict):
-        if "version" in form.fields and form.is_bound:
-            form.data = form.data.copy()
-            form.data[form.add_prefix("version")] = str(error.current_version)
+    if isinstance(error, CrfConflict) and "version" in form.fields and form.is_bound:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = str(error.current_version)
     if not hasattr(error, "error_dict"):
         for message in error.messages:
             form.add_error(None, message)

@@ -5,10 +5,9 @@ from django.views.decorators.http import require_safe
 
 from monitoring.selectors import forms_to_sign, forms_to_verify
 from patients.models import Patient, PatientStatus, Visit
-
-from .hooks import app_modules
-from .models import Protocol, Role
-from .roles import user_roles, visible_sites
+from trial.hooks import app_modules
+from trial.models import Protocol, Role
+from trial.roles import user_roles, visible_sites
 
 
 @login_required
@@ -48,7 +47,7 @@ def home(request):
     context["panels"] = [
         panel for module in app_modules("home") for panel in module.home_panels(request, roles)
     ]
-    return render(request, "trial/home.html", context)
+    return render(request, "home/home.html", context)
 
 
 @require_safe

@@ -1,0 +1,74 @@
+from django import forms
+
+
+class CrfVersionMixin:
+    """Every CRF edit form carries, hidden, the version of the form the user
+    loaded (0 for a new entry); `crf_save` refuses the save when the stored
+    version has moved on since (optimistic concurrency).
+
+    A ModelForm passes it to its instance (`instance.version`); other forms
+    are given the record as ``crf`` and the view reads `loaded_version()`."""
+
+    def __init__(self, *args, crf=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if crf is None:
+            crf = getattr(self, "instance", None)
+        self.fields["version"] = forms.IntegerField(
+            widget=forms.HiddenInput, required=False, min_value=0,
+            initial=crf.version if crf is not None and crf.pk is not None else 0,
+        )
+
+    def loaded_version(self) -> int | None:
+        """None when the page did not send one (no check beyond the record in hand)."""
+        return self.cleaned_data.get("version")
+
+    def _post_clean(self):
+        super()._post_clean()
+        instance = getattr(self, "instance", None)
+        if instance is not None and self.cleaned_data.get("version") is not None:
+            instance.version = self.cleaned_data["version"]
+
+
+# One length for both reasons a CRF page asks for (the history keeps the reason for change as text).
+REASON_MAX_LENGTH = 300
+
+
+def reason_for_change_field(*, required: bool = False) -> forms.CharField:
+    """The reason for changing a submitted form: one name (`reason`), one label, one length, on every CRF page."""
+    return forms.CharField(
+        label="Reason for change", required=required, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="This form is submitted: say why it changes (the audit trail keeps it)." if required
+        else "Required when changing a submitted form.",
+    )
+
+
+class CrfEntryForm(CrfVersionMixin, forms.Form):
+    """The base of every CRF entry form: the loaded version (`CrfVersionMixin`), the reason for
+    change, and the acknowledgement of failed soft checks with its reason, which the service
+    hands to `crf.services.crf_record`. A model form adds `forms.ModelForm` after it."""
+
+    reason = reason_for_change_field()
+    acknowledge_deviation = forms.BooleanField(
+        label="I acknowledge the protocol deviation(s) above", required=False,
+    )
+    deviation_reason = forms.CharField(
+        label="Reason for the deviation", required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    DEVIATION_FIELDS = ("acknowledge_deviation", "deviation_reason")
+
+    @property
+    def main_fields(self):
+        return [field for field in self.visible_fields() if field.name not in self.DEVIATION_FIELDS]
+
+    @property
+    def deviation_fields(self):
+        return [self[name] for name in self.DEVIATION_FIELDS]
+
+    @property
+    def show_deviation(self) -> bool:
+        """The acknowledgement appears once a soft check has failed (or was already ticked)."""
+        return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
+            "on", "true", "1")

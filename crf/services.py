@@ -1,0 +1,245 @@
+"""The CRF floor's writes: every create and edit of a clinical record goes
+through `crf_save` (a CRF) or `audited_save` (any other audited record), so
+the audit trail always has who, when and why; `crf_record` is the recipe every
+CRF service follows (hard checks → soft checks → acknowledgement → save →
+deviations); `crf_status_set` is a life-cycle step (verified, signed, locked).
+
+What happens upstairs when a form changes (locks, SDV marks, signatures,
+deviations) is reached through the callbacks of `crf.hooks`."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, transaction
+
+from . import hooks
+from .audit import history_note, history_value_text
+from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
+from .display import field_label
+from .models import CaseReportForm, CrfStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import Field, Model
+
+CrfT = TypeVar("CrfT", bound=CaseReportForm)
+ModelT = TypeVar("ModelT", bound="Model")
+
+INITIAL_ENTRY_REASON = "Initial entry"
+
+# Columns that are bookkeeping, not clinical values: they are neither signed
+# nor verified, and changing them is not an edit of the data.
+BOOKKEEPING_FIELDS = frozenset({"id", "status", "created_at", "updated_at", "created_by", "version"})
+
+
+def crf_value_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    """The concrete fields that hold the form's data, in model order."""
+    return [f for f in model._meta.concrete_fields if f.name not in BOOKKEEPING_FIELDS]
+
+
+def crf_values(crf: Model) -> dict[str, str]:
+    """Each data field's stored value as text (foreign keys as their key)."""
+    return {f.name: f.value_to_string(crf) for f in crf_value_fields(type(crf))}
+
+
+def crf_values_sha256(crf: Model) -> str:
+    """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON."""
+    payload = json.dumps(
+        {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)},
+        sort_keys=True, ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def crf_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: str) -> Field[Any, Any]:
+    model = crf_or_model if isinstance(crf_or_model, type) else type(crf_or_model)
+    try:
+        model_field = model._meta.get_field(field_name)
+    except FieldDoesNotExist:
+        raise ValidationError({"field": f"{model.crf_label or model.__name__} has no field {field_name!r}."}) from None
+    if (model_field.name in BOOKKEEPING_FIELDS or not getattr(model_field, "concrete", False)
+            or not isinstance(model_field, models.Field)):
+        raise ValidationError({"field": f"{field_name!r} is not a data field of the form."})
+    return model_field
+
+
+def crf_lock_reason(crf: CaseReportForm) -> str:
+    """Why the CRF may not be changed now, or "" when it may: its own lock, or
+    what the apps above the floor say (a lock of its visit, its patient or the
+    whole trial: `monitoring.services.locks.data_lock_reason`)."""
+    if crf.pk is not None:
+        stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
+        if stored_status == CrfStatus.LOCKED:
+            return "This form is locked; a data manager must unlock it before it can be changed."
+    for check in hooks.lock_checks():
+        reason = check(crf)
+        if reason:
+            return reason
+    return ""
+
+
+def crf_is_editable(crf: CaseReportForm) -> bool:
+    return not crf_lock_reason(crf)
+
+
+def crf_change_needs_reason(crf: CaseReportForm) -> bool:
+    """A form that has left draft is part of the record: editing it needs a reason."""
+    if crf.pk is None:
+        return False
+    stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
+    return stored_status not in (None, CrfStatus.DRAFT)
+
+
+def crf_assert_editable(crf: CaseReportForm) -> None:
+    """Refuse any change to locked data, whichever page, API or admin asks."""
+    reason = crf_lock_reason(crf)
+    if reason:
+        raise ValidationError(reason)
+
+
+def _who(user: User | None) -> str:
+    if user is None:
+        return "system"
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username
+
+
+def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
+    """What the saves after ``version`` changed, value by value, from the audit trail:
+    each field's value at ``version`` → the value a later save gave it, with who and when."""
+    model = type(crf)
+    fields = crf_value_fields(model)
+    rows = list(crf.history.select_related("history_user").order_by("history_date", "history_id"))
+    previous = None
+    changes = []
+    related: dict[tuple[Any, Any], Any] = {}  # each related record read once for the whole list
+    for row in rows:
+        if row.version > version:
+            for model_field in fields:
+                new = getattr(row, model_field.attname)
+                old: Any = getattr(previous, model_field.attname) if previous is not None else None
+                if old != new and not (previous is None and new in (None, "")):
+                    changes.append(CrfChange(
+                        field=model_field.name, label=field_label(model_field),
+                        old=history_value_text(model, model_field.name, old, related),
+                        new=history_value_text(model, model_field.name, new, related),
+                        by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
+                    ))
+        previous = row
+    return changes
+
+
+@transaction.atomic
+def crf_save(*, crf: CrfT, by: User | None, reason: str = "", submit: bool = True,
+             expected_version: int | None = None) -> CrfT:
+    """Validate and save a CRF with its author and reason on the history row.
+
+    Editing a submitted, verified or signed form needs a reason; an edit that
+    changes a value sends it back to submitted, clears the source verification
+    of the changed fields (and of the whole form) and voids the signatures —
+    they covered the old values.
+
+    Optimistic concurrency: the edit is based on ``expected_version`` (the
+    version the editor loaded, carried by the page's hidden field or the API's
+    ``version``; by default the version of ``crf`` in hand). The stored row is
+    read under SELECT … FOR UPDATE, so a concurrent save waits for this one;
+    a stored version that moved on raises `CrfConflict` listing what the other
+    saves changed, and nothing is saved. Each save raises the version by one.
+    """
+    # Row lock first: a lock, signature or edit committed meanwhile is seen by the checks below.
+    stored = (type(crf).objects.select_for_update().filter(pk=crf.pk).first()
+              if crf.pk is not None else None)
+    crf_assert_editable(crf)
+    reason = (reason or "").strip()
+    if stored is not None:
+        expected = crf.version if expected_version is None else expected_version
+        if expected != stored.version:
+            raise CrfConflict(
+                crf_label=crf.crf_label, expected_version=expected, current_version=stored.version,
+                changes=crf_changes_since(stored, version=expected),
+            )
+        crf.version = stored.version + 1
+    else:
+        crf.version = 1
+    changed_fields: list[str] = []
+    if stored is not None:
+        before, after = crf_values(stored), crf_values(crf)
+        changed_fields = [name for name in after if before[name] != after[name]]
+    if crf_change_needs_reason(crf):
+        if not reason:
+            raise ValidationError({"reason": "Give a reason for changing a submitted form."})
+        crf.status = CrfStatus.SUBMITTED if changed_fields or stored is None else stored.status
+    elif submit:
+        crf.status = CrfStatus.SUBMITTED
+    if crf.pk is None and by is not None and getattr(crf, "created_by_id", None) is None:
+        crf.created_by = by
+    crf.full_clean()
+    history_note(crf, by=by, reason=reason or INITIAL_ENTRY_REASON)
+    crf.save()
+    if changed_fields:
+        # Upstairs: the SDV marks of the changed values are cleared and the signatures voided.
+        for callback in hooks.values_changed_callbacks():
+            callback(crf=crf, fields=changed_fields, reason=reason, by=by)
+    return crf
+
+
+@transaction.atomic
+def crf_record(
+    *,
+    crf: CrfT,
+    by: User | None,
+    reason: str = "",
+    hard_checks: Iterable[Callable[[], None]] = (),
+    soft_checks: Iterable[SoftCheck] | Callable[[], Iterable[SoftCheck]] = (),
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+    submit: bool = True,
+    expected_version: int | None = None,
+) -> CrfT:
+    """The recipe every CRF service follows, in this order:
+
+    1. hard checks: each callable raises a ValidationError for impossible data;
+    2. soft checks: unexpected but possible data (a list, or a callable run after the hard checks);
+    3. acknowledgement: failed soft checks need ``acknowledge_deviation`` and a ``deviation_reason``
+       (`SoftChecksNotAcknowledged` otherwise);
+    4. `crf_save`: the audited save (reason once submitted, locks, version);
+    5. deviations: one protocol deviation per acknowledged soft check (`crf.hooks`).
+
+    A form with child rows (lymphodepletion doses, infusion fractions) saves them after this,
+    in the same transaction (the caller's `transaction.atomic`).
+
+    Worked example: `outcomes.services.response_assessment_save`.
+    """
+    for check in hard_checks:
+        check()
+    checks = list(soft_checks() if callable(soft_checks) else soft_checks)
+    require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
+    crf_save(crf=crf, by=by, reason=reason, submit=submit, expected_version=expected_version)
+    if checks:
+        for record in hooks.deviation_recorders():
+            record(crf=crf, checks=checks, reason=deviation_reason, by=by)
+    return crf
+
+
+def audited_save(*, instance: Model, by: User | None, reason: str) -> None:
+    """Save a non-CRF audited record (a patient, a visit) with who and why."""
+    instance.full_clean()
+    history_note(instance, by=by, reason=reason)
+    instance.save()
+
+
+def crf_status_set(*, crf: CaseReportForm, status: str, by: User | None, reason: str) -> None:
+    """A life-cycle step (verified, signed, locked): an audited save of the status only."""
+    crf.status = status
+    history_note(crf, by=by, reason=reason)
+    crf.save(update_fields=["status", "updated_at"])
+
+
+def crf_content_type(crf: Model) -> ContentType:
+    """The content type that monitoring records (queries, marks, signatures, locks) use to point at a CRF."""
+    return ContentType.objects.get_for_model(type(crf))

@@ -1,0 +1,137 @@
+"""Data locks: a data manager's lock of a form, a visit, a patient or the
+whole trial; unlocking needs a reason. `data_lock_reason` is the floor's lock
+check (registered in monitoring/apps.py): `crf_save` refuses what it names."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crf.models import CaseReportForm, CrfStatus
+from crf.services import (
+    audited_save,
+    crf_assert_editable,
+    crf_content_type,
+    crf_status_set,
+)
+
+from ..models import DataLock, DataQuery, LockScope, QueryStatus
+from ..roles import can_lock
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+
+    from patients.models import Patient, Visit
+
+
+def data_lock_reason(crf: CaseReportForm) -> str:
+    """Why a lock of the CRF's visit, its patient or the whole trial forbids changing it ("" if none does)."""
+    active = DataLock.objects.filter(unlocked_at__isnull=True)
+    if active.filter(scope=LockScope.TRIAL).exists():
+        return "The trial database is locked; a data manager must unlock it before any form can be changed."
+    patient_id = getattr(crf, "patient_id", None)
+    if patient_id and active.filter(scope=LockScope.PATIENT, patient_id=patient_id).exists():
+        return "This patient's data are locked; a data manager must unlock them before a form can be changed."
+    visit_id = getattr(crf, "visit_id", None)
+    if visit_id and active.filter(scope=LockScope.VISIT, visit_id=visit_id).exists():
+        return "This visit is locked; a data manager must unlock it before its forms can be changed."
+    return ""
+
+
+def _open_queries_in_scope(*, patient: Patient | None = None,
+                           crf: CaseReportForm | None = None) -> QuerySet[DataQuery]:
+    queries = DataQuery.objects.exclude(status=QueryStatus.CLOSED)
+    if crf is not None:
+        return queries.filter(content_type=crf_content_type(crf), object_id=crf.pk)
+    if patient is not None:
+        return queries.filter(patient=patient)
+    return queries
+
+
+def _crf_lock_target(lock: DataLock, crf: CaseReportForm | None) -> QuerySet[DataQuery]:
+    if crf is None:
+        raise ValidationError({"crf": "Name the form to lock."})
+    crf_assert_editable(crf)
+    if crf.status == CrfStatus.DRAFT:
+        raise ValidationError("A draft form cannot be locked.")
+    lock.patient, lock.visit = crf.patient, crf.visit
+    lock.content_type, lock.object_id, lock.previous_crf_status = crf_content_type(crf), crf.pk, crf.status
+    return _open_queries_in_scope(crf=crf)
+
+
+def _lock_target(lock: DataLock, *, crf: CaseReportForm | None, visit: Visit | None,
+                 patient: Patient | None) -> QuerySet[DataQuery]:
+    """Point the lock at what it locks (refusing a second lock of it); the open queries that block it."""
+    active = DataLock.objects.filter(scope=lock.scope, unlocked_at__isnull=True)
+    if lock.scope == LockScope.CRF:
+        return _crf_lock_target(lock, crf)
+    if lock.scope == LockScope.VISIT:
+        if visit is None:
+            raise ValidationError({"visit": "Name the visit to lock."})
+        lock.patient, lock.visit = visit.patient, visit
+        if active.filter(visit=visit).exists():
+            raise ValidationError("This visit is already locked.")
+        return _open_queries_in_scope(patient=visit.patient).none()
+    if lock.scope == LockScope.PATIENT:
+        lock.patient = patient
+        if active.filter(patient=patient).exists():
+            raise ValidationError("This patient is already locked.")
+        return _open_queries_in_scope(patient=patient)
+    if lock.scope == LockScope.TRIAL:
+        if active.exists():
+            raise ValidationError("The trial is already locked.")
+        return _open_queries_in_scope()
+    raise ValidationError({"scope": f"Unknown lock scope {lock.scope!r}."})
+
+
+@transaction.atomic
+def data_lock_create(*, scope: str, by: User, reason: str = "", crf: CaseReportForm | None = None,
+                     visit: Visit | None = None, patient: Patient | None = None) -> DataLock:
+    """A data manager locks a form, a visit, a patient or the whole trial.
+    Open queries in the scope must be closed first."""
+    if not can_lock(by):
+        raise PermissionDenied("Only data managers lock data.")
+    lock = DataLock(scope=scope, locked_by=by, reason=(reason or "").strip())
+    open_queries = _lock_target(lock, crf=crf, visit=visit, patient=patient)
+    if open_queries.exists():
+        raise ValidationError(f"{open_queries.count()} open quer{'y' if open_queries.count() == 1 else 'ies'} "
+                              f"must be closed before locking.")
+    audited_save(instance=lock, by=by, reason=f"Locked: {lock.reason or lock.get_scope_display()}")
+    if crf is not None and scope == LockScope.CRF:
+        crf_status_set(crf=crf, status=CrfStatus.LOCKED, by=by, reason=f"Locked: {lock.reason or 'data lock'}")
+    return lock
+
+
+@transaction.atomic
+def data_lock_release(*, lock: DataLock, by: User, reason: str) -> DataLock:
+    """Unlocking needs a reason; a form goes back to the status it had."""
+    if not can_lock(by):
+        raise PermissionDenied("Only data managers unlock data.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for unlocking."})
+    if lock.unlocked_at is not None:
+        raise ValidationError("This lock was already released.")
+    lock.unlocked_at, lock.unlocked_by, lock.unlock_reason = timezone.now(), by, reason
+    audited_save(instance=lock, by=by, reason=f"Unlocked: {reason}")
+    if lock.scope == LockScope.CRF:
+        crf = lock.crf
+        assert crf is not None  # a CRF lock names its form, and forms are never deleted
+        crf_status_set(crf=crf, status=lock.previous_crf_status or CrfStatus.SUBMITTED, by=by,
+                        reason=f"Unlocked: {reason}")
+    return lock
+
+
+def crf_lock(*, crf: CaseReportForm, by: User, reason: str = "") -> DataLock:
+    return data_lock_create(scope=LockScope.CRF, crf=crf, by=by, reason=reason)
+
+
+def crf_unlock(*, crf: CaseReportForm, by: User, reason: str) -> DataLock:
+    lock = DataLock.objects.filter(scope=LockScope.CRF, content_type=crf_content_type(crf), object_id=crf.pk,
+                                   unlocked_at__isnull=True).first()
+    if lock is None:
+        raise ValidationError("This form is not locked.")
+    return data_lock_release(lock=lock, by=by, reason=reason)

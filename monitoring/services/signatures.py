@@ -1,0 +1,117 @@
+"""Investigator e-signatures (21 CFR 11.50, 11.200): a password re-entered
+(and a second factor where the site asks for one), bound to the values signed
+by their hash; voided, never edited, when a value changes."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_otp import devices_for_user, match_token
+
+from crf.audit import REQUEST_USER, history_note
+from crf.models import CaseReportForm, CrfStatus
+from crf.services import (
+    audited_save,
+    crf_assert_editable,
+    crf_content_type,
+    crf_status_set,
+    crf_values_sha256,
+)
+
+from ..models import Signature
+from ..roles import can_sign
+from ..selectors import visit_crfs
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from patients.models import Visit
+    from trial.models import Site
+
+
+def _check_password(*, by: User, password: str) -> None:
+    if not password or not by.check_password(password):
+        raise ValidationError({"password": "The password is not correct; the form was not signed."})
+
+
+def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False) -> None:
+    """Where the site asks for it, a signature needs a second factor: a session
+    verified with the signer's authenticator at login, or its current code."""
+    if not site.require_two_factor_for_signing or otp_verified:
+        return
+    if next(devices_for_user(by, confirmed=True), None) is None:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign, and no "
+                                            f"authenticator app is enrolled for you; ask an administrator to enrol "
+                                            f"one. The form was not signed."})
+    token = (otp_token or "").strip()
+    if not token:
+        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
+                                            f"the 6-digit code from your authenticator app. The form was not signed."})
+    if match_token(by, token) is None:
+        raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
+                                            "The form was not signed."})
+
+
+def _crf_sign_one(*, crf: CaseReportForm, by: User, visit: Visit | None = None) -> Signature:
+    if not can_sign(by, crf.patient.site):
+        raise PermissionDenied("Only an investigator of the patient's site may sign.")
+    crf_assert_editable(crf)
+    if crf.removed or crf.status not in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED):
+        raise ValidationError(f"{crf.crf_label} cannot be signed in status {crf.get_status_display()}.")
+    signature = Signature(
+        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
+        visit=visit, signer=by, signer_full_name=by.get_full_name() or by.username, signed_at=timezone.now(),
+        meaning=Signature.MEANING_REVIEWED, values_sha256=crf_values_sha256(crf),
+    )
+    audited_save(instance=signature, by=by, reason="Signed")
+    crf_status_set(crf=crf, status=CrfStatus.SIGNED, by=by,
+                    reason=f"Signed by {signature.signer_full_name}: {signature.meaning}")
+    return signature
+
+
+@transaction.atomic
+def crf_sign(*, crf: CaseReportForm, by: User, password: str, otp_token: str = "",
+             otp_verified: bool = False) -> Signature:
+    """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
+    the signature records the printed name, date and time, and its meaning.
+    A site with `require_two_factor_for_signing` also needs `otp_token` or an
+    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`)."""
+    _check_password(by=by, password=password)
+    if can_sign(by, crf.patient.site):  # others are refused below, whatever their second factor
+        _check_second_factor(by=by, site=crf.patient.site, otp_token=otp_token, otp_verified=otp_verified)
+    return _crf_sign_one(crf=crf, by=by)
+
+
+@transaction.atomic
+def visit_sign(*, visit: Visit, by: User, password: str, otp_token: str = "",
+               otp_verified: bool = False) -> list[Signature]:
+    """Sign every unsigned form of a visit at once, with one password entry
+    (and one second factor where the site requires it)."""
+    _check_password(by=by, password=password)
+    if can_sign(by, visit.patient.site):
+        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified)
+    pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
+    if not pending:
+        raise ValidationError("This visit has no form waiting for a signature.")
+    return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
+
+
+def signatures_void(*, crf: CaseReportForm, reason: str, by: User | None = None) -> int:
+    """An edit voids the signatures of the old values; the form asks for a new one."""
+    voided = 0
+    for signature in Signature.objects.filter(content_type=crf_content_type(crf), object_id=crf.pk,
+                                              voided_at__isnull=True):
+        signature.voided_at = timezone.now()
+        signature.void_reason = reason[:300]
+        history_note(signature, by=by if by is not None else REQUEST_USER, reason=signature.void_reason)
+        signature.save()
+        voided += 1
+    return voided
+
+
+def signature_is_intact(signature: Signature) -> bool:
+    """True when the form still holds the values that were signed (tampering shows as False)."""
+    crf = signature.crf
+    return crf is not None and crf_values_sha256(crf) == signature.values_sha256
