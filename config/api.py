@@ -1,7 +1,6 @@
 """The /api/v1/ router: each app contributes its viewsets here."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from infusions.api import InfusionView, LymphodepletionView
@@ -9,7 +8,7 @@ from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView
-from trial.api import ProtocolView, SiteViewSet
+from trial.api import ProtocolView, SiteViewSet, TokenListView, TokenObtainView, TokenRevokeView
 from visits.api import PatientVisitsView
 
 app_name = "api"
@@ -20,7 +19,9 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("queries", DataQueryViewSet, basename="query")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("auth/tokens/", TokenListView.as_view(), name="tokens"),
+    path("auth/tokens/<int:token_id>/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
     path("protocol/", ProtocolView.as_view(), name="protocol"),
     path("crfs/<str:crf_code>/<int:crf_id>/sign/", CrfSignView.as_view(), name="crf-sign"),
     path("export/odm/", OdmExportView.as_view(), name="export-odm"),

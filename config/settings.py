@@ -34,7 +34,6 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -112,6 +111,8 @@ AUTH_PASSWORD_VALIDATORS = [
      "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Refuses nothing: a new password revokes the user's API tokens.
+    {"NAME": "trial.tokens.RevokeApiTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -119,11 +120,26 @@ LOGOUT_REDIRECT_URL = "login"
 # Signed out after this long without a request (trial.middleware); SESSION_COOKIE_AGE is the absolute limit.
 SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)
 
-# Five failed logins lock the username from that address for an hour.
+# Failed logins, failed API token requests and failed e-signature passwords or authenticator codes
+# all count (trial/lockout.py). Five failures lock the username from that address for an hour;
+# beside that, AXES_USERNAME_FAILURE_LIMIT failures from any addresses lock the username for
+# AXES_USERNAME_WINDOW_HOURS (a guessing attack spread over many addresses).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
+AXES_USERNAME_WINDOW_HOURS = env.int("AXES_USERNAME_WINDOW_HOURS", default=24)
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_HANDLER = "trial.lockout.AxesHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # one row per failure: the per-username window counts them
+AXES_LOCKOUT_CALLABLE = "trial.lockout.lockout_response"
+# The client's address is REMOTE_ADDR, unless the deployment sits behind a reverse proxy: then the
+# proxy overwrites one header with the address it saw, and CLIENT_IP_HEADER names it, such as
+# X-Real-IP (docs/operations.md, "Client addresses behind a proxy").
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")
+AXES_CLIENT_IP_CALLABLE = "trial.lockout.client_ip_address"
+# API tokens (trial.models.ApiToken) expire this many days after they are issued.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
@@ -154,8 +170,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "trial.tokens.ApiTokenAuthentication",  # hashed, expiring, revocable (trial.models.ApiToken)
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # DRF's parsers, with a nesting limit on JSON (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -213,11 +235,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # The cache holds what is expensive and derived (the endpoints and their figures), keyed on a
 # version of the data read from the database, so a stale entry is never served: Redis when
-# REDIS_URL is set (shared by every web process), otherwise memory of the one process.
+# REDIS_URL is set (shared by every web process), otherwise memory of the one process. With Redis
+# down, pages compute without it (trial/cache.py); short timeouts keep that from hanging a page.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-         "KEY_PREFIX": "edc-cache", "TIMEOUT": 24 * 3600}
+        {"BACKEND": "trial.cache.FaultTolerantRedisCache", "LOCATION": REDIS_URL,
+         "KEY_PREFIX": "edc-cache", "TIMEOUT": 24 * 3600,
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "edc", "TIMEOUT": 24 * 3600}
     ),

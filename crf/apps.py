@@ -11,10 +11,10 @@ class CrfConfig(AppConfig):
     verbose_name = "Case report forms"
 
     def ready(self):
-        from .models import crf_models, refuse_hard_delete
+        from .models import crf_child_models, crf_models, refuse_hard_delete
 
         # A signal, not a delete() override: it also stops QuerySet.delete() and cascades.
-        for model in crf_models():
+        for model in [*crf_models(), *crf_child_models()]:
             pre_delete.connect(refuse_hard_delete, sender=model, dispatch_uid=f"refuse_hard_delete:{model._meta.label}")
         checks.register(_hooks_registered)
 

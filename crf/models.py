@@ -10,7 +10,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from trial.history import HistoricalRecords
 
 
 class CrfStatus(models.TextChoices):
@@ -33,6 +34,16 @@ class CaseReportForm(models.Model):
 
     crf_code: str = ""
     crf_label: str = ""
+    #: The data-entry fields a query answer may correct (model field names): never keys, the life-cycle
+    #: status, derived values or system columns.
+    correctable_fields: tuple[str, ...] = ()
+    #: The form's own write path for a one-field correction, as "app.module.function", called as
+    #: ``function(crf=…, field=…, value=…, by=…, reason=…, acknowledge_deviation=…, deviation_reason=…)``;
+    #: it re-runs the form's service (hard and soft checks, derived values, dependent records) with that
+    #: one value changed and returns the saved form.
+    correction_service: str = ""
+    #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
+    planned_date_fields: tuple[str, ...] = ()
 
     if TYPE_CHECKING:  # what every concrete CRF has (an abstract model has no manager of its own)
         objects: ClassVar[models.Manager[Any]]
@@ -76,6 +87,97 @@ class CaseReportForm(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status == CrfStatus.LOCKED
+
+
+class CrfChildRowQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(removed=False)
+
+
+class ActiveChildRowManager(models.Manager.from_queryset(CrfChildRowQuerySet)):
+    """The rows in force: what the form's readers (the dose, the plan, the pages, the API) count."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed=False)
+
+
+class CrfChildRow(models.Model):
+    """Abstract base of a row that is part of a CRF (a lymphodepletion dose, an infusion fraction).
+
+    The form's signature and SDV cover its rows (`monitoring.services.crf_values_sha256`), and a row is
+    never deleted: one that no longer applies is marked `removed` with a reason and stays in the history
+    and the casebook. `objects` (also the form's reverse relation, such as ``course.doses``) gives the
+    rows in force; `all_rows` gives every row, removed ones included."""
+
+    removed = models.BooleanField(default=False, help_text="No longer part of the form; kept for the record.")
+    removal_reason = models.CharField(max_length=300, blank=True)
+
+    objects = ActiveChildRowManager()
+    all_rows = CrfChildRowQuerySet.as_manager()
+
+    planned_date_fields: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+
+def crf_child_relations(model) -> list[tuple[str, type[CrfChildRow]]]:
+    """The child-row relations of a CRF model: (the foreign key's name on the row, the row model)."""
+    return [
+        (relation.field.name, relation.related_model)
+        for relation in model._meta.related_objects
+        if isinstance(relation.related_model, type) and issubclass(relation.related_model, CrfChildRow)
+        and relation.one_to_many
+    ]
+
+
+def crf_child_rows(crf, *, include_removed: bool = True) -> list[CrfChildRow]:
+    """Every row of the form (removed ones too unless asked not to), by model then key."""
+    rows: list[CrfChildRow] = []
+    if crf.pk is None:
+        return rows
+    for field_name, row_model in crf_child_relations(type(crf)):
+        manager = row_model.all_rows if include_removed else row_model.objects
+        rows.extend(manager.filter(**{field_name: crf.pk}).order_by("pk"))
+    return rows
+
+
+def crf_child_models() -> list[type[CrfChildRow]]:
+    return [model for model in apps.get_models() if issubclass(model, CrfChildRow)]
+
+
+def clinical_date_fields(model) -> list:
+    """The date and date-time fields of a CRF or child row that record when something happened:
+    every one but the bookkeeping stamps and the declared plans (a visit's target, a planned dose day)."""
+    planned = set(getattr(model, "planned_date_fields", ()))
+    return [
+        field for field in model._meta.concrete_fields
+        if isinstance(field, (models.DateField, models.DateTimeField))
+        and field.name not in planned
+        and not (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+    ]
+
+
+def future_clinical_date_errors(instance, *, now=None) -> dict[str, str]:
+    """A clinical date or time after today (or now) is impossible: one message per field."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    errors = {}
+    for field in clinical_date_fields(type(instance)):
+        value = getattr(instance, field.attname)
+        if value is None:
+            continue
+        if isinstance(field, models.DateTimeField):
+            future = value > now
+            shown = f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else str(value)
+        else:
+            future = value > today
+            shown = f"{value:%Y-%m-%d}"
+        if future:
+            errors[field.name] = f"{str(field.verbose_name).capitalize()} {shown} is in the future."
+    return errors
 
 
 def crf_models() -> list[type[CaseReportForm]]:

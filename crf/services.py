@@ -17,11 +17,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 
+from trial.history import history_author
+
 from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .display import field_label
-from .models import CaseReportForm, CrfStatus
+from .models import CaseReportForm, CrfStatus, crf_child_relations, future_clinical_date_errors
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -47,13 +49,55 @@ def crf_values(crf: Model) -> dict[str, str]:
     return {f.name: f.value_to_string(crf) for f in crf_value_fields(type(crf))}
 
 
+def crf_child_row_values(row: Model) -> dict[str, str]:
+    """A child row's stored values as text, its removal mark and key included."""
+    return {f.name: f.value_to_string(row) for f in row._meta.concrete_fields}
+
+
 def crf_values_sha256(crf: Model) -> str:
-    """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON."""
-    payload = json.dumps(
-        {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)},
-        sort_keys=True, ensure_ascii=False,
-    )
+    """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON — the form's own
+    and, for a form with child rows (doses, fractions), every row's, removed ones included."""
+    content: dict[str, Any] = {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)}
+    relations = crf_child_relations(type(crf))
+    if relations:  # a form without rows keeps the payload (and the signatures) it always had
+        content["rows"] = {
+            row_model._meta.label_lower: [
+                crf_child_row_values(row) for row in row_model.all_rows.filter(**{field_name: crf.pk}).order_by("pk")
+            ]
+            for field_name, row_model in relations
+        }
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def crf_correctable_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: str) -> Field[Any, Any]:
+    """The model field a query may ask about and an answer may correct: one of the form's data-entry
+    fields (`CaseReportForm.correctable_fields`), never a key, the status, a derived or a system field."""
+    model = crf_or_model if isinstance(crf_or_model, type) else type(crf_or_model)
+    model_field = crf_field(model, field_name) if field_name not in BOOKKEEPING_FIELDS else None
+    if model_field is None or model_field.name not in model.correctable_fields:
+        named = model_field or model._meta.get_field(field_name)
+        raise ValidationError({"field": (
+            f"{str(getattr(named, 'verbose_name', field_name)).capitalize()} "
+            f"of the {model.crf_label or model.__name__} form cannot "
+            f"be corrected through a query: it is not a data-entry field (a key, the form's status, a derived or "
+            f"a system value). Ask about the value it comes from.")})
+    return model_field
+
+
+def crf_correct(*, crf: CaseReportForm, field: str, value: Any, by: User | None, reason: str,
+                acknowledge_deviation: bool = False, deviation_reason: str = "") -> CaseReportForm:
+    """Correct one data-entry field of a CRF through the form's own service (its `correction_service`):
+    the same hard and soft checks, derived values and dependent records as an edit on its page."""
+    from django.utils.module_loading import import_string
+
+    model = type(crf)
+    crf_correctable_field(model, field)
+    if not model.correction_service:
+        raise ValidationError({"field": f"The {model.crf_label} form names no service to correct it with."})
+    correct = import_string(model.correction_service)
+    return correct(crf=crf, field=field, value=value, by=by, reason=reason,
+                   acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 def crf_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: str) -> Field[Any, Any]:
@@ -102,13 +146,6 @@ def crf_assert_editable(crf: CaseReportForm) -> None:
         raise ValidationError(reason)
 
 
-def _who(user: User | None) -> str:
-    if user is None:
-        return "system"
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.username})" if full_name else user.username
-
-
 def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
     """What the saves after ``version`` changed, value by value, from the audit trail:
     each field's value at ``version`` → the value a later save gave it, with who and when."""
@@ -128,7 +165,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                         field=model_field.name, label=field_label(model_field),
                         old=history_value_text(model, model_field.name, old, related),
                         new=history_value_text(model, model_field.name, new, related),
-                        by=_who(row.history_user), at=row.history_date, reason=row.history_change_reason or "",
+                        by=history_author(row), at=row.history_date, reason=row.history_change_reason or "",
                     ))
         previous = row
     return changes
@@ -178,6 +215,9 @@ def crf_save(*, crf: CrfT, by: User | None, reason: str = "", submit: bool = Tru
         crf.status = CrfStatus.SUBMITTED
     if crf.pk is None and by is not None and getattr(crf, "created_by_id", None) is None:
         crf.created_by = by
+    # Whatever the form's own checks said: nothing clinical happens in the future (plans may).
+    if future := future_clinical_date_errors(crf):
+        raise ValidationError(future)
     crf.full_clean()
     history_note(crf, by=by, reason=reason or INITIAL_ENTRY_REASON)
     crf.save()
@@ -224,6 +264,62 @@ def crf_record(
         for record in hooks.deviation_recorders():
             record(crf=crf, checks=checks, reason=deviation_reason, by=by)
     return crf
+
+
+@transaction.atomic
+def crf_child_rows_save(*, crf: CaseReportForm, rows: Iterable[Model] = (), removed: Iterable[Any] = (),
+                        by: User | None, reason: str) -> bool:
+    """Write a form's child rows after `crf_save` wrote the form: each new or changed row in ``rows``
+    is checked (no clinical date in the future, field validation) and saved with the author and
+    reason; each row in ``removed`` is marked removed with the reason — never deleted. When a row of
+    a form that existed before changes, it is a change to the form: its signatures are void, its SDV
+    marks cleared (`crf.hooks`) and a verified or signed form goes back to submitted. Returns whether
+    anything changed."""
+    reason = (reason or "").strip() or INITIAL_ENTRY_REASON
+    row_models = {row_model for _name, row_model in crf_child_relations(type(crf))}
+    changed = False
+    for row in rows:
+        if type(row) not in row_models:
+            raise TypeError(f"{type(row).__name__} is not a row of {type(crf).__name__}.")
+        if row.pk is not None:
+            stored = type(row).all_rows.filter(pk=row.pk).first()  # type: ignore[attr-defined]
+            if stored is not None and all(
+                getattr(stored, f.attname) == f.to_python(getattr(row, f.attname))
+                for f in row._meta.concrete_fields
+            ):
+                continue
+        if future := future_clinical_date_errors(row):
+            raise ValidationError(future)
+        audited_save(instance=row, by=by, reason=reason)
+        changed = True
+    for row in removed:
+        if row.removed:
+            continue
+        row.removed = True
+        row.removal_reason = f"Removed: {reason}"[:300]
+        audited_save(instance=row, by=by, reason=row.removal_reason)
+        changed = True
+    if changed and reason != INITIAL_ENTRY_REASON:
+        for callback in hooks.values_changed_callbacks():
+            callback(crf=crf, fields=[], reason=reason, by=by)
+        stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
+        if stored_status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
+            crf_status_set(crf=crf, status=CrfStatus.SUBMITTED, by=by, reason=f"Rows changed: {reason}")
+    return changed
+
+
+@transaction.atomic
+def crf_remove(*, crf: CrfT, by: User | None, reason: str) -> CrfT:
+    """Remove a form from the record: a status with a reason, never a delete. The form stays in the
+    history and the casebook; its signatures are void (`crf_save`)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for removing the form."})
+    if crf.removed:
+        raise ValidationError("This form is already removed.")
+    crf.removed = True
+    crf.removal_reason = reason[:300]
+    return crf_save(crf=crf, by=by, reason=f"Removed: {reason}")
 
 
 def audited_save(*, instance: Model, by: User | None, reason: str) -> None:

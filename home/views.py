@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
 
 from monitoring.selectors import forms_to_sign, forms_to_verify
 from patients.models import Patient, PatientStatus, Visit
@@ -53,13 +55,61 @@ def home(request):
 @require_safe
 def healthz(request):
     """Liveness for load balancers and the floor of bench/run.py: one trivial
-    query, no login. It reads request.user, so a request that carries a session
+    query (and a ping of the cache), no login. It reads request.user, so a request that carries a session
     cookie pays the same session and user look-ups as every page (and nothing
     more): the cost any logged-in page has before its own work."""
     from django.db import connection
     from django.http import JsonResponse
 
+    from trial.cache import cache_available
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
-    return JsonResponse({"status": "ok", "authenticated": request.user.is_authenticated})
+    # The cache is an optimisation: without it pages answer, slower, so the service is degraded, not down.
+    cache_ok = cache_available()
+    return JsonResponse({"status": "ok" if cache_ok else "degraded", "database": "ok",
+                         "cache": "ok" if cache_ok else "degraded", "authenticated": request.user.is_authenticated})
+
+
+@login_required
+def api_tokens(request):
+    """The signed-in user's API tokens: list them, make one (its key shown this once), revoke one."""
+    from django import forms as django_forms
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    from trial.models import ApiToken
+    from trial.tokens import api_token_create
+
+    class NewTokenForm(django_forms.Form):
+        name = django_forms.CharField(max_length=100, required=False, label="What is it for?",
+                                      help_text="Such as 'lab system' or 'statistics scripts'.")
+
+    new_key = None
+    form = NewTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = api_token_create(user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        form = NewTokenForm()
+    return render(request, "home/api_tokens.html", {
+        "tokens": ApiToken.objects.filter(user=request.user), "form": form, "new_key": new_key,
+        "now": timezone.now(), "ttl_days": settings.API_TOKEN_TTL_DAYS,
+    })
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id: int):
+    from django.contrib import messages
+    from django.shortcuts import get_object_or_404, redirect
+
+    from trial.models import ApiToken
+    from trial.tokens import api_token_revoke as revoke
+
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    revoke(token=token, by=request.user)
+    messages.success(request, f"Token {token.prefix}… is revoked: it no longer works.")
+    return redirect("api_tokens")

@@ -9,9 +9,9 @@ are written only by `infusions.services`.
 """
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
 
-from crf.models import CaseReportForm
+from crf.models import CaseReportForm, CrfChildRow
+from trial.history import HistoricalRecords
 
 from .rules import Agent, CellDoseVerdict, DoseVerdict
 
@@ -19,6 +19,8 @@ from .rules import Agent, CellDoseVerdict, DoseVerdict
 class Lymphodepletion(CaseReportForm):
     crf_code = "lymphodepletion"
     crf_label = "Lymphodepletion"
+    correctable_fields = ("start_date", "weight_kg", "height_cm", "creatinine_clearance_ml_min")
+    correction_service = "infusions.services.lymphodepletion_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="lymphodepletions")
     start_date = models.DateField(help_text="Date of the first dose (study day −5).")
@@ -45,8 +47,11 @@ class Lymphodepletion(CaseReportForm):
         return reverse("infusions:lymphodepletion_detail", args=[self.patient.study_id])
 
 
-class LymphodepletionDose(models.Model):
-    """One agent on one study day: the plan (from BSA) and what was given."""
+class LymphodepletionDose(CrfChildRow):
+    """One agent on one study day: the plan (from BSA) and what was given.
+    Part of the course's form: signed and verified with it, never deleted (`CrfChildRow`)."""
+
+    planned_date_fields = ("planned_date",)
 
     course = models.ForeignKey(Lymphodepletion, on_delete=models.CASCADE, related_name="doses")
     study_day = models.SmallIntegerField()
@@ -64,7 +69,7 @@ class LymphodepletionDose(models.Model):
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(CrfChildRow.Meta):
         ordering = ["course", "study_day", "agent"]
         constraints = [
             models.UniqueConstraint(fields=["course", "study_day", "agent"], name="one_dose_per_day_and_agent"),
@@ -83,6 +88,10 @@ class Infusion(CaseReportForm):
 
     crf_code = "cart_infusion"
     crf_label = "CAR-T product and infusion"
+    # infusion_date and cart_cells_infused are those of the single fraction (refused for split dosing).
+    correctable_fields = ("product_lot", "manufacture_date", "total_viable_cells", "viability_percent",
+                          "car_positive_percent", "weight_kg", "infusion_date", "cart_cells_infused")
+    correction_service = "infusions.services.infusion_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="infusions")
     product_lot = models.CharField(max_length=40)
@@ -112,8 +121,9 @@ class Infusion(CaseReportForm):
         return reverse("infusions:cart_infusion_detail", args=[self.patient.study_id])
 
 
-class InfusionFraction(models.Model):
-    """One bag given on one day; a single infusion is one fraction."""
+class InfusionFraction(CrfChildRow):
+    """One bag given on one day; a single infusion is one fraction.
+    Part of the infusion's form: signed and verified with it, never deleted (`CrfChildRow`)."""
 
     infusion = models.ForeignKey(Infusion, on_delete=models.CASCADE, related_name="fractions")
     infusion_date = models.DateField("fraction date")
@@ -121,7 +131,7 @@ class InfusionFraction(models.Model):
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(CrfChildRow.Meta):
         ordering = ["infusion", "infusion_date", "pk"]
 
     def __str__(self):

@@ -1,6 +1,8 @@
 """API shapes for lymphodepletion and the infusion (field names: docs/api.md)."""
 from rest_framework import serializers
 
+from crf.serializers import CrfIdentityFields
+
 from . import rules
 
 #: More cells than any manufactured lot holds; keeps absurd numbers out of the database.
@@ -68,10 +70,9 @@ class DoseOutput(serializers.Serializer):
     renal_adjustment = serializers.BooleanField()
 
 
-class LymphodepletionOutput(serializers.Serializer):
+class LymphodepletionOutput(CrfIdentityFields):
     subject_id = serializers.CharField(source="patient.study_id")
     status = serializers.CharField()
-    version = serializers.IntegerField(help_text="Send it back with a PUT (optimistic concurrency).")
     start_date = serializers.DateField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
     height_cm = serializers.DecimalField(max_digits=5, decimal_places=1)
@@ -124,10 +125,9 @@ class InfusionInput(AcknowledgementInput):
         return [rules.InfusionFraction(data["infusion_date"], data["cart_cells_infused"])]
 
 
-class InfusionOutput(serializers.Serializer):
+class InfusionOutput(CrfIdentityFields):
     subject_id = serializers.CharField(source="patient.study_id")
     status = serializers.CharField()
-    version = serializers.IntegerField(help_text="Send it back with a PUT (optimistic concurrency).")
     infusion_date = serializers.DateField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
     product_lot = serializers.CharField()

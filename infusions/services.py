@@ -14,12 +14,14 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from crf.checks import SoftCheck
-from crf.services import audited_save, crf_record
+from crf.services import audited_save, crf_child_rows_save, crf_record
 from patients.models import Patient, PatientStatus
 from patients.rules import (
     HEIGHT_CM_LIMITS,
@@ -34,6 +36,9 @@ from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Patients who may start lymphodepletion; later statuses keep their status.
 _BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
@@ -119,7 +124,8 @@ def lymphodepletion_plan(
 
 
 def _lymphodepletion_hard_checks(
-    *, patient: Patient, start_date, weight_kg, height_cm, creatinine_clearance_ml_min, doses: list[DoseEntry]
+    *, patient: Patient, start_date: datetime.date, weight_kg: Decimal, height_cm: Decimal,
+    creatinine_clearance_ml_min: Decimal | None, doses: list[DoseEntry],
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
@@ -220,7 +226,7 @@ def lymphodepletion_last_dose_date(course: Lymphodepletion) -> datetime.date:
 def lymphodepletion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     start_date: datetime.date,
     weight_kg: Decimal,
     height_cm: Decimal,
@@ -252,6 +258,17 @@ def lymphodepletion_record(
         protocol=protocol, start_date=start_date, weight_kg=weight_kg, height_cm=height_cm, doses=doses,
         creatinine_clearance_ml_min=creatinine_clearance_ml_min,
     )
+    today = timezone.localdate()
+    future = {}
+    if start_date > today:
+        future["start_date"] = [f"The start date {start_date:%Y-%m-%d} is in the future."]
+    for line in evaluation.lines:
+        if line.administration_date is not None and line.administration_date > today:
+            future.setdefault(day_date_field(study_day=line.study_day), []).append(
+                f"Day {line.day_label} {line.agent}: given on {line.administration_date:%Y-%m-%d}, which is in the "
+                f"future. Record a dose once it is given.")
+    if future:
+        raise ValidationError(future)
     infusion = Infusion.objects.filter(patient=patient, removed=False).first()
     if infusion is not None:
         given = [line.administration_date for line in evaluation.lines if line.administration_date]
@@ -272,24 +289,20 @@ def lymphodepletion_record(
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
     crf_record(crf=course, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
-    reason = change_reason or "Initial entry"
-    existing = {(dose.study_day, dose.agent): dose for dose in course.doses.all()}
+    # Removed rows too: a day that comes back takes its old row again (one row per day and agent).
+    existing = {(dose.study_day, dose.agent): dose for dose in LymphodepletionDose.all_rows.filter(course=course)}
+    rows = []
     for line in evaluation.lines:
         dose = existing.pop((line.study_day, line.agent), None) or LymphodepletionDose(
             course=course, study_day=line.study_day, agent=line.agent
         )
-        values = {
-            "planned_date": line.planned_date, "planned_mg": line.planned_mg,
-            "administered_mg": line.administered_mg, "administration_date": line.administration_date,
-            "verdict": line.verdict, "renal_adjustment": line.renal_adjustment,
-        }
-        if dose.pk is None or any(getattr(dose, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(dose, name, value)
-            audited_save(instance=dose, by=by, reason=reason)
-    for stale in existing.values():  # a day the protocol version no longer has
-        stale._history_user, stale._change_reason = by, reason
-        stale.delete()
+        dose.planned_date, dose.planned_mg = line.planned_date, line.planned_mg
+        dose.administered_mg, dose.administration_date = line.administered_mg, line.administration_date
+        dose.verdict, dose.renal_adjustment = line.verdict, line.renal_adjustment
+        dose.removed, dose.removal_reason = False, ""
+        rows.append(dose)
+    # A day the protocol version no longer has: marked removed, never deleted.
+    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=change_reason)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -354,12 +367,12 @@ def infusion_evaluate(
 
 
 def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
-    *, patient: Patient, weight_kg, product: ProductEntry, fractions: list[rules.InfusionFraction]
+    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
 ) -> None:
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
 
-    def add(name, message):
+    def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
     if patient.status in _NOT_ENROLLED:
@@ -376,6 +389,11 @@ def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks
             add(name, "A percentage must be between 0 and 100.")
     if not fractions:
         add("fractions", "Enter at least one infusion date and its cells.")
+    today = timezone.localdate()
+    for fraction in fractions:
+        if fraction.infusion_date > today:
+            add("infusion_date", f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an "
+                                 f"infusion once it is given.")
     if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
         add("cart_cells_infused", "The number of CAR⁺ cells infused must be positive.")
     dates = [fraction.infusion_date for fraction in fractions]
@@ -414,7 +432,7 @@ def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks
 def infusion_record(
     *,
     patient: Patient,
-    by,
+    by: User,
     weight_kg: Decimal,
     product: ProductEntry,
     fractions: Iterable[rules.InfusionFraction],
@@ -453,17 +471,14 @@ def infusion_record(
     crf_record(crf=infusion, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     reason = change_reason or "Initial entry"
-    existing = list(infusion.fractions.all())
+    existing = list(infusion.fractions.order_by("infusion_date", "pk"))
+    rows = []
     for index, fraction in enumerate(fractions):
         row = existing[index] if index < len(existing) else InfusionFraction(infusion=infusion)
-        if row.pk is None or (row.infusion_date, row.cart_cells_infused) != (
-            fraction.infusion_date, fraction.cart_cells_infused
-        ):
-            row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
-            audited_save(instance=row, by=by, reason=reason)
-    for stale in existing[len(fractions):]:
-        stale._history_user, stale._change_reason = by, reason
-        stale.delete()
+        row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
+        rows.append(row)
+    # A fraction no longer entered is marked removed with the reason, never deleted.
+    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=change_reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -477,7 +492,7 @@ def infusion_record(
     if changed:
         patient_id = patient.pk
 
-        def schedule():
+        def schedule() -> None:
             queued = visit_tasks.visits_schedule_enqueue(patient_id)  # looked up now: tests stand in for it
             if on_scheduling is not None:
                 on_scheduling(queued)
@@ -486,3 +501,53 @@ def infusion_record(
         # infusion into an error page; the beat sweep schedules what was not queued (idempotent).
         transaction.on_commit(schedule, robust=True)
     return infusion
+
+
+# --- corrections through a query (CaseReportForm.correction_service) -----------------------
+
+
+def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value: Any, by: User, reason: str,
+                            acknowledge_deviation: bool = False, deviation_reason: str = "") -> Lymphodepletion:
+    """The course recorded again with one value changed: the plan, verdicts and soft checks follow.
+    A dose given on its planned day keeps following its day when the start date moves."""
+    values = {name: getattr(crf, name) for name in Lymphodepletion.correctable_fields}
+    values[field] = value
+    doses = [
+        DoseEntry(dose.study_day, dose.agent, dose.administered_mg,
+                  None if dose.administration_date == dose.planned_date else dose.administration_date)
+        for dose in crf.doses.all()
+    ]
+    return lymphodepletion_record(
+        patient=crf.patient, by=by, doses=doses, change_reason=reason, version=crf.version,
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason, **values,
+    )
+
+
+def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason: str,
+                     acknowledge_deviation: bool = False, deviation_reason: str = "") -> Infusion:
+    """The infusion recorded again with one value changed: day 0, the visits, the dose per kg and its
+    verdict follow. The date and cells of a split infusion are corrected fraction by fraction on the form."""
+    fractions = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused) for f in crf.fractions.all()]
+    if field in ("infusion_date", "cart_cells_infused"):
+        if len(fractions) != 1:
+            raise ValidationError({field: (
+                f"This infusion was given in {len(fractions)} fractions: correct the fraction concerned on the "
+                f"infusion form.")})
+        single = fractions[0]
+        fractions = [rules.InfusionFraction(
+            value if field == "infusion_date" else single.infusion_date,
+            value if field == "cart_cells_infused" else single.cart_cells_infused,
+        )]
+    product: dict[str, Any] = {"lot": crf.product_lot, "manufacture_date": crf.manufacture_date,
+               "total_viable_cells": crf.total_viable_cells, "viability_percent": crf.viability_percent,
+               "car_positive_percent": crf.car_positive_percent}
+    weight_kg = value if field == "weight_kg" else crf.weight_kg
+    if field in ("manufacture_date", "total_viable_cells", "viability_percent", "car_positive_percent"):
+        product[field] = value
+    elif field == "product_lot":
+        product["lot"] = value
+    return infusion_record(
+        patient=crf.patient, by=by, weight_kg=weight_kg, product=ProductEntry(**product), fractions=fractions,
+        change_reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
+        deviation_reason=deviation_reason,
+    )

@@ -15,7 +15,7 @@ from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from . import services
 from .forms import InfusionForm, LymphodepletionForm, style
-from .models import Infusion, Lymphodepletion
+from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 
 PLANNED_DOSE_RULE = (
     "Planned dose per day = mg/m² × BSA (Mosteller, rounded half up to 0.01 m²), rounded half up to the "
@@ -32,6 +32,7 @@ def lymphodepletion_detail(request, study_id):
     course = Lymphodepletion.objects.filter(patient=patient).prefetch_related("doses").first()
     return render(request, "infusions/lymphodepletion_detail.html", {
         "patient": patient, "course": course, "doses": course.doses.all() if course else [],
+        "removed_doses": LymphodepletionDose.all_rows.filter(course=course, removed=True) if course else [],
         "deviations": crf_deviations(course), "can_enter": can_enter_data(request.user, patient.site),
         "rounding_rule": PLANNED_DOSE_RULE, "protocol": patient.protocol,
     })
@@ -117,6 +118,7 @@ def infusion_detail(request, study_id):
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     return render(request, "infusions/infusion_detail.html", {
         "patient": patient, "infusion": infusion, "deviations": crf_deviations(infusion),
+        "removed_fractions": InfusionFraction.all_rows.filter(infusion=infusion, removed=True) if infusion else [],
         "can_enter": can_enter_data(request.user, patient.site), "protocol": patient.protocol,
         "dose_million": services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
         if infusion else None,

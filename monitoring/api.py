@@ -1,6 +1,7 @@
 """Queries, the signing action and the ODM export over the API. Everything
 goes through the same services as the pages; there is no other way to write
 a signature than `POST .../sign/` with the signer's password."""
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -8,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crf.checks import error_detail
 from crf.models import crf_model
 from patients.models import Patient
 
@@ -74,7 +76,8 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         new_value = data.validated_data["new_value"]
         services.query_answer(query=query, by=request.user, text=data.validated_data["text"],
                               new_value=new_value if new_value not in (None, "") else None,
-                              reason=data.validated_data["reason"])
+                              reason=data.validated_data["reason"],
+                              acknowledge_deviation=data.validated_data["acknowledge_deviation"])
         return self._answer(query)
 
     @extend_schema(request=QueryCommentSerializer, responses=DataQuerySerializer)
@@ -97,7 +100,8 @@ class DataQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 class CrfSignView(APIView):
-    """An investigator of the patient's site signs a CRF by re-entering the password."""
+    """An investigator of the patient's site signs a CRF by re-entering the password; a wrong
+    password or authenticator code counts toward the account's lockout."""
 
     @extend_schema(request=SignRequestSerializer, responses={201: SignatureSerializer})
     def post(self, request, crf_code: str, crf_id: int):
@@ -105,8 +109,14 @@ class CrfSignView(APIView):
         data = SignRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # A token is no OTP-verified session: over the API the code travels with the password.
-        signature = services.crf_sign(crf=crf, by=request.user, password=data.validated_data["password"],
-                                      otp_token=data.validated_data["otp_token"])
+        try:
+            signature = services.crf_sign(crf=crf, by=request.user, password=data.validated_data["password"],
+                                          otp_token=data.validated_data["otp_token"], request=request)
+        except ValidationError as refusal:
+            # Answered, not raised: a raised error rolls the request's transaction back (ATOMIC_REQUESTS),
+            # and with it the count of a wrong password or code toward lockout (trial/lockout.py). The
+            # signing itself ran in its own transaction, already rolled back.
+            return Response(error_detail(refusal), status=status.HTTP_400_BAD_REQUEST)
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 

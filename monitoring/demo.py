@@ -29,6 +29,7 @@ def load(*, created, users) -> None:
                 _crf_sign_one(crf=crf, by=investigator)
         if index % 3 == 0:
             newest = crfs[-1]
-            field = next((f.name for f in crf_value_fields(type(newest)) if f.name not in NOT_QUERIED), None)
+            field = next((f.name for f in crf_value_fields(type(newest))
+                          if f.name not in NOT_QUERIED and f.name in type(newest).correctable_fields), None)
             if field:
                 query_raise(crf=newest, field=field, text=DEMO_QUERY_TEXT, by=monitor)

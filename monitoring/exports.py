@@ -102,7 +102,7 @@ def child_exports() -> list[dict]:
 def child_rows(child, fk, patients):
     fields = child_value_fields(child, fk)
     patient_path = f"{fk.name}__patient"
-    rows = (child._default_manager.filter(**{f"{patient_path}__in": patients})
+    rows = (child._base_manager.filter(**{f"{patient_path}__in": patients})
             .select_related(f"{patient_path}__site").order_by(f"{patient_path}__subject_id", fk.attname, "pk"))
     for row in rows.iterator(chunk_size=2000):
         patient = getattr(row, fk.name).patient
@@ -267,7 +267,7 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
                              .values("history_user_id")) for model in models_), Q(pk__in=[]))
     for model in models_:  # and of the child rows (doses, fractions, SAE reports)
         for child, fk in crf_children(model):
-            rows = child._default_manager.filter(**{f"{fk.attname}__in": crfs[model].values("pk")})
+            rows = child._base_manager.filter(**{f"{fk.attname}__in": crfs[model].values("pk")})
             authors |= Q(pk__in=child.history.filter(id__in=rows.values("pk")).values("history_user_id"))
     for user in get_user_model().objects.filter(authors).order_by("pk"):
         el(admin, "User", OID=_oid("USR", user.pk)).append(_full_name(user.get_full_name() or user.username))
@@ -399,7 +399,7 @@ def _odm_subjects(patients_chunk, *, groups, form_oids):
         for group in children:
             removable = any(f.name == "removed" for f in group.child._meta.concrete_fields)
             columns = ["pk", group.fk.attname] + (["removed"] if removable else [])
-            rows = list(group.child._default_manager.filter(**{f"{group.fk.attname}__in": crf_ids})
+            rows = list(group.child._base_manager.filter(**{f"{group.fk.attname}__in": crf_ids})
                         .order_by(group.fk.attname, "pk").values_list(*columns))
             child_history = group.history([row[0] for row in rows])
             for row in rows:

@@ -5,9 +5,12 @@ class QueryRaiseForm(forms.Form):
     field = forms.ChoiceField(label="Field")
     text = forms.CharField(label="Query", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
-    def __init__(self, *args, rows=(), **kwargs):
+    def __init__(self, *args, rows=(), correctable=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [(row["name"], row["label"]) for row in rows]
+        # Only the form's data-entry fields: a key, the status or a derived value is asked about
+        # through the value it comes from.
+        self.fields["field"].choices = [(row["name"], row["label"]) for row in rows
+                                        if row["name"] in correctable]
 
 
 class QueryAnswerForm(forms.Form):
@@ -15,7 +18,10 @@ class QueryAnswerForm(forms.Form):
     correct_value = forms.BooleanField(label="Correct the value", required=False)
     new_value = forms.CharField(label="New value", required=False, max_length=200,
                                 help_text="Dates as YYYY-MM-DD; coded fields by their code.")
-    reason = forms.CharField(label="Reason for change", required=False, max_length=300)
+    reason = forms.CharField(label="Reason for change", required=False, max_length=300,
+                             help_text="Also the reason for a protocol deviation the new value causes.")
+    acknowledge_deviation = forms.BooleanField(
+        label="I acknowledge the protocol deviation the new value causes", required=False)
 
 
 class QueryCloseForm(forms.Form):

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from trial.history import HistoricalRecords
 
 
 class ProtocolDeviation(models.Model):

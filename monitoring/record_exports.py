@@ -123,7 +123,7 @@ def _audit_rows(patients):
             (child, f"{fk.name}__patient", fk) for child, fk in crf_children(model)]
         for source, patient_path, fk in sources:
             fields = [f for f in source._meta.concrete_fields if f.name not in ignored and f.name != "id"]
-            records = (source._default_manager.filter(**{f"{patient_path}__in": patients})
+            records = (source._base_manager.filter(**{f"{patient_path}__in": patients})
                        .order_by("pk").values_list("pk", f"{patient_path}__subject_id",
                                                    f"{patient_path}__screening_number", f"{patient_path}__site__code",
                                                    fk.attname if fk else "pk"))

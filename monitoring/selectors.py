@@ -1,6 +1,7 @@
 """Reads across every CRF model, for home pages and lists."""
 from collections import defaultdict
 from itertools import chain
+from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
@@ -130,10 +131,10 @@ def crf_reviews(crfs) -> list[dict]:
     for crf in crfs:
         by_model[type(crf)].append(crf)
     loaded = {}  # (model, pk) -> (marks, signatures, queries, history rows)
-    deviations = defaultdict(list)  # (model, pk) -> protocol deviations filed against the form
-    children = defaultdict(list)  # (model, pk) -> one table per kind of child row
-    child_audits = defaultdict(list)  # (model, pk) -> audit entries of the child rows
-    related = {}  # (related model, pk) -> object, shared by every audit trail (a form's patient, visit…)
+    deviations: defaultdict[tuple, list[Any]] = defaultdict(list)  # (model, pk) -> deviations filed against the form
+    children: defaultdict[tuple, list[dict]] = defaultdict(list)  # (model, pk) -> one table per kind of child row
+    child_audits: defaultdict[tuple, list[Any]] = defaultdict(list)  # (model, pk) -> audit entries of the child rows
+    related: dict[tuple, Any] = {}  # (related model, pk) -> object, shared by every audit trail (patient, visit…)
     for model, forms in by_model.items():
         ids = [crf.pk for crf in forms]
         grouped = _load_monitoring_records(model=model, ids=ids, deviations=deviations)
@@ -177,7 +178,7 @@ def _load_monitoring_records(*, model, ids, deviations) -> dict:
     """The SDV marks, signatures and queries of the forms ``ids`` of ``model`` (one query each), by name and
     form id; their protocol deviations go into ``deviations``."""
     content_type = ContentType.objects.get_for_model(model)
-    grouped = {}
+    grouped: dict[str, defaultdict[int, list[Any]]] = {}
     for name, queryset in (
         ("marks", SourceVerification.objects.select_related("verified_by")),
         ("signatures", Signature.objects.select_related("signer")),
@@ -186,9 +187,9 @@ def _load_monitoring_records(*, model, ids, deviations) -> dict:
         grouped[name] = defaultdict(list)
         for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
             grouped[name][record.object_id].append(record)
-    for record in ProtocolDeviation.objects.select_related("created_by").filter(
+    for deviation in ProtocolDeviation.objects.select_related("created_by").filter(
             content_type=content_type, object_id__in=ids):
-        deviations[(model, record.object_id)].append(record)
+        deviations[(model, deviation.object_id)].append(deviation)
     return grouped
 
 
@@ -198,7 +199,7 @@ def _load_children(*, child, fk, ids, into, audits, related) -> None:
     fields = child_value_fields(child, fk)
     shown = [f for f in fields if f.name not in ("removed", "removal_reason")]
     others = [f.name for f in fields if f.is_relation]
-    rows = list(child._default_manager.filter(**{f"{fk.attname}__in": ids}).select_related(*others))
+    rows = list(child._base_manager.filter(**{f"{fk.attname}__in": ids}).select_related(*others))
     history = defaultdict(list)
     for row in child.history.filter(id__in=[row.pk for row in rows]).select_related("history_user").order_by(
             "history_date", "history_id"):

@@ -38,7 +38,11 @@ class QueryRaiseSerializer(serializers.Serializer):
 class QueryAnswerSerializer(serializers.Serializer):
     text = serializers.CharField()
     new_value = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Reason for the change (and for a protocol deviation it causes).")
+    acknowledge_deviation = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Save a corrected value that fails one of the form's soft checks; records a protocol deviation.")
 
 
 class QueryCommentSerializer(serializers.Serializer):

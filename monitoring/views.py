@@ -17,7 +17,7 @@ def history(request, model_label: str, pk: int):
         raise Http404("No such form.") from None
     if not hasattr(model, "history"):
         raise Http404("This record has no audit trail.")
-    instance = get_object_or_404(model, pk=pk)
+    instance = get_object_or_404(model._base_manager, pk=pk)  # a removed dose or fraction has its trail too
     patient = getattr(instance, "patient", None)
     if patient is None or not Patient.objects.visible_to(request.user).filter(pk=patient.pk).exists():
         # Only patient records have a history page; another site's is a 404.
@@ -102,7 +102,7 @@ def crf_detail(request, model_label: str, pk: int):
         "can_sign": can_sign(request.user, site) and crf_awaits_signature,
         "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
         "can_lock": can_lock(request.user),
-        "raise_form": QueryRaiseForm(rows=review["rows"]),
+        "raise_form": QueryRaiseForm(rows=review["rows"], correctable=type(crf).correctable_fields),
         "sign_form": SignForm(),
         "lock_form": LockForm(),
         "unlock_form": UnlockForm(),
@@ -113,7 +113,7 @@ def crf_detail(request, model_label: str, pk: int):
 @require_POST
 def crf_query_raise(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
-    form = QueryRaiseForm(request.POST, rows=selectors.crf_rows(crf))
+    form = QueryRaiseForm(request.POST, rows=selectors.crf_rows(crf), correctable=type(crf).correctable_fields)
     if not form.is_valid():
         messages.error(request, "Choose a field and write the query.")
     else:
@@ -141,7 +141,8 @@ def crf_sign(request, model_label: str, pk: int):
     if form.is_valid():
         _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user, password=form.cleaned_data["password"],
                                                     otp_token=form.cleaned_data["otp_token"],
-                                                    otp_verified=_otp_verified(request)), "Form signed.")
+                                                    otp_verified=_otp_verified(request), request=request),
+                 "Form signed.")
     else:
         messages.error(request, "Enter your password to sign.")
     return redirect("monitoring:crf_detail", model_label, pk)
@@ -188,7 +189,7 @@ def query_detail(request, pk: int):
             try:
                 services.query_answer(query=query, by=request.user, text=data["text"],
                                       new_value=data["new_value"] if data["correct_value"] else None,
-                                      reason=data["reason"])
+                                      reason=data["reason"], acknowledge_deviation=data["acknowledge_deviation"])
             except ValidationError as error:
                 if hasattr(error, "error_dict"):
                     for field, errors in error.message_dict.items():
@@ -255,7 +256,7 @@ def visit_sign(request, pk: int):
         _attempt(request, lambda: services.visit_sign(visit=visit, by=request.user,
                                                       password=form.cleaned_data["password"],
                                                       otp_token=form.cleaned_data["otp_token"],
-                                                      otp_verified=_otp_verified(request)),
+                                                      otp_verified=_otp_verified(request), request=request),
                  "Every form of the visit is signed.")
     else:
         messages.error(request, "Enter your password to sign.")

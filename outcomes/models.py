@@ -25,6 +25,13 @@ class ResponseAssessment(CaseReportForm):
 
     crf_code = "response_assessment"
     crf_label = "Response assessment"
+    # What the form enters; `response` and `mrd_negative` are derived from them.
+    correctable_fields = (
+        "assessment_date", "bone_marrow_blasts_percent", "circulating_blasts", "extramedullary_disease",
+        "anc_per_ul", "platelets_per_ul", "mrd_flow_percent", "mrd_assay_sensitivity_percent",
+        "karyotype_result", "molecular_result", "comments",
+    )
+    correction_service = "outcomes.services.response_assessment_correct"
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="response_assessments"
@@ -115,6 +122,11 @@ class FollowUp(CaseReportForm):
 
     crf_code = "follow_up"
     crf_label = "Follow-up"
+    correctable_fields = (
+        "contact_date", "follow_up_status", "relapse_date", "relapse_cd19", "relapse_site", "subsequent_therapy",
+        "hsct_date", "death_date", "death_cause", "comments",
+    )
+    correction_service = "outcomes.services.follow_up_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
     contact_date = models.DateField(help_text="Date of the visit or contact (the last contact date).")

@@ -105,6 +105,8 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
     courses = []
     for patient in infused:
         infusion_date = patient["infusion_date"]
+        if infusion_date is None:  # left out by the query above
+            continue
         own_assessments = assessments[patient["pk"]]
         own_follow_ups = follow_ups[patient["pk"]]
         target_day, before, after = windows[patient["protocol_id"]]

@@ -5,12 +5,14 @@ Serializers only parse and present; the services derive and check.
 from django.utils import timezone
 from rest_framework import serializers
 
+from crf.serializers import CrfIdentityFields
+
 from .models import Cd19Status, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
 from .rules import Response, data_cutoff_error
 from .statistics import LANDMARK_MONTHS, Population, TimeOrigin
 
 
-class CrfWriteMixin(serializers.Serializer):
+class CrfWriteMixin(CrfIdentityFields):
     visit = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, write_only=True,
         help_text="Code of the scheduled visit this form belongs to, such as D28.",
@@ -22,7 +24,6 @@ class CrfWriteMixin(serializers.Serializer):
         required=False, allow_blank=True, default="", write_only=True,
         help_text="Reason for the protocol deviation when a soft check fails.",
     )
-    id = serializers.IntegerField(read_only=True)
     subject_id = serializers.CharField(source="patient.study_id", read_only=True)
     form_status = serializers.CharField(source="status", read_only=True)
 

@@ -4,16 +4,18 @@ The forms and the API call these; each derives what the rules derive, runs
 the hard and soft checks, and saves through the CRF recipe `crf.services.crf_record`
 (acknowledgement, the audited save, a protocol deviation per acknowledged soft check).
 """
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from crf.checks import visit_window_check
-from crf.services import audited_save, crf_record
+from crf.services import audited_save, crf_record, crf_remove, crf_save
 from patients.models import Patient, PatientStatus, Visit
 
 from .models import (
@@ -23,18 +25,14 @@ from .models import (
     ResponseAssessment,
     genetic_aberration_detected,
 )
-from .rules import derive_mrd_negative, derive_response, follow_up_date_errors
+from .rules import COMPLETE_REMISSION_RESPONSES, derive_mrd_negative, derive_response, follow_up_date_errors
 from .selectors import first_relapse_and_death, prior_complete_remission
 
-RESPONSE_FIELDS = (
-    "assessment_date", "bone_marrow_blasts_percent", "circulating_blasts", "extramedullary_disease",
-    "anc_per_ul", "platelets_per_ul", "mrd_flow_percent", "mrd_assay_sensitivity_percent",
-    "karyotype_result", "molecular_result", "comments",
-)
-FOLLOW_UP_FIELDS = (
-    "contact_date", "follow_up_status", "relapse_date", "relapse_cd19", "relapse_site", "subsequent_therapy",
-    "hsct_date", "death_date", "death_cause", "comments",
-)
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+RESPONSE_FIELDS = ResponseAssessment.correctable_fields  # the form's data-entry fields
+FOLLOW_UP_FIELDS = FollowUp.correctable_fields
 # Text fields store "" rather than NULL (Django's convention); the API may send null.
 TEXT_FIELDS = frozenset({
     "comments", "relapse_cd19", "relapse_site",
@@ -115,7 +113,7 @@ def response_assessment_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     assessment: ResponseAssessment | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -151,10 +149,85 @@ def response_assessment_save(
     assessment.response, assessment.mrd_negative = response_assessment_derive(
         patient=patient, values=current, exclude_pk=assessment.pk
     )
-    return crf_record(
+    entered = assessment.pk is None
+    crf_record(
         crf=assessment, by=by, reason=reason,
         soft_checks=visit_window_check(visit=assessment.visit, on_date=assessment.assessment_date,
                                        field="assessment_date"),
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+    )
+    responses_rederive(patient=patient, by=by, cause=(
+        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was "
+        f"{'entered' if entered else 'corrected'}{f' ({reason.strip()})' if reason.strip() else ''}"))
+    assessment.refresh_from_db()
+    return assessment
+
+
+def response_values(assessment: ResponseAssessment) -> dict[str, Any]:
+    return {name: getattr(assessment, name) for name in RESPONSE_FIELDS}
+
+
+def responses_derived(assessments: list[ResponseAssessment]) -> dict[int, tuple[str, bool | None]]:
+    """Each assessment's response and MRD negativity derived from scratch, in date order: ``prior_cr``
+    is whether an assessment of an earlier day (a same-day marrow describes the same marrow) derived CR
+    or CRi. No database access: the invariant tests recompute with it too."""
+    derived: dict[int, tuple[str, bool | None]] = {}
+    remission_dates: list[datetime.date] = []
+    for assessment in sorted(assessments, key=lambda a: (a.assessment_date, a.pk)):
+        values = response_values(assessment)
+        prior_cr = any(day < assessment.assessment_date for day in remission_dates)
+        response = derive_response(
+            bone_marrow_blasts_percent=values["bone_marrow_blasts_percent"],
+            circulating_blasts=values["circulating_blasts"], extramedullary_disease=values["extramedullary_disease"],
+            anc_per_ul=values["anc_per_ul"], platelets_per_ul=values["platelets_per_ul"], prior_cr=prior_cr,
+        )
+        mrd_negative = derive_mrd_negative(
+            mrd_flow_percent=values["mrd_flow_percent"],
+            genetic_aberration_detected=genetic_aberration_detected(values["karyotype_result"],
+                                                                    values["molecular_result"]),
+            mrd_assay_sensitivity_percent=values["mrd_assay_sensitivity_percent"],
+        )
+        derived[assessment.pk] = (response, mrd_negative)
+        if response in COMPLETE_REMISSION_RESPONSES:
+            remission_dates.append(assessment.assessment_date)
+    return derived
+
+
+def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[ResponseAssessment]:
+    """Derive every response of the patient again, in date order, after ``cause`` (an assessment
+    entered, corrected or removed): a marrow with blasts after an earlier CR/CRi becomes a relapse,
+    and one whose earlier remission is gone is no longer one. Each changed assessment is saved with
+    the reason naming the cause (its signature is void: its derived value changed)."""
+    assessments = list(ResponseAssessment.objects.select_for_update().filter(patient=patient, removed=False)
+                       .order_by("assessment_date", "pk"))
+    derived = responses_derived(assessments)
+    changed = []
+    for assessment in assessments:
+        response, mrd_negative = derived[assessment.pk]
+        if (response, mrd_negative) == (assessment.response, assessment.mrd_negative):
+            continue
+        before = assessment.get_response_display()
+        assessment.response, assessment.mrd_negative = response, mrd_negative
+        crf_save(crf=assessment, by=by, reason=(
+            f"Response re-derived ({before} → {assessment.get_response_display()}) because {cause}"[:300]))
+        changed.append(assessment)
+    return changed
+
+
+@transaction.atomic
+def response_assessment_remove(*, assessment: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
+    """Remove an assessment (a status with a reason) and derive the patient's other responses again."""
+    crf_remove(crf=assessment, by=by, reason=reason)
+    responses_rederive(patient=assessment.patient, by=by, cause=(
+        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
+    return assessment
+
+
+def response_assessment_correct(*, crf: ResponseAssessment, field: str, value: Any, by: User, reason: str,
+                                acknowledge_deviation: bool = False, deviation_reason: str = "") -> ResponseAssessment:
+    """One value corrected through the form's service: checks, derived response, later responses."""
+    return response_assessment_save(
+        patient=crf.patient, values={field: value}, by=by, assessment=crf, reason=reason,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
 
@@ -167,7 +240,7 @@ def follow_up_save(
     *,
     patient: Patient,
     values: dict[str, Any],
-    by,
+    by: User,
     follow_up: FollowUp | None = None,
     visit: Visit | None = None,
     reason: str = "",
@@ -209,12 +282,21 @@ def follow_up_save(
         soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    if follow_up.follow_up_status == FollowUpStatus.DEAD:
+    if follow_up.follow_up_status == FollowUpStatus.DEAD and follow_up.death_date is not None:  # checked above
         patient_off_study_for_death(patient=patient, death_date=follow_up.death_date, by=by)
     return follow_up
 
 
-def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by) -> None:
+def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason: str,
+                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> FollowUp:
+    """One value corrected through the form's service: the date checks, the death's off-study."""
+    return follow_up_save(
+        patient=crf.patient, values={field: value}, by=by, follow_up=crf, reason=reason,
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+    )
+
+
+def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by: User) -> None:
     """Move the patient off study on the date of death (idempotent)."""
     patient.refresh_from_db()
     if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == death_date

@@ -4,10 +4,10 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
-from simple_history.models import HistoricalRecords
 
 from crf.display import DisplayTable
 from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 from trial.models import Site
 from trial.roles import is_trial_wide
 from trial.rules import VisitStatus
@@ -222,6 +222,9 @@ class ScreeningCRF(CaseReportForm):
 
     crf_code = "screening"
     crf_label = "Screening and eligibility"
+    # The eligibility answers (one per criterion) are corrected on the screening form.
+    correctable_fields = ("screening_date", "consent_date")
+    correction_service = "patients.services.screening_correct"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
     screening_date = models.DateField()
@@ -289,6 +292,12 @@ class BaselineCRF(CaseReportForm):
 
     crf_code = "baseline"
     crf_label = "Baseline"
+    correctable_fields = (
+        "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent",
+        "mrd_percent", "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct",
+        "prior_blinatumomab", "prior_inotuzumab",
+    )
+    correction_service = "patients.services.baseline_correct"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="baseline")
     assessment_date = models.DateField(help_text="Date of the baseline assessment (on or after consent).")

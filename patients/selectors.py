@@ -21,14 +21,14 @@ def patient_for_user(*, user, study_id: str) -> Patient:
 def _patient_history_tables() -> tuple[tuple[str, str], ...]:
     """(history table, column naming the patient) of the patient and of every audited model with a
     foreign key to the patient: found, not listed, so a new CRF is covered the day it is added."""
-    tables = [(Patient.history.model._meta.db_table, Patient._meta.pk.column)]
+    tables: list[tuple[str, str]] = [(Patient.history.model._meta.db_table, str(Patient._meta.pk.column))]
     for model in apps.get_models():
         history = getattr(model, "history", None)
         if history is None or model is Patient or not hasattr(history, "model"):
             continue
         for field in model._meta.concrete_fields:
             if field.is_relation and field.related_model is Patient and field.name == "patient":
-                tables.append((history.model._meta.db_table, field.column))
+                tables.append((history.model._meta.db_table, str(field.column)))
     return tuple(tables)
 
 

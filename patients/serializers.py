@@ -1,7 +1,24 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from .models import Patient, PatientStatus, PhStatus, Sex
+from crf.serializers import CrfIdentityFields
+
+from .models import BaselineCRF, Patient, PatientStatus, PhStatus, ScreeningCRF, Sex
+
+
+class ScreeningCrfSerializer(CrfIdentityFields, serializers.ModelSerializer):
+    class Meta:
+        model = ScreeningCRF
+        fields = ["id", "crf_code", "version", "status", "screening_date", "consent_date", "eligibility"]
+
+
+class BaselineCrfSerializer(CrfIdentityFields, serializers.ModelSerializer):
+    bsa_m2 = serializers.DecimalField(max_digits=4, decimal_places=2, read_only=True, allow_null=True)
+
+    class Meta:
+        model = BaselineCRF
+        fields = ["id", "crf_code", "version", "status", "assessment_date", *BaselineCRF.correctable_fields[1:],
+                  "bsa_m2"]
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -15,13 +32,16 @@ class PatientSerializer(serializers.ModelSerializer):
     consent_date = serializers.DateField(read_only=True, allow_null=True)
     bsa_m2 = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    # The two CRFs themselves, with what names them in the query and signature routes.
+    screening = ScreeningCrfSerializer(source="screening_crf", read_only=True, allow_null=True)
+    baseline = BaselineCrfSerializer(source="baseline_crf", read_only=True, allow_null=True)
 
     class Meta:
         model = Patient
         fields = [
             "subject_id", "screening_number", "site", "status", "sex", "birth_date", "consent_date",
             "screening_date", "enrollment_date", "screen_failure_reason", "day_zero_date", "bsa_m2",
-            "protocol_version", "links",
+            "protocol_version", "links", "screening", "baseline",
         ]
 
     def get_bsa_m2(self, patient) -> str | None:

@@ -5,8 +5,11 @@ Locks, always taken in this order so two transactions never wait on each
 other: the protocol row (the trial-wide enrollment count), then the site row
 (the site's screening and subject numbers).
 """
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +26,9 @@ from .rules import (
     failed_criteria,
     screen_failure_reason,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 DECIDED = (PatientStatus.ENROLLED, PatientStatus.SCREEN_FAILED)
 
@@ -90,7 +96,7 @@ def enrolled_count() -> int:
 
 
 @transaction.atomic
-def patient_enroll(*, patient: Patient, by, on_date: datetime.date | None = None) -> Patient:
+def patient_enroll(*, patient: Patient, by: User, on_date: datetime.date | None = None) -> Patient:
     """Enroll an eligible patient: a subject ID and status enrolled.
 
     Refused past the protocol's planned enrollment. The count is taken under
@@ -113,7 +119,7 @@ def patient_enroll(*, patient: Patient, by, on_date: datetime.date | None = None
     return patient
 
 
-def _decide(*, patient: Patient, screening: ScreeningCRF, by) -> None:
+def _decide(*, patient: Patient, screening: ScreeningCRF, by: User) -> None:
     """Enroll or record the screen failure once the eligibility answers decide."""
     criteria = _criteria(patient.protocol)
     verdict = eligibility_verdict(criteria=criteria, answers=screening.eligibility)
@@ -133,7 +139,7 @@ def patient_screen(
     site: Site,
     consent_date: datetime.date,
     eligibility: dict[str, bool | None],
-    by,
+    by: User,
     screening_date: datetime.date | None = None,
     screening_number: str | None = None,
 ) -> Patient:
@@ -173,7 +179,7 @@ def screening_update(
     consent_date: datetime.date,
     screening_date: datetime.date,
     eligibility: dict[str, bool | None],
-    by,
+    by: User,
     reason: str = "",
     version: int | None = None,
 ) -> ScreeningCRF:
@@ -207,15 +213,12 @@ def screening_update(
     return screening
 
 
-BASELINE_FIELDS = (
-    "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent", "mrd_percent",
-    "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct", "prior_blinatumomab",
-    "prior_inotuzumab",
-)
+BASELINE_FIELDS = BaselineCRF.correctable_fields  # the form's data-entry fields
 
 
 @transaction.atomic
-def baseline_save(*, patient: Patient, by, reason: str = "", version: int | None = None, **values) -> BaselineCRF:
+def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int | None = None,
+                  **values: Any) -> BaselineCRF:
     """Create or edit the Baseline CRF. Hard checks (impossible weight,
     height, blasts, a birth date after consent) refuse the save on the field.
     The form is submitted once the disease status is complete, a draft before.
@@ -236,6 +239,20 @@ def baseline_save(*, patient: Patient, by, reason: str = "", version: int | None
                     expected_version=version)
 
 
+def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,
+                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> ScreeningCRF:
+    """One date corrected through the form's service (the screening date follows onto the patient)."""
+    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date, field: value}
+    return screening_update(patient=crf.patient, eligibility=crf.eligibility, by=by, reason=reason,
+                            version=crf.version, **values)
+
+
+def baseline_correct(*, crf: BaselineCRF, field: str, value: Any, by: User, reason: str,
+                     acknowledge_deviation: bool = False, deviation_reason: str = "") -> BaselineCRF:
+    """One value corrected through the form's service (its checks; BSA is derived, never stored)."""
+    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version, **{field: value})
+
+
 @transaction.atomic
 def patient_register(
     *,
@@ -246,9 +263,9 @@ def patient_register(
     weight_kg: Decimal,
     height_cm: Decimal,
     eligibility: dict[str, bool | None],
-    by,
+    by: User,
     screening_date: datetime.date | None = None,
-    **disease_status,
+    **disease_status: Any,
 ) -> Patient:
     """Screening, enrollment and baseline in one step (the API's POST).
 

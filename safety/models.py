@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
 
 from crf.display import EMPTY, DisplayList, decoded_list
 from crf.models import CaseReportForm
+from trial.history import HistoricalRecords
 from trial.rules import Crf
 
 from .rules import (
@@ -33,6 +33,12 @@ CTCAE_TERM_CHOICES = [(term, term) for term, _soc in CTCAE_TERMS]
 class AdverseEvent(CaseReportForm):
     crf_code = Crf.ADVERSE_EVENTS.value
     crf_label = Crf.ADVERSE_EVENTS.label  # the schedule's name for the form: "Adverse events"
+    # The seriousness criteria (a list) are corrected on the form, not as one typed value.
+    correctable_fields = (
+        "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "aware_at", "relatedness_cart",
+        "relatedness_lymphodepletion", "action_taken", "action_taken_other", "outcome", "death_date",
+    )
+    correction_service = "safety.services.adverse_event_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
@@ -84,6 +90,12 @@ class AdverseEvent(CaseReportForm):
 class CrsAssessment(CaseReportForm):
     crf_code = Crf.CRS_ASSESSMENT.value
     crf_label = Crf.CRS_ASSESSMENT.label
+    # What the form enters; the grade and its driver are derived from them.
+    correctable_fields = (
+        "assessment_date", "max_temperature_c", "fever_masked", "hypotension", "hypoxia", "tocilizumab_dose_mg",
+        "tocilizumab_given_on", "corticosteroid", "corticosteroid_dose_mg", "corticosteroid_given_on",
+    )
+    correction_service = "safety.services.crs_assessment_correct"
 
     class Corticosteroid(models.TextChoices):
         DEXAMETHASONE = "dexamethasone", "Dexamethasone"
@@ -128,6 +140,12 @@ class CrsAssessment(CaseReportForm):
 class IcansAssessment(CaseReportForm):
     crf_code = Crf.ICANS_ASSESSMENT.value
     crf_label = Crf.ICANS_ASSESSMENT.label
+    # The ICE items (the score follows them), not the CAPD item list, which is corrected on the form.
+    correctable_fields = (
+        "assessment_date", "ice_orientation", "ice_naming", "ice_following_commands", "ice_writing",
+        "ice_attention", "unable_to_assess", "consciousness", "seizure", "motor_weakness", "cerebral_edema",
+    )
+    correction_service = "safety.services.icans_assessment_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
     assessment_date = models.DateField()

@@ -1,4 +1,5 @@
 """Reads of safety data for pages, the API and the figures."""
+import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldError
@@ -25,14 +26,16 @@ def patient_day(patient: Patient, on_date) -> int | None:
 
 def crs_episode(patient: Patient, assessments=None) -> Episode:
     assessments = assessments if assessments is not None else patient.crs_assessments.filter(removed=False)
-    return episode((patient_day(patient, a.assessment_date), a.grade) for a in assessments
-                   if patient.infusion_date is not None)
+    day0 = patient.infusion_date
+    return episode((study_day(on_date=a.assessment_date, infusion_date=day0), a.grade) for a in assessments
+                   if day0 is not None)
 
 
 def icans_episode(patient: Patient, assessments=None) -> Episode:
     assessments = assessments if assessments is not None else patient.icans_assessments.filter(removed=False)
-    return episode((patient_day(patient, a.assessment_date), a.grade) for a in assessments
-                   if patient.infusion_date is not None)
+    day0 = patient.infusion_date
+    return episode((study_day(on_date=a.assessment_date, infusion_date=day0), a.grade) for a in assessments
+                   if day0 is not None)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def infused_patients(user):
 def trial_safety_summary(user) -> TrialSafetySummary:
     patients = list(infused_patients(user))
     ids = [patient.pk for patient in patients]
-    crs_by_patient, icans_by_patient = {}, {}
+    crs_by_patient: dict[int, list[CrsAssessment]] = {}
+    icans_by_patient: dict[int, list[IcansAssessment]] = {}
     for assessment in CrsAssessment.objects.filter(patient_id__in=ids, removed=False):
         crs_by_patient.setdefault(assessment.patient_id, []).append(assessment)
     for assessment in IcansAssessment.objects.filter(patient_id__in=ids, removed=False):
@@ -121,15 +125,16 @@ def swimmer_lanes(user) -> list[tuple[str, list[tuple[int, int]], list[tuple[int
     recent = infused_patients(user).order_by("-infusion_date", "-pk").values("pk")[:SWIMMER_MAX_LANES]
     patients = list(infused_patients(user).filter(pk__in=recent))
     ids = [patient.pk for patient in patients]
-    crs, icans = {}, {}
+    crs: dict[int, list[tuple[datetime.date, int]]] = {}
+    icans: dict[int, list[tuple[datetime.date, int]]] = {}
     for model, target in ((CrsAssessment, crs), (IcansAssessment, icans)):
         for patient_id, on_date, grade in model.objects.filter(patient_id__in=ids, removed=False).values_list(
             "patient_id", "assessment_date", "grade"
         ):
             target.setdefault(patient_id, []).append((on_date, grade))
-    def days(patient, pairs):
+    def days(patient: Patient, pairs: list[tuple[datetime.date, int]]) -> list[tuple[int, int]]:
         found = [(patient_day(patient, on_date), grade) for on_date, grade in pairs]
-        return sorted((day, grade) for day, grade in found if 0 <= day <= SWIMMER_LAST_DAY)
+        return sorted((day, grade) for day, grade in found if day is not None and 0 <= day <= SWIMMER_LAST_DAY)
 
     for patient in patients:
         lanes.append((patient.study_id, days(patient, crs.get(patient.pk, [])),

@@ -13,6 +13,7 @@ class _EntrySerializer(serializers.ModelSerializer):
     DATE_FIELD = ""
 
     kind = serializers.SerializerMethodField()
+    crf_code = serializers.CharField(read_only=True, help_text="The form's code in the query and signature routes.")
     study_day = serializers.SerializerMethodField()
     acknowledge_deviation = serializers.BooleanField(
         write_only=True, required=False, default=False,
@@ -20,8 +21,8 @@ class _EntrySerializer(serializers.ModelSerializer):
     )
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, default="")
 
-    COMMON = ["id", "kind", "status", "visit", "study_day", "acknowledge_deviation", "reason"]
-    READ_ONLY = ["id", "status"]
+    COMMON = ["id", "crf_code", "version", "kind", "status", "visit", "study_day", "acknowledge_deviation", "reason"]
+    READ_ONLY = ["id", "crf_code", "version", "status"]
 
     def get_kind(self, obj) -> str:
         return self.KIND

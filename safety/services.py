@@ -1,7 +1,10 @@
 """Operations on safety records. Views, the API, the demo loader, the daily job
 and tests all save through these; the grades come from `safety.rules` only."""
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.checks import SoftCheck, visit_window_check
-from crf.services import audited_save, crf_record
+from crf.services import CrfT, audited_save, crf_record
 from patients.models import Patient
 from patients.rules import age_years
 from trial.models import Role, SiteMembership
@@ -35,6 +38,12 @@ from .rules import (
     sae_report_overdue,
     uses_capd,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+
+    from crf.models import CaseReportForm
 
 #: Plausible body temperatures; outside is a typing error, refused on the field.
 TEMPERATURE_C_LIMITS = (Decimal("30.0"), Decimal("45.0"))
@@ -61,9 +70,9 @@ def patient_uses_capd(*, patient: Patient, on_date: datetime.date | None = None)
     return uses_capd(patient_age_years_at_infusion(patient=patient, on_date=on_date or timezone.localdate()))
 
 
-def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, label: str) -> dict:
+def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, label: str) -> dict[str, str]:
     """Hard checks every dated safety entry shares: not before consent, not in the future."""
-    errors = {}
+    errors: dict[str, str] = {}
     if value is None:
         return errors
     consent_date = patient.consent_date  # from the Screening CRF; None until it is entered
@@ -74,19 +83,19 @@ def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, l
     return errors
 
 
-def _visit_checks(*, crf, on_date: datetime.date) -> list[SoftCheck]:
+def _visit_checks(*, crf: CaseReportForm, on_date: datetime.date) -> list[SoftCheck]:
     visit = crf.visit
     if visit is not None and visit.patient_id != crf.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     return visit_window_check(visit=visit, on_date=on_date, field="assessment_date")
 
 
-def _typed_fields(crf) -> None:
+def _typed_fields(crf: CaseReportForm) -> None:
     """Field validation and type conversion (a "39.4" becomes Decimal) before the rules read values."""
     crf.clean_fields(exclude=["patient", "protocol", "visit", "created_by"])
 
 
-def _protocol(crf) -> None:
+def _protocol(crf: CaseReportForm) -> None:
     if crf.protocol_id is None:
         crf.protocol = crf.patient.protocol
 
@@ -103,7 +112,7 @@ def crs_assessment_grading(*, assessment: CrsAssessment) -> Grading:
     )
 
 
-def _assessment_date_errors(*, assessment, syndrome: str) -> dict[str, str]:
+def _assessment_date_errors(*, assessment: CrsAssessment | IcansAssessment, syndrome: str) -> dict[str, str]:
     """A CRS or ICANS assessment is dated on or after day 0 (and after consent)."""
     _typed_fields(assessment)
     patient = assessment.patient
@@ -159,7 +168,7 @@ def crs_assessment_soft_checks(*, assessment: CrsAssessment) -> list[SoftCheck]:
 
 
 @transaction.atomic
-def crs_assessment_save(*, assessment: CrsAssessment, by, reason: str = "", acknowledge_deviation: bool = False,
+def crs_assessment_save(*, assessment: CrsAssessment, by: User, reason: str = "", acknowledge_deviation: bool = False,
                         deviation_reason: str = "") -> CrsAssessment:
     """Hard checks, then the ASTCT grade from the rules (whatever grade was set), then save."""
     _protocol(assessment)
@@ -175,7 +184,7 @@ def crs_assessment_save(*, assessment: CrsAssessment, by, reason: str = "", ackn
 
 def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
     """Fill ice_score / capd_score from the items (items win over a typed total); hard errors per field."""
-    errors = {}
+    errors: dict[str, str] = {}
     ice_items = [getattr(assessment, name) for name in ICE_ITEMS]
     if assessment.unable_to_assess:
         for name in ICE_ITEMS:
@@ -197,11 +206,10 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
         if missing:
             raise ValidationError({name: "Score every ICE item, or tick 'unable to assess'." for name in missing})
         try:
-            assessment.ice_score = ice_score(
-                orientation=assessment.ice_orientation, naming=assessment.ice_naming,
-                following_commands=assessment.ice_following_commands, writing=assessment.ice_writing,
-                attention=assessment.ice_attention,
-            )
+            orientation, naming, following_commands, writing, attention = ice_items  # ICE_ITEMS' order
+            assessment.ice_score = ice_score(orientation=orientation, naming=naming,
+                                             following_commands=following_commands, writing=writing,
+                                             attention=attention)
         except ValueError as error:
             raise ValidationError({"ice_score": str(error)}) from error
     if assessment.ice_score is None and assessment.capd_score is None:
@@ -235,8 +243,8 @@ def icans_assessment_grading(*, assessment: IcansAssessment) -> Grading:
 
 
 @transaction.atomic
-def icans_assessment_save(*, assessment: IcansAssessment, by, reason: str = "", acknowledge_deviation: bool = False,
-                          deviation_reason: str = "") -> IcansAssessment:
+def icans_assessment_save(*, assessment: IcansAssessment, by: User, reason: str = "",
+                          acknowledge_deviation: bool = False, deviation_reason: str = "") -> IcansAssessment:
     """Scores from items, hard checks, the ASTCT grade from the rules (a typed grade is ignored), save."""
     _protocol(assessment)
     icans_assessment_hard_checks(assessment=assessment)
@@ -300,7 +308,7 @@ def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a 
 
 
 @transaction.atomic
-def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge_deviation: bool = False,
+def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", acknowledge_deviation: bool = False,
                        deviation_reason: str = "") -> AdverseEvent:
     _protocol(event)
     event.seriousness_criteria = sorted(set(event.seriousness_criteria or []))
@@ -312,10 +320,41 @@ def adverse_event_save(*, event: AdverseEvent, by, reason: str = "", acknowledge
                       acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
+# --- corrections through a query (CaseReportForm.correction_service) ---------------
+
+def _corrected(crf: CrfT, *, field: str, value: Any) -> CrfT:
+    """A fresh copy of the stored form with one value changed (the caller's instance stays as stored)."""
+    fresh = type(crf).objects.select_related("patient", "visit").get(pk=crf.pk)
+    setattr(fresh, field, value)
+    return fresh
+
+
+def crs_assessment_correct(*, crf: CrsAssessment, field: str, value: Any, by: User, reason: str,
+                           acknowledge_deviation: bool = False, deviation_reason: str = "") -> CrsAssessment:
+    """One value corrected through the form's service: the hard checks and the grade follow."""
+    return crs_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def icans_assessment_correct(*, crf: IcansAssessment, field: str, value: Any, by: User, reason: str,
+                             acknowledge_deviation: bool = False, deviation_reason: str = "") -> IcansAssessment:
+    """One value corrected through the form's service: the ICE score, the checks and the grade follow."""
+    return icans_assessment_save(assessment=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                                 acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def adverse_event_correct(*, crf: AdverseEvent, field: str, value: Any, by: User, reason: str,
+                          acknowledge_deviation: bool = False, deviation_reason: str = "") -> AdverseEvent:
+    """One value corrected through the form's service: seriousness, grade 5 and dates are checked again."""
+    return adverse_event_save(event=_corrected(crf, field=field, value=value), by=by, reason=reason,
+                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
 # --- SAE reports and the 24-hour clock -------------------------------------------
 
 @transaction.atomic
-def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datetime, by, notes: str = "") -> SaeReport:
+def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datetime, by: User,
+                      notes: str = "") -> SaeReport:
     errors = {}
     if not event.serious:
         errors["kind"] = "Only a serious adverse event is reported to the sponsor."
@@ -339,7 +378,7 @@ def sae_initial_report(event: AdverseEvent) -> SaeReport | None:
     return reports[0] if reports else None
 
 
-def sae_events_overdue(*, patients, now: datetime.datetime) -> list[AdverseEvent]:
+def sae_events_overdue(*, patients: QuerySet[Patient], now: datetime.datetime) -> list[AdverseEvent]:
     """Serious events whose initial report is missing past its 24-hour deadline."""
     candidates = (
         AdverseEvent.objects.filter(patient__in=patients, serious=True, removed=False, aware_at__isnull=False)

@@ -75,6 +75,7 @@ NOT_AN_OBJECT = {
     "app_label": "the admin's app index",
     "url": "the admin's catch-all",
     "slug": "the name of a long export (monitoring:export_record_csv) over the visible patients",
+    "token_id": "one of the signed-in user's own API tokens; another user's is a 404 (tests/trial/test_api_tokens.py)",
 }
 
 # `pk` means a different object on each URL: say which, by URL name.
@@ -102,7 +103,7 @@ PK_OBJECTS = {
 # Admin models that hold no patient's data; every other registered model must
 # map to an object of the full patient (ADMIN_OBJECTS).
 ADMIN_NOT_PATIENT_DATA = {
-    "auth.user", "auth.group", "authtoken.tokenproxy", "axes.accessattempt", "axes.accesslog",
+    "auth.user", "auth.group", "trial.apitoken", "axes.accessattempt", "axes.accesslog",
     "axes.accessfailurelog", "otp_totp.totpdevice", "trial.protocol", "trial.site", "trial.sitemembership",
     "monitoring.exportrecord",  # who exported what: the administrators' log
 }
@@ -263,6 +264,7 @@ MONITOR_MAY_POST = {
     "api:query-close": "monitors close queries",
     "api:query-reopen": "monitors re-open queries",
     "api:schema": "read-only",
+    "api_tokens": "makes an API token of the monitor's own: no clinical value",
 }
 # Signing in and out is no write of clinical data (and signing out would end the walk).
 SESSION_ROUTES = {"login", "logout", "api:token"}

@@ -13,7 +13,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -23,6 +22,7 @@ from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
 from tests.factories import PatientFactory
 from tests.hostile import examples
+from trial.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +57,12 @@ def seeded(protocol, site_sz, coordinator, monitor):
     crf = crf_save(crf=SampleForm(patient=patient, protocol=protocol, assessment_date=datetime.date(2026, 2, 1),
                                   weight_kg=Decimal("62.5"), performance_status="1"), by=coordinator)
     query = query_raise(crf=crf, field="weight_kg", text="Check the weight", by=monitor)
-    token = Token.objects.create(user=coordinator)
+    _token, key = api_token_create(user=coordinator)
+    spare, _key = api_token_create(user=coordinator, name="revoked by the generated requests")
     return {
-        "headers": {"Authorization": f"Token {token.key}"},
+        "headers": {"Authorization": f"Token {key}"},
         "path": {"study_id": patient.study_id, "crf_code": "sample_form", "crf_id": crf.pk, "id": query.pk,
-                 "code": site_sz.code},
+                 "code": site_sz.code, "token_id": spare.pk},
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from tests.hostile import (
     snapshot,
     unchanged_except_patients,
 )
+from trial.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +116,10 @@ def _read_listed(thing):
     return read
 
 
+def _fresh_token_id() -> int:
+    return api_token_create(user=User.objects.get(username="coord_sz"))[0].pk
+
+
 API_CASES = {
     ("post", "/api/v1/auth/token/"): ApiCase(
         "", "none", lambda ctx: {"username": "coord_sz", "password": PASSWORD}, lambda ctx: "/api/v1/auth/token/"),
@@ -161,6 +167,9 @@ API_CASES = {
         "monitor", "sample_form", lambda ctx: {"text": "Look again"},
         lambda ctx: f"/api/v1/queries/{ctx['closed_query'].pk}/reopen/",
         read=lambda ctx, client, answer: client.get(f"/api/v1/queries/{answer['id']}/").json()),
+    # A fresh token of the caller on each call (each example is rolled back); the body is not read.
+    ("post", "/api/v1/auth/tokens/{token_id}/revoke/"): ApiCase(
+        "coordinator", "none", lambda ctx: {}, lambda ctx: f"/api/v1/auth/tokens/{_fresh_token_id()}/revoke/"),
     ("post", "/api/v1/crfs/{crf_code}/{crf_id}/sign/"): ApiCase(
         "investigator", "sample_form", lambda ctx: {"password": PASSWORD},
         lambda ctx: f"/api/v1/crfs/sample_form/{ctx['crf'].pk}/sign/", changes=("crfapp.SampleForm",)),

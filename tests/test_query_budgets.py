@@ -202,7 +202,7 @@ CR = {"bone_marrow_blasts_percent": 1, "circulating_blasts": False, "extramedull
       "anc_per_ul": 1500, "platelets_per_ul": 150_000, "mrd_flow_percent": 0,
       "mrd_assay_sensitivity_percent": 0.001}
 QUERY_FIELD = {SampleForm: "weight_kg", AdverseEvent: "grade", CrsAssessment: "max_temperature_c",
-               IcansAssessment: "ice_score"}
+               IcansAssessment: "ice_orientation"}
 
 
 @dataclasses.dataclass

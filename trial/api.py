@@ -1,11 +1,21 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Protocol
+from .models import ApiToken, Protocol
 from .roles import visible_sites
-from .serializers import ProtocolSerializer, SiteSerializer
+from .serializers import (
+    ApiTokenSerializer,
+    ProtocolSerializer,
+    SiteSerializer,
+    TokenCreatedSerializer,
+    TokenRequestSerializer,
+)
+from .tokens import api_token_create, api_token_revoke
 
 
 class ProtocolView(APIView):
@@ -23,3 +33,49 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return visible_sites(self.request.user)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+class TokenObtainView(APIView):
+    """A new API token for a username and password (`token` in the answer, shown this once); it
+    expires after API_TOKEN_TTL_DAYS. Wrong passwords count toward the account's lockout (429)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenRequestSerializer, auth=[], responses={
+        200: TokenCreatedSerializer,
+        400: OpenApiResponse(description="Wrong username or password (`non_field_errors`), or a field missing."),
+        429: OpenApiResponse(description="The account is locked out after repeated failures (`detail`)."),
+    })
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # Django's request, so that axes' lockout flag reaches its middleware (a 429).
+        user = authenticate(request._request, username=data.validated_data["username"],
+                            password=data.validated_data["password"])
+        if user is None:
+            # Answered, not raised: a raised error rolls the request's transaction back (ATOMIC_REQUESTS),
+            # and with it axes' record of the failure (trial/lockout.py).
+            return Response({"non_field_errors": ["Unable to log in with provided credentials."]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        token, key = api_token_create(user=user, name=data.validated_data.get("name", ""))
+        return Response({"token": key, **ApiTokenSerializer(token).data})
+
+
+class TokenListView(APIView):
+    """The signed-in user's own tokens, newest first (never their keys)."""
+
+    @extend_schema(responses=ApiTokenSerializer(many=True))
+    def get(self, request):
+        return Response(ApiTokenSerializer(ApiToken.objects.filter(user=request.user), many=True).data)
+
+
+class TokenRevokeView(APIView):
+    """Revoke one of the signed-in user's tokens; another user's is a 404."""
+
+    @extend_schema(request=None, responses=ApiTokenSerializer)
+    def post(self, request, token_id: int):
+        token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+        return Response(ApiTokenSerializer(api_token_revoke(token=token, by=request.user)).data)

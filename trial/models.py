@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from trial.history import HistoricalRecords
 
 
 class ProtocolQuerySet(models.QuerySet):
@@ -203,3 +204,32 @@ class SiteMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_role_display()} at {self.site or 'all sites'}"
+
+
+class ApiToken(models.Model):
+    """A user's API token (`Authorization: Token <key>`), stored only as the SHA-256 digest of the key.
+
+    Written here rather than DRF's authtoken (which keeps the key in plain text, one per user,
+    forever) or django-rest-knox (hashed and expiring, but with no revocation on a password change
+    or deactivation, no record of a revoked token, and its own login answer): the key is shown once,
+    at creation; the first characters (`prefix`) let its owner tell tokens apart; a token expires
+    (API_TOKEN_TTL_DAYS) and is revoked — kept, with when and why — on a password change, on
+    deactivation or by its owner. A SHA-256 digest suffices: the key is 32 random bytes, not a
+    password, so no slow hash is needed to resist guessing."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for, such as 'lab system'.")
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, in hex.")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

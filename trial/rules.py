@@ -82,6 +82,42 @@ def visit_window_message(
             f"({window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}): {off}.")
 
 
+class WindowEdge(NamedTuple):
+    """A day relative to a visit's window: ``anchor`` ("window_start" or "window_end") plus
+    ``days``, plus the protocol's grace period when ``plus_grace``."""
+
+    anchor: str
+    days: int
+    plus_grace: bool = False
+
+    def day(self, *, window_start: datetime.date, window_end: datetime.date, grace_days: int) -> datetime.date:
+        anchor = window_start if self.anchor == "window_start" else window_end
+        return anchor + datetime.timedelta(days=self.days + (grace_days if self.plus_grace else 0))
+
+
+class WindowBand(NamedTuple):
+    """The days on which an open visit has ``status``: from ``first_day`` to ``last_day``,
+    both included (None: no bound). ``reason`` is what the status job writes ({grace_days})."""
+
+    status: str
+    first_day: WindowEdge | None
+    last_day: WindowEdge | None
+    reason: str = ""
+
+
+# The one status table of an open visit (no data, patient still expected): `visit_status` reads
+# it for one visit and the daily job (visits.services.visits_update_status) turns each band into
+# the SQL conditions of one UPDATE. Inclusive windows; the bands follow each other without a gap.
+VISIT_WINDOW_BANDS: tuple[WindowBand, ...] = (
+    WindowBand(VisitStatus.SCHEDULED, None, WindowEdge("window_start", -1)),
+    WindowBand(VisitStatus.DUE, WindowEdge("window_start", 0), WindowEdge("window_end", 0)),
+    WindowBand(VisitStatus.OVERDUE, WindowEdge("window_end", 1), WindowEdge("window_end", 0, plus_grace=True),
+               reason="Window closed without data"),
+    WindowBand(VisitStatus.MISSED, WindowEdge("window_end", 1, plus_grace=True), None,
+               reason="No data {grace_days} days after the window closed"),
+)
+
+
 def visit_status(
     *,
     today: datetime.date,
@@ -94,7 +130,7 @@ def visit_status(
     """Status of one visit on ``today``.
 
     Precedence: ``done`` (data entered stays done even if the patient later
-    died), then ``not_expected``. Otherwise, with inclusive windows:
+    died), then ``not_expected``. Otherwise by `VISIT_WINDOW_BANDS`, with inclusive windows:
     before window_start → scheduled; window_start … window_end → due;
     window_end + 1 … window_end + grace_days → overdue; later → missed.
     """
@@ -106,13 +142,14 @@ def visit_status(
         return VisitStatus.DONE
     if not_expected:
         return VisitStatus.NOT_EXPECTED
-    if today < window_start:
-        return VisitStatus.SCHEDULED
-    if today <= window_end:
-        return VisitStatus.DUE
-    if today <= window_end + datetime.timedelta(days=grace_days):
-        return VisitStatus.OVERDUE
-    return VisitStatus.MISSED
+    def day(edge: WindowEdge) -> datetime.date:
+        return edge.day(window_start=window_start, window_end=window_end, grace_days=grace_days)
+
+    for band in VISIT_WINDOW_BANDS:
+        if (band.first_day is None or day(band.first_day) <= today) and (band.last_day is None
+                                                                          or today <= day(band.last_day)):
+            return band.status
+    raise AssertionError("VISIT_WINDOW_BANDS leave a gap")  # pragma: no cover (tested: the bands are contiguous)
 
 
 def study_day_for_month(months: int) -> int:

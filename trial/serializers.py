@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import EligibilityCriterion, Protocol, Site, VisitDefinition
+from .models import ApiToken, EligibilityCriterion, Protocol, Site, VisitDefinition
 
 
 class EligibilityCriterionSerializer(serializers.ModelSerializer):
@@ -40,3 +40,27 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["code", "name", "location"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                 help_text="What the token is for, such as 'lab system' (optional).")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it: never the key, which is shown once, at creation."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at", "revoked_reason"]
+        read_only_fields = fields
+
+
+class TokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(help_text="The key, for `Authorization: Token <key>`; shown only this once.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["token", *ApiTokenSerializer.Meta.fields]
+        read_only_fields = fields

@@ -1,4 +1,6 @@
-"""Operations on the trial's own data."""
+"""Operations on the trial's own data, and on user accounts."""
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import EligibilityCriterion, Protocol, VisitDefinition
@@ -30,3 +32,39 @@ def protocol_seed() -> Protocol:
             is_primary_assessment=visit.primary_assessment,
         )
     return protocol
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+def user_deactivate(*, user: User, by: User | None, reason: str) -> User:
+    """Deactivate a user account: they can no longer sign in, use the API or sign forms.
+
+    Users are never deleted (`trial.apps`: a pre_delete receiver refuses it): their name stays on
+    every record they entered, verified or signed. Their API tokens are revoked (the user's
+    pre-save check in `trial.apps`, which also covers the admin's "active" box). Who deactivated
+    them and why is kept on the admin's history of the user."""
+    if by is not None and by.pk == user.pk:
+        raise ValidationError("You cannot deactivate your own account; ask another administrator.")
+    return _user_active_set(user=user, by=by, active=False, reason=reason)
+
+
+def user_reactivate(*, user: User, by: User | None, reason: str) -> User:
+    """Give a deactivated account its access back (not its revoked API tokens)."""
+    return _user_active_set(user=user, by=by, active=True, reason=reason)
+
+
+def _user_active_set(*, user: User, by: User | None, active: bool, reason: str) -> User:
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the change to the account."})
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.full_clean()
+    user.save(update_fields=["is_active"])
+    if by is not None:  # the admin's log needs a user; a management command passes by=None
+        LogEntry.objects.log_actions(user_id=by.pk, queryset=[user], action_flag=CHANGE, single_object=True,
+                                     change_message=f"{'Reactivated' if active else 'Deactivated'}: {reason}")
+    return user

@@ -14,28 +14,35 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from crf.audit import update_with_history
 from crf.models import crf_models
 from crf.services import audited_save
 from patients.models import Patient, PatientStatus, Visit
+from trial.history import history_username_attrs
 from trial.models import Protocol, Role, SiteMembership, VisitDefinition
-from trial.rules import VisitStatus, visit_window, visit_window_message
+from trial.rules import VISIT_WINDOW_BANDS, VisitStatus, WindowBand, visit_window, visit_window_message
 
 from .models import VisitReminder
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
 #: Statuses the daily job never changes: data entered, or the patient left the study.
 FINAL_STATUSES = (VisitStatus.DONE, VisitStatus.NOT_EXPECTED)
 # The statuses a visit's window and the grace period decide; with FINAL_STATUSES, every status.
-WINDOW_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.DUE, VisitStatus.OVERDUE, VisitStatus.MISSED)
+WINDOW_STATUSES = tuple(band.status for band in VISIT_WINDOW_BANDS)
 #: How far ahead the coordinators' reminder and dashboard look.
 REMINDER_HORIZON_DAYS = 7
 SCHEDULED_REASON = "Scheduled from the infusion date"
@@ -44,7 +51,7 @@ SCHEDULED_REASON = "Scheduled from the infusion date"
 # --- scheduling ----------------------------------------------------------------------
 
 
-def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = None) -> dict[str, int]:
+def visits_schedule(*, patient: Patient, by: User | None = None, today: datetime.date | None = None) -> dict[str, int]:
     """Place (or re-target) every visit of the patient's protocol, then set their status.
 
     Idempotent and all-or-nothing: one transaction holding the patient's row
@@ -75,7 +82,8 @@ def visits_schedule(*, patient: Patient, by=None, today: datetime.date | None = 
         if missing:
             Visit.objects.bulk_create(missing, ignore_conflicts=True)
             created = list(Visit.objects.filter(patient=patient).exclude(pk__in=[v.pk for v in existing.values()]))
-            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON)
+            Visit.history.bulk_history_create(created, default_user=by, default_change_reason=SCHEDULED_REASON,
+                                              custom_historical_attrs=history_username_attrs(by))
         else:
             created = []
         visits_update_status(today=today or timezone.localdate(), patient_ids=[patient.pk], by=by)
@@ -91,8 +99,9 @@ def visits_unscheduled_patient_ids() -> list[int]:
     for definition_id, protocol_id, target_day in VisitDefinition.objects.values_list(
             "pk", "protocol_id", "target_day"):
         target_days[protocol_id][definition_id] = target_day
-    infused = {pk: (protocol_id, day0) for pk, protocol_id, day0 in Patient.objects.filter(
-        infusion_date__isnull=False).values_list("pk", "protocol_id", "infusion_date")}
+    infused: dict[int, tuple[int, datetime.date]] = {
+        pk: (protocol_id, day0) for pk, protocol_id, day0 in Patient.objects.filter(
+            infusion_date__isnull=False).values_list("pk", "protocol_id", "infusion_date") if day0 is not None}
     placed: dict[int, dict[int, datetime.date]] = defaultdict(dict)
     for patient_id, definition_id, target_date in Visit.objects.filter(patient_id__in=infused).values_list(
             "patient_id", "definition_id", "target_date"):
@@ -128,80 +137,41 @@ def _crf_linked_visits() -> Q:
     return condition
 
 
-def _history_columns() -> list[str]:
-    """Columns of patients_visit mirrored in its history table."""
-    history_model = Visit.history.model
-    history_columns = {field.column for field in history_model._meta.concrete_fields}
-    return [field.column for field in Visit._meta.concrete_fields if field.column in history_columns]
+def window_band_condition(band: WindowBand, *, today: datetime.date, grace_days: int) -> Q:
+    """The visits that are in ``band`` on ``today``, as a condition on their window columns:
+    ``first_day <= today`` is ``anchor <= today - days`` and ``today <= last_day`` is
+    ``anchor >= today - days`` (plus the grace period where the edge has it), which the
+    (status, window_start) and (status, window_end) indexes serve."""
+    condition = Q()
+    for edge, lookup in ((band.first_day, "lte"), (band.last_day, "gte")):
+        if edge is not None:
+            shift = datetime.timedelta(days=edge.days + (grace_days if edge.plus_grace else 0))
+            condition &= Q(**{f"{edge.anchor}__{lookup}": today - shift})
+    return condition
 
 
 #: done_date of a visit marked done by ``_apply``: kept if set, else this date or (TARGET) the target date.
 TARGET = "target_date"
 
 
-def _apply(queryset, *, status: str, reason: str, by, when: datetime.datetime,
+def _apply(queryset: QuerySet[Visit], *, status: str, reason: str, by: User | None, when: datetime.datetime,
            done_date: datetime.date | str | None = None, change_reason: str = "") -> int:
-    """Move the visits of ``queryset`` that are not already in ``status`` to it, with their history rows.
-
-    One statement per call on PostgreSQL — ``WITH changed AS (UPDATE … RETURNING …)
-    INSERT INTO <history> SELECT … FROM changed`` — so the history rows are
-    exactly the rows updated, written as a save() would have (one '~' row each,
-    the new values, the job as reason). Elsewhere (SQLite, which locks the
-    whole database for the first write) an INSERT … SELECT then the UPDATE.
-    """
-    quote, ops = connection.ops.quote_name, connection.ops
-    if done_date not in (None, TARGET):
-        done_date = ops.adapt_datefield_value(done_date)
-    when = ops.adapt_datetimefield_value(when)
-    # order_by(): Visit's default ordering would follow patient → Patient.Meta.ordering (site code…)
-    # and join and sort inside the IN (…) subquery for nothing.
-    condition_sql, condition_params = (queryset.exclude(status=status).values("pk").order_by()
-                                       .query.sql_with_params())
-    columns = _history_columns()
-    set_sql, set_params = ["status = %s", "status_reason = %s"], [status, reason[:200]]
+    """Move the visits of ``queryset`` that are not already in ``status`` to it, with their history
+    rows (`crf.audit.update_with_history`: one statement on PostgreSQL, the job as the reason)."""
+    assignments: dict[str, tuple[str, list[Any]]] = {
+        "status": ("%s", [status]), "status_reason": ("%s", [reason[:200]]),
+    }
     if done_date == TARGET:
-        set_sql.append("done_date = COALESCE(done_date, target_date)")
-    elif done_date is not None:
-        set_sql.append("done_date = COALESCE(done_date, %s)")
-        set_params.append(done_date)
-    history = [when, change_reason or f"Daily visit status job: {status}", "~", getattr(by, "pk", None)]
-    visit_table, history_table = quote(Visit._meta.db_table), quote(Visit.history.model._meta.db_table)
-    column_list = ", ".join(quote(column) for column in columns)
-    insert_head = (f"INSERT INTO {history_table} ({column_list}, history_date, history_change_reason, "
-                   f"history_type, history_user_id) ")
-    update = f"UPDATE {visit_table} SET {', '.join(set_sql)} WHERE id IN ({condition_sql})"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH changed AS ({update} RETURNING {column_list}) "
-                f"{insert_head} SELECT {column_list}, %s, %s, %s, %s FROM changed",
-                [*set_params, *condition_params, *history],
-            )
-            return cursor.rowcount
-        # The history rows carry the new values: the changed columns are written as expressions.
-        new_values = {"status": ("%s", [status]), "status_reason": ("%s", [reason[:200]])}
-        if done_date == TARGET:
-            new_values["done_date"] = ("COALESCE(done_date, target_date)", [])
-        elif done_date is not None:
-            new_values["done_date"] = ("COALESCE(done_date, %s)", [done_date])
-        selected, select_params = [], []
-        for column in columns:
-            expression, params = new_values.get(column, (quote(column), []))
-            selected.append(expression)
-            select_params.extend(params)
-        cursor.execute(
-            f"{insert_head} SELECT {', '.join(selected)}, %s, %s, %s, %s FROM {visit_table} "
-            f"WHERE id IN ({condition_sql})",
-            [*select_params, *history, *condition_params],
-        )
-        changed = cursor.rowcount
-        cursor.execute(update, [*set_params, *condition_params])
-    return changed
+        assignments["done_date"] = ("COALESCE(done_date, target_date)", [])
+    elif isinstance(done_date, datetime.date):
+        assignments["done_date"] = ("COALESCE(done_date, %s)", [connection.ops.adapt_datefield_value(done_date)])
+    return update_with_history(queryset.exclude(status=status), assignments=assignments, by=by, when=when,
+                               reason=change_reason or f"Daily visit status job: {status}")
 
 
 @transaction.atomic
 def visits_update_status(
-    *, today: datetime.date, patient_ids: list[int] | None = None, by=None
+    *, today: datetime.date, patient_ids: list[int] | None = None, by: User | None = None
 ) -> dict[str, int]:
     """Move every visit to the status its window, its data and its patient call for.
 
@@ -243,28 +213,21 @@ def visits_update_status(
         counts.setdefault(status, 0)
     for protocol_id, grace_days in Protocol.objects.values_list("pk", "visit_overdue_grace_days"):
         scoped = visits.filter(patient__protocol_id=protocol_id)
-        missed_before = today - datetime.timedelta(days=grace_days)
-        for status, condition, reason in (
-            (VisitStatus.SCHEDULED, Q(window_start__gt=today), ""),
-            (VisitStatus.DUE, Q(window_start__lte=today, window_end__gte=today), ""),
-            (VisitStatus.OVERDUE, Q(window_end__lt=today, window_end__gte=missed_before),
-             "Window closed without data"),
-            (VisitStatus.MISSED, Q(window_end__lt=missed_before),
-             f"No data {grace_days} days after the window closed"),
-        ):
+        for band in VISIT_WINDOW_BANDS:  # the status table of trial.rules, one UPDATE per band
             # Open visits by the other window statuses named, not as "not final": an IN list the
             # (status, window_end) and (status, window_start) indexes serve, where a NOT IN made
             # PostgreSQL read every visit.
-            others = [other for other in WINDOW_STATUSES if other != status]
-            counts[status] += _apply(scoped.filter(condition, status__in=others), status=status, reason=reason,
-                                     by=by, when=when)
+            others = [other for other in WINDOW_STATUSES if other != band.status]
+            condition = window_band_condition(band, today=today, grace_days=grace_days)
+            counts[band.status] += _apply(scoped.filter(condition, status__in=others), status=band.status,
+                                          reason=band.reason.format(grace_days=grace_days), by=by, when=when)
     return counts
 
 
 # --- for CRF flows of other apps ----------------------------------------------------------------
 
 
-def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
+def visit_mark_done(*, visit: Visit, on_date: datetime.date, by: User) -> Visit:
     """A CRF was saved for this visit: it is done (kept done whatever happens later)."""
     if visit.status != VisitStatus.DONE or visit.done_date is None:
         visit.status = VisitStatus.DONE
@@ -274,7 +237,7 @@ def visit_mark_done(*, visit: Visit, on_date: datetime.date, by) -> Visit:
     return visit
 
 
-def visits_mark_done_many(*, visits, by, reason: str) -> int:
+def visits_mark_done_many(*, visits: QuerySet[Visit], by: User | None, reason: str) -> int:
     """Mark many visits done at once (done on their target date), with history rows: for data loads."""
     return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE, reason="Data entered",
                   by=by, when=timezone.now(), done_date=TARGET,
@@ -290,10 +253,8 @@ def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:
 # --- reminders ------------------------------------------------------------------------------------
 
 
-def visits_needing_attention(*, visits, today: datetime.date):
+def visits_needing_attention(*, visits: QuerySet[Visit], today: datetime.date) -> QuerySet[Visit]:
     """Visits due now or opening within the horizon, and overdue ones, most urgent first."""
-    from django.db.models import Case, IntegerField, When
-
     horizon = today + datetime.timedelta(days=REMINDER_HORIZON_DAYS)
     return (
         visits.filter(
@@ -322,6 +283,8 @@ def visit_reminders_send(*, today: datetime.date) -> int:
     sites_by_user: dict[int, set[int]] = defaultdict(set)
     users = {}
     for membership in memberships:
+        if membership.site_id is None:  # excluded by the query; a trial-wide role has no site to remind about
+            continue
         sites_by_user[membership.user_id].add(membership.site_id)
         users[membership.user_id] = membership.user
     if not users:
@@ -336,7 +299,7 @@ def visit_reminders_send(*, today: datetime.date) -> int:
         if user_id in already:
             continue
         mine = sorted((visit for site_id in site_ids for visit in by_site[site_id]),
-                      key=lambda visit: (visit.urgency, visit.window_end, visit.window_start))
+                      key=lambda visit: (visit.urgency, visit.window_end, visit.window_start))  # type: ignore[attr-defined]
         overdue = [visit for visit in mine if visit.status == VisitStatus.OVERDUE]
         due = [visit for visit in mine if visit.status != VisitStatus.OVERDUE]
         if not mine:

@@ -9,7 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.services import audited_save, crf_content_type, crf_field, crf_save
+from crf.checks import CrfConflict
+from crf.services import audited_save, crf_content_type, crf_correct, crf_correctable_field
 from trial.roles import can_enter_data
 
 from ..models import DataQuery, QueryMessage, QueryStatus
@@ -35,7 +36,7 @@ def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Say what is wrong with the value."})
-    model_field = crf_field(crf, field)
+    model_field = crf_correctable_field(crf, field)
     query = DataQuery(
         patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
         field=model_field.name, field_label=str(model_field.verbose_name), text=text, raised_by=by,
@@ -60,7 +61,7 @@ def query_raise_automatic(*, crf: CaseReportForm, field: str, text: str) -> Data
     A field that is not a data field of the form raises nothing (returns None)."""
 
     try:
-        crf_field(crf, field)
+        crf_correctable_field(crf, field)
     except ValidationError:
         return None
     existing = DataQuery.objects.filter(
@@ -71,13 +72,30 @@ def query_raise_automatic(*, crf: CaseReportForm, field: str, text: str) -> Data
     return _query_create(crf=crf, field=field, text=text, by=None, automatic=True)
 
 
-@transaction.atomic
-def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None,
-                 reason: str = "") -> DataQuery:
-    """The site answers; it may correct the value (an audited `crf_save` with
-    the reason for change). `new_value` is the raw input, cleaned by the
-    model field's own form field, so the same validation applies as on the form."""
+def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
+    """The form's refusal as the answer's: the corrected field's messages on `new_value`, the soft checks'
+    acknowledgement and the reason as they are, any other field's messages on `new_value` naming it."""
+    if isinstance(error, CrfConflict) or not hasattr(error, "error_dict"):
+        return error
+    errors: dict[str, list[str]] = {}
+    for name, messages in error.message_dict.items():
+        if name in ("acknowledge_deviation", "reason"):
+            errors.setdefault(name, []).extend(messages)
+        elif name in (field, "__all__"):
+            errors.setdefault("new_value", []).extend(messages)
+        else:
+            errors.setdefault("new_value", []).extend(
+                f"{name.replace('_', ' ').capitalize()}: {message}" for message in messages)
+    return ValidationError(errors)
 
+
+@transaction.atomic
+def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None, reason: str = "",
+                 acknowledge_deviation: bool = False) -> DataQuery:
+    """The site answers; it may correct the value. `new_value` is the raw input, typed by the model
+    field's form field, then the form's own service saves it (`crf_correct`): a value the form refuses
+    is refused here with the form's message, and nothing changes. A soft check needs
+    ``acknowledge_deviation`` and the ``reason`` (which becomes the deviation's reason too)."""
     crf = query.crf
     assert crf is not None  # a query names its form, and forms are never deleted
     if not can_enter_data(by, crf.patient.site):
@@ -90,7 +108,7 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
     action = QueryMessage.Action.ANSWER
     old_value = new_text = ""
     if new_value is not None:
-        model_field = crf_field(crf, query.field)
+        model_field = crf_correctable_field(crf, query.field)
         form_field = model_field.formfield()
         if form_field is None:
             raise ValidationError({"new_value": "This value cannot be corrected through a query."})
@@ -98,22 +116,17 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
             cleaned = form_field.clean(new_value)
         except ValidationError as error:
             raise ValidationError({"new_value": error.messages}) from error
-        if model_field.is_relation and cleaned is not None:
-            cleaned = cleaned.pk
-            attname = model_field.attname
-        else:
-            attname = model_field.name
         old_value = model_field.value_to_string(crf)
-        setattr(crf, attname, cleaned)
-        new_text = model_field.value_to_string(crf)
-        if new_text != old_value:
+        if cleaned != getattr(crf, model_field.attname):
             reason = (reason or "").strip() or f"Query #{query.pk}: {text}"
             try:
-                crf_save(crf=crf, by=by, reason=reason)
+                with transaction.atomic():
+                    crf = crf_correct(crf=crf, field=query.field, value=cleaned, by=by, reason=reason,
+                                      acknowledge_deviation=acknowledge_deviation, deviation_reason=reason)
             except ValidationError as error:
-                if hasattr(error, "error_dict") and query.field in error.error_dict:
-                    raise ValidationError({"new_value": error.error_dict[query.field][0].messages}) from error
-                raise
+                raise _answer_errors(error, field=query.field) from error
+            crf = type(crf)._base_manager.get(pk=crf.pk)
+            new_text = model_field.value_to_string(crf)
             action = QueryMessage.Action.CORRECT
     query.status = QueryStatus.ANSWERED
     audited_save(instance=query, by=by, reason="Query answered")

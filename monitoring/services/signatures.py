@@ -19,6 +19,7 @@ from crf.services import (
     crf_status_set,
     crf_values_sha256,
 )
+from trial.lockout import signature_password_valid, signature_second_factor_failed
 
 from ..models import Signature
 from ..roles import can_sign
@@ -26,17 +27,20 @@ from ..selectors import visit_crfs
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.http import HttpRequest
 
     from patients.models import Visit
     from trial.models import Site
 
 
-def _check_password(*, by: User, password: str) -> None:
-    if not password or not by.check_password(password):
+def _check_password(*, by: User, password: str, request: HttpRequest | None = None) -> None:
+    # With the request, a wrong password counts toward the account's lockout (trial/lockout.py).
+    if not signature_password_valid(user=by, password=password, request=request):
         raise ValidationError({"password": "The password is not correct; the form was not signed."})
 
 
-def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False) -> None:
+def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False,
+                         request: HttpRequest | None = None) -> None:
     """Where the site asks for it, a signature needs a second factor: a session
     verified with the signer's authenticator at login, or its current code."""
     if not site.require_two_factor_for_signing or otp_verified:
@@ -50,6 +54,7 @@ def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verif
         raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
                                             f"the 6-digit code from your authenticator app. The form was not signed."})
     if match_token(by, token) is None:
+        signature_second_factor_failed(user=by, request=request)
         raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
                                             "The form was not signed."})
 
@@ -71,31 +76,37 @@ def _crf_sign_one(*, crf: CaseReportForm, by: User, visit: Visit | None = None) 
     return signature
 
 
-@transaction.atomic
 def crf_sign(*, crf: CaseReportForm, by: User, password: str, otp_token: str = "",
-             otp_verified: bool = False) -> Signature:
+             otp_verified: bool = False, request: HttpRequest | None = None) -> Signature:
     """An investigator signs a CRF by re-entering the password (21 CFR 11.200):
     the signature records the printed name, date and time, and its meaning.
     A site with `require_two_factor_for_signing` also needs `otp_token` or an
-    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`)."""
-    _check_password(by=by, password=password)
+    OTP-verified session (`otp_verified`, the caller's `user.is_verified()`).
+
+    `request` (the page's or API call's) makes wrong passwords and codes count toward the
+    account's lockout. They are checked before the signing transaction opens, so that its
+    rollback cannot undo that count or the authenticator's throttle."""
+    _check_password(by=by, password=password, request=request)
     if can_sign(by, crf.patient.site):  # others are refused below, whatever their second factor
-        _check_second_factor(by=by, site=crf.patient.site, otp_token=otp_token, otp_verified=otp_verified)
-    return _crf_sign_one(crf=crf, by=by)
+        _check_second_factor(by=by, site=crf.patient.site, otp_token=otp_token, otp_verified=otp_verified,
+                             request=request)
+    with transaction.atomic():
+        return _crf_sign_one(crf=crf, by=by)
 
 
-@transaction.atomic
 def visit_sign(*, visit: Visit, by: User, password: str, otp_token: str = "",
-               otp_verified: bool = False) -> list[Signature]:
+               otp_verified: bool = False, request: HttpRequest | None = None) -> list[Signature]:
     """Sign every unsigned form of a visit at once, with one password entry
-    (and one second factor where the site requires it)."""
-    _check_password(by=by, password=password)
+    (and one second factor where the site requires it); `request` as for `crf_sign`."""
+    _check_password(by=by, password=password, request=request)
     if can_sign(by, visit.patient.site):
-        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified)
-    pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
-    if not pending:
-        raise ValidationError("This visit has no form waiting for a signature.")
-    return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
+        _check_second_factor(by=by, site=visit.patient.site, otp_token=otp_token, otp_verified=otp_verified,
+                             request=request)
+    with transaction.atomic():
+        pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
+        if not pending:
+            raise ValidationError("This visit has no form waiting for a signature.")
+        return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 
 def signatures_void(*, crf: CaseReportForm, reason: str, by: User | None = None) -> int:

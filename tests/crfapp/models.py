@@ -11,6 +11,8 @@ class SampleForm(CaseReportForm):
 
     crf_code = "sample_form"
     crf_label = "Sample form"
+    correctable_fields = ("assessment_date", "weight_kg", "performance_status")
+    correction_service = "tests.crfapp.services.sample_form_correct"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     assessment_date = models.DateField()

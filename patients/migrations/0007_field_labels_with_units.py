@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0005_list_and_dashboard_indexes'),
+        ('patients', '0006_history_username'),
     ]
 
     operations = [

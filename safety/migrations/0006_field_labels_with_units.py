@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('safety', '0004_patient_date_indexes'),
+        ('safety', '0005_history_username'),
     ]
 
     operations = [

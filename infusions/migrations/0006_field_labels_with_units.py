@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('infusions', '0003_crf_version'),
+        ('infusions', '0005_history_username'),
     ]
 
     operations = [

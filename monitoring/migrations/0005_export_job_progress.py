@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0003_history_reason_text'),
+        ('monitoring', '0004_history_username'),
     ]
 
     operations = [
