@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
 
 from trial.history import history_author
+
+from .display import field_label, format_text
 
 # `history_note(..., by=REQUEST_USER)`: leave the author to the request (HistoryRequestMiddleware).
 REQUEST_USER: Any = object()
@@ -24,6 +27,7 @@ def history_note(instance: Any, *, by: Any, reason: str) -> None:
     instance._change_reason = reason
     if by is not REQUEST_USER:
         instance._history_user = by
+
 
 # Bookkeeping columns that change on every save and tell a reader nothing.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})
@@ -44,6 +48,8 @@ class AuditEntry:
     action: str
     reason: str
     changes: list[FieldChange] = field(default_factory=list)
+    record: str = ""  # which row of the form, for a child record (a dose, a fraction); blank for the form
+    unchanged_since: int = 0  # values of a creation entry left out by compact_audit (still as created)
 
 
 def history_value_text(model, field_name: str, value, related: dict) -> str:
@@ -57,7 +63,7 @@ def history_value_text(model, field_name: str, value, related: dict) -> str:
         if key not in related:  # each related record read once per trail (or per report)
             related[key] = model_field.related_model._default_manager.filter(pk=value).first()
         return str(related[key]) if related[key] is not None else str(value)
-    return str(value)
+    return format_text(SimpleNamespace(**{model_field.name: value}), model_field)
 
 
 def _diffed_fields(model) -> list:
@@ -65,7 +71,7 @@ def _diffed_fields(model) -> list:
                   key=lambda f: f.name)
 
 
-def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[AuditEntry]:
+def audit_trail(instance, *, rows=None, related: dict | None = None, record: str = "") -> list[AuditEntry]:
     """Every version of a record, newest first: who, when, why, and each field's old and new value.
 
     ``rows`` (the history rows, oldest first, with history_user) and ``related`` ((model, pk) → object,
@@ -83,6 +89,7 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
             who=history_author(row, full_name=False),
             action=actions.get(row.history_type, row.history_type),
             reason=row.history_change_reason or "",
+            record=record,
         )
         if previous is None:
             tracked = [f for f in model._meta.concrete_fields if f.name not in IGNORED_FIELDS and f.name != "id"]
@@ -90,7 +97,7 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                 value = getattr(row, model_field.attname)
                 if value not in (None, ""):
                     entry.changes.append(
-                        FieldChange(model_field.name, str(model_field.verbose_name), "—",
+                        FieldChange(model_field.name, field_label(model_field), "—",
                                     history_value_text(model, model_field.name, value, related))
                     )
         else:
@@ -100,7 +107,7 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
                 old, new = getattr(previous, model_field.attname), getattr(row, model_field.attname)
                 if old != new:
                     entry.changes.append(
-                        FieldChange(model_field.name, str(model_field.verbose_name),
+                        FieldChange(model_field.name, field_label(model_field),
                                     history_value_text(model, model_field.name, old, related),
                                     history_value_text(model, model_field.name, new, related))
                     )
@@ -108,6 +115,27 @@ def audit_trail(instance, *, rows=None, related: dict | None = None) -> list[Aud
         previous = row
     entries.reverse()
     return entries
+
+
+def compact_audit(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """The trail for a printed report: a creation entry keeps only the values changed since (their first
+    value is the history a reader needs); the others still read as created and are printed above it, so
+    the entry says how many it leaves out. Every other entry is kept whole."""
+    from dataclasses import replace
+
+    changed_later: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.action != "Created":
+            changed_later.setdefault(entry.record, set()).update(change.field for change in entry.changes)
+    compact = []
+    for entry in entries:
+        if entry.action != "Created":
+            compact.append(entry)
+            continue
+        later = changed_later.get(entry.record, set())
+        kept = [change for change in entry.changes if change.field in later]
+        compact.append(replace(entry, changes=kept, unchanged_since=len(entry.changes) - len(kept)))
+    return compact
 
 
 def history_columns(model: type[Model]) -> list[str]:

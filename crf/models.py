@@ -190,6 +190,22 @@ def crf_models() -> list[type[CaseReportForm]]:
     ]
 
 
+def crf_children(model) -> list[tuple[type, "models.ForeignKey"]]:
+    """The child records of a CRF (lymphodepletion doses, infusion fractions, SAE reports…) as
+    (child model, its foreign key to the CRF): every audited model with a foreign key to the CRF
+    model. Bookkeeping rows that are not audited (the SAE overdue notice) are not clinical data."""
+    from simple_history.models import registered_models
+
+    audited = set(registered_models.values())
+    return [
+        (child, fk)
+        for child in apps.get_models()
+        if child in audited and not issubclass(child, CaseReportForm)
+        for fk in child._meta.concrete_fields
+        if fk.is_relation and fk.many_to_one and fk.related_model is model
+    ]
+
+
 def crf_model(crf_code: str) -> type[CaseReportForm]:
     for model in crf_models():
         if model.crf_code == crf_code:
@@ -202,3 +218,18 @@ def refuse_hard_delete(sender: type[models.Model], instance: models.Model, **kwa
     hard-deleted, by any role or code path — Model.delete(), QuerySet.delete() or a cascade."""
     label = getattr(instance, "crf_label", "") or sender._meta.verbose_name.capitalize()
     raise PermissionDenied(f"{label} is a clinical record and is never deleted; mark it removed with a reason.")
+
+
+def child_value_fields(child, fk) -> list:
+    """The data fields of a child record: all but its key, its link to the form and bookkeeping."""
+    from .services import BOOKKEEPING_FIELDS
+
+    return [f for f in child._meta.concrete_fields
+            if f.name not in BOOKKEEPING_FIELDS and f.name != fk.name]
+
+
+def child_label(child) -> str:
+    """What a heading calls the rows: "Lymphodepletion doses", "SAE reports"."""
+    from django.utils.text import capfirst
+
+    return capfirst(str(child._meta.verbose_name_plural))

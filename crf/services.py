@@ -22,6 +22,7 @@ from trial.history import history_author
 from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
+from .display import field_label
 from .models import CaseReportForm, CrfStatus, crf_child_relations, future_clinical_date_errors
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def crf_changes_since(crf: CaseReportForm, *, version: int) -> list[CrfChange]:
                 old: Any = getattr(previous, model_field.attname) if previous is not None else None
                 if old != new and not (previous is None and new in (None, "")):
                     changes.append(CrfChange(
-                        field=model_field.name, label=str(model_field.verbose_name).capitalize(),
+                        field=model_field.name, label=field_label(model_field),
                         old=history_value_text(model, model_field.name, old, related),
                         new=history_value_text(model, model_field.name, new, related),
                         by=history_author(row), at=row.history_date, reason=row.history_change_reason or "",

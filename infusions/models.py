@@ -24,13 +24,16 @@ class Lymphodepletion(CaseReportForm):
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="lymphodepletions")
     start_date = models.DateField(help_text="Date of the first dose (study day −5).")
-    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, help_text="Weight used for the BSA.")
-    height_cm = models.DecimalField(max_digits=5, decimal_places=1, help_text="Height used for the BSA.")
+    weight_kg = models.DecimalField("weight (kg)", max_digits=5, decimal_places=1,
+                                    help_text="Weight used for the BSA.")
+    height_cm = models.DecimalField("height (cm)", max_digits=5, decimal_places=1,
+                                    help_text="Height used for the BSA.")
     bsa_m2 = models.DecimalField(
-        max_digits=4, decimal_places=2, editable=False, help_text="Mosteller BSA, rounded to 0.01 m²."
+        "body-surface area (m²)", max_digits=4, decimal_places=2, editable=False,
+        help_text="Mosteller BSA, rounded to 0.01 m².",
     )
     creatinine_clearance_ml_min = models.DecimalField(
-        max_digits=5, decimal_places=1, null=True, blank=True,
+        "creatinine clearance (mL/min)", max_digits=5, decimal_places=1, null=True, blank=True,
         help_text="Recorded when fludarabine is reduced for renal function.",
     )
 
@@ -54,13 +57,15 @@ class LymphodepletionDose(CrfChildRow):
     study_day = models.SmallIntegerField()
     agent = models.CharField(max_length=20, choices=Agent.choices)
     planned_date = models.DateField()
-    planned_mg = models.DecimalField(max_digits=7, decimal_places=1, editable=False)
+    planned_mg = models.DecimalField("planned dose (mg)", max_digits=7, decimal_places=1, editable=False,
+                                     help_text="The protocol's mg/m² per day times the BSA.")
     administered_mg = models.DecimalField(
-        max_digits=7, decimal_places=1, null=True, blank=True, help_text="Empty or 0 when the dose was missed."
+        "administered dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True,
+        help_text="Empty or 0 when the dose was missed.",
     )
     administration_date = models.DateField(null=True, blank=True)
-    verdict = models.CharField(max_length=20, choices=DoseVerdict.choices, editable=False)
-    renal_adjustment = models.BooleanField(default=False, editable=False)
+    verdict = models.CharField("dose check", max_length=20, choices=DoseVerdict.choices, editable=False)
+    renal_adjustment = models.BooleanField("reduced for renal function", default=False, editable=False)
 
     history = HistoricalRecords()
 
@@ -91,15 +96,20 @@ class Infusion(CaseReportForm):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="infusions")
     product_lot = models.CharField(max_length=40)
     manufacture_date = models.DateField()
-    total_viable_cells = models.PositiveBigIntegerField(help_text="Viable cells in the lot.")
-    viability_percent = models.DecimalField(max_digits=5, decimal_places=2)
-    car_positive_percent = models.DecimalField(max_digits=5, decimal_places=2, help_text="CAR⁺ share of viable cells.")
-    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, help_text="Weight at infusion.")
+    total_viable_cells = models.PositiveBigIntegerField("viable cells in the lot (×10⁶)",
+                                                       help_text="Viable cells in the lot.")
+    viability_percent = models.DecimalField("viability (%)", max_digits=5, decimal_places=2)
+    car_positive_percent = models.DecimalField("CAR⁺ cells (% of viable)", max_digits=5, decimal_places=2,
+                                               help_text="CAR⁺ share of viable cells.")
+    weight_kg = models.DecimalField("weight at infusion (kg)", max_digits=5, decimal_places=1,
+                                    help_text="Weight at infusion.")
     # Day 0 (the first fraction) and the sum over fractions, kept by the service.
-    infusion_date = models.DateField(editable=False)
-    cart_cells_infused = models.PositiveBigIntegerField(editable=False, help_text="CAR⁺ viable cells, all fractions.")
-    dose_cells_per_kg = models.DecimalField(max_digits=16, decimal_places=2, editable=False)
-    dose_verdict = models.CharField(max_length=14, choices=CellDoseVerdict.choices, editable=False)
+    infusion_date = models.DateField("infusion date (day 0)", editable=False)
+    cart_cells_infused = models.PositiveBigIntegerField("CAR⁺ viable cells infused (×10⁶)", editable=False,
+                                                        help_text="CAR⁺ viable cells, all fractions.")
+    dose_cells_per_kg = models.DecimalField("CAR-T dose (×10⁶ CAR⁺ cells/kg)", max_digits=16, decimal_places=2,
+                                            editable=False)
+    dose_verdict = models.CharField("dose check", max_length=14, choices=CellDoseVerdict.choices, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["patient"], name="one_infusion_per_patient")]
@@ -116,8 +126,8 @@ class InfusionFraction(CrfChildRow):
     Part of the infusion's form: signed and verified with it, never deleted (`CrfChildRow`)."""
 
     infusion = models.ForeignKey(Infusion, on_delete=models.CASCADE, related_name="fractions")
-    infusion_date = models.DateField()
-    cart_cells_infused = models.PositiveBigIntegerField()
+    infusion_date = models.DateField("fraction date")
+    cart_cells_infused = models.PositiveBigIntegerField("CAR⁺ viable cells infused (×10⁶)")
 
     history = HistoricalRecords()
 

@@ -1,16 +1,20 @@
 """Exports for data managers: a CSV per form with coded values, the data
 dictionary that decodes them, and the whole trial as CDISC ODM 1.3.2 XML
 (metadata, clinical data, and an audit record on every value version)."""
-import csv
-import io
+import json
+import re
+from xml.sax.saxutils import escape, quoteattr
 
 from django.db import models
 from django.utils import timezone
 
-from crf.models import crf_models
+from crf.display import field_label, is_millions
+from crf.models import child_label, child_value_fields, crf_children, crf_models
 from crf.services import crf_value_fields
 from patients.models import Patient
 from trial.models import Site
+
+from .csv_safe import csv_lines, csv_text
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 # Columns every form CSV starts with; the form's own fields follow.
@@ -24,10 +28,15 @@ def export_fields(model) -> list:
 
 
 def coded_value(crf, model_field) -> str:
-    """The stored code, not its label (the dictionary decodes it); keys for relations."""
-    value = getattr(crf, model_field.attname)
+    """The stored code, not its label (the dictionary decodes it); keys for relations; JSON as JSON."""
+    return coded_text(getattr(crf, model_field.attname), model_field)
+
+
+def coded_text(value, model_field=None) -> str:
     if value is None:
         return ""
+    if isinstance(model_field, models.JSONField):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "1" if value else "0"
     if hasattr(value, "isoformat"):
@@ -61,28 +70,72 @@ def form_rows(model, patients):
         ]
 
 
+def form_csv_lines(model, patients):
+    """One row per CRF instance, coded values, line by line."""
+    return csv_lines(KEY_COLUMNS + [f.name for f in export_fields(model)], form_rows(model, patients))
+
+
 def form_csv(model, patients) -> str:
-    """One row per CRF instance, coded values."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(KEY_COLUMNS + [f.name for f in export_fields(model)])
-    writer.writerows(form_rows(model, patients))
-    return out.getvalue()
+    return "".join(form_csv_lines(model, patients))
+
+
+# --- Child rows: one CSV per kind, each row carrying its form's key ----------------------
+
+#: Columns every child CSV starts with: the subject, and the key of the form the row belongs to.
+CHILD_KEY_COLUMNS = ["subject_id", "site", "form_id", "row_id"]
+
+
+def crf_child(model, name: str):
+    """(child model, foreign key) of ``model`` by the name of the relation (``doses``, ``fractions``)."""
+    for child, fk in crf_children(model):
+        if fk.remote_field.related_name == name:
+            return child, fk
+    raise LookupError(f"{model.crf_label} has no child rows called {name!r}.")
+
+
+def child_exports() -> list[dict]:
+    """Every child CSV, in registry order: the form's code, the relation's name and a label."""
+    return [{"crf_code": model.crf_code, "name": fk.remote_field.related_name, "label": child_label(child)}
+            for model in crf_models() for child, fk in crf_children(model)]
+
+
+def child_rows(child, fk, patients):
+    fields = child_value_fields(child, fk)
+    patient_path = f"{fk.name}__patient"
+    rows = (child._base_manager.filter(**{f"{patient_path}__in": patients})
+            .select_related(f"{patient_path}__site").order_by(f"{patient_path}__subject_id", fk.attname, "pk"))
+    for row in rows.iterator(chunk_size=2000):
+        patient = getattr(row, fk.name).patient
+        yield [patient.study_id, patient.site.code, getattr(row, fk.attname), row.pk,
+               *[coded_value(row, f) for f in fields]]
+
+
+def child_csv_lines(child, fk, patients):
+    return csv_lines(CHILD_KEY_COLUMNS + [f.name for f in child_value_fields(child, fk)],
+                     child_rows(child, fk, patients))
 
 
 def dictionary_csv() -> str:
-    """Every form's fields: label, type, and the meaning of each code."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["form", "form_label", "field", "label", "data_type", "codes", "help_text"])
-    for model in crf_models():
-        for f in export_fields(model):
-            codes = "; ".join(f"{code}={label}" for code, label in f.flatchoices) if f.choices else ""
-            if isinstance(f, models.BooleanField):
-                codes = "1=Yes; 0=No"
-            writer.writerow([model.crf_code, model.crf_label, f.name, str(f.verbose_name), odm_data_type(f), codes,
-                             str(f.help_text)])
-    return out.getvalue()
+    """Every form's fields and every child row's: label (with its unit), type, and the meaning of each code."""
+    def rows():
+        for model in crf_models():
+            for f in export_fields(model):
+                yield _dictionary_row(model.crf_code, model.crf_label, f)
+            for child, fk in crf_children(model):
+                for f in child_value_fields(child, fk):
+                    yield _dictionary_row(f"{model.crf_code}/{fk.remote_field.related_name}", child_label(child), f)
+
+    return csv_text(["form", "form_label", "field", "label", "data_type", "codes", "help_text"], rows())
+
+
+def _dictionary_row(form: str, form_label: str, f) -> list:
+    codes = "; ".join(f"{code}={label}" for code, label in f.flatchoices) if f.choices else ""
+    if isinstance(f, models.BooleanField):
+        codes = "1=Yes; 0=No"
+    help_text = str(f.help_text)
+    if is_millions(f):
+        help_text = " ".join([help_text, "The CSV and ODM hold the count itself; pages show it in millions."])
+    return [form, form_label, f.name, field_label(f), odm_data_type(f), codes, help_text.strip()]
 
 
 # --- CDISC ODM 1.3.2 -------------------------------------------------------------
@@ -114,6 +167,29 @@ def _el(parent, tag, **attrs):
     return element
 
 
+def _group_oid(model, child_fk=None) -> str:
+    if child_fk is None:
+        return _oid("IG", model.crf_code.upper())
+    return _oid("IG", model.crf_code.upper(), child_fk.remote_field.related_name.upper())
+
+
+def _item_oid(model, field_name: str, child_fk=None) -> str:
+    if child_fk is None:
+        return _oid("I", model.crf_code.upper(), field_name.upper())
+    return _oid("I", model.crf_code.upper(), child_fk.remote_field.related_name.upper(), field_name.upper())
+
+
+def _odm_groups(models_) -> list[tuple]:
+    """Every item group: (form model, child model or None, foreign key or None, fields). A form's own values
+    are one group; each kind of child row (doses, fractions, SAE reports) a repeating group of its own."""
+    groups = []
+    for model in models_:
+        groups.append((model, None, None, export_fields(model)))
+        for child, fk in crf_children(model):
+            groups.append((model, child, fk, child_value_fields(child, fk)))
+    return groups
+
+
 def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
     """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
     from lxml import etree
@@ -133,6 +209,7 @@ def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata 
     events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
         ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
     form_oids = {model: _oid("F", model.crf_code.upper()) for model in models_}
+    groups = _odm_groups(models_)
     odm_protocol = el(mdv, "Protocol")
     for order, (oid, _name, _type) in enumerate(events, start=1):
         el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
@@ -142,21 +219,25 @@ def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata 
             el(event, "FormRef", FormOID=form_oids[model], OrderNumber=order, Mandatory="No")
     for model in models_:
         form = el(mdv, "FormDef", OID=form_oids[model], Name=model.crf_label, Repeating="Yes")
-        el(form, "ItemGroupRef", ItemGroupOID=_oid("IG", model.crf_code.upper()), Mandatory="Yes")
+        for order, (_model, child, fk, _fields) in enumerate(
+                [group for group in groups if group[0] is model], start=1):
+            el(form, "ItemGroupRef", ItemGroupOID=_group_oid(model, fk), OrderNumber=order,
+               Mandatory="Yes" if child is None else "No")
     item_oids = {}
     codelists = []
-    for model in models_:
-        group = el(mdv, "ItemGroupDef", OID=_oid("IG", model.crf_code.upper()), Name=model.crf_label,
-                   Repeating="No")
-        for order, f in enumerate(export_fields(model), start=1):
-            item_oids[(model, f.name)] = _oid("I", model.crf_code.upper(), f.name.upper())
-            el(group, "ItemRef", ItemOID=item_oids[(model, f.name)], OrderNumber=order, Mandatory="No")
-    for model in models_:
-        for f in export_fields(model):
-            item = el(mdv, "ItemDef", OID=item_oids[(model, f.name)], Name=f.name, DataType=odm_data_type(f))
-            _translated(item, "Question", str(f.verbose_name).capitalize())
+    for model, child, fk, fields in groups:
+        name = model.crf_label if child is None else f"{model.crf_label}: {child_label(child)}"
+        group = el(mdv, "ItemGroupDef", OID=_group_oid(model, fk), Name=name,
+                   Repeating="No" if child is None else "Yes")
+        for order, f in enumerate(fields, start=1):
+            item_oids[(model, fk, f.name)] = _item_oid(model, f.name, fk)
+            el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
+    for model, _child, fk, fields in groups:
+        for f in fields:
+            item = el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
+            _translated(item, "Question", field_label(f))
             if f.choices:
-                codelist_oid = _oid("CL", model.crf_code.upper(), f.name.upper())
+                codelist_oid = item_oids[(model, fk, f.name)].replace("I.", "CL.", 1)
                 el(item, "CodeListRef", CodeListOID=codelist_oid)
                 codelists.append((codelist_oid, f))
     for codelist_oid, f in codelists:
@@ -184,6 +265,10 @@ def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):
     crfs = {model: model.objects.filter(patient__in=patients) for model in models_}
     authors = reduce(or_, (Q(pk__in=model.history.filter(id__in=crfs[model].values("pk"))
                              .values("history_user_id")) for model in models_), Q(pk__in=[]))
+    for model in models_:  # and of the child rows (doses, fractions, SAE reports)
+        for child, fk in crf_children(model):
+            rows = child._base_manager.filter(**{f"{fk.attname}__in": crfs[model].values("pk")})
+            authors |= Q(pk__in=child.history.filter(id__in=rows.values("pk")).values("history_user_id"))
     for user in get_user_model().objects.filter(authors).order_by("pk"):
         el(admin, "User", OID=_oid("USR", user.pk)).append(_full_name(user.get_full_name() or user.username))
     sites = reduce(or_, (Q(pk__in=crfs[model].values("patient__site_id")) for model in models_), Q(pk__in=[]))
@@ -206,56 +291,141 @@ def _chunks(iterable, size: int):
         yield chunk
 
 
-def _odm_subjects(patients_chunk, *, models_, form_oids, item_oids):
-    """The SubjectData elements of a chunk of patients: two queries per CRF model (forms, then their
-    history rows), whatever the number of patients or forms."""
+# The clinical data are written as text, not as lxml elements: building ~100 million elements for 10,000
+# patients was most of the export's time (docs/performance.md). Every value goes through quoteattr/escape;
+# the file is checked against the ODM 1.3.2 schema by the tests.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+_XML_SPECIAL = re.compile("[&<>\"\x00-\x1f\ufffe\uffff]")
+
+
+def _attr(value) -> str:
+    """An attribute value, quoted (most values — numbers, dates, codes — need no escaping: one search)."""
+    text = str(value)
+    if not _XML_SPECIAL.search(text):
+        return f'"{text}"'
+    if _XML_INVALID.search(text):
+        text = _XML_INVALID.sub("\ufffd", text)
+    return quoteattr(text)
+
+
+def _text(value) -> str:
+    text = str(value)
+    if _XML_INVALID.search(text):
+        text = _XML_INVALID.sub("\ufffd", text)
+    return escape(text)
+
+
+def _converter(model_field):
+    """A function from the value read from the database to the coded text of the exports."""
+    if isinstance(model_field, models.JSONField):
+        return lambda value: "" if value is None else json.dumps(value, ensure_ascii=False)
+    if isinstance(model_field, models.BooleanField):
+        return lambda value: "" if value is None else ("1" if value else "0")
+    if isinstance(model_field, (models.DateField, models.DateTimeField)):
+        return lambda value: "" if value is None else value.isoformat()
+    return lambda value: "" if value is None else str(value)
+
+
+class _Group:
+    """What writing one item group needs, computed once per export: for each field its opening tag text
+    and how to code its value."""
+
+    HISTORY = ("id", "history_user_id", "history_date", "history_change_reason")
+
+    def __init__(self, model, child, fk, fields, item_oids):
+        self.model, self.child, self.fk, self.fields = model, child, fk, fields
+        self.source = child or model
+        self.open = f"<ItemGroupData ItemGroupOID={_attr(_group_oid(model, fk))}"
+        self.items = [(f'<ItemData ItemOID={_attr(item_oids[(model, fk, f.name)])} Value=', _converter(f))
+                      for f in fields]
+        self.columns = [*self.HISTORY, *(f.attname for f in fields)]
+
+    def history(self, ids) -> dict:
+        """record id → its history rows (tuples: id, user id, date, reason, values…), oldest first."""
+        from collections import defaultdict
+
+        rows = defaultdict(list)
+        if ids:
+            for row in (self.source.history.filter(id__in=ids).order_by("id", "history_date", "history_id")
+                        .values_list(*self.columns)):
+                rows[row[0]].append(row)
+        return rows
+
+    def write(self, out: list, rows, *, repeat_key=None, removed: bool, location: str) -> None:
+        """One ItemGroupData: each value version of the record as an ItemData with its AuditRecord."""
+        repeat = f" ItemGroupRepeatKey=\"{repeat_key}\"" if repeat_key is not None else ""
+        kind = "Remove" if removed else "Upsert"
+        out.append(f'{self.open}{repeat} TransactionType="{kind}">\n')
+        previous = [None] * len(self.items)
+        for row in rows:
+            user_id, when, reason = row[1], row[2], row[3]
+            audit = (f'><AuditRecord><UserRef UserOID="{f"USR.{user_id}" if user_id else "USR.system"}"/>'
+                     f'<LocationRef LocationOID={location}/>'
+                     f'<DateTimeStamp>{when.isoformat(timespec="seconds")}</DateTimeStamp>'
+                     + (f"<ReasonForChange>{_text(reason)}</ReasonForChange>" if reason else "")
+                     + "</AuditRecord></ItemData>\n")
+            for index, (opening, code) in enumerate(self.items):
+                value = code(row[4 + index])
+                before = previous[index]
+                if before == value:
+                    continue
+                out.append(opening)
+                out.append(_attr(value))
+                out.append(' TransactionType="Insert"' if before is None else ' TransactionType="Update"')
+                out.append(audit)
+                previous[index] = value
+        out.append("</ItemGroupData>\n")
+
+
+def _odm_subjects(patients_chunk, *, groups, form_oids):
+    """The SubjectData of a chunk of patients as pieces of text: per CRF model one query for its forms and one for their
+    history rows, and as many for each kind of child row — whatever the number of patients or forms."""
     from collections import defaultdict
 
-    from lxml import etree
-
-    el = _el
-    ids = [patient.pk for patient in patients_chunk]
-    forms = defaultdict(list)  # patient id -> [(model, crf, history rows)]
-    for model in models_:
-        crfs = list(model.objects.filter(patient_id__in=ids).select_related("visit__definition").order_by("pk"))
-        rows = defaultdict(list)
-        for row in model.history.filter(id__in=[crf.pk for crf in crfs]).order_by("id", "history_date",
-                                                                                   "history_id"):
-            rows[row.id].append(row)
-        for crf in crfs:
-            forms[crf.patient_id].append((model, crf, rows[crf.pk]))
-    fields = {model: export_fields(model) for model in models_}
-    for patient in patients_chunk:
-        location_oid = _oid("LOC", patient.site.code)
-        subject = etree.Element(f"{{{ODM_NS}}}SubjectData", nsmap={None: ODM_NS})
-        subject.set("SubjectKey", patient.study_id)
-        subject.set("TransactionType", "Upsert")
-        el(subject, "SiteRef", LocationOID=location_oid)
-        for model, crf, rows in forms[patient.pk]:
-            event_oid = _oid("SE", crf.visit.definition.code) if crf.visit_id else "SE.UNSCHEDULED"
-            event = el(subject, "StudyEventData", StudyEventOID=event_oid, StudyEventRepeatKey=crf.visit_id or 1,
-                       TransactionType="Upsert")
-            form = el(event, "FormData", FormOID=form_oids[model], FormRepeatKey=crf.pk,
-                      TransactionType="Remove" if crf.removed else "Upsert")
-            group = el(form, "ItemGroupData", ItemGroupOID=_oid("IG", model.crf_code.upper()),
-                       TransactionType="Upsert")
-            previous = {}
+    ids = [pk for pk, _study_id, _site in patients_chunk]
+    forms = defaultdict(list)  # patient id -> [(model, form row, its history, its children)]
+    by_model = defaultdict(list)
+    for group in groups:
+        by_model[group.model].append(group)
+    for model, model_groups in by_model.items():
+        own, children = model_groups[0], model_groups[1:]
+        crfs = list(model.objects.filter(patient_id__in=ids).order_by("pk")
+                    .values_list("pk", "patient_id", "visit_id", "visit__definition__code", "removed"))
+        crf_ids = [crf[0] for crf in crfs]
+        history = own.history(crf_ids)
+        child_rows = defaultdict(list)  # form id -> [(group, child pk, removed, history rows)]
+        for group in children:
+            removable = any(f.name == "removed" for f in group.child._meta.concrete_fields)
+            columns = ["pk", group.fk.attname] + (["removed"] if removable else [])
+            rows = list(group.child._base_manager.filter(**{f"{group.fk.attname}__in": crf_ids})
+                        .order_by(group.fk.attname, "pk").values_list(*columns))
+            child_history = group.history([row[0] for row in rows])
             for row in rows:
-                for f in fields[model]:
-                    value = coded_value(row, f)
-                    if f.name in previous and previous[f.name] == value:
-                        continue
-                    item = el(group, "ItemData", ItemOID=item_oids[(model, f.name)], Value=value,
-                              TransactionType="Insert" if f.name not in previous else "Update")
-                    audit = el(item, "AuditRecord")
-                    el(audit, "UserRef", UserOID=_oid("USR", row.history_user_id) if row.history_user_id
-                       else "USR.system")
-                    el(audit, "LocationRef", LocationOID=location_oid)
-                    el(audit, "DateTimeStamp").text = row.history_date.isoformat(timespec="seconds")
-                    if row.history_change_reason:
-                        el(audit, "ReasonForChange").text = row.history_change_reason
-                    previous[f.name] = value
-        yield subject
+                child_rows[row[1]].append((group, row[0], bool(row[2]) if removable else False,
+                                           child_history[row[0]]))
+        for crf in crfs:
+            forms[crf[1]].append((model, own, crf, history[crf[0]], child_rows[crf[0]]))
+    out = []
+    for pk, study_id, site_code in patients_chunk:
+        if len(out) > 20_000:  # hand on what is written, a few hundred kB at a time
+            yield "".join(out)
+            out = []
+        location = _attr(_oid("LOC", site_code))
+        out.append(f'<SubjectData SubjectKey={_attr(study_id)} TransactionType="Upsert">\n'
+                   f"<SiteRef LocationOID={location}/>\n")
+        for model, own, (crf_pk, _patient, visit_id, visit_code, removed), rows, children in forms[pk]:
+            event_oid = _oid("SE", visit_code) if visit_id else "SE.UNSCHEDULED"
+            out.append(f'<StudyEventData StudyEventOID={_attr(event_oid)} StudyEventRepeatKey="{visit_id or 1}" '
+                       f'TransactionType="Upsert">\n<FormData FormOID={_attr(form_oids[model])} '
+                       f'FormRepeatKey="{crf_pk}" TransactionType="{"Remove" if removed else "Upsert"}">\n')
+            own.write(out, rows, removed=False, location=location)
+            for group, child_pk, child_removed, child_history in children:
+                group.write(out, child_history, repeat_key=child_pk, removed=child_removed, location=location)
+            out.append("</FormData>\n</StudyEventData>\n")
+        out.append("</SubjectData>\n")
+    yield "".join(out)
 
 
 def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
@@ -283,9 +453,10 @@ def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
                        mdv_oid=mdv_oid)
     with_forms = reduce(or_, (Q(pk__in=model.objects.filter(patient__in=patients).values("patient_id"))
                               for model in models_), Q(pk__in=[]))
-    subjects = (Patient.objects.filter(with_forms).select_related("site")
+    subjects = (Patient.objects.filter(with_forms)
                 .order_by(Coalesce("subject_id", "screening_number"), "pk")
-                .only("pk", "subject_id", "screening_number", "site__code"))
+                .values_list("pk", Coalesce("subject_id", "screening_number"), "site__code"))
+    groups = [_Group(*group, item_oids) for group in _odm_groups(models_)]
 
     buffer = io.BytesIO()
 
@@ -311,11 +482,9 @@ def odm_stream(*, patients, protocol, chunk_patients: int | None = None):
                 xf.flush()
                 yield drain()
                 for chunk in _chunks(subjects.iterator(chunk_size=chunk_patients), chunk_patients):
-                    for subject in _odm_subjects(chunk, models_=models_, form_oids=form_oids,
-                                                 item_oids=item_oids):
-                        xf.write(subject, pretty_print=True)
-                    xf.flush()
-                    yield drain()
+                    # Straight into the stream, between lxml's own writes (flushed above).
+                    for text in _odm_subjects(chunk, groups=groups, form_oids=form_oids):
+                        yield text.encode()
             xf.write("\n")
     yield drain()
 

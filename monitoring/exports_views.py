@@ -15,6 +15,7 @@ from trial.roles import visible_sites
 from . import exports, reports, services, tasks
 from .forms import CasebookBatchForm
 from .models import ExportJob, ExportRecord
+from .record_exports import RECORD_EXPORTS
 from .roles import can_lock
 from .views import _visit_or_404
 
@@ -67,10 +68,18 @@ def export_index(request):
             messages.success(request, "The casebooks are being generated; this page shows the link when ready.")
             return redirect("monitoring:export_job", job.pk)
     return render(request, "monitoring/exports.html", {
-        "forms": crf_models(), "batch_form": form,
+        "forms": crf_models(), "batch_form": form, "child_exports": exports.child_exports(),
+        "record_exports": RECORD_EXPORTS.values(),
         "jobs": ExportJob.objects.filter(requested_by=request.user)[:20],
         "records": ExportRecord.objects.select_related("user")[:50],
     })
+
+
+def _csv_response(lines, filename: str) -> StreamingHttpResponse:
+    # Streamed line by line: a long export of the whole trial never sits in memory.
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required
@@ -80,11 +89,37 @@ def form_csv(request, crf_code: str):
         model = crf_model(crf_code)
     except LookupError:
         raise Http404("No such form.") from None
-    content = exports.form_csv(model, Patient.objects.visible_to(request.user))
+    lines = exports.form_csv_lines(model, Patient.objects.visible_to(request.user))
     services.export_record(user=request.user, kind="form_csv", description=f"CSV of {model.crf_label}")
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{crf_code}.csv"'
-    return response
+    return _csv_response(lines, f"{crf_code}.csv")
+
+
+@login_required
+def child_csv(request, crf_code: str, child: str):
+    """Every child row of one form (lymphodepletion doses, infusion fractions, SAE reports), each with the
+    subject and its form's key."""
+    _require_data_manager(request)
+    try:
+        model = crf_model(crf_code)
+        child_model, fk = exports.crf_child(model, child)
+    except LookupError:
+        raise Http404("No such form.") from None
+    lines = exports.child_csv_lines(child_model, fk, Patient.objects.visible_to(request.user))
+    services.export_record(user=request.user, kind="child_csv",
+                           description=f"CSV of {child_model._meta.verbose_name_plural} ({model.crf_label})")
+    return _csv_response(lines, f"{crf_code}-{child}.csv")
+
+
+@login_required
+def record_csv(request, slug: str):
+    """Deviations, queries with their messages, SDV marks, signatures, the audit trail."""
+    _require_data_manager(request)
+    export = RECORD_EXPORTS.get(slug)
+    if export is None:
+        raise Http404("No such export.")
+    lines = export.lines(Patient.objects.visible_to(request.user))
+    services.export_record(user=request.user, kind=f"{slug}_csv", description=f"CSV of {export.title.lower()}")
+    return _csv_response(lines, f"{slug}.csv")
 
 
 @login_required

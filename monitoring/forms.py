@@ -9,7 +9,7 @@ class QueryRaiseForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only the form's data-entry fields: a key, the status or a derived value is asked about
         # through the value it comes from.
-        self.fields["field"].choices = [(row["name"], row["label"].capitalize()) for row in rows
+        self.fields["field"].choices = [(row["name"], row["label"]) for row in rows
                                         if row["name"] in correctable]
 
 

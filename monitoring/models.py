@@ -211,7 +211,8 @@ class ExportRecord(models.Model):
 
 
 class ExportJob(models.Model):
-    """A batch PDF casebook export run by Celery; the file appears when ready."""
+    """A batch PDF casebook export run by Celery (or, without a broker, a background thread of the web
+    process); the file appears when ready, and the page shows how many casebooks are done."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -226,6 +227,12 @@ class ExportJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    total_count = models.PositiveIntegerField(default=0, help_text="Casebooks in the batch.")
+    done_count = models.PositiveIntegerField(default=0, help_text="Casebooks written so far.")
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done_count / self.total_count) if self.total_count else 0

@@ -1,24 +1,65 @@
-"""PDF visit reports and casebooks (WeasyPrint): every value, status,
-signature, SDV mark, query and audit row of the forms, with a running header
-(trial, site, subject, visit) and "page X of Y"."""
+"""PDF visit reports and casebooks (WeasyPrint): every value, child row (doses, fractions, SAE reports),
+status, protocol deviation, signature, SDV mark, query and audit row of the forms, with a running header
+(trial, site, subject, visit) and "page X of Y".
+
+The casebook opens with a contents page (each visit's forms, with their page numbers) and the patient's
+timeline, then each visit's forms in visit order, then the forms not tied to a visit.
+
+Speed (docs/performance.md): WeasyPrint's time grows with the boxes it lays out, so the PDF layout
+(`monitoring/includes/crf_review_pdf.html`) is compact: two columns of values with the SDV mark and open
+queries beside the value, one line for what is empty (no queries, no deviations), and an audit trail whose
+creation entry lists only the values changed since (the others are the values shown above it).
+"""
+from dataclasses import dataclass, field
+
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .selectors import crf_reviews, patient_crfs, visit_crfs
 
+__all__ = ["casebook_html", "casebook_pdf", "html_to_pdf", "patient_crfs", "visit_report_pdf"]
 
-def _render_pdf(context: dict) -> bytes:
+
+def html_to_pdf(html: str) -> bytes:
     # Profiled for issue 10: about 0.1 s of CPU per form (a five-form visit report ~0.5 s). The
     # stylesheet is already small and inline, with a system font and nothing to fetch; fixed table
     # layout, separate borders and a shared FontConfiguration measured no faster, so none is used.
     from weasyprint import HTML
 
-    html = render_to_string("monitoring/report.html", {**context, "pdf": True})
     return HTML(string=html).write_pdf()
 
 
-def _sections(crfs) -> list[dict]:
-    return crf_reviews(crfs)
+@dataclass
+class VisitGroup:
+    """One visit's forms in the casebook (or the forms not tied to a visit)."""
+
+    anchor: str
+    title: str
+    date: str = ""
+    sections: list = field(default_factory=list)
+
+
+def _anchor(section) -> str:
+    return f"form-{section['model_label'].replace('.', '-')}-{section['crf'].pk}"
+
+
+def _groups(sections) -> list[VisitGroup]:
+    by_visit: dict = {}
+    loose = VisitGroup(anchor="unscheduled", title="Forms not tied to a scheduled visit")
+    for section in sections:
+        crf = section["crf"]
+        section["anchor"] = _anchor(section)
+        if not crf.visit_id:
+            loose.sections.append(section)
+            continue
+        if crf.visit_id not in by_visit:
+            visit = crf.visit
+            by_visit[crf.visit_id] = (visit.target_date, VisitGroup(
+                anchor=f"visit-{visit.pk}", title=f"{visit.definition.code} {visit.definition.name}",
+                date=visit.target_date.isoformat()))
+        by_visit[crf.visit_id][1].sections.append(section)
+    groups = [group for _date, group in sorted(by_visit.values(), key=lambda item: item[0])]
+    return groups + ([loose] if loose.sections else [])
 
 
 def _context(*, patient, by, title: str, sections, visit=None) -> dict:
@@ -29,14 +70,52 @@ def _context(*, patient, by, title: str, sections, visit=None) -> dict:
     }
 
 
+def _render(context: dict) -> str:
+    return render_to_string("monitoring/report.html", {**context, "pdf": True})
+
+
 def visit_report_pdf(*, visit, by) -> bytes:
     """One visit: every CRF whose `visit` is this visit."""
-    return _render_pdf(_context(patient=visit.patient, by=by, visit=visit,
-                                title=f"Visit report — {visit.definition.code} {visit.definition.name}",
-                                sections=_sections(visit_crfs(visit))))
+    return html_to_pdf(_render(_context(patient=visit.patient, by=by, visit=visit,
+                                        title=f"Visit report — {visit.definition.code} {visit.definition.name}",
+                                        sections=crf_reviews(visit_crfs(visit)))))
+
+
+# The timeline page's colours (static/css/edc.css), written on each mark: the PDF's SVG has no stylesheet.
+KIND_COLOURS = {
+    "consent": "#0d6efd", "screening": "#0d6efd", "enrollment": "#0d6efd", "baseline": "#0d6efd",
+    "screen_failure": "#212529", "death": "#212529", "off_study": "#212529",
+    "lymphodepletion": "#6f42c1", "infusion": "#6f42c1", "product": "#6f42c1",
+    "adverse_event": "#fd7e14", "crs": "#fd7e14", "icans": "#fd7e14", "sae": "#fd7e14",
+    "response": "#198754", "hsct": "#198754", "relapse": "#dc3545",
+}
+VISIT_COLOURS = {"done": "#198754", "due": "#ffc107", "overdue": "#dc3545", "missed": "#dc3545"}
+
+
+def _timeline(patient):
+    """The patient's course on one study-day axis, as the timeline page draws it (patients.timeline), with
+    each mark's colour."""
+    from patients.timeline import axis_layout, patient_events
+
+    events = patient_events(patient)
+    until = patient.off_study_date or timezone.localdate()
+    axis = axis_layout(events, infusion_date=patient.infusion_date, until=until)
+    marks = []
+    for marker in axis.markers:
+        kind, status = marker.event.kind, marker.event.status
+        colour = VISIT_COLOURS.get(status, "#ffffff") if kind == "visit" else KIND_COLOURS.get(kind, "#6c757d")
+        marks.append((marker, colour))
+    return {"axis": axis, "marks": marks, "events": len(events)}
+
+
+def casebook_html(*, patient, by) -> str:
+    """The whole patient, laid out for the PDF: contents, timeline, then each visit's forms."""
+    sections = crf_reviews(patient_crfs(patient))
+    context = _context(patient=patient, by=by, title=f"Casebook — {patient.study_id}", sections=sections)
+    context.update(casebook=True, groups=_groups(sections), timeline=_timeline(patient))
+    return _render(context)
 
 
 def casebook_pdf(*, patient, by) -> bytes:
-    """The whole patient: every CRF, in registry order."""
-    return _render_pdf(_context(patient=patient, by=by, title=f"Casebook — {patient.study_id}",
-                                sections=_sections(patient_crfs(patient))))
+    """The whole patient: every CRF, grouped by visit."""
+    return html_to_pdf(casebook_html(patient=patient, by=by))

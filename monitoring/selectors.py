@@ -7,9 +7,11 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Min
 from django.http import Http404
+from django.utils.text import capfirst
 
-from crf.audit import audit_trail
-from crf.models import CrfStatus, crf_models
+from crf.audit import audit_trail, compact_audit
+from crf.display import field_label, format_value
+from crf.models import CrfStatus, child_label, child_value_fields, crf_children, crf_models
 from crf.services import crf_value_fields
 from patients.models import Patient
 
@@ -90,22 +92,9 @@ def crf_active_lock(crf):
     return _for_crf(DataLock.objects.filter(scope=LockScope.CRF, unlocked_at__isnull=True), crf).first()
 
 
-def display_value(crf, model_field) -> str:
-    """A field's value as a clinician reads it: choice labels, related records, Yes/No."""
-    value = getattr(crf, model_field.name)
-    if value is None or value == "":
-        return "—"
-    if model_field.choices:
-        return str(getattr(crf, f"get_{model_field.name}_display")())
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if hasattr(value, "isoformat") and not hasattr(value, "hour"):
-        return value.isoformat()
-    if hasattr(value, "hour") and hasattr(value, "date"):
-        from django.utils import timezone
-
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    return str(value)
+def display_value(crf, model_field):
+    """A field's value as a clinician reads it (crf.display, the one formatting helper)."""
+    return format_value(crf, model_field)
 
 
 def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
@@ -121,7 +110,7 @@ def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
             open_queries.setdefault(query.field, []).append(query)
     return [
         {
-            "name": f.name, "label": str(f.verbose_name), "value": display_value(crf, f),
+            "name": f.name, "label": field_label(f), "value": display_value(crf, f),
             "verified": active_marks.get(f.name), "open_queries": open_queries.get(f.name, []),
         }
         for f in crf_value_fields(type(crf))
@@ -142,24 +131,21 @@ def crf_reviews(crfs) -> list[dict]:
     for crf in crfs:
         by_model[type(crf)].append(crf)
     loaded = {}  # (model, pk) -> (marks, signatures, queries, history rows)
-    related = {}  # (related model, pk) -> object, shared by every audit trail (a form's patient, visit…)
+    deviations: defaultdict[tuple, list[Any]] = defaultdict(list)  # (model, pk) -> deviations filed against the form
+    children: defaultdict[tuple, list[dict]] = defaultdict(list)  # (model, pk) -> one table per kind of child row
+    child_audits: defaultdict[tuple, list[Any]] = defaultdict(list)  # (model, pk) -> audit entries of the child rows
+    related: dict[tuple, Any] = {}  # (related model, pk) -> object, shared by every audit trail (patient, visit…)
     for model, forms in by_model.items():
-        content_type = ContentType.objects.get_for_model(model)
         ids = [crf.pk for crf in forms]
-        grouped: dict[str, defaultdict[int, list[Any]]] = {}
-        for name, queryset in (
-            ("marks", SourceVerification.objects.select_related("verified_by")),
-            ("signatures", Signature.objects.select_related("signer")),
-            ("queries", DataQuery.objects.select_related("raised_by").prefetch_related("messages__author")),
-        ):
-            grouped[name] = defaultdict(list)
-            for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
-                grouped[name][record.object_id].append(record)
+        grouped = _load_monitoring_records(model=model, ids=ids, deviations=deviations)
         history = defaultdict(list)
         for row in model.history.filter(id__in=ids).select_related("history_user").order_by(
                 "history_date", "history_id"):
             history[row.id].append(row)
+        for child, fk in crf_children(model):
+            _load_children(child=child, fk=fk, ids=ids, into=children, audits=child_audits, related=related)
         for crf in forms:
+            related[(model, crf.pk)] = crf  # a child row's link to its form, in the child's audit trail
             loaded[(model, crf.pk)] = (grouped["marks"][crf.pk], grouped["signatures"][crf.pk],
                                        grouped["queries"][crf.pk], history[crf.pk])
             for model_field in model._meta.concrete_fields:
@@ -170,6 +156,8 @@ def crf_reviews(crfs) -> list[dict]:
     reviews = []
     for crf in crfs:
         marks, signatures, queries, history_rows = loaded[(type(crf), crf.pk)]
+        audit = sorted(audit_trail(crf, rows=history_rows, related=related) + child_audits[(type(crf), crf.pk)],
+                       key=lambda entry: entry.when, reverse=True)
         reviews.append({
             "crf": crf,
             "model_label": crf_model_label(crf),
@@ -178,9 +166,58 @@ def crf_reviews(crfs) -> list[dict]:
             "verifications": marks,
             "signatures": signatures,
             "queries": queries,
-            "audit": audit_trail(crf, rows=history_rows, related=related),
+            "audit": audit,
+            "audit_pdf": compact_audit(audit),
+            "children": children[(type(crf), crf.pk)],
+            "deviations": deviations[(type(crf), crf.pk)],
         })
     return reviews
+
+
+def _load_monitoring_records(*, model, ids, deviations) -> dict:
+    """The SDV marks, signatures and queries of the forms ``ids`` of ``model`` (one query each), by name and
+    form id; their protocol deviations go into ``deviations``."""
+    content_type = ContentType.objects.get_for_model(model)
+    grouped: dict[str, defaultdict[int, list[Any]]] = {}
+    for name, queryset in (
+        ("marks", SourceVerification.objects.select_related("verified_by")),
+        ("signatures", Signature.objects.select_related("signer")),
+        ("queries", DataQuery.objects.select_related("raised_by").prefetch_related("messages__author")),
+    ):
+        grouped[name] = defaultdict(list)
+        for record in queryset.filter(content_type=content_type, object_id__in=ids):  # model ordering
+            grouped[name][record.object_id].append(record)
+    for deviation in ProtocolDeviation.objects.select_related("created_by").filter(
+            content_type=content_type, object_id__in=ids):
+        deviations[(model, deviation.object_id)].append(deviation)
+    return grouped
+
+
+def _load_children(*, child, fk, ids, into, audits, related) -> None:
+    """The child rows of the forms ``ids`` (one query, and one for their history), as a table per form:
+    the columns are the child's data fields (labels with units), a removed row is marked as removed."""
+    fields = child_value_fields(child, fk)
+    shown = [f for f in fields if f.name not in ("removed", "removal_reason")]
+    others = [f.name for f in fields if f.is_relation]
+    rows = list(child._base_manager.filter(**{f"{fk.attname}__in": ids}).select_related(*others))
+    history = defaultdict(list)
+    for row in child.history.filter(id__in=[row.pk for row in rows]).select_related("history_user").order_by(
+            "history_date", "history_id"):
+        history[row.id].append(row)
+    tables = {}
+    for row in rows:
+        parent_id = getattr(row, fk.attname)
+        key = (fk.related_model, parent_id)
+        if key not in tables:
+            tables[key] = {"label": child_label(child), "model_label": child._meta.label_lower,
+                           "header": [field_label(f) for f in shown], "names": [f.name for f in shown],
+                           "rows": []}
+            into[key].append(tables[key])
+        removed = bool(getattr(row, "removed", False))
+        tables[key]["rows"].append({"pk": row.pk, "cells": [format_value(row, f) for f in shown],
+                                    "removed": removed, "removal_reason": getattr(row, "removal_reason", "")})
+        audits[key].extend(audit_trail(row, rows=history[row.pk], related=related,
+                                       record=f"{capfirst(child._meta.verbose_name)} #{row.pk}"))
 
 
 def visit_crfs(visit) -> list:

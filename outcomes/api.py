@@ -1,6 +1,4 @@
 """/api/v1/: response assessments and follow-up of a patient, the endpoints and analysis.csv."""
-import csv
-import io
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +14,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from monitoring.csv_safe import csv_dict_text
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -133,11 +132,9 @@ class AnalysisCsvView(APIView):
     def get(self, request):
         query = _endpoint_query(request)
         courses = reports.courses_for(user=request.user, cutoff=query["cutoff"])
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=statistics.ANALYSIS_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(statistics.analysis_rows(courses, censor_at_hsct=query["censor_at_hsct"]))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        content = csv_dict_text(statistics.ANALYSIS_COLUMNS,
+                                statistics.analysis_rows(courses, censor_at_hsct=query["censor_at_hsct"]))
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         suffix = "-censored-at-hsct" if query["censor_at_hsct"] else ""
         response["Content-Disposition"] = f'attachment; filename="analysis-{query["cutoff"].isoformat()}{suffix}.csv"'
         return response

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
 
+from crf.display import DisplayTable
 from crf.models import CaseReportForm
 from trial.history import HistoricalRecords
 from trial.models import Site
@@ -230,10 +231,26 @@ class ScreeningCRF(CaseReportForm):
     consent_date = models.DateField(help_text="Date written informed consent was signed.")
     # criterion code → True (inclusion met / exclusion present), False, or
     # null (not yet assessed). Codes are the protocol version's criteria.
-    eligibility = models.JSONField(default=dict, blank=True)
+    eligibility = models.JSONField("eligibility criteria", default=dict, blank=True)
 
     class Meta:
         verbose_name = "screening CRF"
+
+    def get_eligibility_display(self):
+        """The answers criterion by criterion, in the protocol's order (a criterion the protocol does not
+        name, from an older version, last)."""
+        answers = dict(self.eligibility or {})
+        table = DisplayTable(["Criterion", "", "Answer"])
+        for criterion in self.protocol.eligibility_criteria.order_by("order", "code"):
+            answer = answers.pop(criterion.code, None)
+            if criterion.kind == "inclusion":
+                shown = {True: "Met", False: "Not met"}.get(answer, "Not assessed")
+            else:
+                shown = {True: "Present", False: "Absent"}.get(answer, "Not assessed")
+            table.rows.append([f"{criterion.get_kind_display()} {criterion.code}", criterion.text, shown])
+        for code, answer in answers.items():
+            table.rows.append([code, "", {True: "Yes", False: "No"}.get(answer, "Not assessed")])
+        return table
 
     def __str__(self):
         return f"{self.patient} screening"
@@ -287,11 +304,11 @@ class BaselineCRF(CaseReportForm):
     sex = models.CharField(max_length=1, choices=Sex.choices)
     birth_date = models.DateField()
     weight_kg = models.DecimalField(
-        max_digits=5, decimal_places=1,
+        "weight (kg)", max_digits=5, decimal_places=1,
         validators=[LimitValidator(WEIGHT_KG_LIMITS, "kg", "A weight")],
     )
     height_cm = models.DecimalField(
-        max_digits=4, decimal_places=1,
+        "height (cm)", max_digits=4, decimal_places=1,
         validators=[LimitValidator(HEIGHT_CM_LIMITS, "cm", "A height")],
     )
     # Disease status: optional in the record so that an API caller may send

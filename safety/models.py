@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from crf.display import EMPTY, DisplayList, decoded_list
 from crf.models import CaseReportForm
 from trial.history import HistoricalRecords
 from trial.rules import Crf
@@ -50,7 +51,8 @@ class AdverseEvent(CaseReportForm):
     resolution_date = models.DateField(null=True, blank=True)
     serious = models.BooleanField(default=False)
     seriousness_criteria = models.JSONField(
-        default=list, blank=True, help_text="Codes of SeriousnessCriterion that the event meets."
+        "seriousness criteria", default=list, blank=True,
+        help_text="Codes of SeriousnessCriterion that the event meets.",
     )
     aware_at = models.DateTimeField(
         "site became aware at", null=True, blank=True,
@@ -79,8 +81,10 @@ class AdverseEvent(CaseReportForm):
 
     @property
     def seriousness_labels(self) -> list[str]:
-        labels = dict(SeriousnessCriterion.choices)
-        return [labels.get(code, code) for code in self.seriousness_criteria]
+        return self.get_seriousness_criteria_display().items
+
+    def get_seriousness_criteria_display(self):
+        return decoded_list(self.seriousness_criteria, SeriousnessCriterion.choices)
 
 
 class CrsAssessment(CaseReportForm):
@@ -120,7 +124,7 @@ class CrsAssessment(CaseReportForm):
     corticosteroid_given_on = models.DateField("corticosteroid given on", null=True, blank=True)
     # Computed by safety.rules.crs_grading in the service; never entered.
     grade = models.PositiveSmallIntegerField("ASTCT CRS grade", editable=False, default=0)
-    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
@@ -184,9 +188,9 @@ class IcansAssessment(CaseReportForm):
     cerebral_edema = models.CharField(
         "raised ICP / cerebral oedema", max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
     )
-    age_years_at_infusion = models.PositiveSmallIntegerField(editable=False, null=True)
+    age_years_at_infusion = models.PositiveSmallIntegerField("age at infusion (years)", editable=False, null=True)
     grade = models.PositiveSmallIntegerField("ASTCT ICANS grade", editable=False, default=0)
-    grading_driver = models.CharField(max_length=80, editable=False, blank=True)
+    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
@@ -197,6 +201,11 @@ class IcansAssessment(CaseReportForm):
 
     def get_absolute_url(self):
         return reverse("safety:icans_assessment_edit", args=[self.patient.study_id, self.pk])
+
+    def get_capd_items_display(self):
+        if not self.capd_items:
+            return EMPTY
+        return DisplayList([f"Item {number}: {score}" for number, score in enumerate(self.capd_items, start=1)])
 
     @property
     def uses_capd(self) -> bool:
@@ -221,6 +230,7 @@ class SaeReport(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "SAE report"
         ordering = ["adverse_event", "sent_at"]
         constraints = [
             models.UniqueConstraint(

@@ -138,6 +138,9 @@ def celery_eager(settings, tmp_path):
     from config.celery import app
 
     settings.MEDIA_ROOT = str(tmp_path)
+    # Casebook batches too run inline, in the test's transaction (without a broker the web process runs them in
+    # a thread: tests/monitoring/test_reports_exports.py tests that).
+    settings.CASEBOOK_BATCH_IN_THREAD = False
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

@@ -76,6 +76,7 @@ NOT_AN_OBJECT = {
     "url": "the admin's catch-all",
     "uidb64": "the user a password link was sent to (accounts/reset/), checked by its token",
     "token": "the one-time token of a password link",
+    "slug": "the name of a long export (monitoring:export_record_csv) over the visible patients",
     "token_id": "one of the signed-in user's own API tokens; another user's is a 404 (tests/trial/test_api_tokens.py)",
 }
 
@@ -144,6 +145,11 @@ def _missing_kwargs(kwargs: dict) -> dict:
     return missing
 
 
+# CSVs named by a form type or a kind of child row, not by an object.
+CSV_OF_A_KIND = {("monitoring:export_form_csv", frozenset({"crf_code"})),
+                 ("monitoring:export_child_csv", frozenset({"crf_code", "child"}))}
+
+
 def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
     """(what, kwargs, kwargs for a missing object) for each SZ object the route can name;
     [] when it names none. Fails the test for a keyword it does not know."""
@@ -162,8 +168,8 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
         return [("patient", kwargs, _missing_kwargs(kwargs))]
     if object_names == {"code"} and route.name == "api:site-detail":
         return [("site SZ", {"code": "SZ", **extra}, {"code": "XX", **extra})]
-    if object_names == {"crf_code"} and route.name == "monitoring:export_form_csv":
-        return []  # a form type; the CSV holds the visible patients' rows only (tested in tests/monitoring)
+    if (route.name, frozenset(object_names)) in CSV_OF_A_KIND:
+        return []  # a form type or kind of child row; the CSV holds the visible patients' rows only (tests/monitoring)
     if object_names == {"model_label", "pk"}:
         out = []
         objects = list(full.crfs.values()) + ([full.visit] if route.name == "monitoring:history" else [])

@@ -249,13 +249,15 @@ CASES = [
          World.add_patient_rows, 35),
     Case("monitoring visit review", "monitor", lambda w: f"/monitoring/visits/{w.visit.pk}/",
          World.add_visit_crfs, 30),
-    # slack: the second CRF model on the visit (AEs after the first sample form) adds its own 5 reads.
+    # slack: the second CRF model on the visit (AEs after the first sample form) adds its own 8 reads (queries,
+    # SDV marks, signatures, history, deviations; its child rows, the SAE reports, and their history).
     # 12 forms, not 50: WeasyPrint lays out ~one page per form, and 12 already show any per-form query.
     Case("visit report PDF", "monitor", lambda w: f"/monitoring/visits/{w.visit.pk}/report.pdf",
-         World.add_visit_crfs, 35, slack=5, rows=12),
-    # 2 of each kind (10 more forms): a casebook lays out every form of the patient.
+         World.add_visit_crfs, 35, slack=8, rows=12),
+    # 2 of each kind (10 more forms): a casebook lays out every form of the patient. 75: its first page draws the
+    # patient's timeline (every app's events), and each CRF model adds its deviations and child rows.
     Case("casebook PDF", "monitor", lambda w: f"/monitoring/patients/{w.patient.study_id}/casebook.pdf",
-         World.add_patient_rows, 60, rows=2),
+         World.add_patient_rows, 75, rows=2),
     Case("CRF detail with queries", "monitor",
          lambda w: f"/monitoring/crf/crfapp.sampleform/{w.sample.pk}/", World.add_queries_on_forms, 30),
     Case("CRF detail with edits", "monitor", lambda w: f"/monitoring/crf/crfapp.sampleform/{w.sample.pk}/",

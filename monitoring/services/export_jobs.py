@@ -1,5 +1,5 @@
 """Who exported what, and the batches of casebook PDFs a Celery worker builds
-(`monitoring.tasks.export_job_start` queues one)."""
+(`monitoring.tasks.export_job_start` queues one; without a broker a thread of the web process builds it)."""
 from __future__ import annotations
 
 import zipfile
@@ -35,7 +35,7 @@ def export_job_create(*, by: User, patients: Iterable[Patient]) -> ExportJob:
     patients = list(patients)
     if not patients:
         raise ValidationError({"study_ids": "No patient matches."})
-    job = ExportJob(requested_by=by)
+    job = ExportJob(requested_by=by, total_count=len(patients))
     job.full_clean()
     job.save()
     job.patients.set(patients)
@@ -50,14 +50,18 @@ def export_job_run(*, job_id: int) -> None:
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status == ExportJob.Status.DONE:
         return
+    patients = list(job.patients.select_related("site", "protocol").order_by("subject_id"))
     job.status = ExportJob.Status.RUNNING
-    job.save(update_fields=["status"])
+    job.total_count, job.done_count = len(patients), 0
+    job.save(update_fields=["status", "total_count", "done_count"])
     try:
         buffer = BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for patient in job.patients.select_related("site", "protocol").order_by("subject_id"):
+            for patient in patients:
                 archive.writestr(f"casebook-{patient.study_id}.pdf",
                                  casebook_pdf(patient=patient, by=job.requested_by))
+                job.done_count += 1
+                job.save(update_fields=["done_count"])  # the job page's progress bar
         job.file.save(f"casebooks-{job.pk}.zip", ContentFile(buffer.getvalue()), save=False)
         job.status = ExportJob.Status.DONE
         job.error = ""

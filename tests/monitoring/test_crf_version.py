@@ -115,7 +115,7 @@ def test_two_coordinators_on_the_baseline_page_the_second_sees_what_changed_and_
     text = refused.content.decode()
     who = f"{coordinator.get_full_name()} (coord_sz)"
     assert f"Not saved: {who} saved this Baseline" in text
-    assert f"Weight kg: 70.0 → 72.0 ({who}," in text
+    assert f"Weight (kg): 70.0 → 72.0 ({who}," in text
     assert 'name="weight_kg" value="75"' in text  # their own entry is still in the form
     assert _hidden_version(refused) == "2"  # saving again now is a deliberate overwrite
     baseline = BaselineCRF.objects.get(patient=patient_sz)

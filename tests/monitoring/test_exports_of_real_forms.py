@@ -15,7 +15,7 @@ ODM = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 def csv_rows(client, code):
     answer = client.get(f"/monitoring/exports/forms/{code}.csv")
     assert answer.status_code == 200
-    return list(csv.DictReader(io.StringIO(answer.content.decode())))
+    return list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))  # streamed
 
 
 @pytest.mark.parametrize(("code", "expected"), [

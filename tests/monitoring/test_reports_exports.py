@@ -60,12 +60,21 @@ def test_casebook_of_another_sites_patient_is_404(client, reviewed_form, coordin
     assert client.get(f"/monitoring/patients/{reviewed_form.patient.study_id}/casebook.pdf").status_code == 404
 
 
-def test_batch_casebooks_task_builds_a_zip_once(reviewed_form, data_manager, django_capture_on_commit_callbacks,
-                                                celery_eager):
+@pytest.mark.django_db(transaction=True)
+def test_batch_casebooks_without_a_broker_run_in_a_thread_and_build_a_zip_once(
+        reviewed_form, data_manager, django_capture_on_commit_callbacks, celery_eager, settings):
+    import threading
+
+    settings.CASEBOOK_BATCH_IN_THREAD = True  # as in production without REDIS_URL
+
     with django_capture_on_commit_callbacks(execute=True):
         job = export_job_start(by=data_manager, patients=[reviewed_form.patient])
+    # Without Redis the request does not wait for the PDFs: a background thread writes them.
+    [thread] = [t for t in threading.enumerate() if t.name == f"casebook-batch-{job.pk}"]
+    thread.join(timeout=300)
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE
+    assert (job.done_count, job.total_count, job.percent_done) == (1, 1, 100)
     with zipfile.ZipFile(job.file.open("rb")) as archive:
         [name] = archive.namelist()
         assert name == f"casebook-{reviewed_form.patient.study_id}.pdf"
@@ -104,8 +113,9 @@ def test_odm_export_is_for_data_managers_only(api_client, reviewed_form, monitor
 
 def test_form_csv_has_coded_values_and_the_dictionary_decodes_them(client, reviewed_form, data_manager):
     client.force_login(data_manager)
-    rows = list(csv.DictReader(io.StringIO(client.get("/monitoring/exports/forms/sample_form.csv")
-                                           .content.decode())))
+    response = client.get("/monitoring/exports/forms/sample_form.csv")
+    assert response.streaming  # written as it is read
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1
     assert (rows[0]["subject_id"], rows[0]["weight_kg"], rows[0]["performance_status"], rows[0]["status"]) == (
         reviewed_form.patient.study_id, "64.0", "1", "signed")

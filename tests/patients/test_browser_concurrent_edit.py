@@ -54,7 +54,7 @@ def test_second_coordinator_saving_a_stale_baseline_is_refused_and_sees_the_chan
 
         body = second.locator("body").inner_text()
         assert "Not saved:" in body and "(coord_sz) saved this Baseline" in body
-        assert "Weight kg: 70.0 → 72.0" in body
+        assert "Weight (kg): 70.0 → 72.0" in body
         assert second.input_value("input[name=weight_kg]") == "75"
         screenshot(second, "baseline_conflict")
     finally:

@@ -1,0 +1,78 @@
+"""The casebook PDF of the bench's longest-followed patient: how long it takes, and where the time goes.
+
+    .venv/bin/python bench/make_dataset.py 10000 --database edc_bench_10000     # once
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/edc .venv/bin/python bench/casebook.py \\
+        [--database edc_bench_10000] [--runs 5] [--study-id SZ-00486]
+
+In-process, on PostgreSQL: the patient is the one bench/run.py's pages use (the SZ patient infused longest
+ago and still followed: three years and more of data). Prints the forms and pages, then the median and each
+run's time of the whole casebook (`monitoring.reports.casebook_pdf`), split into reading and laying out
+(`casebook_html`) and WeasyPrint's PDF, against the target of 2 s.
+"""
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.make_dataset import database_url  # noqa: E402
+
+TARGET_S = 2.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="edc_bench_10000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--study-id", default="")
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = database_url(args.database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+    from pypdf import PdfReader
+
+    from monitoring import reports
+    from patients.models import Patient
+
+    patients = Patient.objects.select_related("site", "protocol")
+    if args.study_id:
+        patient = patients.by_study_id(args.study_id).get()
+    else:
+        patient = patients.filter(site__code="SZ", status="follow_up").order_by("infusion_date", "pk").first()
+    if patient is None:
+        raise SystemExit(f"{args.database} holds no data set: run bench/make_dataset.py first.")
+    by = get_user_model().objects.get(username="bench_data_manager")
+    reports.casebook_pdf(patient=patient, by=by)  # warm imports, fonts and caches
+    totals, htmls = [], []
+    for _run in range(args.runs):
+        reset_queries()
+        began = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            html = reports.casebook_html(patient=patient, by=by)
+        read = time.perf_counter() - began
+        content = reports.html_to_pdf(html)
+        totals.append(time.perf_counter() - began)
+        htmls.append(read)
+    pages = len(PdfReader(io.BytesIO(content)).pages)
+    forms = len(reports.patient_crfs(patient))
+    median = statistics.median(totals)
+    print(f"casebook of {patient.study_id} (infused {patient.infusion_date}): {forms} forms, {pages} pages, "
+          f"{len(content) / 1e3:.0f} kB, {len(queries.captured_queries)} queries")
+    print(f"median {median:.2f} s over {args.runs} runs (reading and HTML {statistics.median(htmls):.2f} s, "
+          f"WeasyPrint {median - statistics.median(htmls):.2f} s); runs: "
+          + ", ".join(f"{t:.2f}" for t in totals))
+    print(f"target < {TARGET_S:g} s: {'PASS' if median < TARGET_S else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()

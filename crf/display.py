@@ -1,0 +1,117 @@
+"""How a captured value reads to a clinician — the one formatting helper of the CRF page, the visit report
+and the casebook (the CSV and ODM exports keep the stored codes; the data dictionary decodes them).
+
+- The label is the field's verbose name, which carries its unit: ``weight (kg)``, ``bone-marrow blasts (%)``,
+  ``CAR-T dose (×10⁶ CAR⁺ cells/kg)``. A label whose unit is ``×10⁶`` shows the stored count divided by 10⁶
+  (cells are stored as counted; a page shows ``4.00``, the CSV ``4000000.00``).
+- Choices show their label, yes/no fields Yes/No, dates ISO, times local.
+- A JSON list shows as a list; a record may decode it (or any JSON value) with a ``get_<field>_display()``
+  method returning text, a list or a ``DisplayTable`` — the screening form's eligibility is a table of
+  criteria; a JSON object without a decoder shows as a two-column table.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import models
+from django.utils.text import capfirst
+
+EMPTY = "—"
+MILLION = Decimal(10**6)
+MILLION_UNIT = "×10⁶"
+
+
+@dataclass
+class DisplayList:
+    items: list[str]
+    kind: str = "list"
+
+    def __str__(self):  # for a plain-text reader (an audit row, a test)
+        return "; ".join(self.items) if self.items else EMPTY
+
+
+@dataclass
+class DisplayTable:
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    kind: str = "table"
+
+    def __str__(self):
+        return "; ".join(" ".join(cells) for cells in self.rows) if self.rows else EMPTY
+
+
+def field_label(model_field) -> str:
+    """The field's verbose name, unit included, as a heading reads it."""
+    return capfirst(str(model_field.verbose_name))
+
+
+def is_millions(model_field) -> bool:
+    return MILLION_UNIT in str(model_field.verbose_name)
+
+
+def _number(value, model_field) -> str:
+    if is_millions(model_field):
+        return f"{Decimal(value) / MILLION:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def yes_no(value: bool | None) -> str:
+    return EMPTY if value is None else ("Yes" if value else "No")
+
+
+def format_value(obj, model_field):
+    """The value of ``model_field`` on ``obj`` (a record or a history row) as text, a DisplayList or a
+    DisplayTable."""
+    name = model_field.name
+    if isinstance(model_field, models.JSONField):
+        decoder = getattr(obj, f"get_{name}_display", None)
+        if callable(decoder):
+            return decoder()
+        return _json(getattr(obj, name))
+    value = getattr(obj, name) if not model_field.is_relation else getattr(obj, model_field.attname)
+    if value is None or value == "":
+        return EMPTY
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if model_field.is_relation:
+        related = getattr(obj, name, None)
+        return str(related) if related is not None else str(value)
+    if isinstance(value, bool):
+        return yes_no(value)
+    if hasattr(value, "hour") and hasattr(value, "date"):
+        from django.utils import timezone
+
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (int, Decimal, float)):
+        return _number(value, model_field)
+    return str(value)
+
+
+def format_text(obj, model_field) -> str:
+    """format_value as one line of text."""
+    return str(format_value(obj, model_field))
+
+
+def _json(value):
+    if value is None or value == "" or value == [] or value == {}:
+        return EMPTY
+    if isinstance(value, list):
+        return DisplayList([_scalar(item) for item in value])
+    if isinstance(value, dict):
+        return DisplayTable(["", ""], [[str(key), _scalar(item)] for key, item in value.items()])
+    return _scalar(value)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return yes_no(value) if value is not None else "not assessed"
+    return str(value)
+
+
+def decoded_list(codes, choices) -> DisplayList:
+    """A JSON list of codes, each shown by its label (an unknown code as itself)."""
+    labels = dict(choices)
+    return DisplayList([str(labels.get(code, code)) for code in (codes or [])])
