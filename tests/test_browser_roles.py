@@ -75,7 +75,7 @@ class Walk:
         # The folded menu opens and leads on.
         toggler = page.locator("button.navbar-toggler")
         toggler.click()
-        page.locator("#main-menu").wait_for(state="visible")
+        page.locator("#main-menu.show").wait_for(state="visible")  # .show once the collapse transition ends
         menu_height = page.locator("nav.navbar").bounding_box()["height"]
         assert menu_height > 200  # open, with its items
         screenshot(page, f"roles/{self.role}-menu-open-phone")
