@@ -234,7 +234,7 @@ def lymphodepletion_record(
     creatinine_clearance_ml_min: Decimal | None = None,
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
-    change_reason: str = "",
+    reason: str = "",
     version: int | None = None,
 ) -> Lymphodepletion:
     """Create or correct the patient's lymphodepletion course.
@@ -247,7 +247,7 @@ def lymphodepletion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()
+    reason = (reason or "").strip()
     doses = list(doses)
     weight_kg, height_cm = to_decimal(weight_kg), to_decimal(height_cm)
     _lymphodepletion_hard_checks(
@@ -287,7 +287,7 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_record(crf=course, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+    crf_record(crf=course, by=by, reason=reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     # Removed rows too: a day that comes back takes its old row again (one row per day and agent).
     existing = {(dose.study_day, dose.agent): dose for dose in LymphodepletionDose.all_rows.filter(course=course)}
@@ -302,7 +302,7 @@ def lymphodepletion_record(
         dose.removed, dose.removal_reason = False, ""
         rows.append(dose)
     # A day the protocol version no longer has: marked removed, never deleted.
-    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=change_reason)
+    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=reason)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -438,7 +438,7 @@ def infusion_record(
     fractions: Iterable[rules.InfusionFraction],
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
-    change_reason: str = "",
+    reason: str = "",
     version: int | None = None,
     on_scheduling: Callable[[bool], None] | None = None,
 ) -> Infusion:
@@ -452,7 +452,7 @@ def infusion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()
+    reason = (reason or "").strip()
     fractions = sorted(fractions, key=lambda fraction: fraction.infusion_date)
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
@@ -468,9 +468,8 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_record(crf=infusion, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+    crf_record(crf=infusion, by=by, reason=reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
-    reason = change_reason or "Initial entry"
     existing = list(infusion.fractions.order_by("infusion_date", "pk"))
     rows = []
     for index, fraction in enumerate(fractions):
@@ -478,7 +477,7 @@ def infusion_record(
         row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
         rows.append(row)
     # A fraction no longer entered is marked removed with the reason, never deleted.
-    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=change_reason)
+    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -486,9 +485,9 @@ def infusion_record(
         patient.infusion_date = evaluation.infusion_date
         if patient.status in _BEFORE_INFUSION:
             patient.status = PatientStatus.INFUSED
-        why = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason}" if previous and changed
-               else "CAR-T infused (day 0)")
-        audited_save(instance=patient, by=by, reason=why)
+        day_0_reason = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason or 'Initial entry'}"
+                        if previous and changed else "CAR-T infused (day 0)")
+        audited_save(instance=patient, by=by, reason=day_0_reason)
     if changed:
         patient_id = patient.pk
 
@@ -518,7 +517,7 @@ def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value: Any, by:
         for dose in crf.doses.all()
     ]
     return lymphodepletion_record(
-        patient=crf.patient, by=by, doses=doses, change_reason=reason, version=crf.version,
+        patient=crf.patient, by=by, doses=doses, reason=reason, version=crf.version,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason, **values,
     )
 
@@ -548,6 +547,6 @@ def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason:
         product["lot"] = value
     return infusion_record(
         patient=crf.patient, by=by, weight_kg=weight_kg, product=ProductEntry(**product), fractions=fractions,
-        change_reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
+        reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
         deviation_reason=deviation_reason,
     )
