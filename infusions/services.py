@@ -20,12 +20,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.checks import SoftCheck
+from crf.checks import SoftCheck, every_error_per_field
 from crf.services import audited_save, crf_child_rows_save, crf_record
 from patients.models import Patient, PatientStatus
 from patients.rules import (
     HEIGHT_CM_LIMITS,
-    PERCENT_LIMITS,
     WEIGHT_KG_LIMITS,
     body_surface_area_m2,
     to_decimal,
@@ -366,64 +365,46 @@ def infusion_evaluate(
     )
 
 
-def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
-    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
-) -> None:
-    errors: dict[str, list[str]] = {}
-    protocol = patient.protocol
+def _weight_errors(weight_kg: Decimal) -> dict[str, list[str]]:
+    if weight_kg.is_finite() and within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
+        return {}
+    return {"weight_kg": [f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg."]}
 
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
 
-    if patient.status in _NOT_ENROLLED:
-        add("__all__", "Only an enrolled patient can be infused.")
-    if not weight_kg.is_finite() or not within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
-        add("weight_kg", f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg.")
-    if not product.lot.strip():
-        add("product_lot", "Enter the product lot.")
-    if product.total_viable_cells <= 0:
-        add("total_viable_cells", "The lot must hold a positive number of viable cells.")
-    for name in ("viability_percent", "car_positive_percent"):
-        value = getattr(product, name)
-        if not value.is_finite() or not within_limits(value=value, limits=PERCENT_LIMITS):
-            add(name, "A percentage must be between 0 and 100.")
-    if not fractions:
-        add("fractions", "Enter at least one infusion date and its cells.")
-    today = timezone.localdate()
-    for fraction in fractions:
-        if fraction.infusion_date > today:
-            add("infusion_date", f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an "
-                                 f"infusion once it is given.")
-    if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
-        add("cart_cells_infused", "The number of CAR⁺ cells infused must be positive.")
-    dates = [fraction.infusion_date for fraction in fractions]
-    if len(set(dates)) != len(dates):
-        add("fractions", "Two fractions on the same day: enter one fraction per day with its total cells.")
-    if errors:
-        raise ValidationError(errors)
-    first = min(dates)
-    if product.manufacture_date > first:
-        add("manufacture_date", "The product cannot be manufactured after it was infused.")
-    if product.car_positive_percent > 0 and rules.cells_exceed_lot(
-        cart_cells_infused=rules.total_cells(fractions), total_viable_cells=product.total_viable_cells,
-        car_positive_percent=product.car_positive_percent,
-    ):
-        capacity = rules.car_positive_viable_cells(
-            total_viable_cells=product.total_viable_cells, car_positive_percent=product.car_positive_percent
-        )
-        add("cart_cells_infused", f"More CAR⁺ cells infused than the lot holds ({capacity:,} CAR⁺ viable cells).")
-    elif product.car_positive_percent == 0:
-        add("car_positive_percent", "A lot with no CAR⁺ cells cannot be infused.")
+def _lymphodepletion_gap_errors(*, patient: Patient, infusion_date: datetime.date) -> dict[str, list[str]]:
+    """Lymphodepletion recorded, and its last dose at least the protocol's gap before day 0."""
     course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
     if course is None:
-        add("infusion_date", "Record lymphodepletion before the infusion.")
-    else:
-        last = lymphodepletion_last_dose_date(course)
-        gap = protocol.min_days_last_lymphodepletion_to_infusion
-        if rules.infusion_too_early(infusion_date=first, last_lymphodepletion_date=last, min_gap_days=gap):
-            earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
-            add("infusion_date", f"The infusion must be at least {gap} days after the last lymphodepletion dose "
-                                 f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest.")
+        return {"infusion_date": ["Record lymphodepletion before the infusion."]}
+    last = lymphodepletion_last_dose_date(course)
+    gap = patient.protocol.min_days_last_lymphodepletion_to_infusion
+    if not rules.infusion_too_early(infusion_date=infusion_date, last_lymphodepletion_date=last, min_gap_days=gap):
+        return {}
+    earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
+    return {"infusion_date": [f"The infusion must be at least {gap} days after the last lymphodepletion dose "
+                              f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest."]}
+
+
+def _infusion_hard_checks(
+    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
+) -> None:
+    """The entries themselves first (a patient who may be infused, the weight, the lot, the fractions);
+    once they hold, what they contradict (the lot's date and cells, the lymphodepletion)."""
+    errors = every_error_per_field(
+        {"__all__": ["Only an enrolled patient can be infused."]} if patient.status in _NOT_ENROLLED else {},
+        _weight_errors(weight_kg),
+        rules.product_errors(lot=product.lot, total_viable_cells=product.total_viable_cells,
+                             viability_percent=product.viability_percent,
+                             car_positive_percent=product.car_positive_percent),
+        rules.fraction_errors(fractions=fractions, today=timezone.localdate()),
+    )
+    if errors:
+        raise ValidationError(errors)
+    errors = every_error_per_field(
+        rules.lot_errors(manufacture_date=product.manufacture_date, total_viable_cells=product.total_viable_cells,
+                         car_positive_percent=product.car_positive_percent, fractions=fractions),
+        _lymphodepletion_gap_errors(patient=patient, infusion_date=rules.first_fraction_date(fractions)),
+    )
     if errors:
         raise ValidationError(errors)
 
