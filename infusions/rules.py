@@ -11,7 +11,7 @@ All arithmetic is exact (``Decimal``, ``int``, ``Fraction``); floats are never u
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -301,7 +301,7 @@ def product_errors(
     return errors
 
 
-def fraction_errors(*, fractions: list[InfusionFractionLike], today: datetime.date) -> dict[str, list[str]]:
+def fraction_errors(*, fractions: Sequence[InfusionFractionLike], today: datetime.date) -> dict[str, list[str]]:
     """The fractions as entered: at least one, none in the future, each with cells, one per day."""
     errors: dict[str, list[str]] = {}
     if not fractions:
@@ -322,7 +322,7 @@ def fraction_errors(*, fractions: list[InfusionFractionLike], today: datetime.da
 
 def lot_errors(
     *, manufacture_date: datetime.date, total_viable_cells: int, car_positive_percent: Decimal,
-    fractions: list[InfusionFractionLike],
+    fractions: Sequence[InfusionFractionLike],
 ) -> dict[str, list[str]]:
     """The fractions against their lot: not infused before it was made, no more CAR⁺ cells than it
     holds. For entries that passed `product_errors` and `fraction_errors`."""
