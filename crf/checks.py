@@ -121,9 +121,10 @@ def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reas
         raise SoftChecksNotAcknowledged(checks)
 
 
-def errors_onto_form(form: Any, error: ValidationError) -> None:
+def errors_onto_form(form: Any, error: ValidationError, *, renamed: dict[str, str] | None = None) -> None:
     """A service's ValidationError shown on a form: on the field it names when
-    the form has it, above the form (naming the field) otherwise.
+    the form has it (`renamed` maps a service's field name to the form's, where
+    the form takes the value in other units), above the form (naming the field) otherwise.
 
     A `CrfConflict` is shown above the form, and the form's hidden `version`
     is moved to the current one: the user's entries stay, and saving again is
@@ -136,6 +137,7 @@ def errors_onto_form(form: Any, error: ValidationError) -> None:
             form.add_error(None, message)
         return
     for field, messages in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
         target = field if field in form.fields else None
         for message in messages:
             if target is None and field != NON_FIELD_ERRORS:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crf.checks import errors_onto_form
+from crf.forms import crf_form_read_only
 from patients.models import Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry
@@ -86,6 +87,7 @@ def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, te
         form = form_class(instance=instance, **form_kwargs)
     return render(request, template, {
         "patient": patient, "form": form, "instance": instance, "preview": preview, "can_write": can_write,
+        "lock_reason": crf_form_read_only(form, instance),
         "study_day": patient_day(patient, getattr(instance, "assessment_date", None)),
     })
 
@@ -145,7 +147,8 @@ def adverse_event_entry(request, study_id, pk=None):
                 return redirect(saved.get_absolute_url())
     else:
         form = AdverseEventForm(instance=event)
-    context = {"patient": patient, "form": form, "instance": event, "can_write": can_write}
+    context = {"patient": patient, "form": form, "instance": event, "can_write": can_write,
+               "lock_reason": crf_form_read_only(form, event)}
     if event.pk:
         context.update(_sae_context(event))
         context["onset_day"] = patient_day(patient, event.onset_date)
@@ -190,8 +193,9 @@ def sae_report_new(request, study_id, pk):
         else:
             messages.success(request, f"{report.get_kind_display()} recorded.")
             return redirect(event.get_absolute_url())
-    context = {"patient": patient, "form": AdverseEventForm(instance=event), "instance": event,
-               "can_write": True, **_sae_context(event, report_form=form)}
+    event_form = AdverseEventForm(instance=event)
+    context = {"patient": patient, "form": event_form, "instance": event, "can_write": True,
+               "lock_reason": crf_form_read_only(event_form, event), **_sae_context(event, report_form=form)}
     return render(request, "safety/adverse_event_form.html", context, status=400)
 
 

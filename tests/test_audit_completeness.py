@@ -183,7 +183,7 @@ def _infusion_page(a: Actors):
 
     url = reverse("infusions:cart_infusion_new", kwargs={"study_id": a.full.patient.study_id})
     _post_form_page(a.page(a.coordinator), url, "Cell count from the release certificate",
-                    changes={"fraction_1_cells": "310000000"})
+                    changes={"fraction_1_cells_million": "310"})
     fraction = InfusionFraction.objects.get(infusion=a.full.crf("infusions.infusion"))
     return [(a.full.crf("infusions.infusion"), a.coordinator, "Cell count from the release certificate"),
             (fraction, a.coordinator, "Cell count from the release certificate")]
