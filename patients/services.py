@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from crf.models import CrfStatus
 from crf.services import audited_save, crf_save
+from trial.hooks import app_modules
 from trial.models import Protocol, Site
 
 from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
@@ -229,14 +230,27 @@ def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int 
     baseline = BaselineCRF.objects.select_for_update().filter(patient=patient).first()
     if baseline is None:
         baseline = BaselineCRF(patient=patient, protocol=patient.protocol, status=CrfStatus.DRAFT)
+    birth_date_before = baseline.birth_date if baseline.pk is not None else None
     for name, value in values.items():
         if name == "extramedullary_sites" and value is None:
             value = ""
         setattr(baseline, name, value)
     if baseline.assessment_date is None:
         baseline.assessment_date = patient.screening_date  # the API's one-step screening
-    return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
-                    expected_version=version)
+    crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
+             expected_version=version)
+    if birth_date_before is not None and baseline.birth_date != birth_date_before:
+        patient_dates_changed(patient=patient, by=by, cause=(
+            f"the birth date was corrected ({birth_date_before:%Y-%m-%d} → {baseline.birth_date:%Y-%m-%d})"))
+    return baseline
+
+
+def patient_dates_changed(*, patient: Patient, by: User | None, cause: str) -> None:
+    """The birth date or day 0 was corrected: each app derives again what depends on them (the age
+    that chose ICE or CAPD, an ICANS grade), through its `<app>/rederive.py` (`trial.hooks`), audited
+    with ``cause`` in the reason."""
+    for module in app_modules("rederive"):
+        module.patient_dates_changed(patient=patient, by=by, cause=cause)
 
 
 def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,

@@ -71,7 +71,7 @@ def test_a_locked_patients_form_is_read_only_with_the_locks_reason_from_the_firs
     content = response.content.decode()
     today = timezone.localdate().isoformat()
     assert _lock_notice(content) == (
-        f'🔒 Read-only. This patient\'s data are locked (by {data_manager.get_full_name()} on {today}: '
+        f'Read-only. This patient\'s data are locked (by {data_manager.get_full_name()} on {today}: '
         f'"Interim analysis"); a data manager must unlock them before a form can be changed.')
     form = _entry_form(content)
     assert _editable_fields(form) == []
@@ -97,7 +97,7 @@ def test_a_locked_form_names_its_own_lock(client, full_patient, coordinator, dat
     icans = full_patient.crf("safety.icansassessment")
     content = client.get(icans.get_absolute_url()).content.decode()
     today = timezone.localdate().isoformat()
-    assert _lock_notice(content) == (f'🔒 Read-only. This form is locked (by {data_manager.get_full_name()} on '
+    assert _lock_notice(content) == (f'Read-only. This form is locked (by {data_manager.get_full_name()} on '
                                      f'{today}: "Clean"); a data manager must unlock it before it can be changed.')
     assert _editable_fields(_entry_form(content)) == []
     crs = client.get(full_patient.crf("safety.crsassessment").get_absolute_url()).content.decode()
@@ -111,7 +111,7 @@ def test_a_locked_visit_takes_no_new_form_but_the_patients_other_pages_stay_open
     url = f"/outcomes/patients/{full_patient.patient.study_id}/response-assessments/new/"
     content = client.get(url, {"visit": full_patient.visit.pk}).content.decode()
     today = timezone.localdate().isoformat()
-    assert _lock_notice(content) == (f"🔒 Read-only. This visit is locked (by {data_manager.get_full_name()} on "
+    assert _lock_notice(content) == (f"Read-only. This visit is locked (by {data_manager.get_full_name()} on "
                                      f"{today}); a data manager must unlock it before its forms can be changed.")
     assert _submit_buttons(_entry_form(content)) == []
     assert _lock_notice(client.get(url).content.decode()) == ""  # the same form outside the visit
@@ -122,7 +122,7 @@ def test_a_locked_trial_screens_no_one(client, full_patient, coordinator, data_m
     data_lock_create(scope=LockScope.TRIAL, by=data_manager, reason="Final analysis")
     client.force_login(coordinator)
     content = client.get("/patients/screening/new/").content.decode()
-    assert _lock_notice(content).startswith("🔒 Read-only. The trial database is locked (by ")
+    assert _lock_notice(content).startswith("Read-only. The trial database is locked (by ")
     assert _submit_buttons(_entry_form(content)) == []
 
 
