@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.models import CrfStatus
-from crf.services import audited_save, crf_save
+from crf.services import audited_save, crf_record, crf_save
 from trial.hooks import app_modules
 from trial.models import Protocol, Site
 
@@ -183,6 +183,8 @@ def screening_update(
     by: User,
     reason: str = "",
     version: int | None = None,
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
 ) -> ScreeningCRF:
     """Correct or complete the Screening CRF.
 
@@ -204,8 +206,9 @@ def screening_update(
     screening.consent_date = consent_date
     screening.screening_date = screening_date
     screening.eligibility = answers
-    crf_save(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING,
-             expected_version=version)
+    crf_record(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING,
+               expected_version=version, acknowledge_deviation=acknowledge_deviation,
+               deviation_reason=deviation_reason)
     if patient.screening_date != screening_date:
         patient.screening_date = screening_date
         audited_save(instance=patient, by=by, reason=reason or "Screening date")
@@ -219,7 +222,7 @@ BASELINE_FIELDS = BaselineCRF.correctable_fields  # the form's data-entry fields
 
 @transaction.atomic
 def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int | None = None,
-                  **values: Any) -> BaselineCRF:
+                  acknowledge_deviation: bool = False, deviation_reason: str = "", **values: Any) -> BaselineCRF:
     """Create or edit the Baseline CRF. Hard checks (impossible weight,
     height, blasts, a birth date after consent) refuse the save on the field.
     The form is submitted once the disease status is complete, a draft before.
@@ -237,8 +240,9 @@ def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int 
         setattr(baseline, name, value)
     if baseline.assessment_date is None:
         baseline.assessment_date = patient.screening_date  # the API's one-step screening
-    crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
-             expected_version=version)
+    crf_record(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
+               expected_version=version, acknowledge_deviation=acknowledge_deviation,
+               deviation_reason=deviation_reason)
     if birth_date_before is not None and baseline.birth_date != birth_date_before:
         patient_dates_changed(patient=patient, by=by, cause=(
             f"the birth date was corrected ({birth_date_before:%Y-%m-%d} → {baseline.birth_date:%Y-%m-%d})"))
@@ -258,13 +262,16 @@ def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, re
     """One date corrected through the form's service (the screening date follows onto the patient)."""
     values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date, field: value}
     return screening_update(patient=crf.patient, eligibility=crf.eligibility, by=by, reason=reason,
-                            version=crf.version, **values)
+                            version=crf.version, acknowledge_deviation=acknowledge_deviation,
+                            deviation_reason=deviation_reason, **values)
 
 
 def baseline_correct(*, crf: BaselineCRF, field: str, value: Any, by: User, reason: str,
                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> BaselineCRF:
     """One value corrected through the form's service (its checks; BSA is derived, never stored)."""
-    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version, **{field: value})
+    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version,
+                         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+                         **{field: value})
 
 
 @transaction.atomic

@@ -560,6 +560,77 @@ class ActionTaken(TextChoices):
     OTHER = "other", "Other action (specify)"
 
 
+# --- Adverse event consistency (hard checks; each answers field -> message) --------------
+
+
+def seriousness_errors(*, serious: bool, criteria: Sequence[str]) -> dict[str, str]:
+    """ICH E2A: an event is serious exactly when it meets a seriousness criterion."""
+    unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
+    if unknown:
+        return {"seriousness_criteria": f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."}
+    if serious and not criteria:
+        return {"seriousness_criteria": "A serious adverse event meets at least one seriousness criterion."}
+    if criteria and not serious:
+        return {"serious": "The event meets a seriousness criterion: mark it serious."}
+    return {}
+
+
+def awareness_errors(*, serious: bool, aware_at: datetime | None, onset_date: date | None,
+                     now: datetime) -> dict[str, str]:
+    """The SAE clock starts when the site became aware: required for a serious event, not before
+    the onset (compared as dates in ``now``'s time zone), not in the future."""
+    if aware_at is None:
+        if serious:
+            return {"aware_at": "Give when the site became aware of the serious event: the 24-hour clock "
+                                "starts there."}
+        return {}
+    if onset_date is not None and aware_at.astimezone(now.tzinfo).date() < onset_date:
+        return {"aware_at": "The site cannot have learned of the event before its onset."}
+    if aware_at > now:
+        return {"aware_at": "Awareness is in the future."}
+    return {}
+
+
+def fatal_event_errors(*, grade: int | None, outcome: str, death_date: date | None,
+                       criteria: Sequence[str]) -> dict[str, str]:
+    """CTCAE grade 5 is death: grade 5, the outcome 'fatal', a death date and the 'death'
+    seriousness criterion go together."""
+    errors: dict[str, str] = {}
+    if grade == 5:
+        if death_date is None:
+            errors["death_date"] = "A grade 5 event is a death: give the death date."
+        if outcome != AeOutcome.FATAL:
+            errors["outcome"] = "A grade 5 event has the outcome 'fatal'."
+        if SeriousnessCriterion.DEATH not in criteria:
+            errors["seriousness_criteria"] = "A grade 5 event is serious: it results in death."
+        return errors
+    if outcome == AeOutcome.FATAL:
+        errors["grade"] = "A fatal event is grade 5 by CTCAE."
+    if death_date is not None:
+        errors["death_date"] = "Only a grade 5 (fatal) event has a death date."
+    return errors
+
+
+RESOLVED_OUTCOMES = frozenset({AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE})
+UNRESOLVED_OUTCOMES = frozenset({AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, AeOutcome.FATAL})
+
+
+def resolution_errors(*, outcome: str, resolution_date: date | None) -> dict[str, str]:
+    """A resolved event has its resolution date; one not (yet) resolved, or fatal, has none."""
+    if outcome in RESOLVED_OUTCOMES and resolution_date is None:
+        return {"resolution_date": "A resolved event needs its resolution date."}
+    if outcome in UNRESOLVED_OUTCOMES and resolution_date:
+        return {"resolution_date": "An event that has not resolved has no resolution date."}
+    return {}
+
+
+def action_taken_errors(*, action_taken: str, action_taken_other: str) -> dict[str, str]:
+    """'Other action' says which."""
+    if action_taken == ActionTaken.OTHER and not action_taken_other.strip():
+        return {"action_taken_other": "Say what other action was taken."}
+    return {}
+
+
 # --- CTCAE v5.0 terms (a CAR-T-relevant subset), as (term, system organ class) ----------
 # ICANS is not a CTCAE term: it is graded by ASTCT above; its features are also
 # recordable as CTCAE terms (Encephalopathy, Seizure, Edema cerebral, ...).

@@ -15,7 +15,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from crf.checks import SoftCheck, visit_window_check
+from crf.checks import SoftCheck, first_error_per_field, visit_window_check
 from crf.services import CrfT, audited_save, crf_record, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
@@ -31,20 +31,22 @@ from .models import (
 )
 from .rules import (
     CAPD_AGE_LIMIT_YEARS,
-    ActionTaken,
-    AeOutcome,
     CrsCourse,
     CrsGrading,
     CrsInput,
-    SeriousnessCriterion,
+    action_taken_errors,
+    awareness_errors,
     capd_score,
     crs_course,
     events_overlap,
+    fatal_event_errors,
     icans_grading,
     icans_rule,
     ice_score,
+    resolution_errors,
     sae_initial_report_due,
     sae_report_overdue,
+    seriousness_errors,
     syndrome_of_term,
     uses_capd,
 )
@@ -374,8 +376,8 @@ def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str)
 
 # --- Adverse events --------------------------------------------------------------
 
-def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a flat list of independent hard checks)
-    _typed_fields(event)
+def _adverse_event_date_errors(*, event: AdverseEvent) -> dict[str, str]:
+    """Onset, resolution and death dates: not before consent, not in the future, not before the onset."""
     patient = event.patient
     errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
     onset = event.onset_date
@@ -384,40 +386,23 @@ def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a 
         errors.update(_date_checks(patient=patient, field=field, value=value, label=label))
         if value is not None and onset is not None and value < onset and field not in errors:
             errors[field] = f"{label} {value:%Y-%m-%d} is before the onset ({onset:%Y-%m-%d})."
+    return errors
+
+
+def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+    """Every hard check of an adverse event, each a rule of `safety.rules`; a field shows the first
+    message that concerns it."""
+    _typed_fields(event)
     criteria = list(event.seriousness_criteria or [])
-    unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
-    if unknown:
-        errors["seriousness_criteria"] = f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."
-    elif event.serious and not criteria:
-        errors["seriousness_criteria"] = "A serious adverse event meets at least one seriousness criterion."
-    elif criteria and not event.serious:
-        errors["serious"] = "The event meets a seriousness criterion: mark it serious."
-    if event.serious and event.aware_at is None:
-        errors["aware_at"] = "Give when the site became aware of the serious event: the 24-hour clock starts there."
-    if event.aware_at is not None:
-        aware_on = timezone.localdate(event.aware_at)
-        if onset is not None and aware_on < onset:
-            errors["aware_at"] = "The site cannot have learned of the event before its onset."
-        elif event.aware_at > timezone.now():
-            errors["aware_at"] = "Awareness is in the future."
-    if event.grade == 5:
-        if event.death_date is None:
-            errors.setdefault("death_date", "A grade 5 event is a death: give the death date.")
-        if event.outcome != AeOutcome.FATAL:
-            errors.setdefault("outcome", "A grade 5 event has the outcome 'fatal'.")
-        if SeriousnessCriterion.DEATH not in criteria:
-            errors.setdefault("seriousness_criteria", "A grade 5 event is serious: it results in death.")
-    else:
-        if event.outcome == AeOutcome.FATAL:
-            errors.setdefault("grade", "A fatal event is grade 5 by CTCAE.")
-        if event.death_date is not None:
-            errors.setdefault("death_date", "Only a grade 5 (fatal) event has a death date.")
-    if event.outcome in (AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE) and event.resolution_date is None:
-        errors.setdefault("resolution_date", "A resolved event needs its resolution date.")
-    if event.outcome in (AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, AeOutcome.FATAL) and event.resolution_date:
-        errors.setdefault("resolution_date", "An event that has not resolved has no resolution date.")
-    if event.action_taken == ActionTaken.OTHER and not event.action_taken_other.strip():
-        errors["action_taken_other"] = "Say what other action was taken."
+    errors = first_error_per_field(
+        _adverse_event_date_errors(event=event),
+        seriousness_errors(serious=event.serious, criteria=criteria),
+        awareness_errors(serious=event.serious, aware_at=event.aware_at, onset_date=event.onset_date,
+                         now=timezone.localtime()),
+        fatal_event_errors(grade=event.grade, outcome=event.outcome, death_date=event.death_date, criteria=criteria),
+        resolution_errors(outcome=event.outcome, resolution_date=event.resolution_date),
+        action_taken_errors(action_taken=event.action_taken, action_taken_other=event.action_taken_other),
+    )
     if errors:
         raise ValidationError(errors)
 
