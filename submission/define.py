@@ -17,7 +17,6 @@ from pathlib import Path
 from lxml import etree
 
 from . import metadata as md
-from .package import character_lengths
 from .sources import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -112,11 +111,21 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
     version.set(_def("StandardName"), standard_name)
     version.set(_def("StandardVersion"), standard_version)
 
-    # Value-level metadata: one ValueListDef per result variable, one WhereClauseDef per test code.
+    value_lists = _value_level_metadata(version, datasets)
+    methods = _item_groups(version, datasets, purpose=purpose, with_domain=standard == "sdtm")
+    used_codelists = _item_defs(version, datasets, tables, value_lists)
+    _codelists(version, used_codelists)
+    for key in sorted(methods):
+        method = etree.SubElement(version, _odm("MethodDef"), OID=f"MT.{key}", Name=key, Type="Computation")
+        _description(method, md.METHODS[key])
+    return etree.tostring(odm, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _value_level_metadata(version, datasets: list[md.Dataset]) -> dict[str, str]:
+    """One def:ValueListDef per result variable and one def:WhereClauseDef per test code; dataset → list OID."""
     value_lists: dict[str, str] = {}
-    for dataset in datasets:
-        if not dataset.test_variable:
-            continue
+    tested = [dataset for dataset in datasets if dataset.test_variable]
+    for dataset in tested:
         oid = f"VL.{dataset.name}.{dataset.result_variable}"
         value_lists[dataset.name] = oid
         value_list = etree.SubElement(version, _def("ValueListDef"), OID=oid)
@@ -125,20 +134,24 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
                 etree.SubElement(value_list, _odm("ItemRef"), ItemOID=_vlm_oid(dataset, code),
                                  OrderNumber=str(order), Mandatory="No"),
                 _def("WhereClauseRef"), WhereClauseOID=_where_oid(dataset, code))
-    for dataset in datasets:
-        for code in dataset.tests if dataset.test_variable else ():
+    for dataset in tested:
+        for code in dataset.tests:
             where = etree.SubElement(version, _def("WhereClauseDef"), OID=_where_oid(dataset, code))
             check = etree.SubElement(where, _odm("RangeCheck"), Comparator="EQ", SoftHard="Soft")
             check.set(_def("ItemOID"), f"IT.{dataset.name}.{dataset.test_variable}")
             etree.SubElement(check, _odm("CheckValue")).text = code
+    return value_lists
 
+
+def _item_groups(version, datasets: list[md.Dataset], *, purpose: str, with_domain: bool) -> set[str]:
+    """One ItemGroupDef per dataset with its ItemRefs and def:leaf; returns the methods they name."""
     methods: set[str] = set()
     for dataset in datasets:
         group = etree.SubElement(
             version, _odm("ItemGroupDef"), OID=f"IG.{dataset.name}", Name=dataset.name, SASDatasetName=dataset.name,
             Repeating="No" if dataset.name in ("DM", "ADSL") else "Yes",
             IsReferenceData="Yes" if dataset.cls == "TRIAL DESIGN" else "No", Purpose=purpose)
-        if standard == "sdtm" and not dataset.name.startswith("SUPP"):
+        if with_domain and not dataset.name.startswith("SUPP"):
             group.set("Domain", dataset.name)
         group.set(_def("Structure"), dataset.structure)
         group.set(_def("Class"), dataset.cls)
@@ -155,7 +168,12 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
         leaf = etree.SubElement(group, _def("leaf"), ID=f"LF.{dataset.name}")
         leaf.set(f"{{{XLINK_NS}}}href", dataset.filename)
         etree.SubElement(leaf, _def("title")).text = dataset.filename
+    return methods
 
+
+def _item_defs(version, datasets: list[md.Dataset], tables: dict[str, list[dict]],
+               value_lists: dict[str, str]) -> set[str]:
+    """An ItemDef per variable and per value-level item; returns the codelists they use."""
     used_codelists: set[str] = set()
     for dataset in datasets:
         rows = tables.get(dataset.name, [])
@@ -163,14 +181,19 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
             _item_def(version, oid=f"IT.{dataset.name}.{variable.name}", variable=variable, label=variable.label,
                       values=[row.get(variable.name) for row in rows], codelist_oids=used_codelists,
                       value_list=value_lists.get(dataset.name) if variable.name == dataset.result_variable else None)
-        for code, name in dataset.tests.items() if dataset.test_variable else ():
-            result = dataset.variable(dataset.result_variable)
+        if not dataset.test_variable or not dataset.result_variable:
+            continue
+        result = dataset.variable(dataset.result_variable)
+        for code, name in dataset.tests.items():
             values = [row.get(dataset.result_variable) for row in rows if row.get(dataset.test_variable) == code]
             _item_def(version, oid=_vlm_oid(dataset, code), variable=result, label=f"{name} ({code})",
                       values=values, codelist_oids=used_codelists)
+    return used_codelists
 
+
+def _codelists(version, used: set[str]) -> None:
     known = codelists()
-    for key in sorted(used_codelists):
+    for key in sorted(used):
         codelist = known[key]
         element = etree.SubElement(version, _odm("CodeList"), OID=f"CL.{key}", Name=codelist["name"],
                                    DataType="text")
@@ -178,10 +201,6 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
             item = etree.SubElement(element, _odm("EnumeratedItem"), CodedValue=term, OrderNumber=str(order))
             if term in codelist.get("extended", ()):
                 item.set(_def("ExtendedValue"), "Yes")
-    for key in sorted(methods):
-        method = etree.SubElement(version, _odm("MethodDef"), OID=f"MT.{key}", Name=key, Type="Computation")
-        _description(method, md.METHODS[key])
-    return etree.tostring(odm, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _vlm_oid(dataset: md.Dataset, code: str) -> str:
