@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "outcomes",
     "monitoring",
     "visits",
+    "submission",
     "home",
 ]
 

@@ -7,6 +7,7 @@ ProtocolDeviation per failed check. Hard checks are plain ValidationErrors
 raised on the field.
 """
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,14 +96,35 @@ def visit_window_check(*, visit: Any, on_date: datetime.date | None, field: str)
     return [SoftCheck(rule="visit_window", field=field, message=message, value=f"{on_date:%Y-%m-%d}")]
 
 
+def first_error_per_field(*groups: Mapping[str, str]) -> dict[str, str]:
+    """Hard checks written as small rules (each answering field -> message) joined in the
+    order given: a field keeps the first message, as the later ones usually follow from it."""
+    errors: dict[str, str] = {}
+    for group in groups:
+        for field, message in group.items():
+            errors.setdefault(field, message)
+    return errors
+
+
+def every_error_per_field(*groups: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Hard checks written as small rules (each answering field -> messages) joined in the
+    order given: a field shows every message."""
+    errors: dict[str, list[str]] = {}
+    for group in groups:
+        for field, messages in group.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
+
+
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:
     if checks and not (acknowledged and (reason or "").strip()):
         raise SoftChecksNotAcknowledged(checks)
 
 
-def errors_onto_form(form: Any, error: ValidationError) -> None:
+def errors_onto_form(form: Any, error: ValidationError, *, renamed: dict[str, str] | None = None) -> None:
     """A service's ValidationError shown on a form: on the field it names when
-    the form has it, above the form (naming the field) otherwise.
+    the form has it (`renamed` maps a service's field name to the form's, where
+    the form takes the value in other units), above the form (naming the field) otherwise.
 
     A `CrfConflict` is shown above the form, and the form's hidden `version`
     is moved to the current one: the user's entries stay, and saving again is
@@ -115,6 +137,7 @@ def errors_onto_form(form: Any, error: ValidationError) -> None:
             form.add_error(None, message)
         return
     for field, messages in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
         target = field if field in form.fields else None
         for message in messages:
             if target is None and field != NON_FIELD_ERRORS:

@@ -72,3 +72,18 @@ class CrfEntryForm(CrfVersionMixin, forms.Form):
         """The acknowledgement appears once a soft check has failed (or was already ticked)."""
         return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
             "on", "true", "1")
+
+
+def crf_form_read_only(form: forms.BaseForm | None, crf) -> str:
+    """Why the form's record may not be changed now ("" when it may: `crf.services.crf_lock_reason`, which
+    names who locked it and why). A locked form is shown read-only from the start: every field is disabled,
+    so the page shows the stored values and a stale page's POST changes nothing; the template shows the
+    reason (`crf/_lock_notice.html`) instead of its Save button. ``crf`` may be a new, unsaved form with its
+    patient (and visit) set: a locked patient, visit or trial takes no new forms either."""
+    from .services import crf_lock_reason
+
+    reason = crf_lock_reason(crf)
+    if reason and form is not None:
+        for field in form.fields.values():
+            field.disabled = True
+    return reason

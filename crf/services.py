@@ -113,17 +113,18 @@ def crf_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: s
 
 
 def crf_lock_reason(crf: CaseReportForm) -> str:
-    """Why the CRF may not be changed now, or "" when it may: its own lock, or
-    what the apps above the floor say (a lock of its visit, its patient or the
-    whole trial: `monitoring.services.locks.data_lock_reason`)."""
-    if crf.pk is not None:
-        stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
-        if stored_status == CrfStatus.LOCKED:
-            return "This form is locked; a data manager must unlock it before it can be changed."
+    """Why the CRF may not be changed now, or "" when it may: a lock of the trial, its patient, its visit or
+    the form itself, with who locked it and why (the apps above the floor keep the locks:
+    `monitoring.services.locks.data_lock_reason`), else the form's own locked status. A new, unsaved form
+    (its patient and visit set) answers for the page that would create it."""
     for check in hooks.lock_checks():
         reason = check(crf)
         if reason:
             return reason
+    if crf.pk is not None:
+        stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
+        if stored_status == CrfStatus.LOCKED:
+            return "This form is locked; a data manager must unlock it before it can be changed."
     return ""
 
 

@@ -12,6 +12,31 @@ from .rules import InfusionFraction
 #: Fractions offered on the web form (split dosing over up to this many days).
 MAX_FRACTIONS = 3
 
+#: Cell counts are typed in ×10⁶ cells (240 for 240 000 000), as release certificates and the protocol's dose
+#: state them; six decimals keep every whole cell count exact both ways.
+MILLION = 1_000_000
+_MILLION_PLACES = 6
+
+
+def cells_from_million(value: Decimal | None) -> int | None:
+    """240.5 (×10⁶) → 240 500 000 cells; exact, since the field takes at most six decimals."""
+    return None if value is None else int(value * MILLION)
+
+
+def million_from_cells(cells: int | None) -> Decimal | None:
+    """240 500 000 cells → 240.5 (×10⁶), written without trailing zeros or an exponent, for the form."""
+    if cells is None:
+        return None
+    text = f"{Decimal(cells).scaleb(-6):f}"
+    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def _million_cells_field(*, label: str, required: bool = True) -> forms.DecimalField:
+    return forms.DecimalField(
+        required=required, min_value=Decimal("0"), max_digits=18, decimal_places=_MILLION_PLACES,
+        label=f"{label} (×10⁶)", widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
@@ -71,7 +96,7 @@ class LymphodepletionForm(DeviationFields):
 class InfusionForm(DeviationFields):
     product_lot = forms.CharField(max_length=40, label="Product lot")
     manufacture_date = forms.DateField(widget=_DATE)
-    total_viable_cells = forms.IntegerField(min_value=0, label="Total viable cells in the lot")
+    total_viable_cells_million = _million_cells_field(label="Total viable cells in the lot")
     viability_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="Viability (%)")
     car_positive_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="CAR⁺ (%)")
     weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label="Weight at infusion (kg)")
@@ -84,45 +109,49 @@ class InfusionForm(DeviationFields):
                 required=first, widget=_DATE,
                 label="Infusion date (day 0)" if first else f"Fraction {number} date",
             )
-            self.fields[f"fraction_{number}_cells"] = forms.IntegerField(
-                required=first, min_value=0,
-                label="CAR⁺ viable cells infused" if first else f"Fraction {number} CAR⁺ viable cells",
+            self.fields[f"fraction_{number}_cells_million"] = _million_cells_field(
+                required=first, label="CAR⁺ viable cells infused" if first else f"Fraction {number} CAR⁺ viable cells",
             )
 
     def clean(self):
         data = super().clean()
         for number in range(2, MAX_FRACTIONS + 1):
-            date, cells = data.get(f"fraction_{number}_date"), data.get(f"fraction_{number}_cells")
+            date, cells = data.get(f"fraction_{number}_date"), data.get(f"fraction_{number}_cells_million")
             if (date is None) != (cells is None) and f"fraction_{number}_date" not in self.errors:
-                self.add_error(f"fraction_{number}_cells" if cells is None else f"fraction_{number}_date",
+                self.add_error(f"fraction_{number}_cells_million" if cells is None else f"fraction_{number}_date",
                                "Enter both the date and the cells of a fraction, or neither.")
         return data
 
     def fractions(self) -> list[InfusionFraction]:
         data = self.cleaned_data
         return [
-            InfusionFraction(infusion_date=data[f"fraction_{n}_date"], cart_cells_infused=data[f"fraction_{n}_cells"])
+            InfusionFraction(infusion_date=data[f"fraction_{n}_date"],
+                             cart_cells_infused=cells_from_million(data[f"fraction_{n}_cells_million"]))
             for n in range(1, MAX_FRACTIONS + 1)
-            if data.get(f"fraction_{n}_date") is not None and data.get(f"fraction_{n}_cells") is not None
+            if data.get(f"fraction_{n}_date") is not None and data.get(f"fraction_{n}_cells_million") is not None
         ]
 
     def product(self) -> services.ProductEntry:
         data = self.cleaned_data
         return services.ProductEntry(
             lot=data["product_lot"], manufacture_date=data["manufacture_date"],
-            total_viable_cells=data["total_viable_cells"], viability_percent=data["viability_percent"],
+            total_viable_cells=cells_from_million(data["total_viable_cells_million"]),
+            viability_percent=data["viability_percent"],
             car_positive_percent=data["car_positive_percent"],
         )
 
     @staticmethod
     def initial_from(infusion) -> dict:
         initial = {name: getattr(infusion, name) for name in (
-            "product_lot", "manufacture_date", "total_viable_cells", "viability_percent", "car_positive_percent",
-            "weight_kg")}
+            "product_lot", "manufacture_date", "viability_percent", "car_positive_percent", "weight_kg")}
+        initial["total_viable_cells_million"] = million_from_cells(infusion.total_viable_cells)
         for number, fraction in enumerate(infusion.fractions.all(), start=1):
             initial[f"fraction_{number}_date"] = fraction.infusion_date
-            initial[f"fraction_{number}_cells"] = fraction.cart_cells_infused
+            initial[f"fraction_{number}_cells_million"] = million_from_cells(fraction.cart_cells_infused)
         return initial
+
+    #: The services' field names for the form's own, so their errors show on the field typed.
+    SERVICE_FIELDS = {"total_viable_cells": "total_viable_cells_million"}
 
 
 def style(form: forms.Form) -> forms.Form:

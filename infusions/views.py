@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from crf.checks import SoftChecksNotAcknowledged, errors_onto_form
+from crf.forms import crf_form_read_only
 from monitoring.models import ProtocolDeviation
 from monitoring.selectors import crf_deviations
 from patients.models import Patient
@@ -66,7 +67,7 @@ def lymphodepletion_entry(request, study_id):
                         weight_kg=data["weight_kg"], height_cm=data["height_cm"], doses=form.dose_entries(),
                         creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
                         acknowledge_deviation=data["acknowledge_deviation"],
-                        deviation_reason=data["deviation_reason"], change_reason=data["reason"],
+                        deviation_reason=data["deviation_reason"], reason=data["reason"],
                         version=form.loaded_version(),
                     )
                 except SoftChecksNotAcknowledged as refused:
@@ -94,7 +95,7 @@ def lymphodepletion_entry(request, study_id):
     return render(request, "infusions/lymphodepletion_form.html", {
         "patient": patient, "form": form, "course": course, "evaluation": evaluation, "rows": rows,
         "soft_checks": soft_checks, "rounding_rule": PLANNED_DOSE_RULE, "protocol": protocol,
-        "agents": form.agents,
+        "agents": form.agents, "lock_reason": crf_form_read_only(form, course or Lymphodepletion(patient=patient)),
     })
 
 
@@ -177,26 +178,36 @@ def infusion_entry(request, study_id):
                     fractions=form.fractions())
             except (ValueError, TypeError, ArithmeticError):
                 evaluation = None
-            try:
-                services.infusion_record(
-                    patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
-                    fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
-                    deviation_reason=data["deviation_reason"], change_reason=data["reason"],
-                    version=form.loaded_version(), on_scheduling=lambda queued: _scheduling_message(request, queued),
-                )
-            except SoftChecksNotAcknowledged as refused:
-                soft_checks = refused.checks
-                form.add_error("acknowledge_deviation", refused.messages[-1])
-            except ValidationError as error:
-                errors_onto_form(form, error)
-            else:
-                messages.success(request, "CAR-T infusion saved.")
-                return redirect("infusions:cart_infusion_detail", patient.study_id)
+            if "calculate" not in request.POST:  # "Calculate the dose" shows it (above) and saves nothing
+                try:
+                    services.infusion_record(
+                        patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
+                        fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
+                        deviation_reason=data["deviation_reason"], reason=data["reason"],
+                        version=form.loaded_version(),
+                        on_scheduling=lambda queued: _scheduling_message(request, queued),
+                    )
+                except SoftChecksNotAcknowledged as refused:
+                    soft_checks = refused.checks
+                    form.add_error("acknowledge_deviation", refused.messages[-1])
+                except ValidationError as error:
+                    errors_onto_form(form, error, renamed=InfusionForm.SERVICE_FIELDS)
+                else:
+                    messages.success(request, "CAR-T infusion saved.")
+                    return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
         form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
+    # The dose per kg beside the cells: computed on each submit (and live, by infusion-dose.js, as one types).
+    if evaluation is not None:
+        dose_million = evaluation.dose_million_cells_per_kg
+    elif request.method == "GET" and infusion is not None:
+        dose_million = services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
+    else:
+        dose_million = None
     return render(request, "infusions/infusion_form.html", {
         "patient": patient, "form": form, "infusion": infusion, "evaluation": evaluation,
-        "soft_checks": soft_checks, "protocol": protocol,
+        "soft_checks": soft_checks, "protocol": protocol, "dose_million": dose_million,
+        "lock_reason": crf_form_read_only(form, infusion or Infusion(patient=patient)),
     })
 
 

@@ -190,62 +190,83 @@ def _odm_groups(models_) -> list[tuple]:
     return groups
 
 
-def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
-    """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
+def _odm_study(*, protocol, models_):
+    """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to.
+    The MetaDataVersion's children come in the order the schema requires: Protocol and StudyEventDefs, FormDefs,
+    ItemGroupDefs, ItemDefs, CodeLists."""
     from lxml import etree
 
-    el = _el
     study_oid = _oid("ST", protocol.code)
     mdv_oid = _oid("MDV", protocol.code, protocol.version)
     study = etree.Element(f"{{{ODM_NS}}}Study", nsmap={None: ODM_NS})
     study.set("OID", study_oid)
-    global_variables = el(study, "GlobalVariables")
+    global_variables = _el(study, "GlobalVariables")
     for tag, text in (("StudyName", protocol.code), ("StudyDescription", protocol.title),
                       ("ProtocolName", f"{protocol.code} v{protocol.version}")):
-        el(global_variables, tag).text = text
-    mdv = el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
-
-    visit_definitions = list(protocol.visit_definitions.all())
-    events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
-        ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
+        _el(global_variables, tag).text = text
+    mdv = _el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
     form_oids = {model: _oid("F", model.crf_code.upper()) for model in models_}
     groups = _odm_groups(models_)
-    odm_protocol = el(mdv, "Protocol")
+    _odm_study_events(mdv, visit_definitions=protocol.visit_definitions.all(), form_oids=form_oids)
+    _odm_form_defs(mdv, groups=groups, form_oids=form_oids)
+    item_oids = _odm_item_group_defs(mdv, groups=groups)
+    _odm_item_defs(mdv, groups=groups, item_oids=item_oids)
+    return study, study_oid, mdv_oid, form_oids, item_oids
+
+
+def _odm_study_events(mdv, *, visit_definitions, form_oids) -> None:
+    """One study event per scheduled visit and one for the forms not tied to a visit, each allowing every form."""
+    events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
+        ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
+    odm_protocol = _el(mdv, "Protocol")
     for order, (oid, _name, _type) in enumerate(events, start=1):
-        el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
+        _el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
     for oid, name, kind in events:
-        event = el(mdv, "StudyEventDef", OID=oid, Name=name, Repeating="Yes", Type=kind)
-        for order, model in enumerate(models_, start=1):
-            el(event, "FormRef", FormOID=form_oids[model], OrderNumber=order, Mandatory="No")
-    for model in models_:
-        form = el(mdv, "FormDef", OID=form_oids[model], Name=model.crf_label, Repeating="Yes")
+        event = _el(mdv, "StudyEventDef", OID=oid, Name=name, Repeating="Yes", Type=kind)
+        for order, form_oid in enumerate(form_oids.values(), start=1):
+            _el(event, "FormRef", FormOID=form_oid, OrderNumber=order, Mandatory="No")
+
+
+def _odm_form_defs(mdv, *, groups, form_oids) -> None:
+    """One form per CRF: its own item group (mandatory) and a repeating group per kind of child row."""
+    for model, form_oid in form_oids.items():
+        form = _el(mdv, "FormDef", OID=form_oid, Name=model.crf_label, Repeating="Yes")
         for order, (_model, child, fk, _fields) in enumerate(
                 [group for group in groups if group[0] is model], start=1):
-            el(form, "ItemGroupRef", ItemGroupOID=_group_oid(model, fk), OrderNumber=order,
-               Mandatory="Yes" if child is None else "No")
+            _el(form, "ItemGroupRef", ItemGroupOID=_group_oid(model, fk), OrderNumber=order,
+                Mandatory="Yes" if child is None else "No")
+
+
+def _odm_item_group_defs(mdv, *, groups) -> dict:
+    """The item groups with their item references; answers the item OID of each (form, foreign key, field)."""
     item_oids = {}
-    codelists = []
     for model, child, fk, fields in groups:
         name = model.crf_label if child is None else f"{model.crf_label}: {child_label(child)}"
-        group = el(mdv, "ItemGroupDef", OID=_group_oid(model, fk), Name=name,
-                   Repeating="No" if child is None else "Yes")
+        group = _el(mdv, "ItemGroupDef", OID=_group_oid(model, fk), Name=name,
+                    Repeating="No" if child is None else "Yes")
         for order, f in enumerate(fields, start=1):
             item_oids[(model, fk, f.name)] = _item_oid(model, f.name, fk)
-            el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
+            _el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
+    return item_oids
+
+
+def _odm_item_defs(mdv, *, groups, item_oids) -> None:
+    """Each item with its question (the field's label with its unit) and, for a coded field, its code list
+    (written after every ItemDef, as the schema orders them)."""
+    codelists = []
     for model, _child, fk, fields in groups:
         for f in fields:
-            item = el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
+            item = _el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
             _translated(item, "Question", field_label(f))
             if f.choices:
                 codelist_oid = item_oids[(model, fk, f.name)].replace("I.", "CL.", 1)
-                el(item, "CodeListRef", CodeListOID=codelist_oid)
+                _el(item, "CodeListRef", CodeListOID=codelist_oid)
                 codelists.append((codelist_oid, f))
     for codelist_oid, f in codelists:
-        codelist = el(mdv, "CodeList", OID=codelist_oid, Name=str(f.verbose_name), DataType="text")
+        codelist = _el(mdv, "CodeList", OID=codelist_oid, Name=str(f.verbose_name), DataType="text")
         for code, label in f.flatchoices:
-            item = el(codelist, "CodeListItem", CodedValue=code)
+            item = _el(codelist, "CodeListItem", CodedValue=code)
             _translated(item, "Decode", str(label))
-    return study, study_oid, mdv_oid, form_oids, item_oids
 
 
 def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):

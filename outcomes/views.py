@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from crf.checks import errors_onto_form
+from crf.forms import crf_form_read_only
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -76,9 +77,10 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
         form = form_class(instance=instance, editing=editing)
     if not may_edit:
         form = None
+    lock_reason = crf_form_read_only(form, instance or form_class._meta.model(patient=patient, visit=visit))
     return render(request, template, {
         "patient": patient, "form": form, "crf": instance, "visit": visit, "derived": derived,
-        "may_edit": may_edit,
+        "may_edit": may_edit, "lock_reason": lock_reason,
     })
 
 

@@ -3,7 +3,7 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
-from crf.forms import CrfVersionMixin, reason_for_change_field
+from crf.forms import CrfEntryForm, reason_for_change_field
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
@@ -15,9 +15,20 @@ def _answer_to_bool(value: str) -> bool | None:
     return {"true": True, "false": False}.get(value)
 
 
-class ScreeningForm(CrfVersionMixin, forms.Form):
+def _reason_when_submitted(form: CrfEntryForm, *, required: bool) -> None:
+    """A submitted form changes with a reason, required here as `crf_save` requires it; a new or draft
+    form has none to give."""
+    if required:
+        form.fields["reason"] = reason_for_change_field(required=True)
+    else:
+        del form.fields["reason"]
+
+
+class ScreeningForm(CrfEntryForm):
     """Consent and one yes/no/not-yet question per eligibility criterion of
-    the protocol version (trial.EligibilityCriterion), built from the data."""
+    the protocol version (trial.EligibilityCriterion), built from the data;
+    the CRF entry base gives the loaded version, the reason for change and
+    the acknowledgement of a failed soft check."""
 
     site = forms.ModelChoiceField(queryset=None, empty_label=None)
     screening_date = forms.DateField(widget=DATE_INPUT)
@@ -39,8 +50,7 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
                 label=f"{criterion.get_kind_display()}: {criterion.text}", choices=choices,
                 widget=forms.RadioSelect, required=False, initial="",
             )
-        if reason_required:
-            self.fields["reason"] = reason_for_change_field(required=True)
+        _reason_when_submitted(self, required=reason_required)
 
     @staticmethod
     def initial_from(screening) -> dict:
@@ -56,7 +66,7 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
         return [self[f"criterion_{criterion.code}"] for criterion in self.criteria]
 
 
-class BaselineForm(CrfVersionMixin, forms.ModelForm):
+class BaselineForm(CrfEntryForm, forms.ModelForm):
     """Demographics, weight and height, disease status. The disease status is
     required here (the API may send it later; the CRF is a draft until then)."""
 
@@ -84,8 +94,7 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
         for name in ("prior_hsct", "prior_blinatumomab", "prior_inotuzumab"):
             value = getattr(self.instance, name, None)
             self.initial[name] = "" if value is None else ("true" if value else "false")
-        if reason_required:
-            self.fields["reason"] = reason_for_change_field(required=True)
+        _reason_when_submitted(self, required=reason_required)
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

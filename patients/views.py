@@ -11,11 +11,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from crf.checks import errors_onto_form
+from crf.forms import crf_form_read_only
 from trial.models import Protocol, Site
 from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from .forms import SORT_COLUMNS, BaselineForm, PatientListFilter, ScreeningForm
-from .models import BaselineCRF, Patient, PatientStatus
+from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
 from .selectors import patient_for_user, patient_progress, patient_record_version
 from .services import baseline_save, patient_screen, screening_update
 from .timeline import axis_layout, patient_events
@@ -108,7 +109,9 @@ def screening_new(request):
             if patient.status == PatientStatus.ENROLLED:
                 return redirect("patients:baseline_new", study_id=patient.study_id)
             return redirect(patient)
-    return render(request, "patients/screening_form.html", {"form": form, "protocol": protocol, "patient": None})
+    lock_reason = crf_form_read_only(form, ScreeningCRF(protocol=protocol))  # a locked trial screens no one
+    return render(request, "patients/screening_form.html", {"form": form, "protocol": protocol, "patient": None,
+                                                            "lock_reason": lock_reason})
 
 
 @login_required
@@ -129,6 +132,8 @@ def screening_edit(request, study_id):
                     patient=patient, consent_date=form.cleaned_data["consent_date"],
                     screening_date=form.cleaned_data["screening_date"], eligibility=form.eligibility(),
                     by=request.user, reason=form.cleaned_data.get("reason", ""), version=form.loaded_version(),
+                    acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                    deviation_reason=form.cleaned_data["deviation_reason"],
                 )
         except ValidationError as error:
             errors_onto_form(form, error)
@@ -137,7 +142,8 @@ def screening_edit(request, study_id):
             _announce(request, patient)
             return redirect(patient)
     return render(request, "patients/screening_form.html",
-                  {"form": form, "protocol": patient.protocol, "patient": patient, "crf": screening})
+                  {"form": form, "protocol": patient.protocol, "patient": patient, "crf": screening,
+                   "lock_reason": crf_form_read_only(form, screening)})
 
 
 def _announce(request, patient: Patient) -> None:
@@ -178,11 +184,14 @@ def _baseline_form(request, patient, baseline):
         try:
             with transaction.atomic():
                 saved = baseline_save(patient=patient, by=request.user, reason=form.cleaned_data.get("reason", ""),
-                                      version=form.loaded_version(), **form.values())
+                                      version=form.loaded_version(),
+                                      acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                                      deviation_reason=form.cleaned_data["deviation_reason"], **form.values())
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
             messages.success(request, f"Baseline saved: body-surface area {saved.bsa_m2} m² (Mosteller).")
             return redirect(patient)
     return render(request, "patients/baseline_form.html",
-                  {"form": form, "patient": patient, "crf": baseline if baseline.pk else None})
+                  {"form": form, "patient": patient, "crf": baseline if baseline.pk else None,
+                   "lock_reason": crf_form_read_only(form, baseline)})

@@ -1,5 +1,7 @@
 """Safety pages: the three CRFs (with a grade check before saving), the
 patient's safety page, the SAE report log and the trial safety summary."""
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crf.checks import errors_onto_form
+from crf.forms import crf_form_read_only
 from patients.models import Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry
@@ -86,6 +89,7 @@ def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, te
         form = form_class(instance=instance, **form_kwargs)
     return render(request, template, {
         "patient": patient, "form": form, "instance": instance, "preview": preview, "can_write": can_write,
+        "lock_reason": crf_form_read_only(form, instance),
         "study_day": patient_day(patient, getattr(instance, "assessment_date", None)),
     })
 
@@ -114,10 +118,25 @@ def crs_assessment_entry(request, study_id, pk=None):
                          grading=_crs_grading, save=_crs_save, template="safety/crs_form.html")
 
 
+def _assessment_date(request, *, model, patient, pk):
+    """The date the form is about: as posted, else as stored, else today (None: unreadable)."""
+    posted = request.POST.get("assessment_date") if request.method == "POST" else None
+    if posted:
+        try:
+            return datetime.date.fromisoformat(posted)
+        except ValueError:
+            return None
+    if pk is not None:
+        return model.objects.filter(patient=patient, pk=pk).values_list("assessment_date", flat=True).first()
+    return None
+
+
 @login_required
 def icans_assessment_entry(request, study_id, pk=None):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    child = services.patient_uses_capd(patient=patient)
+    # ICE or CAPD by the age on the assessment date (ASTCT: CAPD under 12).
+    child = services.patient_uses_capd(
+        patient=patient, on_date=_assessment_date(request, model=IcansAssessment, patient=patient, pk=pk))
     return _graded_entry(request, study_id, pk, model=IcansAssessment, form_class=IcansAssessmentForm,
                          grading=_icans_grading, save=_icans_save, template="safety/icans_form.html",
                          form_kwargs={"child": child})
@@ -145,7 +164,8 @@ def adverse_event_entry(request, study_id, pk=None):
                 return redirect(saved.get_absolute_url())
     else:
         form = AdverseEventForm(instance=event)
-    context = {"patient": patient, "form": form, "instance": event, "can_write": can_write}
+    context = {"patient": patient, "form": form, "instance": event, "can_write": can_write,
+               "lock_reason": crf_form_read_only(form, event)}
     if event.pk:
         context.update(_sae_context(event))
         context["onset_day"] = patient_day(patient, event.onset_date)
@@ -190,8 +210,9 @@ def sae_report_new(request, study_id, pk):
         else:
             messages.success(request, f"{report.get_kind_display()} recorded.")
             return redirect(event.get_absolute_url())
-    context = {"patient": patient, "form": AdverseEventForm(instance=event), "instance": event,
-               "can_write": True, **_sae_context(event, report_form=form)}
+    event_form = AdverseEventForm(instance=event)
+    context = {"patient": patient, "form": event_form, "instance": event, "can_write": True,
+               "lock_reason": crf_form_read_only(event_form, event), **_sae_context(event, report_form=form)}
     return render(request, "safety/adverse_event_form.html", context, status=400)
 
 
@@ -208,6 +229,9 @@ def patient_safety(request, study_id):
         "icans": [(a, patient_day(patient, a.assessment_date)) for a in icans],
         "events": [(e, patient_day(patient, e.onset_date), patient_day(patient, e.resolution_date)) for e in events],
         "crs_episode": crs_episode(patient, crs),
+        "crs_episodes": [(episode, patient_day(patient, episode.onset_date),
+                          patient_day(patient, episode.resolution_date))
+                         for episode in services.patient_crs_course(patient=patient, assessments=crs).episodes],
         "icans_episode": icans_episode(patient, icans),
     })
 

@@ -3,9 +3,18 @@ then every page again at phone width (390 × 844). On every page axe-core runs
 and any serious or critical violation fails the walk; a screenshot of each is
 kept under tests/artifacts/roles/.
 
+Each role does its real work through the pages: the administrator invites and
+deactivates users and edits a site; the data manager locks a visit and exports
+a CSV; the coordinator finds that visit's form read-only and enters a
+lymphodepletion with an acknowledged soft check; the monitor queries and
+verifies that form and takes a visit report; the investigator signs it.
+
 One demo load serves every role (loading it is the slow part), so the walks
 are steps of one test."""
+import csv
 import datetime
+import io
+import pathlib
 import re
 
 import pytest
@@ -148,7 +157,41 @@ def administrator_day(walk: Walk, live_url: str) -> None:
     walk.open("/patients/", "patients")
 
 
-def coordinator_day(walk: Walk) -> None:
+def data_manager_day(walk: Walk, work: dict) -> None:
+    """Locks the day-28 visit of an SZ patient whose response is entered (the coordinator finds it read-only
+    later in the walk), checks the lock on the locks page and downloads a form's CSV, which the export log
+    then lists."""
+    from outcomes.models import ResponseAssessment
+
+    walk.open("/", "home")
+    assessment = (ResponseAssessment.objects.filter(patient__site__code="SZ", visit__isnull=False)
+                  .select_related("patient", "visit__definition").order_by("pk").first())
+    work["locked_assessment"] = assessment
+    page = walk.open(f"/monitoring/visits/{assessment.visit_id}/", "visit-review")
+    page.fill("input[name=reason]", "Day-28 data cleaned for the interim analysis")
+    page.click("button:has-text('Lock visit')")
+    assert "Visit locked." in page.inner_text("main")
+    walk.check("visit-locked")
+    page = walk.open("/monitoring/locks/", "locks")
+    row = page.get_by_test_id("active-locks").locator("tbody tr").first.inner_text()
+    assert "Visit" in row and "Wang Fang" in row and "Day-28 data cleaned for the interim analysis" in row
+    page = walk.open("/monitoring/exports/", "exports")
+    with page.expect_download() as download:
+        page.click("text=Adverse events (CSV)")
+    rows = list(csv.reader(io.StringIO(pathlib.Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][:2] == ["subject_id", "site"]
+    assert any(re.fullmatch(r"SZ-\d{3}", row[0]) for row in rows[1:]), "no SZ patient's adverse event exported"
+    page = walk.open("/monitoring/exports/", "exports-logged")
+    assert "CSV of Adverse events" in page.get_by_test_id("export-log").inner_text()
+
+
+def coordinator_day(walk: Walk, work: dict) -> None:
+    """Finds the visit the data manager locked read-only, then enters an enrolled patient's lymphodepletion
+    through its form: the plan from the baseline's weight and height, every dose given as planned but one,
+    the soft check on that dose acknowledged with a reason."""
+    from infusions.models import Lymphodepletion
+    from monitoring.models import ProtocolDeviation
+
     walk.open("/", "home")
     walk.open("/patients/", "patients")
     enrolled = Patient.objects.filter(site__code="SZ", status="enrolled").order_by("pk").first()
@@ -162,7 +205,41 @@ def coordinator_day(walk: Walk) -> None:
     page = walk.open(f"/visits/{visit.pk}/", "visit")
     buttons = page.locator("a.btn:has-text('Enter')").all_inner_texts()
     assert buttons and all(not re.search(r"Enter (crs|icans)\b", text) for text in buttons), buttons
-    walk.open(f"/patients/{enrolled.study_id}/lymphodepletion/new/", "lymphodepletion-new")
+
+    # The locked visit's response assessment: read-only from the start, with the lock's reason and author.
+    locked = work["locked_assessment"]
+    page = walk.open(f"/outcomes/response-assessments/{locked.pk}/", "locked-form")
+    notice = page.get_by_test_id("lock-notice").inner_text()
+    assert "This visit is locked (by Wang Fang on " in notice
+    assert "Day-28 data cleaned for the interim analysis" in notice
+    assert page.locator("form.crf-form :is(input, select, textarea):not([type=hidden]):enabled").count() == 0
+    assert page.locator("form.crf-form button").count() == 0  # no Save, no "Show derived response"
+
+    # Lymphodepletion: weight and height come from the baseline; the plan, then all doses as planned.
+    page = walk.open(f"/patients/{enrolled.study_id}/lymphodepletion/new/", "lymphodepletion-new")
+    start = datetime.date.today() - datetime.timedelta(days=7)
+    page.fill("input[name=start_date]", start.isoformat())
+    page.click("button[name=calculate]")
+    assert "m²" in page.get_by_test_id("bsa").inner_text()
+    page.get_by_test_id("all-as-planned").click()
+    planned = page.input_value("input[name=cyclophosphamide_day_m3_mg]")
+    reduced = str(round(float(planned) * 0.8))  # 20 % below the plan: a deviation
+    page.fill("input[name=cyclophosphamide_day_m3_mg]", reduced)
+    page.click("button[name=save]")
+    assert "Protocol deviation — not saved yet." in page.get_by_test_id("soft-checks").inner_text()
+    walk.check("lymphodepletion-soft-check")
+    assert not Lymphodepletion.objects.filter(patient=enrolled).exists()
+    page.check("input[name=acknowledge_deviation]")
+    page.fill("textarea[name=deviation_reason]", "Dose reduced for vomiting; pharmacy record attached")
+    page.click("button[name=save]")
+    assert "Lymphodepletion saved." in page.inner_text("main")
+    walk.check("lymphodepletion-saved")
+    course = Lymphodepletion.objects.get(patient=enrolled)
+    assert course.doses.get(study_day=-3, agent="cyclophosphamide").administered_mg == int(reduced)
+    assert ProtocolDeviation.objects.filter(patient=enrolled,
+                                            reason="Dose reduced for vomiting; pharmacy record attached").exists()
+    work["course"] = course
+
     walk.open(f"/safety/{infused.study_id}/", "patient-safety")
     walk.open("/monitoring/queries/", "queries")
     response = walk.page.goto("/this-page-does-not-exist/")
@@ -170,36 +247,73 @@ def coordinator_day(walk: Walk) -> None:
     walk.check("not-found")
 
 
-def investigator_day(walk: Walk) -> None:
+def monitor_day(walk: Walk, work: dict) -> None:
+    """Raises a query on the coordinator's new lymphodepletion form, verifies it against the source and
+    takes a visit's PDF report."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from monitoring.models import DataQuery, SourceVerification
+
+    walk.open("/", "home")
+    course = work["course"]
+    page = walk.open(f"/monitoring/crf/infusions.lymphodepletion/{course.pk}/", "crf-review")
+    page.select_option("select[name=field]", "weight_kg")
+    page.fill("textarea[name=text]", "The nursing chart says 63.0 kg on the start day: please check.")
+    page.click("button:has-text('Raise query')")
+    assert "Query raised." in page.inner_text("main")
+    page.click("button:has-text('Mark verified')")
+    walk.check("crf-verified")
+    form = {"content_type": ContentType.objects.get_for_model(course), "object_id": course.pk}
+    assert DataQuery.objects.filter(**form, field="weight_kg", status="open", raised_by__username="monitor").exists()
+    assert SourceVerification.objects.filter(**form, field="", cleared_at__isnull=True).exists()
+    walk.open("/deviations/", "deviations")
+    walk.open("/monitoring/queries/", "queries")
+    visit = work["locked_assessment"].visit
+    page = walk.open(f"/monitoring/visits/{visit.pk}/", "visit-review")
+    report = page.request.get(page.get_by_test_id("visit-report").get_attribute("href"))
+    assert report.status == 200 and report.headers["content-type"] == "application/pdf"
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(report.body())).pages)
+    assert visit.patient.study_id in text and visit.definition.name in text
+
+
+def investigator_day(walk: Walk, work: dict) -> None:
+    """Reviews the patient and signs the lymphodepletion form, re-entering the password."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from monitoring.models import Signature
+
     walk.open("/", "home")
     infused = Patient.objects.filter(site__code="SZ", status__in=["infused", "follow_up"]).order_by("pk").first()
     walk.open(f"/monitoring/patients/{infused.study_id}/", "review")
+    course = work["course"]
+    page = walk.open(f"/monitoring/crf/infusions.lymphodepletion/{course.pk}/", "crf-to-sign")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button:text-is('Sign')")
+    assert "Reviewed and approved" in page.get_by_test_id("signatures").inner_text()
+    walk.check("crf-signed")
+    assert Signature.objects.filter(content_type=ContentType.objects.get_for_model(course), object_id=course.pk,
+                                    signer__username="investigator", voided_at__isnull=True).exists()
     walk.open("/safety/", "safety-summary")
     walk.open("/outcomes/endpoints/", "endpoints")
 
 
-def monitor_day(walk: Walk) -> None:
-    walk.open("/", "home")
-    walk.open("/deviations/", "deviations")
-    walk.open("/monitoring/queries/", "queries")
-
-
-def data_manager_day(walk: Walk) -> None:
-    walk.open("/", "home")
-    walk.open("/monitoring/locks/", "locks")
-    walk.open("/monitoring/exports/", "exports")
-
-
 def test_each_role_walks_through_their_day_on_desktop_and_phone(page, live_server, demo):
+    """One walk per role, each doing its day's work; what one role leaves (the data manager's lock, the
+    coordinator's form) is what the next finds."""
     problems: list[str] = []
-    for username, day in [("admin", administrator_day), ("coordinator", coordinator_day),
-                          ("investigator", investigator_day), ("monitor", monitor_day),
-                          ("datamanager", data_manager_day)]:
+    work: dict = {}
+    for username, day in [("admin", administrator_day), ("datamanager", data_manager_day),
+                          ("coordinator", coordinator_day), ("monitor", monitor_day),
+                          ("investigator", investigator_day)]:
         walk = _login(page, username, problems)
         if day is administrator_day:
             day(walk, live_server.url)
         else:
-            day(walk)
+            day(walk, work)
         walk.on_phone()
         _logout(walk)
     assert not problems, "\n".join(problems)

@@ -77,3 +77,16 @@ def test_every_page_names_its_icon_and_the_old_path_leads_to_it(client):
     html = client.get("/accounts/login/").content.decode()
     assert re.search(r'<link rel="icon" href="/static/favicon[^"]*svg', html)
     assert client.get("/favicon.ico")["Location"].startswith("/static/favicon")
+
+
+@pytest.mark.parametrize("role, label", [("coordinator", "Research coordinator"), ("data_manager", "Data manager"),
+                                         ("administrator", "Administrator")])
+def test_the_menu_names_the_users_role_as_a_clinician_reads_it(client, site_sz, role, label):
+    """Breaking the label (the code with its underscore cut, as before: "Datamanager") shows here."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(username=f"menu_{role}", first_name="Ana", last_name="Lim")
+    MembershipFactory(user=user, role=role, site=None if role != "coordinator" else site_sz)
+    client.force_login(user)
+    shown = re.search(r'data-testid="current-user">(.*?)</span>', client.get("/").content.decode(), re.S).group(1)
+    assert shown.split() == ["Ana", "Lim", "·", *label.split()]

@@ -74,10 +74,10 @@ COURSE = {"start_date": "2026-02-01", "weight_kg": "63.4", "height_cm": "170", "
           "day_m5_date": "", "day_m4_date": "", "day_m3_date": "", "save": "1",
           **{f"{agent}_day_m{day}_mg": mg for day in (5, 4, 3)
              for agent, mg in (("fludarabine", "52"), ("cyclophosphamide", "519"))}}
-INFUSION = {"product_lot": "SZ-CART-0001", "manufacture_date": "2026-01-20", "total_viable_cells": "2000000000",
+INFUSION = {"product_lot": "SZ-CART-0001", "manufacture_date": "2026-01-20", "total_viable_cells_million": "2000",
             "viability_percent": "92.5", "car_positive_percent": "50", "weight_kg": "50",
-            "fraction_1_date": "2026-02-06", "fraction_1_cells": "300000000", "fraction_2_date": "",
-            "fraction_2_cells": ""}  # 6 ×10⁶/kg from a lot holding 10⁹ CAR⁺ cells
+            "fraction_1_date": "2026-02-06", "fraction_1_cells_million": "300", "fraction_2_date": "",
+            "fraction_2_cells_million": ""}  # 6 ×10⁶/kg from a lot holding 10⁹ CAR⁺ cells
 
 
 def _screening(protocol, site) -> dict:
@@ -112,12 +112,18 @@ def _lymphodepletion_value(course, field):
 
 
 def _infusion_value(infusion, field):
+    """Cell counts are typed in ×10⁶ and stored as whole cells: compared in ×10⁶."""
+    from infusions.forms import million_from_cells
+
     if field.startswith("fraction_"):
         number, what = int(field.split("_")[1]), field.split("_")[2]
         fractions = list(infusion.fractions.order_by("infusion_date"))
         if number > len(fractions):
             return None
-        return fractions[number - 1].infusion_date if what == "date" else fractions[number - 1].cart_cells_infused
+        fraction = fractions[number - 1]
+        return fraction.infusion_date if what == "date" else million_from_cells(fraction.cart_cells_infused)
+    if field == "total_viable_cells_million":
+        return million_from_cells(infusion.total_viable_cells)
     return getattr(infusion, field)
 
 
@@ -139,7 +145,7 @@ class Case:
     form: Callable  # (data, patient, protocol, site) -> bound form, built as the view builds it
     stored: Callable = _attr  # (record, field) -> what the database holds for that form field
     many: bool = True  # several per patient: one is saved before the hostile post
-    not_stored: tuple = ("reason", "acknowledge_deviation", "deviation_reason", "change_reason", "action",
+    not_stored: tuple = ("reason", "acknowledge_deviation", "deviation_reason", "action",
                          "previewed_grade", "save", "calculate", "preview", "visit")
     derived: tuple = ()  # stored values the service derives rather than copies (compared elsewhere)
 

@@ -28,6 +28,12 @@ def user_roles(user, *, site: Site | None = None) -> set[str]:
     }
 
 
+def role_labels(roles) -> list[str]:
+    """The roles as a clinician reads them ("Data manager", not the code "data_manager"), in the
+    order of `Role`; the menu and every page that names a user's roles show these."""
+    return [label for code, label in Role.choices if code in roles]
+
+
 def has_role(user, *roles: str, site: Site | None = None) -> bool:
     return bool(user_roles(user, site=site) & set(roles))
 

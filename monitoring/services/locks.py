@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crf.models import CaseReportForm, CrfStatus
@@ -31,17 +32,39 @@ OPEN_QUERIES_BEFORE_LOCK = "open_queries"
 
 
 def data_lock_reason(crf: CaseReportForm) -> str:
-    """Why a lock of the CRF's visit, its patient or the whole trial forbids changing it ("" if none does)."""
-    active = DataLock.objects.filter(unlocked_at__isnull=True)
-    if active.filter(scope=LockScope.TRIAL).exists():
-        return "The trial database is locked; a data manager must unlock it before any form can be changed."
-    patient_id = getattr(crf, "patient_id", None)
-    if patient_id and active.filter(scope=LockScope.PATIENT, patient_id=patient_id).exists():
-        return "This patient's data are locked; a data manager must unlock them before a form can be changed."
-    visit_id = getattr(crf, "visit_id", None)
-    if visit_id and active.filter(scope=LockScope.VISIT, visit_id=visit_id).exists():
-        return "This visit is locked; a data manager must unlock it before its forms can be changed."
+    """Why a lock of the whole trial, the CRF's patient, its visit or the form itself forbids changing it,
+    with who locked it, when and why ("" if none does). Pages show it before anything is typed; saves refuse
+    with it. One query, whatever the scope (every entry page asks)."""
+    patient_id, visit_id = getattr(crf, "patient_id", None), getattr(crf, "visit_id", None)
+    scopes = Q(scope=LockScope.TRIAL)
+    if patient_id:
+        scopes |= Q(scope=LockScope.PATIENT, patient_id=patient_id)
+    if visit_id:
+        scopes |= Q(scope=LockScope.VISIT, visit_id=visit_id)
+    if crf.pk is not None:
+        scopes |= Q(scope=LockScope.CRF, content_type=crf_content_type(crf), object_id=crf.pk)
+    locks = {lock.scope: lock for lock in
+             DataLock.objects.filter(scopes, unlocked_at__isnull=True).select_related("locked_by")}
+    if LockScope.TRIAL in locks:
+        return (f"The trial database is locked ({_locked_by(locks[LockScope.TRIAL])}); a data manager must "
+                f"unlock it before any form can be changed.")
+    if LockScope.PATIENT in locks:
+        return (f"This patient's data are locked ({_locked_by(locks[LockScope.PATIENT])}); a data manager must "
+                f"unlock them before a form can be changed.")
+    if LockScope.VISIT in locks:
+        return (f"This visit is locked ({_locked_by(locks[LockScope.VISIT])}); a data manager must unlock it "
+                f"before its forms can be changed.")
+    if LockScope.CRF in locks:
+        return (f"This form is locked ({_locked_by(locks[LockScope.CRF])}); a data manager must unlock it before "
+                f"it can be changed.")
     return ""
+
+
+def _locked_by(lock: DataLock) -> str:
+    """'by Dana Li on 2026-11-20: "Interim analysis"' — who, when and why, as the lock page lists them."""
+    who = lock.locked_by.get_full_name() or lock.locked_by.get_username()
+    when = timezone.localdate(lock.locked_at).isoformat()
+    return f'by {who} on {when}: "{lock.reason}"' if lock.reason else f"by {who} on {when}"
 
 
 def _open_queries_in_scope(*, patient: Patient | None = None,

@@ -13,18 +13,25 @@ def test_coordinator_is_stopped_by_an_out_of_range_cart_dose_gives_a_reason_and_
     page.goto(f"/patients/{study_id}/infusion/new/")
     page.fill("input[name=product_lot]", "SZ-CART-0042")
     page.fill("input[name=manufacture_date]", "2026-01-20")
-    page.fill("input[name=total_viable_cells]", "2000000000")
+    page.fill("input[name=total_viable_cells_million]", "2000")  # ×10⁶: 2 000 000 000 viable cells
     page.fill("input[name=viability_percent]", "92.5")
     page.fill("input[name=car_positive_percent]", "50")
-    page.fill("input[name=weight_kg]", "50")
     page.fill("input[name=fraction_1_date]", "2026-02-06")
-    page.fill("input[name=fraction_1_cells]", "249500000")  # 4.99 ×10⁶/kg
+    # The dose per kg follows the typing (static/infusions/dose-per-kg.js), before anything is sent.
+    dose_live = page.locator("#dose-per-kg")
+    assert "— ×10⁶ cells/kg" in dose_live.inner_text()
+    page.fill("input[name=fraction_1_cells_million]", "249.5")
+    page.fill("input[name=weight_kg]", "49")  # 249.5 / 49 = 5.0918…
+    assert dose_live.inner_text() == "5.09 ×10⁶ cells/kg — within range (protocol 5.00–10.00)"
+    page.fill("input[name=weight_kg]", "50")  # 249.5 / 50 = 4.99
+    assert dose_live.inner_text() == "4.99 ×10⁶ cells/kg — below range (protocol 5.00–10.00)"
     page.click("button[name=save]")
     warning = page.get_by_test_id("soft-checks")
     assert "CAR-T dose 4.99 ×10⁶ cells/kg is below the protocol's 5.00–10.00 ×10⁶ cells/kg" in warning.inner_text()
     assert "4.99 ×10⁶ cells/kg" in page.get_by_test_id("dose").inner_text()
     screenshot(page, "infusion_soft_check")
     assert not ProtocolDeviation.objects.exists()
+    assert page.input_value("input[name=fraction_1_cells_million]") == "249.5"  # as typed, in ×10⁶
 
     page.check("input[name=acknowledge_deviation]")
     page.fill("textarea[name=deviation_reason]", "Manufacturing yield allowed only this dose")

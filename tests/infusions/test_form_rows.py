@@ -71,7 +71,7 @@ def test_changing_a_fraction_voids_the_signature_and_clears_sdv(infusion, coordi
     # Two fractions on the same total and weight: the form's own values (day 0, cells, dose) are the same.
     services.infusion_record(
         patient=infusion.patient, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-        change_reason="Second bag on day 1",
+        reason="Second bag on day 1",
         fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(DAY_0 + datetime.timedelta(days=1),
                                                                       150_000_000)])
     infusion.refresh_from_db()
@@ -118,7 +118,7 @@ def test_two_fractions_to_one_marks_the_second_removed_with_the_reason(lymphodep
     services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
                              fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(second_day, 150_000_000)])
     services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-                             fractions=single(300_000_000), change_reason="Given as one bag")
+                             fractions=single(300_000_000), reason="Given as one bag")
     infusion = Infusion.objects.get(patient=lymphodepleted)
     assert [(f.infusion_date, f.cart_cells_infused) for f in infusion.fractions.all()] == [(DAY_0, 300_000_000)]
     removed = InfusionFraction.all_rows.get(infusion=infusion, removed=True)

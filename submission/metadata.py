@@ -1,0 +1,527 @@
+"""Every dataset and variable of the submission package, described once.
+
+The XPT writer (names, labels, order), the CSV copy (column order) and Define-XML (ItemGroupDef,
+ItemDef, codelists, methods, value-level metadata) all read these tables; the mapping functions
+(`submission.sdtm`, `submission.adam`) produce rows whose keys are these names. Names, labels and
+order follow SDTMIG 3.4 and ADaMIG 1.3; `core` is the guide's Req / Exp / Perm (ADaM: Cond).
+"""
+from dataclasses import dataclass, field
+
+SDTM = "SDTM"
+ADAM = "ADaM"
+SDTMIG_VERSION = "3.4"
+ADAMIG_VERSION = "1.3"
+
+# How a value is typed: in the XPT file, "text" and "iso8601" are character, the others numeric
+# ("date" is a SAS date, days since 1960-01-01, shown with DATE9.).
+TEXT, ISO8601, INTEGER, FLOAT, DATE = "text", "iso8601", "integer", "float", "date"
+CHARACTER_KINDS = frozenset({TEXT, ISO8601})
+
+# Origins (Define-XML 2.0 def:Origin Type)
+COLLECTED, DERIVED, ASSIGNED, PROTOCOL, PREDECESSOR = "CRF", "Derived", "Assigned", "Protocol", "Predecessor"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    kind: str = TEXT
+    core: str = "Req"
+    codelist: str | None = None  # a key of the codelists file
+    origin: str = DERIVED
+    method: str | None = None  # a key of METHODS
+    max_length: int = 200  # character variables: the most the metadata allows (XPT v5: 200)
+
+    @property
+    def is_character(self) -> bool:
+        return self.kind in CHARACTER_KINDS
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    label: str
+    standard: str  # SDTM or ADaM
+    cls: str  # the SDTM observation class or the ADaM class
+    structure: str
+    keys: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    # --TESTCD (or PARAMCD) whose --ORRES / AVAL value-level metadata Define-XML lists.
+    test_variable: str | None = None
+    result_variable: str | None = None
+    tests: dict[str, str] = field(default_factory=dict)  # code -> name
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name.lower()}.xpt"
+
+
+V = Variable
+
+# --- Variables shared by the SDTM domains ------------------------------------------------------
+
+def _identifiers(domain: str, *, subject: bool = True, seq: bool = True) -> tuple[Variable, ...]:
+    found = [V("STUDYID", "Study Identifier", origin=PROTOCOL),
+             V("DOMAIN", "Domain Abbreviation", origin=ASSIGNED, codelist="DOMAIN")]
+    if subject:
+        found.append(V("USUBJID", "Unique Subject Identifier", method="USUBJID"))
+    if seq:
+        found.append(V(f"{domain}SEQ", "Sequence Number", INTEGER, method="SEQ"))
+    return tuple(found)
+
+
+_EPOCH = V("EPOCH", "Epoch", core="Perm", codelist="EPOCH", method="EPOCH")
+_VISIT = (V("VISITNUM", "Visit Number", FLOAT, "Exp", method="VISITNUM"),
+          V("VISIT", "Visit Name", core="Perm", origin=PROTOCOL))
+
+# --- SDTM trial design ----------------------------------------------------------------------------
+
+TS = Dataset("TS", "Trial Summary", SDTM, "TRIAL DESIGN", "One record per trial summary parameter value",
+             ("STUDYID", "TSPARMCD", "TSSEQ"), (
+    *_identifiers("TS", subject=False),
+    V("TSGRPID", "Group ID", core="Perm"),
+    V("TSPARMCD", "Trial Summary Parameter Short Name", codelist="TSPARMCD", origin=PROTOCOL),
+    V("TSPARM", "Trial Summary Parameter", codelist="TSPARM", origin=PROTOCOL),
+    V("TSVAL", "Parameter Value", core="Exp", origin=PROTOCOL),
+    V("TSVALNF", "Parameter Null Flavor", core="Perm", codelist="NULLFLAV"),
+    V("TSVALCD", "Parameter Value Code", core="Exp"),
+    V("TSVCDREF", "Name of the Reference Terminology", core="Exp"),
+    V("TSVCDVER", "Version of the Reference Terminology", core="Exp"),
+))
+
+TA = Dataset("TA", "Trial Arms", SDTM, "TRIAL DESIGN", "One record per planned Element per Arm",
+             ("STUDYID", "ARMCD", "TAETORD"), (
+    *_identifiers("TA", subject=False, seq=False),
+    V("ARMCD", "Planned Arm Code", origin=PROTOCOL, max_length=20),
+    V("ARM", "Description of Planned Arm", origin=PROTOCOL),
+    V("TAETORD", "Planned Order of Element within Arm", INTEGER, origin=PROTOCOL),
+    V("ETCD", "Element Code", origin=PROTOCOL, max_length=8),
+    V("ELEMENT", "Description of Element", core="Perm", origin=PROTOCOL),
+    V("TABRANCH", "Branch", core="Exp", origin=PROTOCOL),
+    V("TATRANS", "Transition Rule", core="Exp", origin=PROTOCOL),
+    V("EPOCH", "Epoch", codelist="EPOCH", origin=PROTOCOL),
+))
+
+TE = Dataset("TE", "Trial Elements", SDTM, "TRIAL DESIGN", "One record per planned Element", ("STUDYID", "ETCD"), (
+    *_identifiers("TE", subject=False, seq=False),
+    V("ETCD", "Element Code", origin=PROTOCOL, max_length=8),
+    V("ELEMENT", "Description of Element", origin=PROTOCOL),
+    V("TESTRL", "Rule for Start of Element", origin=PROTOCOL),
+    V("TEENRL", "Rule for End of Element", core="Perm", origin=PROTOCOL),
+    V("TEDUR", "Planned Duration of Element", core="Perm", origin=PROTOCOL),
+))
+
+TV = Dataset("TV", "Trial Visits", SDTM, "TRIAL DESIGN", "One record per planned Visit per Arm",
+             ("STUDYID", "VISITNUM", "ARMCD"), (
+    *_identifiers("TV", subject=False, seq=False),
+    V("VISITNUM", "Visit Number", FLOAT, method="VISITNUM"),
+    V("VISIT", "Visit Name", core="Perm", origin=PROTOCOL),
+    V("VISITDY", "Planned Study Day of Visit", INTEGER, "Perm", method="VISITDY"),
+    V("ARMCD", "Planned Arm Code", core="Exp", origin=PROTOCOL, max_length=20),
+    V("TVSTRL", "Visit Start Rule", origin=PROTOCOL),
+    V("TVENRL", "Visit End Rule", core="Perm", origin=PROTOCOL),
+))
+
+TI = Dataset("TI", "Trial Inclusion/Exclusion Criteria", SDTM, "TRIAL DESIGN",
+             "One record per I/E criterion", ("STUDYID", "IETESTCD"), (
+    *_identifiers("TI", subject=False, seq=False),
+    V("IETESTCD", "Incl/Excl Criterion Short Name", origin=PROTOCOL, method="IETESTCD", max_length=8),
+    V("IETEST", "Inclusion/Exclusion Criterion", origin=PROTOCOL),
+    V("IECAT", "Inclusion/Exclusion Category", codelist="IECAT", origin=PROTOCOL),
+    V("TIVERS", "Protocol Criteria Versions", core="Perm", origin=PROTOCOL),
+))
+
+# --- SDTM subject domains -------------------------------------------------------------------------
+
+DM = Dataset("DM", "Demographics", SDTM, "SPECIAL PURPOSE", "One record per subject", ("STUDYID", "USUBJID"), (
+    *_identifiers("DM", seq=False),
+    V("SUBJID", "Subject Identifier for the Study", origin=ASSIGNED),
+    V("RFSTDTC", "Subject Reference Start Date/Time", ISO8601, "Exp", method="RFSTDTC"),
+    V("RFENDTC", "Subject Reference End Date/Time", ISO8601, "Exp", method="RFENDTC"),
+    V("RFXSTDTC", "Date/Time of First Study Treatment", ISO8601, "Exp", method="RFXSTDTC"),
+    V("RFXENDTC", "Date/Time of Last Study Treatment", ISO8601, "Exp", method="RFXENDTC"),
+    V("RFICDTC", "Date/Time of Informed Consent", ISO8601, "Exp", origin=COLLECTED),
+    V("RFPENDTC", "Date/Time of End of Participation", ISO8601, "Exp", method="RFPENDTC"),
+    V("DTHDTC", "Date/Time of Death", ISO8601, "Exp", origin=COLLECTED),
+    V("DTHFL", "Subject Death Flag", core="Exp", codelist="NY"),
+    V("SITEID", "Study Site Identifier", origin=ASSIGNED),
+    V("BRTHDTC", "Date/Time of Birth", ISO8601, "Perm", origin=COLLECTED),
+    V("AGE", "Age", INTEGER, "Exp", method="AGE"),
+    V("AGEU", "Age Units", core="Exp", codelist="AGEU"),
+    V("SEX", "Sex", codelist="SEX", origin=COLLECTED),
+    V("ARMCD", "Planned Arm Code", core="Exp", origin=ASSIGNED, max_length=20),
+    V("ARM", "Description of Planned Arm", core="Exp", origin=ASSIGNED),
+    V("ACTARMCD", "Actual Arm Code", core="Exp", method="ACTARM", max_length=20),
+    V("ACTARM", "Description of Actual Arm", core="Exp", method="ACTARM"),
+    V("ARMNRS", "Reason Arm and/or Actual Arm is Null", core="Exp", codelist="ARMNULRS", method="ACTARM"),
+    V("ACTARMUD", "Description of Unplanned Actual Arm", core="Exp"),
+    V("COUNTRY", "Country", codelist="COUNTRY", origin=ASSIGNED),
+    V("DMDTC", "Date/Time of Collection", ISO8601, "Perm", origin=COLLECTED),
+    V("DMDY", "Study Day of Collection", INTEGER, "Perm", method="DY"),
+))
+
+DS = Dataset("DS", "Disposition", SDTM, "EVENTS", "One record per disposition status or protocol milestone per "
+             "subject", ("STUDYID", "USUBJID", "DSSTDTC", "DSDECOD"), (
+    *_identifiers("DS"),
+    V("DSTERM", "Reported Term for the Disposition Event", origin=COLLECTED),
+    V("DSDECOD", "Standardized Disposition Term", codelist="DSDECOD", method="DSDECOD"),
+    V("DSCAT", "Category for Disposition Event", core="Exp", codelist="DSCAT", origin=ASSIGNED),
+    _EPOCH,
+    V("DSSTDTC", "Start Date/Time of Disposition Event", ISO8601, "Exp", origin=COLLECTED),
+    V("DSSTDY", "Study Day of Start of Disposition Event", INTEGER, "Perm", method="DY"),
+))
+
+EX = Dataset("EX", "Exposure", SDTM, "INTERVENTIONS", "One record per constant-dosing interval per subject",
+             ("STUDYID", "USUBJID", "EXTRT", "EXSTDTC"), (
+    *_identifiers("EX"),
+    V("EXTRT", "Name of Treatment", origin=ASSIGNED),
+    V("EXCAT", "Category of Treatment", core="Perm", origin=ASSIGNED),
+    V("EXDOSE", "Dose", FLOAT, "Exp", origin=COLLECTED, method="EXDOSE"),
+    V("EXDOSU", "Dose Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
+    V("EXDOSFRM", "Dose Form", core="Exp", codelist="FRM", origin=ASSIGNED),
+    V("EXROUTE", "Route of Administration", core="Perm", codelist="ROUTE", origin=ASSIGNED),
+    _EPOCH,
+    V("EXSTDTC", "Start Date/Time of Treatment", ISO8601, "Exp", origin=COLLECTED),
+    V("EXENDTC", "End Date/Time of Treatment", ISO8601, "Exp", origin=COLLECTED),
+    V("EXSTDY", "Study Day of Start of Treatment", INTEGER, "Perm", method="DY"),
+    V("EXENDY", "Study Day of End of Treatment", INTEGER, "Perm", method="DY"),
+    V("EXTPT", "Planned Time Point Name", core="Perm", origin=PROTOCOL),
+))
+
+EC = Dataset("EC", "Exposure as Collected", SDTM, "INTERVENTIONS",
+             "One record per protocol-specified study treatment, collected-dosing interval, per subject, per mood",
+             ("STUDYID", "USUBJID", "ECTRT", "ECSTDTC", "ECMOOD"), (
+    *_identifiers("EC"),
+    V("ECLNKID", "Link ID", core="Perm", origin=ASSIGNED),
+    V("ECTRT", "Name of Treatment", origin=ASSIGNED),
+    V("ECMOOD", "Mood", core="Perm", codelist="MOOD", origin=ASSIGNED),
+    V("ECCAT", "Category of Treatment", core="Perm", origin=ASSIGNED),
+    V("ECPRESP", "Pre-Specified", core="Perm", codelist="NY", origin=ASSIGNED),
+    V("ECOCCUR", "Occurrence", core="Perm", codelist="NY", origin=COLLECTED),
+    V("ECDOSE", "Dose", FLOAT, "Exp", origin=COLLECTED),
+    V("ECDOSU", "Dose Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
+    V("ECROUTE", "Route of Administration", core="Perm", codelist="ROUTE", origin=ASSIGNED),
+    _EPOCH,
+    V("ECSTDTC", "Start Date/Time of Treatment", ISO8601, "Exp", origin=COLLECTED),
+    V("ECENDTC", "End Date/Time of Treatment", ISO8601, "Exp", origin=COLLECTED),
+    V("ECSTDY", "Study Day of Start of Treatment", INTEGER, "Perm", method="DY"),
+    V("ECENDY", "Study Day of End of Treatment", INTEGER, "Perm", method="DY"),
+    V("ECTPT", "Planned Time Point Name", core="Perm", origin=PROTOCOL),
+))
+
+AE = Dataset("AE", "Adverse Events", SDTM, "EVENTS", "One record per adverse event per subject",
+             ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC"), (
+    *_identifiers("AE"),
+    V("AESPID", "Sponsor-Defined Identifier", core="Perm", origin=ASSIGNED),
+    V("AETERM", "Reported Term for the Adverse Event", origin=COLLECTED),
+    V("AELLTCD", "Lowest Level Term Code", INTEGER, "Exp", origin=COLLECTED),
+    V("AEDECOD", "Dictionary-Derived Term", origin=ASSIGNED, method="AEDECOD"),
+    V("AEBODSYS", "Body System or Organ Class", core="Exp", origin=ASSIGNED, method="AEDECOD"),
+    V("AESER", "Serious Event", core="Exp", codelist="NY", origin=COLLECTED),
+    V("AEACN", "Action Taken with Study Treatment", core="Exp", codelist="ACN", method="AEACN"),
+    V("AEACNOTH", "Other Action Taken", core="Perm", origin=COLLECTED),
+    V("AEREL", "Causality", core="Exp", codelist="AEREL", origin=COLLECTED),
+    V("AEOUT", "Outcome of Adverse Event", core="Perm", codelist="OUT", origin=COLLECTED),
+    V("AESCONG", "Congenital Anomaly or Birth Defect", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AESDISAB", "Persist or Signif Disability/Incapacity", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AESDTH", "Results in Death", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AESHOSP", "Requires or Prolongs Hospitalization", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AESLIFE", "Is Life Threatening", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AESMIE", "Other Medically Important Serious Event", core="Perm", codelist="NY", origin=COLLECTED),
+    V("AETOXGR", "Standard Toxicity Grade", core="Exp", codelist="TOXGR", origin=COLLECTED),
+    _EPOCH,
+    V("AESTDTC", "Start Date/Time of Adverse Event", ISO8601, "Exp", origin=COLLECTED),
+    V("AEENDTC", "End Date/Time of Adverse Event", ISO8601, "Exp", origin=COLLECTED),
+    V("AESTDY", "Study Day of Start of Adverse Event", INTEGER, "Perm", method="DY"),
+    V("AEENDY", "Study Day of End of Adverse Event", INTEGER, "Perm", method="DY"),
+))
+
+SUPPAE = Dataset("SUPPAE", "Supplemental Qualifiers for AE", SDTM, "RELATIONSHIP",
+                 "One record per IDVAR, IDVARVAL, and QNAM value per subject",
+                 ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"), (
+    V("STUDYID", "Study Identifier", origin=PROTOCOL),
+    V("RDOMAIN", "Related Domain Abbreviation", origin=ASSIGNED),
+    V("USUBJID", "Unique Subject Identifier", method="USUBJID"),
+    V("IDVAR", "Identifying Variable", core="Exp", origin=ASSIGNED),
+    V("IDVARVAL", "Identifying Variable Value", core="Exp", origin=ASSIGNED),
+    V("QNAM", "Qualifier Variable Name", codelist="QNAM_AE", origin=ASSIGNED),
+    V("QLABEL", "Qualifier Variable Label", origin=ASSIGNED),
+    V("QVAL", "Data Value", origin=DERIVED),
+    V("QORIG", "Origin", origin=ASSIGNED),
+    V("QEVAL", "Evaluator", core="Exp", origin=ASSIGNED),
+), test_variable="QNAM", result_variable="QVAL", tests={
+    "ASTCTGR": "ASTCT Consensus Grade", "AERELLD": "Causality to Lymphodepletion",
+})
+
+FA_TESTS = {
+    # CRS (ASTCT 2019): the inputs and the grade
+    "TEMP": "Maximum Temperature", "FEVMASK": "Fever Masked by Treatment", "HYPOTEN": "Hypotension",
+    "HYPOXIA": "Hypoxia", "TOCIDOSE": "Tocilizumab Dose", "CORTDOSE": "Corticosteroid Dose",
+    "ASTCTGR": "ASTCT Consensus Grade",
+    # ICANS (ASTCT 2019)
+    "ICESCORE": "ICE Score", "CAPDSCR": "CAPD Score", "UNABLASS": "Unable to Assess ICE/CAPD",
+    "CONSC": "Level of Consciousness", "SEIZURE": "Seizure", "MOTWEAK": "Deep Focal Motor Weakness",
+    "CEREDEMA": "Raised ICP/Cerebral Edema",
+}
+FA = Dataset("FA", "Findings About Events or Interventions", SDTM, "FINDINGS ABOUT",
+             "One record per finding, per object, per time point, per visit per subject",
+             ("STUDYID", "USUBJID", "FAOBJ", "FATESTCD", "FADTC"), (
+    *_identifiers("FA"),
+    V("FAGRPID", "Group ID", core="Perm", origin=ASSIGNED),
+    V("FATESTCD", "Findings About Test Short Name", codelist="FATESTCD", origin=ASSIGNED, max_length=8),
+    V("FATEST", "Findings About Test Name", codelist="FATEST", origin=ASSIGNED, max_length=40),
+    V("FAOBJ", "Object of the Observation", origin=ASSIGNED),
+    V("FACAT", "Category for Findings About", core="Perm", origin=ASSIGNED),
+    V("FAORRES", "Result or Finding in Original Units", core="Exp", origin=COLLECTED),
+    V("FAORRESU", "Original Units", core="Perm", codelist="UNIT", origin=ASSIGNED),
+    V("FASTRESC", "Character Result/Finding in Std Format", core="Exp", method="STRESC"),
+    V("FASTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Perm", method="STRESC"),
+    V("FASTRESU", "Standard Units", core="Perm", codelist="UNIT", origin=ASSIGNED),
+    V("FASTAT", "Completion Status", core="Perm", codelist="ND", origin=COLLECTED),
+    *_VISIT,
+    _EPOCH,
+    V("FADTC", "Date/Time of Collection", ISO8601, "Exp", origin=COLLECTED),
+    V("FADY", "Study Day of Collection", INTEGER, "Perm", method="DY"),
+), test_variable="FATESTCD", result_variable="FAORRES", tests=FA_TESTS)
+
+RS_TESTS = {"OVRLRESP": "Overall Response", "MRDSTAT": "Minimal Residual Disease Status"}
+RS = Dataset("RS", "Disease Response and Clin Classification", SDTM, "FINDINGS",
+             "One record per response assessment per time point per visit per subject",
+             ("STUDYID", "USUBJID", "RSTESTCD", "RSDTC"), (
+    *_identifiers("RS"),
+    V("RSTESTCD", "Assessment Short Name", codelist="RSTESTCD", origin=ASSIGNED, max_length=8),
+    V("RSTEST", "Assessment Name", codelist="RSTEST", origin=ASSIGNED, max_length=40),
+    V("RSCAT", "Category for Assessment", core="Exp", origin=ASSIGNED),
+    V("RSORRES", "Result or Finding in Original Units", core="Exp", method="RSORRES"),
+    V("RSSTRESC", "Character Result/Finding in Std Format", core="Exp", method="RSORRES"),
+    V("RSSTAT", "Completion Status", core="Perm", codelist="ND", origin=COLLECTED),
+    V("RSEVAL", "Evaluator", core="Perm", origin=ASSIGNED),
+    *_VISIT,
+    _EPOCH,
+    V("RSDTC", "Date/Time of Assessment", ISO8601, "Exp", origin=COLLECTED),
+    V("RSDY", "Study Day of Assessment", INTEGER, "Perm", method="DY"),
+), test_variable="RSTESTCD", result_variable="RSORRES", tests=RS_TESTS)
+
+SV = Dataset("SV", "Subject Visits", SDTM, "SPECIAL PURPOSE", "One record per actual or planned visit per subject",
+             ("STUDYID", "USUBJID", "VISITNUM"), (
+    *_identifiers("SV", seq=False),
+    V("VISITNUM", "Visit Number", FLOAT, method="VISITNUM"),
+    V("VISIT", "Visit Name", core="Perm", origin=PROTOCOL),
+    V("SVPRESP", "Pre-Specified", core="Perm", codelist="NY", origin=ASSIGNED),
+    V("SVOCCUR", "Occurrence", core="Perm", codelist="NY", origin=COLLECTED),
+    V("VISITDY", "Planned Study Day of Visit", INTEGER, "Perm", method="VISITDY"),
+    _EPOCH,
+    V("SVSTDTC", "Start Date/Time of Observation", ISO8601, "Exp", origin=COLLECTED),
+    V("SVENDTC", "End Date/Time of Observation", ISO8601, "Exp", origin=COLLECTED),
+    V("SVSTDY", "Study Day of Start of Observation", INTEGER, "Perm", method="DY"),
+    V("SVENDY", "Study Day of End of Observation", INTEGER, "Perm", method="DY"),
+))
+
+DV = Dataset("DV", "Protocol Deviations", SDTM, "EVENTS", "One record per protocol deviation per subject",
+             ("STUDYID", "USUBJID", "DVTERM", "DVSTDTC"), (
+    *_identifiers("DV"),
+    V("DVREFID", "Reference ID", core="Perm", origin=ASSIGNED),
+    V("DVTERM", "Protocol Deviation Term", origin=COLLECTED),
+    V("DVDECOD", "Protocol Deviation Coded Term", core="Perm", origin=ASSIGNED),
+    V("DVCAT", "Category for Protocol Deviation", core="Perm", origin=ASSIGNED),
+    V("DVSCAT", "Subcategory for Protocol Deviation", core="Perm", origin=ASSIGNED),
+    _EPOCH,
+    V("DVSTDTC", "Start Date/Time of Deviation", ISO8601, "Exp", origin=COLLECTED, method="DVSTDTC"),
+    V("DVSTDY", "Study Day of Start of Deviation", INTEGER, "Perm", method="DY"),
+))
+
+SDTM_DATASETS: tuple[Dataset, ...] = (TS, TA, TE, TV, TI, DM, DS, EX, EC, AE, SUPPAE, FA, RS, SV, DV)
+
+# --- ADaM -------------------------------------------------------------------------------------------
+
+_ADSL_KEYS = (
+    V("STUDYID", "Study Identifier", origin=PREDECESSOR),
+    V("USUBJID", "Unique Subject Identifier", origin=PREDECESSOR),
+)
+
+ADSL = Dataset("ADSL", "Subject-Level Analysis Dataset", ADAM, "SUBJECT LEVEL ANALYSIS DATASET",
+               "One record per subject", ("STUDYID", "USUBJID"), (
+    *_ADSL_KEYS,
+    V("SUBJID", "Subject Identifier for the Study", origin=PREDECESSOR),
+    V("SITEID", "Study Site Identifier", origin=PREDECESSOR),
+    V("AGE", "Age", INTEGER, origin=PREDECESSOR),
+    V("AGEU", "Age Units", codelist="AGEU", origin=PREDECESSOR),
+    V("SEX", "Sex", codelist="SEX", origin=PREDECESSOR),
+    V("ARM", "Description of Planned Arm", origin=PREDECESSOR),
+    V("ACTARM", "Description of Actual Arm", origin=PREDECESSOR),
+    V("TRT01P", "Planned Treatment for Period 01", method="TRT01"),
+    V("TRT01A", "Actual Treatment for Period 01", method="TRT01"),
+    V("ENRLFL", "Enrolled Population Flag", codelist="NY", method="ENRLFL"),
+    V("SAFFL", "Safety Population Flag", codelist="NY", method="SAFFL"),
+    V("INFFL", "Infused Population Flag", codelist="NY", method="INFFL"),
+    V("EVALFL", "Response-Evaluable Population Flag", codelist="NY", method="EVALFL"),
+    V("RESPFL", "1-Month CR/CRi Responder Flag", codelist="NY", method="RESPFL"),
+    V("PENDFL", "1-Month Response Pending Flag", codelist="NY", method="PENDFL"),
+    V("RESP1M", "Response at 1 Month", core="Cond", codelist="RESP", method="RESP1M"),
+    V("MRD1M", "MRD Status at 1 Month", core="Cond", codelist="MRDSTAT", method="RESP1M"),
+    V("RFICDT", "Date of Informed Consent", DATE, "Cond", origin=PREDECESSOR),
+    V("LDSTDT", "Date of First Lymphodepletion Dose", DATE, "Cond", method="LDSTDT"),
+    V("TRTSDT", "Date of First Exposure to Treatment", DATE, "Cond", method="TRTSDT"),
+    V("TRTEDT", "Date of Last Exposure to Treatment", DATE, "Cond", method="TRTSDT"),
+    V("RESP1MDT", "Date of 1-Month Response Assessment", DATE, "Cond", method="RESP1M"),
+    V("CRDT", "Date of First CR/CRi", DATE, "Cond", method="CRDT"),
+    V("RLPSDT", "Date of First Relapse", DATE, "Cond", method="RLPSDT"),
+    V("HSCTDT", "Date of Allogeneic HSCT", DATE, "Cond", origin=COLLECTED),
+    V("DTHDT", "Date of Death", DATE, "Cond", origin=COLLECTED),
+    V("DTHFL", "Subject Death Flag", codelist="NY", core="Cond", origin=PREDECESSOR),
+    V("LSTALVDT", "Date Last Known Alive", DATE, "Cond", method="LSTALVDT"),
+    V("LTFUFL", "Lost to Follow-Up Flag", codelist="NY", core="Cond", method="LTFUFL"),
+    V("CUTOFFDT", "Data Cut-Off Date", DATE, "Cond", origin=ASSIGNED),
+))
+
+ENDPOINT_PARAMS = {
+    # PARAMCD: (PARAM, statistics.Endpoint value)
+    "OS": ("Overall Survival (Days)", "overall_survival"),
+    "EFS": ("Event-Free Survival (Days)", "event_free_survival"),
+    "LFS": ("Leukemia-Free Survival (Days)", "leukemia_free_survival"),
+    "CIR": ("Time to Relapse, Death a Competing Event (Days)", "cumulative_incidence_of_relapse"),
+    "DOR": ("Duration of Remission (Days)", "duration_of_remission"),
+}
+
+ADTTE = Dataset("ADTTE", "Time-to-Event Analysis Dataset", ADAM, "BASIC DATA STRUCTURE",
+                "One record per subject per parameter", ("STUDYID", "USUBJID", "PARAMCD"), (
+    *_ADSL_KEYS,
+    V("SITEID", "Study Site Identifier", origin=PREDECESSOR),
+    V("TRT01A", "Actual Treatment for Period 01", origin=PREDECESSOR),
+    V("INFFL", "Infused Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("RESPFL", "1-Month CR/CRi Responder Flag", codelist="NY", origin=PREDECESSOR),
+    V("PARAMCD", "Parameter Code", codelist="PARAMCD_TTE", origin=ASSIGNED, max_length=8),
+    V("PARAM", "Parameter", codelist="PARAM_TTE", origin=ASSIGNED),
+    V("PARAMN", "Parameter (N)", INTEGER, "Perm", origin=ASSIGNED),
+    V("AVAL", "Analysis Value", FLOAT, method="AVAL_TTE"),
+    V("AVALU", "Analysis Value Unit", core="Perm", origin=ASSIGNED),
+    V("STARTDT", "Time-to-Event Origin Date for Subject", DATE, method="STARTDT"),
+    V("ADT", "Analysis Date", DATE, method="AVAL_TTE"),
+    V("CNSR", "Censor", INTEGER, method="AVAL_TTE"),
+    V("CMPEVFL", "Competing Event Flag", core="Cond", codelist="NY", method="AVAL_TTE"),
+    V("EVNTDESC", "Event or Censoring Description", core="Perm", method="EVNTDESC"),
+    V("CNSDTDSC", "Censor Date Description", core="Perm", method="EVNTDESC"),
+    V("SRCDOM", "Source Data", core="Perm", method="EVNTDESC"),
+), test_variable="PARAMCD", result_variable="AVAL",
+   tests={code: name for code, (name, _endpoint) in ENDPOINT_PARAMS.items()})
+
+ADRS_PARAMS = {"OVRLRESP": "Overall Response", "MRDSTAT": "Minimal Residual Disease Status",
+               "RESP1M": "Response at 1 Month (Primary Assessment)"}
+ADRS = Dataset("ADRS", "Response Analysis Dataset", ADAM, "BASIC DATA STRUCTURE",
+               "One record per subject per parameter per assessment", ("STUDYID", "USUBJID", "PARAMCD", "ADT"), (
+    *_ADSL_KEYS,
+    V("SITEID", "Study Site Identifier", origin=PREDECESSOR),
+    V("TRT01A", "Actual Treatment for Period 01", origin=PREDECESSOR),
+    V("INFFL", "Infused Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("EVALFL", "Response-Evaluable Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("PARAMCD", "Parameter Code", codelist="PARAMCD_RS", origin=ASSIGNED, max_length=8),
+    V("PARAM", "Parameter", origin=ASSIGNED),
+    V("AVALC", "Analysis Value (C)", method="AVALC_RS"),
+    V("AVAL", "Analysis Value", FLOAT, "Cond", method="AVALC_RS"),
+    V("ADT", "Analysis Date", DATE, "Cond", origin=PREDECESSOR),
+    V("ADY", "Analysis Relative Day", INTEGER, "Perm", method="ADY"),
+    V("AVISIT", "Analysis Visit", core="Cond", method="AVISIT"),
+    V("ANL01FL", "Analysis Flag 01: 1-Month Assessment", core="Cond", codelist="NY", method="RESP1M"),
+    V("SRCDOM", "Source Data", core="Perm", origin=ASSIGNED),
+    V("SRCSEQ", "Source Sequence Number", INTEGER, "Perm", origin=ASSIGNED),
+), test_variable="PARAMCD", result_variable="AVALC", tests=ADRS_PARAMS)
+
+ADAE = Dataset("ADAE", "Adverse Event Analysis Dataset", ADAM, "OCCURRENCE DATA STRUCTURE",
+               "One record per subject per adverse event", ("STUDYID", "USUBJID", "AESEQ"), (
+    *_ADSL_KEYS,
+    V("SITEID", "Study Site Identifier", origin=PREDECESSOR),
+    V("TRT01A", "Actual Treatment for Period 01", origin=PREDECESSOR),
+    V("SAFFL", "Safety Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("INFFL", "Infused Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("AESEQ", "Sequence Number", INTEGER, origin=PREDECESSOR),
+    V("AETERM", "Reported Term for the Adverse Event", origin=PREDECESSOR),
+    V("AEDECOD", "Dictionary-Derived Term", origin=PREDECESSOR),
+    V("AEBODSYS", "Body System or Organ Class", origin=PREDECESSOR),
+    V("AESER", "Serious Event", codelist="NY", origin=PREDECESSOR),
+    V("AEREL", "Causality", codelist="AEREL", origin=PREDECESSOR),
+    V("AEOUT", "Outcome of Adverse Event", codelist="OUT", origin=PREDECESSOR),
+    V("AETOXGR", "Standard Toxicity Grade", codelist="TOXGR", origin=PREDECESSOR),
+    V("ATOXGRN", "Analysis Toxicity Grade (N)", INTEGER, "Cond", method="ATOXGRN"),
+    V("ASTCTGR", "ASTCT Consensus Grade", INTEGER, "Cond", origin=PREDECESSOR),
+    V("ASTDT", "Analysis Start Date", DATE, "Cond", origin=PREDECESSOR),
+    V("AENDT", "Analysis End Date", DATE, "Cond", origin=PREDECESSOR),
+    V("ASTDY", "Analysis Start Relative Day", INTEGER, "Cond", method="ADY"),
+    V("AENDY", "Analysis End Relative Day", INTEGER, "Cond", method="ADY"),
+    V("TRTEMFL", "Treatment Emergent Analysis Flag", codelist="NY", core="Cond", method="TRTEMFL"),
+    V("RELFL", "Related to CAR-T Flag", codelist="NY", core="Cond", method="RELFL"),
+))
+
+ADAM_DATASETS: tuple[Dataset, ...] = (ADSL, ADTTE, ADRS, ADAE)
+DATASETS = {d.name: d for d in SDTM_DATASETS + ADAM_DATASETS}
+
+# --- Computational methods (Define-XML MethodDef), by key ----------------------------------------------
+
+METHODS = {
+    "USUBJID": "STUDYID, a hyphen and the subject ID (SUBJID).",
+    "SEQ": "Sequence of the subject's records in the domain, in order of date then source record, from 1.",
+    "DY": "Study day from DM.RFSTDTC (the first lymphodepletion dose): date − RFSTDTC + 1 on or after it, "
+          "date − RFSTDTC before it; there is no day 0.",
+    "EPOCH": "SCREENING before RFSTDTC; TREATMENT from RFSTDTC to the last CAR-T fraction (RFXENDTC); "
+             "FOLLOW-UP after it.",
+    "VISITNUM": "Order of the visit in the protocol's visit schedule (trial.VisitDefinition by target day), from 1.",
+    "VISITDY": "The protocol's target day (day 0 = CAR-T infusion) on the --DY scale: RFSTDTC is planned on "
+               "protocol day −5, so VISITDY = target day + 6.",
+    "IETESTCD": "IN or EX and the criterion's order in the protocol version, two digits (IN01, EX03).",
+    "RFSTDTC": "Date of the first lymphodepletion dose given (the course's start date when no date is recorded).",
+    "RFENDTC": "Last date the subject was known to be on study: the latest of last contact, death and the last "
+               "treatment date.",
+    "RFXSTDTC": "Date of the CAR-T infusion (the first fraction: study day 0 of the protocol).",
+    "RFXENDTC": "Date of the last CAR-T fraction.",
+    "RFPENDTC": "Latest date of any record of the subject (contact, death, end of study).",
+    "AGE": "Whole years from the date of birth to the date of informed consent.",
+    "ACTARM": "The planned arm when the subject was infused; ARMNRS says why the arm is null otherwise "
+              "(SCREEN FAILURE, ASSIGNED, NOT TREATED).",
+    "DSDECOD": "Informed consent, screen failure, enrolment, and the end of study (death, lost to follow-up, or "
+               "the off-study reason) coded to the CDISC disposition terms.",
+    "EXDOSE": "Fludarabine and cyclophosphamide: the administered mg of the day. CAR-T: the fraction's CAR+ viable "
+              "cells divided by the weight at infusion, in 10^6 cells/kg.",
+    "AEDECOD": "The CTCAE v5.0 term as entered (a MedDRA lowest level term) and its system organ class.",
+    "AEACN": "NOT APPLICABLE when the event began after the last CAR-T fraction (a single infusion cannot be "
+             "changed); otherwise not collected (null).",
+    "STRESC": "The original result; numeric results also in --STRESN.",
+    "RSORRES": "The response derived by the EDC from the marrow blasts, circulating blasts, extramedullary "
+               "disease and counts (outcomes.rules.derive_response); MRD negative below 0.01 % by flow with no "
+               "genetic aberration (outcomes.rules.derive_mrd_negative).",
+    "DVSTDTC": "The date of the form whose soft check failed (its assessment, onset, dose or contact date).",
+    "TRT01": "CD19 CAR-T (Flu/Cy lymphodepletion then CAR-T cells).",
+    "ENRLFL": "Y when the subject was enrolled (has a subject ID): every ADSL subject (screen failures are in DM "
+              "and DS only).",
+    "SAFFL": "Y when the subject received any lymphodepletion dose or CAR-T cells.",
+    "INFFL": "Y when the subject received CAR-T cells (the population of every efficacy endpoint).",
+    "EVALFL": "Y when infused and the 1-month response is known and evaluable (not pending, not missing, "
+              "not NOT EVALUABLE): the denominator of the evaluable response rates.",
+    "RESPFL": "Y when the 1-month response is CR or CRi: the population of LFS, CIR and DOR.",
+    "PENDFL": "Y when the 1-month window is still open at the cut-off and the subject is alive and not assessed.",
+    "RESP1M": "The response assessment closest to the primary-assessment visit's target day within its window "
+              "(outcomes.selectors.patient_courses; the earlier of two equally close).",
+    "LDSTDT": "Numeric date of DM.RFSTDTC.",
+    "TRTSDT": "Date of the first (TRTSDT) and last (TRTEDT) CAR-T fraction.",
+    "CRDT": "Date of the first assessment in CR or CRi.",
+    "RLPSDT": "Earliest relapse date on a follow-up form or assessment derived as relapse.",
+    "LSTALVDT": "Date of death, or the end of follow-up (latest contact, relapse or HSCT) up to the cut-off.",
+    "LTFUFL": "Y when the latest follow-up contact says lost to follow-up.",
+    "STARTDT": "The infusion date; for DOR the date of the first CR/CRi.",
+    "AVAL_TTE": "outcomes.statistics.time_to_event on the courses of outcomes.selectors.patient_courses cut at "
+                "CUTOFFDT (outcomes.statistics.at_cutoff): days from STARTDT to ADT; CNSR 0 for the event, 1 for "
+                "censoring; for CIR a death without relapse has CNSR 1 and CMPEVFL Y (a competing event).",
+    "EVNTDESC": "What ADT is: the event (death, relapse, no CR/CRi at 1 month) or the censoring date (last "
+                "contact, data cut-off).",
+    "AVALC_RS": "RS.RSSTRESC; AVAL 1 for CR/CRi (or MRD negative), 0 otherwise.",
+    "ADY": "Days from the infusion (ADSL.TRTSDT): date − TRTSDT, day 0 the infusion, as the protocol counts.",
+    "AVISIT": "The visit the assessment was linked to.",
+    "ATOXGRN": "AETOXGR as a number.",
+    "TRTEMFL": "Y when the event began on or after the first lymphodepletion dose (ADSL.LDSTDT).",
+    "RELFL": "Y when the causality to CAR-T is possible, probable or definite.",
+}

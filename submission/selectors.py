@@ -1,0 +1,172 @@
+"""Reads for the submission package: the protocol and every decided subject (enrolled or screen
+failure) with their records, as the plain values of `submission.sources`.
+
+A fixed number of queries whatever the number of patients (one per kind of record, in chunks of
+patients), so the whole trial is read once. Removed forms and rows are left out, as the endpoints
+leave them out; the course of each infused patient is the endpoints' own
+(`outcomes.selectors.patient_courses`, cut by `outcomes.statistics.at_cutoff`)."""
+import datetime
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+
+from infusions.models import Infusion, InfusionFraction, LymphodepletionDose
+from monitoring.models import ProtocolDeviation
+from outcomes.models import FollowUp, ResponseAssessment
+from outcomes.selectors import patient_courses
+from outcomes.statistics import at_cutoff
+from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF, Visit
+from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
+from safety.rules import CTCAE_TERMS
+from trial.models import Protocol
+from trial.rules import VisitStatus
+
+from .rules import worst_grade_during
+from .sources import (
+    AdverseEventRecord,
+    AssessmentRecord,
+    Criterion,
+    CrsRecord,
+    DeviationRecord,
+    Dose,
+    Fraction,
+    IcansRecord,
+    PlannedVisit,
+    Study,
+    Subject,
+    VisitRecord,
+)
+
+SYSTEM_ORGAN_CLASS = dict(CTCAE_TERMS)
+# The AE terms whose ASTCT grade (the worst assessment during the event) goes to SUPPAE.
+ASTCT_GRADED_TERMS = {"Cytokine release syndrome": "crs"}
+# Date fields of a CRF, in the order a deviation's date is looked for (DVSTDTC).
+DEVIATION_DATE_FIELDS = ("assessment_date", "onset_date", "infusion_date", "start_date", "contact_date",
+                         "screening_date")
+
+
+def study_for(protocol: Protocol) -> Study:
+    return Study(
+        code=protocol.code, version=protocol.version, title=protocol.title,
+        planned_enrollment=protocol.planned_enrollment,
+        fludarabine_mg_per_m2=protocol.fludarabine_mg_per_m2,
+        cyclophosphamide_mg_per_m2=protocol.cyclophosphamide_mg_per_m2,
+        lymphodepletion_first_day=protocol.lymphodepletion_first_day,
+        lymphodepletion_last_day=protocol.lymphodepletion_last_day,
+        cart_dose_min_million_per_kg=protocol.cart_dose_min_million_per_kg,
+        cart_dose_max_million_per_kg=protocol.cart_dose_max_million_per_kg,
+        primary_assessment_day=protocol.primary_assessment_day, follow_up_months=protocol.follow_up_months,
+        sponsor=protocol.sponsor_site_name, location=protocol.sponsor_site_location,
+        criteria=tuple(Criterion(c.code, c.kind, c.text, c.order) for c in protocol.eligibility_criteria.all()),
+        visits=tuple(PlannedVisit(v.code, v.name, v.target_day, v.window_before_days, v.window_after_days)
+                     for v in protocol.visit_definitions.all()),
+    )
+
+
+def decided_patients(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """The subjects of the package: enrolled (a subject ID) or screen failures; screening still open is not."""
+    return patients.filter(subject_id__isnull=False) | patients.filter(status=PatientStatus.SCREEN_FAILED)
+
+
+def subjects(patients: QuerySet[Patient], *, cutoff: datetime.date, chunk: int = 500) -> Iterator[Subject]:
+    """Every decided subject of ``patients`` with their records, ``chunk`` patients at a time."""
+    ids = list(decided_patients(patients).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk):
+        yield from _subjects_of(ids[start:start + chunk], cutoff=cutoff)
+
+
+def _grouped(rows, key="patient_id") -> defaultdict:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row[key] if isinstance(row, dict) else getattr(row, key)].append(row)
+    return grouped
+
+
+def _visit_code(crf) -> str:
+    return crf.visit.definition.code if crf.visit_id else ""
+
+
+def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
+    patients = Patient.objects.filter(pk__in=ids).select_related("site").order_by("pk")
+    screening = {s["patient_id"]: s for s in ScreeningCRF.objects.filter(patient_id__in=ids, removed=False)
+                 .values("patient_id", "consent_date")}
+    baseline = {b["patient_id"]: b for b in BaselineCRF.objects.filter(patient_id__in=ids, removed=False)
+                .values("patient_id", "sex", "birth_date", "assessment_date")}
+    doses = _grouped(LymphodepletionDose.objects.filter(course__patient_id__in=ids, course__removed=False)
+                     .values("course__patient_id", "agent", "study_day", "planned_date", "planned_mg",
+                             "administered_mg", "administration_date", "verdict"), key="course__patient_id")
+    weights = dict(Infusion.objects.filter(patient_id__in=ids, removed=False).values_list("patient_id", "weight_kg"))
+    fractions = _grouped(InfusionFraction.objects.filter(infusion__patient_id__in=ids, infusion__removed=False)
+                         .order_by("infusion_date", "pk").values("infusion__patient_id", "infusion_date",
+                                                                 "cart_cells_infused"), key="infusion__patient_id")
+    events = _grouped(AdverseEvent.objects.filter(patient_id__in=ids, removed=False).order_by("onset_date", "pk"))
+    crs = _grouped(CrsAssessment.objects.filter(patient_id__in=ids, removed=False)
+                   .select_related("visit__definition").order_by("assessment_date", "pk"))
+    icans = _grouped(IcansAssessment.objects.filter(patient_id__in=ids, removed=False)
+                     .select_related("visit__definition").order_by("assessment_date", "pk"))
+    assessments = _grouped(ResponseAssessment.objects.filter(patient_id__in=ids, removed=False)
+                           .select_related("visit__definition").order_by("assessment_date", "pk"))
+    # The death, as the endpoints read it: the earliest death date on a follow-up form.
+    deaths: dict[int, tuple[datetime.date, str]] = {}
+    for row in FollowUp.objects.filter(patient_id__in=ids, removed=False, death_date__isnull=False).order_by(
+            "death_date", "pk").values("patient_id", "death_date", "death_cause"):
+        deaths.setdefault(row["patient_id"], (row["death_date"], row["death_cause"]))
+    visits = _grouped(Visit.objects.filter(patient_id__in=ids, status=VisitStatus.DONE, done_date__isnull=False)
+                      .select_related("definition").order_by("done_date", "pk"))
+    deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
+                          .order_by("created_at", "pk"))
+    courses = {c.subject_id: c for c in at_cutoff(patient_courses(Patient.objects.filter(pk__in=ids)), cutoff)}
+
+    for patient in patients:
+        pk = patient.pk
+        own_crs, own_icans = crs[pk], icans[pk]
+        death_date, death_cause = deaths.get(pk, (None, ""))
+        yield Subject(
+            subject_id=patient.study_id, site_code=patient.site.code, enrolled=patient.subject_id is not None,
+            screening_date=patient.screening_date, consent_date=screening.get(pk, {}).get("consent_date"),
+            enrollment_date=patient.enrollment_date, screen_failure_reason=patient.screen_failure_reason,
+            sex=baseline.get(pk, {}).get("sex", ""), birth_date=baseline.get(pk, {}).get("birth_date"),
+            baseline_date=baseline.get(pk, {}).get("assessment_date"),
+            off_study_date=patient.off_study_date, off_study_reason=patient.off_study_reason,
+            infusion_weight_kg=weights.get(pk), death_date=death_date, death_cause=death_cause,
+            doses=tuple(Dose(d["agent"], d["study_day"], d["planned_date"], d["planned_mg"], d["administered_mg"],
+                             d["administration_date"], d["verdict"])
+                        for d in sorted(doses[pk], key=lambda d: (d["study_day"], d["agent"]))),
+            fractions=tuple(Fraction(f["infusion_date"], f["cart_cells_infused"]) for f in fractions[pk]),
+            adverse_events=tuple(_adverse_event(e, own_crs) for e in events[pk]),
+            crs=tuple(CrsRecord(c.pk, c.assessment_date, _visit_code(c), c.max_temperature_c, c.fever_masked,
+                                c.hypotension, c.hypoxia, c.tocilizumab_dose_mg, c.corticosteroid,
+                                c.corticosteroid_dose_mg, c.grade) for c in own_crs),
+            icans=tuple(IcansRecord(i.pk, i.assessment_date, _visit_code(i), i.ice_score, i.capd_score,
+                                    i.unable_to_assess, i.consciousness, i.seizure, i.motor_weakness,
+                                    i.cerebral_edema, i.grade) for i in own_icans),
+            assessments=tuple(AssessmentRecord(a.pk, a.assessment_date, _visit_code(a), a.response, a.mrd_negative)
+                              for a in assessments[pk]),
+            visits=tuple(VisitRecord(v.definition.code, v.done_date) for v in visits[pk]),
+            deviations=tuple(_deviation(d) for d in deviations[pk]),
+            course=courses.get(patient.study_id),
+        )
+
+
+def _adverse_event(event: AdverseEvent, crs: list[CrsAssessment]) -> AdverseEventRecord:
+    graded = ASTCT_GRADED_TERMS.get(event.term)
+    astct = None
+    if graded == "crs":
+        astct = worst_grade_during(event.onset_date, event.resolution_date,
+                                   [(c.assessment_date, c.grade) for c in crs])
+    return AdverseEventRecord(
+        pk=event.pk, term=event.term, system_organ_class=SYSTEM_ORGAN_CLASS.get(event.term, ""),
+        meddra_code=event.meddra_code, grade=event.grade, onset_date=event.onset_date,
+        resolution_date=event.resolution_date, serious=event.serious,
+        seriousness_criteria=tuple(event.seriousness_criteria or ()), relatedness_cart=event.relatedness_cart,
+        relatedness_lymphodepletion=event.relatedness_lymphodepletion, action_taken=event.action_taken,
+        action_taken_other=event.action_taken_other, outcome=event.outcome, astct_grade=astct,
+    )
+
+
+def _deviation(deviation: ProtocolDeviation) -> DeviationRecord:
+    crf = deviation.crf
+    on = next((getattr(crf, name) for name in DEVIATION_DATE_FIELDS if getattr(crf, name, None)), None)
+    return DeviationRecord(pk=deviation.pk, date=on, rule=deviation.rule, form=deviation.crf_label,
+                           field=deviation.field, message=deviation.message)

@@ -1,0 +1,80 @@
+"""Conformance checks the submission tests run on every package (the rules of SDTMIG 3.4 / ADaMIG 1.3 and of
+SAS XPORT v5 that a validator would raise first). Each returns a list of problems, empty when the package
+conforms, so a failure names every offending dataset, variable and value."""
+import json
+import re
+from pathlib import Path
+
+from submission import metadata as md
+
+CODELISTS = json.loads((Path(md.__file__).parent / "data" / "codelists.json").read_text())["codelists"]
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+
+
+def metadata_problems(datasets) -> list[str]:
+    problems = []
+    for dataset in datasets:
+        if not NAME.match(dataset.name) or len(dataset.label) > 40:
+            problems.append(f"{dataset.name}: name or label too long")
+        names = dataset.names
+        if len(names) != len(set(names)):
+            problems.append(f"{dataset.name}: a variable twice")
+        for variable in dataset.variables:
+            if not NAME.match(variable.name):
+                problems.append(f"{dataset.name}.{variable.name}: not a SAS v5 name (8 characters, A-Z 0-9)")
+            if len(variable.label) > 40:
+                problems.append(f"{dataset.name}.{variable.name}: label over 40 characters")
+            if variable.codelist and variable.codelist not in CODELISTS:
+                problems.append(f"{dataset.name}.{variable.name}: codelist {variable.codelist} not shipped")
+            if variable.method and variable.method not in md.METHODS:
+                problems.append(f"{dataset.name}.{variable.name}: method {variable.method} not described")
+        for key in dataset.keys:
+            if key not in names:
+                problems.append(f"{dataset.name}: key {key} is no variable")
+    return problems
+
+
+def table_problems(tables: dict[str, list[dict]], *, subjects: set[str]) -> list[str]:
+    problems = []
+    for name, rows in tables.items():
+        dataset = md.DATASETS[name]
+        seq = next((v.name for v in dataset.variables if v.name.endswith("SEQ") and v.name != "TSSEQ"), None)
+        seen = set()
+        for row in rows:
+            if list(row) != dataset.names:
+                problems.append(f"{name}: row variables {list(row)} are not the metadata's")
+                continue
+            for variable in dataset.variables:
+                problems.extend(f"{name}.{variable.name}: {problem}" for problem in value_problems(name, variable, row))
+            if "USUBJID" in row and subjects and row["USUBJID"] not in subjects:
+                problems.append(f"{name}: orphan subject {row['USUBJID']}")
+            if seq:
+                key = (row["USUBJID"], row[seq])
+                if key in seen:
+                    problems.append(f"{name}: {seq} {row[seq]} twice for {row['USUBJID']}")
+                seen.add(key)
+    return problems
+
+
+def value_problems(name: str, variable, row: dict) -> list[str]:
+    value = row[variable.name]
+    empty = value is None or value == ""
+    problems = []
+    if variable.core == "Req" and empty and not _null_allowed(name, variable.name, row):
+        problems.append(f"required but null ({row.get('USUBJID')})")
+    if variable.is_character and len(str(value or "")) > min(200, variable.max_length):
+        problems.append(f"longer than {variable.max_length}")
+    if variable.is_character and not str(value or "").isascii():
+        problems.append(f"not ASCII: {value!r}")
+    if variable.kind == md.ISO8601 and not empty and not ISO_DATE.match(value):
+        problems.append(f"not ISO 8601: {value!r}")
+    if variable.codelist and not empty and str(value) not in CODELISTS[variable.codelist]["terms"]:
+        problems.append(f"{value!r} not in codelist {variable.codelist}")
+    return problems
+
+
+def _null_allowed(dataset: str, variable: str, row: dict) -> bool:
+    """Required variables SDTMIG allows null in a given row: a screen failure's arm (ARMNRS says why)."""
+    return dataset in {"DM", "ADSL"} and variable in {"ARMCD", "ARM", "ACTARMCD", "ACTARM"} and bool(
+        row.get("ARMNRS", "x"))

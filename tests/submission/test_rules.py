@@ -1,0 +1,65 @@
+"""The pure rules of the submission datasets: the SDTM study day, epochs, text for XPORT, sequence numbers."""
+import datetime
+
+from submission.rules import (
+    ascii_text,
+    epoch,
+    numbered,
+    protocol_day_to_study_day,
+    study_day,
+)
+
+RFSTDTC = datetime.date(2026, 2, 1)  # the first lymphodepletion dose
+
+
+def test_study_day_has_no_day_zero_the_reference_day_is_day_1_and_the_day_before_is_minus_1():
+    """Breaking the +1 on or after RFSTDTC gives day 0 on the first dose, which SDTM has not."""
+    assert study_day(RFSTDTC, RFSTDTC) == 1
+    assert study_day(datetime.date(2026, 1, 31), RFSTDTC) == -1
+    assert study_day(datetime.date(2026, 2, 6), RFSTDTC) == 6  # the infusion, protocol day 0
+    assert study_day(datetime.date(2026, 1, 5), RFSTDTC) == -27  # consent
+    assert study_day(None, RFSTDTC) is None and study_day(RFSTDTC, None) is None
+
+
+def test_protocol_day_on_the_sdtm_scale_when_lymphodepletion_starts_on_day_minus_5():
+    """The day-28 visit is SDTM day 34; protocol day -5 is day 1 and -6 is day -1 (no day 0 either way)."""
+    assert protocol_day_to_study_day(28, -5) == 34
+    assert protocol_day_to_study_day(0, -5) == 6
+    assert protocol_day_to_study_day(-5, -5) == 1
+    assert protocol_day_to_study_day(-6, -5) == -1
+
+
+def test_epoch_screening_before_the_first_dose_treatment_to_the_last_fraction_then_follow_up():
+    last_fraction = datetime.date(2026, 2, 6)
+    kwargs = {"reference_start": RFSTDTC, "last_treatment": last_fraction}
+    assert epoch(datetime.date(2026, 1, 31), **kwargs) == "SCREENING"
+    assert epoch(RFSTDTC, **kwargs) == "TREATMENT"
+    assert epoch(last_fraction, **kwargs) == "TREATMENT"
+    assert epoch(datetime.date(2026, 2, 7), **kwargs) == "FOLLOW-UP"
+    assert epoch(datetime.date(2026, 2, 7), reference_start=None, last_treatment=None) == "SCREENING"
+    assert epoch(None, **kwargs) == ""
+
+
+def test_ascii_text_spells_out_the_edc_symbols_for_xport_v5():
+    assert ascii_text("6.0 ×10⁶/kg, day −5, ≥ 5 %, 38.6 °C, µL") == "6.0 x10^6/kg, day -5, >= 5 %, 38.6 C, uL"
+    assert ascii_text("Oedème\ncérébral") == "Oedeme cerebral"
+    assert len(ascii_text("x" * 300)) == 200
+
+
+def test_sequence_numbers_restart_for_each_subject_in_date_order():
+    rows = [{"USUBJID": "B", "D": "2026-02-02"}, {"USUBJID": "A", "D": "2026-02-03"},
+            {"USUBJID": "A", "D": "2026-02-01"}]
+    out = numbered(rows, seq="XXSEQ", key=lambda row: row["D"])
+    assert [(r["USUBJID"], r["D"], r["XXSEQ"]) for r in out] == [
+        ("A", "2026-02-01", 1), ("A", "2026-02-03", 2), ("B", "2026-02-02", 1)]
+
+
+def test_astct_grade_of_a_crs_event_is_the_worst_assessment_while_it_lasted():
+    """Assessments before the onset or after the resolution belong to another episode."""
+    from submission.rules import worst_grade_during
+
+    on = datetime.date
+    graded = [(on(2026, 2, 7), 3), (on(2026, 2, 8), 1), (on(2026, 2, 10), 2), (on(2026, 2, 20), 4)]
+    assert worst_grade_during(on(2026, 2, 8), on(2026, 2, 12), graded) == 2
+    assert worst_grade_during(on(2026, 2, 8), None, graded) == 4
+    assert worst_grade_during(on(2026, 3, 1), None, graded) is None
