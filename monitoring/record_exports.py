@@ -90,10 +90,11 @@ def signatures_lines(patients) -> Iterator[str]:
             .select_related("patient__site", "visit__definition").order_by("patient__subject_id", "signed_at", "pk"))
     return csv_lines(
         ["subject_id", "site", "form", "form_id", "signature_id", "signer", "signed_at", "meaning", "visit",
-         "values_sha256", "voided_at", "void_reason"],
+         "values_sha256", "hash_scope", "voided_at", "void_reason"],
         ([s.patient.study_id, s.patient.site.code, forms.get(s.content_type_id, ("", ""))[0] or s.crf_label,
           s.object_id, s.pk, s.signer_full_name, _when(s.signed_at), s.meaning,
-          s.visit.definition.code if s.visit_id else "", s.values_sha256, _when(s.voided_at), s.void_reason]
+          s.visit.definition.code if s.visit_id else "", s.values_sha256, s.hash_scope, _when(s.voided_at),
+          s.void_reason]
          for s in rows.iterator(chunk_size=2000)))
 
 

@@ -61,7 +61,7 @@ class SignatureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Signature
         fields = ["id", "crf_label", "object_id", "signer_full_name", "signed_at", "meaning", "values_sha256",
-                  "voided_at", "void_reason"]
+                  "hash_scope", "voided_at", "void_reason"]
 
 
 class CrfChangeSerializer(serializers.Serializer):

@@ -17,6 +17,8 @@ whether or not extramedullary disease was assessed, so a known failing
 criterion wins over a missing one (three-valued logic, as in SQL).
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -350,3 +352,54 @@ def after_recorded_death_errors(
         for name, value in (("relapse_date", relapse_date), ("hsct_date", hsct_date))
         if value is not None and value > recorded_death_date
     }
+
+
+# One death, wherever it is recorded -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeathSource:
+    """A form that records the patient's death: a follow-up (`follow_up`), a grade-5 adverse event
+    (`adverse_events`) or an end of study for death (`end_of_study`)."""
+
+    crf_code: str
+    crf_label: str
+    pk: int
+    death_date: date
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class PatientDeath:
+    """The patient's one death: the earliest date recorded, its cause, and every source."""
+
+    death_date: date
+    cause: str
+    sources: tuple[DeathSource, ...]
+
+    @property
+    def dates_agree(self) -> bool:
+        return len({source.death_date for source in self.sources}) == 1
+
+    @property
+    def dates_text(self) -> str:
+        return "; ".join(f"{source.crf_label} {source.death_date:%Y-%m-%d}" for source in self.sources)
+
+
+#: Which source's cause is shown first when several give one: the follow-up's stated cause, then the
+#: adverse event's term, then the end of study.
+DEATH_SOURCE_ORDER = ("follow_up", "adverse_events", "end_of_study")
+
+
+def patient_death_from(sources: Iterable[DeathSource]) -> PatientDeath | None:
+    """One death from every source that records it (None when none does). Its date is the earliest
+    recorded (a later date on another form cannot make the patient alive before it); sources that
+    disagree are kept, so that the service raises a query on them."""
+    ordered = sorted(sources, key=lambda s: (s.death_date, DEATH_SOURCE_ORDER.index(s.crf_code)
+                                             if s.crf_code in DEATH_SOURCE_ORDER else 99, s.pk))
+    if not ordered:
+        return None
+    by_preference = sorted(ordered, key=lambda s: DEATH_SOURCE_ORDER.index(s.crf_code)
+                           if s.crf_code in DEATH_SOURCE_ORDER else 99)
+    cause = next((s.cause for s in by_preference if s.cause), "")
+    return PatientDeath(death_date=ordered[0].death_date, cause=cause, sources=tuple(ordered))

@@ -249,12 +249,35 @@ def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int 
     return baseline
 
 
+def patient_off_study(*, patient: Patient, on_date: datetime.date, reason: str, by: User | None, cause: str) -> bool:
+    """Move the patient off study on ``on_date`` for ``reason`` (idempotent; returns whether anything
+    changed). The visits whose window had not closed by then become "not expected" (visits' status job)."""
+    patient.refresh_from_db()
+    if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == on_date
+            and patient.off_study_reason == reason):
+        return False
+    patient.status = PatientStatus.OFF_STUDY
+    patient.off_study_date = on_date
+    patient.off_study_reason = reason
+    audited_save(instance=patient, by=by, reason=cause[:300])
+    return True
+
+
+def patient_death_recorded(*, patient: Patient, by: User | None) -> None:
+    """A form that records a death (a follow-up, a grade-5 adverse event, an end of study) was saved: the
+    app that keeps the one death reconciles the sources (`<app>/rederive.py`: `death_recorded`)."""
+    for module in app_modules("rederive"):
+        if hasattr(module, "death_recorded"):
+            module.death_recorded(patient=patient, by=by)
+
+
 def patient_dates_changed(*, patient: Patient, by: User | None, cause: str) -> None:
     """The birth date or day 0 was corrected: each app derives again what depends on them (the age
     that chose ICE or CAPD, an ICANS grade), through its `<app>/rederive.py` (`trial.hooks`), audited
     with ``cause`` in the reason."""
     for module in app_modules("rederive"):
-        module.patient_dates_changed(patient=patient, by=by, cause=cause)
+        if hasattr(module, "patient_dates_changed"):
+            module.patient_dates_changed(patient=patient, by=by, cause=cause)
 
 
 def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,

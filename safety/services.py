@@ -20,6 +20,7 @@ from crf.services import CrfT, audited_save, crf_record, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
 from patients.rules import age_years
+from patients.services import patient_death_recorded
 from trial.models import Role, SiteMembership
 
 from .models import (
@@ -441,8 +442,12 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     # No window check: an AE reported at a visit may have begun any time before it.
-    return crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
-                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    if event.death_date is not None:
+        # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death).
+        patient_death_recorded(patient=event.patient, by=by)
+    return event
 
 
 # --- corrections through a query (CaseReportForm.correction_service) ---------------
