@@ -42,6 +42,10 @@ class CaseReportForm(models.Model):
     #: it re-runs the form's service (hard and soft checks, derived values, dependent records) with that
     #: one value changed and returns the saved form.
     correction_service: str = ""
+    #: Correctable fields holding a list or a table (JSON: eligibility answers, seriousness criteria, CAPD
+    #: items), each with the "app.module.function" that gives, for a form, the form field typing a query's
+    #: new value (the page's widget, the API's JSON checked): ``function(crf) -> django.forms.Field``.
+    structured_fields: ClassVar[dict[str, str]] = {}
     #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
     planned_date_fields: tuple[str, ...] = ()
 
