@@ -282,9 +282,11 @@ def patient_dates_changed(*, patient: Patient, by: User | None, cause: str) -> N
 
 def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,
                       acknowledge_deviation: bool = False, deviation_reason: str = "") -> ScreeningCRF:
-    """One date corrected through the form's service (the screening date follows onto the patient)."""
-    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date, field: value}
-    return screening_update(patient=crf.patient, eligibility=crf.eligibility, by=by, reason=reason,
+    """One value corrected through the form's service: a date (the screening date follows onto the patient)
+    or the eligibility answers (the verdict may not turn around once decided)."""
+    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date,
+              "eligibility": crf.eligibility, field: value}
+    return screening_update(patient=crf.patient, by=by, reason=reason,
                             version=crf.version, acknowledge_deviation=acknowledge_deviation,
                             deviation_reason=deviation_reason, **values)
 

@@ -33,12 +33,13 @@ CTCAE_TERM_CHOICES = [(term, term) for term, _soc in CTCAE_TERMS]
 class AdverseEvent(CaseReportForm):
     crf_code = Crf.ADVERSE_EVENTS.value
     crf_label = Crf.ADVERSE_EVENTS.label  # the schedule's name for the form: "Adverse events"
-    # The seriousness criteria (a list) are corrected on the form, not as one typed value.
     correctable_fields = (
-        "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "aware_at", "relatedness_cart",
-        "relatedness_lymphodepletion", "action_taken", "action_taken_other", "outcome", "death_date",
+        "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "seriousness_criteria",
+        "aware_at", "relatedness_cart", "relatedness_lymphodepletion", "action_taken", "action_taken_other",
+        "outcome", "death_date",
     )
     correction_service = "safety.services.adverse_event_correct"
+    structured_fields = {"seriousness_criteria": "safety.forms.seriousness_criteria_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
@@ -143,12 +144,14 @@ class CrsAssessment(CaseReportForm):
 class IcansAssessment(CaseReportForm):
     crf_code = Crf.ICANS_ASSESSMENT.value
     crf_label = Crf.ICANS_ASSESSMENT.label
-    # The ICE items (the score follows them), not the CAPD item list, which is corrected on the form.
+    # The ICE and CAPD items (the scores follow them), not the scores themselves.
     correctable_fields = (
         "assessment_date", "ice_orientation", "ice_naming", "ice_following_commands", "ice_writing",
-        "ice_attention", "unable_to_assess", "consciousness", "seizure", "motor_weakness", "cerebral_edema",
+        "ice_attention", "capd_items", "unable_to_assess", "consciousness", "seizure", "motor_weakness",
+        "cerebral_edema",
     )
     correction_service = "safety.services.icans_assessment_correct"
+    structured_fields = {"capd_items": "safety.forms.capd_items_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
     assessment_date = models.DateField()
