@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crf.checks import error_detail
-from crf.models import crf_child_relations, crf_model
+from crf.models import crf_children, crf_model
 from crf.services import crf_child_row_remove, crf_remove_through_form
 from patients.models import Patient
 from trial.roles import require_data_entry
@@ -157,8 +157,8 @@ class CrfRowRemoveView(APIView):
     def post(self, request, crf_code: str, crf_id: int, row_id: int):
         crf = _crf_for_user(request.user, crf_code, crf_id)
         require_data_entry(request.user, crf.patient.site)
-        found = [row_model.all_rows.filter(pk=row_id, **{field: crf.pk}).first()
-                 for field, row_model in crf_child_relations(type(crf))]
+        found = [row_model.all_rows.filter(pk=row_id, **{fk.attname: crf.pk}).first()
+                 for row_model, fk in crf_children(type(crf), form_rows_only=True)]
         row = next((row for row in found if row is not None), None)
         if row is None:
             raise exceptions.NotFound("No such row of this form.")
