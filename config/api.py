@@ -5,7 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from infusions.api import InfusionView, LymphodepletionView
 from monitoring.api import CrfRemoveView, CrfRowRemoveView, CrfSignView, DataQueryViewSet, OdmExportView
-from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
+from outcomes.api import (
+    AnalysisCsvView,
+    EndOfStudyListCreate,
+    EndpointsView,
+    FollowUpListCreate,
+    ResponseAssessmentListCreate,
+)
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView
 from submission.api import AdamPackageView, SdtmPackageView
@@ -37,6 +43,7 @@ urlpatterns = [
     path("patients/<str:study_id>/response-assessments/", ResponseAssessmentListCreate.as_view(),
          name="patient-response-assessments"),
     path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
+    path("patients/<str:study_id>/end-of-study/", EndOfStudyListCreate.as_view(), name="patient-end-of-study"),
     path("endpoints/", EndpointsView.as_view(), name="endpoints"),
     path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
     path("export/sdtm.zip", SdtmPackageView.as_view(), name="export-sdtm"),

@@ -52,7 +52,7 @@ class CaseReportForm(models.Model):
     #: ``function(crf=…, by=…, reason=…)``: `crf.services.crf_remove` (a status with a reason, never a
     #: delete) and whatever follows from it (the responses re-derived, the CRS course re-graded, the one
     #: death reconciled). "" for a form that is corrected, never removed (screening, baseline,
-    #: lymphodepletion, infusion: they carry enrollment and day 0).
+    #: lymphodepletion, infusion, end of study: they carry enrollment, day 0 and the end of study).
     removal_service: ClassVar[str] = ""
     #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
     planned_date_fields: tuple[str, ...] = ()

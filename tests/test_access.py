@@ -98,6 +98,7 @@ PK_OBJECTS = {
     "visits:detail": "visit",
     "outcomes:response_assessment_detail": "crf:outcomes.responseassessment",
     "outcomes:follow_up_detail": "crf:outcomes.followup",
+    "outcomes:end_of_study_detail": "crf:outcomes.endofstudy",
     "safety:adverse_events_edit": "crf:safety.adverseevent",
     "safety:sae_report_new": "crf:safety.adverseevent",
     "safety:crs_assessment_edit": "crf:safety.crsassessment",

@@ -63,6 +63,7 @@ RESPONSE = {"assessment_date": _day(28), "bone_marrow_blasts_percent": "1.5", "c
             "extramedullary_disease": False, "anc_per_ul": 1500, "platelets_per_ul": 120000, "mrd_flow_percent": "0",
             "genetic_aberration_detected": False}
 FOLLOW_UP = {"contact_date": _day(100), "status": "alive_in_remission"}
+END_OF_STUDY = {"end_date": _day(120), "end_reason": "consent_withdrawn"}
 
 
 def _register(protocol):
@@ -150,6 +151,9 @@ API_CASES = {
         read=_read_listed("response-assessments")),
     ("post", "/api/v1/patients/{study_id}/follow-up/"): ApiCase(
         "coordinator", "infused", lambda ctx: FOLLOW_UP, _patient_path("follow-up"), read=_read_listed("follow-up")),
+    ("post", "/api/v1/patients/{study_id}/end-of-study/"): ApiCase(
+        "coordinator", "infused", lambda ctx: END_OF_STUDY, _patient_path("end-of-study"),
+        read=_read_listed("end-of-study")),
     ("post", "/api/v1/queries/"): ApiCase(
         "monitor", "sample_form",
         lambda ctx: {"crf_code": "sample_form", "crf_id": ctx["crf"].pk, "field": "weight_kg", "text": "Weight?"},
