@@ -32,6 +32,7 @@ class ResponseAssessment(CaseReportForm):
         "karyotype_result", "molecular_result", "comments",
     )
     correction_service = "outcomes.services.response_assessment_correct"
+    removal_service = "outcomes.services.response_assessment_remove"
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="response_assessments"
@@ -129,6 +130,7 @@ class FollowUp(CaseReportForm):
         "hsct_date", "death_date", "death_cause", "comments",
     )
     correction_service = "outcomes.services.follow_up_correct"
+    removal_service = "outcomes.services.follow_up_remove"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
     contact_date = models.DateField(help_text="Date of the visit or contact (the last contact date).")

@@ -244,12 +244,13 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
 
 
 @transaction.atomic
-def response_assessment_remove(*, assessment: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
-    """Remove an assessment (a status with a reason) and derive the patient's other responses again."""
-    crf_remove(crf=assessment, by=by, reason=reason)
-    responses_rederive(patient=assessment.patient, by=by, cause=(
-        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
-    return assessment
+def response_assessment_remove(*, crf: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
+    """Remove an assessment (a status with a reason) and derive the patient's other responses again
+    (`ResponseAssessment.removal_service`)."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    responses_rederive(patient=crf.patient, by=by, cause=(
+        f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
+    return crf
 
 
 def response_assessment_correct(*, crf: ResponseAssessment, field: str, value: Any, by: User, reason: str,
@@ -314,6 +315,17 @@ def follow_up_save(
     if follow_up.death_date is not None or follow_up.pk is not None:  # a death recorded, or perhaps corrected
         patient_death_reconcile(patient=patient, by=by)
     return follow_up
+
+
+@transaction.atomic
+def follow_up_remove(*, crf: FollowUp, by: User, reason: str) -> FollowUp:
+    """Remove a follow-up contact (`FollowUp.removal_service`): a death it recorded that another form also
+    records is reconciled from the forms that remain (the only record of a death is not removed:
+    `crf_remove`)."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    if crf.death_date is not None:
+        patient_death_reconcile(patient=crf.patient, by=by)
+    return crf
 
 
 def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason: str,
