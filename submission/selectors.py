@@ -22,7 +22,7 @@ from safety.rules import CTCAE_TERMS
 from trial.models import Protocol
 from trial.rules import VisitStatus
 
-from .rules import worst_grade_during
+from .rules import subject_at_cutoff, worst_grade_during
 from .sources import (
     AdverseEventRecord,
     AssessmentRecord,
@@ -64,14 +64,17 @@ def study_for(protocol: Protocol) -> Study:
     )
 
 
-def decided_patients(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """The subjects of the package: enrolled (a subject ID) or screen failures; screening still open is not."""
-    return patients.filter(subject_id__isnull=False) | patients.filter(status=PatientStatus.SCREEN_FAILED)
+def decided_patients(patients: QuerySet[Patient], *, cutoff: datetime.date) -> QuerySet[Patient]:
+    """The subjects of the package: screened by the cut-off and enrolled (a subject ID) or screen failures;
+    screening still open is not."""
+    decided = patients.filter(subject_id__isnull=False) | patients.filter(status=PatientStatus.SCREEN_FAILED)
+    return decided.filter(screening_date__lte=cutoff)
 
 
 def subjects(patients: QuerySet[Patient], *, cutoff: datetime.date, chunk: int = 500) -> Iterator[Subject]:
-    """Every decided subject of ``patients`` with their records, ``chunk`` patients at a time."""
-    ids = list(decided_patients(patients).order_by("pk").values_list("pk", flat=True))
+    """Every decided subject of ``patients`` with their records as they stood on ``cutoff``
+    (`rules.subject_at_cutoff`), ``chunk`` patients at a time."""
+    ids = list(decided_patients(patients, cutoff=cutoff).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk):
         yield from _subjects_of(ids[start:start + chunk], cutoff=cutoff)
 
@@ -122,7 +125,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
         pk = patient.pk
         own_crs, own_icans = crs[pk], icans[pk]
         death_date, death_cause = deaths.get(pk, (None, ""))
-        yield Subject(
+        yield subject_at_cutoff(Subject(
             subject_id=patient.study_id, site_code=patient.site.code, enrolled=patient.subject_id is not None,
             screening_date=patient.screening_date, consent_date=screening.get(pk, {}).get("consent_date"),
             enrollment_date=patient.enrollment_date, screen_failure_reason=patient.screen_failure_reason,
@@ -146,7 +149,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
             visits=tuple(VisitRecord(v.definition.code, v.done_date) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
             course=courses.get(patient.study_id),
-        )
+        ), cutoff)
 
 
 def _adverse_event(event: AdverseEvent, crs: list[CrsAssessment]) -> AdverseEventRecord:
