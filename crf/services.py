@@ -23,7 +23,7 @@ from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .display import field_label
-from .models import CaseReportForm, CrfStatus, crf_child_relations, crf_child_rows, future_clinical_date_errors
+from .models import CaseReportForm, CrfStatus, crf_child_rows, crf_children, future_clinical_date_errors
 
 if TYPE_CHECKING:
     import datetime
@@ -62,13 +62,14 @@ def crf_values_sha256(crf: Model, *, with_rows: bool = True) -> str:
     ``with_rows=False``: the form's own values only, the fingerprint signatures were given with before
     child rows were part of it (`Signature.HashScope.FORM_VALUES`)."""
     content: dict[str, Any] = {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)}
-    relations = crf_child_relations(type(crf)) if with_rows else []
+    relations = crf_children(type(crf), form_rows_only=True) if with_rows else []
     if relations:  # a form without rows keeps the payload (and the signatures) it always had
         content["rows"] = {
             row_model._meta.label_lower: [
-                crf_child_row_values(row) for row in row_model.all_rows.filter(**{field_name: crf.pk}).order_by("pk")
+                crf_child_row_values(row)
+                for row in row_model.all_rows.filter(**{fk.attname: crf.pk}).order_by("pk")
             ]
-            for field_name, row_model in relations
+            for row_model, fk in relations
         }
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -292,7 +293,7 @@ def crf_child_rows_save(*, crf: CaseReportForm, rows: Iterable[Model] = (), remo
     marks cleared (`crf.hooks`) and a verified or signed form goes back to submitted. Returns whether
     anything changed."""
     reason = (reason or "").strip() or INITIAL_ENTRY_REASON
-    row_models = {row_model for _name, row_model in crf_child_relations(type(crf))}
+    row_models = {row_model for row_model, _fk in crf_children(type(crf), form_rows_only=True)}
     changed = False
     for row in rows:
         if type(row) not in row_models:

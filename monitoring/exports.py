@@ -1,6 +1,7 @@
 """Exports for data managers: a CSV per form with coded values, the data
 dictionary that decodes them, and the whole trial as CDISC ODM 1.3.2 XML
 (metadata, clinical data, and an audit record on every value version)."""
+import heapq
 import json
 import re
 from xml.sax.saxutils import escape, quoteattr
@@ -9,10 +10,12 @@ from django.db import models
 from django.utils import timezone
 
 from crf.display import field_label, is_millions
-from crf.models import child_label, child_value_fields, crf_children, crf_models
+from crf.models import child_label, child_value_fields, crf_children, crf_model, crf_models
 from crf.services import crf_value_fields
 from patients.models import Patient
+from patients.rules import study_day
 from trial.models import Site
+from trial.rules import Crf
 
 from .csv_safe import csv_lines, csv_text
 
@@ -115,6 +118,80 @@ def child_csv_lines(child, fk, patients):
                      child_rows(child, fk, patients))
 
 
+# --- CRS and ICANS: one long CSV of both syndromes' assessments ---------------------------
+
+#: The two syndromes graded by the ASTCT consensus, by the code of their form.
+ASTCT_SYNDROMES = {Crf.CRS_ASSESSMENT.value: "CRS", Crf.ICANS_ASSESSMENT.value: "ICANS"}
+#: Columns every row starts with; the forms' own fields follow (the date and the grade first).
+ASSESSMENT_KEY_COLUMNS = ["subject_id", "site", "syndrome", "form", "form_id", "visit", "status", "study_day"]
+ASSESSMENT_LEADING_FIELDS = ("assessment_date", "grade", "grading_driver", "grading_rule")
+
+
+def assessment_fields() -> tuple[list[str], dict[str, dict]]:
+    """The field columns of the CRS/ICANS CSV and, per syndrome, its form's fields by column: every data
+    field of both forms, walked from the models (a field the forms gain is a column the day it is added); a
+    name both forms have (the date, the grade, its driver and rule) is one column, the inputs of the other
+    syndrome are empty."""
+    by_syndrome = {syndrome: {f.name: f for f in export_fields(crf_model(code))}
+                   for code, syndrome in ASTCT_SYNDROMES.items()}
+    names = [name for fields in by_syndrome.values() for name in fields]
+    leading = [name for name in ASSESSMENT_LEADING_FIELDS if name in names]
+    columns = list(dict.fromkeys(leading + names))
+    return columns, by_syndrome
+
+
+def assessment_rows(patients):
+    """Every CRS and ICANS assessment of the patients, removed ones too (``removed`` says so), by patient
+    (in order of entry), date and syndrome: stored codes, as the forms' CSVs, with the study day. The two
+    forms are read as two streams merged on integer and date keys (a database's text collation and
+    Python's could order subject IDs differently), so memory does not grow with the trial."""
+    columns, by_syndrome = assessment_fields()
+    streams = [_assessments(code, syndrome, patients) for code, syndrome in ASTCT_SYNDROMES.items()]
+    for _key, syndrome, crf in heapq.merge(*streams, key=lambda item: item[0]):
+        patient, fields = crf.patient, by_syndrome[syndrome]
+        day = (study_day(on_date=crf.assessment_date, infusion_date=patient.infusion_date)
+               if patient.infusion_date else "")
+        yield [patient.study_id, patient.site.code, syndrome, crf.crf_code, crf.pk,
+               crf.visit.definition.code if crf.visit_id else "", crf.status, day,
+               *[coded_value(crf, fields[name]) if name in fields else "" for name in columns]]
+
+
+def _assessments(code: str, syndrome: str, patients):
+    crfs = (crf_model(code).objects.filter(patient__in=patients)
+            .select_related("patient__site", "visit__definition", "protocol")
+            .order_by("patient_id", "assessment_date", "pk"))
+    for crf in crfs.iterator(chunk_size=2000):
+        yield (crf.patient_id, crf.assessment_date, syndrome, crf.pk), syndrome, crf
+
+
+def assessment_csv_lines(patients):
+    """CRS and ICANS assessments in one long CSV: subject, syndrome, study day, date, grade (with what set
+    it and the rule applied) and every ASTCT input of either form."""
+    columns, _by_syndrome = assessment_fields()
+    return csv_lines(ASSESSMENT_KEY_COLUMNS + columns, assessment_rows(patients))
+
+
+ASSESSMENT_KEY_MEANINGS = {
+    "subject_id": "Subject ID.", "site": "Site code.", "syndrome": "CRS or ICANS: which form the row is.",
+    "form": "The form's code (crs_assessment, icans_assessment).", "form_id": "The form's key, as in its CSV.",
+    "visit": "The scheduled visit's code, if the form belongs to one.",
+    "status": "The form's life-cycle status (draft, submitted, verified, signed, locked).",
+    "study_day": "Days from the CAR-T infusion (day 0) to the assessment date.",
+}
+
+
+def _assessment_dictionary_rows():
+    form, form_label = "records/crs-icans", "CRS and ICANS assessments"
+    for name in ASSESSMENT_KEY_COLUMNS:
+        yield [form, form_label, name, name.replace("_", " ").capitalize(), "text", "",
+               ASSESSMENT_KEY_MEANINGS[name]]
+    columns, by_syndrome = assessment_fields()
+    for name in columns:
+        for syndrome, fields in by_syndrome.items():
+            if name in fields:
+                yield _dictionary_row(form, f"{form_label}: {syndrome} rows", fields[name])
+
+
 def dictionary_csv() -> str:
     """Every form's fields and every child row's: label (with its unit), type, and the meaning of each code."""
     def rows():
@@ -124,6 +201,7 @@ def dictionary_csv() -> str:
             for child, fk in crf_children(model):
                 for f in child_value_fields(child, fk):
                     yield _dictionary_row(f"{model.crf_code}/{fk.remote_field.related_name}", child_label(child), f)
+        yield from _assessment_dictionary_rows()
 
     return csv_text(["form", "form_label", "field", "label", "data_type", "codes", "help_text"], rows())
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from crf.models import CaseReportForm, CrfChildRow, crf_child_relations, crf_models
+from crf.models import CaseReportForm, CrfChildRow, crf_children, crf_model, crf_models
 from infusions import services
 from infusions.models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 from monitoring.models import SourceVerification
@@ -55,8 +55,15 @@ def test_every_model_with_a_key_to_a_crf_is_a_child_row_or_a_record_about_the_fo
             label = model._meta.label_lower
             assert issubclass(model, CrfChildRow) or label in about_the_form, (
                 f"{label} has a key to a CRF: make it a CrfChildRow or list it as a record about the form")
-    assert [m for _f, m in crf_child_relations(Lymphodepletion)] == [LymphodepletionDose]
-    assert [m for _f, m in crf_child_relations(Infusion)] == [InfusionFraction]
+    assert [m for m, _fk in crf_children(Lymphodepletion, form_rows_only=True)] == [LymphodepletionDose]
+    assert [m for m, _fk in crf_children(Infusion, form_rows_only=True)] == [InfusionFraction]
+    # One function finds every child record: the form's rows and the records about the form.
+    adverse_event = crf_model("adverse_events")
+    children = crf_children(adverse_event)
+    assert [(c.model._meta.label_lower, c.fk.name, c.is_form_row) for c in children] == [
+        ("safety.saereport", "adverse_event", False)]
+    assert crf_children(adverse_event, form_rows_only=True) == []
+    assert [(c.model, c.is_form_row) for c in crf_children(Lymphodepletion)] == [(LymphodepletionDose, True)]
 
 
 def test_the_signed_hash_covers_the_fractions(infusion, monitor, investigator):
