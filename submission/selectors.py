@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 
 from infusions.models import Infusion, InfusionFraction, LymphodepletionDose
 from monitoring.models import ProtocolDeviation
-from outcomes.models import FollowUp, ResponseAssessment
-from outcomes.selectors import patient_courses
+from outcomes.models import ResponseAssessment
+from outcomes.selectors import patient_courses, patient_deaths
 from outcomes.statistics import at_cutoff
 from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF, Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
@@ -110,11 +110,8 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
                      .select_related("visit__definition").order_by("assessment_date", "pk"))
     assessments = _grouped(ResponseAssessment.objects.filter(patient_id__in=ids, removed=False)
                            .select_related("visit__definition").order_by("assessment_date", "pk"))
-    # The death, as the endpoints read it: the earliest death date on a follow-up form.
-    deaths: dict[int, tuple[datetime.date, str]] = {}
-    for row in FollowUp.objects.filter(patient_id__in=ids, removed=False, death_date__isnull=False).order_by(
-            "death_date", "pk").values("patient_id", "death_date", "death_cause"):
-        deaths.setdefault(row["patient_id"], (row["death_date"], row["death_cause"]))
+    # The patient's one death, as the endpoints read it (a follow-up, a grade-5 adverse event, an end of study).
+    deaths = patient_deaths(ids)
     visits = _grouped(Visit.objects.filter(patient_id__in=ids, status=VisitStatus.DONE, done_date__isnull=False)
                       .select_related("definition").order_by("done_date", "pk"))
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
@@ -124,7 +121,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     for patient in patients:
         pk = patient.pk
         own_crs, own_icans = crs[pk], icans[pk]
-        death_date, death_cause = deaths.get(pk, (None, ""))
+        death = deaths.get(pk)
         yield subject_at_cutoff(Subject(
             subject_id=patient.study_id, site_code=patient.site.code, enrolled=patient.subject_id is not None,
             screening_date=patient.screening_date, consent_date=screening.get(pk, {}).get("consent_date"),
@@ -132,7 +129,8 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
             sex=baseline.get(pk, {}).get("sex", ""), birth_date=baseline.get(pk, {}).get("birth_date"),
             baseline_date=baseline.get(pk, {}).get("assessment_date"),
             off_study_date=patient.off_study_date, off_study_reason=patient.off_study_reason,
-            infusion_weight_kg=weights.get(pk), death_date=death_date, death_cause=death_cause,
+            infusion_weight_kg=weights.get(pk), death_date=death.death_date if death else None,
+            death_cause=death.cause if death else "",
             doses=tuple(Dose(d["agent"], d["study_day"], d["planned_date"], d["planned_mg"], d["administered_mg"],
                              d["administration_date"], d["verdict"])
                         for d in sorted(doses[pk], key=lambda d: (d["study_day"], d["agent"]))),

@@ -190,3 +190,20 @@ def test_an_interim_cutoff_cuts_sdtm_and_adam_alike(full_patient):
     assert [r["PARAMCD"] for r in adam["ADRS"]] == []
     os_ = next(r for r in adam["ADTTE"] if r["PARAMCD"] == "OS")
     assert (os_["AVAL"], os_["CNSR"], os_["CNSDTDSC"]) == (14.0, 1, "DATA CUT-OFF")
+
+
+def test_death_and_loss_to_follow_up_in_dm_and_ds(cohort):
+    """The patient's one death (outcomes.selectors.patient_deaths) is DM's DTHDTC and DS's end of study; the
+    patient lost on day 250 ends the study lost to follow-up; a patient alive and followed has no end yet."""
+    sdtm = package_tables(standard="sdtm", patients=all_patients(), cutoff=timezone.localdate())
+    dm = {r["SUBJID"]: r for r in sdtm["DM"]}
+    died = cohort[1].study_id
+    assert (dm[died]["DTHDTC"], dm[died]["DTHFL"], dm[died]["RFPENDTC"]) == (on(300).isoformat(), "Y",
+                                                                            on(300).isoformat())
+    ends = {r["USUBJID"].removeprefix("CD19-CART-BALL-"): r for r in sdtm["DS"] if r["DSCAT"] == "DISPOSITION EVENT"}
+    assert (ends[died]["DSDECOD"], ends[died]["DSSTDTC"], ends[died]["EPOCH"]) == (
+        "DEATH", on(300).isoformat(), "FOLLOW-UP")
+    lost = ends[cohort[7].study_id]
+    assert (lost["DSDECOD"], lost["DSTERM"], lost["DSSTDTC"]) == ("LOST TO FOLLOW-UP", "Lost to follow-up",
+                                                                 on(250).isoformat())
+    assert cohort[0].study_id not in ends
