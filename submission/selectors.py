@@ -39,6 +39,14 @@ from .sources import (
 )
 
 SYSTEM_ORGAN_CLASS = dict(CTCAE_TERMS)
+# The fields each record takes from its form, in the record's order after its key, date and visit.
+ADVERSE_EVENT_FIELDS = ("pk", "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious",
+                        "seriousness_criteria", "relatedness_cart", "relatedness_lymphodepletion", "action_taken",
+                        "action_taken_other", "outcome")
+CRS_FIELDS = ("max_temperature_c", "fever_masked", "hypotension", "hypoxia", "tocilizumab_dose_mg", "corticosteroid",
+              "corticosteroid_dose_mg", "grade")
+ICANS_FIELDS = ("ice_score", "capd_score", "unable_to_assess", "consciousness", "seizure", "motor_weakness",
+                "cerebral_edema", "grade")
 # The AE terms whose ASTCT grade (the worst assessment during the event) goes to SUPPAE.
 ASTCT_GRADED_TERMS = {"Cytokine release syndrome": "crs"}
 # Date fields of a CRF, in the order a deviation's date is looked for (DVSTDTC).
@@ -86,10 +94,6 @@ def _grouped(rows, key="patient_id") -> defaultdict:
     return grouped
 
 
-def _visit_code(crf) -> str:
-    return crf.visit.definition.code if crf.visit_id else ""
-
-
 def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     patients = Patient.objects.filter(pk__in=ids).select_related("site").order_by("pk")
     screening = {s["patient_id"]: s for s in ScreeningCRF.objects.filter(patient_id__in=ids, removed=False)
@@ -103,17 +107,22 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     fractions = _grouped(InfusionFraction.objects.filter(infusion__patient_id__in=ids, infusion__removed=False)
                          .order_by("infusion_date", "pk").values("infusion__patient_id", "infusion_date",
                                                                  "cart_cells_infused"), key="infusion__patient_id")
-    events = _grouped(AdverseEvent.objects.filter(patient_id__in=ids, removed=False).order_by("onset_date", "pk"))
-    crs = _grouped(CrsAssessment.objects.filter(patient_id__in=ids, removed=False)
-                   .select_related("visit__definition").order_by("assessment_date", "pk"))
+    # Plain values, not model instances: the whole trial is read at once.
+    events = _grouped(AdverseEvent.objects.filter(patient_id__in=ids, removed=False).order_by("onset_date", "pk")
+                      .values("patient_id", *ADVERSE_EVENT_FIELDS))
+    crs = _grouped(CrsAssessment.objects.filter(patient_id__in=ids, removed=False).order_by("assessment_date", "pk")
+                   .values("patient_id", "pk", "assessment_date", "visit__definition__code", *CRS_FIELDS))
     icans = _grouped(IcansAssessment.objects.filter(patient_id__in=ids, removed=False)
-                     .select_related("visit__definition").order_by("assessment_date", "pk"))
+                     .order_by("assessment_date", "pk")
+                     .values("patient_id", "pk", "assessment_date", "visit__definition__code", *ICANS_FIELDS))
     assessments = _grouped(ResponseAssessment.objects.filter(patient_id__in=ids, removed=False)
-                           .select_related("visit__definition").order_by("assessment_date", "pk"))
+                           .order_by("assessment_date", "pk")
+                           .values("patient_id", "pk", "assessment_date", "visit__definition__code", "response",
+                                   "mrd_negative"))
     # The patient's one death, as the endpoints read it (a follow-up, a grade-5 adverse event, an end of study).
     deaths = patient_deaths(ids)
     visits = _grouped(Visit.objects.filter(patient_id__in=ids, status=VisitStatus.DONE, done_date__isnull=False)
-                      .select_related("definition").order_by("done_date", "pk"))
+                      .order_by("done_date", "pk").values("patient_id", "definition__code", "done_date"))
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
                           .order_by("created_at", "pk"))
     courses = {c.subject_id: c for c in at_cutoff(patient_courses(Patient.objects.filter(pk__in=ids)), cutoff)}
@@ -136,34 +145,28 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
                         for d in sorted(doses[pk], key=lambda d: (d["study_day"], d["agent"]))),
             fractions=tuple(Fraction(f["infusion_date"], f["cart_cells_infused"]) for f in fractions[pk]),
             adverse_events=tuple(_adverse_event(e, own_crs) for e in events[pk]),
-            crs=tuple(CrsRecord(c.pk, c.assessment_date, _visit_code(c), c.max_temperature_c, c.fever_masked,
-                                c.hypotension, c.hypoxia, c.tocilizumab_dose_mg, c.corticosteroid,
-                                c.corticosteroid_dose_mg, c.grade) for c in own_crs),
-            icans=tuple(IcansRecord(i.pk, i.assessment_date, _visit_code(i), i.ice_score, i.capd_score,
-                                    i.unable_to_assess, i.consciousness, i.seizure, i.motor_weakness,
-                                    i.cerebral_edema, i.grade) for i in own_icans),
-            assessments=tuple(AssessmentRecord(a.pk, a.assessment_date, _visit_code(a), a.response, a.mrd_negative)
-                              for a in assessments[pk]),
-            visits=tuple(VisitRecord(v.definition.code, v.done_date) for v in visits[pk]),
+            crs=tuple(CrsRecord(c["pk"], c["assessment_date"], c["visit__definition__code"] or "",
+                                *(c[name] for name in CRS_FIELDS)) for c in own_crs),
+            icans=tuple(IcansRecord(i["pk"], i["assessment_date"], i["visit__definition__code"] or "",
+                                    *(i[name] for name in ICANS_FIELDS)) for i in own_icans),
+            assessments=tuple(AssessmentRecord(a["pk"], a["assessment_date"], a["visit__definition__code"] or "",
+                                               a["response"], a["mrd_negative"]) for a in assessments[pk]),
+            visits=tuple(VisitRecord(v["definition__code"], v["done_date"]) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
             course=courses.get(patient.study_id),
         ), cutoff)
 
 
-def _adverse_event(event: AdverseEvent, crs: list[CrsAssessment]) -> AdverseEventRecord:
-    graded = ASTCT_GRADED_TERMS.get(event.term)
+def _adverse_event(event: dict, crs: list[dict]) -> AdverseEventRecord:
+    graded = ASTCT_GRADED_TERMS.get(event["term"])
     astct = None
     if graded == "crs":
-        astct = worst_grade_during(event.onset_date, event.resolution_date,
-                                   [(c.assessment_date, c.grade) for c in crs])
-    return AdverseEventRecord(
-        pk=event.pk, term=event.term, system_organ_class=SYSTEM_ORGAN_CLASS.get(event.term, ""),
-        meddra_code=event.meddra_code, grade=event.grade, onset_date=event.onset_date,
-        resolution_date=event.resolution_date, serious=event.serious,
-        seriousness_criteria=tuple(event.seriousness_criteria or ()), relatedness_cart=event.relatedness_cart,
-        relatedness_lymphodepletion=event.relatedness_lymphodepletion, action_taken=event.action_taken,
-        action_taken_other=event.action_taken_other, outcome=event.outcome, astct_grade=astct,
-    )
+        astct = worst_grade_during(event["onset_date"], event["resolution_date"],
+                                   [(c["assessment_date"], c["grade"]) for c in crs])
+    values = {name: event[name] for name in ADVERSE_EVENT_FIELDS}
+    values["seriousness_criteria"] = tuple(values["seriousness_criteria"] or ())
+    return AdverseEventRecord(**values, system_organ_class=SYSTEM_ORGAN_CLASS.get(event["term"], ""),
+                              astct_grade=astct)
 
 
 def _deviation(deviation: ProtocolDeviation) -> DeviationRecord:
