@@ -57,7 +57,8 @@ class ResponseAssessment(CaseReportForm):
     )
     mrd_assay_sensitivity_percent = models.DecimalField(
         "MRD assay sensitivity (%)", max_digits=8, decimal_places=5, null=True, blank=True,
-        validators=PERCENT_VALIDATORS, help_text="Lowest level the assay detects, such as 0.01.",
+        validators=PERCENT_VALIDATORS,
+        help_text="Lowest level the assay detects, such as 0.01. Needed for MRD negativity (0.01 % or finer).",
     )
     karyotype_result = models.CharField(
         max_length=12, choices=GeneticResult.choices, default=GeneticResult.NOT_DONE
@@ -69,6 +70,7 @@ class ResponseAssessment(CaseReportForm):
     # Derived by outcomes.services from outcomes.rules; never typed.
     response = models.CharField(max_length=16, choices=Response.choices, editable=False)
     mrd_negative = models.BooleanField("MRD-negative", null=True, editable=False)
+    mrd_reason = models.CharField("why MRD is not evaluable", max_length=200, blank=True, editable=False)
     comments = models.TextField(blank=True)
 
     class Meta:

@@ -53,6 +53,7 @@ class ResponseAssessmentSerializer(CrfWriteMixin):
     comments = serializers.CharField(required=False, allow_blank=True)
     response = serializers.ChoiceField(choices=Response.choices, read_only=True)
     mrd_negative = serializers.BooleanField(read_only=True, allow_null=True)
+    mrd_reason = serializers.CharField(read_only=True, help_text="Why MRD is not evaluable (empty otherwise).")
 
     def crf_values(self) -> dict:
         data = dict(self.validated_data)

@@ -35,6 +35,7 @@ from .rules import (
     derive_mrd_negative,
     derive_response,
     follow_up_date_errors,
+    mrd_verdict,
 )
 from .selectors import first_relapse_and_death, patient_death, prior_complete_remission
 
@@ -100,6 +101,19 @@ def response_assessment_derive(
     return response, mrd_negative
 
 
+def response_mrd_reason(values: dict[str, Any]) -> str:
+    """Why MRD is not evaluable for these values ("" when it is negative or positive): `rules.mrd_verdict`."""
+    try:
+        return mrd_verdict(
+            mrd_flow_percent=values.get("mrd_flow_percent"),
+            genetic_aberration_detected=genetic_aberration_detected(
+                values.get("karyotype_result") or "not_done", values.get("molecular_result") or "not_done"),
+            mrd_assay_sensitivity_percent=values.get("mrd_assay_sensitivity_percent"),
+        ).reason
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
+
+
 def _response_assessment_hard_checks(*, patient: Patient, assessment: ResponseAssessment) -> None:
     infusion_date = _infusion_date_or_error(patient)
     on = assessment.assessment_date
@@ -161,6 +175,7 @@ def response_assessment_save(
     assessment.response, assessment.mrd_negative = response_assessment_derive(
         patient=patient, values=current, exclude_pk=assessment.pk
     )
+    assessment.mrd_reason = response_mrd_reason(current)
     entered = assessment.pk is None
     crf_record(
         crf=assessment, by=by, reason=reason,
@@ -216,10 +231,12 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
     changed = []
     for assessment in assessments:
         response, mrd_negative = derived[assessment.pk]
-        if (response, mrd_negative) == (assessment.response, assessment.mrd_negative):
+        mrd_reason = response_mrd_reason(response_values(assessment))
+        if (response, mrd_negative, mrd_reason) == (assessment.response, assessment.mrd_negative,
+                                                    assessment.mrd_reason):
             continue
         before = assessment.get_response_display()
-        assessment.response, assessment.mrd_negative = response, mrd_negative
+        assessment.response, assessment.mrd_negative, assessment.mrd_reason = response, mrd_negative, mrd_reason
         crf_save(crf=assessment, by=by, reason=(
             f"Response re-derived ({before} → {assessment.get_response_display()}) because {cause}"[:300]))
         changed.append(assessment)

@@ -23,6 +23,7 @@ from .services import (
     follow_up_save,
     response_assessment_derive,
     response_assessment_save,
+    response_mrd_reason,
 )
 
 
@@ -88,7 +89,7 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
 def _derived_response(*, patient, values, exclude_pk):
     response, mrd_negative = response_assessment_derive(patient=patient, values=values, exclude_pk=exclude_pk)
     return {"response": ResponseAssessment(response=response).get_response_display(),
-            "response_code": response, "mrd_negative": mrd_negative}
+            "response_code": response, "mrd_negative": mrd_negative, "mrd_reason": response_mrd_reason(values)}
 
 
 @login_required
