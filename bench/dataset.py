@@ -369,7 +369,7 @@ class PatientGenerator:
                 if ice >= 7 else 1, "ice_following_commands": 1, "ice_writing": 1, "ice_attention": 1,
                 "ice_score": ice, "capd_items": None, "unable_to_assess": False, "consciousness": "normal",
                 "seizure": "none", "motor_weakness": False, "cerebral_edema": "none",
-                "age_years_at_infusion": None, "grade": grading.grade, "grading_driver": grading.driver,
+                "age_years_at_assessment": None, "grade": grading.grade, "grading_driver": grading.driver,
             }, day=on, visit_id=visit_id)
         relapsed = relapse is not None and relapse <= on
         if "response_assessment" in forms:

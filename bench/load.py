@@ -227,7 +227,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def main() -> int:  # noqa: C901 (argument parsing and one report; read top to bottom)
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
@@ -238,8 +238,95 @@ def main() -> int:  # noqa: C901 (argument parsing and one report; read top to b
                         help="gunicorn's keep-alive seconds (its default, 2, lets an overloaded gthread worker close "
                              "a kept-alive connection that already carries the next request)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def _wait_until_up(base: str, timeout: float = 120) -> None:
+    """Until the login page answers (each worker imports Django on its first request: warm them all)."""
+    import requests
+
+    limit = time.perf_counter() + timeout
+    while time.perf_counter() < limit:
+        try:
+            requests.get(base + "/accounts/login/", timeout=30)
+            return
+        except requests.RequestException:
+            time.sleep(0.5)
+    raise SystemExit("gunicorn did not answer within two minutes")
+
+
+
+def server_start(args: argparse.Namespace, *, log_path: str) -> subprocess.Popen:
+    """gunicorn (production settings) on the throwaway database, once every worker answers."""
+    gunicorn = shutil.which("gunicorn", path=str(pathlib.Path(sys.executable).parent)) or "gunicorn"
+    with open(log_path, "w") as server_log:  # the child keeps its own copy of the descriptor
+        server = subprocess.Popen(
+            [gunicorn, "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
+             "--threads", str(args.threads), "--worker-class", "gthread", "--log-level", "warning",
+             "--timeout", "120", "--keep-alive", str(args.keep_alive)],
+            cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "false"},
+            stdout=server_log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{args.port}"
+    _wait_until_up(base)
+    for _ in range(args.workers * 2):  # the first request of each worker is not the load's
+        _wait_until_up(base)
+    return server
+
+
+def server_stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def load_run(clients: list[Client], *, duration: float) -> float:
+    """Every client at once, from one start line, for ``duration`` seconds; answers the seconds elapsed."""
+    clock = {}
+
+    def start_clock():
+        clock["started"] = time.perf_counter()
+        clock["deadline"] = clock["started"] + duration
+
+    start_line = threading.Barrier(len(clients), action=start_clock)
+    threads = [threading.Thread(target=client.run, args=(start_line, clock)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - clock["started"]
+
+
+def report(clients: list[Client], *, elapsed: float, lost: int, problems: list[str], setup: str,
+           server_log: str) -> int:
+    """Print the run's figures; answers the exit status (1 when a request failed or a write was lost)."""
+    latencies = [seconds for client in clients for seconds, _ in client.latencies]
+    save_latencies = [seconds for client in clients for seconds, is_save in client.latencies if is_save]
+    errors = [error for client in clients for error in client.errors]
+    creates = sum(len(client.events) for client in clients)
+    saves = sum(client.saves for client in clients)
+    print(f"{setup}, {len(clients)} clients, {elapsed:.0f} s")
+    print(f"requests: {len(latencies)} ({len(save_latencies)} saves: {creates} new adverse events, "
+          f"{saves - creates} corrections with a reason), {len(latencies) / elapsed:.1f} requests/s, "
+          f"{saves / elapsed:.1f} saves/s")
+    print(f"errors: {len(errors)} (server log: {server_log})")
+    for error in errors[:10]:
+        print(f"  {error}")
+    print(f"lost writes: {lost} (of {saves} saves checked against the rows and their history)")
+    for problem in problems[:10]:
+        print(f"  {problem}")
+    for label, values in (("all requests", latencies), ("saves (POST)", save_latencies)):
+        if values:
+            print(f"latency, {label}: p50 {percentile(values, 50) * 1000:.0f} ms, "
+                  f"p95 {percentile(values, 95) * 1000:.0f} ms, p99 {percentile(values, 99) * 1000:.0f} ms, "
+                  f"max {max(values) * 1000:.0f} ms, mean {statistics.fmean(values) * 1000:.0f} ms")
+    return 1 if errors or lost else 0
+
+
+def main() -> int:
+    args = arguments()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL server: the load test runs against PostgreSQL.")
@@ -256,90 +343,28 @@ def main() -> int:  # noqa: C901 (argument parsing and one report; read top to b
     from django.db import connections
 
     server = None
+    log_path = f"/tmp/{name}-gunicorn.log"
     try:
         start = time.perf_counter()
         pairs = seed(args.users)
         connections.close_all()
         print(f"database {name}: {len(pairs)} coordinators and patients seeded in {time.perf_counter() - start:.1f} s")
-        gunicorn = shutil.which("gunicorn", path=str(pathlib.Path(sys.executable).parent)) or "gunicorn"
-        server_log = open(f"/tmp/{name}-gunicorn.log", "w")  # noqa: SIM115 - closed with the server
-        server = subprocess.Popen(
-            [gunicorn, "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
-             "--threads", str(args.threads), "--worker-class", "gthread", "--log-level", "warning",
-             "--timeout", "120", "--keep-alive", str(args.keep_alive)],
-            cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "false"},
-            stdout=server_log, stderr=subprocess.STDOUT,
-        )
+        server = server_start(args, log_path=log_path)
         base = f"http://127.0.0.1:{args.port}"
-        _wait_until_up(base)
-        for _ in range(args.workers * 2):  # the first request of each worker is not the load's
-            _wait_until_up(base)
-
         clients = [Client(username, study_id, base, seed=i) for i, (username, study_id) in enumerate(pairs)]
-        clock = {}
-
-        def start_clock():
-            clock["started"] = time.perf_counter()
-            clock["deadline"] = clock["started"] + args.duration
-
-        start_line = threading.Barrier(len(clients), action=start_clock)
-        threads = [threading.Thread(target=client.run, args=(start_line, clock)) for client in clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - clock["started"]
-
+        elapsed = load_run(clients, duration=args.duration)
         lost, problems = lost_writes(clients)
-        latencies = [seconds for client in clients for seconds, _ in client.latencies]
-        save_latencies = [seconds for client in clients for seconds, is_save in client.latencies if is_save]
-        errors = [error for client in clients for error in client.errors]
-        creates = sum(len(client.events) for client in clients)
-        saves = sum(client.saves for client in clients)
-        print(f"gunicorn -w {args.workers} --threads {args.threads} --keep-alive {args.keep_alive} (gthread), "
-              f"{args.users} clients, "
-              f"{elapsed:.0f} s")
-        print(f"requests: {len(latencies)} ({len(save_latencies)} saves: {creates} new adverse events, "
-              f"{saves - creates} corrections with a reason), {len(latencies) / elapsed:.1f} requests/s, "
-              f"{saves / elapsed:.1f} saves/s")
-        print(f"errors: {len(errors)} (server log: {server_log.name})")
-        for error in errors[:10]:
-            print(f"  {error}")
-        print(f"lost writes: {lost} (of {saves} saves checked against the rows and their history)")
-        for problem in problems[:10]:
-            print(f"  {problem}")
-        for label, values in (("all requests", latencies), ("saves (POST)", save_latencies)):
-            if values:
-                print(f"latency, {label}: p50 {percentile(values, 50) * 1000:.0f} ms, "
-                      f"p95 {percentile(values, 95) * 1000:.0f} ms, p99 {percentile(values, 99) * 1000:.0f} ms, "
-                      f"max {max(values) * 1000:.0f} ms, mean {statistics.fmean(values) * 1000:.0f} ms")
-        return 1 if errors or lost else 0
+        return report(clients, elapsed=elapsed, lost=lost, problems=problems, server_log=log_path,
+                      setup=f"gunicorn -w {args.workers} --threads {args.threads} --keep-alive {args.keep_alive} "
+                            f"(gthread)")
     finally:
         if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server_stop(server)
         connections.close_all()
         if not args.keep:
             with admin.cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-
-
-def _wait_until_up(base: str, timeout: float = 120) -> None:
-    """Until the login page answers (each worker imports Django on its first request: warm them all)."""
-    import requests
-
-    limit = time.perf_counter() + timeout
-    while time.perf_counter() < limit:
-        try:
-            requests.get(base + "/accounts/login/", timeout=30)
-            return
-        except requests.RequestException:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not answer within two minutes")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
 from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView
+from submission.api import AdamPackageView, SdtmPackageView
 from trial.api import ProtocolView, SiteViewSet, TokenListView, TokenObtainView, TokenRevokeView
 from visits.api import PatientVisitsView
 
@@ -35,6 +36,8 @@ urlpatterns = [
     path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
     path("endpoints/", EndpointsView.as_view(), name="endpoints"),
     path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
+    path("export/sdtm.zip", SdtmPackageView.as_view(), name="export-sdtm"),
+    path("export/adam.zip", AdamPackageView.as_view(), name="export-adam"),
     path("patients/<str:study_id>/adverse-events/", PatientSafetyEntriesView.as_view(),
          name="patient-adverse-events"),
     path("", include(router.urls)),

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("visits.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("safety/", include("safety.urls")),
+    path("submission/", include("submission.urls")),
     path("api/v1/", include("config.api")),
     path("admin/", admin.site.urls),
 ]

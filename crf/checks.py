@@ -7,6 +7,7 @@ ProtocolDeviation per failed check. Hard checks are plain ValidationErrors
 raised on the field.
 """
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,26 @@ def visit_window_check(*, visit: Any, on_date: datetime.date | None, field: str)
     if message is None:
         return []
     return [SoftCheck(rule="visit_window", field=field, message=message, value=f"{on_date:%Y-%m-%d}")]
+
+
+def first_error_per_field(*groups: Mapping[str, str]) -> dict[str, str]:
+    """Hard checks written as small rules (each answering field -> message) joined in the
+    order given: a field keeps the first message, as the later ones usually follow from it."""
+    errors: dict[str, str] = {}
+    for group in groups:
+        for field, message in group.items():
+            errors.setdefault(field, message)
+    return errors
+
+
+def every_error_per_field(*groups: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Hard checks written as small rules (each answering field -> messages) joined in the
+    order given: a field shows every message."""
+    errors: dict[str, list[str]] = {}
+    for group in groups:
+        for field, messages in group.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
 
 
 def require_acknowledgement(checks: list[SoftCheck], *, acknowledged: bool, reason: str) -> None:

@@ -1,4 +1,8 @@
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from django import forms
+from django.utils.module_loading import import_string
 
 
 class CrfVersionMixin:
@@ -87,3 +91,39 @@ def crf_form_read_only(form: forms.BaseForm | None, crf) -> str:
         for field in form.fields.values():
             field.disabled = True
     return reason
+
+
+class LabelledMultiWidget(forms.MultiWidget):
+    """One widget per part of a structured value (a criterion's answer, an item's score), each in a
+    fieldset with its label, so a screen reader names the part a choice answers."""
+
+    template_name = "crf/widgets/labelled_multiwidget.html"
+
+    def __init__(self, widgets: Sequence[forms.Widget], *, labels: Sequence[str],
+                 decompress: Callable[[Any], list[Any]], attrs: dict[str, Any] | None = None):
+        self.labels = list(labels)
+        self.parts = decompress
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value: Any) -> list[Any]:
+        return self.parts(value)
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        for subwidget, label in zip(context["widget"]["subwidgets"], self.labels, strict=True):
+            subwidget["label"] = label
+        return context
+
+
+def correction_form_field(crf: Any, field_name: str) -> forms.Field:
+    """The form field that types a query's new value for one correctable field of ``crf``: the model
+    field's own, or for a list or table the form's structured field (`CaseReportForm.structured_fields`).
+    Refuses a field that may not be corrected (`crf.services.crf_correctable_field`)."""
+    from .services import crf_correctable_field
+
+    model_field = crf_correctable_field(crf, field_name)
+    path = type(crf).structured_fields.get(field_name)
+    field = import_string(path)(crf) if path else model_field.formfield()
+    if field is None:
+        raise forms.ValidationError({"new_value": "This value cannot be corrected through a query."})
+    return field

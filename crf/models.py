@@ -4,6 +4,8 @@ protocol version it was collected under, and an audit trail.
 draft → submitted → verified (monitor) → signed (investigator) → locked.
 Nothing clinical is hard-deleted: removal is a status with a reason.
 """
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -42,6 +44,10 @@ class CaseReportForm(models.Model):
     #: it re-runs the form's service (hard and soft checks, derived values, dependent records) with that
     #: one value changed and returns the saved form.
     correction_service: str = ""
+    #: Correctable fields holding a list or a table (JSON: eligibility answers, seriousness criteria, CAPD
+    #: items), each with the "app.module.function" that gives, for a form, the form field typing a query's
+    #: new value (the page's widget, the API's JSON checked): ``function(crf) -> django.forms.Field``.
+    structured_fields: ClassVar[dict[str, str]] = {}
     #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
     planned_date_fields: tuple[str, ...] = ()
 
@@ -121,14 +127,41 @@ class CrfChildRow(models.Model):
         abstract = True
 
 
-def crf_child_relations(model) -> list[tuple[str, type[CrfChildRow]]]:
-    """The child-row relations of a CRF model: (the foreign key's name on the row, the row model)."""
-    return [
-        (relation.field.name, relation.related_model)
-        for relation in model._meta.related_objects
-        if isinstance(relation.related_model, type) and issubclass(relation.related_model, CrfChildRow)
-        and relation.one_to_many
+@dataclass(frozen=True)
+class CrfChild:
+    """A kind of child record of a CRF: the model and its foreign key to the form (``for model, fk in …``)."""
+
+    model: Any  # the child model class
+    fk: Any  # its models.ForeignKey to the form
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.model, self.fk))
+
+    @property
+    def is_form_row(self) -> bool:
+        """Part of the form (a `CrfChildRow`): signed and verified with it, written by `crf_child_rows_save`,
+        never deleted. The others are records about the form (an SAE report), shown beside it."""
+        return issubclass(self.model, CrfChildRow)
+
+
+def crf_children(model, *, form_rows_only: bool = False) -> list[CrfChild]:
+    """The child records of a CRF model, each as (child model, its foreign key to the form): the form's
+    rows (`CrfChildRow`: lymphodepletion doses, infusion fractions) and every other audited model with a
+    foreign key to it (SAE reports). The outputs (CRF page, PDFs, CSVs, ODM) show them all; the signature,
+    the SDV and `crf_child_rows_save` cover the rows alone (``form_rows_only``). Bookkeeping that is not
+    audited (the SAE overdue notice) is not clinical data. A new model with a key to a CRF is found the
+    day it is added."""
+    from simple_history.models import registered_models
+
+    audited = set(registered_models.values())
+    children = [
+        CrfChild(child, fk)
+        for child in apps.get_models()
+        if (child in audited or issubclass(child, CrfChildRow)) and not issubclass(child, CaseReportForm)
+        for fk in child._meta.concrete_fields
+        if isinstance(fk, models.ForeignKey) and fk.many_to_one and fk.related_model is model
     ]
+    return [child for child in children if child.is_form_row] if form_rows_only else children
 
 
 def crf_child_rows(crf, *, include_removed: bool = True) -> list[CrfChildRow]:
@@ -136,9 +169,9 @@ def crf_child_rows(crf, *, include_removed: bool = True) -> list[CrfChildRow]:
     rows: list[CrfChildRow] = []
     if crf.pk is None:
         return rows
-    for field_name, row_model in crf_child_relations(type(crf)):
+    for row_model, fk in crf_children(type(crf), form_rows_only=True):
         manager = row_model.all_rows if include_removed else row_model.objects
-        rows.extend(manager.filter(**{field_name: crf.pk}).order_by("pk"))
+        rows.extend(manager.filter(**{fk.attname: crf.pk}).order_by("pk"))
     return rows
 
 
@@ -187,22 +220,6 @@ def crf_models() -> list[type[CaseReportForm]]:
         model
         for model in apps.get_models()
         if issubclass(model, CaseReportForm) and model.crf_code
-    ]
-
-
-def crf_children(model) -> list[tuple[type, "models.ForeignKey"]]:
-    """The child records of a CRF (lymphodepletion doses, infusion fractions, SAE reports…) as
-    (child model, its foreign key to the CRF): every audited model with a foreign key to the CRF
-    model. Bookkeeping rows that are not audited (the SAE overdue notice) are not clinical data."""
-    from simple_history.models import registered_models
-
-    audited = set(registered_models.values())
-    return [
-        (child, fk)
-        for child in apps.get_models()
-        if child in audited and not issubclass(child, CaseReportForm)
-        for fk in child._meta.concrete_fields
-        if fk.is_relation and fk.many_to_one and fk.related_model is model
     ]
 
 

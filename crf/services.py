@@ -23,9 +23,11 @@ from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .display import field_label
-from .models import CaseReportForm, CrfStatus, crf_child_relations, future_clinical_date_errors
+from .models import CaseReportForm, CrfStatus, crf_child_rows, crf_children, future_clinical_date_errors
 
 if TYPE_CHECKING:
+    import datetime
+
     from django.contrib.auth.models import User
     from django.db.models import Field, Model
 
@@ -54,20 +56,34 @@ def crf_child_row_values(row: Model) -> dict[str, str]:
     return {f.name: f.value_to_string(row) for f in row._meta.concrete_fields}
 
 
-def crf_values_sha256(crf: Model) -> str:
+def crf_values_sha256(crf: Model, *, with_rows: bool = True) -> str:
     """The fingerprint a signature binds to: SHA-256 of the values as canonical JSON — the form's own
-    and, for a form with child rows (doses, fractions), every row's, removed ones included."""
+    and, for a form with child rows (doses, fractions), every row's, removed ones included.
+    ``with_rows=False``: the form's own values only, the fingerprint signatures were given with before
+    child rows were part of it (`Signature.HashScope.FORM_VALUES`)."""
     content: dict[str, Any] = {"form": type(crf)._meta.label_lower, "pk": crf.pk, "values": crf_values(crf)}
-    relations = crf_child_relations(type(crf))
+    relations = crf_children(type(crf), form_rows_only=True) if with_rows else []
     if relations:  # a form without rows keeps the payload (and the signatures) it always had
         content["rows"] = {
             row_model._meta.label_lower: [
-                crf_child_row_values(row) for row in row_model.all_rows.filter(**{field_name: crf.pk}).order_by("pk")
+                crf_child_row_values(row)
+                for row in row_model.all_rows.filter(**{fk.attname: crf.pk}).order_by("pk")
             ]
-            for field_name, row_model in relations
+            for row_model, fk in relations
         }
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def crf_child_rows_unchanged_since(crf: Model, when: datetime.datetime) -> bool:
+    """Whether every child row of the form holds now what its audit trail says it held at ``when``: a
+    row added, changed or removed since — through the services or around them — answers False."""
+    for row in crf_child_rows(crf):
+        history = type(row).history  # type: ignore[attr-defined]  # simple-history's, on every child row model
+        then = history.filter(id=row.pk, history_date__lte=when).order_by("-history_date", "-history_id").first()
+        if then is None or crf_child_row_values(then.instance) != crf_child_row_values(row):
+            return False
+    return True
 
 
 def crf_correctable_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: str) -> Field[Any, Any]:
@@ -277,7 +293,7 @@ def crf_child_rows_save(*, crf: CaseReportForm, rows: Iterable[Model] = (), remo
     marks cleared (`crf.hooks`) and a verified or signed form goes back to submitted. Returns whether
     anything changed."""
     reason = (reason or "").strip() or INITIAL_ENTRY_REASON
-    row_models = {row_model for _name, row_model in crf_child_relations(type(crf))}
+    row_models = {row_model for row_model, _fk in crf_children(type(crf), form_rows_only=True)}
     changed = False
     for row in rows:
         if type(row) not in row_models:

@@ -89,7 +89,7 @@ class LymphodepletionView(_PatientRecordView):
             doses=[services.DoseEntry(dose["study_day"], dose["agent"], dose["administered_mg"],
                                       dose["administration_date"]) for dose in data["doses"]],
             acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"],
-            change_reason=data["reason"], version=data.get("version", 0),
+            reason=data["reason"], version=data.get("version", 0),
         )
 
 
@@ -113,5 +113,5 @@ class InfusionView(_PatientRecordView):
                 total_viable_cells=product["total_viable_cells"], viability_percent=product["viability_percent"],
                 car_positive_percent=product["car_positive_percent"]),
             fractions=incoming.fraction_list(), acknowledge_deviation=data["acknowledge_deviation"],
-            deviation_reason=data["reason"], change_reason=data["reason"], version=data.get("version", 0),
+            deviation_reason=data["reason"], reason=data["reason"], version=data.get("version", 0),
         )

@@ -11,7 +11,7 @@ All arithmetic is exact (``Decimal``, ``int``, ``Fraction``); floats are never u
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -281,3 +281,60 @@ def first_fraction_date(fractions: Iterable[InfusionFractionLike]) -> datetime.d
     if not dates:
         raise ValueError("a split dose needs at least one fraction")
     return min(dates)
+
+
+# --- hard checks of the infusion form (each answers field -> messages) ------------------
+
+
+def product_errors(
+    *, lot: str, total_viable_cells: int, viability_percent: Decimal, car_positive_percent: Decimal
+) -> dict[str, list[str]]:
+    """The lot as entered: named, holding cells, its percentages within 0–100."""
+    errors: dict[str, list[str]] = {}
+    if not lot.strip():
+        errors["product_lot"] = ["Enter the product lot."]
+    if total_viable_cells <= 0:
+        errors["total_viable_cells"] = ["The lot must hold a positive number of viable cells."]
+    for name, value in (("viability_percent", viability_percent), ("car_positive_percent", car_positive_percent)):
+        if not value.is_finite() or not within_limits(value=value, limits=PERCENT_LIMITS):
+            errors[name] = ["A percentage must be between 0 and 100."]
+    return errors
+
+
+def fraction_errors(*, fractions: Sequence[InfusionFractionLike], today: datetime.date) -> dict[str, list[str]]:
+    """The fractions as entered: at least one, none in the future, each with cells, one per day."""
+    errors: dict[str, list[str]] = {}
+    if not fractions:
+        errors["fractions"] = ["Enter at least one infusion date and its cells."]
+    for fraction in fractions:
+        if fraction.infusion_date > today:
+            errors.setdefault("infusion_date", []).append(
+                f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an infusion once "
+                f"it is given.")
+    if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
+        errors["cart_cells_infused"] = ["The number of CAR⁺ cells infused must be positive."]
+    dates = [fraction.infusion_date for fraction in fractions]
+    if len(set(dates)) != len(dates):
+        errors.setdefault("fractions", []).append(
+            "Two fractions on the same day: enter one fraction per day with its total cells.")
+    return errors
+
+
+def lot_errors(
+    *, manufacture_date: datetime.date, total_viable_cells: int, car_positive_percent: Decimal,
+    fractions: Sequence[InfusionFractionLike],
+) -> dict[str, list[str]]:
+    """The fractions against their lot: not infused before it was made, no more CAR⁺ cells than it
+    holds. For entries that passed `product_errors` and `fraction_errors`."""
+    errors: dict[str, list[str]] = {}
+    if manufacture_date > first_fraction_date(fractions):
+        errors["manufacture_date"] = ["The product cannot be manufactured after it was infused."]
+    if car_positive_percent == 0:
+        errors["car_positive_percent"] = ["A lot with no CAR⁺ cells cannot be infused."]
+    elif cells_exceed_lot(cart_cells_infused=total_cells(fractions), total_viable_cells=total_viable_cells,
+                          car_positive_percent=car_positive_percent):
+        capacity = car_positive_viable_cells(total_viable_cells=total_viable_cells,
+                                             car_positive_percent=car_positive_percent)
+        errors["cart_cells_infused"] = [f"More CAR⁺ cells infused than the lot holds ({capacity:,} CAR⁺ viable "
+                                        f"cells)."]
+    return errors

@@ -20,12 +20,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.checks import SoftCheck
+from crf.checks import SoftCheck, every_error_per_field
 from crf.services import audited_save, crf_child_rows_save, crf_record
 from patients.models import Patient, PatientStatus
 from patients.rules import (
     HEIGHT_CM_LIMITS,
-    PERCENT_LIMITS,
     WEIGHT_KG_LIMITS,
     body_surface_area_m2,
     to_decimal,
@@ -234,7 +233,7 @@ def lymphodepletion_record(
     creatinine_clearance_ml_min: Decimal | None = None,
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
-    change_reason: str = "",
+    reason: str = "",
     version: int | None = None,
 ) -> Lymphodepletion:
     """Create or correct the patient's lymphodepletion course.
@@ -247,7 +246,7 @@ def lymphodepletion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()
+    reason = (reason or "").strip()
     doses = list(doses)
     weight_kg, height_cm = to_decimal(weight_kg), to_decimal(height_cm)
     _lymphodepletion_hard_checks(
@@ -287,7 +286,7 @@ def lymphodepletion_record(
     course.height_cm = height_cm
     course.bsa_m2 = evaluation.bsa_m2
     course.creatinine_clearance_ml_min = creatinine_clearance_ml_min
-    crf_record(crf=course, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+    crf_record(crf=course, by=by, reason=reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     # Removed rows too: a day that comes back takes its old row again (one row per day and agent).
     existing = {(dose.study_day, dose.agent): dose for dose in LymphodepletionDose.all_rows.filter(course=course)}
@@ -302,7 +301,7 @@ def lymphodepletion_record(
         dose.removed, dose.removal_reason = False, ""
         rows.append(dose)
     # A day the protocol version no longer has: marked removed, never deleted.
-    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=change_reason)
+    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=reason)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -366,64 +365,46 @@ def infusion_evaluate(
     )
 
 
-def _infusion_hard_checks(  # noqa: C901 (a flat list of independent hard checks)
-    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
-) -> None:
-    errors: dict[str, list[str]] = {}
-    protocol = patient.protocol
+def _weight_errors(weight_kg: Decimal) -> dict[str, list[str]]:
+    if weight_kg.is_finite() and within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
+        return {}
+    return {"weight_kg": [f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg."]}
 
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
 
-    if patient.status in _NOT_ENROLLED:
-        add("__all__", "Only an enrolled patient can be infused.")
-    if not weight_kg.is_finite() or not within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
-        add("weight_kg", f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg.")
-    if not product.lot.strip():
-        add("product_lot", "Enter the product lot.")
-    if product.total_viable_cells <= 0:
-        add("total_viable_cells", "The lot must hold a positive number of viable cells.")
-    for name in ("viability_percent", "car_positive_percent"):
-        value = getattr(product, name)
-        if not value.is_finite() or not within_limits(value=value, limits=PERCENT_LIMITS):
-            add(name, "A percentage must be between 0 and 100.")
-    if not fractions:
-        add("fractions", "Enter at least one infusion date and its cells.")
-    today = timezone.localdate()
-    for fraction in fractions:
-        if fraction.infusion_date > today:
-            add("infusion_date", f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an "
-                                 f"infusion once it is given.")
-    if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
-        add("cart_cells_infused", "The number of CAR⁺ cells infused must be positive.")
-    dates = [fraction.infusion_date for fraction in fractions]
-    if len(set(dates)) != len(dates):
-        add("fractions", "Two fractions on the same day: enter one fraction per day with its total cells.")
-    if errors:
-        raise ValidationError(errors)
-    first = min(dates)
-    if product.manufacture_date > first:
-        add("manufacture_date", "The product cannot be manufactured after it was infused.")
-    if product.car_positive_percent > 0 and rules.cells_exceed_lot(
-        cart_cells_infused=rules.total_cells(fractions), total_viable_cells=product.total_viable_cells,
-        car_positive_percent=product.car_positive_percent,
-    ):
-        capacity = rules.car_positive_viable_cells(
-            total_viable_cells=product.total_viable_cells, car_positive_percent=product.car_positive_percent
-        )
-        add("cart_cells_infused", f"More CAR⁺ cells infused than the lot holds ({capacity:,} CAR⁺ viable cells).")
-    elif product.car_positive_percent == 0:
-        add("car_positive_percent", "A lot with no CAR⁺ cells cannot be infused.")
+def _lymphodepletion_gap_errors(*, patient: Patient, infusion_date: datetime.date) -> dict[str, list[str]]:
+    """Lymphodepletion recorded, and its last dose at least the protocol's gap before day 0."""
     course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
     if course is None:
-        add("infusion_date", "Record lymphodepletion before the infusion.")
-    else:
-        last = lymphodepletion_last_dose_date(course)
-        gap = protocol.min_days_last_lymphodepletion_to_infusion
-        if rules.infusion_too_early(infusion_date=first, last_lymphodepletion_date=last, min_gap_days=gap):
-            earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
-            add("infusion_date", f"The infusion must be at least {gap} days after the last lymphodepletion dose "
-                                 f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest.")
+        return {"infusion_date": ["Record lymphodepletion before the infusion."]}
+    last = lymphodepletion_last_dose_date(course)
+    gap = patient.protocol.min_days_last_lymphodepletion_to_infusion
+    if not rules.infusion_too_early(infusion_date=infusion_date, last_lymphodepletion_date=last, min_gap_days=gap):
+        return {}
+    earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
+    return {"infusion_date": [f"The infusion must be at least {gap} days after the last lymphodepletion dose "
+                              f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest."]}
+
+
+def _infusion_hard_checks(
+    *, patient: Patient, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
+) -> None:
+    """The entries themselves first (a patient who may be infused, the weight, the lot, the fractions);
+    once they hold, what they contradict (the lot's date and cells, the lymphodepletion)."""
+    errors = every_error_per_field(
+        {"__all__": ["Only an enrolled patient can be infused."]} if patient.status in _NOT_ENROLLED else {},
+        _weight_errors(weight_kg),
+        rules.product_errors(lot=product.lot, total_viable_cells=product.total_viable_cells,
+                             viability_percent=product.viability_percent,
+                             car_positive_percent=product.car_positive_percent),
+        rules.fraction_errors(fractions=fractions, today=timezone.localdate()),
+    )
+    if errors:
+        raise ValidationError(errors)
+    errors = every_error_per_field(
+        rules.lot_errors(manufacture_date=product.manufacture_date, total_viable_cells=product.total_viable_cells,
+                         car_positive_percent=product.car_positive_percent, fractions=fractions),
+        _lymphodepletion_gap_errors(patient=patient, infusion_date=rules.first_fraction_date(fractions)),
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -438,7 +419,7 @@ def infusion_record(
     fractions: Iterable[rules.InfusionFraction],
     acknowledge_deviation: bool = False,
     deviation_reason: str = "",
-    change_reason: str = "",
+    reason: str = "",
     version: int | None = None,
     on_scheduling: Callable[[bool], None] | None = None,
 ) -> Infusion:
@@ -452,7 +433,7 @@ def infusion_record(
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
-    change_reason = (change_reason or "").strip()
+    reason = (reason or "").strip()
     fractions = sorted(fractions, key=lambda fraction: fraction.infusion_date)
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
@@ -468,9 +449,8 @@ def infusion_record(
     infusion.cart_cells_infused = evaluation.cart_cells_infused
     infusion.dose_cells_per_kg = evaluation.dose_cells_per_kg.quantize(Decimal("0.01"))
     infusion.dose_verdict = evaluation.verdict
-    crf_record(crf=infusion, by=by, reason=change_reason, expected_version=version, soft_checks=evaluation.checks,
+    crf_record(crf=infusion, by=by, reason=reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
-    reason = change_reason or "Initial entry"
     existing = list(infusion.fractions.order_by("infusion_date", "pk"))
     rows = []
     for index, fraction in enumerate(fractions):
@@ -478,7 +458,7 @@ def infusion_record(
         row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
         rows.append(row)
     # A fraction no longer entered is marked removed with the reason, never deleted.
-    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=change_reason)
+    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -486,9 +466,9 @@ def infusion_record(
         patient.infusion_date = evaluation.infusion_date
         if patient.status in _BEFORE_INFUSION:
             patient.status = PatientStatus.INFUSED
-        why = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason}" if previous and changed
-               else "CAR-T infused (day 0)")
-        audited_save(instance=patient, by=by, reason=why)
+        day_0_reason = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason or 'Initial entry'}"
+                        if previous and changed else "CAR-T infused (day 0)")
+        audited_save(instance=patient, by=by, reason=day_0_reason)
     if changed:
         patient_id = patient.pk
 
@@ -518,7 +498,7 @@ def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value: Any, by:
         for dose in crf.doses.all()
     ]
     return lymphodepletion_record(
-        patient=crf.patient, by=by, doses=doses, change_reason=reason, version=crf.version,
+        patient=crf.patient, by=by, doses=doses, reason=reason, version=crf.version,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason, **values,
     )
 
@@ -548,6 +528,6 @@ def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason:
         product["lot"] = value
     return infusion_record(
         patient=crf.patient, by=by, weight_kg=weight_kg, product=ProductEntry(**product), fractions=fractions,
-        change_reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
+        reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
         deviation_reason=deviation_reason,
     )

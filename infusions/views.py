@@ -67,7 +67,7 @@ def lymphodepletion_entry(request, study_id):
                         weight_kg=data["weight_kg"], height_cm=data["height_cm"], doses=form.dose_entries(),
                         creatinine_clearance_ml_min=data.get("creatinine_clearance_ml_min"),
                         acknowledge_deviation=data["acknowledge_deviation"],
-                        deviation_reason=data["deviation_reason"], change_reason=data["reason"],
+                        deviation_reason=data["deviation_reason"], reason=data["reason"],
                         version=form.loaded_version(),
                     )
                 except SoftChecksNotAcknowledged as refused:
@@ -183,7 +183,7 @@ def infusion_entry(request, study_id):
                     services.infusion_record(
                         patient=patient, by=request.user, weight_kg=data["weight_kg"], product=form.product(),
                         fractions=form.fractions(), acknowledge_deviation=data["acknowledge_deviation"],
-                        deviation_reason=data["deviation_reason"], change_reason=data["reason"],
+                        deviation_reason=data["deviation_reason"], reason=data["reason"],
                         version=form.loaded_version(),
                         on_scheduling=lambda queued: _scheduling_message(request, queued),
                     )
@@ -197,7 +197,7 @@ def infusion_entry(request, study_id):
                     return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
         form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
-    # The dose per kg beside the cells: computed on each submit (and live, by infusion-dose.js, as one types).
+    # The dose per kg beside the cells: computed on each submit (live as one types: static/infusions/dose-per-kg.js).
     if evaluation is not None:
         dose_million = evaluation.dose_million_cells_per_kg
     elif request.method == "GET" and infusion is not None:

@@ -1,6 +1,7 @@
 """Exports for data managers: a CSV per form with coded values, the data
 dictionary that decodes them, and the whole trial as CDISC ODM 1.3.2 XML
 (metadata, clinical data, and an audit record on every value version)."""
+import heapq
 import json
 import re
 from xml.sax.saxutils import escape, quoteattr
@@ -9,10 +10,12 @@ from django.db import models
 from django.utils import timezone
 
 from crf.display import field_label, is_millions
-from crf.models import child_label, child_value_fields, crf_children, crf_models
+from crf.models import child_label, child_value_fields, crf_children, crf_model, crf_models
 from crf.services import crf_value_fields
 from patients.models import Patient
+from patients.rules import study_day
 from trial.models import Site
+from trial.rules import Crf
 
 from .csv_safe import csv_lines, csv_text
 
@@ -115,6 +118,80 @@ def child_csv_lines(child, fk, patients):
                      child_rows(child, fk, patients))
 
 
+# --- CRS and ICANS: one long CSV of both syndromes' assessments ---------------------------
+
+#: The two syndromes graded by the ASTCT consensus, by the code of their form.
+ASTCT_SYNDROMES = {Crf.CRS_ASSESSMENT.value: "CRS", Crf.ICANS_ASSESSMENT.value: "ICANS"}
+#: Columns every row starts with; the forms' own fields follow (the date and the grade first).
+ASSESSMENT_KEY_COLUMNS = ["subject_id", "site", "syndrome", "form", "form_id", "visit", "status", "study_day"]
+ASSESSMENT_LEADING_FIELDS = ("assessment_date", "grade", "grading_driver", "grading_rule")
+
+
+def assessment_fields() -> tuple[list[str], dict[str, dict]]:
+    """The field columns of the CRS/ICANS CSV and, per syndrome, its form's fields by column: every data
+    field of both forms, walked from the models (a field the forms gain is a column the day it is added); a
+    name both forms have (the date, the grade, its driver and rule) is one column, the inputs of the other
+    syndrome are empty."""
+    by_syndrome = {syndrome: {f.name: f for f in export_fields(crf_model(code))}
+                   for code, syndrome in ASTCT_SYNDROMES.items()}
+    names = [name for fields in by_syndrome.values() for name in fields]
+    leading = [name for name in ASSESSMENT_LEADING_FIELDS if name in names]
+    columns = list(dict.fromkeys(leading + names))
+    return columns, by_syndrome
+
+
+def assessment_rows(patients):
+    """Every CRS and ICANS assessment of the patients, removed ones too (``removed`` says so), by patient
+    (in order of entry), date and syndrome: stored codes, as the forms' CSVs, with the study day. The two
+    forms are read as two streams merged on integer and date keys (a database's text collation and
+    Python's could order subject IDs differently), so memory does not grow with the trial."""
+    columns, by_syndrome = assessment_fields()
+    streams = [_assessments(code, syndrome, patients) for code, syndrome in ASTCT_SYNDROMES.items()]
+    for _key, syndrome, crf in heapq.merge(*streams, key=lambda item: item[0]):
+        patient, fields = crf.patient, by_syndrome[syndrome]
+        day = (study_day(on_date=crf.assessment_date, infusion_date=patient.infusion_date)
+               if patient.infusion_date else "")
+        yield [patient.study_id, patient.site.code, syndrome, crf.crf_code, crf.pk,
+               crf.visit.definition.code if crf.visit_id else "", crf.status, day,
+               *[coded_value(crf, fields[name]) if name in fields else "" for name in columns]]
+
+
+def _assessments(code: str, syndrome: str, patients):
+    crfs = (crf_model(code).objects.filter(patient__in=patients)
+            .select_related("patient__site", "visit__definition", "protocol")
+            .order_by("patient_id", "assessment_date", "pk"))
+    for crf in crfs.iterator(chunk_size=2000):
+        yield (crf.patient_id, crf.assessment_date, syndrome, crf.pk), syndrome, crf
+
+
+def assessment_csv_lines(patients):
+    """CRS and ICANS assessments in one long CSV: subject, syndrome, study day, date, grade (with what set
+    it and the rule applied) and every ASTCT input of either form."""
+    columns, _by_syndrome = assessment_fields()
+    return csv_lines(ASSESSMENT_KEY_COLUMNS + columns, assessment_rows(patients))
+
+
+ASSESSMENT_KEY_MEANINGS = {
+    "subject_id": "Subject ID.", "site": "Site code.", "syndrome": "CRS or ICANS: which form the row is.",
+    "form": "The form's code (crs_assessment, icans_assessment).", "form_id": "The form's key, as in its CSV.",
+    "visit": "The scheduled visit's code, if the form belongs to one.",
+    "status": "The form's life-cycle status (draft, submitted, verified, signed, locked).",
+    "study_day": "Days from the CAR-T infusion (day 0) to the assessment date.",
+}
+
+
+def _assessment_dictionary_rows():
+    form, form_label = "records/crs-icans", "CRS and ICANS assessments"
+    for name in ASSESSMENT_KEY_COLUMNS:
+        yield [form, form_label, name, name.replace("_", " ").capitalize(), "text", "",
+               ASSESSMENT_KEY_MEANINGS[name]]
+    columns, by_syndrome = assessment_fields()
+    for name in columns:
+        for syndrome, fields in by_syndrome.items():
+            if name in fields:
+                yield _dictionary_row(form, f"{form_label}: {syndrome} rows", fields[name])
+
+
 def dictionary_csv() -> str:
     """Every form's fields and every child row's: label (with its unit), type, and the meaning of each code."""
     def rows():
@@ -124,6 +201,7 @@ def dictionary_csv() -> str:
             for child, fk in crf_children(model):
                 for f in child_value_fields(child, fk):
                     yield _dictionary_row(f"{model.crf_code}/{fk.remote_field.related_name}", child_label(child), f)
+        yield from _assessment_dictionary_rows()
 
     return csv_text(["form", "form_label", "field", "label", "data_type", "codes", "help_text"], rows())
 
@@ -190,62 +268,83 @@ def _odm_groups(models_) -> list[tuple]:
     return groups
 
 
-def _odm_study(*, protocol, models_):  # noqa: C901 (one pass over the metadata tree)
-    """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to."""
+def _odm_study(*, protocol, models_):
+    """The Study element (global variables and metadata: small, built whole) and the OIDs the data refers to.
+    The MetaDataVersion's children come in the order the schema requires: Protocol and StudyEventDefs, FormDefs,
+    ItemGroupDefs, ItemDefs, CodeLists."""
     from lxml import etree
 
-    el = _el
     study_oid = _oid("ST", protocol.code)
     mdv_oid = _oid("MDV", protocol.code, protocol.version)
     study = etree.Element(f"{{{ODM_NS}}}Study", nsmap={None: ODM_NS})
     study.set("OID", study_oid)
-    global_variables = el(study, "GlobalVariables")
+    global_variables = _el(study, "GlobalVariables")
     for tag, text in (("StudyName", protocol.code), ("StudyDescription", protocol.title),
                       ("ProtocolName", f"{protocol.code} v{protocol.version}")):
-        el(global_variables, tag).text = text
-    mdv = el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
-
-    visit_definitions = list(protocol.visit_definitions.all())
-    events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
-        ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
+        _el(global_variables, tag).text = text
+    mdv = _el(study, "MetaDataVersion", OID=mdv_oid, Name=f"Protocol {protocol.version}")
     form_oids = {model: _oid("F", model.crf_code.upper()) for model in models_}
     groups = _odm_groups(models_)
-    odm_protocol = el(mdv, "Protocol")
+    _odm_study_events(mdv, visit_definitions=protocol.visit_definitions.all(), form_oids=form_oids)
+    _odm_form_defs(mdv, groups=groups, form_oids=form_oids)
+    item_oids = _odm_item_group_defs(mdv, groups=groups)
+    _odm_item_defs(mdv, groups=groups, item_oids=item_oids)
+    return study, study_oid, mdv_oid, form_oids, item_oids
+
+
+def _odm_study_events(mdv, *, visit_definitions, form_oids) -> None:
+    """One study event per scheduled visit and one for the forms not tied to a visit, each allowing every form."""
+    events = [(_oid("SE", d.code), d.name, "Scheduled") for d in visit_definitions] + [
+        ("SE.UNSCHEDULED", "Forms not tied to a scheduled visit", "Unscheduled")]
+    odm_protocol = _el(mdv, "Protocol")
     for order, (oid, _name, _type) in enumerate(events, start=1):
-        el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
+        _el(odm_protocol, "StudyEventRef", StudyEventOID=oid, OrderNumber=order, Mandatory="No")
     for oid, name, kind in events:
-        event = el(mdv, "StudyEventDef", OID=oid, Name=name, Repeating="Yes", Type=kind)
-        for order, model in enumerate(models_, start=1):
-            el(event, "FormRef", FormOID=form_oids[model], OrderNumber=order, Mandatory="No")
-    for model in models_:
-        form = el(mdv, "FormDef", OID=form_oids[model], Name=model.crf_label, Repeating="Yes")
+        event = _el(mdv, "StudyEventDef", OID=oid, Name=name, Repeating="Yes", Type=kind)
+        for order, form_oid in enumerate(form_oids.values(), start=1):
+            _el(event, "FormRef", FormOID=form_oid, OrderNumber=order, Mandatory="No")
+
+
+def _odm_form_defs(mdv, *, groups, form_oids) -> None:
+    """One form per CRF: its own item group (mandatory) and a repeating group per kind of child row."""
+    for model, form_oid in form_oids.items():
+        form = _el(mdv, "FormDef", OID=form_oid, Name=model.crf_label, Repeating="Yes")
         for order, (_model, child, fk, _fields) in enumerate(
                 [group for group in groups if group[0] is model], start=1):
-            el(form, "ItemGroupRef", ItemGroupOID=_group_oid(model, fk), OrderNumber=order,
-               Mandatory="Yes" if child is None else "No")
+            _el(form, "ItemGroupRef", ItemGroupOID=_group_oid(model, fk), OrderNumber=order,
+                Mandatory="Yes" if child is None else "No")
+
+
+def _odm_item_group_defs(mdv, *, groups) -> dict:
+    """The item groups with their item references; answers the item OID of each (form, foreign key, field)."""
     item_oids = {}
-    codelists = []
     for model, child, fk, fields in groups:
         name = model.crf_label if child is None else f"{model.crf_label}: {child_label(child)}"
-        group = el(mdv, "ItemGroupDef", OID=_group_oid(model, fk), Name=name,
-                   Repeating="No" if child is None else "Yes")
+        group = _el(mdv, "ItemGroupDef", OID=_group_oid(model, fk), Name=name,
+                    Repeating="No" if child is None else "Yes")
         for order, f in enumerate(fields, start=1):
             item_oids[(model, fk, f.name)] = _item_oid(model, f.name, fk)
-            el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
+            _el(group, "ItemRef", ItemOID=item_oids[(model, fk, f.name)], OrderNumber=order, Mandatory="No")
+    return item_oids
+
+
+def _odm_item_defs(mdv, *, groups, item_oids) -> None:
+    """Each item with its question (the field's label with its unit) and, for a coded field, its code list
+    (written after every ItemDef, as the schema orders them)."""
+    codelists = []
     for model, _child, fk, fields in groups:
         for f in fields:
-            item = el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
+            item = _el(mdv, "ItemDef", OID=item_oids[(model, fk, f.name)], Name=f.name, DataType=odm_data_type(f))
             _translated(item, "Question", field_label(f))
             if f.choices:
                 codelist_oid = item_oids[(model, fk, f.name)].replace("I.", "CL.", 1)
-                el(item, "CodeListRef", CodeListOID=codelist_oid)
+                _el(item, "CodeListRef", CodeListOID=codelist_oid)
                 codelists.append((codelist_oid, f))
     for codelist_oid, f in codelists:
-        codelist = el(mdv, "CodeList", OID=codelist_oid, Name=str(f.verbose_name), DataType="text")
+        codelist = _el(mdv, "CodeList", OID=codelist_oid, Name=str(f.verbose_name), DataType="text")
         for code, label in f.flatchoices:
-            item = el(codelist, "CodeListItem", CodedValue=code)
+            item = _el(codelist, "CodeListItem", CodedValue=code)
             _translated(item, "Decode", str(label))
-    return study, study_oid, mdv_oid, form_oids, item_oids
 
 
 def _odm_admin(*, patients, models_, protocol, study_oid, mdv_oid):

@@ -23,6 +23,22 @@ class QueryAnswerForm(forms.Form):
     acknowledge_deviation = forms.BooleanField(
         label="I acknowledge the protocol deviation the new value causes", required=False)
 
+    def __init__(self, *args, value_field: forms.Field | None = None, value: object = None, **kwargs):
+        """``value_field``: the queried field's own widget, for a list or a table (eligibility answers,
+        seriousness criteria, CAPD items), shown with the stored ``value`` to edit."""
+        super().__init__(*args, **kwargs)
+        if value_field is not None:
+            value_field.label, value_field.help_text, value_field.required = "New value", "", False
+            value_field.initial = value
+            self.fields["new_value"] = value_field
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("correct_value"):  # no correction: whatever the value widgets hold is not read
+            self.errors.pop("new_value", None)
+            cleaned["new_value"] = None
+        return cleaned
+
 
 class QueryCloseForm(forms.Form):
     text = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))

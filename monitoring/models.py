@@ -130,6 +130,12 @@ class Signature(models.Model):
 
     MEANING_REVIEWED = "Reviewed and approved"
 
+    class HashScope(models.TextChoices):
+        FORM_AND_ROWS = "form_and_rows", "The form's values and its child rows"
+        # Signatures of lymphodepletion and infusion forms given before their rows (doses, fractions) were
+        # part of the hash (set by infusions migration 0007; never given today).
+        FORM_VALUES = "form_values", "The form's own values; its rows as the audit trail had them when signed"
+
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField()
@@ -142,6 +148,9 @@ class Signature(models.Model):
     signed_at = models.DateTimeField()
     meaning = models.CharField(max_length=100, default=MEANING_REVIEWED)
     values_sha256 = models.CharField(max_length=64)
+    hash_scope = models.CharField(
+        max_length=20, choices=HashScope.choices, default=HashScope.FORM_AND_ROWS,
+        help_text="What values_sha256 covers, so a signature is judged by the hash it was given with.")
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=300, blank=True)
 

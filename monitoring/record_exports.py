@@ -3,8 +3,8 @@ changed value), for the patients a data manager may see. Streamed line by line t
 (monitoring.csv_safe): formula-like text is neutralised, memory does not grow with the trial.
 
 The clinical long exports (every lymphodepletion dose, every infusion fraction, every SAE report) are the
-child CSVs of monitoring.exports; CRS and ICANS assessments with their grades and inputs are their forms'
-CSVs (monitoring.exports.form_csv), which carry every input and the computed grade and its driver.
+child CSVs of monitoring.exports; CRS and ICANS assessments, with their grades and every ASTCT input, are one
+long CSV of both syndromes (`monitoring.exports.assessment_csv_lines`), listed here with the others.
 """
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from crf.models import crf_children, crf_models
 
 from .csv_safe import csv_lines
+from .exports import assessment_csv_lines
 
 
 def _who(user) -> str:
@@ -90,10 +91,11 @@ def signatures_lines(patients) -> Iterator[str]:
             .select_related("patient__site", "visit__definition").order_by("patient__subject_id", "signed_at", "pk"))
     return csv_lines(
         ["subject_id", "site", "form", "form_id", "signature_id", "signer", "signed_at", "meaning", "visit",
-         "values_sha256", "voided_at", "void_reason"],
+         "values_sha256", "hash_scope", "voided_at", "void_reason"],
         ([s.patient.study_id, s.patient.site.code, forms.get(s.content_type_id, ("", ""))[0] or s.crf_label,
           s.object_id, s.pk, s.signer_full_name, _when(s.signed_at), s.meaning,
-          s.visit.definition.code if s.visit_id else "", s.values_sha256, _when(s.voided_at), s.void_reason]
+          s.visit.definition.code if s.visit_id else "", s.values_sha256, s.hash_scope, _when(s.voided_at),
+          s.void_reason]
          for s in rows.iterator(chunk_size=2000)))
 
 
@@ -157,6 +159,8 @@ class RecordExport:
 
 RECORD_EXPORTS = {
     export.slug: export for export in (
+        RecordExport("crs-icans", "CRS and ICANS assessments with their grades and every ASTCT input, one row "
+                     "per assessment", assessment_csv_lines),
         RecordExport("deviations", "Protocol deviations", deviations_lines),
         RecordExport("queries", "Data queries, one row per message", queries_lines),
         RecordExport("sdv", "Source-data verification marks", sdv_lines),

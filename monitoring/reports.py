@@ -7,8 +7,10 @@ timeline, then each visit's forms in visit order, then the forms not tied to a v
 
 Speed (docs/performance.md): WeasyPrint's time grows with the boxes it lays out, so the PDF layout
 (`monitoring/includes/crf_review_pdf.html`) is compact: two columns of values with the SDV mark and open
-queries beside the value, one line for what is empty (no queries, no deviations), and an audit trail whose
-creation entry lists only the values changed since (the others are the values shown above it).
+queries beside the value, the values not recorded named on one row, one paragraph for the status and what is
+empty (no queries, no deviations), and an audit trail of one line per entry whose creation entry lists only
+the values changed since (the others are the values shown above it). The contents page gives each page
+number after its entry: a dotted leader (`leader()`) cost WeasyPrint about a second.
 """
 from dataclasses import dataclass, field
 

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils.text import capfirst
 
 from crf.audit import audit_trail, compact_audit
-from crf.display import field_label, format_value
+from crf.display import EMPTY, field_label, format_value
 from crf.models import CrfStatus, child_label, child_value_fields, crf_children, crf_models
 from crf.services import crf_value_fields
 from patients.models import Patient
@@ -119,6 +119,14 @@ def crf_rows(crf, *, marks=None, queries=None) -> list[dict]:
     ]
 
 
+def is_not_recorded(row: dict) -> bool:
+    """A row of crf_rows with nothing to show: no value (—, an empty list or table), no SDV mark, no open query."""
+    value = row["value"]
+    empty = value == EMPTY or (getattr(value, "kind", "") == "list" and not value.items) or (
+        getattr(value, "kind", "") == "table" and not value.rows)
+    return empty and not row["verified"] and not row["open_queries"]
+
+
 def crf_review(crf) -> dict:
     """Everything a report or the detail page shows about one CRF."""
     return crf_reviews([crf])[0]
@@ -158,10 +166,14 @@ def crf_reviews(crfs) -> list[dict]:
         marks, signatures, queries, history_rows = loaded[(type(crf), crf.pk)]
         audit = sorted(audit_trail(crf, rows=history_rows, related=related) + child_audits[(type(crf), crf.pk)],
                        key=lambda entry: entry.when, reverse=True)
+        rows = crf_rows(crf, marks=marks, queries=queries)
         reviews.append({
             "crf": crf,
             "model_label": crf_model_label(crf),
-            "rows": crf_rows(crf, marks=marks, queries=queries),
+            "rows": rows,
+            # The PDFs print the values that are not recorded on one line (fewer boxes to lay out).
+            "pdf_rows": [row for row in rows if not is_not_recorded(row)],
+            "not_recorded": [row["label"] for row in rows if is_not_recorded(row)],
             "whole_form_verification": next((m for m in marks if m.field == "" and m.is_active), None),
             "verifications": marks,
             "signatures": signatures,

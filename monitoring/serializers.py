@@ -37,7 +37,11 @@ class QueryRaiseSerializer(serializers.Serializer):
 
 class QueryAnswerSerializer(serializers.Serializer):
     text = serializers.CharField()
-    new_value = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+    new_value = serializers.JSONField(
+        required=False, allow_null=True, default=None,
+        help_text="The corrected value: text (dates as YYYY-MM-DD, coded values by code); for a structured field "
+                  "the object or list it holds (eligibility: {criterion code: true/false/null}; "
+                  "seriousness_criteria: a list of codes; capd_items: the eight item scores 0-4).")
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text="Reason for the change (and for a protocol deviation it causes).")
     acknowledge_deviation = serializers.BooleanField(
@@ -61,7 +65,7 @@ class SignatureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Signature
         fields = ["id", "crf_label", "object_id", "signer_full_name", "signed_at", "meaning", "values_sha256",
-                  "voided_at", "void_reason"]
+                  "hash_scope", "voided_at", "void_reason"]
 
 
 class CrfChangeSerializer(serializers.Serializer):

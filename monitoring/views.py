@@ -41,6 +41,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
+from crf.forms import correction_form_field  # noqa: E402
 from crf.models import CrfStatus  # noqa: E402
 from crf.services import crf_lock_reason  # noqa: E402
 from trial.roles import can_enter_data, visible_sites  # noqa: E402
@@ -193,10 +194,19 @@ def _query_or_404(request, pk):
             "patient", "patient__site"), pk=pk)
 
 
+def _answer_value_widget(query) -> dict:
+    """For a list or table field (eligibility answers, seriousness criteria, CAPD items), the answer form
+    offers the field's own widget with the stored value; a one-value field is typed as text."""
+    crf = query.crf
+    if crf is None or query.field not in type(crf).structured_fields:
+        return {}
+    return {"value_field": correction_form_field(crf, query.field), "value": getattr(crf, query.field)}
+
+
 @login_required
 def query_detail(request, pk: int):
     query = _query_or_404(request, pk)
-    answer_form = QueryAnswerForm(request.POST or None)
+    answer_form = QueryAnswerForm(request.POST or None, **_answer_value_widget(query))
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "answer" and answer_form.is_valid():

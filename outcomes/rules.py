@@ -17,11 +17,15 @@ whether or not extramedullary disease was assessed, so a known failing
 criterion wins over a missing one (three-valued logic, as in SQL).
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from crf.checks import first_error_per_field
 
 CR_BLAST_THRESHOLD_PERCENT = 5
 MRD_NEGATIVE_THRESHOLD_PERCENT = 0.01
@@ -255,7 +259,7 @@ def data_cutoff_error(cutoff: date, *, today: date) -> str | None:
 # Follow-up consistency (hard checks) -------------------------------------------
 
 
-def follow_up_date_errors(  # noqa: C901 (a flat list of independent date rules)
+def follow_up_date_errors(
     *,
     infusion_date: date,
     contact_date: date,
@@ -273,49 +277,129 @@ def follow_up_date_errors(  # noqa: C901 (a flat list of independent date rules)
     follow-up forms: a death before a recorded relapse, a relapse after a
     recorded death, or a second, different death date are refused too.
     ``status`` is a FollowUp status value (relapsed / dead need their date).
-    ``today``, when given, refuses dates in the future.
+    ``today``, when given, refuses dates in the future. Each rule below
+    answers on its own; a field shows the first rule's message.
     """
+    dates = {"contact_date": contact_date, "relapse_date": relapse_date, "death_date": death_date,
+             "hsct_date": hsct_date}
+    return first_error_per_field(
+        follow_up_date_range_errors(dates=dates, infusion_date=infusion_date, contact_date=contact_date,
+                                    today=today),
+        follow_up_status_errors(status=status, relapse_date=relapse_date, death_date=death_date),
+        death_date_order_errors(death_date=death_date, relapse_dates=[relapse_date, recorded_relapse_date],
+                                hsct_date=hsct_date, recorded_death_date=recorded_death_date),
+        after_recorded_death_errors(relapse_date=relapse_date, hsct_date=hsct_date,
+                                    recorded_death_date=recorded_death_date),
+    )
+
+
+def follow_up_date_range_errors(
+    *, dates: dict[str, date | None], infusion_date: date, contact_date: date, today: date | None
+) -> dict[str, str]:
+    """Each date of the contact between the infusion and the contact date (the contact date itself:
+    after the infusion), and none in the future."""
     errors: dict[str, str] = {}
-    dates = {
-        "contact_date": contact_date,
-        "relapse_date": relapse_date,
-        "death_date": death_date,
-        "hsct_date": hsct_date,
-    }
     for name, value in dates.items():
-        if value is not None and today is not None and value > today:
+        if value is None:
+            continue
+        if today is not None and value > today:
             errors[name] = f"This date ({value:%Y-%m-%d}) is in the future."
-        elif value is not None and value < infusion_date:
+        elif value < infusion_date:
             errors[name] = f"This date is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
-    for name in ("relapse_date", "death_date", "hsct_date"):
-        value = dates[name]
-        if name not in errors and value is not None and value > contact_date:
+        elif name != "contact_date" and value > contact_date:
             errors[name] = "This date is after the contact date: it cannot have been reported yet."
-    if status == "relapsed" and relapse_date is None:
-        errors.setdefault("relapse_date", "Give the date of the relapse.")
-    if status == "dead" and death_date is None:
-        errors.setdefault("death_date", "Give the date of death.")
-    if status != "dead" and death_date is not None:
-        errors.setdefault("status", "A death date is given: the status must be Dead.")
-    if death_date is not None and "death_date" not in errors:
-        first_relapse = min(
-            (d for d in (relapse_date, recorded_relapse_date) if d is not None), default=None
-        )
-        if first_relapse is not None and death_date < first_relapse:
-            errors["death_date"] = (
-                f"The death date is before the relapse ({first_relapse:%Y-%m-%d})."
-            )
-        elif hsct_date is not None and death_date < hsct_date:
-            errors["death_date"] = f"The death date is before the HSCT ({hsct_date:%Y-%m-%d})."
-        elif recorded_death_date is not None and death_date != recorded_death_date:
-            errors["death_date"] = (
-                f"A death on {recorded_death_date:%Y-%m-%d} is already recorded for this patient."
-            )
-    if recorded_death_date is not None:
-        for name in ("relapse_date", "hsct_date"):
-            value = dates[name]
-            if name not in errors and value is not None and value > recorded_death_date:
-                errors[name] = (
-                    f"This date is after the patient's recorded death ({recorded_death_date:%Y-%m-%d})."
-                )
     return errors
+
+
+def follow_up_status_errors(*, status: str, relapse_date: date | None, death_date: date | None) -> dict[str, str]:
+    """Relapsed and dead need their date; a death date needs the status Dead."""
+    errors: dict[str, str] = {}
+    if status == "relapsed" and relapse_date is None:
+        errors["relapse_date"] = "Give the date of the relapse."
+    if status == "dead" and death_date is None:
+        errors["death_date"] = "Give the date of death."
+    if status != "dead" and death_date is not None:
+        errors["status"] = "A death date is given: the status must be Dead."
+    return errors
+
+
+def death_date_order_errors(
+    *, death_date: date | None, relapse_dates: list[date | None], hsct_date: date | None,
+    recorded_death_date: date | None,
+) -> dict[str, str]:
+    """A death is not before the first relapse (this form's or recorded) nor before the HSCT, and a
+    patient dies once: a death date other than the recorded one is refused."""
+    if death_date is None:
+        return {}
+    first_relapse = min((day for day in relapse_dates if day is not None), default=None)
+    if first_relapse is not None and death_date < first_relapse:
+        return {"death_date": f"The death date is before the relapse ({first_relapse:%Y-%m-%d})."}
+    if hsct_date is not None and death_date < hsct_date:
+        return {"death_date": f"The death date is before the HSCT ({hsct_date:%Y-%m-%d})."}
+    if recorded_death_date is not None and death_date != recorded_death_date:
+        return {"death_date": f"A death on {recorded_death_date:%Y-%m-%d} is already recorded for this patient."}
+    return {}
+
+
+def after_recorded_death_errors(
+    *, relapse_date: date | None, hsct_date: date | None, recorded_death_date: date | None
+) -> dict[str, str]:
+    """No relapse or HSCT after the patient's recorded death."""
+    if recorded_death_date is None:
+        return {}
+    return {
+        name: f"This date is after the patient's recorded death ({recorded_death_date:%Y-%m-%d})."
+        for name, value in (("relapse_date", relapse_date), ("hsct_date", hsct_date))
+        if value is not None and value > recorded_death_date
+    }
+
+
+# One death, wherever it is recorded -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeathSource:
+    """A form that records the patient's death: a follow-up (`follow_up`), a grade-5 adverse event
+    (`adverse_events`) or an end of study for death (`end_of_study`)."""
+
+    crf_code: str
+    crf_label: str
+    pk: int
+    death_date: date
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class PatientDeath:
+    """The patient's one death: the earliest date recorded, its cause, and every source."""
+
+    death_date: date
+    cause: str
+    sources: tuple[DeathSource, ...]
+
+    @property
+    def dates_agree(self) -> bool:
+        return len({source.death_date for source in self.sources}) == 1
+
+    @property
+    def dates_text(self) -> str:
+        return "; ".join(f"{source.crf_label} {source.death_date:%Y-%m-%d}" for source in self.sources)
+
+
+#: Which source's cause is shown first when several give one: the follow-up's stated cause, then the
+#: adverse event's term, then the end of study.
+DEATH_SOURCE_ORDER = ("follow_up", "adverse_events", "end_of_study")
+
+
+def patient_death_from(sources: Iterable[DeathSource]) -> PatientDeath | None:
+    """One death from every source that records it (None when none does). Its date is the earliest
+    recorded (a later date on another form cannot make the patient alive before it); sources that
+    disagree are kept, so that the service raises a query on them."""
+    ordered = sorted(sources, key=lambda s: (s.death_date, DEATH_SOURCE_ORDER.index(s.crf_code)
+                                             if s.crf_code in DEATH_SOURCE_ORDER else 99, s.pk))
+    if not ordered:
+        return None
+    by_preference = sorted(ordered, key=lambda s: DEATH_SOURCE_ORDER.index(s.crf_code)
+                           if s.crf_code in DEATH_SOURCE_ORDER else 99)
+    cause = next((s.cause for s in by_preference if s.cause), "")
+    return PatientDeath(death_date=ordered[0].death_date, cause=cause, sources=tuple(ordered))

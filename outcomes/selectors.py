@@ -6,11 +6,19 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from crf.models import crf_model
 from patients.models import Patient
 from trial.models import Protocol, VisitDefinition
 
 from .models import FollowUp, FollowUpStatus, ResponseAssessment
-from .rules import COMPLETE_REMISSION_RESPONSES, Response, primary_assessment_index
+from .rules import (
+    COMPLETE_REMISSION_RESPONSES,
+    DeathSource,
+    PatientDeath,
+    Response,
+    patient_death_from,
+    primary_assessment_index,
+)
 from .statistics import PatientCourse
 
 
@@ -43,6 +51,50 @@ def first_relapse_and_death(
     return min(relapses, default=None), min(deaths, default=None)
 
 
+def _patient_filter(patients: QuerySet[Patient] | Iterable[int]) -> dict[str, object]:
+    if isinstance(patients, QuerySet):
+        return {"patient_id__in": patients.values("pk")}
+    return {"patient_id__in": list(patients)}
+
+
+def patient_deaths(patients: QuerySet[Patient] | Iterable[int]) -> dict[int, PatientDeath]:
+    """Patient id -> the patient's one death, for the patients (a queryset or ids) that have one, read
+    from every form that records a death: a follow-up's death date, a grade-5 adverse event's death
+    date (safety's form, reached through the CRF registry) and an end of study for death. Removed
+    forms are left out. One query per kind of form, whatever the number of patients."""
+    where = _patient_filter(patients)
+    found: dict[int, list[DeathSource]] = defaultdict(list)
+    for row in FollowUp.objects.filter(removed=False, death_date__isnull=False, **where).values(
+            "pk", "patient_id", "death_date", "death_cause"):
+        found[row["patient_id"]].append(DeathSource(
+            crf_code=FollowUp.crf_code, crf_label=FollowUp.crf_label, pk=row["pk"], death_date=row["death_date"],
+            cause=row["death_cause"]))
+    for code, label, rows in _other_death_rows(where):
+        for pk, patient_id, death_date, cause in rows:
+            found[patient_id].append(DeathSource(crf_code=code, crf_label=label, pk=pk, death_date=death_date,
+                                                 cause=cause))
+    return {patient_id: death for patient_id, sources in found.items()
+            if (death := patient_death_from(sources)) is not None}
+
+
+def _other_death_rows(where: dict[str, object]) -> list[tuple[str, str, list[tuple[int, int, datetime.date, str]]]]:
+    """Deaths on the other apps' forms: a grade-5 adverse event (its term is the cause)."""
+    try:
+        adverse_event = crf_model("adverse_events")
+    except LookupError:  # an installation without the safety app
+        return []
+    rows = [(pk, patient_id, death_date, f"{term} (grade 5 adverse event)")
+            for pk, patient_id, death_date, term in adverse_event.objects.filter(
+                removed=False, grade=5, death_date__isnull=False, **where).values_list(
+                "pk", "patient_id", "death_date", "term")]
+    return [(adverse_event.crf_code, adverse_event.crf_label, rows)]
+
+
+def patient_death(patient: Patient) -> PatientDeath | None:
+    """The patient's one death (date, cause, every source), or None: see `patient_deaths`."""
+    return patient_deaths([patient.pk]).get(patient.pk)
+
+
 def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
     """Protocol id -> (target day, days before, days after) of the 1-month assessment.
 
@@ -66,7 +118,7 @@ def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[i
 
 
 def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
-    """One PatientCourse per infused patient of ``patients``, in five queries whatever their number.
+    """One PatientCourse per infused patient of ``patients``, in seven queries whatever their number.
 
     * infusion date: ``Patient.infusion_date`` (day 0);
     * 1-month response and MRD: the response assessment closest to the
@@ -77,7 +129,8 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
       or CRi (the duration of remission starts there);
     * first relapse: the earliest relapse date on a follow-up form, or the
       earliest assessment whose derived response is a relapse, if earlier;
-    * death and allogeneic HSCT: the earliest such date on a follow-up form;
+    * death: the patient's one death (`patient_deaths`: a follow-up, a grade-5 adverse event or an
+      end of study for death, the earliest date); allogeneic HSCT: the earliest on a follow-up form;
     * last contact: the latest follow-up contact or assessment date (the
       infusion date when there is neither);
     * lost to follow-up: the latest follow-up contact says so.
@@ -101,6 +154,7 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
         "contact_date", "pk"
     ).values("patient_id", "contact_date", "follow_up_status", "relapse_date", "death_date", "hsct_date"):
         follow_ups[row["patient_id"]].append(row)
+    deaths = patient_deaths(ids)
 
     courses = []
     for patient in infused:
@@ -135,7 +189,7 @@ def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:
                 infusion_date=infusion_date,
                 last_contact_date=max(contacts, default=infusion_date),
                 relapse_date=relapse_date,
-                death_date=first(f["death_date"] for f in own_follow_ups),
+                death_date=deaths[patient["pk"]].death_date if patient["pk"] in deaths else None,
                 hsct_date=first(f["hsct_date"] for f in own_follow_ups),
                 response_1_month=primary["response"] if primary else None,
                 mrd_negative_1_month=primary["mrd_negative"] if primary else None,

@@ -15,18 +15,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.checks import visit_window_check
-from crf.services import audited_save, crf_record, crf_remove, crf_save
-from patients.models import Patient, PatientStatus, Visit
+from crf.models import crf_model
+from crf.services import crf_record, crf_remove, crf_save
+from monitoring.services.queries import query_raise_automatic
+from patients.models import Patient, Visit
+from patients.services import patient_off_study
 
 from .models import (
     FollowUp,
-    FollowUpStatus,
     GeneticResult,
     ResponseAssessment,
     genetic_aberration_detected,
 )
-from .rules import COMPLETE_REMISSION_RESPONSES, derive_mrd_negative, derive_response, follow_up_date_errors
-from .selectors import first_relapse_and_death, prior_complete_remission
+from .rules import (
+    COMPLETE_REMISSION_RESPONSES,
+    PatientDeath,
+    derive_mrd_negative,
+    derive_response,
+    follow_up_date_errors,
+)
+from .selectors import first_relapse_and_death, patient_death, prior_complete_remission
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -39,6 +47,8 @@ TEXT_FIELDS = frozenset({
     "subsequent_therapy", "death_cause",
 })
 DEATH_OFF_STUDY_REASON = "Death"
+#: The field of each death-recording form that holds the date (where a disagreement's query goes).
+DEATH_DATE_FIELD = {"follow_up": "death_date", "adverse_events": "death_date", "end_of_study": "end_date"}
 
 
 def _infusion_date_or_error(patient: Patient) -> datetime.date:
@@ -101,9 +111,9 @@ def _response_assessment_hard_checks(*, patient: Patient, assessment: ResponseAs
     elif on < infusion_date:
         errors["assessment_date"] = f"The assessment is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
     else:
-        _relapse, death_date = first_relapse_and_death(patient=patient)
-        if death_date is not None and on > death_date:
-            errors["assessment_date"] = f"The assessment is after the patient's death ({death_date:%Y-%m-%d})."
+        death = patient_death(patient)
+        if death is not None and on > death.death_date:
+            errors["assessment_date"] = f"The assessment is after the patient's death ({death.death_date:%Y-%m-%d})."
     if errors:
         raise ValidationError(errors)
 
@@ -282,8 +292,8 @@ def follow_up_save(
         soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    if follow_up.follow_up_status == FollowUpStatus.DEAD and follow_up.death_date is not None:  # checked above
-        patient_off_study_for_death(patient=patient, death_date=follow_up.death_date, by=by)
+    if follow_up.death_date is not None or follow_up.pk is not None:  # a death recorded, or perhaps corrected
+        patient_death_reconcile(patient=patient, by=by)
     return follow_up
 
 
@@ -296,14 +306,20 @@ def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason
     )
 
 
-def patient_off_study_for_death(*, patient: Patient, death_date: datetime.date, by: User) -> None:
-    """Move the patient off study on the date of death (idempotent)."""
-    patient.refresh_from_db()
-    if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == death_date
-            and patient.off_study_reason == DEATH_OFF_STUDY_REASON):
-        return
-    patient.status = PatientStatus.OFF_STUDY
-    patient.off_study_date = death_date
-    patient.off_study_reason = DEATH_OFF_STUDY_REASON
-    audited_save(instance=patient, by=by, reason=f"Death on {death_date:%Y-%m-%d} recorded on the follow-up form")
-
+def patient_death_reconcile(*, patient: Patient, by: User | None) -> PatientDeath | None:
+    """After a form that records a death was saved: the patient's one death (`selectors.patient_death`:
+    follow-up, grade-5 adverse event, end of study) takes the patient off study on its date; sources
+    that disagree on the date get an automatic query each, naming every date recorded."""
+    death = patient_death(patient)
+    if death is None:
+        return None
+    labels = " and ".join(sorted({source.crf_label.lower() for source in death.sources}))
+    patient_off_study(patient=patient, on_date=death.death_date, reason=DEATH_OFF_STUDY_REASON, by=by,
+                      cause=f"Death on {death.death_date:%Y-%m-%d} recorded on the {labels} form")
+    if not death.dates_agree:
+        for source in death.sources:
+            crf = crf_model(source.crf_code).objects.get(pk=source.pk)
+            query_raise_automatic(crf=crf, field=DEATH_DATE_FIELD.get(source.crf_code, "death_date"), text=(
+                f"The death dates recorded for this patient disagree ({death.dates_text}). One death has one "
+                f"date: correct the form(s) that are wrong."))
+    return death

@@ -3,7 +3,7 @@ the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
 
-from crf.forms import CrfVersionMixin, reason_for_change_field
+from crf.forms import CrfEntryForm, LabelledMultiWidget, reason_for_change_field
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
@@ -15,9 +15,35 @@ def _answer_to_bool(value: str) -> bool | None:
     return {"true": True, "false": False}.get(value)
 
 
-class ScreeningForm(CrfVersionMixin, forms.Form):
+def _bool_to_answer(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def criterion_choices(criterion) -> list[tuple[str, str]]:
+    """The answers to one eligibility criterion, worded for its kind."""
+    if criterion.kind == "inclusion":
+        return [("true", "Met"), ("false", "Not met"), ("", "Not yet assessed")]
+    return [("false", "Absent"), ("true", "Present"), ("", "Not yet assessed")]
+
+
+def criterion_label(criterion) -> str:
+    return f"{criterion.get_kind_display()}: {criterion.text}"
+
+
+def _reason_when_submitted(form: CrfEntryForm, *, required: bool) -> None:
+    """A submitted form changes with a reason, required here as `crf_save` requires it; a new or draft
+    form has none to give."""
+    if required:
+        form.fields["reason"] = reason_for_change_field(required=True)
+    else:
+        del form.fields["reason"]
+
+
+class ScreeningForm(CrfEntryForm):
     """Consent and one yes/no/not-yet question per eligibility criterion of
-    the protocol version (trial.EligibilityCriterion), built from the data."""
+    the protocol version (trial.EligibilityCriterion), built from the data;
+    the CRF entry base gives the loaded version, the reason for change and
+    the acknowledgement of a failed soft check."""
 
     site = forms.ModelChoiceField(queryset=None, empty_label=None)
     screening_date = forms.DateField(widget=DATE_INPUT)
@@ -31,22 +57,17 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
         else:
             self.fields["site"].queryset = sites
         for criterion in self.criteria:
-            if criterion.kind == "inclusion":
-                choices = [("true", "Met"), ("false", "Not met"), ("", "Not yet assessed")]
-            else:
-                choices = [("false", "Absent"), ("true", "Present"), ("", "Not yet assessed")]
             self.fields[f"criterion_{criterion.code}"] = forms.ChoiceField(
-                label=f"{criterion.get_kind_display()}: {criterion.text}", choices=choices,
+                label=criterion_label(criterion), choices=criterion_choices(criterion),
                 widget=forms.RadioSelect, required=False, initial="",
             )
-        if reason_required:
-            self.fields["reason"] = reason_for_change_field(required=True)
+        _reason_when_submitted(self, required=reason_required)
 
     @staticmethod
     def initial_from(screening) -> dict:
         initial = {"screening_date": screening.screening_date, "consent_date": screening.consent_date}
         for code, answer in screening.eligibility.items():
-            initial[f"criterion_{code}"] = "" if answer is None else ("true" if answer else "false")
+            initial[f"criterion_{code}"] = _bool_to_answer(answer)
         return initial
 
     def eligibility(self) -> dict[str, bool | None]:
@@ -56,7 +77,44 @@ class ScreeningForm(CrfVersionMixin, forms.Form):
         return [self[f"criterion_{criterion.code}"] for criterion in self.criteria]
 
 
-class BaselineForm(CrfVersionMixin, forms.ModelForm):
+class EligibilityAnswersField(forms.MultiValueField):
+    """The eligibility answers as one value, criterion code → True / False / None (not yet assessed), for a
+    query's correction: on the page one row of choices per criterion of the protocol version, in the API the
+    object the screening takes (`{"code": true, …}`). Criteria not given are not yet assessed."""
+
+    def __init__(self, *, criteria, **kwargs):
+        criteria = list(criteria)
+        self.codes = [criterion.code for criterion in criteria]
+        fields = [forms.ChoiceField(choices=criterion_choices(criterion), required=False) for criterion in criteria]
+        widget = LabelledMultiWidget([forms.RadioSelect(choices=field.choices) for field in fields],
+                                     labels=[criterion_label(criterion) for criterion in criteria],
+                                     decompress=self.answer_choices)
+        super().__init__(fields=fields, widget=widget, require_all_fields=False, required=False, **kwargs)
+
+    def answer_choices(self, answers: dict | None) -> list[str]:
+        return [_bool_to_answer((answers or {}).get(code)) for code in self.codes]
+
+    def clean(self, value):
+        if isinstance(value, dict):
+            unknown = sorted(str(code) for code in value if code not in self.codes)
+            if unknown:
+                raise forms.ValidationError(f"Unknown eligibility criteria: {', '.join(unknown)}.")
+            if any(not (answer is None or isinstance(answer, bool)) for answer in value.values()):
+                raise forms.ValidationError("Answer each criterion with true, false or null (not yet assessed).")
+            value = self.answer_choices(value)
+        return super().clean(value)
+
+    def compress(self, data_list):
+        answers = list(data_list) + [""] * (len(self.codes) - len(data_list))
+        return {code: _answer_to_bool(answer) for code, answer in zip(self.codes, answers, strict=True)}
+
+
+def eligibility_correction_field(crf) -> forms.Field:
+    """`ScreeningCRF.structured_fields`: the answers to the criteria of the form's protocol version."""
+    return EligibilityAnswersField(criteria=crf.protocol.eligibility_criteria.all())
+
+
+class BaselineForm(CrfEntryForm, forms.ModelForm):
     """Demographics, weight and height, disease status. The disease status is
     required here (the API may send it later; the CRF is a draft until then)."""
 
@@ -84,8 +142,7 @@ class BaselineForm(CrfVersionMixin, forms.ModelForm):
         for name in ("prior_hsct", "prior_blinatumomab", "prior_inotuzumab"):
             value = getattr(self.instance, name, None)
             self.initial[name] = "" if value is None else ("true" if value else "false")
-        if reason_required:
-            self.fields["reason"] = reason_for_change_field(required=True)
+        _reason_when_submitted(self, required=reason_required)
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

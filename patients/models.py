@@ -222,9 +222,9 @@ class ScreeningCRF(CaseReportForm):
 
     crf_code = "screening"
     crf_label = "Screening and eligibility"
-    # The eligibility answers (one per criterion) are corrected on the screening form.
-    correctable_fields = ("screening_date", "consent_date")
+    correctable_fields = ("screening_date", "consent_date", "eligibility")
     correction_service = "patients.services.screening_correct"
+    structured_fields = {"eligibility": "patients.forms.eligibility_correction_field"}
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
     screening_date = models.DateField()

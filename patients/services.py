@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.models import CrfStatus
-from crf.services import audited_save, crf_save
+from crf.services import audited_save, crf_record, crf_save
+from trial.hooks import app_modules
 from trial.models import Protocol, Site
 
 from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
@@ -182,6 +183,8 @@ def screening_update(
     by: User,
     reason: str = "",
     version: int | None = None,
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
 ) -> ScreeningCRF:
     """Correct or complete the Screening CRF.
 
@@ -203,8 +206,9 @@ def screening_update(
     screening.consent_date = consent_date
     screening.screening_date = screening_date
     screening.eligibility = answers
-    crf_save(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING,
-             expected_version=version)
+    crf_record(crf=screening, by=by, reason=reason, submit=new_verdict != EligibilityVerdict.PENDING,
+               expected_version=version, acknowledge_deviation=acknowledge_deviation,
+               deviation_reason=deviation_reason)
     if patient.screening_date != screening_date:
         patient.screening_date = screening_date
         audited_save(instance=patient, by=by, reason=reason or "Screening date")
@@ -218,7 +222,7 @@ BASELINE_FIELDS = BaselineCRF.correctable_fields  # the form's data-entry fields
 
 @transaction.atomic
 def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int | None = None,
-                  **values: Any) -> BaselineCRF:
+                  acknowledge_deviation: bool = False, deviation_reason: str = "", **values: Any) -> BaselineCRF:
     """Create or edit the Baseline CRF. Hard checks (impossible weight,
     height, blasts, a birth date after consent) refuse the save on the field.
     The form is submitted once the disease status is complete, a draft before.
@@ -229,28 +233,70 @@ def baseline_save(*, patient: Patient, by: User, reason: str = "", version: int 
     baseline = BaselineCRF.objects.select_for_update().filter(patient=patient).first()
     if baseline is None:
         baseline = BaselineCRF(patient=patient, protocol=patient.protocol, status=CrfStatus.DRAFT)
+    birth_date_before = baseline.birth_date if baseline.pk is not None else None
     for name, value in values.items():
         if name == "extramedullary_sites" and value is None:
             value = ""
         setattr(baseline, name, value)
     if baseline.assessment_date is None:
         baseline.assessment_date = patient.screening_date  # the API's one-step screening
-    return crf_save(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
-                    expected_version=version)
+    crf_record(crf=baseline, by=by, reason=reason, submit=baseline.disease_status_complete,
+               expected_version=version, acknowledge_deviation=acknowledge_deviation,
+               deviation_reason=deviation_reason)
+    if birth_date_before is not None and baseline.birth_date != birth_date_before:
+        patient_dates_changed(patient=patient, by=by, cause=(
+            f"the birth date was corrected ({birth_date_before:%Y-%m-%d} → {baseline.birth_date:%Y-%m-%d})"))
+    return baseline
+
+
+def patient_off_study(*, patient: Patient, on_date: datetime.date, reason: str, by: User | None, cause: str) -> bool:
+    """Move the patient off study on ``on_date`` for ``reason`` (idempotent; returns whether anything
+    changed). The visits whose window had not closed by then become "not expected" (visits' status job)."""
+    patient.refresh_from_db()
+    if (patient.status == PatientStatus.OFF_STUDY and patient.off_study_date == on_date
+            and patient.off_study_reason == reason):
+        return False
+    patient.status = PatientStatus.OFF_STUDY
+    patient.off_study_date = on_date
+    patient.off_study_reason = reason
+    audited_save(instance=patient, by=by, reason=cause[:300])
+    return True
+
+
+def patient_death_recorded(*, patient: Patient, by: User | None) -> None:
+    """A form that records a death (a follow-up, a grade-5 adverse event, an end of study) was saved: the
+    app that keeps the one death reconciles the sources (`<app>/rederive.py`: `death_recorded`)."""
+    for module in app_modules("rederive"):
+        if hasattr(module, "death_recorded"):
+            module.death_recorded(patient=patient, by=by)
+
+
+def patient_dates_changed(*, patient: Patient, by: User | None, cause: str) -> None:
+    """The birth date or day 0 was corrected: each app derives again what depends on them (the age
+    that chose ICE or CAPD, an ICANS grade), through its `<app>/rederive.py` (`trial.hooks`), audited
+    with ``cause`` in the reason."""
+    for module in app_modules("rederive"):
+        if hasattr(module, "patient_dates_changed"):
+            module.patient_dates_changed(patient=patient, by=by, cause=cause)
 
 
 def screening_correct(*, crf: ScreeningCRF, field: str, value: Any, by: User, reason: str,
                       acknowledge_deviation: bool = False, deviation_reason: str = "") -> ScreeningCRF:
-    """One date corrected through the form's service (the screening date follows onto the patient)."""
-    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date, field: value}
-    return screening_update(patient=crf.patient, eligibility=crf.eligibility, by=by, reason=reason,
-                            version=crf.version, **values)
+    """One value corrected through the form's service: a date (the screening date follows onto the patient)
+    or the eligibility answers (the verdict may not turn around once decided)."""
+    values = {"consent_date": crf.consent_date, "screening_date": crf.screening_date,
+              "eligibility": crf.eligibility, field: value}
+    return screening_update(patient=crf.patient, by=by, reason=reason,
+                            version=crf.version, acknowledge_deviation=acknowledge_deviation,
+                            deviation_reason=deviation_reason, **values)
 
 
 def baseline_correct(*, crf: BaselineCRF, field: str, value: Any, by: User, reason: str,
                      acknowledge_deviation: bool = False, deviation_reason: str = "") -> BaselineCRF:
     """One value corrected through the form's service (its checks; BSA is derived, never stored)."""
-    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version, **{field: value})
+    return baseline_save(patient=crf.patient, by=by, reason=reason, version=crf.version,
+                         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+                         **{field: value})
 
 
 @transaction.atomic

@@ -132,6 +132,8 @@ def screening_edit(request, study_id):
                     patient=patient, consent_date=form.cleaned_data["consent_date"],
                     screening_date=form.cleaned_data["screening_date"], eligibility=form.eligibility(),
                     by=request.user, reason=form.cleaned_data.get("reason", ""), version=form.loaded_version(),
+                    acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                    deviation_reason=form.cleaned_data["deviation_reason"],
                 )
         except ValidationError as error:
             errors_onto_form(form, error)
@@ -182,7 +184,9 @@ def _baseline_form(request, patient, baseline):
         try:
             with transaction.atomic():
                 saved = baseline_save(patient=patient, by=request.user, reason=form.cleaned_data.get("reason", ""),
-                                      version=form.loaded_version(), **form.values())
+                                      version=form.loaded_version(),
+                                      acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                                      deviation_reason=form.cleaned_data["deviation_reason"], **form.values())
         except ValidationError as error:
             errors_onto_form(form, error)
         else:

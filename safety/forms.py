@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
 from crf.forms import CrfEntryForm as BaseCrfEntryForm
+from crf.forms import LabelledMultiWidget
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
@@ -29,6 +30,53 @@ _FREQUENCIES = ("Never", "Rarely", "Sometimes", "Often", "Always")
 
 def capd_field_name(number: int) -> str:
     return f"capd_item_{number}"
+
+
+def capd_item_choices(*, reverse: bool) -> list[tuple[int | str, str]]:
+    """One CAPD item's answers with their scores (items 1–4 scored in reverse: never = 4 … always = 0)."""
+    scores = range(4, -1, -1) if reverse else range(5)
+    return [("", "—")] + [(score, f"{word} ({score})") for word, score in zip(_FREQUENCIES, scores, strict=True)]
+
+
+class CapdItemsField(forms.MultiValueField):
+    """The eight CAPD item scores as one value (a list of 0–4), for a query's correction: on the page one
+    choice per item, in the API the list of eight scores."""
+
+    def __init__(self, **kwargs):
+        fields = [forms.TypedChoiceField(coerce=int, choices=capd_item_choices(reverse=reverse), required=False)
+                  for _label, reverse in CAPD_ITEMS]
+        widget = LabelledMultiWidget([forms.Select(choices=field.choices) for field in fields],
+                                     labels=[f"{number}. {label}" for number, (label, _reverse)
+                                             in enumerate(CAPD_ITEMS, start=1)],
+                                     decompress=lambda items: list(items or [None] * CAPD_ITEM_COUNT))
+        super().__init__(fields=fields, widget=widget, require_all_fields=False, required=False, **kwargs)
+
+    def clean(self, value):
+        if isinstance(value, list | tuple) and len(value) != CAPD_ITEM_COUNT:
+            raise ValidationError(f"CAPD has {CAPD_ITEM_COUNT} items: give a score for each ({len(value)} given).")
+        return super().clean(value)
+
+    def compress(self, data_list):
+        items = [None if item in (None, "") else item for item in data_list] or [None] * CAPD_ITEM_COUNT
+        if None in items:
+            raise ValidationError("Score every CAPD item (0–4).")
+        return items
+
+
+def capd_items_correction_field(crf) -> forms.Field:
+    """`IcansAssessment.structured_fields`: the eight CAPD item scores."""
+    return CapdItemsField()
+
+
+def seriousness_criteria_field() -> forms.Field:
+    """The ICH E2A seriousness criteria an event meets, as ticks (the AE form's field and a query's correction)."""
+    return forms.TypedMultipleChoiceField(choices=SeriousnessCriterion.choices, widget=forms.CheckboxSelectMultiple,
+                                          required=False)
+
+
+def seriousness_criteria_correction_field(crf) -> forms.Field:
+    """`AdverseEvent.structured_fields`."""
+    return seriousness_criteria_field()
 
 
 class CrfEntryForm(BaseCrfEntryForm, forms.ModelForm):
@@ -85,12 +133,9 @@ class IcansAssessmentForm(GradedEntryForm):
                 del self.fields[name]
             stored = self.instance.capd_items or [None] * CAPD_ITEM_COUNT
             for number, (label, reverse) in enumerate(CAPD_ITEMS, start=1):
-                scores = range(4, -1, -1) if reverse else range(5)
                 self.fields[capd_field_name(number)] = forms.TypedChoiceField(
                     label=f"{number}. {label}", coerce=int, required=False,
-                    choices=[("", "—")] + [(score, f"{word} ({score})")
-                                           for word, score in zip(_FREQUENCIES, scores, strict=True)],
-                    initial=stored[number - 1],
+                    choices=capd_item_choices(reverse=reverse), initial=stored[number - 1],
                 )
             self.fields["unable_to_assess"].label = "Unable to perform CAPD (unarousable)"
         else:
@@ -137,9 +182,7 @@ class AdverseEventForm(CrfEntryForm):
         label="CTCAE v5 term", widget=CtcaeTermInput,
         help_text="Type to search the CTCAE v5 terms; the system organ class follows from the term.",
     )
-    seriousness_criteria = forms.MultipleChoiceField(
-        choices=SeriousnessCriterion.choices, widget=forms.CheckboxSelectMultiple, required=False,
-    )
+    seriousness_criteria = seriousness_criteria_field()
 
     class Meta:
         model = AdverseEvent

@@ -33,12 +33,13 @@ CTCAE_TERM_CHOICES = [(term, term) for term, _soc in CTCAE_TERMS]
 class AdverseEvent(CaseReportForm):
     crf_code = Crf.ADVERSE_EVENTS.value
     crf_label = Crf.ADVERSE_EVENTS.label  # the schedule's name for the form: "Adverse events"
-    # The seriousness criteria (a list) are corrected on the form, not as one typed value.
     correctable_fields = (
-        "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "aware_at", "relatedness_cart",
-        "relatedness_lymphodepletion", "action_taken", "action_taken_other", "outcome", "death_date",
+        "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious", "seriousness_criteria",
+        "aware_at", "relatedness_cart", "relatedness_lymphodepletion", "action_taken", "action_taken_other",
+        "outcome", "death_date",
     )
     correction_service = "safety.services.adverse_event_correct"
+    structured_fields = {"seriousness_criteria": "safety.forms.seriousness_criteria_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
@@ -109,7 +110,9 @@ class CrsAssessment(CaseReportForm):
         "maximum temperature (°C)", max_digits=3, decimal_places=1, null=True, blank=True
     )
     fever_masked = models.BooleanField(
-        default=False, help_text="Antipyretics, tocilizumab or corticosteroids given: fever no longer required."
+        "antipyretics, tocilizumab or corticosteroids given", default=False,
+        help_text="Such treatment was given. Within a CRS episode that began with a fever of 38.0 °C or more, "
+                  "fever is then no longer required to grade CRS; it never opens an episode by itself.",
     )
     hypotension = models.CharField(max_length=24, choices=Hypotension.choices, default=Hypotension.NONE)
     hypoxia = models.CharField(max_length=20, choices=Hypoxia.choices, default=Hypoxia.NONE)
@@ -122,9 +125,10 @@ class CrsAssessment(CaseReportForm):
         "corticosteroid dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True
     )
     corticosteroid_given_on = models.DateField("corticosteroid given on", null=True, blank=True)
-    # Computed by safety.rules.crs_grading in the service; never entered.
+    # Computed by safety.rules.crs_course over the patient's whole course in the service; never entered.
     grade = models.PositiveSmallIntegerField("ASTCT CRS grade", editable=False, default=0)
     grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
+    grading_rule = models.CharField("grading rule applied", max_length=300, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]
@@ -140,12 +144,14 @@ class CrsAssessment(CaseReportForm):
 class IcansAssessment(CaseReportForm):
     crf_code = Crf.ICANS_ASSESSMENT.value
     crf_label = Crf.ICANS_ASSESSMENT.label
-    # The ICE items (the score follows them), not the CAPD item list, which is corrected on the form.
+    # The ICE and CAPD items (the scores follow them), not the scores themselves.
     correctable_fields = (
         "assessment_date", "ice_orientation", "ice_naming", "ice_following_commands", "ice_writing",
-        "ice_attention", "unable_to_assess", "consciousness", "seizure", "motor_weakness", "cerebral_edema",
+        "ice_attention", "capd_items", "unable_to_assess", "consciousness", "seizure", "motor_weakness",
+        "cerebral_edema",
     )
     correction_service = "safety.services.icans_assessment_correct"
+    structured_fields = {"capd_items": "safety.forms.capd_items_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
     assessment_date = models.DateField()
@@ -167,16 +173,17 @@ class IcansAssessment(CaseReportForm):
     )
     ice_score = models.PositiveSmallIntegerField(
         "ICE score", null=True, blank=True, validators=[MaxValueValidator(10)],
-        help_text="0–10; empty when the patient cannot be assessed.",
+        help_text="0–10; empty when ICE was not done. Not for a child under 12 (CAPD).",
     )
-    # CAPD (children under 12 at infusion): eight items 0–4, as scored.
+    # CAPD (children under 12 on the assessment date): eight items 0–4, as scored.
     capd_items = models.JSONField("CAPD item scores", null=True, blank=True)
     capd_score = models.PositiveSmallIntegerField(
         "CAPD score", null=True, blank=True, validators=[MaxValueValidator(32)]
     )
     unable_to_assess = models.BooleanField(
-        "unable to assess (ICE/CAPD)", default=False,
-        help_text="The patient is unarousable and cannot perform the ICE or CAPD assessment.",
+        "unable to assess (ICE/CAPD not done)", default=False,
+        help_text="ICE or CAPD not done (sedated, intubated, unarousable): the other domains grade; "
+                  "grade 4 needs an unarousable patient or another grade-4 domain.",
     )
     consciousness = models.CharField(
         "level of consciousness", max_length=12, choices=Consciousness.choices, default=Consciousness.NORMAL
@@ -188,9 +195,12 @@ class IcansAssessment(CaseReportForm):
     cerebral_edema = models.CharField(
         "raised ICP / cerebral oedema", max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
     )
-    age_years_at_infusion = models.PositiveSmallIntegerField("age at infusion (years)", editable=False, null=True)
+    # The age that chose ICE or CAPD: on the assessment date (re-derived when the birth date is corrected).
+    age_years_at_assessment = models.PositiveSmallIntegerField(
+        "age on the assessment date (years)", editable=False, null=True)
     grade = models.PositiveSmallIntegerField("ASTCT ICANS grade", editable=False, default=0)
     grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
+    grading_rule = models.CharField("grading rule applied", max_length=300, editable=False, blank=True)
 
     class Meta:
         ordering = ["patient", "assessment_date", "pk"]

@@ -10,9 +10,10 @@ Transplant 2019;25:625-638.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.db.models import TextChoices
 
@@ -87,26 +88,28 @@ def has_fever(max_temperature_c: float | None) -> bool:
 def crs_grading(
     *, max_temperature_c: float | None, fever_masked: bool, hypotension: str, hypoxia: str
 ) -> Grading:
-    """ASTCT CRS grade (0-4) with the domain that drives it.
+    """One assessment's ASTCT CRS grade (0-4) with the domain that drives it.
 
     Fever (>= 38.0 °C, not attributable to another cause) is required: without it,
     hypotension or hypoxia is not CRS by the consensus definition and the grade is 0.
-    Once antipyretics or anti-cytokine therapy (tocilizumab, corticosteroids) have been
-    given, fever is no longer required to grade subsequent CRS, so ``fever_masked=True``
-    counts as fever present.
+    ``fever_masked`` says that fever is no longer required: the assessment lies within a
+    CRS episode that began with a documented fever, after antipyretics or anti-cytokine
+    therapy (tocilizumab, corticosteroids). Only `crs_course`, which reads the whole course,
+    decides that; an afebrile masked assessment is then graded by hypotension and hypoxia
+    alone (grade 0 when neither is present: the episode has resolved).
 
-    Grade 1 is fever alone; above that the grade is the worse of hypotension and hypoxia
-    (organ toxicities are graded separately by CTCAE and do not change the CRS grade).
+    With fever, grade 1 is fever alone; above that the grade is the worse of hypotension and
+    hypoxia (organ toxicities are graded separately by CTCAE and do not change the CRS grade).
     Grade 5 (death due to CRS) is not computed here: death is recorded on the adverse event.
     """
     hypotension_grade = HYPOTENSION_GRADE[Hypotension(hypotension)]
     hypoxia_grade = HYPOXIA_GRADE[Hypoxia(hypoxia)]  # validate both even without fever
-    if not (has_fever(max_temperature_c) or fever_masked):
-        return Grading(0, "no fever: not CRS")
-    return _worst(
-        {"fever": 1, "hypotension": hypotension_grade, "hypoxia": hypoxia_grade},
-        absent="no CRS",
-    )
+    if has_fever(max_temperature_c):
+        return _worst({"fever": 1, "hypotension": hypotension_grade, "hypoxia": hypoxia_grade}, absent="no CRS")
+    if fever_masked:
+        return _worst({"hypotension": hypotension_grade, "hypoxia": hypoxia_grade},
+                      absent="no fever, hypotension or hypoxia: CRS resolved")
+    return Grading(0, "no fever: not CRS")
 
 
 def grade_crs(
@@ -119,6 +122,154 @@ def grade_crs(
         hypotension=hypotension,
         hypoxia=hypoxia,
     ).grade
+
+
+@dataclass(frozen=True)
+class CrsInput:
+    """What `crs_course` reads of one CRS assessment. ``key`` identifies it in the answer
+    (the record's id, or anything hashable for a form not yet saved); ``treatment_given`` is
+    the form's statement that antipyretics, tocilizumab or corticosteroids were given (the
+    API's ``fever_masked``), dated on the assessment when no drug date is recorded."""
+
+    key: Hashable
+    assessment_date: date
+    max_temperature_c: float | None
+    hypotension: str
+    hypoxia: str
+    treatment_given: bool = False
+    tocilizumab_given_on: date | None = None
+    corticosteroid_given_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CrsGrading:
+    """One assessment graded within the course: the grade, the domain(s) that set it
+    (``driver``), the rule that applied (``rule``, shown on the pages) and its episode."""
+
+    grade: int
+    driver: str
+    rule: str
+    episode: int | None  # 1, 2, … in order of onset; None outside any episode
+
+
+@dataclass(frozen=True)
+class CrsEpisode:
+    """A CRS episode: it opens with a documented fever >= 38.0 °C and resolves on the first
+    later assessment with neither fever, hypotension nor hypoxia (None while it runs on)."""
+
+    number: int
+    onset_date: date
+    onset_temperature_c: float
+    peak_grade: int
+    peak_date: date
+    treatments: tuple[tuple[date, str], ...]  # (date given, "tocilizumab" / "corticosteroid" / …)
+    resolution_date: date | None
+
+
+@dataclass(frozen=True)
+class CrsCourse:
+    gradings: dict[Hashable, CrsGrading]
+    episodes: tuple[CrsEpisode, ...]
+
+
+TOCILIZUMAB = "tocilizumab"
+CORTICOSTEROID = "corticosteroid"
+ANTIPYRETIC_OR_ANTI_CYTOKINE = "antipyretic or anti-cytokine therapy"
+
+
+def _treatments(assessments: Sequence[CrsInput]) -> list[tuple[date, str]]:
+    """Every anti-CRS treatment recorded on any form of the course, by the date it was given."""
+    given: set[tuple[date, str]] = set()
+    for a in assessments:
+        if a.tocilizumab_given_on is not None:
+            given.add((a.tocilizumab_given_on, TOCILIZUMAB))
+        if a.corticosteroid_given_on is not None:
+            given.add((a.corticosteroid_given_on, CORTICOSTEROID))
+        if a.treatment_given and a.tocilizumab_given_on is None and a.corticosteroid_given_on is None:
+            given.add((a.assessment_date, ANTIPYRETIC_OR_ANTI_CYTOKINE))  # ticked, no drug dated: that day
+    return sorted(given)
+
+
+def crs_course(assessments: Iterable[CrsInput]) -> CrsCourse:
+    """Grade a patient's CRS assessments as ASTCT does, reading the whole course in time order
+    (same-day assessments in the order given).
+
+    * A fever >= 38.0 °C opens an episode (or continues the open one) and the assessment is graded
+      by the worst of fever, hypotension and hypoxia.
+    * An afebrile assessment is graded only inside an episode and after antipyretics, tocilizumab
+      or corticosteroids given on or after the episode's onset and on or before the assessment:
+      fever is then no longer required and hypotension and hypoxia grade it. Without such
+      treatment fever is required: grade 0 (not CRS), the episode stays open.
+    * Outside an episode an afebrile assessment is grade 0 whatever treatment is recorded: the
+      treatment masks fever only once CRS has begun (Lee et al., BBMT 2019).
+    * The first assessment with neither fever, hypotension nor hypoxia resolves the episode.
+    """
+    ordered = sorted(enumerate(assessments), key=lambda pair: (pair[1].assessment_date, pair[0]))
+    inputs = [a for _index, a in ordered]
+    treatments = _treatments(inputs)
+    gradings: dict[Hashable, CrsGrading] = {}
+    episodes: list[CrsEpisode] = []
+    episode: dict[str, Any] | None = None  # the open episode, built up as the walk goes
+    for a in inputs:
+        temperature = a.max_temperature_c
+        on = a.assessment_date
+        if has_fever(temperature):
+            assert temperature is not None
+            if episode is None:
+                episode = {"number": len(episodes) + 1, "onset_date": on, "onset_temperature_c": temperature,
+                           "peak_grade": 0, "peak_date": on}
+            grading = crs_grading(max_temperature_c=temperature, fever_masked=False, hypotension=a.hypotension,
+                                  hypoxia=a.hypoxia)
+            rule = (f"Fever {temperature:.1f} °C (≥ {FEVER_THRESHOLD_C} °C) within CRS episode {episode['number']} "
+                    f"(onset {episode['onset_date']:%Y-%m-%d}): the worst of fever, hypotension and hypoxia "
+                    f"(ASTCT 2019).")
+        elif episode is None:
+            grading = crs_grading(max_temperature_c=temperature, fever_masked=False, hypotension=a.hypotension,
+                                  hypoxia=a.hypoxia)
+            rule = (f"No fever ≥ {FEVER_THRESHOLD_C} °C has opened a CRS episode: not CRS. Antipyretics, "
+                    f"tocilizumab or corticosteroids mask fever only once CRS has begun (ASTCT 2019).")
+        else:
+            onset = episode["onset_date"]
+            masking = [(given_on, drug) for given_on, drug in treatments if onset <= given_on <= on]
+            grading = crs_grading(max_temperature_c=temperature, fever_masked=bool(masking),
+                                  hypotension=a.hypotension, hypoxia=a.hypoxia)
+            if masking:
+                given_on, drug = masking[0]
+                rule = (f"Afebrile within CRS episode {episode['number']} (onset {onset:%Y-%m-%d}) after {drug} on "
+                        f"{given_on:%Y-%m-%d}: fever no longer required, graded by hypotension and hypoxia "
+                        f"(ASTCT 2019).")
+            else:
+                rule = (f"Afebrile within CRS episode {episode['number']} (onset {onset:%Y-%m-%d}) with no "
+                        f"antipyretic, tocilizumab or corticosteroid recorded since the onset: fever is required, "
+                        f"not graded as CRS (ASTCT 2019).")
+        number = episode["number"] if episode is not None else None
+        gradings[a.key] = CrsGrading(grade=grading.grade, driver=grading.driver, rule=rule, episode=number)
+        if episode is None:
+            continue
+        if grading.grade > episode["peak_grade"]:
+            episode["peak_grade"], episode["peak_date"] = grading.grade, on
+        resolved = (not has_fever(temperature) and Hypotension(a.hypotension) == Hypotension.NONE
+                    and Hypoxia(a.hypoxia) == Hypoxia.NONE)
+        if resolved:
+            gradings[a.key] = CrsGrading(grade=0, driver=grading.driver, rule=(
+                f"Afebrile, no hypotension and no hypoxia: CRS episode {episode['number']} (onset "
+                f"{episode['onset_date']:%Y-%m-%d}) resolved on this assessment."), episode=number)
+            episodes.append(_closed(episode, treatments, resolution_date=on))
+            episode = None
+    if episode is not None:
+        episodes.append(_closed(episode, treatments, resolution_date=None))
+    return CrsCourse(gradings=gradings, episodes=tuple(episodes))
+
+
+def _closed(episode: dict[str, Any], treatments: list[tuple[date, str]], *, resolution_date: date | None) -> CrsEpisode:
+    onset = episode["onset_date"]
+    return CrsEpisode(
+        number=episode["number"], onset_date=onset, onset_temperature_c=episode["onset_temperature_c"],
+        peak_grade=episode["peak_grade"], peak_date=episode["peak_date"],
+        treatments=tuple((given_on, drug) for given_on, drug in treatments
+                         if onset <= given_on and (resolution_date is None or given_on <= resolution_date)),
+        resolution_date=resolution_date,
+    )
 
 
 # --- Immune effector cell-associated neurotoxicity syndrome ----------------------------
@@ -229,10 +380,8 @@ def uses_capd(age_years: int | None) -> bool:
     return age_years < CAPD_AGE_LIMIT_YEARS
 
 
-def ice_domain_grade(ice: int | None) -> int:
-    """ICE 10 -> 0, 7-9 -> 1, 3-6 -> 2, 0-2 -> 3; None (unarousable, cannot do ICE) -> 4."""
-    if ice is None:
-        return 4
+def ice_domain_grade(ice: int) -> int:
+    """ICE 10 -> 0, 7-9 -> 1, 3-6 -> 2, 0-2 -> 3."""
     _check_range("ice_score", ice, 0, 10)
     if ice == 10:
         return 0
@@ -243,14 +392,12 @@ def ice_domain_grade(ice: int | None) -> int:
     return 3  # 0-2; an ICE of 0 in an awake patient with global aphasia is grade 3
 
 
-def capd_domain_grade(capd: int | None) -> int:
-    """CAPD 0 -> 0, 1-8 -> 1, >= 9 -> 3; None (unable to perform CAPD) -> 4.
+def capd_domain_grade(capd: int) -> int:
+    """CAPD 0 -> 0, 1-8 -> 1, >= 9 -> 3.
 
     ASTCT gives CAPD 1-8 for both grades 1 and 2: the level of consciousness separates
     them (awakens spontaneously vs to voice), so this domain alone contributes grade 1.
     """
-    if capd is None:
-        return 4
     _check_range("capd_score", capd, 0, 4 * CAPD_ITEM_COUNT)
     if capd == 0:
         return 0
@@ -269,26 +416,45 @@ def icans_grading(
 ) -> Grading:
     """ASTCT ICANS grade (0-4): the worst of the five domains, with the domain(s) driving it.
 
-    Encephalopathy domain: ICE for adults and children aged 12 or more; for a child under
-    12 (``uses_capd(age_years)``) CAPD is used whenever a CAPD score is given or ICE is
-    not (``ice_score`` None); a child with neither is "unable to perform CAPD": grade 4.
-    When ``age_years`` is unknown, ICE is used. ``motor_weakness`` means deep focal motor
+    Encephalopathy domain: ICE for patients aged 12 or more on the assessment date, CAPD for a
+    child under 12 (``uses_capd(age_years)``); an unknown age uses ICE. A score of the other
+    tool is refused (ValueError): the service says so on the field. A score of None means the
+    tool was not done (sedated, intubated, unarousable): the encephalopathy domain then gives
+    nothing by itself and the other domains grade — an unarousable patient is grade 4 through
+    the consciousness domain, a sedated one is not. ``motor_weakness`` means deep focal motor
     weakness (hemiparesis, paraparesis): grade 4. Tremor and myoclonus, and intracranial
     haemorrhage, are graded by CTCAE and do not count here.
     Grade 5 (death due to ICANS) is not computed here: death is recorded on the adverse event.
     """
-    if uses_capd(age_years) and (capd_score is not None or ice_score is None):
-        encephalopathy = ("CAPD score", capd_domain_grade(capd_score))
-    else:
-        encephalopathy = ("ICE score", ice_domain_grade(ice_score))
+    child = uses_capd(age_years)
+    if child and ice_score is not None:
+        raise ValueError(f"A child under {CAPD_AGE_LIMIT_YEARS} is assessed with CAPD, not ICE.")
+    if not child and capd_score is not None:
+        raise ValueError(f"CAPD is for children under {CAPD_AGE_LIMIT_YEARS}; this patient is assessed with ICE.")
+    tool, score = ("CAPD", capd_score) if child else ("ICE", ice_score)
     domains = {
-        encephalopathy[0]: encephalopathy[1],
         "consciousness": CONSCIOUSNESS_GRADE[Consciousness(consciousness)],
         "seizure": SEIZURE_GRADE[Seizure(seizure)],
         "motor weakness": 4 if motor_weakness else 0,
         "cerebral oedema": CEREBRAL_EDEMA_GRADE[CerebralEdema(cerebral_edema)],
     }
-    return _worst(domains, absent="no ICANS")
+    if score is None:  # `icans_rule` says so next to the grade
+        return _worst(domains, absent="no ICANS")
+    encephalopathy = capd_domain_grade(score) if child else ice_domain_grade(score)
+    return _worst({f"{tool} score": encephalopathy, **domains}, absent="no ICANS")
+
+
+def icans_rule(*, age_years: int | None, score_done: bool) -> str:
+    """The rule that graded an ICANS assessment, in words (stored with the grade, shown on the pages)."""
+    if uses_capd(age_years):
+        tool = f"CAPD (age {age_years} on the assessment date, under {CAPD_AGE_LIMIT_YEARS})"
+    elif age_years is None:
+        tool = "ICE (age unknown)"
+    else:
+        tool = f"ICE (age {age_years} on the assessment date)"
+    done = "" if score_done else "; not done, so it grades nothing by itself and grade 4 needs an unarousable " \
+                                  "patient or another grade-4 domain"
+    return f"ASTCT 2019 ICANS: the worst domain; encephalopathy by {tool}{done}."
 
 
 def grade_icans(
@@ -392,6 +558,77 @@ class ActionTaken(TextChoices):
     TREATMENT = "treatment", "Treatment given (medication or procedure)"
     HOSPITALISATION = "hospitalisation", "Hospitalisation (new or prolonged)"
     OTHER = "other", "Other action (specify)"
+
+
+# --- Adverse event consistency (hard checks; each answers field -> message) --------------
+
+
+def seriousness_errors(*, serious: bool, criteria: Sequence[str]) -> dict[str, str]:
+    """ICH E2A: an event is serious exactly when it meets a seriousness criterion."""
+    unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
+    if unknown:
+        return {"seriousness_criteria": f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."}
+    if serious and not criteria:
+        return {"seriousness_criteria": "A serious adverse event meets at least one seriousness criterion."}
+    if criteria and not serious:
+        return {"serious": "The event meets a seriousness criterion: mark it serious."}
+    return {}
+
+
+def awareness_errors(*, serious: bool, aware_at: datetime | None, onset_date: date | None,
+                     now: datetime) -> dict[str, str]:
+    """The SAE clock starts when the site became aware: required for a serious event, not before
+    the onset (compared as dates in ``now``'s time zone), not in the future."""
+    if aware_at is None:
+        if serious:
+            return {"aware_at": "Give when the site became aware of the serious event: the 24-hour clock "
+                                "starts there."}
+        return {}
+    if onset_date is not None and aware_at.astimezone(now.tzinfo).date() < onset_date:
+        return {"aware_at": "The site cannot have learned of the event before its onset."}
+    if aware_at > now:
+        return {"aware_at": "Awareness is in the future."}
+    return {}
+
+
+def fatal_event_errors(*, grade: int | None, outcome: str, death_date: date | None,
+                       criteria: Sequence[str]) -> dict[str, str]:
+    """CTCAE grade 5 is death: grade 5, the outcome 'fatal', a death date and the 'death'
+    seriousness criterion go together."""
+    errors: dict[str, str] = {}
+    if grade == 5:
+        if death_date is None:
+            errors["death_date"] = "A grade 5 event is a death: give the death date."
+        if outcome != AeOutcome.FATAL:
+            errors["outcome"] = "A grade 5 event has the outcome 'fatal'."
+        if SeriousnessCriterion.DEATH not in criteria:
+            errors["seriousness_criteria"] = "A grade 5 event is serious: it results in death."
+        return errors
+    if outcome == AeOutcome.FATAL:
+        errors["grade"] = "A fatal event is grade 5 by CTCAE."
+    if death_date is not None:
+        errors["death_date"] = "Only a grade 5 (fatal) event has a death date."
+    return errors
+
+
+RESOLVED_OUTCOMES = frozenset({AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE})
+UNRESOLVED_OUTCOMES = frozenset({AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, AeOutcome.FATAL})
+
+
+def resolution_errors(*, outcome: str, resolution_date: date | None) -> dict[str, str]:
+    """A resolved event has its resolution date; one not (yet) resolved, or fatal, has none."""
+    if outcome in RESOLVED_OUTCOMES and resolution_date is None:
+        return {"resolution_date": "A resolved event needs its resolution date."}
+    if outcome in UNRESOLVED_OUTCOMES and resolution_date:
+        return {"resolution_date": "An event that has not resolved has no resolution date."}
+    return {}
+
+
+def action_taken_errors(*, action_taken: str, action_taken_other: str) -> dict[str, str]:
+    """'Other action' says which."""
+    if action_taken == ActionTaken.OTHER and not action_taken_other.strip():
+        return {"action_taken_other": "Say what other action was taken."}
+    return {}
 
 
 # --- CTCAE v5.0 terms (a CAR-T-relevant subset), as (term, system organ class) ----------

@@ -52,9 +52,9 @@ class CrsAssessmentSerializer(_EntrySerializer):
         fields = _EntrySerializer.COMMON + [
             "assessment_date", "max_temperature_c", "fever_masked", "hypotension", "hypoxia",
             "tocilizumab_dose_mg", "tocilizumab_given_on", "corticosteroid", "corticosteroid_dose_mg",
-            "corticosteroid_given_on", "grade", "grading_driver",
+            "corticosteroid_given_on", "grade", "grading_driver", "grading_rule",
         ]
-        read_only_fields = _EntrySerializer.READ_ONLY + ["grade", "grading_driver"]
+        read_only_fields = _EntrySerializer.READ_ONLY + ["grade", "grading_driver", "grading_rule"]
 
 
 class IcansAssessmentSerializer(_EntrySerializer):
@@ -63,12 +63,13 @@ class IcansAssessmentSerializer(_EntrySerializer):
 
     ice_score = serializers.IntegerField(
         min_value=0, max_value=10, allow_null=True, required=False,
-        help_text="0–10; null when the patient cannot be assessed. Computed from the items when they are sent.",
+        help_text="0–10; null when ICE was not done. Computed from the items when they are sent. Refused for a "
+                  "child under 12 on the assessment date (CAPD).",
     )
     capd_items = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=4), min_length=CAPD_ITEM_COUNT,
         max_length=CAPD_ITEM_COUNT, allow_null=True, required=False,
-        help_text="Children under 12 at infusion: the eight CAPD item scores, 0–4 each, as scored.",
+        help_text="Children under 12 on the assessment date: the eight CAPD item scores, 0–4 each, as scored.",
     )
 
     class Meta:
@@ -76,9 +77,11 @@ class IcansAssessmentSerializer(_EntrySerializer):
         fields = _EntrySerializer.COMMON + [
             "assessment_date", "ice_orientation", "ice_naming", "ice_following_commands", "ice_writing",
             "ice_attention", "ice_score", "capd_items", "capd_score", "unable_to_assess", "consciousness",
-            "seizure", "motor_weakness", "cerebral_edema", "grade", "grading_driver",
+            "seizure", "motor_weakness", "cerebral_edema", "age_years_at_assessment", "grade", "grading_driver",
+            "grading_rule",
         ]
-        read_only_fields = _EntrySerializer.READ_ONLY + ["capd_score", "grade", "grading_driver"]
+        read_only_fields = _EntrySerializer.READ_ONLY + ["capd_score", "age_years_at_assessment", "grade",
+                                                         "grading_driver", "grading_rule"]
 
     def validate(self, attrs):
         items = [attrs.get(name) for name in ("ice_orientation", "ice_naming", "ice_following_commands",

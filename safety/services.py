@@ -3,6 +3,9 @@ and tests all save through these; the grades come from `safety.rules` only."""
 from __future__ import annotations
 
 import datetime
+import sys
+from collections.abc import Hashable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +15,12 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from crf.checks import SoftCheck, visit_window_check
-from crf.services import CrfT, audited_save, crf_record
+from crf.checks import SoftCheck, first_error_per_field, visit_window_check
+from crf.services import CrfT, audited_save, crf_record, crf_save
+from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
 from patients.rules import age_years
+from patients.services import patient_death_recorded
 from trial.models import Role, SiteMembership
 
 from .models import (
@@ -26,17 +31,23 @@ from .models import (
     SaeReport,
 )
 from .rules import (
-    ActionTaken,
-    AeOutcome,
-    Grading,
-    SeriousnessCriterion,
+    CAPD_AGE_LIMIT_YEARS,
+    CrsCourse,
+    CrsGrading,
+    CrsInput,
+    action_taken_errors,
+    awareness_errors,
     capd_score,
-    crs_grading,
+    crs_course,
     events_overlap,
+    fatal_event_errors,
     icans_grading,
+    icans_rule,
     ice_score,
+    resolution_errors,
     sae_initial_report_due,
     sae_report_overdue,
+    seriousness_errors,
     syndrome_of_term,
     uses_capd,
 )
@@ -57,19 +68,17 @@ ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_following_commands", "ice_wri
 
 # --- shared ------------------------------------------------------------------------
 
-def patient_age_years_at_infusion(*, patient: Patient, on_date: datetime.date) -> int | None:
-    """Age that decides ICE or CAPD: at infusion, or on the date given before infusion."""
-    birth_date = patient.birth_date  # may move to a baseline CRF; read through the patient
-    if birth_date is None:
+def patient_age_years_on(*, patient: Patient, on_date: datetime.date | None) -> int | None:
+    """The patient's age in whole years on ``on_date`` (None without a birth date or a date)."""
+    birth_date = patient.birth_date  # from the Baseline CRF, read through the patient
+    if birth_date is None or on_date is None or on_date < birth_date:
         return None
-    reference = patient.infusion_date or on_date
-    if reference < birth_date:
-        return None
-    return age_years(birth_date=birth_date, on_date=reference)
+    return age_years(birth_date=birth_date, on_date=on_date)
 
 
 def patient_uses_capd(*, patient: Patient, on_date: datetime.date | None = None) -> bool:
-    return uses_capd(patient_age_years_at_infusion(patient=patient, on_date=on_date or timezone.localdate()))
+    """Whether ICANS encephalopathy is scored with CAPD on ``on_date`` (default today): under 12 on that date."""
+    return uses_capd(patient_age_years_on(patient=patient, on_date=on_date or timezone.localdate()))
 
 
 def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, label: str) -> dict[str, str]:
@@ -104,14 +113,64 @@ def _protocol(crf: CaseReportForm) -> None:
 
 # --- CRS -------------------------------------------------------------------------
 
-def crs_assessment_grading(*, assessment: CrsAssessment) -> Grading:
+#: The key of a form not yet saved in `patient_crs_course`.
+UNSAVED = "unsaved"
+
+
+def _crs_input(assessment: CrsAssessment, *, key: Hashable) -> CrsInput:
     temperature = assessment.max_temperature_c
-    return crs_grading(
+    return CrsInput(
+        key=key, assessment_date=assessment.assessment_date,
         max_temperature_c=float(temperature) if temperature is not None else None,
-        fever_masked=assessment.fever_masked,
-        hypotension=assessment.hypotension,
-        hypoxia=assessment.hypoxia,
+        hypotension=assessment.hypotension, hypoxia=assessment.hypoxia, treatment_given=assessment.fever_masked,
+        tocilizumab_given_on=assessment.tocilizumab_given_on,
+        corticosteroid_given_on=assessment.corticosteroid_given_on,
     )
+
+
+def patient_crs_course(*, patient: Patient, candidate: CrsAssessment | None = None,
+                       assessments: list[CrsAssessment] | None = None) -> CrsCourse:
+    """The patient's CRS course graded by `rules.crs_course`: the stored assessments (not removed),
+    with ``candidate`` — a form being entered or corrected — in place of its stored version (key
+    ``UNSAVED`` when it has no id yet). Same-day assessments keep the order they were entered in."""
+    if assessments is None:
+        assessments = list(CrsAssessment.objects.filter(patient=patient, removed=False))
+    entries = [(a.assessment_date, a.pk, _crs_input(a, key=a.pk)) for a in assessments
+               if candidate is None or a.pk != candidate.pk]
+    if candidate is not None and not candidate.removed and candidate.assessment_date is not None:
+        key = candidate.pk if candidate.pk is not None else UNSAVED
+        entries.append((candidate.assessment_date, candidate.pk or sys.maxsize, _crs_input(candidate, key=key)))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    return crs_course(entry[2] for entry in entries)
+
+
+def crs_assessment_grading(*, assessment: CrsAssessment) -> CrsGrading:
+    """The grade this form gets within the patient's course (shown before saving, stored on saving)."""
+    course = patient_crs_course(patient=assessment.patient, candidate=assessment)
+    return course.gradings[assessment.pk if assessment.pk is not None else UNSAVED]
+
+
+def crs_assessments_regrade(*, patient: Patient, by: User, cause: str) -> list[CrsAssessment]:
+    """Grade every CRS assessment of the patient again over the whole course after ``cause`` (an
+    assessment entered or corrected): an earlier fever or tocilizumab changes how a later afebrile
+    assessment is graded. Each changed one is saved with a reason naming the cause (its signature is
+    void: a derived value changed; a locked one stops the change)."""
+    assessments = list(CrsAssessment.objects.select_for_update().filter(patient=patient, removed=False)
+                       .order_by("assessment_date", "pk"))
+    course = patient_crs_course(patient=patient, assessments=assessments)
+    changed = []
+    for assessment in assessments:
+        grading = course.gradings[assessment.pk]
+        if (grading.grade, grading.driver, grading.rule) == (
+                assessment.grade, assessment.grading_driver, assessment.grading_rule):
+            continue
+        before = assessment.grade
+        assessment.grade, assessment.grading_driver, assessment.grading_rule = (
+            grading.grade, grading.driver, grading.rule)
+        crf_save(crf=assessment, by=by, submit=False, reason=(
+            f"CRS grade re-derived ({before} → {grading.grade}) because {cause}")[:300])
+        changed.append(assessment)
+    return changed
 
 
 def _assessment_date_errors(*, assessment: CrsAssessment | IcansAssessment, syndrome: str) -> dict[str, str]:
@@ -172,14 +231,21 @@ def crs_assessment_soft_checks(*, assessment: CrsAssessment) -> list[SoftCheck]:
 @transaction.atomic
 def crs_assessment_save(*, assessment: CrsAssessment, by: User, reason: str = "", acknowledge_deviation: bool = False,
                         deviation_reason: str = "") -> CrsAssessment:
-    """Hard checks, then the ASTCT grade from the rules (whatever grade was set), then save."""
+    """Hard checks, then the ASTCT grade within the patient's course (whatever grade was set), then
+    save; the patient's other assessments are graded again, since this one may open an episode or
+    record a treatment that later afebrile assessments depend on."""
     _protocol(assessment)
     crs_assessment_hard_checks(assessment=assessment)
     grading = crs_assessment_grading(assessment=assessment)
-    assessment.grade, assessment.grading_driver = grading.grade, grading.driver
-    return crf_record(crf=assessment, by=by, reason=reason,
-                      soft_checks=crs_assessment_soft_checks(assessment=assessment),
-                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    assessment.grade, assessment.grading_driver, assessment.grading_rule = grading.grade, grading.driver, grading.rule
+    entered = assessment.pk is None
+    crf_record(crf=assessment, by=by, reason=reason,
+               soft_checks=crs_assessment_soft_checks(assessment=assessment),
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    crs_assessments_regrade(patient=assessment.patient, by=by, cause=(
+        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was {'entered' if entered else 'corrected'}"
+        f"{f' ({reason.strip()})' if reason.strip() else ''}"))
+    return assessment
 
 
 # --- ICANS -----------------------------------------------------------------------
@@ -224,24 +290,42 @@ def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
     if errors:
         raise ValidationError(errors)
     icans_assessment_scores(assessment=assessment)
-    on_date = assessment.assessment_date or timezone.localdate()
-    child = patient_uses_capd(patient=assessment.patient, on_date=on_date)
-    if not child and (assessment.capd_score is not None or assessment.capd_items is not None):
+    on_date = assessment.assessment_date
+    age = patient_age_years_on(patient=assessment.patient, on_date=on_date)
+    if uses_capd(age) and assessment.ice_score is not None:
+        raise ValidationError({"ice_score": (
+            f"The patient is {age} on {on_date:%Y-%m-%d}: a child under {CAPD_AGE_LIMIT_YEARS} is assessed with "
+            f"CAPD, not ICE. Score the eight CAPD items, or tick 'unable to assess'.")})
+    if not uses_capd(age) and (assessment.capd_score is not None or assessment.capd_items is not None):
         raise ValidationError({"capd_items": "CAPD is for children under 12; this patient is graded with ICE."})
 
 
-def icans_assessment_grading(*, assessment: IcansAssessment) -> Grading:
-    age = patient_age_years_at_infusion(patient=assessment.patient,
-                                        on_date=assessment.assessment_date or timezone.localdate())
-    return icans_grading(
-        ice_score=None if assessment.unable_to_assess else assessment.ice_score,
-        capd_score=None if assessment.unable_to_assess else assessment.capd_score,
-        consciousness=assessment.consciousness,
-        seizure=assessment.seizure,
-        motor_weakness=assessment.motor_weakness,
-        cerebral_edema=assessment.cerebral_edema,
-        age_years=age,
-    )
+@dataclass(frozen=True)
+class IcansGrading:
+    """An ICANS grade with the domain(s) that set it, the rule applied and the age that chose the tool."""
+
+    grade: int
+    driver: str
+    rule: str
+    age_years: int | None
+
+
+def icans_assessment_grading(*, assessment: IcansAssessment) -> IcansGrading:
+    """The ASTCT grade of the form with the age on its assessment date (hard checks already passed)."""
+    age = patient_age_years_on(patient=assessment.patient, on_date=assessment.assessment_date)
+    child = uses_capd(age)
+    ice = None if assessment.unable_to_assess or child else assessment.ice_score
+    capd = None if assessment.unable_to_assess or not child else assessment.capd_score
+    grading = icans_grading(ice_score=ice, capd_score=capd, consciousness=assessment.consciousness,
+                            seizure=assessment.seizure, motor_weakness=assessment.motor_weakness,
+                            cerebral_edema=assessment.cerebral_edema, age_years=age)
+    stored_other_tool = (assessment.ice_score is not None if child else assessment.capd_score is not None)
+    rule = icans_rule(age_years=age, score_done=(capd if child else ice) is not None)
+    if stored_other_tool and not assessment.unable_to_assess:
+        # Only after a corrected birth date: the score entered belongs to the other tool.
+        rule = (f"{rule} The {'ICE' if child else 'CAPD'} score on this form does not apply at this age and is "
+                f"not counted.")
+    return IcansGrading(grade=grading.grade, driver=grading.driver, rule=rule[:300], age_years=age)
 
 
 @transaction.atomic
@@ -251,18 +335,50 @@ def icans_assessment_save(*, assessment: IcansAssessment, by: User, reason: str 
     _protocol(assessment)
     icans_assessment_hard_checks(assessment=assessment)
     grading = icans_assessment_grading(assessment=assessment)
-    assessment.grade, assessment.grading_driver = grading.grade, grading.driver
-    assessment.age_years_at_infusion = patient_age_years_at_infusion(
-        patient=assessment.patient, on_date=assessment.assessment_date)
+    assessment.grade, assessment.grading_driver, assessment.grading_rule = grading.grade, grading.driver, grading.rule
+    assessment.age_years_at_assessment = grading.age_years
     return crf_record(crf=assessment, by=by, reason=reason,
                       soft_checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
                       acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
+def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str) -> list[IcansAssessment]:
+    """Grade the patient's ICANS assessments again after ``cause`` (the birth date or day 0 corrected):
+    the age on each assessment date picks ICE or CAPD. Each changed one is saved with a reason naming
+    the cause; a form whose score belongs to the other tool at the corrected age is graded from the
+    other domains and gets an automatic query on its score."""
+    patient = Patient.objects.select_related("baseline", "screening").get(pk=patient.pk)
+    assessments = list(IcansAssessment.objects.select_for_update().filter(patient=patient, removed=False)
+                       .select_related("patient").order_by("assessment_date", "pk"))
+    changed = []
+    for assessment in assessments:
+        assessment.patient = patient
+        grading = icans_assessment_grading(assessment=assessment)
+        if (grading.grade, grading.driver, grading.rule, grading.age_years) == (
+                assessment.grade, assessment.grading_driver, assessment.grading_rule,
+                assessment.age_years_at_assessment):
+            continue
+        before = assessment.grade
+        assessment.grade, assessment.grading_driver, assessment.grading_rule = (
+            grading.grade, grading.driver, grading.rule)
+        assessment.age_years_at_assessment = grading.age_years
+        crf_save(crf=assessment, by=by, submit=False, reason=(
+            f"ICANS grade re-derived ({before} → {grading.grade}, age {grading.age_years}) because {cause}")[:300])
+        if "does not apply at this age" in grading.rule:
+            child = uses_capd(grading.age_years)
+            query_raise_automatic(crf=assessment, field="unable_to_assess", text=(
+                f"After the correction ({cause}) the patient is {grading.age_years} on "
+                f"{assessment.assessment_date:%Y-%m-%d}: "
+                f"encephalopathy is scored with {'CAPD' if child else 'ICE'}. Enter that score (the "
+                f"{'ICE' if child else 'CAPD'} score is not counted)."))
+        changed.append(assessment)
+    return changed
+
+
 # --- Adverse events --------------------------------------------------------------
 
-def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a flat list of independent hard checks)
-    _typed_fields(event)
+def _adverse_event_date_errors(*, event: AdverseEvent) -> dict[str, str]:
+    """Onset, resolution and death dates: not before consent, not in the future, not before the onset."""
     patient = event.patient
     errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
     onset = event.onset_date
@@ -271,40 +387,23 @@ def adverse_event_hard_checks(*, event: AdverseEvent) -> None:  # noqa: C901 (a 
         errors.update(_date_checks(patient=patient, field=field, value=value, label=label))
         if value is not None and onset is not None and value < onset and field not in errors:
             errors[field] = f"{label} {value:%Y-%m-%d} is before the onset ({onset:%Y-%m-%d})."
+    return errors
+
+
+def adverse_event_hard_checks(*, event: AdverseEvent) -> None:
+    """Every hard check of an adverse event, each a rule of `safety.rules`; a field shows the first
+    message that concerns it."""
+    _typed_fields(event)
     criteria = list(event.seriousness_criteria or [])
-    unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
-    if unknown:
-        errors["seriousness_criteria"] = f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."
-    elif event.serious and not criteria:
-        errors["seriousness_criteria"] = "A serious adverse event meets at least one seriousness criterion."
-    elif criteria and not event.serious:
-        errors["serious"] = "The event meets a seriousness criterion: mark it serious."
-    if event.serious and event.aware_at is None:
-        errors["aware_at"] = "Give when the site became aware of the serious event: the 24-hour clock starts there."
-    if event.aware_at is not None:
-        aware_on = timezone.localdate(event.aware_at)
-        if onset is not None and aware_on < onset:
-            errors["aware_at"] = "The site cannot have learned of the event before its onset."
-        elif event.aware_at > timezone.now():
-            errors["aware_at"] = "Awareness is in the future."
-    if event.grade == 5:
-        if event.death_date is None:
-            errors.setdefault("death_date", "A grade 5 event is a death: give the death date.")
-        if event.outcome != AeOutcome.FATAL:
-            errors.setdefault("outcome", "A grade 5 event has the outcome 'fatal'.")
-        if SeriousnessCriterion.DEATH not in criteria:
-            errors.setdefault("seriousness_criteria", "A grade 5 event is serious: it results in death.")
-    else:
-        if event.outcome == AeOutcome.FATAL:
-            errors.setdefault("grade", "A fatal event is grade 5 by CTCAE.")
-        if event.death_date is not None:
-            errors.setdefault("death_date", "Only a grade 5 (fatal) event has a death date.")
-    if event.outcome in (AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE) and event.resolution_date is None:
-        errors.setdefault("resolution_date", "A resolved event needs its resolution date.")
-    if event.outcome in (AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, AeOutcome.FATAL) and event.resolution_date:
-        errors.setdefault("resolution_date", "An event that has not resolved has no resolution date.")
-    if event.action_taken == ActionTaken.OTHER and not event.action_taken_other.strip():
-        errors["action_taken_other"] = "Say what other action was taken."
+    errors = first_error_per_field(
+        _adverse_event_date_errors(event=event),
+        seriousness_errors(serious=event.serious, criteria=criteria),
+        awareness_errors(serious=event.serious, aware_at=event.aware_at, onset_date=event.onset_date,
+                         now=timezone.localtime()),
+        fatal_event_errors(grade=event.grade, outcome=event.outcome, death_date=event.death_date, criteria=criteria),
+        resolution_errors(outcome=event.outcome, resolution_date=event.resolution_date),
+        action_taken_errors(action_taken=event.action_taken, action_taken_other=event.action_taken_other),
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -343,8 +442,12 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
     # No window check: an AE reported at a visit may have begun any time before it.
-    return crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
-                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    if event.death_date is not None:
+        # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death).
+        patient_death_recorded(patient=event.patient, by=by)
+    return event
 
 
 # --- corrections through a query (CaseReportForm.correction_service) ---------------

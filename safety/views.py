@@ -1,5 +1,7 @@
 """Safety pages: the three CRFs (with a grade check before saving), the
 patient's safety page, the SAE report log and the trial safety summary."""
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -116,10 +118,25 @@ def crs_assessment_entry(request, study_id, pk=None):
                          grading=_crs_grading, save=_crs_save, template="safety/crs_form.html")
 
 
+def _assessment_date(request, *, model, patient, pk):
+    """The date the form is about: as posted, else as stored, else today (None: unreadable)."""
+    posted = request.POST.get("assessment_date") if request.method == "POST" else None
+    if posted:
+        try:
+            return datetime.date.fromisoformat(posted)
+        except ValueError:
+            return None
+    if pk is not None:
+        return model.objects.filter(patient=patient, pk=pk).values_list("assessment_date", flat=True).first()
+    return None
+
+
 @login_required
 def icans_assessment_entry(request, study_id, pk=None):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    child = services.patient_uses_capd(patient=patient)
+    # ICE or CAPD by the age on the assessment date (ASTCT: CAPD under 12).
+    child = services.patient_uses_capd(
+        patient=patient, on_date=_assessment_date(request, model=IcansAssessment, patient=patient, pk=pk))
     return _graded_entry(request, study_id, pk, model=IcansAssessment, form_class=IcansAssessmentForm,
                          grading=_icans_grading, save=_icans_save, template="safety/icans_form.html",
                          form_kwargs={"child": child})
@@ -212,6 +229,9 @@ def patient_safety(request, study_id):
         "icans": [(a, patient_day(patient, a.assessment_date)) for a in icans],
         "events": [(e, patient_day(patient, e.onset_date), patient_day(patient, e.resolution_date)) for e in events],
         "crs_episode": crs_episode(patient, crs),
+        "crs_episodes": [(episode, patient_day(patient, episode.onset_date),
+                          patient_day(patient, episode.resolution_date))
+                         for episode in services.patient_crs_course(patient=patient, assessments=crs).episodes],
         "icans_episode": icans_episode(patient, icans),
     })
 

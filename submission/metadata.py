@@ -496,7 +496,8 @@ METHODS = {
                "genetic aberration (outcomes.rules.derive_mrd_negative).",
     "DVSTDTC": "The date of the form whose soft check failed (its assessment, onset, dose or contact date).",
     "TRT01": "CD19 CAR-T (Flu/Cy lymphodepletion then CAR-T cells).",
-    "ENRLFL": "Y when the subject was enrolled (has a subject ID).",
+    "ENRLFL": "Y when the subject was enrolled (has a subject ID): every ADSL subject (screen failures are in DM "
+              "and DS only).",
     "SAFFL": "Y when the subject received any lymphodepletion dose or CAR-T cells.",
     "INFFL": "Y when the subject received CAR-T cells (the population of every efficacy endpoint).",
     "EVALFL": "Y when infused and the 1-month response is known and evaluable (not pending, not missing, "

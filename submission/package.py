@@ -6,6 +6,7 @@ import io
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 
 import pandas as pd
 import pyreadstat
@@ -68,13 +69,17 @@ def csv_copy(dataset: md.Dataset, rows: list[dict]) -> str:
     return csv_text(dataset.names, ([cell(row.get(name)) for name in dataset.names] for row in rows))
 
 
-def zip_bytes(tables: dict[str, list[dict]], define_xml: bytes) -> bytes:
-    """One .xpt and one .csv per dataset (lower-case names: dm.xpt, dm.csv) and define.xml."""
+def zip_bytes(tables: dict[str, list[dict]], define_xml: bytes,
+              on_dataset: Callable[[str], None] | None = None) -> bytes:
+    """One .xpt and one .csv per dataset (lower-case names: dm.xpt, dm.csv) and define.xml; ``on_dataset``
+    is told each dataset written (a job's progress)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, rows in tables.items():
             dataset = md.DATASETS[name]
             archive.writestr(dataset.filename, xpt_bytes(dataset, rows))
             archive.writestr(f"{name.lower()}.csv", csv_copy(dataset, rows))
+            if on_dataset is not None:
+                on_dataset(name)
         archive.writestr("define.xml", define_xml)
     return buffer.getvalue()

@@ -3,17 +3,26 @@ and as the ZIP a regulator receives (XPT, CSV, define.xml)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from monitoring.services import export_record
 from patients.models import Patient
 from trial.models import Protocol
 
+from . import metadata as md
+from .models import SubmissionPackage
 from .sdtm import sdtm_tables
 from .selectors import study_for, subjects
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from .sources import Study, Subject
 
 SDTM, ADAM = "sdtm", "adam"
@@ -35,3 +44,84 @@ def package_tables(*, standard: str, patients: QuerySet[Patient], cutoff: dateti
 
     return adam_tables(study, found, sdtm=sdtm, cutoff=cutoff)
 
+
+
+def package_zip(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.date,
+                on_step: Callable[[int, int], None] | None = None) -> bytes:
+    """The package as a ZIP: one .xpt and one .csv per dataset, and define.xml (checked for references to
+    nothing before it is handed out). ``on_step(done, total)`` follows the build: reading the records,
+    then each dataset written."""
+    from .define import define_problems, define_xml
+    from .package import zip_bytes
+
+    datasets_count = len(md.SDTM_DATASETS if standard == SDTM else md.ADAM_DATASETS)
+    total = 1 + datasets_count
+    study, found = package_sources(patients=patients, cutoff=cutoff)
+    tables = sdtm_tables(study, found)
+    if standard == ADAM:
+        from .adam import adam_tables
+
+        tables = adam_tables(study, found, sdtm=tables, cutoff=cutoff)
+    if on_step is not None:
+        on_step(1, total)
+    datasets = [md.DATASETS[name] for name in tables]
+    define = define_xml(study=study, standard=standard, datasets=datasets, tables=tables)
+    problems = define_problems(define)
+    if problems:  # a programming error in the metadata: never ship a define.xml that points at nothing
+        raise ValueError("define.xml is not consistent: " + "; ".join(problems[:10]))
+    written = [1]
+
+    def dataset_written(_name: str) -> None:
+        written[0] += 1
+        if on_step is not None:
+            on_step(written[0], total)
+
+    return zip_bytes(tables, define, on_dataset=dataset_written)
+
+
+def package_export(*, standard: str, user: User, cutoff: datetime.date) -> bytes:
+    """The package of the patients ``user`` may see, built now and recorded as an export (the API's download)."""
+    content = package_zip(standard=standard, patients=Patient.objects.visible_to(user), cutoff=cutoff)
+    export_record(user=user, kind=f"{standard}_package",
+                  description=f"{standard.upper()} package, data cut-off {cutoff:%Y-%m-%d}")
+    return content
+
+
+@transaction.atomic
+def submission_package_create(*, by: User, standard: str, cutoff: datetime.date) -> SubmissionPackage:
+    """A package to build in the background (`submission.tasks.submission_package_start` queues it), recorded
+    as an export when asked for."""
+    package = SubmissionPackage(requested_by=by, standard=standard, cutoff=cutoff,
+                                total_steps=1 + len(md.SDTM_DATASETS if standard == SDTM else md.ADAM_DATASETS))
+    package.full_clean()
+    package.save()
+    export_record(user=by, kind=f"{standard}_package",
+                  description=f"{standard.upper()} package #{package.pk}, data cut-off {cutoff:%Y-%m-%d}")
+    return package
+
+
+def submission_package_run(*, package_id: int) -> None:
+    """Build the package's ZIP from the patients its requester may see; a package already built is left as it
+    is (idempotent: a retried task does nothing twice)."""
+    package = SubmissionPackage.objects.select_related("requested_by").filter(pk=package_id).first()
+    if package is None or package.status == SubmissionPackage.Status.DONE:
+        return
+    package.status, package.done_steps = SubmissionPackage.Status.RUNNING, 0
+    package.save(update_fields=["status", "done_steps"])
+
+    def step(done: int, total: int) -> None:
+        package.done_steps, package.total_steps = done, total
+        package.save(update_fields=["done_steps", "total_steps"])  # the package page's progress bar
+
+    try:
+        content = package_zip(standard=package.standard, patients=Patient.objects.visible_to(package.requested_by),
+                              cutoff=package.cutoff, on_step=step)
+        package.file.save(package.filename, ContentFile(content), save=False)
+        package.status, package.error = SubmissionPackage.Status.DONE, ""
+    except Exception as error:  # recorded for the user; the task may be retried
+        package.status, package.error = SubmissionPackage.Status.FAILED, str(error)[:2000]
+        package.finished_at = timezone.now()
+        package.save()
+        raise
+    package.finished_at = timezone.now()
+    package.save()

@@ -141,7 +141,7 @@ class PatientFactory(factory.Factory):
 
 
 def infuse(patient, *, by, day_0: datetime.date, cells: int = 300_000_000, weight_kg: Decimal = Decimal("50"),
-           change_reason: str = "") -> Patient:
+           reason: str = "") -> Patient:
     """Infuse an enrolled patient through the services, as a site would: the protocol's lymphodepletion on days
     −5 to −3 (63.4 kg, 170 cm: 52 mg fludarabine, 519 mg cyclophosphamide a day), then one CAR-T fraction of
     ``cells`` CAR⁺ cells on ``day_0`` (6.00 ×10⁶/kg at 50 kg) from the lot of tests.infusions.conftest (made
@@ -159,6 +159,6 @@ def infuse(patient, *, by, day_0: datetime.date, cells: int = 300_000_000, weigh
     product = PRODUCT if PRODUCT.manufacture_date <= day_0 else dataclasses.replace(
         PRODUCT, manufacture_date=day_0 - datetime.timedelta(days=17))
     services.infusion_record(patient=patient, by=by, weight_kg=weight_kg, product=product,
-                             fractions=single(cells, on=day_0), change_reason=change_reason)
+                             fractions=single(cells, on=day_0), reason=reason)
     patient.refresh_from_db()
     return patient

@@ -22,6 +22,7 @@ from safety.services import (
     icans_assessment_save,
     sae_report_record,
 )
+from submission.models import SubmissionPackage
 from tests.crfapp.models import SampleForm
 from tests.factories import PASSWORD
 
@@ -44,6 +45,7 @@ class FullPatient:
     signature: Signature | None = None
     lock: DataLock | None = None
     export_job: ExportJob | None = None
+    submission_package: SubmissionPackage | None = None
 
     def crf(self, label: str):
         return self.crfs[label]
@@ -99,6 +101,7 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
     lock = monitoring_services.data_lock_create(scope=LockScope.CRF, crf=icans, by=data_manager, reason="Clean")
     export_job = ExportJob.objects.create(requested_by=coordinator)
     export_job.patients.set([patient])
+    submission_package = SubmissionPackage.objects.create(requested_by=coordinator, standard="sdtm", cutoff=day(60))
     crfs = {type(crf)._meta.label_lower: crf for crf in (
         patient.screening, patient.baseline, course, infusion, crs, icans, event, response, follow_up, sample)}
     missing = {model._meta.label_lower for model in crf_models()} - set(crfs)
@@ -106,4 +109,5 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
     for crf in crfs.values():
         crf.refresh_from_db()
     return FullPatient(patient=patient, visit=visit, crfs=crfs, adverse_event=event, sae_report=sae_report,
-                       query=query, signature=signature, lock=lock, export_job=export_job)
+                       query=query, signature=signature, lock=lock, export_job=export_job,
+                       submission_package=submission_package)

@@ -93,6 +93,8 @@ PK_OBJECTS = {
     "monitoring:visit_report": "visit",
     "monitoring:export_job": "export_job",
     "monitoring:export_job_download": "export_job",
+    "submission:package": "submission_package",
+    "submission:package_download": "submission_package",
     "visits:detail": "visit",
     "outcomes:response_assessment_detail": "crf:outcomes.responseassessment",
     "outcomes:follow_up_detail": "crf:outcomes.followup",

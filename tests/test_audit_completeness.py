@@ -107,9 +107,8 @@ def _post_form_page(client, url, reason, changes=None):
     assert page.status_code == 200, url
     form = page.context["form"]
     data = {**_form_data(form), **(changes or {})}
-    for name in ("reason", "change_reason"):
-        if name in form.fields:
-            data[name] = reason
+    if "reason" in form.fields:
+        data["reason"] = reason
     response = client.post(url, data)
     if response.status_code == 200 and "previewed_grade" in response.context["form"].data:
         response = client.post(url, {**response.context["form"].data.dict(), "action": "save"})
@@ -132,7 +131,7 @@ def _admin_post(client, url, reason, changes=None):
                 if number == 0 and field in form.fields:
                     data[form.add_prefix(field)] += " (edited)"
     data.update(changes or {})
-    data["change_reason"] = reason
+    data["reason"] = reason
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else url
 
@@ -411,7 +410,7 @@ def test_every_change_through_each_channel_is_in_the_history_with_user_and_reaso
 def test_an_admin_change_without_a_reason_is_refused(client, protocol, site_sz):
     client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
     refused = client.post(f"/admin/trial/site/{site_sz.pk}/change/", {"code": "SZ", "name": "Renamed"})
-    assert refused.status_code == 200 and "change_reason" in refused.context["adminform"].form.errors
+    assert refused.status_code == 200 and "reason" in refused.context["adminform"].form.errors
     site_sz.refresh_from_db()
     assert site_sz.name != "Renamed" and site_sz.history.count() == 1
 

@@ -145,7 +145,7 @@ class Case:
     form: Callable  # (data, patient, protocol, site) -> bound form, built as the view builds it
     stored: Callable = _attr  # (record, field) -> what the database holds for that form field
     many: bool = True  # several per patient: one is saved before the hostile post
-    not_stored: tuple = ("reason", "acknowledge_deviation", "deviation_reason", "change_reason", "action",
+    not_stored: tuple = ("reason", "acknowledge_deviation", "deviation_reason", "action",
                          "previewed_grade", "save", "calculate", "preview", "visit")
     derived: tuple = ()  # stored values the service derives rather than copies (compared elsewhere)
 

@@ -143,7 +143,7 @@ class PatientRecord(RuleBasedStateMachine):
                      for i, cells in enumerate(split)]
         _refused(lambda: infusion_services.infusion_record(
             patient=self.patient, by=self.coordinator, weight_kg=infusion.weight_kg, product=PRODUCT,
-            fractions=fractions, change_reason="Fractions corrected", acknowledge_deviation=True,
+            fractions=fractions, reason="Fractions corrected", acknowledge_deviation=True,
             deviation_reason="As given"))
 
     @rule(study_day=st.sampled_from([-5, -4, -3]), agent=st.sampled_from(["fludarabine", "cyclophosphamide"]),
@@ -158,7 +158,7 @@ class PatientRecord(RuleBasedStateMachine):
             doses.append(infusion_services.DoseEntry(dose.study_day, dose.agent, given))
         _refused(lambda: infusion_services.lymphodepletion_record(
             patient=self.patient, by=self.coordinator, start_date=course.start_date, weight_kg=course.weight_kg,
-            height_cm=course.height_cm, doses=doses, change_reason="Pharmacy record", version=course.version,
+            height_cm=course.height_cm, doses=doses, reason="Pharmacy record", version=course.version,
             acknowledge_deviation=True, deviation_reason="As given"))
 
     @rule(data=st.data())

@@ -11,7 +11,7 @@ from .tokens import api_token_revoke
 
 
 class ReasonForChangeForm(forms.ModelForm):
-    change_reason = forms.CharField(
+    reason = forms.CharField(
         label="Reason for change", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Kept on the audit trail with your name and the time.")
 
@@ -23,12 +23,12 @@ class AuditedAdmin(SimpleHistoryAdmin):
     form = ReasonForChangeForm
 
     def save_model(self, request, obj, form, change):
-        obj._change_reason = form.cleaned_data["change_reason"]
+        obj._change_reason = form.cleaned_data["reason"]
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
         for inline_form in formset.forms:
-            inline_form.instance._change_reason = form.cleaned_data["change_reason"]
+            inline_form.instance._change_reason = form.cleaned_data["reason"]
         super().save_formset(request, form, formset, change)
 
 

@@ -5,6 +5,10 @@ Django's admin finds `admin.py`: an app contributes by defining the module.
   demo patients just created (`created`: a list of (DemoPlan, Patient, User)).
 - `<app>/timeline.py`: `timeline_events(patient) -> list[patients.timeline.TimelineEvent]`.
 - `<app>/home.py`: `home_panels(request, roles) -> list[tuple[template_name, context]]`.
+- `<app>/rederive.py`: `patient_dates_changed(*, patient, by, cause)` derives again what depends on
+  the patient's birth date or day 0 once one is corrected (`patients.services.patient_dates_changed`);
+  `death_recorded(*, patient, by)` reconciles the patient's one death after a form recording a death was
+  saved (`patients.services.patient_death_recorded`: outcomes keeps it).
 """
 from importlib import import_module
 from types import ModuleType

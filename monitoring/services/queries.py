@@ -3,13 +3,15 @@ data manager or an edit check, answered at the site (possibly correcting the
 value through `crf_save`), closed or re-opened by the monitor."""
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from crf.checks import CrfConflict
+from crf.forms import correction_form_field
 from crf.services import audited_save, crf_content_type, crf_correct, crf_correctable_field
 from trial.roles import can_enter_data
 
@@ -18,6 +20,7 @@ from ..roles import can_monitor
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models import Field
 
     from crf.models import CaseReportForm
 
@@ -44,7 +47,7 @@ def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None
     )
     audited_save(instance=query, by=by, reason="Query raised")
     _query_message(query=query, action=QueryMessage.Action.RAISE, by=by, text=text,
-                   old_value=model_field.value_to_string(crf))
+                   old_value=_value_text(model_field, crf))
     return query
 
 
@@ -89,12 +92,30 @@ def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
     return ValidationError(errors)
 
 
+def _value_text(model_field: Field[Any, Any], crf: CaseReportForm) -> str:
+    """A stored value as the query's trail keeps it: a list or a table as JSON, anything else as text."""
+    if isinstance(model_field, models.JSONField):
+        return json.dumps(model_field.value_from_object(crf), ensure_ascii=False)
+    return model_field.value_to_string(crf)
+
+
+def _scalar_input(value: Any) -> str:
+    """A one-value field's new value as the text a form field cleans (a number sent as JSON too); a list or
+    an object is for the fields that hold one (`CaseReportForm.structured_fields`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValidationError({"new_value": "Give the new value as text (dates as YYYY-MM-DD, coded values by code)."})
+
+
 @transaction.atomic
 def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None, reason: str = "",
                  acknowledge_deviation: bool = False) -> DataQuery:
-    """The site answers; it may correct the value. `new_value` is the raw input, typed by the model
-    field's form field, then the form's own service saves it (`crf_correct`): a value the form refuses
-    is refused here with the form's message, and nothing changes. A soft check needs
+    """The site answers; it may correct the value. `new_value` is the raw input (text; a list or an object
+    for a structured field such as the eligibility answers), typed by the field's form field
+    (`crf.forms.correction_form_field`), then the form's own service saves it (`crf_correct`): a value the
+    form refuses is refused here with the form's message, and nothing changes. A soft check needs
     ``acknowledge_deviation`` and the ``reason`` (which becomes the deviation's reason too)."""
     crf = query.crf
     assert crf is not None  # a query names its form, and forms are never deleted
@@ -109,14 +130,14 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
     old_value = new_text = ""
     if new_value is not None:
         model_field = crf_correctable_field(crf, query.field)
-        form_field = model_field.formfield()
-        if form_field is None:
-            raise ValidationError({"new_value": "This value cannot be corrected through a query."})
+        form_field = correction_form_field(crf, query.field)
+        if query.field not in type(crf).structured_fields:
+            new_value = _scalar_input(new_value)
         try:
             cleaned = form_field.clean(new_value)
         except ValidationError as error:
             raise ValidationError({"new_value": error.messages}) from error
-        old_value = model_field.value_to_string(crf)
+        old_value = _value_text(model_field, crf)
         if cleaned != getattr(crf, model_field.attname):
             reason = (reason or "").strip() or f"Query #{query.pk}: {text}"
             try:
@@ -126,7 +147,7 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
             except ValidationError as error:
                 raise _answer_errors(error, field=query.field) from error
             crf = type(crf)._base_manager.get(pk=crf.pk)
-            new_text = model_field.value_to_string(crf)
+            new_text = _value_text(model_field, crf)
             action = QueryMessage.Action.CORRECT
     query.status = QueryStatus.ANSWERED
     audited_save(instance=query, by=by, reason="Query answered")

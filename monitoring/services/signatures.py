@@ -15,6 +15,7 @@ from crf.models import CaseReportForm, CrfStatus
 from crf.services import (
     audited_save,
     crf_assert_editable,
+    crf_child_rows_unchanged_since,
     crf_content_type,
     crf_status_set,
     crf_values_sha256,
@@ -123,6 +124,15 @@ def signatures_void(*, crf: CaseReportForm, reason: str, by: User | None = None)
 
 
 def signature_is_intact(signature: Signature) -> bool:
-    """True when the form still holds the values that were signed (tampering shows as False)."""
+    """True when the form still holds the values that were signed (tampering shows as False).
+
+    A signature is judged by the hash it was given with (`Signature.hash_scope`): today's covers the
+    form and its child rows; one given before rows were hashed covers the form's own values, and its
+    rows must still hold what their audit trail says they held when it was given. Nothing is re-signed."""
     crf = signature.crf
-    return crf is not None and crf_values_sha256(crf) == signature.values_sha256
+    if crf is None:
+        return False
+    if signature.hash_scope == Signature.HashScope.FORM_VALUES:
+        return (crf_values_sha256(crf, with_rows=False) == signature.values_sha256
+                and crf_child_rows_unchanged_since(crf, signature.signed_at))
+    return crf_values_sha256(crf) == signature.values_sha256

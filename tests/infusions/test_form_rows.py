@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from crf.models import CaseReportForm, CrfChildRow, crf_child_relations, crf_models
+from crf.models import CaseReportForm, CrfChildRow, crf_children, crf_model, crf_models
 from infusions import services
 from infusions.models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 from monitoring.models import SourceVerification
@@ -55,8 +55,15 @@ def test_every_model_with_a_key_to_a_crf_is_a_child_row_or_a_record_about_the_fo
             label = model._meta.label_lower
             assert issubclass(model, CrfChildRow) or label in about_the_form, (
                 f"{label} has a key to a CRF: make it a CrfChildRow or list it as a record about the form")
-    assert [m for _f, m in crf_child_relations(Lymphodepletion)] == [LymphodepletionDose]
-    assert [m for _f, m in crf_child_relations(Infusion)] == [InfusionFraction]
+    assert [m for m, _fk in crf_children(Lymphodepletion, form_rows_only=True)] == [LymphodepletionDose]
+    assert [m for m, _fk in crf_children(Infusion, form_rows_only=True)] == [InfusionFraction]
+    # One function finds every child record: the form's rows and the records about the form.
+    adverse_event = crf_model("adverse_events")
+    children = crf_children(adverse_event)
+    assert [(c.model._meta.label_lower, c.fk.name, c.is_form_row) for c in children] == [
+        ("safety.saereport", "adverse_event", False)]
+    assert crf_children(adverse_event, form_rows_only=True) == []
+    assert [(c.model, c.is_form_row) for c in crf_children(Lymphodepletion)] == [(LymphodepletionDose, True)]
 
 
 def test_the_signed_hash_covers_the_fractions(infusion, monitor, investigator):
@@ -71,7 +78,7 @@ def test_changing_a_fraction_voids_the_signature_and_clears_sdv(infusion, coordi
     # Two fractions on the same total and weight: the form's own values (day 0, cells, dose) are the same.
     services.infusion_record(
         patient=infusion.patient, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-        change_reason="Second bag on day 1",
+        reason="Second bag on day 1",
         fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(DAY_0 + datetime.timedelta(days=1),
                                                                       150_000_000)])
     infusion.refresh_from_db()
@@ -118,7 +125,7 @@ def test_two_fractions_to_one_marks_the_second_removed_with_the_reason(lymphodep
     services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
                              fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(second_day, 150_000_000)])
     services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-                             fractions=single(300_000_000), change_reason="Given as one bag")
+                             fractions=single(300_000_000), reason="Given as one bag")
     infusion = Infusion.objects.get(patient=lymphodepleted)
     assert [(f.infusion_date, f.cart_cells_infused) for f in infusion.fractions.all()] == [(DAY_0, 300_000_000)]
     removed = InfusionFraction.all_rows.get(infusion=infusion, removed=True)

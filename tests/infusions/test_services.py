@@ -104,7 +104,7 @@ def test_fludarabine_reduced_for_renal_function_is_a_recognised_reason(patient_s
         services.lymphodepletion_record(
             patient=patient_sz, by=coordinator, start_date=START, weight_kg=Decimal("63.4"),
             height_cm=Decimal("170"), doses=full_course(PLAN_173, reduced),
-            creatinine_clearance_ml_min=Decimal("85"), change_reason="Clearance re-measured")
+            creatinine_clearance_ml_min=Decimal("85"), reason="Clearance re-measured")
 
 
 def test_zero_weight_is_a_hard_error(patient_sz, coordinator):
@@ -195,7 +195,7 @@ def test_correcting_the_infusion_date_retargets_visits_with_an_audited_reason(
     with django_capture_on_commit_callbacks(execute=True):
         services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 8)),
-                                 change_reason="Transcription error: bag hung on 8 February")
+                                 reason="Transcription error: bag hung on 8 February")
     lymphodepleted.refresh_from_db()
     assert lymphodepleted.infusion_date == datetime.date(2026, 2, 8)
     assert lymphodepleted.history.first().history_change_reason.startswith("Infusion date corrected from 2026-02-06")

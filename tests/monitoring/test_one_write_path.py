@@ -249,7 +249,7 @@ def test_query_page_offers_only_the_forms_data_entry_fields(infused, coordinator
 
 def test_a_split_infusions_date_is_corrected_on_the_form_not_by_a_query(infused, coordinator, monitor):
     infusion_services.infusion_record(
-        patient=infused, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, change_reason="Split dose",
+        patient=infused, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, reason="Split dose",
         fractions=[InfusionFraction(DAY_0, 150_000_000), InfusionFraction(day(1), 150_000_000)])
     infusion = Infusion.objects.get(patient=infused)
     query = _query(infusion, "cart_cells_infused", monitor)

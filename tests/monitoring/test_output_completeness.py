@@ -22,7 +22,7 @@ from django.db import models
 from lxml import etree
 from pypdf import PdfReader
 
-from crf.display import field_label, format_value
+from crf.display import EMPTY, field_label, format_value
 from crf.models import child_value_fields, crf_children, crf_models
 from monitoring.exports import ODM_NS, coded_value, export_fields
 from monitoring.models import ProtocolDeviation
@@ -143,13 +143,21 @@ def test_every_value_of_every_form_and_child_row_is_in_the_casebook_pdf(client, 
     assert text.index("Contents") < text.index("Timeline")
     for model in crf_models():
         crf = full.crfs[model._meta.label_lower]
-        assert _squashed(f"{model.crf_label} #{crf.pk}") in text, model
+        heading = _squashed(f"{model.crf_label} #{crf.pk}")
+        assert heading in text, model
+        # The form's values: from its heading (the last, after the contents page) to its audit trail.
+        start = text.rindex(heading)
+        values = text[start:text.index("Audittrail", start)]
         for model_field in export_fields(model):
             if model_field.name in NOT_A_ROW:
                 continue
             label = field_label(model_field)
             expected = _expected_text(crf, model_field)
-            assert _squashed(f"{label} {expected[0]}") in text, (model.crf_label, label, expected[0])
+            if expected == [EMPTY]:  # a value the services left empty: named on the form's "Not recorded" line
+                not_recorded = values[values.index(_squashed("Not recorded (—)")):]
+                assert _squashed(label) in not_recorded, (model.crf_label, label)
+                continue
+            assert _squashed(f"{label} {expected[0]}") in values, (model.crf_label, label, expected[0])
             for piece in expected[1:]:
                 assert _squashed(piece) in text, (model.crf_label, label, piece)
     for _model, _crf, child, fk, rows in children:
@@ -166,7 +174,8 @@ def test_every_value_of_every_form_and_child_row_is_in_the_casebook_pdf(client, 
     assert _squashed("✔ SDV") in text
     assert _squashed(f"Signed by {full.signature.signer_full_name}") in text
     # the audit trail, the child rows' too
-    assert _squashed("Audit: when") in text and _squashed("Lymphodepletion dose #") in text
+    assert _squashed("Audit trail (newest first; values old → new · reason)") in text
+    assert _squashed("Lymphodepletion dose #") in text
 
 
 def _csv(client, url) -> list[dict]:

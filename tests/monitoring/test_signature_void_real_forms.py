@@ -45,7 +45,7 @@ def test_correcting_a_signed_infusion_voids_its_signature(full_patient, coordina
             lot="SZ-CART-0001", manufacture_date=datetime.date(2026, 1, 20), total_viable_cells=2_000_000_000,
             viability_percent=Decimal("92.5"), car_positive_percent=Decimal("50")),
         fractions=[InfusionFraction(datetime.date(2026, 2, 6), 300_000_000)],
-        change_reason="Weight on the day of infusion", version=infusion.version)
+        reason="Weight on the day of infusion", version=infusion.version)
     signature.refresh_from_db()
     infusion.refresh_from_db()
     assert signature.voided_at is not None and not signature_is_intact(signature)

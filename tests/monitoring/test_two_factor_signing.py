@@ -85,7 +85,7 @@ def test_the_flag_is_set_in_the_admin_and_audited(client, site_sz):
     client.force_login(admin_user)
     response = client.post(f"/admin/trial/site/{site_sz.pk}/change/", {
         "code": "SZ", "name": site_sz.name, "location": "", "require_two_factor_for_signing": "on",
-        "change_reason": "Sponsor asks for two-factor signatures"})
+        "reason": "Sponsor asks for two-factor signatures"})
     assert response.status_code == 302, response.content.decode()[:3000]
     site_sz.refresh_from_db()
     assert site_sz.require_two_factor_for_signing

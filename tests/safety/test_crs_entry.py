@@ -55,11 +55,25 @@ def test_hypotension_without_fever_is_not_crs(client, coordinator, infused_patie
     assert CrsAssessment.objects.get().grade == 0
 
 
-def test_masked_fever_with_low_flow_oxygen_is_grade_2(client, coordinator, infused_patient):
+def test_masked_fever_with_low_flow_oxygen_within_an_episode_is_grade_2(client, coordinator, infused_patient):
+    from decimal import Decimal
+
+    from safety.services import crs_assessment_save
+
+    crs_assessment_save(assessment=CrsAssessment(
+        patient=infused_patient, protocol=infused_patient.protocol, assessment_date="2026-02-02",
+        max_temperature_c=Decimal("38.8")), by=coordinator)
     client.force_login(coordinator)
     inputs = {**GRADE_3_INPUTS, "max_temperature_c": "37.0", "fever_masked": "on", "hypotension": "none"}
     response = client.post(_url(infused_patient), {**inputs, "action": "check"})
     assert response.context["preview"].grade == 2
+
+
+def test_masked_fever_on_a_first_assessment_is_not_crs(client, coordinator, infused_patient):
+    client.force_login(coordinator)
+    inputs = {**GRADE_3_INPUTS, "max_temperature_c": "37.0", "fever_masked": "on", "hypotension": "none"}
+    response = client.post(_url(infused_patient), {**inputs, "action": "check"})
+    assert response.context["preview"].grade == 0
 
 
 @pytest.mark.parametrize("field, value, message", [

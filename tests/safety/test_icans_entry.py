@@ -25,7 +25,7 @@ def test_adult_ice_items_sum_to_5_and_grade_2_before_saving(client, coordinator,
     assert IcansAssessment.objects.count() == 0
     client.post(_url(infused_patient), {**NORMAL, **ICE_5, "action": "save", "previewed_grade": "2", "grade": "0"})
     saved = IcansAssessment.objects.get()
-    assert (saved.ice_score, saved.grade, saved.age_years_at_infusion) == (5, 2, 35)
+    assert (saved.ice_score, saved.grade, saved.age_years_at_assessment) == (5, 2, 35)
 
 
 def test_seizure_outranks_a_perfect_ice_score(client, coordinator, infused_patient):
@@ -66,5 +66,5 @@ def test_child_under_12_is_offered_capd_and_graded_by_it(client, coordinator, in
     assert response.context["preview"].grade == 3
     client.post(_url(infused_child), {**NORMAL, **items, "action": "save", "previewed_grade": "3"})
     saved = IcansAssessment.objects.get()
-    assert (saved.capd_score, saved.ice_score, saved.grade, saved.age_years_at_infusion) == (10, None, 3, 9)
+    assert (saved.capd_score, saved.ice_score, saved.grade, saved.age_years_at_assessment) == (10, None, 3, 9)
     assert saved.capd_items == [2, 2, 2, 1, 1, 1, 0, 1]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from safety.rules import (
@@ -160,8 +160,11 @@ def test_crs_graded_without_fever_after_corticosteroids_with_hypoxia():
     assert crs(temp=None, masked=True, hypoxia="low_flow") == 2
 
 
-def test_masked_fever_alone_counts_as_grade_1():
-    assert crs(temp=36.8, masked=True) == 1
+def test_afebrile_masked_assessment_without_hypotension_or_hypoxia_is_grade_0():
+    """Masked fever is not "fever present": within an episode, after tocilizumab, an afebrile patient with
+    neither hypotension nor hypoxia has no gradable CRS left (the episode resolves). Counting the mask as
+    fever would keep such a patient at grade 1 for ever."""
+    assert crs(temp=36.8, masked=True) == 0
 
 
 def test_crs_grade_2_when_hypotension_responds_to_fluids():
@@ -299,8 +302,12 @@ def test_unarousable_patient_unable_to_do_ice_is_icans_grade_4():
     assert icans(ice=None, consciousness="unarousable") == 4
 
 
-def test_ice_not_assessable_is_grade_4_on_its_own():
-    assert icans(ice=None) == 4
+def test_sedated_intubated_patient_with_ice_not_done_is_not_grade_4_by_itself():
+    """ICE not done (sedation, intubation) grades nothing: the other domains do. Before this rule, an
+    intubated patient with no neurological finding was recorded as ICANS grade 4."""
+    assert icans(ice=None) == 0
+    assert icans(ice=None, consciousness="voice") == 2
+    assert icans(ice=None, seizure="rapidly_resolving") == 3
 
 
 @pytest.mark.parametrize("ice", [-1, 11])
@@ -360,7 +367,7 @@ def test_icans_rejects_unknown_seizure_value():
         (dict(ice=2, consciousness="tactile"), 3, "ICE score and consciousness"),
         (dict(ice=1, seizure="prolonged_or_repetitive"), 4, "seizure"),
         (dict(ice=6, edema="diffuse", seizure="rapidly_resolving"), 4, "cerebral oedema"),
-        (dict(ice=None, consciousness="unarousable"), 4, "ICE score and consciousness"),
+        (dict(ice=None, consciousness="unarousable"), 4, "consciousness"),
     ],
 )
 def test_icans_grade_is_the_worst_domain(case, grade, driver):
@@ -432,29 +439,30 @@ def test_child_with_capd_9_is_icans_grade_3():
     assert icans(ice=None, age_years=6, capd_score=9) == 3
 
 
-def test_child_unable_to_perform_capd_is_icans_grade_4():
-    assert icans(ice=None, age_years=6, capd_score=None) == 4
+def test_child_unable_to_perform_capd_is_graded_by_the_other_domains():
+    assert icans(ice=None, age_years=6, capd_score=None) == 0
+    assert icans(ice=None, age_years=6, capd_score=None, consciousness="unarousable") == 4
 
 
-def test_child_capd_takes_precedence_over_an_ice_score():
-    grading = icans_grading(
-        ice_score=10,
-        consciousness="normal",
-        seizure="none",
-        motor_weakness=False,
-        cerebral_edema="none",
-        age_years=8,
-        capd_score=12,
-    )
+def test_child_capd_score_is_the_encephalopathy_domain():
+    grading = icans_grading(ice_score=None, consciousness="normal", seizure="none", motor_weakness=False,
+                            cerebral_edema="none", age_years=8, capd_score=12)
     assert grading == Grading(3, "CAPD score")
 
 
-def test_child_with_only_an_ice_score_is_graded_by_ice():
-    assert icans(ice=8, age_years=10) == 1
+def test_child_under_12_with_an_ice_score_is_refused():
+    """ASTCT: under 12, CAPD. An ICE score for a ten-year-old is not a grade of anything."""
+    with pytest.raises(ValueError, match="CAPD, not ICE"):
+        icans(ice=8, age_years=10)
 
 
-def test_twelve_year_old_is_graded_by_ice_not_capd():
-    assert icans(ice=10, age_years=12, capd_score=20) == 0
+def test_twelve_year_old_with_a_capd_score_is_refused():
+    with pytest.raises(ValueError, match="assessed with ICE"):
+        icans(ice=10, age_years=12, capd_score=20)
+
+
+def test_twelve_year_old_is_graded_by_ice():
+    assert icans(ice=6, age_years=12) == 2
 
 
 def test_icans_rejects_impossible_capd_score():
@@ -682,6 +690,8 @@ def test_icans_grade_is_always_0_to_4(ice, consciousness, seizure, motor, edema)
     st.booleans(),
 )
 def test_icans_grade_never_falls_when_any_domain_worsens(i1, i2, c1, c2, s1, s2, e1, e2, motor):
+    # ICE not done is not "worse" than a score: it grades nothing, so compare scored ICE with scored ICE.
+    assume((i1 is None) == (i2 is None))
     low_i, high_i = sorted([i1, i2], key=_ice_severity)
     low_c, high_c = sorted([c1, c2], key=list(Consciousness).index)
     low_s, high_s = sorted([s1, s2], key=list(Seizure).index)

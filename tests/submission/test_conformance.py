@@ -25,3 +25,15 @@ def test_sdtm_rows_conform(full_patient, second_patient, screen_failure):
     # Every subject appears in DS, every treated one in EX.
     assert {row["USUBJID"] for row in tables["DS"]} == subjects
     assert len({row["USUBJID"] for row in tables["EX"]}) == 2
+
+
+@pytest.mark.django_db
+def test_adam_rows_conform(full_patient, second_patient, screen_failure):
+    """ADSL has the enrolled subjects of DM (not the screen failure); the ADAE row of the serious CRS."""
+    tables = package_tables(standard="adam", patients=all_patients(), cutoff=TODAY)
+    subjects = {row["USUBJID"] for row in tables["ADSL"]}
+    assert table_problems(tables, subjects=subjects) == []
+    assert sorted(row["SUBJID"] for row in tables["ADSL"]) == sorted(
+        [full_patient.patient.study_id, second_patient.study_id])
+    full = next(row for row in tables["ADAE"] if row["USUBJID"].endswith(full_patient.patient.study_id))
+    assert (full["ATOXGRN"], full["ASTCTGR"], full["ASTDY"], full["TRTEMFL"], full["RELFL"]) == (3, 1, 2, "Y", "Y")

@@ -78,7 +78,7 @@ def test_correcting_the_infusion_date_retargets_on_the_worker(worker, patient_sz
 
     infuse(patient_sz, coordinator)
     assert wait_for(lambda: Visit.objects.filter(patient=patient_sz).count() == 16)
-    infuse(patient_sz, coordinator, on=datetime.date(2026, 2, 9), change_reason="Wrong date transcribed")
+    infuse(patient_sz, coordinator, on=datetime.date(2026, 2, 9), reason="Wrong date transcribed")
     assert wait_for(lambda: Visit.objects.get(patient=patient_sz, definition__code="D1").target_date
                     == datetime.date(2026, 2, 10))
     assert Visit.objects.filter(patient=patient_sz).count() == 16

@@ -1,0 +1,16 @@
+"""What outcomes keeps for the whole record: the patient's one death, reconciled whenever a form that
+records one is saved (`patients.services.patient_death_recorded` finds this module through `trial.hooks`)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .services import patient_death_reconcile
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from patients.models import Patient
+
+
+def death_recorded(*, patient: Patient, by: User | None) -> None:
+    patient_death_reconcile(patient=patient, by=by)

@@ -1,0 +1,236 @@
+"""Define-XML 2.0 for a package, from `submission.metadata` and the rows it describes.
+
+Written with lxml rather than odmlib: the EDC already writes ODM with lxml (monitoring.exports), our one
+metadata table maps onto the elements directly, and the file needs lengths and significant digits measured on
+the rows, which we have at hand; odmlib would add a dependency and a second object model of the same file.
+
+What it holds: one ItemGroupDef per dataset (class, structure, keys, the XPT file as def:leaf), one ItemDef
+per variable (type, length measured on the data, label, origin, codelist, method), value-level metadata
+(def:ValueListDef with def:WhereClauseDef) for the result of every --TESTCD / PARAMCD dataset, the codelists
+the variables use (submission/data/codelists.json), and a MethodDef per computational method.
+"""
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+from . import metadata as md
+from .sources import Study
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.0"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+CODELISTS_FILE = Path(__file__).parent / "data" / "codelists.json"
+
+STANDARD = {
+    "sdtm": ("SDTM-IG", md.SDTMIG_VERSION, "Tabulation"),
+    "adam": ("ADaM-IG", md.ADAMIG_VERSION, "Analysis"),
+}
+DATA_TYPE = {md.TEXT: "text", md.ISO8601: "date", md.INTEGER: "integer", md.FLOAT: "float", md.DATE: "integer"}
+
+
+def codelists() -> dict:
+    return json.loads(CODELISTS_FILE.read_text())["codelists"]
+
+
+def _odm(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def _def(tag: str) -> str:
+    return f"{{{DEF_NS}}}{tag}"
+
+
+def _description(parent, text: str) -> None:
+    description = etree.SubElement(parent, _odm("Description"))
+    translated = etree.SubElement(description, _odm("TranslatedText"))
+    translated.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+    translated.text = text
+
+
+def significant_digits(values) -> int:
+    """The most decimals among the values (Define-XML's SignificantDigits of a float)."""
+    digits = 0
+    for value in values:
+        if value is None or value != value:  # None or NaN
+            continue
+        exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+        digits = max(digits, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return digits
+
+
+def _item_def(parent, *, oid: str, variable: md.Variable, label: str, values: list, codelist_oids: set[str],
+              value_list: str | None = None) -> None:
+    item = etree.SubElement(parent, _odm("ItemDef"), OID=oid, Name=variable.name,
+                            DataType=DATA_TYPE[variable.kind], SASFieldName=variable.name)
+    if variable.kind in (md.TEXT,):
+        item.set("Length", str(max([len(str(v or "")) for v in values] + [1])))
+    elif variable.kind in (md.INTEGER, md.FLOAT, md.DATE):
+        item.set("Length", "8")
+    if variable.kind == md.FLOAT:
+        item.set("SignificantDigits", str(significant_digits(values)))
+    if variable.kind == md.DATE:
+        item.set(_def("DisplayFormat"), "DATE9.")
+    _description(item, label)
+    if variable.codelist:
+        etree.SubElement(item, _odm("CodeListRef"), CodeListOID=f"CL.{variable.codelist}")
+        codelist_oids.add(variable.codelist)
+    origin = etree.SubElement(item, _def("Origin"), Type=variable.origin)
+    if variable.origin == md.PREDECESSOR:
+        _description(origin, f"The variable of the same name in {'DM' if variable.name in _DM_NAMES else 'SDTM'}.")
+    if value_list:
+        etree.SubElement(item, _def("ValueListRef"), ValueListOID=value_list)
+
+
+_DM_NAMES = frozenset(md.DM.names)
+
+
+def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], tables: dict[str, list[dict]],
+               created_at: datetime.datetime | None = None) -> bytes:
+    """The package's define.xml (UTF-8)."""
+    standard_name, standard_version, purpose = STANDARD[standard]
+    created_at = created_at or datetime.datetime.now(datetime.UTC)
+    odm = etree.Element(_odm("ODM"), nsmap=NSMAP, FileType="Snapshot", ODMVersion="1.3.2",
+                        FileOID=f"DEFINE.{study.code}.{standard.upper()}",
+                        CreationDateTime=created_at.replace(microsecond=0).isoformat(),
+                        Originator="CD19 CAR-T EDC", SourceSystem="CD19 CAR-T EDC")
+    odm.set(_def("Context"), "Submission")
+    study_element = etree.SubElement(odm, _odm("Study"), OID=f"STUDY.{study.code}")
+    global_variables = etree.SubElement(study_element, _odm("GlobalVariables"))
+    for tag, text in (("StudyName", study.code), ("StudyDescription", study.title),
+                      ("ProtocolName", f"{study.code} v{study.version}")):
+        etree.SubElement(global_variables, _odm(tag)).text = text
+    version = etree.SubElement(study_element, _odm("MetaDataVersion"),
+                               OID=f"MDV.{study.code}.{standard.upper()}",
+                               Name=f"{study.code} {standard_name} {standard_version}",
+                               Description=f"{standard_name} {standard_version} datasets of {study.code}")
+    version.set(_def("DefineVersion"), "2.0.0")
+    version.set(_def("StandardName"), standard_name)
+    version.set(_def("StandardVersion"), standard_version)
+
+    value_lists = _value_level_metadata(version, datasets)
+    methods = _item_groups(version, datasets, purpose=purpose, with_domain=standard == "sdtm")
+    used_codelists = _item_defs(version, datasets, tables, value_lists)
+    _codelists(version, used_codelists)
+    for key in sorted(methods):
+        method = etree.SubElement(version, _odm("MethodDef"), OID=f"MT.{key}", Name=key, Type="Computation")
+        _description(method, md.METHODS[key])
+    return etree.tostring(odm, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _value_level_metadata(version, datasets: list[md.Dataset]) -> dict[str, str]:
+    """One def:ValueListDef per result variable and one def:WhereClauseDef per test code; dataset → list OID."""
+    value_lists: dict[str, str] = {}
+    tested = [dataset for dataset in datasets if dataset.test_variable]
+    for dataset in tested:
+        oid = f"VL.{dataset.name}.{dataset.result_variable}"
+        value_lists[dataset.name] = oid
+        value_list = etree.SubElement(version, _def("ValueListDef"), OID=oid)
+        for order, code in enumerate(dataset.tests, start=1):
+            etree.SubElement(
+                etree.SubElement(value_list, _odm("ItemRef"), ItemOID=_vlm_oid(dataset, code),
+                                 OrderNumber=str(order), Mandatory="No"),
+                _def("WhereClauseRef"), WhereClauseOID=_where_oid(dataset, code))
+    for dataset in tested:
+        for code in dataset.tests:
+            where = etree.SubElement(version, _def("WhereClauseDef"), OID=_where_oid(dataset, code))
+            check = etree.SubElement(where, _odm("RangeCheck"), Comparator="EQ", SoftHard="Soft")
+            check.set(_def("ItemOID"), f"IT.{dataset.name}.{dataset.test_variable}")
+            etree.SubElement(check, _odm("CheckValue")).text = code
+    return value_lists
+
+
+def _item_groups(version, datasets: list[md.Dataset], *, purpose: str, with_domain: bool) -> set[str]:
+    """One ItemGroupDef per dataset with its ItemRefs and def:leaf; returns the methods they name."""
+    methods: set[str] = set()
+    for dataset in datasets:
+        group = etree.SubElement(
+            version, _odm("ItemGroupDef"), OID=f"IG.{dataset.name}", Name=dataset.name, SASDatasetName=dataset.name,
+            Repeating="No" if dataset.name in ("DM", "ADSL") else "Yes",
+            IsReferenceData="Yes" if dataset.cls == "TRIAL DESIGN" else "No", Purpose=purpose)
+        if with_domain and not dataset.name.startswith("SUPP"):
+            group.set("Domain", dataset.name)
+        group.set(_def("Structure"), dataset.structure)
+        group.set(_def("Class"), dataset.cls)
+        group.set(_def("ArchiveLocationID"), f"LF.{dataset.name}")
+        _description(group, dataset.label)
+        for order, variable in enumerate(dataset.variables, start=1):
+            ref = etree.SubElement(group, _odm("ItemRef"), ItemOID=f"IT.{dataset.name}.{variable.name}",
+                                   OrderNumber=str(order), Mandatory="Yes" if variable.core == "Req" else "No")
+            if variable.name in dataset.keys:
+                ref.set("KeySequence", str(dataset.keys.index(variable.name) + 1))
+            if variable.method:
+                ref.set("MethodOID", f"MT.{variable.method}")
+                methods.add(variable.method)
+        leaf = etree.SubElement(group, _def("leaf"), ID=f"LF.{dataset.name}")
+        leaf.set(f"{{{XLINK_NS}}}href", dataset.filename)
+        etree.SubElement(leaf, _def("title")).text = dataset.filename
+    return methods
+
+
+def _item_defs(version, datasets: list[md.Dataset], tables: dict[str, list[dict]],
+               value_lists: dict[str, str]) -> set[str]:
+    """An ItemDef per variable and per value-level item; returns the codelists they use."""
+    used_codelists: set[str] = set()
+    for dataset in datasets:
+        rows = tables.get(dataset.name, [])
+        for variable in dataset.variables:
+            _item_def(version, oid=f"IT.{dataset.name}.{variable.name}", variable=variable, label=variable.label,
+                      values=[row.get(variable.name) for row in rows], codelist_oids=used_codelists,
+                      value_list=value_lists.get(dataset.name) if variable.name == dataset.result_variable else None)
+        if not dataset.test_variable or not dataset.result_variable:
+            continue
+        result = dataset.variable(dataset.result_variable)
+        for code, name in dataset.tests.items():
+            values = [row.get(dataset.result_variable) for row in rows if row.get(dataset.test_variable) == code]
+            _item_def(version, oid=_vlm_oid(dataset, code), variable=result, label=f"{name} ({code})",
+                      values=values, codelist_oids=used_codelists)
+    return used_codelists
+
+
+def _codelists(version, used: set[str]) -> None:
+    known = codelists()
+    for key in sorted(used):
+        codelist = known[key]
+        element = etree.SubElement(version, _odm("CodeList"), OID=f"CL.{key}", Name=codelist["name"],
+                                   DataType="text")
+        for order, term in enumerate(codelist["terms"], start=1):
+            item = etree.SubElement(element, _odm("EnumeratedItem"), CodedValue=term, OrderNumber=str(order))
+            if term in codelist.get("extended", ()):
+                item.set(_def("ExtendedValue"), "Yes")
+
+
+def _vlm_oid(dataset: md.Dataset, code: str) -> str:
+    return f"IT.{dataset.name}.{dataset.result_variable}.{code}"
+
+
+def _where_oid(dataset: md.Dataset, code: str) -> str:
+    return f"WC.{dataset.name}.{dataset.test_variable}.{code}"
+
+
+def define_problems(document: bytes) -> list[str]:
+    """Internal consistency of a define.xml: every OID a reference names is defined, once."""
+    tree = etree.fromstring(document)
+    namespaces = {"odm": ODM_NS, "def": DEF_NS}
+    problems = []
+    defined: dict[str, int] = {}
+    for element in tree.iter():
+        oid = element.get("OID")
+        if oid:
+            defined[oid] = defined.get(oid, 0) + 1
+    problems += [f"{oid} defined {count} times" for oid, count in defined.items() if count > 1]
+    leaves = {leaf.get("ID") for leaf in tree.iterfind(".//def:leaf", namespaces)}
+    references = [(element, name) for element in tree.iter() for name in (
+        "ItemOID", "CodeListOID", "MethodOID", "ValueListOID", "WhereClauseOID", f"{{{DEF_NS}}}ItemOID")
+        if element.get(name)]
+    for element, name in references:
+        if element.get(name) not in defined:
+            problems.append(f"{etree.QName(element).localname} refers to {element.get(name)}, which is not defined")
+    for group in tree.iterfind(".//odm:ItemGroupDef", namespaces):
+        location = group.get(f"{{{DEF_NS}}}ArchiveLocationID")
+        if location not in leaves:
+            problems.append(f"{group.get('OID')}: no def:leaf {location}")
+    return problems
