@@ -4,8 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from infusions.api import InfusionView, LymphodepletionView
-from monitoring.api import CrfSignView, DataQueryViewSet, OdmExportView
-from outcomes.api import AnalysisCsvView, EndpointsView, FollowUpListCreate, ResponseAssessmentListCreate
+from monitoring.api import CrfRemoveView, CrfRowRemoveView, CrfSignView, DataQueryViewSet, OdmExportView
+from outcomes.api import (
+    AnalysisCsvView,
+    EndOfStudyListCreate,
+    EndpointsView,
+    FollowUpListCreate,
+    ResponseAssessmentListCreate,
+)
 from patients.api import PatientViewSet
 from safety.api import PatientSafetyEntriesView
 from submission.api import AdamPackageView, SdtmPackageView
@@ -25,6 +31,9 @@ urlpatterns = [
     path("auth/tokens/<int:token_id>/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
     path("protocol/", ProtocolView.as_view(), name="protocol"),
     path("crfs/<str:crf_code>/<int:crf_id>/sign/", CrfSignView.as_view(), name="crf-sign"),
+    path("crfs/<str:crf_code>/<int:crf_id>/remove/", CrfRemoveView.as_view(), name="crf-remove"),
+    path("crfs/<str:crf_code>/<int:crf_id>/rows/<int:row_id>/remove/", CrfRowRemoveView.as_view(),
+         name="crf-row-remove"),
     path("export/odm/", OdmExportView.as_view(), name="export-odm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -34,6 +43,7 @@ urlpatterns = [
     path("patients/<str:study_id>/response-assessments/", ResponseAssessmentListCreate.as_view(),
          name="patient-response-assessments"),
     path("patients/<str:study_id>/follow-up/", FollowUpListCreate.as_view(), name="patient-follow-up"),
+    path("patients/<str:study_id>/end-of-study/", EndOfStudyListCreate.as_view(), name="patient-end-of-study"),
     path("endpoints/", EndpointsView.as_view(), name="endpoints"),
     path("export/analysis.csv", AnalysisCsvView.as_view(), name="analysis-csv"),
     path("export/sdtm.zip", SdtmPackageView.as_view(), name="export-sdtm"),

@@ -48,6 +48,12 @@ class CaseReportForm(models.Model):
     #: items), each with the "app.module.function" that gives, for a form, the form field typing a query's
     #: new value (the page's widget, the API's JSON checked): ``function(crf) -> django.forms.Field``.
     structured_fields: ClassVar[dict[str, str]] = {}
+    #: The form's own way out of the record, as "app.module.function", called as
+    #: ``function(crf=…, by=…, reason=…)``: `crf.services.crf_remove` (a status with a reason, never a
+    #: delete) and whatever follows from it (the responses re-derived, the CRS course re-graded, the one
+    #: death reconciled). "" for a form that is corrected, never removed (screening, baseline,
+    #: lymphodepletion, infusion, end of study: they carry enrollment, day 0 and the end of study).
+    removal_service: ClassVar[str] = ""
     #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
     planned_date_fields: tuple[str, ...] = ()
 
@@ -122,6 +128,10 @@ class CrfChildRow(models.Model):
     all_rows = CrfChildRowQuerySet.as_manager()
 
     planned_date_fields: tuple[str, ...] = ()
+    #: The form's service that removes one row, as "app.module.function", called as ``function(row=…, by=…,
+    #: reason=…, acknowledge_deviation=…, deviation_reason=…)``: it records the form again without the row,
+    #: so its checks and derived values follow, and the row is marked removed with the reason.
+    removal_service: ClassVar[str] = ""
 
     class Meta:
         abstract = True

@@ -14,16 +14,25 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from trial.history import history_author
+from trial.roles import can_enter_data
 
 from . import hooks
 from .audit import history_note, history_value_text
 from .checks import CrfChange, CrfConflict, SoftCheck, require_acknowledgement
 from .display import field_label
-from .models import CaseReportForm, CrfStatus, crf_child_rows, crf_children, future_clinical_date_errors
+from .models import (
+    CaseReportForm,
+    CrfChildRow,
+    CrfStatus,
+    crf_child_rows,
+    crf_children,
+    crf_models,
+    future_clinical_date_errors,
+)
 
 if TYPE_CHECKING:
     import datetime
@@ -328,15 +337,82 @@ def crf_child_rows_save(*, crf: CaseReportForm, rows: Iterable[Model] = (), remo
 @transaction.atomic
 def crf_remove(*, crf: CrfT, by: User | None, reason: str) -> CrfT:
     """Remove a form from the record: a status with a reason, never a delete. The form stays in the
-    history and the casebook; its signatures are void (`crf_save`)."""
+    history and the casebook; its signatures are void (`crf_save`), a lock refuses it. The only record
+    of the patient's death is not removed: the patient would stay off study for a death no form holds."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give a reason for removing the form."})
     if crf.removed:
         raise ValidationError("This form is already removed.")
+    death_date = getattr(crf, "death_date", None)
+    if death_date is not None and not _other_death_records(crf):
+        raise ValidationError({"reason": (
+            f"This form is the only record of the patient's death ({death_date:%Y-%m-%d}), which took the "
+            f"patient off study. Record the death where it belongs before removing this form, or correct the "
+            f"death date through a query.")})
     crf.removed = True
     crf.removal_reason = reason[:300]
     return crf_save(crf=crf, by=by, reason=f"Removed: {reason}")
+
+
+def _other_death_records(crf: CaseReportForm) -> bool:
+    """Whether a form other than ``crf`` (any CRF with a death date: follow-up, adverse event, …) records
+    the patient's death."""
+    for model in crf_models():
+        if not any(f.name == "death_date" for f in model._meta.concrete_fields):
+            continue
+        others = model.objects.filter(patient_id=crf.patient_id, removed=False, death_date__isnull=False)
+        if model is type(crf):
+            others = others.exclude(pk=crf.pk)
+        if others.exists():
+            return True
+    return False
+
+
+def crf_remove_through_form(*, crf: CaseReportForm, by: User, reason: str) -> CaseReportForm:
+    """Remove a form through its own removal service (`CaseReportForm.removal_service`), whoever asks
+    (page or API): only a user who may enter data at the patient's site, as for an edit."""
+    from django.utils.module_loading import import_string
+
+    _require_data_entry(by, crf)
+    if not type(crf).removal_service:
+        raise ValidationError({"reason": (
+            f"The {type(crf).crf_label} form is corrected, never removed: it carries the patient's "
+            f"enrollment or day 0. Correct its values on the form or through a query.")})
+    return import_string(type(crf).removal_service)(crf=crf, by=by, reason=reason)
+
+
+def crf_child_row_remove(*, row: CrfChildRow, by: User, reason: str, acknowledge_deviation: bool = False,
+                         deviation_reason: str = "") -> CaseReportForm:
+    """Remove one row of a form (a lymphodepletion dose, an infusion fraction) through the form's own
+    service (the row model's `removal_service`): the form is recorded again without it, with its checks
+    (a soft check needs the acknowledgement) and derived values, and the row is marked removed with the
+    reason. Returns the form."""
+    from django.utils.module_loading import import_string
+
+    crf = row_form(row)
+    _require_data_entry(by, crf)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Give a reason for removing the row."})
+    if row.removed:
+        raise ValidationError("This row is already removed.")
+    return import_string(type(row).removal_service)(
+        row=row, by=by, reason=reason.strip(), acknowledge_deviation=acknowledge_deviation,
+        deviation_reason=deviation_reason)
+
+
+def row_form(row: CrfChildRow) -> CaseReportForm:
+    """The form a child row belongs to."""
+    for field in row._meta.concrete_fields:
+        if field.is_relation and isinstance(field.related_model, type) and issubclass(
+                field.related_model, CaseReportForm):
+            return getattr(row, field.name)
+    raise TypeError(f"{type(row).__name__} is not a row of a form.")
+
+
+def _require_data_entry(user: User, crf: CaseReportForm) -> None:
+    if not can_enter_data(user, crf.patient.site):
+        raise PermissionDenied("Only the site's coordinators and investigators change its forms.")
 
 
 def audited_save(*, instance: Model, by: User | None, reason: str) -> None:

@@ -52,6 +52,7 @@ class LymphodepletionDose(CrfChildRow):
     Part of the course's form: signed and verified with it, never deleted (`CrfChildRow`)."""
 
     planned_date_fields = ("planned_date",)
+    removal_service = "infusions.services.lymphodepletion_dose_remove"
 
     course = models.ForeignKey(Lymphodepletion, on_delete=models.CASCADE, related_name="doses")
     study_day = models.SmallIntegerField()
@@ -124,6 +125,8 @@ class Infusion(CaseReportForm):
 class InfusionFraction(CrfChildRow):
     """One bag given on one day; a single infusion is one fraction.
     Part of the infusion's form: signed and verified with it, never deleted (`CrfChildRow`)."""
+
+    removal_service = "infusions.services.infusion_fraction_remove"
 
     infusion = models.ForeignKey(Infusion, on_delete=models.CASCADE, related_name="fractions")
     infusion_date = models.DateField("fraction date")

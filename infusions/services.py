@@ -11,7 +11,7 @@ committed.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -235,6 +235,7 @@ def lymphodepletion_record(
     deviation_reason: str = "",
     reason: str = "",
     version: int | None = None,
+    rows_removed: Collection[int] = (),
 ) -> Lymphodepletion:
     """Create or correct the patient's lymphodepletion course.
 
@@ -242,7 +243,9 @@ def lymphodepletion_record(
     when a dose is off plan, missed or off its day without an acknowledged
     reason. Each acknowledged soft check becomes a ProtocolDeviation.
     ``version``: the version of the course the editor loaded (0: none yet);
-    a stale one raises CrfConflict (`crf_save`).
+    a stale one raises CrfConflict (`crf_save`). ``rows_removed``: dose rows
+    (pks) withdrawn with ``reason`` (`lymphodepletion_dose_remove`): marked
+    removed, their day's dose then counts as not given.
     """
     patient = Patient.objects.select_for_update().select_related("protocol").get(pk=patient.pk)
     protocol = patient.protocol
@@ -290,18 +293,20 @@ def lymphodepletion_record(
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     # Removed rows too: a day that comes back takes its old row again (one row per day and agent).
     existing = {(dose.study_day, dose.agent): dose for dose in LymphodepletionDose.all_rows.filter(course=course)}
-    rows = []
+    rows, removed = [], []
     for line in evaluation.lines:
-        dose = existing.pop((line.study_day, line.agent), None) or LymphodepletionDose(
-            course=course, study_day=line.study_day, agent=line.agent
-        )
+        dose = existing.pop((line.study_day, line.agent), None)
+        if dose is not None and (dose.pk in rows_removed or (dose.removed and not line.administered_mg)):
+            removed.append(dose)  # withdrawn now, or earlier and no dose entered since: kept as it was
+            continue
+        dose = dose or LymphodepletionDose(course=course, study_day=line.study_day, agent=line.agent)
         dose.planned_date, dose.planned_mg = line.planned_date, line.planned_mg
         dose.administered_mg, dose.administration_date = line.administered_mg, line.administration_date
         dose.verdict, dose.renal_adjustment = line.verdict, line.renal_adjustment
         dose.removed, dose.removal_reason = False, ""
         rows.append(dose)
     # A day the protocol version no longer has: marked removed, never deleted.
-    crf_child_rows_save(crf=course, rows=rows, removed=list(existing.values()), by=by, reason=reason)
+    crf_child_rows_save(crf=course, rows=rows, removed=removed + list(existing.values()), by=by, reason=reason)
     if patient.status in _BEFORE_LYMPHODEPLETION:
         patient.status = PatientStatus.LYMPHODEPLETION
         audited_save(instance=patient, by=by, reason="Lymphodepletion started")
@@ -409,6 +414,23 @@ def _infusion_hard_checks(
         raise ValidationError(errors)
 
 
+def _fraction_rows(infusion: Infusion, fractions: list[rules.InfusionFraction]
+                   ) -> tuple[list[InfusionFraction], list[InfusionFraction]]:
+    """The rows that hold ``fractions`` and the rows left over (to be marked removed). A fraction keeps the
+    row of its day; a fraction on a new day takes a row left over (a corrected date), in date order, or a
+    new one. So the row of a fraction given up is the one marked removed."""
+    existing = list(infusion.fractions.order_by("infusion_date", "pk")) if infusion.pk else []
+    by_day = {row.infusion_date: row for row in existing}
+    kept = [by_day.pop(fraction.infusion_date, None) for fraction in fractions]
+    spare = [row for row in existing if by_day.get(row.infusion_date) is row]
+    rows = []
+    for row, fraction in zip(kept, fractions, strict=True):
+        row = row or (spare.pop(0) if spare else InfusionFraction(infusion=infusion))
+        row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
+        rows.append(row)
+    return rows, spare
+
+
 @transaction.atomic
 def infusion_record(
     *,
@@ -451,14 +473,9 @@ def infusion_record(
     infusion.dose_verdict = evaluation.verdict
     crf_record(crf=infusion, by=by, reason=reason, expected_version=version, soft_checks=evaluation.checks,
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
-    existing = list(infusion.fractions.order_by("infusion_date", "pk"))
-    rows = []
-    for index, fraction in enumerate(fractions):
-        row = existing[index] if index < len(existing) else InfusionFraction(infusion=infusion)
-        row.infusion_date, row.cart_cells_infused = fraction.infusion_date, fraction.cart_cells_infused
-        rows.append(row)
+    rows, spare = _fraction_rows(infusion, fractions)
     # A fraction no longer entered is marked removed with the reason, never deleted.
-    crf_child_rows_save(crf=infusion, rows=rows, removed=existing[len(fractions):], by=by, reason=reason)
+    crf_child_rows_save(crf=infusion, rows=rows, removed=spare, by=by, reason=reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
     if changed or patient.status in _BEFORE_INFUSION:
@@ -492,13 +509,8 @@ def lymphodepletion_correct(*, crf: Lymphodepletion, field: str, value: Any, by:
     A dose given on its planned day keeps following its day when the start date moves."""
     values = {name: getattr(crf, name) for name in Lymphodepletion.correctable_fields}
     values[field] = value
-    doses = [
-        DoseEntry(dose.study_day, dose.agent, dose.administered_mg,
-                  None if dose.administration_date == dose.planned_date else dose.administration_date)
-        for dose in crf.doses.all()
-    ]
     return lymphodepletion_record(
-        patient=crf.patient, by=by, doses=doses, reason=reason, version=crf.version,
+        patient=crf.patient, by=by, doses=_dose_entries(crf), reason=reason, version=crf.version,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason, **values,
     )
 
@@ -530,4 +542,52 @@ def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason:
         patient=crf.patient, by=by, weight_kg=weight_kg, product=ProductEntry(**product), fractions=fractions,
         reason=reason, version=crf.version, acknowledge_deviation=acknowledge_deviation,
         deviation_reason=deviation_reason,
+    )
+
+
+# --- removing a row (CrfChildRow.removal_service) ---------------------------------------------
+
+
+def _dose_entries(course: Lymphodepletion, *, without: LymphodepletionDose | None = None) -> list[DoseEntry]:
+    """The course's doses in force as entered (a dose given on its planned day keeps following its day)."""
+    return [
+        DoseEntry(dose.study_day, dose.agent, dose.administered_mg,
+                  None if dose.administration_date == dose.planned_date else dose.administration_date)
+        for dose in course.doses.all() if without is None or dose.pk != without.pk
+    ]
+
+
+def lymphodepletion_dose_remove(*, row: LymphodepletionDose, by: User, reason: str,
+                                acknowledge_deviation: bool = False, deviation_reason: str = "") -> Lymphodepletion:
+    """A dose recorded in error: the course is recorded again without it — that day's dose counts as not
+    given (a missed dose: acknowledgement and reason, a deviation), the infusion gap follows the doses that
+    remain — and its row is marked removed with the reason, struck through in the casebook."""
+    course = row.course
+    return lymphodepletion_record(
+        patient=course.patient, by=by, start_date=course.start_date, weight_kg=course.weight_kg,
+        height_cm=course.height_cm, creatinine_clearance_ml_min=course.creatinine_clearance_ml_min,
+        doses=_dose_entries(course, without=row), reason=reason, version=course.version, rows_removed=[row.pk],
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason or reason,
+    )
+
+
+def infusion_fraction_remove(*, row: InfusionFraction, by: User, reason: str, acknowledge_deviation: bool = False,
+                             deviation_reason: str = "") -> Infusion:
+    """A fraction recorded in error: the infusion is recorded again with the others — day 0, the cells, the
+    dose per kg and its verdict follow (a dose now outside the range needs the acknowledgement) — and its row
+    is marked removed with the reason. The last fraction is corrected, not removed."""
+    infusion = row.infusion
+    others = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused)
+              for f in infusion.fractions.all() if f.pk != row.pk]
+    if not others:
+        raise ValidationError({"reason": (
+            "This is the infusion's only fraction: correct its date or cells on the infusion form instead.")})
+    product = ProductEntry(lot=infusion.product_lot, manufacture_date=infusion.manufacture_date,
+                           total_viable_cells=infusion.total_viable_cells,
+                           viability_percent=infusion.viability_percent,
+                           car_positive_percent=infusion.car_positive_percent)
+    return infusion_record(
+        patient=infusion.patient, by=by, weight_kg=infusion.weight_kg, product=product, fractions=others,
+        reason=reason, version=infusion.version, acknowledge_deviation=acknowledge_deviation,
+        deviation_reason=deviation_reason or reason,
     )

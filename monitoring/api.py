@@ -10,8 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crf.checks import error_detail
-from crf.models import crf_model
+from crf.models import crf_children, crf_model
+from crf.services import crf_child_row_remove, crf_remove_through_form
 from patients.models import Patient
+from trial.roles import require_data_entry
 
 from . import services
 from .models import DataQuery
@@ -21,6 +23,8 @@ from .serializers import (
     QueryAnswerSerializer,
     QueryCommentSerializer,
     QueryRaiseSerializer,
+    RemovalSerializer,
+    RemovedSerializer,
     SignatureSerializer,
     SignRequestSerializer,
 )
@@ -118,6 +122,51 @@ class CrfSignView(APIView):
             # signing itself ran in its own transaction, already rolled back.
             return Response(error_detail(refusal), status=status.HTTP_400_BAD_REQUEST)
         return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+
+def _removed(crf, row=None) -> dict:
+    crf = type(crf)._base_manager.get(pk=crf.pk)
+    answer = {"id": crf.pk, "crf_code": crf.crf_code, "version": crf.version, "removed": crf.removed,
+              "removal_reason": crf.removal_reason}
+    if row is not None:
+        row = type(row).all_rows.get(pk=row.pk)
+        answer["row"] = {"id": row.pk, "removed": row.removed, "removal_reason": row.removal_reason}
+    return answer
+
+
+class CrfRemoveView(APIView):
+    """Remove a form recorded in error, with a `reason`, through the form's own removal service (as on the
+    page): a status with a reason, never a delete; locks refuse it; what follows from it is derived again."""
+
+    @extend_schema(request=RemovalSerializer, responses={200: RemovedSerializer})
+    def post(self, request, crf_code: str, crf_id: int):
+        crf = _crf_for_user(request.user, crf_code, crf_id)  # another site's form is a 404 whatever the body
+        require_data_entry(request.user, crf.patient.site)  # a monitor's is a 403 whatever the body
+        data = RemovalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        crf_remove_through_form(crf=crf, by=request.user, reason=data.validated_data["reason"])
+        return Response(_removed(crf))
+
+
+class CrfRowRemoveView(APIView):
+    """Remove one row of a form (a lymphodepletion dose, an infusion fraction) through the form's own service:
+    the form is recorded again without it, its checks run (a soft check needs `acknowledge_deviation`), the row
+    is marked removed with the `reason`."""
+
+    @extend_schema(request=RemovalSerializer, responses={200: RemovedSerializer})
+    def post(self, request, crf_code: str, crf_id: int, row_id: int):
+        crf = _crf_for_user(request.user, crf_code, crf_id)
+        require_data_entry(request.user, crf.patient.site)
+        found = [row_model.all_rows.filter(pk=row_id, **{fk.attname: crf.pk}).first()
+                 for row_model, fk in crf_children(type(crf), form_rows_only=True)]
+        row = next((row for row in found if row is not None), None)
+        if row is None:
+            raise exceptions.NotFound("No such row of this form.")
+        data = RemovalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        crf_child_row_remove(row=row, by=request.user, reason=data.validated_data["reason"],
+                             acknowledge_deviation=data.validated_data["acknowledge_deviation"])
+        return Response(_removed(crf, row))
 
 
 class OdmExportView(APIView):

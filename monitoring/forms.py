@@ -1,5 +1,7 @@
 from django import forms
 
+from crf.forms import REASON_MAX_LENGTH
+
 
 class QueryRaiseForm(forms.Form):
     field = forms.ChoiceField(label="Field")
@@ -76,3 +78,21 @@ class CasebookBatchForm(forms.Form):
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All visible sites")] + [(s.code, str(s)) for s in sites]
+
+
+class RemovalForm(forms.Form):
+    """Removing a form or a row recorded in error: the reason, and the acknowledgement of a soft check the
+    removal makes fail (a dose now missed, a CAR-T dose now outside the range), shown only then."""
+
+    reason = forms.CharField(
+        label="Reason for removal", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept with the record: it stays in the audit trail, the casebook and the exports, struck through.")
+    acknowledge_deviation = forms.BooleanField(label="I acknowledge the protocol deviation(s) above", required=False)
+    deviation_reason = forms.CharField(
+        label="Reason for the deviation", required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="The reason for removal when left empty.")
+
+    @property
+    def show_deviation(self) -> bool:
+        return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
+            "on", "true", "1")

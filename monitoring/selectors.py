@@ -223,7 +223,7 @@ def _load_children(*, child, fk, ids, into, audits, related) -> None:
         if key not in tables:
             tables[key] = {"label": child_label(child), "model_label": child._meta.label_lower,
                            "header": [field_label(f) for f in shown], "names": [f.name for f in shown],
-                           "rows": []}
+                           "rows": [], "removable": bool(getattr(child, "removal_service", ""))}
             into[key].append(tables[key])
         removed = bool(getattr(row, "removed", False))
         tables[key]["rows"].append({"pk": row.pk, "cells": [format_value(row, f) for f in shown],

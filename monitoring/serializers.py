@@ -85,3 +85,27 @@ class CrfConflictSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="The version the request was based on.")
     current_version = serializers.IntegerField(help_text="The stored version: read the record again.")
     changes = CrfChangeSerializer(many=True, help_text="What the saves since `version` changed.")
+
+
+class RemovalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why the form or row is removed (kept with it).")
+    acknowledge_deviation = serializers.BooleanField(
+        default=False, help_text="Removing a row may make a soft check fail (a dose now missed, a CAR-T dose now "
+                                 "outside the range): true acknowledges it, with `reason` as the deviation's.")
+
+
+class RemovedRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    removed = serializers.BooleanField()
+    removal_reason = serializers.CharField()
+
+
+class RemovedSerializer(serializers.Serializer):
+    """The form after the removal (of itself, or of one of its rows)."""
+
+    id = serializers.IntegerField()
+    crf_code = serializers.CharField()
+    version = serializers.IntegerField()
+    removed = serializers.BooleanField()
+    removal_reason = serializers.CharField()
+    row = RemovedRowSerializer(required=False)

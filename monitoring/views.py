@@ -41,10 +41,16 @@ from django.urls import reverse  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
+from crf.checks import SoftChecksNotAcknowledged, errors_onto_form  # noqa: E402
 from crf.forms import correction_form_field  # noqa: E402
-from crf.models import CrfStatus  # noqa: E402
-from crf.services import crf_lock_reason  # noqa: E402
-from trial.roles import can_enter_data, visible_sites  # noqa: E402
+from crf.models import CrfChildRow, CrfStatus  # noqa: E402
+from crf.services import (  # noqa: E402
+    crf_child_row_remove,
+    crf_lock_reason,
+    crf_remove_through_form,
+    row_form,
+)
+from trial.roles import can_enter_data, require_data_entry, visible_sites  # noqa: E402
 
 from . import selectors, services  # noqa: E402
 from .forms import (  # noqa: E402
@@ -53,6 +59,7 @@ from .forms import (  # noqa: E402
     QueryCloseForm,
     QueryRaiseForm,
     QueryReopenForm,
+    RemovalForm,
     SignForm,
     UnlockForm,
 )
@@ -117,11 +124,67 @@ def crf_detail(request, model_label: str, pk: int):
         "can_sign": can_sign(request.user, site) and crf_awaits_signature,
         "signature_voided": crf_awaits_signature and any(not s.is_valid for s in review["signatures"]),
         "can_lock": can_lock(request.user),
+        "can_remove": (can_enter_data(request.user, site) and not crf.removed and not crf_lock_reason(crf)
+                       and bool(type(crf).removal_service)),
+        "can_remove_rows": can_enter_data(request.user, site) and not crf.removed and not crf_lock_reason(crf),
         "raise_form": QueryRaiseForm(rows=review["rows"], correctable=type(crf).correctable_fields),
         "sign_form": SignForm(),
         "lock_form": LockForm(),
         "unlock_form": UnlockForm(),
     })
+
+
+def _removal_page(request, *, crf, what: str, remove, row=None):
+    """The removal page of a form or a row: the reason (and the acknowledgement when the removal makes a soft
+    check fail); the form's own service does the rest, and its refusal is shown on the page."""
+    require_data_entry(request.user, crf.patient.site)
+    form = RemovalForm(request.POST or None)
+    soft_checks = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            remove(form.cleaned_data)
+        except SoftChecksNotAcknowledged as refused:
+            soft_checks = refused.checks
+            form.add_error("acknowledge_deviation", refused.messages[-1])
+        except ValidationError as error:
+            errors_onto_form(form, error)
+        else:
+            messages.success(request, f"{what} removed. It stays in the audit trail and the casebook.")
+            return redirect("monitoring:crf_detail", type(crf)._meta.label_lower, crf.pk)
+    return render(request, "monitoring/crf_remove.html", {
+        "crf": crf, "row": row, "what": what, "patient": crf.patient, "form": form, "soft_checks": soft_checks,
+        "model_label": type(crf)._meta.label_lower, "lock_reason": crf_lock_reason(crf),
+        "removable": bool(type(row if row is not None else crf).removal_service),
+    })
+
+
+@login_required
+def crf_remove(request, model_label: str, pk: int):
+    """Remove a form recorded in error (a status with a reason, never a delete) through its removal service."""
+    crf = _crf_or_404(request, model_label, pk)
+    return _removal_page(request, crf=crf, what=f"The {crf.crf_label} form #{crf.pk}",
+                         remove=lambda data: crf_remove_through_form(crf=crf, by=request.user,
+                                                                     reason=data["reason"]))
+
+
+@login_required
+def crf_row_remove(request, model_label: str, pk: int):
+    """Remove one row of a form (a lymphodepletion dose, an infusion fraction) through the form's service."""
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        raise Http404("No such row.") from None
+    if not (isinstance(model, type) and issubclass(model, CrfChildRow)):
+        raise Http404("No such row.")
+    row = get_object_or_404(model.all_rows, pk=pk)
+    crf = row_form(row)
+    if not Patient.objects.visible_to(request.user).filter(pk=crf.patient_id).exists():
+        raise Http404("No such row.")
+    return _removal_page(
+        request, crf=crf, row=row, what=f"{model._meta.verbose_name.capitalize()} #{row.pk} ({row})",
+        remove=lambda data: crf_child_row_remove(
+            row=row, by=request.user, reason=data["reason"], acknowledge_deviation=data["acknowledge_deviation"],
+            deviation_reason=data["deviation_reason"]))
 
 
 @login_required

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from patients.admin_base import CrfAdmin
 
-from .models import FollowUp, ResponseAssessment
+from .models import EndOfStudy, FollowUp, ResponseAssessment
 
 
 @admin.register(ResponseAssessment)
@@ -16,4 +16,11 @@ class ResponseAssessmentAdmin(CrfAdmin):
 class FollowUpAdmin(CrfAdmin):
     list_display = ["patient", "contact_date", "follow_up_status", "relapse_date", "hsct_date", "death_date", "status"]
     list_filter = ["follow_up_status", "status"]
+    search_fields = ["patient__subject_id"]
+
+
+@admin.register(EndOfStudy)
+class EndOfStudyAdmin(CrfAdmin):
+    list_display = ["patient", "end_date", "end_reason", "status"]
+    list_filter = ["end_reason", "status"]
     search_fields = ["patient__subject_id"]

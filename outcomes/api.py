@@ -20,15 +20,16 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import reports, statistics
-from .models import FollowUp, ResponseAssessment
+from .models import EndOfStudy, FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
 from .serializers import (
+    EndOfStudySerializer,
     EndpointsQuerySerializer,
     EndpointsSerializer,
     FollowUpSerializer,
     ResponseAssessmentSerializer,
 )
-from .services import follow_up_save, response_assessment_save
+from .services import end_of_study_save, follow_up_save, response_assessment_save
 
 # Model field -> API field, where the contract's name differs.
 API_FIELD_NAMES = {"follow_up_status": "status", "deviation_reason": "reason"}
@@ -93,6 +94,18 @@ class FollowUpListCreate(PatientCrfListCreate):
     model = FollowUp
     save_service = staticmethod(follow_up_save)
     order_by = ("contact_date", "pk")
+
+
+@extend_schema_view(get=extend_schema(responses=EndOfStudySerializer(many=True)),
+                    post=extend_schema(responses={201: EndOfStudySerializer}))
+class EndOfStudyListCreate(PatientCrfListCreate):
+    """The patient's end of study (a list of at most one form in force): `end_date` and `end_reason` take the
+    patient off study; `death` is the patient's death, reconciled with the follow-up and adverse events."""
+
+    serializer_class = EndOfStudySerializer
+    model = EndOfStudy
+    save_service = staticmethod(end_of_study_save)
+    order_by = ("end_date", "pk")
 
 
 def _endpoint_query(request) -> dict:

@@ -7,9 +7,9 @@ from django import forms
 
 from crf.forms import CrfEntryForm as BaseCrfEntryForm
 
-from .models import FollowUp, ResponseAssessment
+from .models import EndOfStudy, FollowUp, ResponseAssessment
 from .rules import data_cutoff_error, remission_counts_missing
-from .services import FOLLOW_UP_FIELDS, RESPONSE_FIELDS
+from .services import END_OF_STUDY_FIELDS, FOLLOW_UP_FIELDS, RESPONSE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -80,6 +80,14 @@ class FollowUpForm(CrfEntryForm):
             "subsequent_therapy": forms.Textarea(attrs={"rows": 2}),
             "comments": forms.Textarea(attrs={"rows": 2}),
         }
+
+
+class EndOfStudyForm(CrfEntryForm):
+    class Meta:
+        model = EndOfStudy
+        fields = list(END_OF_STUDY_FIELDS)
+        widgets = {"end_date": DATE_INPUT, "end_reason": forms.RadioSelect,
+                   "comments": forms.Textarea(attrs={"rows": 2})}
 
 
 class EndpointsQueryForm(forms.Form):

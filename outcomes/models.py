@@ -32,6 +32,7 @@ class ResponseAssessment(CaseReportForm):
         "karyotype_result", "molecular_result", "comments",
     )
     correction_service = "outcomes.services.response_assessment_correct"
+    removal_service = "outcomes.services.response_assessment_remove"
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="response_assessments"
@@ -56,7 +57,8 @@ class ResponseAssessment(CaseReportForm):
     )
     mrd_assay_sensitivity_percent = models.DecimalField(
         "MRD assay sensitivity (%)", max_digits=8, decimal_places=5, null=True, blank=True,
-        validators=PERCENT_VALIDATORS, help_text="Lowest level the assay detects, such as 0.01.",
+        validators=PERCENT_VALIDATORS,
+        help_text="Lowest level the assay detects, such as 0.01. Needed for MRD negativity (0.01 % or finer).",
     )
     karyotype_result = models.CharField(
         max_length=12, choices=GeneticResult.choices, default=GeneticResult.NOT_DONE
@@ -68,6 +70,7 @@ class ResponseAssessment(CaseReportForm):
     # Derived by outcomes.services from outcomes.rules; never typed.
     response = models.CharField(max_length=16, choices=Response.choices, editable=False)
     mrd_negative = models.BooleanField("MRD-negative", null=True, editable=False)
+    mrd_reason = models.CharField("why MRD is not evaluable", max_length=200, blank=True, editable=False)
     comments = models.TextField(blank=True)
 
     class Meta:
@@ -127,6 +130,7 @@ class FollowUp(CaseReportForm):
         "hsct_date", "death_date", "death_cause", "comments",
     )
     correction_service = "outcomes.services.follow_up_correct"
+    removal_service = "outcomes.services.follow_up_remove"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
     contact_date = models.DateField(help_text="Date of the visit or contact (the last contact date).")
@@ -154,3 +158,50 @@ class FollowUp(CaseReportForm):
 
     def get_absolute_url(self):
         return reverse("outcomes:follow_up_detail", args=[self.pk])
+
+
+class EndOfStudyReason(models.TextChoices):
+    COMPLETED = "completed", "Completed the 3-year follow-up"
+    DEATH = "death", "Death"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    INVESTIGATOR_DECISION = "investigator_decision", "Investigator decision"
+    OTHER = "other", "Other"
+
+
+class EndOfStudy(CaseReportForm):
+    """The patient's end of study, in one place: its date and reason take the patient off study, and the
+    visits after it become "not expected". One per patient (a removed one may be replaced)."""
+
+    crf_code = "end_of_study"
+    crf_label = "End of study"
+    correctable_fields = ("end_date", "end_reason", "end_reason_other", "comments")
+    correction_service = "outcomes.services.end_of_study_correct"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="end_of_study_forms")
+    end_date = models.DateField("end-of-study date", help_text="For a death, the date of death.")
+    end_reason = models.CharField("reason", max_length=24, choices=EndOfStudyReason.choices)
+    end_reason_other = models.CharField("other reason (specify)", max_length=200, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "end of study"
+        verbose_name_plural = "end of study forms"
+        ordering = ["patient", "end_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(removed=False),
+                                    name="end_of_study_one_per_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} end of study {self.end_date}"
+
+    def get_absolute_url(self):
+        return reverse("outcomes:end_of_study_detail", args=[self.pk])
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as the patient's off-study reason reads it."""
+        if self.end_reason == EndOfStudyReason.OTHER and self.end_reason_other:
+            return f"Other: {self.end_reason_other}"
+        return self.get_end_reason_display()

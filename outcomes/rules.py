@@ -148,40 +148,59 @@ def is_complete_remission(response: str | None) -> bool:
     return response in COMPLETE_REMISSION_RESPONSES
 
 
-def derive_mrd_negative(
+@dataclass(frozen=True)
+class MrdVerdict:
+    """MRD negativity (None: not evaluable) and, when it is not a plain verdict, why."""
+
+    negative: bool | None
+    reason: str
+
+
+def mrd_verdict(
     *,
     mrd_flow_percent: Percent | None,
     genetic_aberration_detected: bool | None,
     mrd_assay_sensitivity_percent: Percent | None = None,
-) -> bool | None:
-    """Return whether the assessment is MRD-negative; None when not evaluable.
+) -> MrdVerdict:
+    """Whether the assessment is MRD-negative, and why when it is not evaluable.
 
-    * False when flow MRD is >= 0.01 % or a genetic aberration was detected
-      (either is proof of residual disease, even if the other test is missing).
-    * None when flow MRD was not done, or when it is below 0.01 % but the
-      assay's sensitivity is coarser than 0.01 %: "undetectable" on such an
-      assay cannot show the level is below the threshold.
-    * True otherwise. ``genetic_aberration_detected=None`` means karyotype and
-      molecular testing were not done; the record asks for the *absence* of an
-      aberration, and a test that was not done shows none, so it does not
-      prevent an MRD-negative verdict (flow cytometry is the measurement the
+    * MRD-positive when flow MRD is >= 0.01 % or a genetic aberration was detected (either is proof of
+      residual disease, even if the other test is missing or the assay is coarse).
+    * Not evaluable when flow MRD was not done; and, for a flow MRD below 0.01 %, when the assay's
+      sensitivity is not recorded or is coarser than 0.01 %: "undetectable" on such an assay cannot show
+      that the level is below the threshold.
+    * MRD-negative otherwise. ``genetic_aberration_detected=None`` means karyotype and molecular testing
+      were not done; the record asks for the *absence* of an aberration, and a test that was not done
+      shows none, so it does not prevent an MRD-negative verdict (flow cytometry is the measurement the
       0.01 % criterion rests on).
     """
     _check_percent("MRD by flow", mrd_flow_percent)
     _check_percent("MRD assay sensitivity", mrd_assay_sensitivity_percent)
     threshold = _decimal(MRD_NEGATIVE_THRESHOLD_PERCENT)
     if genetic_aberration_detected:
-        return False
+        return MrdVerdict(False, "")
     if mrd_flow_percent is None:
-        return None
+        return MrdVerdict(None, "Flow MRD not done.")
     if _decimal(mrd_flow_percent) >= threshold:
-        return False
-    if (
-        mrd_assay_sensitivity_percent is not None
-        and _decimal(mrd_assay_sensitivity_percent) > threshold
-    ):
-        return None
-    return True
+        return MrdVerdict(False, "")
+    if mrd_assay_sensitivity_percent is None:
+        return MrdVerdict(None, f"Assay sensitivity not recorded: MRD-negative needs an assay sensitive to "
+                                f"{MRD_NEGATIVE_THRESHOLD_PERCENT} % or finer.")
+    if _decimal(mrd_assay_sensitivity_percent) > threshold:
+        return MrdVerdict(None, f"Assay sensitivity {_decimal(mrd_assay_sensitivity_percent).normalize():f} % is "
+                                f"coarser than {MRD_NEGATIVE_THRESHOLD_PERCENT} %: below-threshold cannot be shown.")
+    return MrdVerdict(True, "")
+
+
+def derive_mrd_negative(
+    *,
+    mrd_flow_percent: Percent | None,
+    genetic_aberration_detected: bool | None,
+    mrd_assay_sensitivity_percent: Percent | None = None,
+) -> bool | None:
+    """MRD negativity by `mrd_verdict`: True, False, or None when not evaluable."""
+    return mrd_verdict(mrd_flow_percent=mrd_flow_percent, genetic_aberration_detected=genetic_aberration_detected,
+                       mrd_assay_sensitivity_percent=mrd_assay_sensitivity_percent).negative
 
 
 # The 1-month assessment ------------------------------------------------------

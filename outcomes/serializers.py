@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from crf.serializers import CrfIdentityFields
 
-from .models import Cd19Status, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
+from .models import Cd19Status, EndOfStudyReason, FollowUpStatus, GeneticResult, RelapseSite, ResponseAssessment
 from .rules import Response, data_cutoff_error
 from .statistics import LANDMARK_MONTHS, Population, TimeOrigin
 
@@ -53,6 +53,7 @@ class ResponseAssessmentSerializer(CrfWriteMixin):
     comments = serializers.CharField(required=False, allow_blank=True)
     response = serializers.ChoiceField(choices=Response.choices, read_only=True)
     mrd_negative = serializers.BooleanField(read_only=True, allow_null=True)
+    mrd_reason = serializers.CharField(read_only=True, help_text="Why MRD is not evaluable (empty otherwise).")
 
     def crf_values(self) -> dict:
         data = dict(self.validated_data)
@@ -82,6 +83,19 @@ class FollowUpSerializer(CrfWriteMixin):
     hsct_date = serializers.DateField(allow_null=True, required=False)
     death_date = serializers.DateField(allow_null=True, required=False)
     death_cause = serializers.CharField(allow_blank=True, allow_null=True, required=False, max_length=200)
+    comments = serializers.CharField(required=False, allow_blank=True)
+
+    def crf_values(self) -> dict:
+        data = dict(self.validated_data)
+        for name in ("visit", "acknowledge_deviation", "reason"):
+            data.pop(name, None)
+        return data
+
+
+class EndOfStudySerializer(CrfWriteMixin):
+    end_date = serializers.DateField(help_text="The end-of-study date; for a death, the date of death.")
+    end_reason = serializers.ChoiceField(choices=EndOfStudyReason.choices)
+    end_reason_other = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
     comments = serializers.CharField(required=False, allow_blank=True)
 
     def crf_values(self) -> dict:

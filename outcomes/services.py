@@ -22,6 +22,8 @@ from patients.models import Patient, Visit
 from patients.services import patient_off_study
 
 from .models import (
+    EndOfStudy,
+    EndOfStudyReason,
     FollowUp,
     GeneticResult,
     ResponseAssessment,
@@ -33,6 +35,7 @@ from .rules import (
     derive_mrd_negative,
     derive_response,
     follow_up_date_errors,
+    mrd_verdict,
 )
 from .selectors import first_relapse_and_death, patient_death, prior_complete_remission
 
@@ -98,6 +101,19 @@ def response_assessment_derive(
     return response, mrd_negative
 
 
+def response_mrd_reason(values: dict[str, Any]) -> str:
+    """Why MRD is not evaluable for these values ("" when it is negative or positive): `rules.mrd_verdict`."""
+    try:
+        return mrd_verdict(
+            mrd_flow_percent=values.get("mrd_flow_percent"),
+            genetic_aberration_detected=genetic_aberration_detected(
+                values.get("karyotype_result") or "not_done", values.get("molecular_result") or "not_done"),
+            mrd_assay_sensitivity_percent=values.get("mrd_assay_sensitivity_percent"),
+        ).reason
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
+
+
 def _response_assessment_hard_checks(*, patient: Patient, assessment: ResponseAssessment) -> None:
     infusion_date = _infusion_date_or_error(patient)
     on = assessment.assessment_date
@@ -159,6 +175,7 @@ def response_assessment_save(
     assessment.response, assessment.mrd_negative = response_assessment_derive(
         patient=patient, values=current, exclude_pk=assessment.pk
     )
+    assessment.mrd_reason = response_mrd_reason(current)
     entered = assessment.pk is None
     crf_record(
         crf=assessment, by=by, reason=reason,
@@ -214,10 +231,12 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
     changed = []
     for assessment in assessments:
         response, mrd_negative = derived[assessment.pk]
-        if (response, mrd_negative) == (assessment.response, assessment.mrd_negative):
+        mrd_reason = response_mrd_reason(response_values(assessment))
+        if (response, mrd_negative, mrd_reason) == (assessment.response, assessment.mrd_negative,
+                                                    assessment.mrd_reason):
             continue
         before = assessment.get_response_display()
-        assessment.response, assessment.mrd_negative = response, mrd_negative
+        assessment.response, assessment.mrd_negative, assessment.mrd_reason = response, mrd_negative, mrd_reason
         crf_save(crf=assessment, by=by, reason=(
             f"Response re-derived ({before} → {assessment.get_response_display()}) because {cause}"[:300]))
         changed.append(assessment)
@@ -225,12 +244,13 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
 
 
 @transaction.atomic
-def response_assessment_remove(*, assessment: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
-    """Remove an assessment (a status with a reason) and derive the patient's other responses again."""
-    crf_remove(crf=assessment, by=by, reason=reason)
-    responses_rederive(patient=assessment.patient, by=by, cause=(
-        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
-    return assessment
+def response_assessment_remove(*, crf: ResponseAssessment, by: User, reason: str) -> ResponseAssessment:
+    """Remove an assessment (a status with a reason) and derive the patient's other responses again
+    (`ResponseAssessment.removal_service`)."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    responses_rederive(patient=crf.patient, by=by, cause=(
+        f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
+    return crf
 
 
 def response_assessment_correct(*, crf: ResponseAssessment, field: str, value: Any, by: User, reason: str,
@@ -297,6 +317,17 @@ def follow_up_save(
     return follow_up
 
 
+@transaction.atomic
+def follow_up_remove(*, crf: FollowUp, by: User, reason: str) -> FollowUp:
+    """Remove a follow-up contact (`FollowUp.removal_service`): a death it recorded that another form also
+    records is reconciled from the forms that remain (the only record of a death is not removed:
+    `crf_remove`)."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    if crf.death_date is not None:
+        patient_death_reconcile(patient=crf.patient, by=by)
+    return crf
+
+
 def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason: str,
                       acknowledge_deviation: bool = False, deviation_reason: str = "") -> FollowUp:
     """One value corrected through the form's service: the date checks, the death's off-study."""
@@ -304,6 +335,84 @@ def follow_up_correct(*, crf: FollowUp, field: str, value: Any, by: User, reason
         patient=crf.patient, values={field: value}, by=by, follow_up=crf, reason=reason,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
+
+
+# End of study ----------------------------------------------------------------
+
+END_OF_STUDY_FIELDS = EndOfStudy.correctable_fields
+
+
+def end_of_study_hard_checks(*, patient: Patient, end_of_study: EndOfStudy) -> None:
+    """Impossible data, on the field: a date before consent or in the future, "other" without what, a
+    second end of study, a reason other than death when the patient's death is recorded elsewhere."""
+    errors: dict[str, str] = {}
+    on = end_of_study.end_date
+    if on is not None:
+        consent = patient.consent_date
+        if on > timezone.localdate():
+            errors["end_date"] = f"The end-of-study date {on:%Y-%m-%d} is in the future."
+        elif consent is not None and on < consent:
+            errors["end_date"] = f"The end of study is before consent ({consent:%Y-%m-%d})."
+    if end_of_study.end_reason == EndOfStudyReason.OTHER and not end_of_study.end_reason_other.strip():
+        errors["end_reason_other"] = "Say why the patient's study ended."
+    other = (EndOfStudy.objects.filter(patient=patient, removed=False).exclude(pk=end_of_study.pk).first())
+    if other is not None:
+        errors["end_date"] = (f"An end of study is already recorded for this patient ({other.end_date:%Y-%m-%d}, "
+                              f"{other.reason_text}): correct that form.")
+    death = patient_death(patient)
+    elsewhere = [f"{s.crf_label} {s.death_date:%Y-%m-%d}" for s in (death.sources if death is not None else ())
+                 if not (s.crf_code == EndOfStudy.crf_code and s.pk == end_of_study.pk)]
+    if elsewhere and end_of_study.end_reason != EndOfStudyReason.DEATH:
+        errors["end_reason"] = (f"The patient's death is recorded ({'; '.join(elsewhere)}): the end-of-study "
+                                f"reason is death.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def end_of_study_save(
+    *,
+    patient: Patient,
+    values: dict[str, Any],
+    by: User,
+    end_of_study: EndOfStudy | None = None,
+    visit: Visit | None = None,
+    reason: str = "",
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+) -> EndOfStudy:
+    """Record (or correct) the patient's end of study: it takes the patient off study on its date with its
+    reason, so the visits after it are not expected; for a death, the one death is reconciled with the
+    follow-up and adverse-event records (a disagreeing date raises a query)."""
+    if end_of_study is None:
+        end_of_study = EndOfStudy(patient=patient, protocol=patient.protocol)
+    elif end_of_study.patient_id != patient.pk:
+        raise ValidationError("This end-of-study form belongs to another patient.")
+    _check_visit(patient=patient, visit=visit)
+    if visit is not None:
+        end_of_study.visit = visit
+    for name in END_OF_STUDY_FIELDS:
+        if name in values:
+            value = values[name]
+            setattr(end_of_study, name, "" if value is None and name in ("end_reason_other", "comments") else value)
+    end_of_study.full_clean(exclude=["protocol", "patient", "visit"])
+    end_of_study_hard_checks(patient=patient, end_of_study=end_of_study)
+    crf_record(crf=end_of_study, by=by, reason=reason, acknowledge_deviation=acknowledge_deviation,
+               deviation_reason=deviation_reason)
+    if end_of_study.end_reason == EndOfStudyReason.DEATH:
+        patient_death_reconcile(patient=patient, by=by)
+    else:
+        patient_off_study(patient=patient, on_date=end_of_study.end_date, reason=end_of_study.reason_text[:200],
+                          by=by, cause=(f"End of study on {end_of_study.end_date:%Y-%m-%d} "
+                                        f"({end_of_study.reason_text}) recorded on the end-of-study form"))
+    return end_of_study
+
+
+def end_of_study_correct(*, crf: EndOfStudy, field: str, value: Any, by: User, reason: str,
+                         acknowledge_deviation: bool = False, deviation_reason: str = "") -> EndOfStudy:
+    """One value corrected through the form's service: the checks and the off-study date follow."""
+    return end_of_study_save(patient=crf.patient, values={field: value}, by=by, end_of_study=crf, reason=reason,
+                             acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
 def patient_death_reconcile(*, patient: Patient, by: User | None) -> PatientDeath | None:

@@ -1,7 +1,7 @@
 """Response assessments and follow-up on the patient's timeline (see patients/timeline.py)."""
 from patients.timeline import TimelineEvent
 
-from .models import FollowUp, ResponseAssessment
+from .models import EndOfStudy, FollowUp, ResponseAssessment
 
 
 def _mrd_text(mrd_negative: bool | None) -> str:
@@ -39,4 +39,7 @@ def timeline_events(patient) -> list[TimelineEvent]:
             seen.add((kind, on))
             events.append(TimelineEvent(date=on, kind=kind, label=label, detail=detail,
                                         status=status, url=url))
+    for end in EndOfStudy.objects.filter(patient=patient, removed=False):
+        events.append(TimelineEvent(date=end.end_date, kind="follow_up", label=f"End of study: {end.reason_text}",
+                                    status=end.status, url=end.get_absolute_url()))
     return events

@@ -15,13 +15,15 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
 
 from . import reports
-from .forms import EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
-from .models import FollowUp, ResponseAssessment
+from .forms import EndOfStudyForm, EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
+from .models import EndOfStudy, FollowUp, ResponseAssessment
 from .roles import can_view_endpoints
 from .services import (
+    end_of_study_save,
     follow_up_save,
     response_assessment_derive,
     response_assessment_save,
+    response_mrd_reason,
 )
 
 
@@ -87,7 +89,7 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
 def _derived_response(*, patient, values, exclude_pk):
     response, mrd_negative = response_assessment_derive(patient=patient, values=values, exclude_pk=exclude_pk)
     return {"response": ResponseAssessment(response=response).get_response_display(),
-            "response_code": response, "mrd_negative": mrd_negative}
+            "response_code": response, "mrd_negative": mrd_negative, "mrd_reason": response_mrd_reason(values)}
 
 
 @login_required
@@ -118,6 +120,23 @@ def follow_up_detail(request, pk):
     follow_up = _crf_for_user(FollowUp, request.user, pk)
     return _crf_page(request, patient=follow_up.patient, form_class=FollowUpForm, save=follow_up_save,
                      instance_kwarg="follow_up", instance=follow_up, template="outcomes/follow_up_form.html")
+
+
+@login_required
+def end_of_study_new(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    existing = EndOfStudy.objects.filter(patient=patient, removed=False).first()
+    if existing is not None and request.method == "GET":  # one per patient: its page corrects it
+        return redirect(existing.get_absolute_url())
+    return _crf_page(request, patient=patient, form_class=EndOfStudyForm, save=end_of_study_save,
+                     instance_kwarg="end_of_study", template="outcomes/end_of_study_form.html")
+
+
+@login_required
+def end_of_study_detail(request, pk):
+    end_of_study = _crf_for_user(EndOfStudy, request.user, pk)
+    return _crf_page(request, patient=end_of_study.patient, form_class=EndOfStudyForm, save=end_of_study_save,
+                     instance_kwarg="end_of_study", instance=end_of_study, template="outcomes/end_of_study_form.html")
 
 
 # Endpoints -----------------------------------------------------------------

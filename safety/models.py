@@ -39,6 +39,7 @@ class AdverseEvent(CaseReportForm):
         "outcome", "death_date",
     )
     correction_service = "safety.services.adverse_event_correct"
+    removal_service = "safety.services.adverse_event_remove"
     structured_fields = {"seriousness_criteria": "safety.forms.seriousness_criteria_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
@@ -97,6 +98,7 @@ class CrsAssessment(CaseReportForm):
         "tocilizumab_given_on", "corticosteroid", "corticosteroid_dose_mg", "corticosteroid_given_on",
     )
     correction_service = "safety.services.crs_assessment_correct"
+    removal_service = "safety.services.crs_assessment_remove"
 
     class Corticosteroid(models.TextChoices):
         DEXAMETHASONE = "dexamethasone", "Dexamethasone"
@@ -151,6 +153,7 @@ class IcansAssessment(CaseReportForm):
         "cerebral_edema",
     )
     correction_service = "safety.services.icans_assessment_correct"
+    removal_service = "safety.services.icans_assessment_remove"
     structured_fields = {"capd_items": "safety.forms.capd_items_correction_field"}
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")

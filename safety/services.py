@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.checks import SoftCheck, first_error_per_field, visit_window_check
-from crf.services import CrfT, audited_save, crf_record, crf_save
+from crf.services import CrfT, audited_save, crf_record, crf_remove, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
 from patients.rules import age_years
@@ -448,6 +448,34 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
         # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death).
         patient_death_recorded(patient=event.patient, by=by)
     return event
+
+
+# --- removal (CaseReportForm.removal_service) ---------------------------------------
+
+
+@transaction.atomic
+def crs_assessment_remove(*, crf: CrsAssessment, by: User, reason: str) -> CrsAssessment:
+    """Remove a CRS assessment and grade the rest of the course again: an episode it opened with a fever
+    no longer covers a later afebrile assessment."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    crs_assessments_regrade(patient=crf.patient, by=by, cause=(
+        f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
+    return crf
+
+
+def icans_assessment_remove(*, crf: IcansAssessment, by: User, reason: str) -> IcansAssessment:
+    """Remove an ICANS assessment (each is graded on its own: nothing else follows)."""
+    return crf_remove(crf=crf, by=by, reason=reason)
+
+
+@transaction.atomic
+def adverse_event_remove(*, crf: AdverseEvent, by: User, reason: str) -> AdverseEvent:
+    """Remove an adverse event; a death it recorded that another form also records is reconciled from the
+    forms that remain (the only record of a death is not removed: `crf_remove`)."""
+    crf_remove(crf=crf, by=by, reason=reason)
+    if crf.death_date is not None:
+        patient_death_recorded(patient=crf.patient, by=by)
+    return crf
 
 
 # --- corrections through a query (CaseReportForm.correction_service) ---------------

@@ -13,7 +13,7 @@ from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
 from monitoring import services as monitoring_services
 from monitoring.models import DataLock, DataQuery, ExportJob, LockScope, Signature
-from outcomes.services import follow_up_save, response_assessment_save
+from outcomes.services import end_of_study_save, follow_up_save, response_assessment_save
 from patients.models import Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
 from safety.services import (
@@ -92,6 +92,9 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
         "extramedullary_disease": False, "anc_per_ul": 1500, "platelets_per_ul": 150_000})
     follow_up = follow_up_save(patient=patient, by=by, values={
         "contact_date": day(60), "follow_up_status": "alive_in_remission"})
+    end_of_study = end_of_study_save(patient=patient, by=by, values={
+        "end_date": day(120), "end_reason": "other", "end_reason_other": "Moved abroad for treatment",
+        "comments": "Transfer letter on file"})
     sample = crf_save(crf=SampleForm(
         patient=patient, protocol=patient.protocol, assessment_date=day(28), weight_kg=Decimal("62.5"),
         performance_status="1"), by=by)
@@ -103,7 +106,8 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
     export_job.patients.set([patient])
     submission_package = SubmissionPackage.objects.create(requested_by=coordinator, standard="sdtm", cutoff=day(60))
     crfs = {type(crf)._meta.label_lower: crf for crf in (
-        patient.screening, patient.baseline, course, infusion, crs, icans, event, response, follow_up, sample)}
+        patient.screening, patient.baseline, course, infusion, crs, icans, event, response, follow_up, end_of_study,
+        sample)}
     missing = {model._meta.label_lower for model in crf_models()} - set(crfs)
     assert not missing, f"tests/full_patient.py builds no {sorted(missing)}: add one so every CRF is covered."
     for crf in crfs.values():

@@ -20,7 +20,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crf.models import crf_models
+from crf.models import crf_child_rows, crf_models
 from crf.services import crf_values
 from patients.models import Patient, Visit
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -98,6 +98,7 @@ PK_OBJECTS = {
     "visits:detail": "visit",
     "outcomes:response_assessment_detail": "crf:outcomes.responseassessment",
     "outcomes:follow_up_detail": "crf:outcomes.followup",
+    "outcomes:end_of_study_detail": "crf:outcomes.endofstudy",
     "safety:adverse_events_edit": "crf:safety.adverseevent",
     "safety:sae_report_new": "crf:safety.adverseevent",
     "safety:crs_assessment_edit": "crf:safety.crsassessment",
@@ -152,6 +153,25 @@ CSV_OF_A_KIND = {("monitoring:export_form_csv", frozenset({"crf_code"})),
                  ("monitoring:export_child_csv", frozenset({"crf_code", "child"}))}
 
 
+def _form_kwargs(route: Route, object_names: set, full) -> list[tuple[str, dict, dict]]:
+    """The URLs that name a form (by model label or form code) or a row of a form (a dose, a fraction)."""
+    rows = [(crf, row) for crf in full.crfs.values() for row in crf_child_rows(crf)]
+    if object_names == {"crf_code", "crf_id", "row_id"}:
+        return [(f"{crf.crf_code} row", {"crf_code": crf.crf_code, "crf_id": crf.pk, "row_id": row.pk},
+                 {"crf_code": crf.crf_code, "crf_id": MISSING_PK, "row_id": MISSING_PK}) for crf, row in rows]
+    if object_names == {"crf_code", "crf_id"}:
+        return [(crf.crf_code, {"crf_code": crf.crf_code, "crf_id": crf.pk},
+                 {"crf_code": crf.crf_code, "crf_id": MISSING_PK}) for crf in full.crfs.values()]
+    objects = list(full.crfs.values()) + ([full.visit] if route.name == "monitoring:history" else [])
+    if route.name == "monitoring:crf_row_remove":
+        objects = [row for _crf, row in rows]
+    out = []
+    for obj in objects:
+        kwargs = {"model_label": obj._meta.label_lower, "pk": obj.pk}
+        out.append((obj._meta.label_lower, kwargs, _missing_kwargs(kwargs)))
+    return out
+
+
 def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
     """(what, kwargs, kwargs for a missing object) for each SZ object the route can name;
     [] when it names none. Fails the test for a keyword it does not know."""
@@ -172,16 +192,8 @@ def object_kwargs(route: Route, full) -> list[tuple[str, dict, dict]]:
         return [("site SZ", {"code": "SZ", **extra}, {"code": "XX", **extra})]
     if (route.name, frozenset(object_names)) in CSV_OF_A_KIND:
         return []  # a form type or kind of child row; the CSV holds the visible patients' rows only (tests/monitoring)
-    if object_names == {"model_label", "pk"}:
-        out = []
-        objects = list(full.crfs.values()) + ([full.visit] if route.name == "monitoring:history" else [])
-        for obj in objects:
-            kwargs = {"model_label": obj._meta.label_lower, "pk": obj.pk}
-            out.append((obj._meta.label_lower, kwargs, _missing_kwargs(kwargs)))
-        return out
-    if object_names == {"crf_code", "crf_id"}:
-        return [(crf.crf_code, {"crf_code": crf.crf_code, "crf_id": crf.pk},
-                 {"crf_code": crf.crf_code, "crf_id": MISSING_PK}) for crf in full.crfs.values()]
+    if object_names in ({"model_label", "pk"}, {"crf_code", "crf_id"}, {"crf_code", "crf_id", "row_id"}):
+        return _form_kwargs(route, object_names, full)
     if object_names in ({"pk"}, {"study_id", "pk"}):
         assert route.name in PK_OBJECTS, (
             f"New URL {route.name!r} ({route.regex}) takes a pk: say in tests/test_access.py PK_OBJECTS which "

@@ -40,6 +40,8 @@ AUDIT_CHANNELS = {
     "outcomes.responseassessment": ("outcomes:response_assessment_detail", "api:patient-response-assessments",
                                     NONE + "read-only"),
     "outcomes.followup": ("outcomes:follow_up_detail", "api:patient-follow-up", NONE + "read-only"),
+    "outcomes.endofstudy": ("outcomes:end_of_study_detail", NONE + "one per patient: the full patient has it",
+                            NONE + "read-only"),
     "crfapp.sampleform": (NONE + "the test suite's CRF has no page", NONE + "no route", NONE + "read-only"),
     "monitoring.dataquery": ("monitoring:query_detail", "api:query-close", NONE + "read-only"),
     "monitoring.sourceverification": ("monitoring:crf_verify", NONE + "no SDV route", NONE + "read-only"),
@@ -341,7 +343,8 @@ def exercises():
     return {
         **{(label, "form"): _crf_page(label) for label in (
             "patients.screeningcrf", "patients.baselinecrf", "safety.adverseevent", "safety.crsassessment",
-            "safety.icansassessment", "outcomes.responseassessment", "outcomes.followup")},
+            "safety.icansassessment", "outcomes.responseassessment", "outcomes.followup",
+            "outcomes.endofstudy")},
         ("infusions.lymphodepletion", "form"): _lymphodepletion_page,
         ("infusions.lymphodepletiondose", "form"): _lymphodepletion_page,
         ("infusions.infusion", "form"): _infusion_page,

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from crf.services import crf_save
 from infusions import services as infusion_services
+from infusions.models import LymphodepletionDose
 from monitoring.models import DataQuery
 from monitoring.services import query_close, query_raise
 from patients.models import PatientStatus
@@ -62,6 +63,7 @@ RESPONSE = {"assessment_date": _day(28), "bone_marrow_blasts_percent": "1.5", "c
             "extramedullary_disease": False, "anc_per_ul": 1500, "platelets_per_ul": 120000, "mrd_flow_percent": "0",
             "genetic_aberration_detected": False}
 FOLLOW_UP = {"contact_date": _day(100), "status": "alive_in_remission"}
+END_OF_STUDY = {"end_date": _day(120), "end_reason": "consent_withdrawn"}
 
 
 def _register(protocol):
@@ -149,6 +151,9 @@ API_CASES = {
         read=_read_listed("response-assessments")),
     ("post", "/api/v1/patients/{study_id}/follow-up/"): ApiCase(
         "coordinator", "infused", lambda ctx: FOLLOW_UP, _patient_path("follow-up"), read=_read_listed("follow-up")),
+    ("post", "/api/v1/patients/{study_id}/end-of-study/"): ApiCase(
+        "coordinator", "infused", lambda ctx: END_OF_STUDY, _patient_path("end-of-study"),
+        read=_read_listed("end-of-study")),
     ("post", "/api/v1/queries/"): ApiCase(
         "monitor", "sample_form",
         lambda ctx: {"crf_code": "sample_form", "crf_id": ctx["crf"].pk, "field": "weight_kg", "text": "Weight?"},
@@ -170,6 +175,15 @@ API_CASES = {
     # A fresh token of the caller on each call (each example is rolled back); the body is not read.
     ("post", "/api/v1/auth/tokens/{token_id}/revoke/"): ApiCase(
         "coordinator", "none", lambda ctx: {}, lambda ctx: f"/api/v1/auth/tokens/{_fresh_token_id()}/revoke/"),
+    ("post", "/api/v1/crfs/{crf_code}/{crf_id}/remove/"): ApiCase(
+        "coordinator", "sample_form", lambda ctx: {"reason": "Entered twice"},
+        lambda ctx: f"/api/v1/crfs/sample_form/{ctx['crf'].pk}/remove/", changes=("crfapp.SampleForm",)),
+    # Day −4 fludarabine recorded in error: the day's dose is then missed (a soft check, acknowledged).
+    ("post", "/api/v1/crfs/{crf_code}/{crf_id}/rows/{row_id}/remove/"): ApiCase(
+        "coordinator", "lymphodepleted", lambda ctx: {"reason": "Recorded in error", "acknowledge_deviation": True},
+        lambda ctx: "/api/v1/crfs/lymphodepletion/{0.course_id}/rows/{0.pk}/remove/".format(
+            LymphodepletionDose.objects.get(course__patient=ctx["patient"], study_day=-4, agent="fludarabine")),
+        changes=("infusions.Lymphodepletion",)),
     ("post", "/api/v1/crfs/{crf_code}/{crf_id}/sign/"): ApiCase(
         "investigator", "sample_form", lambda ctx: {"password": PASSWORD},
         lambda ctx: f"/api/v1/crfs/sample_form/{ctx['crf'].pk}/sign/", changes=("crfapp.SampleForm",)),

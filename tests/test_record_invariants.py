@@ -122,7 +122,7 @@ class PatientRecord(RuleBasedStateMachine):
     @rule(data=st.data())
     def remove_assessment(self, data):
         assessment = data.draw(st.sampled_from(self._assessments()))
-        _refused(lambda: response_assessment_remove(assessment=assessment, by=self.coordinator,
+        _refused(lambda: response_assessment_remove(crf=assessment, by=self.coordinator,
                                                     reason="Entered in error"))
 
     @rule(field_value=st.sampled_from([

@@ -13,6 +13,7 @@ class SampleForm(CaseReportForm):
     crf_label = "Sample form"
     correctable_fields = ("assessment_date", "weight_kg", "performance_status")
     correction_service = "tests.crfapp.services.sample_form_correct"
+    removal_service = "crf.services.crf_remove"  # the floor's removal, nothing derived from the form
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     assessment_date = models.DateField()

@@ -293,6 +293,6 @@ def test_pdf_export_holds_the_numbers_and_the_figures(client, investigator, smal
 def test_patient_courses_needs_a_fixed_number_of_queries(django_assert_max_num_queries, small_trial):
     from outcomes.selectors import patient_courses
 
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         courses = patient_courses(Patient.objects.all())
     assert len(courses) == 7

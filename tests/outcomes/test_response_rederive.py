@@ -34,7 +34,7 @@ def test_removing_the_day_28_cr_turns_the_day_90_relapse_back_to_no_response(inf
     day_28 = _save(infused, coordinator, day(28), CR_MARROW)
     day_90 = _save(infused, coordinator, day(90), BLASTS_20)
     assert day_90.response == "relapse"
-    response_assessment_remove(assessment=day_28, by=coordinator, reason="Entered for the wrong patient")
+    response_assessment_remove(crf=day_28, by=coordinator, reason="Entered for the wrong patient")
     day_28.refresh_from_db()
     day_90.refresh_from_db()
     assert day_28.removed and day_28.removal_reason == "Entered for the wrong patient"

@@ -165,7 +165,9 @@ def test_remission_family_exactly_when_the_registry_criteria_are_met(
 
 
 def mrd(**overrides):
-    arguments = {"mrd_flow_percent": Decimal("0.001"), "genetic_aberration_detected": False}
+    # An assay sensitive to 0.01 %: without a recorded sensitivity MRD is not evaluable (test_mrd_sensitivity.py).
+    arguments = {"mrd_flow_percent": Decimal("0.001"), "genetic_aberration_detected": False,
+                 "mrd_assay_sensitivity_percent": Decimal("0.01")}
     return derive_mrd_negative(**{**arguments, **overrides})
 
 

@@ -81,7 +81,7 @@ def test_events_from_every_app_are_gathered_in_date_order(relapsed):
     events = patient_events(relapsed)
     assert [event.date for event in events] == sorted(event.date for event in events)
     assert {event.kind for event in events} == {
-        "consent", "screening", "baseline", "enrollment",  # patients
+        "consent", "screening", "baseline", "enrollment", "off_study",  # patients (the end of study of day 120)
         "lymphodepletion", "infusion",  # infusions
         "adverse_event", "crs", "icans",  # safety
         "response", "follow_up", "relapse",  # outcomes

@@ -33,7 +33,7 @@ def test_dm_reference_dates_arm_and_age(sdtm, full_patient, second_patient, scre
     assert (full["RFSTDTC"], full["RFXSTDTC"], full["RFXENDTC"]) == ("2026-02-01", "2026-02-06", "2026-02-06")
     assert (full["RFICDTC"], full["ARMCD"], full["ACTARMCD"], full["ARMNRS"]) == ("2026-01-05", "CART", "CART", "")
     assert (full["AGE"], full["AGEU"], full["SEX"], full["SITEID"], full["COUNTRY"]) == (35, "YEARS", "F", "SZ", "CHN")
-    assert full["RFENDTC"] == "2026-04-07"  # the day-60 follow-up contact
+    assert full["RFENDTC"] == "2026-06-06"  # the end of study (day 120, off study), after the day-60 contact
     second = dm[second_patient.study_id]
     assert (second["RFSTDTC"], second["RFXSTDTC"], second["RFXENDTC"]) == ("2026-02-25", "2026-03-02", "2026-03-03")
     failed = dm[screen_failure.study_id]
@@ -113,7 +113,9 @@ def test_ds_consent_enrollment_and_screen_failure(sdtm, full_patient, screen_fai
     rows = [(r["DSDECOD"], r["DSCAT"], r["DSSTDTC"], r["DSSTDY"], r["EPOCH"], r["DSSEQ"])
             for r in subject_rows(sdtm["DS"], full_patient.patient)]
     assert rows == [("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", "2026-01-05", -27, "SCREENING", 1),
-                    ("ELIGIBILITY CRITERIA MET", "PROTOCOL MILESTONE", "2026-01-06", -26, "SCREENING", 2)]
+                    ("ELIGIBILITY CRITERIA MET", "PROTOCOL MILESTONE", "2026-01-06", -26, "SCREENING", 2),
+                    # the full patient's end of study (other: moved abroad) on day 120
+                    ("OTHER", "DISPOSITION EVENT", "2026-06-06", 126, "FOLLOW-UP", 3)]
     failed = [(r["DSDECOD"], r["DSTERM"]) for r in subject_rows(sdtm["DS"], screen_failure)]
     assert failed == [("INFORMED CONSENT OBTAINED", "INFORMED CONSENT OBTAINED"),
                       ("SCREEN FAILURE", "Exclusion criterion present: Pregnancy or breastfeeding")]
