@@ -197,7 +197,7 @@ def infusion_entry(request, study_id):
                     return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
         form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
-    # The dose per kg beside the cells: computed on each submit (and live, by infusion-dose.js, as one types).
+    # The dose per kg beside the cells: computed on each submit (live as one types: static/infusions/dose-per-kg.js).
     if evaluation is not None:
         dose_million = evaluation.dose_million_cells_per_kg
     elif request.method == "GET" and infusion is not None:

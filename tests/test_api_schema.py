@@ -18,9 +18,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from crf.services import crf_save
 from monitoring.services import query_raise
-from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, infuse
 from tests.hostile import examples
 from trial.tokens import api_token_create
 
@@ -52,8 +51,7 @@ def test_served_schema_is_valid_openapi_3_and_is_the_generated_one(client, coord
 @pytest.fixture
 def seeded(protocol, site_sz, coordinator, monitor):
     """A coordinator's token, and the path values that reach real records of the coordinator's site."""
-    patient = PatientFactory(site=site_sz, protocol=protocol, infusion_date=datetime.date(2026, 1, 20),
-                             status=PatientStatus.INFUSED)
+    patient = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=datetime.date(2026, 1, 20))
     crf = crf_save(crf=SampleForm(patient=patient, protocol=protocol, assessment_date=datetime.date(2026, 2, 1),
                                   weight_kg=Decimal("62.5"), performance_status="1"), by=coordinator)
     query = query_raise(crf=crf, field="weight_kg", text="Check the weight", by=monitor)

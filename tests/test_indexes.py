@@ -49,8 +49,8 @@ def captured_sql(action, *, where) -> list[str]:
 def patients(protocol, site_sz):
     found = []
     for number, status in enumerate([PatientStatus.FOLLOW_UP, PatientStatus.ENROLLED, PatientStatus.FOLLOW_UP]):
-        found.append(PatientFactory(site=site_sz, protocol=protocol, subject_id=f"SZ-9{number}",
-                                    screening_number=f"SCR-9{number}", status=status,
+        found.append(PatientFactory(site=site_sz, protocol=protocol, subject_id=f"SZ-90{number}",
+                                    screening_number=f"SCR-90{number}", status=status,
                                     infusion_date=TODAY - datetime.timedelta(days=40 * (number + 1))))
     return found
 

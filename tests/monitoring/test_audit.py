@@ -18,14 +18,16 @@ def test_change_records_who_when_old_new_and_reason(patient_sz, coordinator):
     change = audit_trail(patient_sz)[0]
     assert change.reason == "Screening date transcribed wrongly"
     assert change.who == coordinator.get_full_name()
-    assert [(c.field, c.old, c.new) for c in change.changes] == [("screening_date", "2026-01-05", "2026-01-07")]
+    # The factory's patient consented on 5 January and was screened the next day.
+    assert [(c.field, c.old, c.new) for c in change.changes] == [("screening_date", "2026-01-06", "2026-01-07")]
 
 
 def test_invalid_change_is_refused_and_changes_nothing(patient_sz, coordinator):
+    rows = patient_sz.history.count()  # screened, enrolled
     patient_sz.status = "X"
     with pytest.raises(ValidationError):
         audited_save(instance=patient_sz, by=coordinator, reason="typo")
-    assert patient_sz.history.count() == 1
+    assert patient_sz.history.count() == rows == 2
 
 
 def test_history_page_shows_readable_diff(client, patient_sz, coordinator):

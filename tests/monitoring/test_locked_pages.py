@@ -20,6 +20,7 @@ EDIT_PAGES = {
     "CRS": lambda fp: fp.crf("safety.crsassessment").get_absolute_url(),
     "response": lambda fp: fp.crf("outcomes.responseassessment").get_absolute_url(),
     "follow-up": lambda fp: fp.crf("outcomes.followup").get_absolute_url(),
+    "end of study": lambda fp: fp.crf("outcomes.endofstudy").get_absolute_url(),
     "new response": lambda fp: f"/outcomes/patients/{fp.patient.study_id}/response-assessments/new/",
     "new follow-up": lambda fp: f"/outcomes/patients/{fp.patient.study_id}/follow-up/new/",
     "new adverse event": lambda fp: f"/safety/{fp.patient.study_id}/adverse-events/new/",

@@ -107,6 +107,7 @@ def test_removing_an_assessment_on_its_page_rederives_the_later_response_and_kee
     page = html.fromstring(client.get(detail).content)
     assert "text-decoration-line-through" in page.xpath('//table[@data-testid="crf-values"]/@class')[0]
     assert not page.xpath('//*[@data-testid="remove-form"]')  # removed once
+    assert page.xpath('//*[@data-testid="crf-removed"]')[0].text_content() == "Removed: Marrow of another patient"
 
 
 def test_removed_forms_stay_in_the_form_csv_and_the_odm_file_marked_removed(

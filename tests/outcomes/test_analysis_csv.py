@@ -12,8 +12,7 @@ import itertools
 import pytest
 
 from outcomes.services import follow_up_save, response_assessment_save
-from patients.models import PatientStatus
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, infuse
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +26,7 @@ def on(days):
 
 
 def subject(relapse, death, hsct, lost):
+    """The patient's name in EXPECTED: its combination ("SZ-R-H-": relapse and HSCT)."""
     return "SZ-" + "".join(flag if on_ else "-" for flag, on_ in zip("RDHL", (relapse, death, hsct, lost), strict=True))
 
 
@@ -63,9 +63,13 @@ EXPECTED_CENSORED_AT_HSCT = {
 
 @pytest.fixture
 def every_combination(protocol, site_sz, coordinator):
+    """Each combination's patient, screened and infused on INFUSION through the services; answers the site's
+    subject ID (SZ-001, …) → the combination's name in EXPECTED."""
+    names = {}
     for relapse, death, hsct, lost in COMBINATIONS:
-        patient = PatientFactory(site=site_sz, protocol=protocol, subject_id=subject(relapse, death, hsct, lost),
-                                 infusion_date=INFUSION, consent_date=on(-20), status=PatientStatus.FOLLOW_UP)
+        patient = infuse(PatientFactory(site=site_sz, protocol=protocol, consent_date=on(-20)), by=coordinator,
+                         day_0=INFUSION)
+        names[patient.subject_id] = subject(relapse, death, hsct, lost)
         response_assessment_save(patient=patient, by=coordinator, values={"assessment_date": on(28), **CR})
         contacts = []
         if hsct:
@@ -82,6 +86,7 @@ def every_combination(protocol, site_sz, coordinator):
                              **({"relapse_date": on(100)} if relapse else {})})
         for values in contacts:
             follow_up_save(patient=patient, by=coordinator, values=values)
+    return names
 
 
 def read_csv(api_client, user, query=""):
@@ -92,10 +97,11 @@ def read_csv(api_client, user, query=""):
     return list(csv.DictReader(io.StringIO(answer.content.decode())))
 
 
-def as_expected(rows):
+def as_expected(rows, names):
+    """The rows keyed as EXPECTED: by each patient's combination (``names``: subject ID → combination)."""
     found = {}
     for row in rows:
-        found.setdefault(row["subject_id"], {})[row["endpoint"]] = (
+        found.setdefault(names[row["subject_id"]], {})[row["endpoint"]] = (
             int(row["time_days"]), int(row["event"]), int(row["competing_event"]))
     return found
 
@@ -106,8 +112,9 @@ def test_analysis_csv_has_one_row_per_patient_per_endpoint(api_client, data_mana
     assert len(rows) == 12 * 5
     assert {(row["endpoint"], row["population"]) for row in rows} == {
         (OS, "all_infused"), (EFS, "all_infused"), (LFS, "responders"), (CIR, "responders"), (DOR, "responders")}
-    assert as_expected(rows) == EXPECTED
+    assert as_expected(rows, every_combination) == EXPECTED
 
 
 def test_analysis_csv_censored_at_hsct(api_client, data_manager, every_combination):
-    assert as_expected(read_csv(api_client, data_manager, "?censor_at_hsct=true")) == EXPECTED_CENSORED_AT_HSCT
+    assert as_expected(read_csv(api_client, data_manager, "?censor_at_hsct=true"),
+                       every_combination) == EXPECTED_CENSORED_AT_HSCT

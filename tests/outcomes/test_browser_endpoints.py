@@ -4,9 +4,8 @@ import datetime
 import pytest
 
 from outcomes.services import follow_up_save, response_assessment_save
-from patients.models import PatientStatus
 from tests.conftest import screenshot
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, infuse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,12 +13,12 @@ CLEAR = {"bone_marrow_blasts_percent": 1, "circulating_blasts": False, "extramed
          "anc_per_ul": 1500, "platelets_per_ul": 150_000}
 
 
-def test_investigator_sees_the_cr_rate_and_the_survival_figure(login, page, protocol, site_sz, investigator):
+def test_investigator_sees_the_cr_rate_and_the_survival_figure(login, page, protocol, site_sz, investigator,
+                                                               celery_eager):
     infusion = datetime.date(2025, 3, 1)
     for number, blasts in enumerate([1, 2, 3, 40], start=1):  # three CRs, one non-responder
-        patient = PatientFactory(site=site_sz, protocol=protocol, subject_id=f"SZ-00{number}",
-                                 infusion_date=infusion, consent_date=datetime.date(2025, 2, 1),
-                                 status=PatientStatus.FOLLOW_UP)
+        patient = infuse(PatientFactory(site=site_sz, protocol=protocol, consent_date=datetime.date(2025, 2, 1)),
+                         by=investigator, day_0=infusion)
         response_assessment_save(patient=patient, by=investigator, values={
             "assessment_date": infusion + datetime.timedelta(days=28), **CLEAR,
             "bone_marrow_blasts_percent": blasts})
@@ -46,9 +45,10 @@ def test_investigator_sees_the_cr_rate_and_the_survival_figure(login, page, prot
     page.wait_for_load_state("networkidle", timeout=60_000)  # four figures, on a busy machine
 
 
-def test_coordinator_sees_the_derived_response_before_and_after_saving(login, page, protocol, site_sz, coordinator):
-    patient = PatientFactory(site=site_sz, protocol=protocol, subject_id="SZ-001",
-                             infusion_date=datetime.date(2026, 1, 20), status=PatientStatus.INFUSED)
+def test_coordinator_sees_the_derived_response_before_and_after_saving(login, page, protocol, site_sz, coordinator,
+                                                                      celery_eager):
+    patient = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator,
+                     day_0=datetime.date(2026, 1, 20))
     login(coordinator.username)
     page.goto(f"/outcomes/patients/{patient.subject_id}/response-assessments/new/")
     page.fill("input[name=assessment_date]", "2026-02-17")

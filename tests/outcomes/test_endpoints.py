@@ -18,8 +18,8 @@ from django.urls import reverse
 from scipy.stats import beta, norm
 
 from outcomes.services import follow_up_save, response_assessment_save
-from patients.models import Patient, PatientStatus
-from tests.factories import PatientFactory
+from patients.models import Patient
+from tests.factories import PatientFactory, infuse
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,11 @@ MRD_POSITIVE = {"mrd_flow_percent": 0.5, "mrd_assay_sensitivity_percent": 0.001}
 
 
 def make_course(code, site, by, *, infusion, assessment=None, contacts=()):
-    """A patient infused on ``infusion`` with an assessment (day, values) and follow-up contacts (day, values)."""
-    patient = PatientFactory(site=site, subject_id=f"{site.code}-{code}", infusion_date=infusion,
-                             consent_date=infusion - datetime.timedelta(days=20),
-                             status=PatientStatus.FOLLOW_UP)
+    """Patient ``code`` (a letter of the dataset) screened, lymphodepleted and infused on ``infusion`` through the
+    services, with an assessment (day, values) and follow-up contacts (day, values). The site gives the subject
+    ID (SZ-001, …): the fixtures map each letter to its patient."""
+    patient = infuse(PatientFactory(site=site, consent_date=infusion - datetime.timedelta(days=20)), by=by,
+                     day_0=infusion)
 
     def on(days):
         return infusion + datetime.timedelta(days=days)
@@ -52,24 +53,31 @@ def make_course(code, site, by, *, infusion, assessment=None, contacts=()):
 
 @pytest.fixture
 def small_trial(protocol, site_sz, site_wx, coordinator, coordinator_wx):
+    """The patients of the docstring by letter (the site gives their subject IDs: SZ-001 for A, …)."""
     by = coordinator
-    make_course("A", site_sz, by, infusion=datetime.date(2024, 1, 10), assessment=(28, {**CR, **MRD_NEGATIVE}),
-                contacts=[(100, {"follow_up_status": "relapsed", "relapse_date": 100}),
-                          (200, {"follow_up_status": "dead", "death_date": 200})])
-    make_course("B", site_sz, by, infusion=datetime.date(2024, 3, 15), assessment=(28, {**CR, **MRD_POSITIVE}),
-                contacts=[(500, {"follow_up_status": "alive_in_remission"})])
-    make_course("C", site_sz, by, infusion=datetime.date(2024, 2, 1), assessment=(28, NO_RESPONSE),
-                contacts=[(50, {"follow_up_status": "dead", "death_date": 50})])
-    make_course("D", site_sz, by, infusion=datetime.date(2023, 6, 1), assessment=(29, {**CRI, **MRD_NEGATIVE}),
-                contacts=[(80, {"follow_up_status": "alive_in_remission", "hsct_date": 80}),
-                          (300, {"follow_up_status": "relapsed", "relapse_date": 300}),
-                          (900, {"follow_up_status": "relapsed", "relapse_date": 300})])
-    make_course("E", site_sz, by, infusion=datetime.date(2024, 5, 5), assessment=(28, {**CR, **MRD_NEGATIVE}),
-                contacts=[(150, {"follow_up_status": "lost_to_follow_up"})])
-    make_course("F", site_sz, by, infusion=datetime.date(2024, 4, 1),
-                contacts=[(400, {"follow_up_status": "alive"})])
-    make_course("G", site_wx, coordinator_wx, infusion=datetime.date(2024, 4, 1),
-                contacts=[(10, {"follow_up_status": "dead", "death_date": 10})])
+    return {
+        "A": make_course("A", site_sz, by, infusion=datetime.date(2024, 1, 10),
+                         assessment=(28, {**CR, **MRD_NEGATIVE}),
+                         contacts=[(100, {"follow_up_status": "relapsed", "relapse_date": 100}),
+                                   (200, {"follow_up_status": "dead", "death_date": 200})]),
+        "B": make_course("B", site_sz, by, infusion=datetime.date(2024, 3, 15),
+                         assessment=(28, {**CR, **MRD_POSITIVE}),
+                         contacts=[(500, {"follow_up_status": "alive_in_remission"})]),
+        "C": make_course("C", site_sz, by, infusion=datetime.date(2024, 2, 1), assessment=(28, NO_RESPONSE),
+                         contacts=[(50, {"follow_up_status": "dead", "death_date": 50})]),
+        "D": make_course("D", site_sz, by, infusion=datetime.date(2023, 6, 1),
+                         assessment=(29, {**CRI, **MRD_NEGATIVE}),
+                         contacts=[(80, {"follow_up_status": "alive_in_remission", "hsct_date": 80}),
+                                   (300, {"follow_up_status": "relapsed", "relapse_date": 300}),
+                                   (900, {"follow_up_status": "relapsed", "relapse_date": 300})]),
+        "E": make_course("E", site_sz, by, infusion=datetime.date(2024, 5, 5),
+                         assessment=(28, {**CR, **MRD_NEGATIVE}),
+                         contacts=[(150, {"follow_up_status": "lost_to_follow_up"})]),
+        "F": make_course("F", site_sz, by, infusion=datetime.date(2024, 4, 1),
+                         contacts=[(400, {"follow_up_status": "alive"})]),
+        "G": make_course("G", site_wx, coordinator_wx, infusion=datetime.date(2024, 4, 1),
+                         contacts=[(10, {"follow_up_status": "dead", "death_date": 10})]),
+    }
 
 
 def clopper_pearson(responders, n):
@@ -261,7 +269,8 @@ def test_swimmer_figure_draws_one_lane_per_visible_patient(client, investigator,
     client.force_login(investigator)
     axes = served_figure(client, drawn, "swimmer").axes[0]
     lanes = [label.get_text() for label in axes.get_yticklabels()]
-    assert lanes == ["SZ-C", "SZ-E", "SZ-A", "SZ-F", "SZ-B", "SZ-D"]  # by follow-up: 50, 150, 200, 400, 500, 900 days
+    # By follow-up: C 50, E 150, A 200, F 400, B 500, D 900 days.
+    assert lanes == [small_trial[code].study_id for code in "CEAFBD"]
     widths = [round(bar.get_width() * MONTH) for bar in sorted(axes.patches, key=lambda bar: bar.get_y())]
     assert widths == [50, 150, 200, 400, 500, 900]
 

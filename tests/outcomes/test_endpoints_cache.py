@@ -7,7 +7,6 @@ import pytest
 from outcomes import statistics
 from outcomes.models import ResponseAssessment
 from outcomes.services import follow_up_save, response_assessment_save
-from patients.models import Patient
 from tests.outcomes.test_endpoints import NO_RESPONSE, small_trial  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +38,7 @@ def test_the_second_load_of_the_endpoints_page_computes_no_kaplan_meier(client, 
 
 def test_editing_a_response_assessment_changes_the_page_at_once(client, investigator, coordinator, small_trial):
     assert _page(client, investigator)["cr_rate"]["responders"] == 4  # A, B, D (CRi), E
-    patient_b = Patient.objects.get(subject_id="SZ-B")
+    patient_b = small_trial["B"]
     assessment = ResponseAssessment.objects.get(patient=patient_b)
     response_assessment_save(patient=patient_b, by=coordinator, assessment=assessment, values=NO_RESPONSE,
                              reason="Marrow report re-read: 50 % blasts")
@@ -53,7 +52,7 @@ def test_a_new_follow_up_changes_the_api_and_the_figure_at_once(api_client, clie
     client.force_login(investigator)
     figure_before = client.get("/outcomes/endpoints/figures/survival.png").content
     assert client.get("/outcomes/endpoints/figures/survival.png").content == figure_before
-    patient_b = Patient.objects.get(subject_id="SZ-B")
+    patient_b = small_trial["B"]
     follow_up_save(patient=patient_b, by=coordinator, values={
         "contact_date": patient_b.infusion_date + datetime.timedelta(days=520), "follow_up_status": "dead",
         "death_date": patient_b.infusion_date + datetime.timedelta(days=510)})
@@ -81,7 +80,7 @@ def test_the_minutely_refresh_computes_each_scope_once_after_a_change(client, in
     assert _page(client, investigator)["cr_rate"]["responders"] == 4
     assert km_calls.call_count == computed  # the investigator's page came from the refresh
 
-    patient_b = Patient.objects.get(subject_id="SZ-B")
+    patient_b = small_trial["B"]
     response_assessment_save(patient=patient_b, by=coordinator,
                              assessment=ResponseAssessment.objects.get(patient=patient_b), values=NO_RESPONSE,
                              reason="Marrow report re-read: 50 % blasts")

@@ -41,30 +41,36 @@ def frozen_today():
 
 @pytest.fixture
 def cohort(frozen_today, protocol, site_sz, coordinator):
+    """The patients by letter (the site gives their subject IDs: SZ-001 for A, …)."""
     def infused(days_ago):
         return TODAY - datetime.timedelta(days=days_ago)
 
-    make_course("A", site_sz, coordinator, infusion=infused(400), assessment=(28, {**CR, **MRD_NEGATIVE}),
-                contacts=[(200, {"follow_up_status": "relapsed", "relapse_date": 200}),
-                          (300, {"follow_up_status": "dead", "death_date": 300})])
-    make_course("B", site_sz, coordinator, infusion=infused(500), assessment=(28, {**CRI, **MRD_POSITIVE}),
-                contacts=[(150, {"follow_up_status": "dead", "death_date": 150})])
-    make_course("C", site_sz, coordinator, infusion=infused(300), assessment=(28, NO_RESPONSE),
-                contacts=[(250, {"follow_up_status": "alive_with_disease"})])
-    make_course("D", site_sz, coordinator, infusion=infused(450), assessment=(28, {**CR, **MRD_NEGATIVE}),
-                contacts=[(90, {"follow_up_status": "alive_in_remission", "hsct_date": 90}),
-                          (250, {"follow_up_status": "relapsed", "relapse_date": 250}),
-                          (400, {"follow_up_status": "relapsed", "relapse_date": 250})])
-    patient_e = make_course("E", site_sz, coordinator, infusion=infused(600), assessment=(14, CR),
-                            contacts=[(550, {"follow_up_status": "alive_in_remission"})])
+    patients = {
+        "A": make_course("A", site_sz, coordinator, infusion=infused(400), assessment=(28, {**CR, **MRD_NEGATIVE}),
+                         contacts=[(200, {"follow_up_status": "relapsed", "relapse_date": 200}),
+                                   (300, {"follow_up_status": "dead", "death_date": 300})]),
+        "B": make_course("B", site_sz, coordinator, infusion=infused(500), assessment=(28, {**CRI, **MRD_POSITIVE}),
+                         contacts=[(150, {"follow_up_status": "dead", "death_date": 150})]),
+        "C": make_course("C", site_sz, coordinator, infusion=infused(300), assessment=(28, NO_RESPONSE),
+                         contacts=[(250, {"follow_up_status": "alive_with_disease"})]),
+        "D": make_course("D", site_sz, coordinator, infusion=infused(450), assessment=(28, {**CR, **MRD_NEGATIVE}),
+                         contacts=[(90, {"follow_up_status": "alive_in_remission", "hsct_date": 90}),
+                                   (250, {"follow_up_status": "relapsed", "relapse_date": 250}),
+                                   (400, {"follow_up_status": "relapsed", "relapse_date": 250})]),
+        "E": make_course("E", site_sz, coordinator, infusion=infused(600), assessment=(14, CR),
+                         contacts=[(550, {"follow_up_status": "alive_in_remission"})]),
+    }
     from outcomes.services import response_assessment_save
 
-    response_assessment_save(patient=patient_e, by=coordinator,
+    response_assessment_save(patient=patients["E"], by=coordinator,
                              values={"assessment_date": infused(600 - 28), **CR, **MRD_NEGATIVE})
-    make_course("F", site_sz, coordinator, infusion=infused(10), contacts=[(5, {"follow_up_status": "alive"})])
-    make_course("G", site_sz, coordinator, infusion=infused(20),
-                contacts=[(12, {"follow_up_status": "dead", "death_date": 12})])
-    make_course("H", site_sz, coordinator, infusion=infused(200), contacts=[(150, {"follow_up_status": "alive"})])
+    patients["F"] = make_course("F", site_sz, coordinator, infusion=infused(10),
+                                contacts=[(5, {"follow_up_status": "alive"})])
+    patients["G"] = make_course("G", site_sz, coordinator, infusion=infused(20),
+                                contacts=[(12, {"follow_up_status": "dead", "death_date": 12})])
+    patients["H"] = make_course("H", site_sz, coordinator, infusion=infused(200),
+                                contacts=[(150, {"follow_up_status": "alive"})])
+    return patients
 
 
 def km(durations, events, month=12):
@@ -168,14 +174,16 @@ def test_analysis_csv_at_a_cut_off_has_a_population_column(api_client, investiga
     answer = api_client.get(f"/api/v1/export/analysis.csv?cutoff={INTERIM.isoformat()}")
     assert answer.status_code == 200
     assert f'filename="analysis-{INTERIM.isoformat()}.csv"' in answer["Content-Disposition"]
-    rows = {(r["subject_id"], r["endpoint"]): r for r in csv.DictReader(io.StringIO(answer.content.decode()))}
-    assert rows[("SZ-C", "event_free_survival")] == {
-        "subject_id": "SZ-C", "endpoint": "event_free_survival", "time_days": "0", "event": "1",
+    letter = {patient.study_id: code for code, patient in cohort.items()}
+    rows = {(letter[r["subject_id"]], r["endpoint"]): r
+            for r in csv.DictReader(io.StringIO(answer.content.decode()))}
+    assert rows[("C", "event_free_survival")] == {
+        "subject_id": cohort["C"].study_id, "endpoint": "event_free_survival", "time_days": "0", "event": "1",
         "competing_event": "0", "population": "all_infused"}
-    assert rows[("SZ-A", "overall_survival")]["time_days"] == "200"  # censored at the cut-off
-    assert rows[("SZ-E", "duration_of_remission")]["time_days"] == "386"  # day 400 - day 14
-    assert ("SZ-C", "leukemia_free_survival") not in rows  # not a responder
-    assert ("SZ-F", "overall_survival") not in rows  # infused after the cut-off
+    assert rows[("A", "overall_survival")]["time_days"] == "200"  # censored at the cut-off
+    assert rows[("E", "duration_of_remission")]["time_days"] == "386"  # day 400 - day 14
+    assert ("C", "leukemia_free_survival") not in rows  # not a responder
+    assert ("F", "overall_survival") not in rows  # infused after the cut-off
     assert {r["population"] for (_s, endpoint), r in rows.items() if endpoint == "cumulative_incidence_of_relapse"} == {
         "responders"}
 

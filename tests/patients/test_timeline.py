@@ -52,11 +52,11 @@ def test_own_events_cover_consent_screening_enrollment_baseline_and_visits(infus
 
 
 def test_screen_failure_and_off_study_are_events(protocol, site_sz):
-    failed = PatientFactory(site=site_sz, status="screen_failed", subject_id=None, enrollment_date=None,
-                            screen_failure_reason="Exclusion criterion present: Pregnancy or breastfeeding")
+    failed = PatientFactory(site=site_sz, eligible=False)  # the protocol's first exclusion criterion present
     kinds = {event.kind: event for event in timeline_events(failed)}
     assert "enrollment" not in kinds
-    assert kinds["screen_failure"].detail == "Exclusion criterion present: Pregnancy or breastfeeding"
+    assert kinds["screen_failure"].detail == failed.screen_failure_reason
+    assert kinds["screen_failure"].detail.startswith("Exclusion criterion present: ")
     gone = PatientFactory(site=site_sz, status="off_study", off_study_date=datetime.date(2026, 6, 1),
                           off_study_reason="Death")
     off = [event for event in timeline_events(gone) if event.kind == "off_study"]

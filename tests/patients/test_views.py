@@ -110,8 +110,12 @@ def many_patients(protocol, site_sz, site_wx):
     for number in range(1, 61):
         site = site_sz if number % 3 else site_wx
         status = statuses[number % 4]
-        PatientFactory(site=site, status=status, screening_number=f"SCR-{site.code}-{number:03d}",
-                       subject_id=None if status == "screen_failed" else f"{site.code}-{number:03d}")
+        if status == "screen_failed":
+            PatientFactory(site=site, eligible=False, screening_number=f"SCR-{site.code}-{number:03d}")
+        else:  # enrolled, then (for the list's filter) the row's later status
+            PatientFactory(site=site, screening_number=f"SCR-{site.code}-{number:03d}",
+                           subject_id=f"{site.code}-{number:03d}",
+                           **({} if status == "enrolled" else {"status": status}))
 
 
 def listed(response) -> list[str]:

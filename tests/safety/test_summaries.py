@@ -71,10 +71,10 @@ def test_timeline_has_grades_and_kinds(coordinator, infused_patient):
 
 def test_swimmer_lanes_are_the_most_recently_infused_patients(monkeypatch, protocol, site_sz, coordinator):
     from safety import selectors
-    from tests.factories import PatientFactory
+    from tests.factories import PatientFactory, infuse
 
     monkeypatch.setattr(selectors, "SWIMMER_MAX_LANES", 2)
-    patients = [PatientFactory(site=site_sz, protocol=protocol, status="infused",
-                               infusion_date=datetime.date(2026, 1, day)) for day in (5, 1, 9)]
+    patients = [infuse(PatientFactory(site=site_sz, protocol=protocol, consent_date=datetime.date(2025, 12, 1)),
+                       by=coordinator, day_0=datetime.date(2026, 1, day)) for day in (5, 1, 9)]
     lanes = selectors.swimmer_lanes(coordinator)
     assert sorted(label for label, _crs, _icans in lanes) == sorted(p.study_id for p in (patients[0], patients[2]))

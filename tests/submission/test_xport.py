@@ -32,8 +32,8 @@ def test_ex_and_dm_read_back(tmp_path, full_patient, second_patient):
     assert fludarabine["EXDOSE"].tolist() == [52.0, 52.0, 52.0]
     assert fludarabine["EXSTDY"].tolist() == [1.0, 2.0, 3.0]
     assert full[full["EXTRT"] == "CD19 CAR-T CELLS"]["EXSTDTC"].tolist() == ["2026-02-06"]
-    # Character lengths are the longest value's (USUBJID "CD19-CART-BALL-SZ-F00001" is 24).
-    assert meta.variable_storage_width["USUBJID"] == character_lengths(md.EX, tables["EX"])["USUBJID"] == 24
+    # Character lengths are the longest value's (USUBJID "CD19-CART-BALL-SZ-001" is 21).
+    assert meta.variable_storage_width["USUBJID"] == character_lengths(md.EX, tables["EX"])["USUBJID"] == 21
 
     dm, meta = read_back(tmp_path, md.DM, tables["DM"])
     assert sorted(dm["RFSTDTC"]) == ["2026-02-01", "2026-02-25"]
