@@ -109,6 +109,8 @@ class LabelledMultiWidget(forms.MultiWidget):
         return self.parts(value)
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        # The page's styling class for one input (crispy's form-control) fits no radio; each part keeps its own.
+        attrs = {key: item for key, item in (attrs or {}).items() if key != "class"}
         context = super().get_context(name, value, attrs)
         for subwidget, label in zip(context["widget"]["subwidgets"], self.labels, strict=True):
             subwidget["label"] = label

@@ -12,7 +12,7 @@ from django.utils import timezone
 from crf.display import field_label, is_millions
 from crf.models import child_label, child_value_fields, crf_children, crf_model, crf_models
 from crf.services import crf_value_fields
-from patients.models import Patient
+from patients.models import Patient, Visit
 from patients.rules import study_day
 from trial.models import Site
 from trial.rules import Crf
@@ -442,7 +442,9 @@ class _Group:
         self.columns = [*self.HISTORY, *(f.attname for f in fields)]
 
     def history(self, ids) -> dict:
-        """record id → its history rows (tuples: id, user id, date, reason, values…), oldest first."""
+        """record id → its history rows (tuples: id, user id, date, reason, values…), oldest first.
+        The ids are sent as a list, not a subquery: PostgreSQL answered a subquery with a hash join that
+        read the whole history table once per chunk."""
         from collections import defaultdict
 
         rows = defaultdict(list)
@@ -484,14 +486,18 @@ def _odm_subjects(patients_chunk, *, groups, form_oids):
     from collections import defaultdict
 
     ids = [pk for pk, _study_id, _site in patients_chunk]
+    # The chunk's visit codes in one query: joining each form to its visit made PostgreSQL read all the
+    # visits of the trial (a hash join) once per CRF model and chunk.
+    visit_codes = dict(Visit.objects.filter(patient_id__in=ids).values_list("pk", "definition__code"))
     forms = defaultdict(list)  # patient id -> [(model, form row, its history, its children)]
     by_model = defaultdict(list)
     for group in groups:
         by_model[group.model].append(group)
     for model, model_groups in by_model.items():
         own, children = model_groups[0], model_groups[1:]
-        crfs = list(model.objects.filter(patient_id__in=ids).order_by("pk")
-                    .values_list("pk", "patient_id", "visit_id", "visit__definition__code", "removed"))
+        crfs = [(pk, patient_id, visit_id, visit_codes.get(visit_id), removed)
+                for pk, patient_id, visit_id, removed in model.objects.filter(patient_id__in=ids).order_by("pk")
+                .values_list("pk", "patient_id", "visit_id", "removed")]
         crf_ids = [crf[0] for crf in crfs]
         history = own.history(crf_ids)
         child_rows = defaultdict(list)  # form id -> [(group, child pk, removed, history rows)]

@@ -86,7 +86,8 @@ class EligibilityAnswersField(forms.MultiValueField):
         criteria = list(criteria)
         self.codes = [criterion.code for criterion in criteria]
         fields = [forms.ChoiceField(choices=criterion_choices(criterion), required=False) for criterion in criteria]
-        widget = LabelledMultiWidget([forms.RadioSelect(choices=field.choices) for field in fields],
+        widget = LabelledMultiWidget([forms.RadioSelect(choices=field.choices, attrs={"class": "form-check-input"})
+                                      for field in fields],
                                      labels=[criterion_label(criterion) for criterion in criteria],
                                      decompress=self.answer_choices)
         super().__init__(fields=fields, widget=widget, require_all_fields=False, required=False, **kwargs)

@@ -45,7 +45,8 @@ class CapdItemsField(forms.MultiValueField):
     def __init__(self, **kwargs):
         fields = [forms.TypedChoiceField(coerce=int, choices=capd_item_choices(reverse=reverse), required=False)
                   for _label, reverse in CAPD_ITEMS]
-        widget = LabelledMultiWidget([forms.Select(choices=field.choices) for field in fields],
+        widget = LabelledMultiWidget([forms.Select(choices=field.choices, attrs={"class": "form-select"})
+                                      for field in fields],
                                      labels=[f"{number}. {label}" for number, (label, _reverse)
                                              in enumerate(CAPD_ITEMS, start=1)],
                                      decompress=lambda items: list(items or [None] * CAPD_ITEM_COUNT))

@@ -5,6 +5,7 @@ ItemDef, codelists, methods, value-level metadata) all read these tables; the ma
 (`submission.sdtm`, `submission.adam`) produce rows whose keys are these names. Names, labels and
 order follow SDTMIG 3.4 and ADaMIG 1.3; `core` is the guide's Req / Exp / Perm (ADaM: Cond).
 """
+import functools
 from dataclasses import dataclass, field
 
 SDTM = "SDTM"
@@ -525,3 +526,9 @@ METHODS = {
     "TRTEMFL": "Y when the event began on or after the first lymphodepletion dose (ADSL.LDSTDT).",
     "RELFL": "Y when the causality to CAR-T is possible, probable or definite.",
 }
+
+
+@functools.cache
+def null_row(name: str) -> dict:
+    """Variable name → its null ("" for character, None for numeric), in the dataset's order."""
+    return {v.name: "" if v.is_character else None for v in DATASETS[name].variables}

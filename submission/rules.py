@@ -1,9 +1,12 @@
 """Pure rules of the submission datasets: the SDTM study day, epochs, ISO 8601 dates, sequence
 numbers, and text as SAS XPORT v5 can hold it. Plain values in, plain values out: no database."""
+import dataclasses
 import datetime
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from .sources import Subject
 
 SCREENING, TREATMENT, FOLLOW_UP = "SCREENING", "TREATMENT", "FOLLOW-UP"
 
@@ -105,3 +108,35 @@ def worst_grade_during(onset: datetime.date, resolution: datetime.date | None,
     lasts): the ASTCT grade of a CRS adverse event, from its CRS assessments. None when none was assessed."""
     return max((grade for on, grade in graded if on >= onset and (resolution is None or on <= resolution)),
                default=None)
+
+
+def subject_at_cutoff(subject: Subject, cutoff: datetime.date) -> Subject:
+    """The subject's records as they stood on ``cutoff``, as `outcomes.statistics.at_cutoff` cuts the course:
+    whatever is dated after it is left out (doses, fractions, events, assessments, visits, deviations, the
+    death and the end of study), and an adverse event still going on that day has no resolution yet and is
+    "not recovered" as of the cut-off."""
+    def known(value: datetime.date | None) -> datetime.date | None:
+        return value if value is not None and value <= cutoff else None
+
+    events = []
+    for event in subject.adverse_events:
+        if event.onset_date > cutoff:
+            continue
+        if event.resolution_date is not None and event.resolution_date > cutoff:
+            event = dataclasses.replace(event, resolution_date=None, outcome="not_recovered")
+        events.append(event)
+    return dataclasses.replace(
+        subject,
+        enrollment_date=known(subject.enrollment_date),
+        doses=tuple(d for d in subject.doses if d.date <= cutoff),
+        fractions=tuple(f for f in subject.fractions if f.date <= cutoff),
+        adverse_events=tuple(events),
+        crs=tuple(c for c in subject.crs if c.date <= cutoff),
+        icans=tuple(i for i in subject.icans if i.date <= cutoff),
+        assessments=tuple(a for a in subject.assessments if a.date <= cutoff),
+        visits=tuple(v for v in subject.visits if v.done_date <= cutoff),
+        deviations=tuple(d for d in subject.deviations if d.date is None or d.date <= cutoff),
+        death_date=known(subject.death_date), death_cause=subject.death_cause if known(subject.death_date) else "",
+        off_study_date=known(subject.off_study_date),
+        off_study_reason=subject.off_study_reason if known(subject.off_study_date) else "",
+    )

@@ -67,16 +67,14 @@ def _timing(subject: Subject, value: datetime.date | None) -> dict:
 
 def visit_numbers(study: Study) -> dict[str, int]:
     """Visit code → VISITNUM, the order of the visit in the protocol's schedule."""
-    ordered = sorted(study.visits, key=lambda v: (v.target_day, v.code))
-    return {visit.code: number for number, visit in enumerate(ordered, start=1)}
+    return study.visit_numbers
 
 
 def _visit(study: Study, code: str) -> dict:
-    numbers = visit_numbers(study)
-    if not code or code not in numbers:
+    number = study.visit_numbers.get(code)
+    if number is None:
         return {"VISITNUM": None, "VISIT": ""}
-    name = next(v.name for v in study.visits if v.code == code)
-    return {"VISITNUM": float(numbers[code]), "VISIT": ascii_text(name).upper()}
+    return {"VISITNUM": float(number), "VISIT": ascii_text(study.visit_names[code]).upper()}
 
 
 # --- Trial design ---------------------------------------------------------------------------------
@@ -508,7 +506,8 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dic
 def conform(dataset: md.Dataset, row: dict) -> dict:
     """The row in the dataset's variable order, every variable present (None or "" when null),
     helper keys dropped; a key the metadata does not name is a programming error."""
-    unknown = set(row) - set(dataset.names) - {"_order"}
+    nulls = md.null_row(dataset.name)
+    unknown = row.keys() - nulls.keys() - {"_order"}
     if unknown:
         raise KeyError(f"{dataset.name} has no variable {sorted(unknown)}")
-    return {name: row.get(name, "" if dataset.variable(name).is_character else None) for name in dataset.names}
+    return {name: row.get(name, null) for name, null in nulls.items()}

@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 
 from infusions.models import Infusion, InfusionFraction, LymphodepletionDose
 from monitoring.models import ProtocolDeviation
-from outcomes.models import FollowUp, ResponseAssessment
-from outcomes.selectors import patient_courses
+from outcomes.models import ResponseAssessment
+from outcomes.selectors import patient_courses, patient_deaths
 from outcomes.statistics import at_cutoff
 from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF, Visit
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
@@ -22,7 +22,7 @@ from safety.rules import CTCAE_TERMS
 from trial.models import Protocol
 from trial.rules import VisitStatus
 
-from .rules import worst_grade_during
+from .rules import subject_at_cutoff, worst_grade_during
 from .sources import (
     AdverseEventRecord,
     AssessmentRecord,
@@ -39,6 +39,14 @@ from .sources import (
 )
 
 SYSTEM_ORGAN_CLASS = dict(CTCAE_TERMS)
+# The fields each record takes from its form, in the record's order after its key, date and visit.
+ADVERSE_EVENT_FIELDS = ("pk", "term", "meddra_code", "grade", "onset_date", "resolution_date", "serious",
+                        "seriousness_criteria", "relatedness_cart", "relatedness_lymphodepletion", "action_taken",
+                        "action_taken_other", "outcome")
+CRS_FIELDS = ("max_temperature_c", "fever_masked", "hypotension", "hypoxia", "tocilizumab_dose_mg", "corticosteroid",
+              "corticosteroid_dose_mg", "grade")
+ICANS_FIELDS = ("ice_score", "capd_score", "unable_to_assess", "consciousness", "seizure", "motor_weakness",
+                "cerebral_edema", "grade")
 # The AE terms whose ASTCT grade (the worst assessment during the event) goes to SUPPAE.
 ASTCT_GRADED_TERMS = {"Cytokine release syndrome": "crs"}
 # Date fields of a CRF, in the order a deviation's date is looked for (DVSTDTC).
@@ -64,14 +72,17 @@ def study_for(protocol: Protocol) -> Study:
     )
 
 
-def decided_patients(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """The subjects of the package: enrolled (a subject ID) or screen failures; screening still open is not."""
-    return patients.filter(subject_id__isnull=False) | patients.filter(status=PatientStatus.SCREEN_FAILED)
+def decided_patients(patients: QuerySet[Patient], *, cutoff: datetime.date) -> QuerySet[Patient]:
+    """The subjects of the package: screened by the cut-off and enrolled (a subject ID) or screen failures;
+    screening still open is not."""
+    decided = patients.filter(subject_id__isnull=False) | patients.filter(status=PatientStatus.SCREEN_FAILED)
+    return decided.filter(screening_date__lte=cutoff)
 
 
 def subjects(patients: QuerySet[Patient], *, cutoff: datetime.date, chunk: int = 500) -> Iterator[Subject]:
-    """Every decided subject of ``patients`` with their records, ``chunk`` patients at a time."""
-    ids = list(decided_patients(patients).order_by("pk").values_list("pk", flat=True))
+    """Every decided subject of ``patients`` with their records as they stood on ``cutoff``
+    (`rules.subject_at_cutoff`), ``chunk`` patients at a time."""
+    ids = list(decided_patients(patients, cutoff=cutoff).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk):
         yield from _subjects_of(ids[start:start + chunk], cutoff=cutoff)
 
@@ -81,10 +92,6 @@ def _grouped(rows, key="patient_id") -> defaultdict:
     for row in rows:
         grouped[row[key] if isinstance(row, dict) else getattr(row, key)].append(row)
     return grouped
-
-
-def _visit_code(crf) -> str:
-    return crf.visit.definition.code if crf.visit_id else ""
 
 
 def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
@@ -100,20 +107,22 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     fractions = _grouped(InfusionFraction.objects.filter(infusion__patient_id__in=ids, infusion__removed=False)
                          .order_by("infusion_date", "pk").values("infusion__patient_id", "infusion_date",
                                                                  "cart_cells_infused"), key="infusion__patient_id")
-    events = _grouped(AdverseEvent.objects.filter(patient_id__in=ids, removed=False).order_by("onset_date", "pk"))
-    crs = _grouped(CrsAssessment.objects.filter(patient_id__in=ids, removed=False)
-                   .select_related("visit__definition").order_by("assessment_date", "pk"))
+    # Plain values, not model instances: the whole trial is read at once.
+    events = _grouped(AdverseEvent.objects.filter(patient_id__in=ids, removed=False).order_by("onset_date", "pk")
+                      .values("patient_id", *ADVERSE_EVENT_FIELDS))
+    crs = _grouped(CrsAssessment.objects.filter(patient_id__in=ids, removed=False).order_by("assessment_date", "pk")
+                   .values("patient_id", "pk", "assessment_date", "visit__definition__code", *CRS_FIELDS))
     icans = _grouped(IcansAssessment.objects.filter(patient_id__in=ids, removed=False)
-                     .select_related("visit__definition").order_by("assessment_date", "pk"))
+                     .order_by("assessment_date", "pk")
+                     .values("patient_id", "pk", "assessment_date", "visit__definition__code", *ICANS_FIELDS))
     assessments = _grouped(ResponseAssessment.objects.filter(patient_id__in=ids, removed=False)
-                           .select_related("visit__definition").order_by("assessment_date", "pk"))
-    # The death, as the endpoints read it: the earliest death date on a follow-up form.
-    deaths: dict[int, tuple[datetime.date, str]] = {}
-    for row in FollowUp.objects.filter(patient_id__in=ids, removed=False, death_date__isnull=False).order_by(
-            "death_date", "pk").values("patient_id", "death_date", "death_cause"):
-        deaths.setdefault(row["patient_id"], (row["death_date"], row["death_cause"]))
+                           .order_by("assessment_date", "pk")
+                           .values("patient_id", "pk", "assessment_date", "visit__definition__code", "response",
+                                   "mrd_negative"))
+    # The patient's one death, as the endpoints read it (a follow-up, a grade-5 adverse event, an end of study).
+    deaths = patient_deaths(ids)
     visits = _grouped(Visit.objects.filter(patient_id__in=ids, status=VisitStatus.DONE, done_date__isnull=False)
-                      .select_related("definition").order_by("done_date", "pk"))
+                      .order_by("done_date", "pk").values("patient_id", "definition__code", "done_date"))
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
                           .order_by("created_at", "pk"))
     courses = {c.subject_id: c for c in at_cutoff(patient_courses(Patient.objects.filter(pk__in=ids)), cutoff)}
@@ -121,48 +130,43 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     for patient in patients:
         pk = patient.pk
         own_crs, own_icans = crs[pk], icans[pk]
-        death_date, death_cause = deaths.get(pk, (None, ""))
-        yield Subject(
+        death = deaths.get(pk)
+        yield subject_at_cutoff(Subject(
             subject_id=patient.study_id, site_code=patient.site.code, enrolled=patient.subject_id is not None,
             screening_date=patient.screening_date, consent_date=screening.get(pk, {}).get("consent_date"),
             enrollment_date=patient.enrollment_date, screen_failure_reason=patient.screen_failure_reason,
             sex=baseline.get(pk, {}).get("sex", ""), birth_date=baseline.get(pk, {}).get("birth_date"),
             baseline_date=baseline.get(pk, {}).get("assessment_date"),
             off_study_date=patient.off_study_date, off_study_reason=patient.off_study_reason,
-            infusion_weight_kg=weights.get(pk), death_date=death_date, death_cause=death_cause,
+            infusion_weight_kg=weights.get(pk), death_date=death.death_date if death else None,
+            death_cause=death.cause if death else "",
             doses=tuple(Dose(d["agent"], d["study_day"], d["planned_date"], d["planned_mg"], d["administered_mg"],
                              d["administration_date"], d["verdict"])
                         for d in sorted(doses[pk], key=lambda d: (d["study_day"], d["agent"]))),
             fractions=tuple(Fraction(f["infusion_date"], f["cart_cells_infused"]) for f in fractions[pk]),
             adverse_events=tuple(_adverse_event(e, own_crs) for e in events[pk]),
-            crs=tuple(CrsRecord(c.pk, c.assessment_date, _visit_code(c), c.max_temperature_c, c.fever_masked,
-                                c.hypotension, c.hypoxia, c.tocilizumab_dose_mg, c.corticosteroid,
-                                c.corticosteroid_dose_mg, c.grade) for c in own_crs),
-            icans=tuple(IcansRecord(i.pk, i.assessment_date, _visit_code(i), i.ice_score, i.capd_score,
-                                    i.unable_to_assess, i.consciousness, i.seizure, i.motor_weakness,
-                                    i.cerebral_edema, i.grade) for i in own_icans),
-            assessments=tuple(AssessmentRecord(a.pk, a.assessment_date, _visit_code(a), a.response, a.mrd_negative)
-                              for a in assessments[pk]),
-            visits=tuple(VisitRecord(v.definition.code, v.done_date) for v in visits[pk]),
+            crs=tuple(CrsRecord(c["pk"], c["assessment_date"], c["visit__definition__code"] or "",
+                                *(c[name] for name in CRS_FIELDS)) for c in own_crs),
+            icans=tuple(IcansRecord(i["pk"], i["assessment_date"], i["visit__definition__code"] or "",
+                                    *(i[name] for name in ICANS_FIELDS)) for i in own_icans),
+            assessments=tuple(AssessmentRecord(a["pk"], a["assessment_date"], a["visit__definition__code"] or "",
+                                               a["response"], a["mrd_negative"]) for a in assessments[pk]),
+            visits=tuple(VisitRecord(v["definition__code"], v["done_date"]) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
             course=courses.get(patient.study_id),
-        )
+        ), cutoff)
 
 
-def _adverse_event(event: AdverseEvent, crs: list[CrsAssessment]) -> AdverseEventRecord:
-    graded = ASTCT_GRADED_TERMS.get(event.term)
+def _adverse_event(event: dict, crs: list[dict]) -> AdverseEventRecord:
+    graded = ASTCT_GRADED_TERMS.get(event["term"])
     astct = None
     if graded == "crs":
-        astct = worst_grade_during(event.onset_date, event.resolution_date,
-                                   [(c.assessment_date, c.grade) for c in crs])
-    return AdverseEventRecord(
-        pk=event.pk, term=event.term, system_organ_class=SYSTEM_ORGAN_CLASS.get(event.term, ""),
-        meddra_code=event.meddra_code, grade=event.grade, onset_date=event.onset_date,
-        resolution_date=event.resolution_date, serious=event.serious,
-        seriousness_criteria=tuple(event.seriousness_criteria or ()), relatedness_cart=event.relatedness_cart,
-        relatedness_lymphodepletion=event.relatedness_lymphodepletion, action_taken=event.action_taken,
-        action_taken_other=event.action_taken_other, outcome=event.outcome, astct_grade=astct,
-    )
+        astct = worst_grade_during(event["onset_date"], event["resolution_date"],
+                                   [(c["assessment_date"], c["grade"]) for c in crs])
+    values = {name: event[name] for name in ADVERSE_EVENT_FIELDS}
+    values["seriousness_criteria"] = tuple(values["seriousness_criteria"] or ())
+    return AdverseEventRecord(**values, system_organ_class=SYSTEM_ORGAN_CLASS.get(event["term"], ""),
+                              astct_grade=astct)
 
 
 def _deviation(deviation: ProtocolDeviation) -> DeviationRecord:

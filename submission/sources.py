@@ -2,6 +2,7 @@
 the mapping functions (`submission.sdtm`, `submission.adam`) turn into dataset rows. No Django here,
 so that every mapping is tested with values written in the test."""
 import datetime
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -43,6 +44,16 @@ class Study:
     location: str
     criteria: tuple[Criterion, ...] = ()
     visits: tuple[PlannedVisit, ...] = ()
+
+    @functools.cached_property
+    def visit_numbers(self) -> dict[str, int]:
+        """Visit code → VISITNUM: the visit's place in the schedule (by target day), from 1."""
+        ordered = sorted(self.visits, key=lambda v: (v.target_day, v.code))
+        return {visit.code: number for number, visit in enumerate(ordered, start=1)}
+
+    @functools.cached_property
+    def visit_names(self) -> dict[str, str]:
+        return {visit.code: visit.name for visit in self.visits}
 
 
 @dataclass(frozen=True)
@@ -177,25 +188,25 @@ class Subject:
     course: PatientCourse | None = None
     extra: dict = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def given_doses(self) -> list[Dose]:
         return [d for d in self.doses if d.given]
 
-    @property
+    @functools.cached_property
     def first_treatment_date(self) -> datetime.date | None:
         """RFSTDTC: the first lymphodepletion dose given (or the first CAR-T fraction without one)."""
         dates = [d.date for d in self.given_doses] + [f.date for f in self.fractions]
         return min(dates, default=None)
 
-    @property
+    @functools.cached_property
     def infusion_date(self) -> datetime.date | None:
         return min((f.date for f in self.fractions), default=None)
 
-    @property
+    @functools.cached_property
     def last_infusion_date(self) -> datetime.date | None:
         return max((f.date for f in self.fractions), default=None)
 
-    @property
+    @functools.cached_property
     def last_treatment_date(self) -> datetime.date | None:
         dates = [d.date for d in self.given_doses] + [f.date for f in self.fractions]
         return max(dates, default=None)

@@ -107,6 +107,7 @@ def test_removing_an_assessment_on_its_page_rederives_the_later_response_and_kee
     page = html.fromstring(client.get(detail).content)
     assert "text-decoration-line-through" in page.xpath('//table[@data-testid="crf-values"]/@class')[0]
     assert not page.xpath('//*[@data-testid="remove-form"]')  # removed once
+    assert page.xpath('//*[@data-testid="crf-removed"]')[0].text_content() == "Removed: Marrow of another patient"
 
 
 def test_removed_forms_stay_in_the_form_csv_and_the_odm_file_marked_removed(
@@ -280,6 +281,8 @@ def test_removing_a_dose_on_the_page_asks_the_acknowledgement_then_strikes_the_r
     links = html.fromstring(client.get(detail).content).xpath('//a[@data-testid="remove-row"]/@href')
     url = reverse("monitoring:crf_row_remove", args=["infusions.lymphodepletiondose", dose.pk])
     assert url in links and len(links) == 6
+    course_page = client.get(reverse("infusions:lymphodepletion_detail", args=[infused.study_id]))
+    assert url in html.fromstring(course_page.content).xpath('//a[@data-testid="remove-row"]/@href')
     asked = client.post(url, {"reason": "Recorded on the wrong day"})
     assert asked.status_code == 200 and b'data-testid="deviation"' in asked.content
     assert "no dose recorded" in asked.content.decode()

@@ -175,3 +175,35 @@ def test_adam_rows_conform(adam):
     subjects = {row["USUBJID"] for row in adam["ADSL"]}
     assert table_problems(adam, subjects=subjects) == []
     assert io  # read_back above goes through a file
+
+
+def test_an_interim_cutoff_cuts_sdtm_and_adam_alike(full_patient):
+    """On 20 February 2026 (day 14) the full patient's day-28 marrow and day-60 contact are in the future: no RS
+    record, the 1-month response pending in ADSL and no RESP1M row in ADRS; the CRS of day 2 is there."""
+    cutoff = datetime.date(2026, 2, 20)
+    sdtm = package_tables(standard="sdtm", patients=all_patients(), cutoff=cutoff)
+    adam = package_tables(standard="adam", patients=all_patients(), cutoff=cutoff)
+    assert sdtm["RS"] == [] and len(sdtm["AE"]) == 1
+    [adsl] = adam["ADSL"]
+    assert (adsl["PENDFL"], adsl["RESP1M"], adsl["EVALFL"], adsl["CUTOFFDT"], adsl["LSTALVDT"]) == (
+        "Y", "", "N", cutoff, cutoff)
+    assert [r["PARAMCD"] for r in adam["ADRS"]] == []
+    os_ = next(r for r in adam["ADTTE"] if r["PARAMCD"] == "OS")
+    assert (os_["AVAL"], os_["CNSR"], os_["CNSDTDSC"]) == (14.0, 1, "DATA CUT-OFF")
+
+
+def test_death_and_loss_to_follow_up_in_dm_and_ds(cohort):
+    """The patient's one death (outcomes.selectors.patient_deaths) is DM's DTHDTC and DS's end of study; the
+    patient lost on day 250 ends the study lost to follow-up; a patient alive and followed has no end yet."""
+    sdtm = package_tables(standard="sdtm", patients=all_patients(), cutoff=timezone.localdate())
+    dm = {r["SUBJID"]: r for r in sdtm["DM"]}
+    died = cohort[1].study_id
+    assert (dm[died]["DTHDTC"], dm[died]["DTHFL"], dm[died]["RFPENDTC"]) == (on(300).isoformat(), "Y",
+                                                                            on(300).isoformat())
+    ends = {r["USUBJID"].removeprefix("CD19-CART-BALL-"): r for r in sdtm["DS"] if r["DSCAT"] == "DISPOSITION EVENT"}
+    assert (ends[died]["DSDECOD"], ends[died]["DSSTDTC"], ends[died]["EPOCH"]) == (
+        "DEATH", on(300).isoformat(), "FOLLOW-UP")
+    lost = ends[cohort[7].study_id]
+    assert (lost["DSDECOD"], lost["DSTERM"], lost["DSSTDTC"]) == ("LOST TO FOLLOW-UP", "Lost to follow-up",
+                                                                 on(250).isoformat())
+    assert cohort[0].study_id not in ends

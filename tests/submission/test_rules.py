@@ -63,3 +63,29 @@ def test_astct_grade_of_a_crs_event_is_the_worst_assessment_while_it_lasted():
     assert worst_grade_during(on(2026, 2, 8), on(2026, 2, 12), graded) == 2
     assert worst_grade_during(on(2026, 2, 8), None, graded) == 4
     assert worst_grade_during(on(2026, 3, 1), None, graded) is None
+
+
+def test_a_subject_at_a_data_cutoff_keeps_what_was_known_that_day():
+    """What is dated after the cut-off goes; an event resolved after it is ongoing and not recovered."""
+    from decimal import Decimal
+
+    from submission.rules import subject_at_cutoff
+    from submission.sources import AdverseEventRecord, AssessmentRecord, Dose, Fraction, Subject
+
+    on = datetime.date
+    event = AdverseEventRecord(
+        pk=1, term="Pyrexia", system_organ_class="General", meddra_code="", grade=1, onset_date=on(2026, 2, 8),
+        resolution_date=on(2026, 3, 1), serious=False, seriousness_criteria=(), relatedness_cart="possible",
+        relatedness_lymphodepletion="unlikely", action_taken="none", action_taken_other="", outcome="recovered")
+    late = AdverseEventRecord(**{**event.__dict__, "pk": 2, "onset_date": on(2026, 2, 25), "resolution_date": None})
+    subject = Subject(
+        subject_id="SZ-001", site_code="SZ", enrolled=True, screening_date=on(2026, 1, 5),
+        consent_date=on(2026, 1, 5), death_date=on(2026, 5, 1), death_cause="Relapse",
+        doses=(Dose("fludarabine", -5, on(2026, 2, 1), Decimal(52), Decimal(52), on(2026, 2, 1), "within"),),
+        fractions=(Fraction(on(2026, 2, 6), 300_000_000),), adverse_events=(event, late),
+        assessments=(AssessmentRecord(1, on(2026, 3, 6), "D28", "CR", True),))
+    cut = subject_at_cutoff(subject, on(2026, 2, 20))
+    assert [(e.pk, e.resolution_date, e.outcome) for e in cut.adverse_events] == [(1, None, "not_recovered")]
+    assert (cut.assessments, cut.death_date, cut.death_cause) == ((), None, "")
+    assert (len(cut.doses), len(cut.fractions)) == (1, 1)
+    assert subject_at_cutoff(subject, on(2026, 11, 30)) == subject
