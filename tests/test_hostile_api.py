@@ -23,9 +23,8 @@ from infusions import services as infusion_services
 from infusions.models import LymphodepletionDose
 from monitoring.models import DataQuery
 from monitoring.services import query_close, query_raise
-from patients.models import PatientStatus
 from tests.crfapp.models import SampleForm
-from tests.factories import PASSWORD, PatientFactory
+from tests.factories import PASSWORD, PatientFactory, infuse
 from tests.hostile import (
     examples,
     hostile_json_value,
@@ -209,14 +208,13 @@ def api_prepared(request, settings, api_client, protocol, site_sz, coordinator, 
         user.save(update_fields=["password"])
     ctx = {"protocol": protocol}
     # Subject numbers far from SZ-001, which POST /patients/ hands out next.
-    bystander = PatientFactory(site=site_sz, protocol=protocol, infusion_date=INFUSED_ON,
-                               status=PatientStatus.INFUSED, subject_id="SZ-950", screening_number="SCR-SZ-950")
+    bystander = infuse(PatientFactory(site=site_sz, protocol=protocol, subject_id="SZ-950",
+                                      screening_number="SCR-SZ-950"), by=coordinator, day_0=INFUSED_ON)
     ctx["patients"] = [bystander]
     if case.state != "none":
-        infused = case.state in ("infused", "sample_form")
-        patient = PatientFactory(site=site_sz, protocol=protocol, infusion_date=INFUSED_ON if infused else None,
-                                 status=PatientStatus.INFUSED if infused else PatientStatus.ENROLLED,
-                                 subject_id="SZ-951", screening_number="SCR-SZ-951")
+        patient = PatientFactory(site=site_sz, protocol=protocol, subject_id="SZ-951", screening_number="SCR-SZ-951")
+        if case.state in ("infused", "sample_form"):
+            patient = infuse(patient, by=coordinator, day_0=INFUSED_ON)
         ctx["patient"] = patient
         ctx["patients"].append(patient)
         if case.state == "lymphodepleted":

@@ -27,10 +27,10 @@ from infusions.models import Infusion, Lymphodepletion
 from outcomes.forms import FollowUpForm, ResponseAssessmentForm
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
-from patients.models import BaselineCRF, PatientStatus, ScreeningCRF
+from patients.models import BaselineCRF, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
 from safety.models import AdverseEvent, CrsAssessment, IcansAssessment
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, infuse
 from tests.hostile import (
     examples,
     hostile_form_value,
@@ -198,12 +198,10 @@ def test_every_crf_entry_page_has_a_hostile_input_case():
 def prepared(request, client, protocol, site_sz, coordinator):
     """(case, patient or None, url, a second patient of the site that must never change)."""
     case = CASES[request.param]
-    bystander = PatientFactory(site=site_sz, protocol=protocol, infusion_date=INFUSED_ON,
-                               status=PatientStatus.INFUSED)
+    bystander = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=INFUSED_ON)
     patient = None
     if case.state in ("infused",):
-        patient = PatientFactory(site=site_sz, protocol=protocol, infusion_date=INFUSED_ON,
-                                 status=PatientStatus.INFUSED)
+        patient = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=INFUSED_ON)
     elif case.state in ("enrolled", "lymphodepleted"):
         patient = PatientFactory(site=site_sz, protocol=protocol)
         if case.state == "lymphodepleted":

@@ -154,19 +154,20 @@ def window_band_condition(band: WindowBand, *, today: datetime.date, grace_days:
 TARGET = "target_date"
 
 
-def _apply(queryset: QuerySet[Visit], *, status: str, reason: str, by: User | None, when: datetime.datetime,
-           done_date: datetime.date | str | None = None, change_reason: str = "") -> int:
-    """Move the visits of ``queryset`` that are not already in ``status`` to it, with their history
-    rows (`crf.audit.update_with_history`: one statement on PostgreSQL, the job as the reason)."""
+def _apply(queryset: QuerySet[Visit], *, status: str, status_reason: str, by: User | None,
+           when: datetime.datetime, done_date: datetime.date | str | None = None, reason: str = "") -> int:
+    """Move the visits of ``queryset`` that are not already in ``status`` to it (``status_reason`` shown
+    with the status), with their history rows (`crf.audit.update_with_history`: one statement on
+    PostgreSQL; ``reason`` on the history rows, the job by default)."""
     assignments: dict[str, tuple[str, list[Any]]] = {
-        "status": ("%s", [status]), "status_reason": ("%s", [reason[:200]]),
+        "status": ("%s", [status]), "status_reason": ("%s", [status_reason[:200]]),
     }
     if done_date == TARGET:
         assignments["done_date"] = ("COALESCE(done_date, target_date)", [])
     elif isinstance(done_date, datetime.date):
         assignments["done_date"] = ("COALESCE(done_date, %s)", [connection.ops.adapt_datefield_value(done_date)])
     return update_with_history(queryset.exclude(status=status), assignments=assignments, by=by, when=when,
-                               reason=change_reason or f"Daily visit status job: {status}")
+                               reason=reason or f"Daily visit status job: {status}")
 
 
 @transaction.atomic
@@ -193,7 +194,7 @@ def visits_update_status(
         visits = visits.filter(patient_id__in=patient_ids)
     counts: dict[str, int] = {}
     counts[VisitStatus.DONE] = _apply(
-        visits.filter(_crf_linked_visits()), status=VisitStatus.DONE, reason="Data entered", by=by, when=when,
+        visits.filter(_crf_linked_visits()), status=VisitStatus.DONE, status_reason="Data entered", by=by, when=when,
         done_date=today,
     )
     open_visits = visits.exclude(status__in=FINAL_STATUSES)
@@ -207,7 +208,7 @@ def visits_update_status(
         counts[VisitStatus.NOT_EXPECTED] += _apply(
             open_visits.filter(left_study, patient__off_study_reason=off_reason),
             status=VisitStatus.NOT_EXPECTED, by=by, when=when,
-            reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
+            status_reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
         )
     for status in WINDOW_STATUSES:
         counts.setdefault(status, 0)
@@ -220,7 +221,7 @@ def visits_update_status(
             others = [other for other in WINDOW_STATUSES if other != band.status]
             condition = window_band_condition(band, today=today, grace_days=grace_days)
             counts[band.status] += _apply(scoped.filter(condition, status__in=others), status=band.status,
-                                          reason=band.reason.format(grace_days=grace_days), by=by, when=when)
+                                          status_reason=band.reason.format(grace_days=grace_days), by=by, when=when)
     return counts
 
 
@@ -239,9 +240,8 @@ def visit_mark_done(*, visit: Visit, on_date: datetime.date, by: User) -> Visit:
 
 def visits_mark_done_many(*, visits: QuerySet[Visit], by: User | None, reason: str) -> int:
     """Mark many visits done at once (done on their target date), with history rows: for data loads."""
-    return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE, reason="Data entered",
-                  by=by, when=timezone.now(), done_date=TARGET,
-                  change_reason=reason)
+    return _apply(visits.exclude(status=VisitStatus.NOT_EXPECTED), status=VisitStatus.DONE,
+                  status_reason="Data entered", by=by, when=timezone.now(), done_date=TARGET, reason=reason)
 
 
 def visit_window_warning(visit: Visit, on_date: datetime.date) -> str | None:

@@ -281,6 +281,8 @@ def test_removing_a_dose_on_the_page_asks_the_acknowledgement_then_strikes_the_r
     links = html.fromstring(client.get(detail).content).xpath('//a[@data-testid="remove-row"]/@href')
     url = reverse("monitoring:crf_row_remove", args=["infusions.lymphodepletiondose", dose.pk])
     assert url in links and len(links) == 6
+    course_page = client.get(reverse("infusions:lymphodepletion_detail", args=[infused.study_id]))
+    assert url in html.fromstring(course_page.content).xpath('//a[@data-testid="remove-row"]/@href')
     asked = client.post(url, {"reason": "Recorded on the wrong day"})
     assert asked.status_code == 200 and b'data-testid="deviation"' in asked.content
     assert "no dose recorded" in asked.content.decode()
