@@ -146,3 +146,18 @@ def test_no_study_day_is_zero(sdtm):
     days = [value for rows in sdtm.values() for row in rows for name, value in row.items()
             if name.endswith(("DY", "STDY", "ENDY")) and name != "VISITDY" and value is not None]
     assert days and 0 not in days
+
+
+def test_ds_end_of_study_from_its_form_with_the_reason_coded(second_patient, coordinator):
+    """Consent withdrawn on the End of study form is DS's WITHDRAWAL BY SUBJECT on its date; before that date
+    (an interim cut-off) the subject is still on study."""
+    from outcomes.services import end_of_study_save
+
+    end_of_study_save(patient=second_patient, by=coordinator, values={
+        "end_date": datetime.date(2026, 4, 1), "end_reason": "consent_withdrawn"})
+    sdtm = package_tables(standard="sdtm", patients=all_patients(), cutoff=TODAY)
+    [end] = [r for r in subject_rows(sdtm["DS"], second_patient) if r["DSCAT"] == "DISPOSITION EVENT"]
+    assert (end["DSDECOD"], end["DSTERM"], end["DSSTDTC"], end["EPOCH"]) == (
+        "WITHDRAWAL BY SUBJECT", "Consent withdrawn", "2026-04-01", "FOLLOW-UP")
+    interim = package_tables(standard="sdtm", patients=all_patients(), cutoff=datetime.date(2026, 3, 31))
+    assert [r for r in subject_rows(interim["DS"], second_patient) if r["DSCAT"] == "DISPOSITION EVENT"] == []
