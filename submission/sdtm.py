@@ -345,7 +345,8 @@ def ae_rows(study: Study, subject: Subject) -> list[dict]:
         rows.append({
             **_base(study, "AE", subject), "AESPID": str(event.pk), "AETERM": ascii_text(event.term),
             "AELLTCD": int(event.meddra_code) if event.meddra_code.isdigit() else None,
-            "AEDECOD": ascii_text(event.term), "AEBODSYS": ascii_text(event.system_organ_class),
+            "AELLT": ascii_text(event.term), "AEDECOD": ascii_text(event.term),
+            "AEBODSYS": ascii_text(event.system_organ_class), "AESOC": ascii_text(event.system_organ_class),
             "AESER": yes_no(event.serious), "AEACN": "NOT APPLICABLE" if after_treatment else "",
             "AEACNOTH": ascii_text(event.action_taken_other or _ACTION.get(event.action_taken, "")),
             "AEREL": RELATEDNESS.get(event.relatedness_cart, ""), "AEOUT": AE_OUTCOME.get(event.outcome, ""),
