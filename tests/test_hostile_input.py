@@ -24,8 +24,8 @@ from crf.models import crf_models
 from infusions import services as infusion_services
 from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
-from outcomes.forms import FollowUpForm, ResponseAssessmentForm
-from outcomes.models import FollowUp, ResponseAssessment
+from outcomes.forms import EndOfStudyForm, FollowUpForm, ResponseAssessmentForm
+from outcomes.models import EndOfStudy, FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
 from patients.models import BaselineCRF, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
@@ -66,6 +66,7 @@ RESPONSE = {"assessment_date": _day(28), "bone_marrow_blasts_percent": "2", "cir
             "molecular_result": "not_done", "comments": "", "save": "1"}
 FOLLOW_UP = {"contact_date": _day(100), "follow_up_status": "alive_in_remission", "relapse_date": "",
              "death_date": "", "hsct_date": "", "subsequent_therapy": "", "comments": ""}
+END_OF_STUDY = {"end_date": _day(200), "end_reason": "consent_withdrawn", "end_reason_other": "", "comments": ""}
 BASELINE = {"assessment_date": "2026-01-07", "sex": "M", "birth_date": "1988-09-30", "weight_kg": "64.5",
             "height_cm": "171", "bone_marrow_blasts_percent": "37", "mrd_percent": "", "extramedullary_sites": "",
             "ph_status": "negative", "prior_lines_of_therapy": "3", "prior_hsct": "false",
@@ -163,6 +164,8 @@ CASES = {
                                 "infused", lambda d, patient, p, s: ResponseAssessmentForm(d)),
     "follow_up": Case("outcomes:follow_up_new", FollowUp, lambda p, s: FOLLOW_UP, "infused",
                       lambda d, patient, p, s: FollowUpForm(d)),
+    "end_of_study": Case("outcomes:end_of_study_new", EndOfStudy, lambda p, s: END_OF_STUDY, "infused",
+                         lambda d, patient, p, s: EndOfStudyForm(d), many=False),
     "baseline": Case("patients:baseline_new", BaselineCRF, lambda p, s: BASELINE, "no_baseline",
                      lambda d, patient, p, s: BaselineForm(d), many=False),
     "lymphodepletion": Case("infusions:lymphodepletion_new", Lymphodepletion, lambda p, s: COURSE, "enrolled",
