@@ -18,8 +18,8 @@ ADAMIG_VERSION = "1.3"
 TEXT, ISO8601, INTEGER, FLOAT, DATE = "text", "iso8601", "integer", "float", "date"
 CHARACTER_KINDS = frozenset({TEXT, ISO8601})
 
-# Origins (Define-XML 2.0 def:Origin Type)
-COLLECTED, DERIVED, ASSIGNED, PROTOCOL, PREDECESSOR = "CRF", "Derived", "Assigned", "Protocol", "Predecessor"
+# Origins (Define-XML 2.1 def:Origin Type; define.py adds the Source)
+COLLECTED, DERIVED, ASSIGNED, PROTOCOL, PREDECESSOR = "Collected", "Derived", "Assigned", "Protocol", "Predecessor"
 
 
 @dataclass(frozen=True)
