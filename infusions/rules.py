@@ -186,6 +186,21 @@ def lymphodepletion_off_schedule(*, last_dose_date: datetime.date, infusion_date
     return not first_day <= day <= last_day
 
 
+def weight_change_exceeds(*, weight_kg: Decimal, earlier_weight_kg: Decimal, limit_percent: Decimal) -> bool:
+    """True when the infusion weight is further than ``limit_percent`` from the latest earlier weight, as a
+    share of that earlier weight: 35 kg typed against 70 kg is 50 % and would double the dose per kg.
+    Exactly the limit is within; compared by cross-multiplication so no division rounds the boundary."""
+    if earlier_weight_kg <= 0:
+        raise ValueError("earlier_weight_kg must be positive")
+    return abs(weight_kg - earlier_weight_kg) * 100 > limit_percent * earlier_weight_kg
+
+
+def weight_change_percent(*, weight_kg: Decimal, earlier_weight_kg: Decimal) -> Decimal:
+    """The change as shown in the message: a signed percentage of the earlier weight, to 0.1 %."""
+    return ((weight_kg - earlier_weight_kg) * 100 / earlier_weight_kg).quantize(Decimal("0.1"),
+                                                                                 rounding=ROUND_HALF_UP)
+
+
 def fraction_spread_days(fractions: Iterable[InfusionFractionLike]) -> int:
     """Days from the first to the last fraction of one infusion (0 for a single fraction)."""
     dates = [fraction.infusion_date for fraction in fractions]

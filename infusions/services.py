@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from crf.checks import SoftCheck, every_error_per_field
 from crf.services import audited_save, crf_child_rows_save, crf_record
-from patients.models import Patient, PatientStatus
+from patients.models import BaselineCRF, Patient, PatientStatus
 from patients.rules import (
     HEIGHT_CM_LIMITS,
     WEIGHT_KG_LIMITS,
@@ -352,16 +352,50 @@ class InfusionEvaluation:
         return rules.CellDoseVerdict(self.verdict).label
 
 
-def infusion_cross_checks(*, patient: Patient, fractions: list[rules.InfusionFraction]) -> list[SoftCheck]:
+def _latest_earlier_weight(*, patient: Patient, course: Lymphodepletion | None
+                           ) -> tuple[Decimal, datetime.date, str] | None:
+    """The weight the infusion weight is checked against, with its date and form: the lymphodepletion
+    course's (weighed for its BSA), or the baseline's when no course is recorded."""
+    if course is not None:
+        return course.weight_kg, course.start_date, "lymphodepletion"
+    baseline = BaselineCRF.objects.filter(patient=patient, removed=False).first()
+    if baseline is not None and baseline.weight_kg:
+        return baseline.weight_kg, baseline.assessment_date, "baseline"
+    return None
+
+
+def _weight_change_check(*, protocol: Protocol, weight_kg: Decimal, day_0: datetime.date,
+                         earlier: tuple[Decimal, datetime.date, str] | None) -> list[SoftCheck]:
+    if earlier is None or not weight_kg.is_finite() or weight_kg <= 0:
+        return []
+    earlier_kg, earlier_date, form = earlier
+    limit = protocol.infusion_weight_change_percent
+    if not rules.weight_change_exceeds(weight_kg=weight_kg, earlier_weight_kg=earlier_kg, limit_percent=limit):
+        return []
+    change = rules.weight_change_percent(weight_kg=weight_kg, earlier_weight_kg=earlier_kg)
+    return [SoftCheck(
+        rule="infusion_weight_change", field="weight_kg",
+        message=(f"The weight at infusion ({weight_kg.normalize():f} kg on {day_0:%Y-%m-%d}) is {abs(change)} % "
+                 f"{'below' if change < 0 else 'above'} the {form} weight ({earlier_kg.normalize():f} kg on "
+                 f"{earlier_date:%Y-%m-%d}), more than the protocol's {limit.normalize():f} %: the dose per kg "
+                 f"rests on it."),
+        value=f"{weight_kg.normalize():f} kg")]
+
+
+def infusion_cross_checks(*, patient: Patient, fractions: list[rules.InfusionFraction],
+                          weight_kg: Decimal | None = None) -> list[SoftCheck]:
     """The dosing cross-checks against the rest of the record (soft: acknowledgement + reason → deviation),
-    with the protocol's parameters: the lymphodepletion's last dose on the protocol's days before day 0, and
-    the fractions' spread."""
+    with the protocol's parameters: the infusion weight against the latest earlier weight, the
+    lymphodepletion's last dose on the protocol's days before day 0, and the fractions' spread."""
     protocol = patient.protocol
     checks: list[SoftCheck] = []
     if not fractions:
         return checks
     day_0 = rules.first_fraction_date(fractions)
     course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
+    if weight_kg is not None:
+        checks.extend(_weight_change_check(protocol=protocol, weight_kg=weight_kg, day_0=day_0,
+                                           earlier=_latest_earlier_weight(patient=patient, course=course)))
     if course is not None:
         last = lymphodepletion_last_dose_date(course)
         if rules.lymphodepletion_off_schedule(last_dose_date=last, infusion_date=day_0,
@@ -407,7 +441,7 @@ def infusion_evaluate(
             value=f"{shown} ×10⁶/kg",
         ))
     if patient is not None:
-        checks.extend(infusion_cross_checks(patient=patient, fractions=fractions))
+        checks.extend(infusion_cross_checks(patient=patient, fractions=fractions, weight_kg=weight_kg))
     return InfusionEvaluation(
         infusion_date=rules.first_fraction_date(fractions), cart_cells_infused=total, dose_cells_per_kg=per_kg,
         dose_million_cells_per_kg=shown, verdict=verdict,

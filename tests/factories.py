@@ -140,11 +140,12 @@ class PatientFactory(factory.Factory):
         return Patient.objects.select_related("site", "screening", "baseline").get(pk=patient.pk)
 
 
-def infuse(patient, *, by, day_0: datetime.date, cells: int = 300_000_000, weight_kg: Decimal = Decimal("50"),
+def infuse(patient, *, by, day_0: datetime.date, cells: int = 300_000_000, weight_kg: Decimal = Decimal("60"),
            reason: str = "") -> Patient:
     """Infuse an enrolled patient through the services, as a site would: the protocol's lymphodepletion on days
     −5 to −3 (63.4 kg, 170 cm: 52 mg fludarabine, 519 mg cyclophosphamide a day), then one CAR-T fraction of
-    ``cells`` CAR⁺ cells on ``day_0`` (6.00 ×10⁶/kg at 50 kg) from the lot of tests.infusions.conftest (made
+    ``cells`` CAR⁺ cells on ``day_0`` (5.00 ×10⁶/kg at 60 kg, 5.4 % below the lymphodepletion weight: within the
+    protocol's 10 %) from the lot of tests.infusions.conftest (made
     2026-01-20; for an earlier infusion, the same lot made 17 days before day 0). The patient has its infusion
     record, as every infused patient does."""
     import dataclasses

@@ -61,7 +61,7 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
                for agent, mg in (("fludarabine", Decimal("52")), ("cyclophosphamide", Decimal("519")))],
     )
     infusion = infusion_services.infusion_record(
-        patient=patient, by=by, weight_kg=Decimal("50"),
+        patient=patient, by=by, weight_kg=Decimal("60"),  # 5.4 % below 63.4 kg: 5.00 ×10⁶ CAR⁺ cells/kg
         product=infusion_services.ProductEntry(
             lot="SZ-CART-0001", manufacture_date=datetime.date(2026, 1, 20), total_viable_cells=2_000_000_000,
             viability_percent=Decimal("92.5"), car_positive_percent=Decimal("50")),

@@ -46,7 +46,7 @@ def _day(n: int) -> str:
 COURSE = {"start_date": "2026-02-01", "weight_kg": "63.4", "height_cm": "170",
           "doses": [{"study_day": day, "agent": agent, "administered_mg": mg} for day in (-5, -4, -3)
                     for agent, mg in (("fludarabine", "52"), ("cyclophosphamide", "519"))]}
-INFUSION = {"infusion_date": "2026-02-06", "weight_kg": "50", "cart_cells_infused": 300_000_000,
+INFUSION = {"infusion_date": "2026-02-06", "weight_kg": "60", "cart_cells_infused": 300_000_000,
             "product": {"lot": "SZ-CART-0001", "manufacture_date": "2026-01-20", "total_viable_cells": 2_000_000_000,
                         "viability_percent": "92.5", "car_positive_percent": "50"}}
 SAFETY = {
@@ -84,7 +84,7 @@ def _infuse(patient, user):
     patient.refresh_from_db()
     product = INFUSION["product"]
     infusion_services.infusion_record(
-        patient=patient, by=user, weight_kg=Decimal("50"),
+        patient=patient, by=user, weight_kg=Decimal("60"),
         product=infusion_services.ProductEntry(
             lot=product["lot"], manufacture_date=datetime.date(2026, 1, 20), total_viable_cells=2_000_000_000,
             viability_percent=Decimal("92.5"), car_positive_percent=Decimal("50")),
@@ -140,7 +140,7 @@ API_CASES = {
         read=_read_single("infusion")),
     ("put", "/api/v1/patients/{study_id}/infusion/"): ApiCase(
         "coordinator", "infused_by_service",
-        lambda ctx: {**INFUSION, "version": 1, "weight_kg": "51", "reason": "Scale fixed"},
+        lambda ctx: {**INFUSION, "version": 1, "weight_kg": "59", "reason": "Scale fixed"},
         _patient_path("infusion"), read=_read_single("infusion"), changes=("infusions.Infusion",)),
     ("post", "/api/v1/patients/{study_id}/adverse-events/"): ApiCase(
         "coordinator", "infused", lambda ctx: SAFETY[ctx["kind"]], _patient_path("adverse-events"),

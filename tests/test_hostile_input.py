@@ -76,7 +76,7 @@ COURSE = {"start_date": "2026-02-01", "weight_kg": "63.4", "height_cm": "170", "
           **{f"{agent}_day_m{day}_mg": mg for day in (5, 4, 3)
              for agent, mg in (("fludarabine", "52"), ("cyclophosphamide", "519"))}}
 INFUSION = {"product_lot": "SZ-CART-0001", "manufacture_date": "2026-01-20", "total_viable_cells_million": "2000",
-            "viability_percent": "92.5", "car_positive_percent": "50", "weight_kg": "50",
+            "viability_percent": "92.5", "car_positive_percent": "50", "weight_kg": "60",
             "fraction_1_date": "2026-02-06", "fraction_1_cells_million": "300", "fraction_2_date": "",
             "fraction_2_cells_million": ""}  # 6 ×10⁶/kg from a lot holding 10⁹ CAR⁺ cells
 

@@ -124,7 +124,7 @@ def test_api_refuses_a_future_infusion_and_lymphodepletion_dose_date(patient_sz,
                        format="json").status_code == 201
     answer = client.post(f"{base}/infusion/", {
         "infusion_date": (today + datetime.timedelta(days=5)).isoformat(), "cart_cells_infused": 300_000_000,
-        "weight_kg": "50", "product": {"lot": "L1", "manufacture_date": past.isoformat(),
+        "weight_kg": "60", "product": {"lot": "L1", "manufacture_date": past.isoformat(),
                                        "total_viable_cells": 2_000_000_000, "viability_percent": "92.5",
                                        "car_positive_percent": "50"}}, format="json")
     assert answer.status_code == 400

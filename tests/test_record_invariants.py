@@ -77,7 +77,7 @@ class PatientRecord(RuleBasedStateMachine):
             patient=self.patient, by=by, start_date=START, weight_kg=Decimal("63.4"), height_cm=Decimal("170"),
             doses=[infusion_services.DoseEntry(d, agent, mg) for d in (-5, -4, -3) for agent, mg in PLAN])
         infusion_services.infusion_record(
-            patient=self.patient, by=by, weight_kg=Decimal("50"), product=PRODUCT,
+            patient=self.patient, by=by, weight_kg=Decimal("60"), product=PRODUCT,
             fractions=[infusion_rules.InfusionFraction(DAY_0, 300_000_000)])
         self.patient.refresh_from_db()
         for crf in self._forms():  # signed from the start: every later change must void or keep its signature

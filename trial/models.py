@@ -48,6 +48,11 @@ class Protocol(models.Model):
     fraction_spread_max_days = models.PositiveSmallIntegerField(
         default=7, help_text="Fractions of one infusion given over more days than this are a soft check.",
     )
+    infusion_weight_change_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("10"),
+        help_text="An infusion weight further than this from the latest earlier weight (lymphodepletion, or "
+                  "baseline without a course) is a soft check: the dose per kg rests on it.",
+    )
     fludarabine_renal_bands = models.JSONField(
         default=list, blank=True,
         help_text="Fludarabine by creatinine clearance: a list of {crcl_min_ml_min, crcl_max_ml_min (exclusive; "

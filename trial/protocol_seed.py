@@ -23,6 +23,7 @@ PROTOCOL_V1 = {
     "dose_tolerance_percent": Decimal("10"),
     "min_days_last_lymphodepletion_to_infusion": 2,
     "fraction_spread_max_days": 7,
+    "infusion_weight_change_percent": Decimal("10"),
     "fludarabine_renal_bands": [],  # FLUDARABINE_RENAL_BANDS below
     "expected_adverse_events": [],  # EXPECTED_ADVERSE_EVENTS below
     "cart_dose_min_cells_per_kg": 5 * 10**6,

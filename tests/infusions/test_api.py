@@ -16,7 +16,7 @@ COURSE = {
               for day in (-5, -4, -3) for agent, mg in PLAN_173.items()],
 }
 INFUSION = {
-    "infusion_date": "2026-02-06", "weight_kg": "50", "cart_cells_infused": 249_500_000,  # 4.99 ×10⁶/kg
+    "infusion_date": "2026-02-06", "weight_kg": "60", "cart_cells_infused": 299_400_000,  # 4.99 ×10⁶/kg
     "product": {"lot": "SZ-CART-0001", "manufacture_date": "2026-01-20", "total_viable_cells": 2_000_000_000,
                 "viability_percent": "92.5", "car_positive_percent": "50"},
 }
@@ -92,12 +92,12 @@ def test_infusion_out_of_range_needs_acknowledgement_then_answers_dose_and_verdi
 def test_split_dosing_through_fractions(client_coordinator, patient_sz):
     client_coordinator.post(url(patient_sz, "lymphodepletion"), COURSE, format="json")
     body = {key: value for key, value in INFUSION.items() if key not in ("infusion_date", "cart_cells_infused")}
-    body["fractions"] = [{"infusion_date": "2026-02-07", "cart_cells_infused": 200_000_000},
-                         {"infusion_date": "2026-02-06", "cart_cells_infused": 150_000_000}]
+    body["fractions"] = [{"infusion_date": "2026-02-07", "cart_cells_infused": 240_000_000},
+                         {"infusion_date": "2026-02-06", "cart_cells_infused": 180_000_000}]
     saved = client_coordinator.post(url(patient_sz, "infusion"), body, format="json")
     assert saved.status_code == 201, saved.json()
     assert (saved.json()["infusion_date"], saved.json()["cart_cells_infused"],
-            saved.json()["dose_million_cells_per_kg"]) == ("2026-02-06", 350_000_000, "7.00")
+            saved.json()["dose_million_cells_per_kg"]) == ("2026-02-06", 420_000_000, "7.00")  # 420 ×10⁶ / 60 kg
 
 
 @pytest.mark.parametrize("change, field", [
@@ -137,12 +137,12 @@ def test_a_stale_infusion_put_answers_409_and_saves_nothing(api_client, coordina
     MembershipFactory(user=second, site=patient_sz.site, role="coordinator")
     api_client.force_authenticate(coordinator)
     assert api_client.post(url(patient_sz, "lymphodepletion"), COURSE, format="json").status_code == 201
-    within_range = dict(INFUSION, cart_cells_infused=300_000_000)  # 6.00 ×10⁶/kg at 50 kg
+    within_range = dict(INFUSION, cart_cells_infused=300_000_000)  # 5.00 ×10⁶/kg at 60 kg
     assert api_client.post(url(patient_sz, "infusion"), within_range, format="json").status_code == 201
     version = api_client.get(url(patient_sz, "infusion")).json()["version"]
 
     first = api_client.put(url(patient_sz, "infusion"),
-                           dict(within_range, weight_kg="52", reason="Weighed again", version=version), format="json")
+                           dict(within_range, weight_kg="58", reason="Weighed again", version=version), format="json")
     assert first.status_code == 200, first.json()
     api_client.force_authenticate(second)
     stale = api_client.put(url(patient_sz, "infusion"),
@@ -153,4 +153,4 @@ def test_a_stale_infusion_put_answers_409_and_saves_nothing(api_client, coordina
     assert (body["version"], body["current_version"]) == (version, first.json()["version"])
     assert any(change["field"] == "weight_kg" for change in body["changes"])
     stored = Infusion.objects.get(patient=patient_sz)
-    assert (stored.weight_kg, stored.cart_cells_infused) == (Decimal("52"), 300_000_000)
+    assert (stored.weight_kg, stored.cart_cells_infused) == (Decimal("58"), 300_000_000)

@@ -53,7 +53,7 @@ def test_given_as_planned_fills_one_day_or_every_day_without_saving(client, coor
 
 INFUSION_PAGE = {"product_lot": "SZ-CART-0042", "manufacture_date": "2026-01-20",
                  "total_viable_cells_million": "2000", "viability_percent": "92.5", "car_positive_percent": "50",
-                 "weight_kg": "48", "fraction_1_date": "2026-02-06", "fraction_1_cells_million": "240.5"}
+                 "weight_kg": "60", "fraction_1_date": "2026-02-06", "fraction_1_cells_million": "300.5"}
 
 
 def _dose_shown(html: str) -> str:
@@ -63,35 +63,35 @@ def _dose_shown(html: str) -> str:
 
 
 def test_cells_typed_in_millions_are_stored_as_whole_cells(client, coordinator, lymphodepleted):
-    """240.5 typed is 240 500 000 cells stored (and 2000 is a lot of 2 000 000 000); 240.5 / 48 kg =
-    5.0104 → 5.01 ×10⁶/kg. Storing the typed number (240.5 cells), or multiplying twice, shows here."""
+    """300.5 typed is 300 500 000 cells stored (and 2000 is a lot of 2 000 000 000); 300.5 / 60 kg =
+    5.0083 → 5.01 ×10⁶/kg. Storing the typed number (240.5 cells), or multiplying twice, shows here."""
     from infusions.models import Infusion
 
     client.force_login(coordinator)
     response = client.post(f"/patients/{lymphodepleted.subject_id}/infusion/new/", {**INFUSION_PAGE, "save": "1"})
     assert response.status_code == 302, response.content.decode()[:2000]
     infusion = Infusion.objects.get(patient=lymphodepleted)
-    assert (infusion.total_viable_cells, infusion.cart_cells_infused) == (2_000_000_000, 240_500_000)
-    assert [f.cart_cells_infused for f in infusion.fractions.all()] == [240_500_000]
-    assert str(infusion.dose_cells_per_kg.quantize(Decimal("1"))) == "5010417"  # 240 500 000 / 48
+    assert (infusion.total_viable_cells, infusion.cart_cells_infused) == (2_000_000_000, 300_500_000)
+    assert [f.cart_cells_infused for f in infusion.fractions.all()] == [300_500_000]
+    assert str(infusion.dose_cells_per_kg.quantize(Decimal("1"))) == "5008333"  # 300 500 000 / 60
     # Opened again, the form shows the stored counts in ×10⁶ and the stored dose beside them.
     html = client.get(f"/patients/{lymphodepleted.subject_id}/infusion/new/").content.decode()
     assert re.search(r'name="total_viable_cells_million"[^>]*value="2000"', html)
-    assert re.search(r'name="fraction_1_cells_million"[^>]*value="240.5"', html)
+    assert re.search(r'name="fraction_1_cells_million"[^>]*value="300.5"', html)
     assert _dose_shown(html) == "5.01 ×10⁶ cells/kg"
 
 
 def test_calculate_the_dose_shows_the_dose_per_kg_without_javascript_and_saves_nothing(client, coordinator,
                                                                                      lymphodepleted):
-    """The page's answer without JavaScript: 249.5 ×10⁶ cells over 50 kg is 4.99 ×10⁶/kg (below the
+    """The page's answer without JavaScript: 299.4 ×10⁶ cells over 60 kg is 4.99 ×10⁶/kg (below the
     protocol's 5.00); nothing is saved and no deviation is asked for yet."""
     from infusions.models import Infusion
 
     client.force_login(coordinator)
     html = client.post(f"/patients/{lymphodepleted.subject_id}/infusion/new/", {
-        **INFUSION_PAGE, "weight_kg": "50", "fraction_1_cells_million": "249.5", "calculate": "1"}).content.decode()
+        **INFUSION_PAGE, "weight_kg": "60", "fraction_1_cells_million": "299.4", "calculate": "1"}).content.decode()
     assert _dose_shown(html) == "4.99 ×10⁶ cells/kg"
-    assert "(249,500,000 CAR⁺ cells; Below range)" in " ".join(html.split())
+    assert "(299,400,000 CAR⁺ cells; Below range)" in " ".join(html.split())
     assert 'name="acknowledge_deviation"' not in html
     assert not Infusion.objects.exists()
 

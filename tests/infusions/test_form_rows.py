@@ -31,7 +31,7 @@ def _signed(crf, *, monitor, investigator):
 
 @pytest.fixture
 def infusion(lymphodepleted, coordinator):
-    return services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"),
+    return services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"),
                                     product=PRODUCT, fractions=single(300_000_000))
 
 
@@ -77,7 +77,7 @@ def test_changing_a_fraction_voids_the_signature_and_clears_sdv(infusion, coordi
     signature = _signed(infusion, monitor=monitor, investigator=investigator)
     # Two fractions on the same total and weight: the form's own values (day 0, cells, dose) are the same.
     services.infusion_record(
-        patient=infusion.patient, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        patient=infusion.patient, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
         reason="Second bag on day 1",
         fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(DAY_0 + datetime.timedelta(days=1),
                                                                       150_000_000)])
@@ -122,9 +122,9 @@ def test_changing_a_lymphodepletion_dose_by_put_voids_the_signature_and_clears_s
 
 def test_two_fractions_to_one_marks_the_second_removed_with_the_reason(lymphodepleted, coordinator, client):
     second_day = DAY_0 + datetime.timedelta(days=1)
-    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                              fractions=[rules_fraction(DAY_0, 150_000_000), rules_fraction(second_day, 150_000_000)])
-    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                              fractions=single(300_000_000), reason="Given as one bag")
     infusion = Infusion.objects.get(patient=lymphodepleted)
     assert [(f.infusion_date, f.cart_cells_infused) for f in infusion.fractions.all()] == [(DAY_0, 300_000_000)]
@@ -151,7 +151,7 @@ def test_a_dose_row_is_never_deleted(lymphodepleted):
 
 
 def test_api_answers_name_the_forms(lymphodepleted, coordinator):
-    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                              fractions=single(300_000_000))
     client = APIClient()
     client.force_authenticate(coordinator)

@@ -92,7 +92,7 @@ def test_the_service_checks_the_lot_and_lymphodepletion_only_once_the_entries_ho
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 4)))
     assert refused.value.message_dict == {"weight_kg": ["Weight must be between 2 and 250 kg."]}
     with pytest.raises(ValidationError) as refused:
-        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 4)))
     assert refused.value.message_dict == {"infusion_date": [
         "The infusion must be at least 2 days after the last lymphodepletion dose (2026-02-03): 2026-02-05 at "

@@ -117,17 +117,17 @@ def test_zero_weight_is_a_hard_error(patient_sz, coordinator):
 
 # --- infusion ------------------------------------------------------------------------------------
 
-# 50 kg: 5.00 ×10⁶/kg is 250,000,000 cells.
+# 60 kg: 5.00 ×10⁶/kg is 300,000,000 cells.
 @pytest.mark.parametrize("cells, verdict", [
-    (249_500_000, "below_range"),   # 4.99 ×10⁶/kg
-    (250_000_000, "within_range"),  # 5.00
-    (500_000_000, "within_range"),  # 10.00
-    (500_500_000, "above_range"),   # 10.01
+    (299_400_000, "below_range"),   # 4.99 ×10⁶/kg
+    (300_000_000, "within_range"),  # 5.00
+    (600_000_000, "within_range"),  # 10.00
+    (600_600_000, "above_range"),   # 10.01
 ])
-def test_cart_dose_range_boundaries_at_50_kg(lymphodepleted, coordinator, django_capture_on_commit_callbacks,
+def test_cart_dose_range_boundaries_at_60_kg(lymphodepleted, coordinator, django_capture_on_commit_callbacks,
                                              cells, verdict):
     record = lambda **ack: services.infusion_record(  # noqa: E731
-        patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, fractions=single(cells),
+        patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT, fractions=single(cells),
         **ack)
     with django_capture_on_commit_callbacks(execute=True):
         if verdict == "within_range":
@@ -138,9 +138,9 @@ def test_cart_dose_range_boundaries_at_50_kg(lymphodepleted, coordinator, django
             assert refused.value.checks[0].rule == "cart_dose_range"
             assert Infusion.objects.count() == 0
             infusion = record(acknowledge_deviation=True, deviation_reason="Manufacturing yield")
-            assert ProtocolDeviation.objects.get().value == f"{cells / 50 / 1e6:.2f} ×10⁶/kg"
+            assert ProtocolDeviation.objects.get().value == f"{cells / 60 / 1e6:.2f} ×10⁶/kg"
     assert infusion.dose_verdict == verdict
-    assert infusion.dose_cells_per_kg == Decimal(cells) / 50
+    assert infusion.dose_cells_per_kg == Decimal(cells) / 60
     lymphodepleted.refresh_from_db()
     assert (lymphodepleted.infusion_date, lymphodepleted.status) == (DAY_0, PatientStatus.INFUSED)
     assert Visit.objects.filter(patient=lymphodepleted).count() == 16
@@ -163,24 +163,24 @@ def test_zero_weight_at_infusion_is_a_hard_error(lymphodepleted, coordinator):
 def test_infusion_one_day_after_last_lymphodepletion_dose_is_refused(lymphodepleted, coordinator):
     # Last dose 3 February; 2 days later (5 February) is the earliest.
     with pytest.raises(ValidationError) as refused:
-        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 4)))
     assert "2026-02-05 at the earliest" in refused.value.message_dict["infusion_date"][0]
     # Day −2 is possible but not the protocol's schedule (days −5 to −3): a soft check, acknowledged.
-    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                              fractions=single(300_000_000, on=datetime.date(2026, 2, 5)), acknowledge_deviation=True,
                              deviation_reason="Product released early")
 
 
 def test_split_dose_sums_fractions_and_day_0_is_the_first(lymphodepleted, coordinator,
                                                          django_capture_on_commit_callbacks):
-    fractions = [InfusionFraction(datetime.date(2026, 2, 7), 200_000_000),
-                 InfusionFraction(DAY_0, 100_000_000)]  # 300 M over 50 kg = 6.00 ×10⁶/kg
+    fractions = [InfusionFraction(datetime.date(2026, 2, 7), 240_000_000),
+                 InfusionFraction(DAY_0, 120_000_000)]  # 360 M over 60 kg = 6.00 ×10⁶/kg
     with django_capture_on_commit_callbacks(execute=True):
-        infusion = services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"),
+        infusion = services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"),
                                             product=PRODUCT, fractions=fractions)
     assert (infusion.infusion_date, infusion.cart_cells_infused, infusion.dose_cells_per_kg) == (
-        DAY_0, 300_000_000, Decimal("6000000"))
+        DAY_0, 360_000_000, Decimal("6000000"))
     assert [f.infusion_date for f in infusion.fractions.all()] == [DAY_0, datetime.date(2026, 2, 7)]
     d28 = Visit.objects.get(patient=lymphodepleted, definition__code="D28")
     assert d28.target_date == datetime.date(2026, 3, 6)
@@ -189,14 +189,14 @@ def test_split_dose_sums_fractions_and_day_0_is_the_first(lymphodepleted, coordi
 def test_correcting_the_infusion_date_retargets_visits_with_an_audited_reason(
         lymphodepleted, coordinator, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                  fractions=single(300_000_000))
     with pytest.raises(ValidationError) as refused:  # a submitted form needs a reason for change
-        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 8)))
     assert "reason" in refused.value.message_dict
     with django_capture_on_commit_callbacks(execute=True):
-        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 8)),
                                  reason="Transcription error: bag hung on 8 February")
     lymphodepleted.refresh_from_db()

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_timeline_shows_each_lymphodepletion_day_and_each_fraction_with_its_dose(lymphodepleted, coordinator):
-    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-                             fractions=[InfusionFraction(DAY_0, 100_000_000),
-                                        InfusionFraction(datetime.date(2026, 2, 7), 200_000_000)])
+    services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
+                             fractions=[InfusionFraction(DAY_0, 120_000_000),  # 2.00 ×10⁶/kg at 60 kg
+                                        InfusionFraction(datetime.date(2026, 2, 7), 240_000_000)])
     events = timeline_events(lymphodepleted)
     assert [(e.kind, e.label, e.date) for e in events] == [
         ("lymphodepletion", "Lymphodepletion day -5", datetime.date(2026, 2, 1)),

@@ -20,8 +20,8 @@ def csv_rows(client, code):
 
 @pytest.mark.parametrize(("code", "expected"), [
     ("lymphodepletion", {"start_date": "2026-02-01", "weight_kg": "63.4", "height_cm": "170.0", "bsa_m2": "1.73"}),
-    ("cart_infusion", {"product_lot": "SZ-CART-0001", "infusion_date": "2026-02-06", "weight_kg": "50.0",
-                       "cart_cells_infused": "300000000", "dose_cells_per_kg": "6000000.00"}),
+    ("cart_infusion", {"product_lot": "SZ-CART-0001", "infusion_date": "2026-02-06", "weight_kg": "60.0",
+                       "cart_cells_infused": "300000000", "dose_cells_per_kg": "5000000.00"}),
     ("crs_assessment", {"assessment_date": "2026-02-08", "max_temperature_c": "38.6", "grade": "1",
                         "status": "signed"}),
     ("icans_assessment", {"assessment_date": "2026-02-11", "ice_score": "9", "grade": "1", "status": "locked"}),

@@ -45,14 +45,14 @@ def _eager_tasks(celery_eager):
 
 @pytest.fixture
 def infused(patient_sz, coordinator):
-    """Lymphodepleted 1–3 February 2026 (70 kg, 170 cm), infused 6 February with 300 million CAR⁺ cells at
-    50 kg: 6.00 ×10⁶/kg, within range."""
+    """Lymphodepleted 1–3 February 2026 (63.4 kg, 170 cm), infused 6 February with 300 million CAR⁺ cells at
+    60 kg (5.4 % below): 5.00 ×10⁶/kg, within range."""
     infusion_services.lymphodepletion_record(
         patient=patient_sz, by=coordinator, start_date=START, weight_kg=Decimal("63.4"), height_cm=Decimal("170"),
         doses=[infusion_services.DoseEntry(d, agent, mg) for d in (-5, -4, -3)
                for agent, mg in (("fludarabine", Decimal("52")), ("cyclophosphamide", Decimal("519")))],
     )
-    infusion_services.infusion_record(patient=patient_sz, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+    infusion_services.infusion_record(patient=patient_sz, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                       fractions=[InfusionFraction(DAY_0, 300_000_000)])
     patient_sz.refresh_from_db()
     return patient_sz
@@ -180,21 +180,21 @@ def test_corrected_cells_carry_dose_per_kg_and_verdict_and_a_soft_check_needs_ac
                                                                                               monitor):
     infusion = Infusion.objects.get(patient=infused)
     query = _query(infusion, "cart_cells_infused", monitor)
-    # 600 million at 50 kg = 12.00 ×10⁶/kg: above the 5–10 range, a soft check.
+    # 660 million at 60 kg = 11.00 ×10⁶/kg: above the 5–10 range, a soft check.
     with pytest.raises(ValidationError) as refused:
-        services.query_answer(query=query, by=coordinator, text="600 million", new_value="600000000",
+        services.query_answer(query=query, by=coordinator, text="660 million", new_value="660000000",
                               reason="Bag label")
     assert "acknowledge_deviation" in refused.value.message_dict
     infusion.refresh_from_db()
-    assert infusion.dose_cells_per_kg == Decimal("6000000.00")
-    services.query_answer(query=query, by=coordinator, text="600 million", new_value="600000000",
-                          reason="Bag label says 600 million", acknowledge_deviation=True)
+    assert infusion.dose_cells_per_kg == Decimal("5000000.00")
+    services.query_answer(query=query, by=coordinator, text="660 million", new_value="660000000",
+                          reason="Bag label says 660 million", acknowledge_deviation=True)
     infusion.refresh_from_db()
-    assert infusion.cart_cells_infused == 600_000_000
-    assert infusion.dose_cells_per_kg == Decimal("12000000.00")
+    assert infusion.cart_cells_infused == 660_000_000
+    assert infusion.dose_cells_per_kg == Decimal("11000000.00")
     assert infusion.dose_verdict == "above_range"
     deviation = ProtocolDeviation.objects.get(rule="cart_dose_range", object_id=infusion.pk)
-    assert deviation.reason == "Bag label says 600 million"
+    assert deviation.reason == "Bag label says 660 million"
 
 
 def test_correcting_the_infusion_date_moves_day_0_and_the_visits_and_the_audit_page_shows_it(
@@ -235,7 +235,7 @@ def test_query_page_shows_the_forms_message_and_keeps_the_value(infused, coordin
     assert page.status_code == 200
     assert "Weight must be between" in page.content.decode()
     infusion.refresh_from_db()
-    assert infusion.weight_kg == Decimal("50")
+    assert infusion.weight_kg == Decimal("60")
 
 
 def test_query_page_offers_only_the_forms_data_entry_fields(infused, coordinator, monitor, client):
@@ -249,7 +249,7 @@ def test_query_page_offers_only_the_forms_data_entry_fields(infused, coordinator
 
 def test_a_split_infusions_date_is_corrected_on_the_form_not_by_a_query(infused, coordinator, monitor):
     infusion_services.infusion_record(
-        patient=infused, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, reason="Split dose",
+        patient=infused, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT, reason="Split dose",
         fractions=[InfusionFraction(DAY_0, 150_000_000), InfusionFraction(day(1), 150_000_000)])
     infusion = Infusion.objects.get(patient=infused)
     query = _query(infusion, "cart_cells_infused", monitor)

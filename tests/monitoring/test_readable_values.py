@@ -30,12 +30,12 @@ def _row(html: str, field: str) -> str:
 
 def test_car_t_dose_reads_in_millions_of_car_positive_cells_per_kg(client, full_patient, monitor):
     infusion = full_patient.crfs["infusions.infusion"]
-    assert infusion.dose_cells_per_kg == Decimal("6000000.00")  # 300 × 10⁶ CAR⁺ cells / 50 kg
+    assert infusion.dose_cells_per_kg == Decimal("5000000.00")  # 300 × 10⁶ CAR⁺ cells / 60 kg
     html = _crf_page(client, monitor, infusion)
-    assert _row(html, "dose_cells_per_kg").startswith("CAR-T dose (×10⁶ CAR⁺ cells/kg) 6.00")
+    assert _row(html, "dose_cells_per_kg").startswith("CAR-T dose (×10⁶ CAR⁺ cells/kg) 5.00")
     assert _row(html, "cart_cells_infused").startswith("CAR⁺ viable cells infused (×10⁶) 300.00")
     assert _row(html, "car_positive_percent").startswith("CAR⁺ cells (% of viable) 50.00")
-    assert _row(html, "weight_kg").startswith("Weight at infusion (kg) 50.0")
+    assert _row(html, "weight_kg").startswith("Weight at infusion (kg) 60.0")
     assert "Car positive percent" not in html and "Dose cells per kg" not in html
     # the fraction, a child row, under its form with the same units
     assert "Infusion fractions" in html and "Fraction date" in html and "300.00" in html

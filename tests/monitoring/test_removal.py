@@ -227,11 +227,11 @@ def test_the_only_record_of_a_death_is_not_removed_and_a_second_one_is(coordinat
 
 @pytest.fixture
 def split_infusion(infused, coordinator):
-    """150 + 150 million CAR⁺ cells on days 0 and 1 at 50 kg: 6.00 ×10⁶/kg."""
+    """180 + 180 million CAR⁺ cells on days 0 and 1 at 60 kg: 6.00 ×10⁶/kg."""
     infusion = Infusion.objects.get(patient=infused)
     return infusion_services.infusion_record(
-        patient=infused, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, version=infusion.version,
-        fractions=[Fraction(DAY_0, 150_000_000), Fraction(day(1), 150_000_000)], reason="Given in two bags")
+        patient=infused, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT, version=infusion.version,
+        fractions=[Fraction(DAY_0, 180_000_000), Fraction(day(1), 180_000_000)], reason="Given in two bags")
 
 
 def test_removing_a_fraction_records_the_infusion_again_and_marks_that_row_removed(
@@ -255,7 +255,7 @@ def test_removing_a_fraction_records_the_infusion_again_and_marks_that_row_remov
     second.refresh_from_db()
     assert (first.removed, first.infusion_date, second.removed) == (True, DAY_0, False)
     assert (infusion.infusion_date, infusion.cart_cells_infused, infusion.dose_cells_per_kg) == (
-        day(1), 150_000_000, Decimal("3000000.00"))
+        day(1), 180_000_000, Decimal("3000000.00"))
     assert infusion.patient.__class__.objects.get(pk=infusion.patient_id).infusion_date == day(1)
     assert ProtocolDeviation.objects.filter(patient_id=infusion.patient_id, reason="Bag not given").exists()
     assert not Signature.objects.get(pk=signature.pk).is_valid

@@ -40,7 +40,7 @@ def test_correcting_a_signed_infusion_voids_its_signature(full_patient, coordina
     infusion.refresh_from_db()
     assert infusion.status == CrfStatus.SIGNED
     infusion_services.infusion_record(
-        patient=full_patient.patient, by=coordinator, weight_kg=Decimal("60"),
+        patient=full_patient.patient, by=coordinator, weight_kg=Decimal("58"),
         product=infusion_services.ProductEntry(
             lot="SZ-CART-0001", manufacture_date=datetime.date(2026, 1, 20), total_viable_cells=2_000_000_000,
             viability_percent=Decimal("92.5"), car_positive_percent=Decimal("50")),
@@ -50,6 +50,6 @@ def test_correcting_a_signed_infusion_voids_its_signature(full_patient, coordina
     infusion.refresh_from_db()
     assert signature.voided_at is not None and not signature_is_intact(signature)
     assert infusion.status == CrfStatus.SUBMITTED
-    assert infusion.dose_cells_per_kg == Decimal("5000000.00")  # 300 ×10⁶ / 60 kg
+    assert infusion.dose_cells_per_kg == Decimal("5172413.79")  # 300 ×10⁶ / 58 kg = 5 172 413.793…
     assert not Signature.objects.filter(object_id=infusion.pk, voided_at__isnull=True,
                                         content_type__model="infusion").exists()

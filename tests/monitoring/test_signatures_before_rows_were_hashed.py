@@ -30,7 +30,7 @@ def _tasks_in_process(celery_eager):
 
 @pytest.fixture
 def infusion(lymphodepleted, coordinator):
-    return services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"),
+    return services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("60"),
                                     product=PRODUCT, fractions=single(300_000_000))
 
 
@@ -71,7 +71,7 @@ def test_an_old_signature_reads_intact_once_marked_and_a_changed_fraction_voids_
     assert signature_is_intact(signature) and signature.is_valid
 
     services.infusion_record(
-        patient=infusion.patient, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT, version=infusion.version,
+        patient=infusion.patient, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT, version=infusion.version,
         reason="Second bag on day 1",
         fractions=[Fraction(DAY_0, 150_000_000), Fraction(DAY_0 + datetime.timedelta(days=1), 150_000_000)])
     infusion.refresh_from_db()

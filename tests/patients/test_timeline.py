@@ -110,7 +110,7 @@ def test_timeline_page_shows_events_grades_statuses_and_audit_links(client, coor
     html = client.get(f"/patients/{relapsed.subject_id}/").content.decode()
     crs = full_patient.crf("safety.crsassessment")
     assert "CRS grade 1" in html and ">G1<" in html and ">G3<" in html  # CRS; the grade 3 adverse event
-    assert "6.00 ×10⁶ CAR⁺ cells/kg (total 6.00 ×10⁶/kg, lot SZ-CART-0001)" in html
+    assert "5.00 ×10⁶ CAR⁺ cells/kg (total 5.00 ×10⁶/kg, lot SZ-CART-0001)" in html
     for study_day in ("D-32", "D-5", "D0", "D2", "D5", "D28", "D199"):  # consent 2026-01-05 is day −32
         assert f"<td>{study_day}</td>" in html
     assert f'href="/safety/{relapsed.subject_id}/crs/{crs.pk}/"' in html

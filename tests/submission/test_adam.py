@@ -71,7 +71,7 @@ def cohort(protocol, site_sz, coordinator):
         infusion_services.lymphodepletion_record(
             patient=patient, by=coordinator, start_date=on(-5), weight_kg=Decimal("63.4"), height_cm=Decimal("170"),
             doses=full_course(PLAN_173))
-        infusion_services.infusion_record(patient=patient, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
+        infusion_services.infusion_record(patient=patient, by=coordinator, weight_kg=Decimal("60"), product=PRODUCT,
                                           fractions=[InfusionFraction(DAY_0, 300_000_000)])
         patient.refresh_from_db()
         if response:

@@ -93,7 +93,7 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     assert tree.find(".//odm:CodeList[@OID='CL.SEX']", NS).get(f"{{{DEF_NS}}}StandardOID") == "STD.CT"
     assert tree.find(".//odm:CodeList[@OID='CL.AEREL']", NS).get(f"{{{DEF_NS}}}StandardOID") is None  # sponsor
     exdose = tree.find(".//odm:ItemDef[@OID='IT.EX.EXDOSE']", NS)
-    assert (exdose.get("DataType"), exdose.get("SignificantDigits")) == ("float", "1")  # 6.0, 2.5, 52.0
+    assert (exdose.get("DataType"), exdose.get("SignificantDigits")) == ("float", "1")  # 5.0, 2.5, 52.0
     assert tree.find(".//odm:ItemDef[@OID='IT.EX.EXSTDTC']", NS).get("DataType") == "date"
     usubjid = tree.find(".//odm:ItemDef[@OID='IT.EX.USUBJID']", NS)
     assert usubjid.get("Length") == "21"  # the longest value's: "CD19-CART-BALL-SZ-001"

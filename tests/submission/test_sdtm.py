@@ -1,9 +1,10 @@
 """SDTM rows from patients entered through the services (tests/full_patient.py and a second patient whose
 lymphodepletion departs from the plan), checked value by value.
 
-The full patient: lymphodepletion 1-3 February 2026 (fludarabine 52 mg, cyclophosphamide 519 mg a day), one CAR-T
-fraction of 300 x10^6 CAR+ cells on 6 February at 50 kg, CRS grade 1 on day 2, ICANS grade 1 on day 5, a serious
-CRS adverse event (CTCAE grade 3) from day 2, CR on day 28, alive in remission on day 60."""
+The full patient: lymphodepletion 1-3 February 2026 at 63.4 kg (fludarabine 52 mg, cyclophosphamide 519 mg a day),
+one CAR-T fraction of 300 x10^6 CAR+ cells on 6 February at 60 kg (5.0 x10^6/kg), CRS grade 1 on day 2, ICANS
+grade 1 on day 5, a serious CRS adverse event (CTCAE grade 3) from day 2, CR on day 28, alive in remission on
+day 60."""
 import datetime
 
 import pytest
@@ -53,7 +54,7 @@ def test_ex_one_row_per_dose_given_and_per_car_t_fraction(sdtm, full_patient, se
     assert [r["EXDOSE"] for r in rows if r["EXTRT"] == "CYCLOPHOSPHAMIDE"] == [519.0, 519.0, 519.0]
     cart = [r for r in rows if r["EXTRT"] == "CD19 CAR-T CELLS"]
     assert [(r["EXSTDTC"], r["EXDOSE"], r["EXDOSU"], r["EXSTDY"], r["EXROUTE"]) for r in cart] == [
-        ("2026-02-06", 6.0, "10^6 cells/kg", 6, "INTRAVENOUS")]
+        ("2026-02-06", 5.0, "10^6 cells/kg", 6, "INTRAVENOUS")]
     assert [r["EXSEQ"] for r in rows] == list(range(1, 8))
 
     second = subject_rows(sdtm["EX"], second_patient)

@@ -29,7 +29,7 @@ def _infusion_post(day0=DAY_0) -> dict:
     return {
         "version": "0", "product_lot": "SZ-CART-0001", "manufacture_date": "2026-01-20",
         "total_viable_cells_million": "2000", "viability_percent": "92.5", "car_positive_percent": "50",
-        "weight_kg": "50", "fraction_1_date": day0.isoformat(), "fraction_1_cells_million": "300",
+        "weight_kg": "60", "fraction_1_date": day0.isoformat(), "fraction_1_cells_million": "300",
     }
 
 
