@@ -45,9 +45,8 @@ def statuses(patient) -> dict[str, str]:
     return {visit.definition.code: visit.status for visit in patient.visits.select_related("definition")}
 
 
-def on_study_visits(patient) -> dict[str, str]:
-    """What the visits are on day 100 when the patient never left the study."""
-    return {"D28": VisitStatus.MISSED, "M3": VisitStatus.OVERDUE, "M6": VisitStatus.SCHEDULED}
+#: What the visits are on day 100 when the patient never left the study.
+ON_STUDY_VISITS = {"D28": VisitStatus.MISSED, "M3": VisitStatus.OVERDUE, "M6": VisitStatus.SCHEDULED}
 
 
 def dead_on_follow_up(patient, by, *, death_on):
@@ -59,7 +58,7 @@ def dead_on_follow_up(patient, by, *, death_on):
 def test_the_visits_of_a_patient_on_study_on_day_100(scheduled):
     """The baseline the other tests return to: without it, a re-opened status could be anything."""
     assert {code: status for code, status in statuses(scheduled).items() if code in ("D28", "M3", "M6")} == (
-        on_study_visits(scheduled))
+        ON_STUDY_VISITS)
 
 
 def test_follow_up_death_corrected_to_alive_in_remission_takes_the_patient_back_on_study(scheduled, coordinator):
@@ -77,7 +76,7 @@ def test_follow_up_death_corrected_to_alive_in_remission_takes_the_patient_back_
     assert scheduled.history.first().history_change_reason == (
         "Back on study: death of 2026-02-09 on the follow-up of 2026-02-10 corrected: Query 4: wrong patient's death")
     assert {code: status for code, status in statuses(scheduled).items() if code in ("D28", "M3", "M6")} == (
-        on_study_visits(scheduled))
+        ON_STUDY_VISITS)
     m3 = scheduled.visits.get(definition__code="M3")
     assert m3.history.first().history_change_reason.startswith("Re-opened: death of 2026-02-09 on the follow-up")
     assert "Patient off study" not in m3.status_reason
@@ -95,7 +94,7 @@ def test_grade_5_adverse_event_corrected_to_grade_4_takes_the_patient_back_on_st
         "Back on study: death of 2026-03-01 on the adverse event Sepsis (grade 5) corrected to grade 4: "
         "Source: the patient recovered")
     assert {code: status for code, status in statuses(scheduled).items() if code in ("D28", "M3", "M6")} == (
-        on_study_visits(scheduled))
+        ON_STUDY_VISITS)
 
 
 def test_end_of_study_removed_takes_the_patient_back_on_study(scheduled, coordinator):
@@ -109,9 +108,10 @@ def test_end_of_study_removed_takes_the_patient_back_on_study(scheduled, coordin
     assert scheduled.history.first().history_change_reason == (
         "Back on study: end of study of 2026-03-01 (Consent withdrawn) removed: Entered for the wrong patient")
     assert {code: status for code, status in statuses(scheduled).items() if code in ("D28", "M3", "M6")} == (
-        on_study_visits(scheduled))
+        ON_STUDY_VISITS)
     # A new end of study may be recorded once the removed one is gone.
-    end_of_study_save(patient=scheduled, by=coordinator, values={"end_date": day(95), "end_reason": "lost_to_follow_up"})
+    end_of_study_save(patient=scheduled, by=coordinator,
+                      values={"end_date": day(95), "end_reason": "lost_to_follow_up"})
     assert statuses(scheduled)["M6"] == VisitStatus.NOT_EXPECTED
 
 
