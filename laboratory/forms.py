@@ -41,14 +41,19 @@ class LaboratoryForm(CrfEntryForm):
                 label=f"{label} unit", choices=[(unit, unit) for unit in unit_choices(analyte)], required=False,
                 initial=ANALYTES[analyte].canonical_unit)
 
+    def clean(self):
+        cleaned = super().clean()
+        for analyte, spec in ANALYTES.items():  # no unit chosen: the canonical one, as the select shows first
+            cleaned[unit_field(analyte)] = cleaned.get(unit_field(analyte)) or spec.canonical_unit
+        return cleaned
+
     def analyte_rows(self):
         """(analyte label, value field, unit field) for each analyte: one row of the page's table."""
         return [(Analyte(analyte).label, self[value_field(analyte)], self[unit_field(analyte)])
                 for analyte in ANALYTES]
 
     def results(self) -> list[ResultEntry]:
-        return [ResultEntry(analyte, self.cleaned_data[value_field(analyte)],
-                            self.cleaned_data[unit_field(analyte)] or ANALYTES[analyte].canonical_unit)
+        return [ResultEntry(analyte, self.cleaned_data[value_field(analyte)], self.cleaned_data[unit_field(analyte)])
                 for analyte in ANALYTES if self.cleaned_data.get(value_field(analyte)) is not None]
 
     @staticmethod
