@@ -68,6 +68,9 @@ class AdverseEvent(CaseReportForm):
     action_taken_other = models.CharField("other action (specify)", max_length=200, blank=True)
     outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
     death_date = models.DateField(null=True, blank=True, help_text="Required for a grade 5 event.")
+    # Derived by the service from the term and the protocol version's reference safety information.
+    expected = models.BooleanField("expected (reference safety information)", default=False, editable=False)
+    susar = models.BooleanField("SUSAR (serious, related to CAR-T, unexpected)", default=False, editable=False)
 
     class Meta:
         ordering = ["patient", "onset_date", "pk"]
@@ -232,6 +235,7 @@ class SaeReport(models.Model):
     class Kind(models.TextChoices):
         INITIAL = "initial", "Initial report"
         FOLLOW_UP = "follow_up", "Follow-up report"
+        SUSAR = "susar", "Expedited SUSAR report"
 
     adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="sae_reports")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -248,6 +252,9 @@ class SaeReport(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["adverse_event"], condition=models.Q(kind="initial"), name="sae_one_initial_report"
+            ),
+            models.UniqueConstraint(
+                fields=["adverse_event"], condition=models.Q(kind="susar"), name="sae_one_susar_report"
             ),
         ]
 

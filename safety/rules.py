@@ -512,6 +512,45 @@ def sae_report_late(*, aware_at: datetime, reported_at: datetime) -> bool:
     return _utc("reported_at", reported_at) > _utc("due", sae_initial_report_due(aware_at))
 
 
+# --- SUSAR: expectedness and the expedited-report clock (ICH E2A) -----------------------
+
+SUSAR_FATAL_OR_LIFE_THREATENING_DAYS = 7  # ICH E2A: as soon as possible, no later than 7 calendar days
+SUSAR_OTHER_DAYS = 15  # ICH E2A: no later than 15 calendar days
+
+
+def is_expected(term: str, expected_terms: Iterable[str]) -> bool:
+    """Whether the event is listed in the reference safety information (the protocol version's expected
+    adverse events), compared as CTCAE terms regardless of case."""
+    return (term or "").strip().lower() in {expected.strip().lower() for expected in expected_terms}
+
+
+def is_susar(*, serious: bool, relatedness_cart: str, expected: bool) -> bool:
+    """A suspected unexpected serious adverse reaction: serious, related to the investigational product
+    (the CAR-T cells: possible, probable or definite) and not in the reference safety information."""
+    return bool(serious) and is_related(relatedness_cart) and not expected
+
+
+def susar_report_days(seriousness_criteria: Iterable[str]) -> int:
+    """7 calendar days for a fatal or life-threatening SUSAR, 15 for the others (ICH E2A)."""
+    urgent = {SeriousnessCriterion.DEATH, SeriousnessCriterion.LIFE_THREATENING}
+    return SUSAR_FATAL_OR_LIFE_THREATENING_DAYS if set(seriousness_criteria) & urgent else SUSAR_OTHER_DAYS
+
+
+def susar_report_due(*, aware_at: datetime, seriousness_criteria: Iterable[str]) -> datetime:
+    """Deadline of the expedited SUSAR report: 7 or 15 calendar days after the site's awareness (day 0)."""
+    days = susar_report_days(seriousness_criteria)
+    return (_utc("aware_at", aware_at) + timedelta(days=days)).astimezone(aware_at.tzinfo)
+
+
+def susar_report_overdue(*, aware_at: datetime, seriousness_criteria: Iterable[str], reported_at: datetime | None,
+                         now: datetime) -> bool:
+    """True while the expedited report is missing past its deadline (exactly at it is on time)."""
+    if reported_at is not None:
+        return False
+    return _utc("now", now) > _utc("due", susar_report_due(aware_at=aware_at,
+                                                            seriousness_criteria=seriousness_criteria))
+
+
 # --- Adverse event vocabularies --------------------------------------------------------
 
 
@@ -756,3 +795,14 @@ def events_overlap(onset, resolution, other_onset, other_resolution) -> bool:
     has not resolved runs on. Events that touch (one ends the day the other starts) overlap."""
     return (other_resolution is None or onset <= other_resolution) and (
         resolution is None or other_onset <= resolution)
+
+
+def syndrome_grade_disagreement(*, ctcae_grade: int, astct_grades: Iterable[int]) -> int | None:
+    """The worst ASTCT grade on the CRS/ICANS forms of the event's days when the event's CTCAE grade differs
+    from it (None when they agree or there is no form). Grade 5 (death) is recorded on the event only:
+    ASTCT grades 0-4, so a fatal event does not disagree."""
+    grades = list(astct_grades)
+    if not grades or ctcae_grade == 5:
+        return None
+    worst = max(grades)
+    return worst if worst != ctcae_grade else None

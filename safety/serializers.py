@@ -1,11 +1,14 @@
 """API shapes of the safety entries (api.md: `kind` ae / crs / icans). The
 grades are read-only: the services compute them, a typed grade is ignored."""
+import datetime
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from patients.rules import study_day
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
-from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
+from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion, susar_report_due
 
 
 class _EntrySerializer(serializers.ModelSerializer):
@@ -108,15 +111,24 @@ class AdverseEventSerializer(_EntrySerializer):
     system_organ_class = serializers.SerializerMethodField()
     seriousness_criteria = serializers.MultipleChoiceField(choices=SeriousnessCriterion.choices, required=False)
     sae_reports = SaeReportSerializer(many=True, read_only=True)
+    susar_report_due = serializers.SerializerMethodField(
+        help_text="A SUSAR's expedited-report deadline: 7 days from awareness when fatal or life-threatening, "
+                  "else 15 (ICH E2A); null for an event that is not a SUSAR.")
 
     class Meta:
         model = AdverseEvent
         fields = _EntrySerializer.COMMON + [
             "term", "system_organ_class", "meddra_code", "grade", "onset_date", "resolution_date", "serious",
             "seriousness_criteria", "aware_at", "relatedness_cart", "relatedness_lymphodepletion", "action_taken",
-            "action_taken_other", "outcome", "death_date", "sae_reports",
+            "action_taken_other", "outcome", "death_date", "expected", "susar", "susar_report_due", "sae_reports",
         ]
-        read_only_fields = _EntrySerializer.READ_ONLY
+        read_only_fields = _EntrySerializer.READ_ONLY + ["expected", "susar"]
+
+    def get_susar_report_due(self, obj) -> datetime.datetime | None:
+        if not obj.susar or obj.aware_at is None:
+            return None
+        return susar_report_due(aware_at=timezone.localtime(obj.aware_at),
+                                seriousness_criteria=obj.seriousness_criteria)
 
     def get_system_organ_class(self, obj) -> str:
         return CTCAE_SOC_BY_TERM.get(obj.term, "")

@@ -44,10 +44,16 @@ from .rules import (
     icans_grading,
     icans_rule,
     ice_score,
+    is_expected,
+    is_susar,
     resolution_errors,
     sae_initial_report_due,
     sae_report_overdue,
     seriousness_errors,
+    susar_report_days,
+    susar_report_due,
+    susar_report_overdue,
+    syndrome_grade_disagreement,
     syndrome_of_term,
     uses_capd,
 )
@@ -245,6 +251,7 @@ def crs_assessment_save(*, assessment: CrsAssessment, by: User, reason: str = ""
     crs_assessments_regrade(patient=assessment.patient, by=by, cause=(
         f"the assessment of {assessment.assessment_date:%Y-%m-%d} was {'entered' if entered else 'corrected'}"
         f"{f' ({reason.strip()})' if reason.strip() else ''}"))
+    syndrome_grades_compare(patient=assessment.patient)
     return assessment
 
 
@@ -337,9 +344,11 @@ def icans_assessment_save(*, assessment: IcansAssessment, by: User, reason: str 
     grading = icans_assessment_grading(assessment=assessment)
     assessment.grade, assessment.grading_driver, assessment.grading_rule = grading.grade, grading.driver, grading.rule
     assessment.age_years_at_assessment = grading.age_years
-    return crf_record(crf=assessment, by=by, reason=reason,
-                      soft_checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
-                      acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    crf_record(crf=assessment, by=by, reason=reason,
+               soft_checks=_visit_checks(crf=assessment, on_date=assessment.assessment_date),
+               acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    syndrome_grades_compare(patient=assessment.patient)
+    return assessment
 
 
 def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str) -> list[IcansAssessment]:
@@ -441,9 +450,13 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     adverse_event_hard_checks(event=event)
     if event.visit is not None and event.visit.patient_id != event.patient_id:
         raise ValidationError({"visit": "This visit belongs to another patient."})
+    # Expectedness against the reference safety information of the version the event is recorded under.
+    event.expected = is_expected(event.term, event.protocol.expected_adverse_events)
+    event.susar = is_susar(serious=event.serious, relatedness_cart=event.relatedness_cart, expected=event.expected)
     # No window check: an AE reported at a visit may have begun any time before it.
     crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+    syndrome_grades_compare(patient=event.patient)
     if event.death_date is not None:
         # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death).
         patient_death_recorded(patient=event.patient, by=by)
@@ -476,6 +489,32 @@ def adverse_event_remove(*, crf: AdverseEvent, by: User, reason: str) -> Adverse
     if crf.death_date is not None:
         patient_death_recorded(patient=crf.patient, by=by)
     return crf
+
+
+def syndrome_grades_compare(*, patient: Patient) -> list[AdverseEvent]:
+    """CRS graded twice agrees: an adverse event "Cytokine release syndrome" (or ICANS) whose CTCAE grade differs
+    from the worst ASTCT grade on the patient's CRS (ICANS) forms dated within the event (onset to resolution,
+    death or today) gets an automatic query on its grade. Run after the event or an assessment is saved."""
+    today = timezone.localdate()
+    queried = []
+    for event in AdverseEvent.objects.filter(patient=patient, removed=False):
+        syndrome = syndrome_of_term(event.term)
+        if syndrome is None:
+            continue
+        model: type[CrsAssessment] | type[IcansAssessment] = CrsAssessment if syndrome == "CRS" else IcansAssessment
+        end = event.resolution_date or event.death_date or today
+        forms = list(model.objects.filter(patient=patient, removed=False,
+                                          assessment_date__range=(event.onset_date, end))
+                     .values_list("assessment_date", "grade"))
+        worst = syndrome_grade_disagreement(ctcae_grade=event.grade, astct_grades=[grade for _day, grade in forms])
+        if worst is None:
+            continue
+        query_raise_automatic(crf=event, field="grade", text=(
+            f"This {syndrome} event is CTCAE grade {event.grade}, but the worst ASTCT grade on the {syndrome} "
+            f"assessments of {event.onset_date:%Y-%m-%d} to {end:%Y-%m-%d} ({len(forms)} form(s)) is {worst}. "
+            f"Grade the event as the assessments do, or correct the assessments."))
+        queried.append(event)
+    return queried
 
 
 # --- corrections through a query (CaseReportForm.correction_service) ---------------
@@ -520,6 +559,11 @@ def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datet
         errors["kind"] = "The initial report is already recorded; add a follow-up report."
     if kind == SaeReport.Kind.FOLLOW_UP and not event.sae_reports.filter(kind=SaeReport.Kind.INITIAL).exists():
         errors["kind"] = "Record the initial report first."
+    if kind == SaeReport.Kind.SUSAR and not event.susar:
+        errors["kind"] = ("Only a SUSAR (serious, related to CAR-T, not in the reference safety information) has an "
+                          "expedited SUSAR report.")
+    elif kind == SaeReport.Kind.SUSAR and event.sae_reports.filter(kind=SaeReport.Kind.SUSAR).exists():
+        errors["kind"] = "The expedited SUSAR report is already recorded; add a follow-up report."
     if sent_at > timezone.now():
         errors["sent_at"] = "The report cannot be sent in the future."
     elif event.aware_at and sent_at < event.aware_at:
@@ -548,6 +592,33 @@ def sae_events_overdue(*, patients: QuerySet[Patient], now: datetime.datetime) -
         event for event in candidates
         if sae_report_overdue(aware_at=event.aware_at, reported_at=None, now=now)
     ]
+
+
+def susar_report(event: AdverseEvent) -> SaeReport | None:
+    reports = [report for report in event.sae_reports.all() if report.kind == SaeReport.Kind.SUSAR]
+    return reports[0] if reports else None
+
+
+@dataclass(frozen=True)
+class SusarClock:
+    event: AdverseEvent
+    due: datetime.datetime
+    days: int
+    overdue: bool
+
+
+def susar_clocks(*, patients: QuerySet[Patient], now: datetime.datetime) -> list[SusarClock]:
+    """SUSARs whose expedited report is not yet recorded, soonest deadline first (7 or 15 days, ICH E2A)."""
+    events = (AdverseEvent.objects.filter(patient__in=patients, susar=True, removed=False, aware_at__isnull=False)
+              .exclude(sae_reports__kind=SaeReport.Kind.SUSAR).select_related("patient", "patient__site"))
+    clocks = [SusarClock(event=event, days=susar_report_days(event.seriousness_criteria),
+                         due=susar_report_due(aware_at=timezone.localtime(event.aware_at),
+                                              seriousness_criteria=event.seriousness_criteria),
+                         overdue=susar_report_overdue(aware_at=event.aware_at,
+                                                      seriousness_criteria=event.seriousness_criteria,
+                                                      reported_at=None, now=now))
+              for event in events]
+    return sorted(clocks, key=lambda clock: clock.due)
 
 
 def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseEvent]:

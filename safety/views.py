@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
-from patients.models import Visit
+from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry
 
@@ -25,7 +25,14 @@ from .forms import (
 )
 from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .plots import swimmer_png
-from .rules import sae_initial_report_due, sae_report_late, sae_report_overdue
+from .rules import (
+    sae_initial_report_due,
+    sae_report_late,
+    sae_report_overdue,
+    susar_report_days,
+    susar_report_due,
+    susar_report_overdue,
+)
 from .selectors import (
     crs_episode,
     death_record_link,
@@ -179,6 +186,18 @@ def adverse_event_entry(request, study_id, pk=None):
     return render(request, "safety/adverse_event_form.html", context)
 
 
+def _susar_context(event, now):
+    """The expedited-report clock of a SUSAR (7 or 15 calendar days from awareness, ICH E2A)."""
+    if not event.susar:
+        return None
+    report = services.susar_report(event)
+    due = susar_report_due(aware_at=timezone.localtime(event.aware_at), seriousness_criteria=event.seriousness_criteria)
+    return {"due": due, "days": susar_report_days(event.seriousness_criteria), "report": report,
+            "overdue": susar_report_overdue(aware_at=event.aware_at, seriousness_criteria=event.seriousness_criteria,
+                                            reported_at=report and report.sent_at, now=now),
+            "late": report is not None and report.sent_at > due}
+
+
 def _sae_context(event, report_form=None):
     if not event.serious or event.aware_at is None:
         return {}
@@ -192,6 +211,7 @@ def _sae_context(event, report_form=None):
             "initial": initial,
             "reports": list(event.sae_reports.select_related("sent_by")),
         },
+        "susar": _susar_context(event, now),
         "report_form": report_form or SaeReportForm(initial={
             "kind": "follow_up" if initial else "initial", "sent_at": timezone.localtime(now).replace(second=0,
                                                                                                       microsecond=0),
@@ -242,7 +262,10 @@ def patient_safety(request, study_id):
 
 @login_required
 def safety_summary(request):
-    return render(request, "safety/summary.html", {"summary": trial_safety_summary(request.user)})
+    return render(request, "safety/summary.html", {
+        "summary": trial_safety_summary(request.user),
+        "susar_clocks": services.susar_clocks(patients=Patient.objects.visible_to(request.user), now=timezone.now()),
+    })
 
 
 @login_required

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 import pyreadstat
 
-from monitoring.csv_safe import csv_text
+from monitoring.csv_safe import csv_frame_text
 
 from . import metadata as md
 
@@ -58,15 +58,22 @@ def xpt_bytes(dataset: md.Dataset, rows: list[dict]) -> bytes:
         os.unlink(path)
 
 
+def _text(value) -> str:
+    """A cell of the CSV copy: nulls empty, whole numbers without ".0", dates ISO 8601."""
+    if value is None or value != value:  # None or NaN
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.isoformat() if isinstance(value, datetime.date) else str(value)
+
+
 def csv_copy(dataset: md.Dataset, rows: list[dict]) -> str:
-    """The dataset as CSV: the variable names, then each row (dates ISO 8601, nulls empty)."""
-    def cell(value):
-        if value is None:
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return value.isoformat() if isinstance(value, datetime.date) else value
-    return csv_text(dataset.names, ([cell(row.get(name)) for name in dataset.names] for row in rows))
+    """The dataset as CSV through the application's CSV writer: the variable names, then each row."""
+    frame = pd.DataFrame({
+        v.name: pd.Series([row.get(v.name) or "" for row in rows] if v.is_character
+                          else [_text(row.get(v.name)) for row in rows], dtype=object)
+        for v in dataset.variables})
+    return csv_frame_text(frame)
 
 
 def zip_bytes(tables: dict[str, list[dict]], define_xml: bytes,

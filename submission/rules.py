@@ -137,6 +137,8 @@ def subject_at_cutoff(subject: Subject, cutoff: datetime.date) -> Subject:
         visits=tuple(v for v in subject.visits if v.done_date <= cutoff),
         deviations=tuple(d for d in subject.deviations if d.date is None or d.date <= cutoff),
         death_date=known(subject.death_date), death_cause=subject.death_cause if known(subject.death_date) else "",
+        end_date=known(subject.end_date), end_reason=subject.end_reason if known(subject.end_date) else "",
+        end_reason_text=subject.end_reason_text if known(subject.end_date) else "",
         off_study_date=known(subject.off_study_date),
         off_study_reason=subject.off_study_reason if known(subject.off_study_date) else "",
     )

@@ -242,11 +242,23 @@ def ds_rows(study: Study, subject: Subject) -> list[dict]:
     return rows
 
 
+# outcomes.models.EndOfStudyReason → the CDISC completion / reason for non-completion term.
+END_REASON_DECOD = {
+    "completed": "COMPLETED", "death": "DEATH", "consent_withdrawn": "WITHDRAWAL BY SUBJECT",
+    "lost_to_follow_up": "LOST TO FOLLOW-UP", "investigator_decision": "PHYSICIAN DECISION", "other": "OTHER",
+}
+
+
 def end_of_study(subject: Subject) -> tuple[datetime.date, str, str] | None:
     """(date, reported term, DSDECOD) of the subject's end of study, or None while on study.
 
-    Death first (its cause as the reported term), then a patient whose latest contact says lost to
-    follow-up, then any other off-study reason the EDC recorded."""
+    The End of study form when there is one (its reason coded); otherwise the death (its cause as the
+    reported term), then a patient whose latest contact says lost to follow-up, then any other off-study
+    reason the EDC recorded."""
+    if subject.end_date is not None:
+        term = subject.death_cause if subject.end_reason == "death" and subject.death_cause else (
+            subject.end_reason_text)
+        return subject.end_date, term or "End of study", END_REASON_DECOD.get(subject.end_reason, "OTHER")
     if subject.death_date is not None:
         return subject.death_date, subject.death_cause or "Death", "DEATH"
     course = subject.course
@@ -333,7 +345,8 @@ def ae_rows(study: Study, subject: Subject) -> list[dict]:
         rows.append({
             **_base(study, "AE", subject), "AESPID": str(event.pk), "AETERM": ascii_text(event.term),
             "AELLTCD": int(event.meddra_code) if event.meddra_code.isdigit() else None,
-            "AEDECOD": ascii_text(event.term), "AEBODSYS": ascii_text(event.system_organ_class),
+            "AELLT": ascii_text(event.term), "AEDECOD": ascii_text(event.term),
+            "AEBODSYS": ascii_text(event.system_organ_class), "AESOC": ascii_text(event.system_organ_class),
             "AESER": yes_no(event.serious), "AEACN": "NOT APPLICABLE" if after_treatment else "",
             "AEACNOTH": ascii_text(event.action_taken_other or _ACTION.get(event.action_taken, "")),
             "AEREL": RELATEDNESS.get(event.relatedness_cart, ""), "AEOUT": AE_OUTCOME.get(event.outcome, ""),

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from infusions.models import Infusion, InfusionFraction, LymphodepletionDose
 from monitoring.models import ProtocolDeviation
-from outcomes.models import ResponseAssessment
+from outcomes.models import EndOfStudy, ResponseAssessment
 from outcomes.selectors import patient_courses, patient_deaths
 from outcomes.statistics import at_cutoff
 from patients.models import BaselineCRF, Patient, PatientStatus, ScreeningCRF, Visit
@@ -121,6 +121,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
                                    "mrd_negative"))
     # The patient's one death, as the endpoints read it (a follow-up, a grade-5 adverse event, an end of study).
     deaths = patient_deaths(ids)
+    ends = {e.patient_id: e for e in EndOfStudy.objects.filter(patient_id__in=ids, removed=False)}
     visits = _grouped(Visit.objects.filter(patient_id__in=ids, status=VisitStatus.DONE, done_date__isnull=False)
                       .order_by("done_date", "pk").values("patient_id", "definition__code", "done_date"))
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
@@ -130,7 +131,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     for patient in patients:
         pk = patient.pk
         own_crs, own_icans = crs[pk], icans[pk]
-        death = deaths.get(pk)
+        death, end = deaths.get(pk), ends.get(pk)
         yield subject_at_cutoff(Subject(
             subject_id=patient.study_id, site_code=patient.site.code, enrolled=patient.subject_id is not None,
             screening_date=patient.screening_date, consent_date=screening.get(pk, {}).get("consent_date"),
@@ -139,7 +140,8 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
             baseline_date=baseline.get(pk, {}).get("assessment_date"),
             off_study_date=patient.off_study_date, off_study_reason=patient.off_study_reason,
             infusion_weight_kg=weights.get(pk), death_date=death.death_date if death else None,
-            death_cause=death.cause if death else "",
+            death_cause=death.cause if death else "", end_date=end.end_date if end else None,
+            end_reason=end.end_reason if end else "", end_reason_text=end.reason_text if end else "",
             doses=tuple(Dose(d["agent"], d["study_day"], d["planned_date"], d["planned_mg"], d["administered_mg"],
                              d["administration_date"], d["verdict"])
                         for d in sorted(doses[pk], key=lambda d: (d["study_day"], d["agent"]))),

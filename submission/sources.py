@@ -176,6 +176,10 @@ class Subject:
     infusion_weight_kg: Decimal | None = None
     death_date: datetime.date | None = None
     death_cause: str = ""
+    # The End of study CRF: its date, reason code (outcomes.models.EndOfStudyReason) and reason as written.
+    end_date: datetime.date | None = None
+    end_reason: str = ""
+    end_reason_text: str = ""
     doses: tuple[Dose, ...] = ()
     fractions: tuple[Fraction, ...] = ()
     adverse_events: tuple[AdverseEventRecord, ...] = ()

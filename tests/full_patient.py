@@ -86,6 +86,11 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
         aware_at=datetime.datetime.combine(day(2), datetime.time(12), tzinfo=datetime.UTC),
         relatedness_cart="definite", relatedness_lymphodepletion="not_related", action_taken="treatment",
         outcome="recovering"), by=by)
+    # The CTCAE grade 3 differs from the ASTCT grade 1 of the day-2 CRS form: the automatic query that raises
+    # (safety.services.syndrome_grades_compare) is answered and closed, so the patient has one open query.
+    for automatic in DataQuery.objects.filter(automatic=True, object_id=event.pk, field="grade"):
+        monitoring_services.query_close(query=automatic, by=monitor,
+                                        text="CTCAE grade 3 kept: hospitalised for CRS (test patient).")
     sae_report = sae_report_record(event=event, kind="initial", sent_at=event.aware_at + datetime.timedelta(hours=2),
                                    by=by)
     response = response_assessment_save(patient=patient, by=by, values={

@@ -26,8 +26,8 @@ from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
 from laboratory.forms import LaboratoryForm
 from laboratory.models import Laboratory
-from outcomes.forms import FollowUpForm, ResponseAssessmentForm
-from outcomes.models import FollowUp, ResponseAssessment
+from outcomes.forms import EndOfStudyForm, FollowUpForm, ResponseAssessmentForm
+from outcomes.models import EndOfStudy, FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
 from patients.models import BaselineCRF, ScreeningCRF
 from safety.forms import AdverseEventForm, CrsAssessmentForm, IcansAssessmentForm
@@ -70,6 +70,7 @@ FOLLOW_UP = {"contact_date": _day(100), "follow_up_status": "alive_in_remission"
              "death_date": "", "hsct_date": "", "subsequent_therapy": "", "comments": ""}
 LABORATORY = {"collection_date": _day(7), "anc_value": "0.4", "anc_unit": "×10⁹/L", "hemoglobin_value": "95",
               "hemoglobin_unit": "g/L", "crp_value": "12", "crp_unit": "mg/L"}
+END_OF_STUDY = {"end_date": _day(200), "end_reason": "consent_withdrawn", "end_reason_other": "", "comments": ""}
 BASELINE = {"assessment_date": "2026-01-07", "sex": "M", "birth_date": "1988-09-30", "weight_kg": "64.5",
             "height_cm": "171", "bone_marrow_blasts_percent": "37", "mrd_percent": "", "extramedullary_sites": "",
             "ph_status": "negative", "prior_lines_of_therapy": "3", "prior_hsct": "false",
@@ -178,6 +179,8 @@ CASES = {
                       lambda d, patient, p, s: FollowUpForm(d)),
     "laboratory": Case("laboratory:laboratory_new", Laboratory, lambda p, s: LABORATORY, "infused",
                        lambda d, patient, p, s: LaboratoryForm(d), stored=_laboratory_value),
+    "end_of_study": Case("outcomes:end_of_study_new", EndOfStudy, lambda p, s: END_OF_STUDY, "infused",
+                         lambda d, patient, p, s: EndOfStudyForm(d), many=False),
     "baseline": Case("patients:baseline_new", BaselineCRF, lambda p, s: BASELINE, "no_baseline",
                      lambda d, patient, p, s: BaselineForm(d), many=False),
     "lymphodepletion": Case("infusions:lymphodepletion_new", Lymphodepletion, lambda p, s: COURSE, "enrolled",

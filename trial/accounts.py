@@ -209,7 +209,8 @@ def site_save(*, site: Site | None, code: str, name: str, location: str,
 AMENDABLE_FIELDS = (
     "title", "planned_enrollment", "fludarabine_mg_per_m2", "cyclophosphamide_mg_per_m2", "dose_tolerance_percent",
     "min_days_last_lymphodepletion_to_infusion", "cart_dose_min_cells_per_kg", "cart_dose_max_cells_per_kg",
-    "primary_assessment_day", "follow_up_months", "visit_overdue_grace_days",
+    "primary_assessment_day", "follow_up_months", "visit_overdue_grace_days", "infusion_weight_change_percent",
+    "fraction_spread_max_days",
 )
 
 

@@ -45,6 +45,19 @@ class Protocol(models.Model):
     )
     min_days_last_lymphodepletion_to_infusion = models.PositiveSmallIntegerField(default=2)
 
+    infusion_weight_change_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("10"),
+        help_text="An infusion weight further than this from the latest earlier weight (lymphodepletion or "
+                  "baseline) is a soft check: the dose per kg rests on it.",
+    )
+    fraction_spread_max_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Fractions of one infusion given over more days than this are a soft check.",
+    )
+    fludarabine_renal_bands = models.JSONField(
+        default=list, blank=True,
+        help_text="Fludarabine by creatinine clearance: a list of {crcl_min_ml_min, crcl_max_ml_min (exclusive; "
+                  "null: no upper limit), reduction_percent, not_recommended}.",
+    )
     cart_dose_min_cells_per_kg = models.PositiveBigIntegerField()
     cart_dose_max_cells_per_kg = models.PositiveBigIntegerField()
 
@@ -52,6 +65,12 @@ class Protocol(models.Model):
     follow_up_months = models.PositiveSmallIntegerField()
     visit_overdue_grace_days = models.PositiveSmallIntegerField(
         default=14, help_text="Days an overdue visit may still be done before it counts as missed."
+    )
+
+    expected_adverse_events = models.JSONField(
+        "expected adverse events (reference safety information)", default=list, blank=True,
+        help_text="CTCAE terms expected for this version's study treatment: a serious related event whose term "
+                  "is not here is a SUSAR.",
     )
 
     sponsor_site_name = models.CharField(max_length=200)

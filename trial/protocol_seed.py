@@ -22,6 +22,10 @@ PROTOCOL_V1 = {
     "lymphodepletion_last_day": -3,
     "dose_tolerance_percent": Decimal("10"),
     "min_days_last_lymphodepletion_to_infusion": 2,
+    "infusion_weight_change_percent": Decimal("10"),
+    "fraction_spread_max_days": 7,
+    "fludarabine_renal_bands": [],  # FLUDARABINE_RENAL_BANDS below
+    "expected_adverse_events": [],  # EXPECTED_ADVERSE_EVENTS below
     "cart_dose_min_cells_per_kg": 5 * 10**6,
     "cart_dose_max_cells_per_kg": 10 * 10**6,
     "primary_assessment_day": 28,
@@ -45,3 +49,26 @@ ELIGIBILITY_V1 = (
      "ALT/AST > 5 × ULN, LVEF < 45 % or SpO₂ < 92 % on room air"),
     ("pregnancy", "exclusion", "Pregnancy or breastfeeding"),
 )
+
+
+# Fludarabine by creatinine clearance (mL/min), from the fludarabine label: 30–70 → dose reduced by 20 %;
+# < 30 → not recommended. The upper limit is exclusive; null is no limit.
+FLUDARABINE_RENAL_BANDS = [
+    {"crcl_min_ml_min": 30, "crcl_max_ml_min": 70, "reduction_percent": 20, "not_recommended": False},
+    {"crcl_min_ml_min": 0, "crcl_max_ml_min": 30, "reduction_percent": None, "not_recommended": True},
+]
+
+# Reference safety information of version 1.0: the CTCAE terms expected after lymphodepletion and CD19 CAR-T
+# (the class's labelled reactions: CRS, neurotoxicity, cytopenias, infections, TLS, coagulopathy).
+EXPECTED_ADVERSE_EVENTS = [
+    "Cytokine release syndrome", "Encephalopathy", "Confusion", "Delirium", "Tremor", "Headache", "Seizure",
+    "Depressed level of consciousness", "Dysphasia", "Fever", "Chills", "Fatigue", "Hypotension",
+    "Hypoxia", "Sinus tachycardia", "Febrile neutropenia", "Neutrophil count decreased",
+    "Platelet count decreased", "Anemia", "White blood cell decreased", "Lymphocyte count decreased",
+    "Fibrinogen decreased", "Disseminated intravascular coagulation", "Tumor lysis syndrome", "Lung infection",
+    "Sepsis", "Upper respiratory infection", "Urinary tract infection", "Nausea", "Vomiting", "Diarrhea",
+    "Hypokalemia", "Hypophosphatemia", "Alanine aminotransferase increased", "Aspartate aminotransferase increased",
+    "Acute kidney injury", "Edema limbs", "Pleural effusion",
+]
+PROTOCOL_V1["fludarabine_renal_bands"] = FLUDARABINE_RENAL_BANDS
+PROTOCOL_V1["expected_adverse_events"] = EXPECTED_ADVERSE_EVENTS

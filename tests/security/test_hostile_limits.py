@@ -14,11 +14,11 @@ DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
 
 
 @pytest.fixture
-def infused_patient(patient_sz):
-    patient_sz.infusion_date = datetime.date(2026, 2, 1)
-    patient_sz.status = "infused"
-    patient_sz.save()
-    return patient_sz
+def infused_patient(patient_sz, coordinator):
+    """Infused on 1 February 2026 through the services."""
+    from tests.factories import infuse
+
+    return infuse(patient_sz, by=coordinator, day_0=datetime.date(2026, 2, 1))
 
 
 @pytest.mark.parametrize("body", [DEEP_JSON, DEEP_OBJECT])

@@ -33,6 +33,7 @@ def test_dm_reference_dates_arm_and_age(sdtm, full_patient, second_patient, scre
     assert (full["RFSTDTC"], full["RFXSTDTC"], full["RFXENDTC"]) == ("2026-02-01", "2026-02-06", "2026-02-06")
     assert (full["RFICDTC"], full["ARMCD"], full["ACTARMCD"], full["ARMNRS"]) == ("2026-01-05", "CART", "CART", "")
     assert (full["AGE"], full["AGEU"], full["SEX"], full["SITEID"], full["COUNTRY"]) == (35, "YEARS", "F", "SZ", "CHN")
+    assert full["RACE"] == ""  # not collected: present and null
     assert full["RFENDTC"] == "2026-06-06"  # the end of study (day 120, off study), after the day-60 contact
     second = dm[second_patient.study_id]
     assert (second["RFSTDTC"], second["RFXSTDTC"], second["RFXENDTC"]) == ("2026-02-25", "2026-03-02", "2026-03-03")
@@ -81,6 +82,9 @@ def test_ae_and_suppae_astct_grade(sdtm, full_patient):
     [ae] = subject_rows(sdtm["AE"], full_patient.patient)
     assert (ae["AETERM"], ae["AEDECOD"], ae["AEBODSYS"], ae["AETOXGR"]) == (
         "Cytokine release syndrome", "Cytokine release syndrome", "Immune system disorders", "3")
+    # The CTCAE term is a MedDRA lowest level term; the hierarchy's codes are not coded (Expected, null).
+    assert (ae["AELLT"], ae["AESOC"], ae["AEPTCD"], ae["AESOCCD"]) == (
+        "Cytokine release syndrome", "Immune system disorders", None, None)
     assert (ae["AESER"], ae["AESHOSP"], ae["AESDTH"], ae["AEREL"], ae["AEOUT"]) == (
         "Y", "Y", "N", "DEFINITELY RELATED", "RECOVERING/RESOLVING")
     assert (ae["AESTDTC"], ae["AESTDY"], ae["EPOCH"], ae["AESEQ"], ae["AEACN"]) == (
@@ -146,3 +150,18 @@ def test_no_study_day_is_zero(sdtm):
     days = [value for rows in sdtm.values() for row in rows for name, value in row.items()
             if name.endswith(("DY", "STDY", "ENDY")) and name != "VISITDY" and value is not None]
     assert days and 0 not in days
+
+
+def test_ds_end_of_study_from_its_form_with_the_reason_coded(second_patient, coordinator):
+    """Consent withdrawn on the End of study form is DS's WITHDRAWAL BY SUBJECT on its date; before that date
+    (an interim cut-off) the subject is still on study."""
+    from outcomes.services import end_of_study_save
+
+    end_of_study_save(patient=second_patient, by=coordinator, values={
+        "end_date": datetime.date(2026, 4, 1), "end_reason": "consent_withdrawn"})
+    sdtm = package_tables(standard="sdtm", patients=all_patients(), cutoff=TODAY)
+    [end] = [r for r in subject_rows(sdtm["DS"], second_patient) if r["DSCAT"] == "DISPOSITION EVENT"]
+    assert (end["DSDECOD"], end["DSTERM"], end["DSSTDTC"], end["EPOCH"]) == (
+        "WITHDRAWAL BY SUBJECT", "Consent withdrawn", "2026-04-01", "FOLLOW-UP")
+    interim = package_tables(standard="sdtm", patients=all_patients(), cutoff=datetime.date(2026, 3, 31))
+    assert [r for r in subject_rows(interim["DS"], second_patient) if r["DSCAT"] == "DISPOSITION EVENT"] == []
