@@ -15,7 +15,7 @@ from trial.roles import can_enter_data
 
 from . import rules
 from .models import Laboratory
-from .selectors import ae_suggestions
+from .selectors import ae_suggestions, patient_kinetics
 from .services import ResultEntry, laboratory_record
 
 
@@ -100,3 +100,66 @@ class LaboratoryListCreate(APIView):
             results=[ResultEntry(result["analyte"], result["value"], result["unit"]) for result in data["results"]],
             acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"])
         return Response(LaboratoryOutput(laboratory).data, status=status.HTTP_201_CREATED)
+
+
+class SampleOutput(serializers.Serializer):
+    day = serializers.IntegerField(help_text="Study day (day 0 = infusion).")
+    value = serializers.DecimalField(max_digits=13, decimal_places=3)
+
+
+class NcaOutput(serializers.Serializer):
+    cmax = serializers.DecimalField(max_digits=13, decimal_places=3, allow_null=True)
+    tmax_days = serializers.IntegerField(allow_null=True)
+    auc_0_28 = serializers.DecimalField(max_digits=16, decimal_places=3, allow_null=True,
+                                        help_text="Linear trapezoid, day 0 to the last sample by day 28 (value·days).")
+    tlast_days = serializers.IntegerField(allow_null=True)
+    persistent = serializers.BooleanField(help_text="The latest sample is at or above the LLOQ.")
+    lloq = serializers.DecimalField(max_digits=9, decimal_places=2)
+    unit = serializers.CharField()
+    samples = SampleOutput(many=True)
+
+
+class KineticsOutput(serializers.Serializer):
+    cmax = serializers.DecimalField(max_digits=13, decimal_places=3, allow_null=True,
+                                    help_text="CAR transgene by qPCR (copies/µg genomic DNA), as the fields below.")
+    tmax_days = serializers.IntegerField(allow_null=True)
+    auc_0_28 = serializers.DecimalField(max_digits=16, decimal_places=3, allow_null=True)
+    tlast_days = serializers.IntegerField(allow_null=True)
+    persistent = serializers.BooleanField()
+    qpcr = NcaOutput()
+    flow = NcaOutput()
+    sampling_days = serializers.ListField(child=serializers.IntegerField())
+    b_cell_aplasia_days = serializers.IntegerField(allow_null=True)
+    b_cell_recovered = serializers.BooleanField(allow_null=True, help_text="False: censored at the last count.")
+    icaht_early_grade = serializers.IntegerField(allow_null=True)
+    icaht_late_grade = serializers.IntegerField(allow_null=True)
+
+
+def kinetics_answer(patient) -> dict:
+    found = patient_kinetics(patient)
+    protocol = patient.protocol
+
+    def nca(result: rules.Kinetics, analyte: str, lloq) -> dict:
+        return {**vars(result), "lloq": lloq, "unit": rules.ANALYTES[analyte].canonical_unit,
+                "samples": [vars(sample) for sample in found.series[analyte]]}
+
+    aplasia = found.b_cell_aplasia
+    return {
+        **vars(found.qpcr),
+        "qpcr": nca(found.qpcr, rules.Analyte.CAR_QPCR, protocol.car_transgene_lloq_copies_per_ug),
+        "flow": nca(found.flow, rules.Analyte.CAR_T_FLOW, protocol.car_t_cells_lloq_per_ul),
+        "sampling_days": found.sampling_days,
+        "b_cell_aplasia_days": aplasia.days if aplasia else None,
+        "b_cell_recovered": aplasia.recovered if aplasia else None,
+        "icaht_early_grade": found.icaht_early_grade, "icaht_late_grade": found.icaht_late_grade,
+    }
+
+
+class KineticsView(APIView):
+    """A patient's CAR-T kinetics (non-compartmental, docs/clinical-rules.md), B-cell aplasia and ICAHT grades,
+    derived from the laboratory results in force; the top-level NCA fields are the qPCR series'."""
+
+    @extend_schema(responses=KineticsOutput)
+    def get(self, request, study_id):
+        patient = patient_for_user(user=request.user, study_id=study_id)
+        return Response(KineticsOutput(kinetics_answer(patient)).data)

@@ -41,6 +41,10 @@ class Analyte(TextChoices):
     IL6 = "il6", "IL-6"
     # Immunoglobulins
     IGG = "igg", "Immunoglobulin G"
+    # Cellular kinetics and B-cell aplasia
+    CAR_QPCR = "car_qpcr", "CAR transgene (qPCR)"
+    CAR_T_FLOW = "car_t_flow", "CAR⁺ T cells (flow)"
+    CD19_B = "cd19_b", "CD19⁺ B cells"
 
 
 class Panel(TextChoices):
@@ -49,6 +53,7 @@ class Panel(TextChoices):
     COAGULATION = "coagulation", "Coagulation"
     INFLAMMATION = "inflammation", "Inflammation"
     IMMUNOGLOBULINS = "immunoglobulins", "Immunoglobulins"
+    KINETICS = "kinetics", "Cellular kinetics"
 
 
 class Flag(TextChoices):
@@ -95,6 +100,11 @@ ANALYTES: dict[str, AnalyteSpec] = {
                              (Decimal(0), Decimal(1_000_000))),
     Analyte.IGG: AnalyteSpec(Panel.IMMUNOGLOBULINS, "g/L", {"g/L": Fraction(1), "mg/dL": Fraction("0.01"),
                                                              "g/dL": Fraction(10)}, (Decimal(0), Decimal(100))),
+    # Copies of the CAR transgene per µg of genomic DNA (qPCR); cells per µL of blood (flow cytometry).
+    Analyte.CAR_QPCR: AnalyteSpec(Panel.KINETICS, "copies/µg", {"copies/µg": Fraction(1)},
+                                  (Decimal(0), Decimal(10_000_000))),
+    Analyte.CAR_T_FLOW: AnalyteSpec(Panel.KINETICS, "/µL", _PER_UL, (Decimal(0), Decimal(1_000_000))),
+    Analyte.CD19_B: AnalyteSpec(Panel.KINETICS, "/µL", _PER_UL, (Decimal(0), Decimal(1_000_000))),
 }
 
 #: Every unit any analyte is reported in (the unit field's choices).
@@ -291,3 +301,134 @@ def uncovered_severe_results(results: Iterable[JudgedResult], *, on_date, events
 
     return [result for result in results
             if result.ctcae_grade is not None and result.ctcae_grade >= AE_SUGGESTION_GRADE and not covered(result)]
+
+
+# Cellular kinetics: non-compartmental analysis ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement on a study day (day 0 = infusion), in the analyte's canonical unit."""
+
+    day: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Kinetics:
+    cmax: Decimal | None  # the highest quantifiable value
+    tmax_days: int | None  # the first day it was reached
+    auc_0_28: Decimal | None  # linear trapezoid, day 0 to the last sample on or before day 28 (value × days)
+    tlast_days: int | None  # the last day with a quantifiable value
+    persistent: bool  # the latest sample is quantifiable
+
+
+AUC_LAST_DAY = 28
+
+
+def _one_per_day(samples: Iterable[Sample]) -> list[Sample]:
+    """Samples from day 0 on, one per day (the higher of two on one day), by day."""
+    by_day: dict[int, Decimal] = {}
+    for sample in samples:
+        if sample.day >= 0:
+            by_day[sample.day] = max(sample.value, by_day.get(sample.day, sample.value))
+    return [Sample(day, by_day[day]) for day in sorted(by_day)]
+
+
+def kinetics(samples: Iterable[Sample], *, lloq: Decimal) -> Kinetics:
+    """Cmax, Tmax, AUC0–28d, Tlast and persistence of a CAR-T series.
+
+    Below the lower limit of quantification (value < LLOQ, a "<LLOQ" report entered as 0 included): never a
+    Cmax or a Tlast, and 0 in the AUC. The AUC starts at day 0 with 0 when day 0 was not sampled (no CAR-T
+    cells circulate before the infusion) and ends at the last sample on or before day 28, not extrapolated;
+    with no sample after day 0 by day 28 it is None."""
+    series = _one_per_day(samples)
+    quantifiable = [sample for sample in series if sample.value >= lloq]
+    cmax = max((sample.value for sample in quantifiable), default=None)
+    tmax = next((sample.day for sample in quantifiable if sample.value == cmax), None)
+    points = [(s.day, s.value if s.value >= lloq else Decimal(0)) for s in series if s.day <= AUC_LAST_DAY]
+    if points and points[0][0] != 0:
+        points.insert(0, (0, Decimal(0)))
+    auc = None
+    if len(points) >= 2:
+        auc = sum(((v0 + v1) * (d1 - d0) / 2 for (d0, v0), (d1, v1) in zip(points, points[1:], strict=False)),
+                  Decimal(0))
+    return Kinetics(cmax=cmax, tmax_days=tmax, auc_0_28=auc,
+                    tlast_days=quantifiable[-1].day if quantifiable else None,
+                    persistent=bool(series) and series[-1].value >= lloq)
+
+
+# B-cell aplasia -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BCellAplasia:
+    days: int  # from the infusion to the recovery, or to the last count (censored)
+    recovered: bool  # False: censored at the last count
+
+
+def b_cell_aplasia(counts: Iterable[Sample], *, recovery_per_ul: Decimal) -> BCellAplasia | None:
+    """Duration of B-cell aplasia: from the infusion (day 0) to the first of two consecutive CD19⁺ B-cell counts
+    at or above the protocol's recovery threshold; without such a pair, censored at the last count. Counts
+    before day 1 are not after the infusion. None without a count after the infusion."""
+    series = [sample for sample in _one_per_day(counts) if sample.day >= 1]
+    if not series:
+        return None
+    for first, second in zip(series, series[1:], strict=False):
+        if first.value >= recovery_per_ul and second.value >= recovery_per_ul:
+            return BCellAplasia(days=first.day, recovered=True)
+    return BCellAplasia(days=series[-1].day, recovered=False)
+
+
+# ICAHT (immune effector cell-associated hematotoxicity) ------------------------------------------------------
+# Rejeski K, et al. Immune effector cell-associated hematotoxicity: EHA/EBMT consensus grading and best
+# practice recommendations. Blood 2023;142(10):865-877, Table 2.
+
+EARLY_ICAHT_LAST_DAY = 30
+#: Early ICAHT (days 0–30): days with ANC ≤ 500/µL — grade 1 < 7, grade 2 7–13, grade 3 ≥ 14, grade 4 never
+#: above 500/µL; days with ANC ≤ 100/µL — grade 3 ≥ 7, grade 4 ≥ 14.
+_EARLY_ANC_500 = ((3, 14), (2, 7), (1, 1))
+_EARLY_ANC_100 = ((4, 14), (3, 7))
+#: Late ICAHT (after day 30): ANC ≤ 1500 grade 1, ≤ 1000 grade 2, ≤ 500 grade 3, ≤ 100 grade 4, on at least two
+#: counts (the consensus asks for two or more laboratory tests).
+_LATE_ANC = ((4, Decimal(100)), (3, Decimal(500)), (2, Decimal(1000)), (1, Decimal(1500)))
+#: A recovery lasting fewer than this many days between two neutropenic spells counts as neutropenic.
+UNSTABLE_RECOVERY_DAYS = 3
+
+
+def neutropenic_days(anc: Iterable[Sample], *, threshold: Decimal, last_day: int = EARLY_ICAHT_LAST_DAY) -> int:
+    """Days 0…last_day with ANC ≤ threshold. Between counts a count holds until the next one (the last until
+    ``last_day``); days before the first count are not counted. A spell above the threshold shorter than 3 days
+    between two neutropenic spells (an unstable recovery) counts as neutropenic."""
+    series = [sample for sample in _one_per_day(anc) if sample.day <= last_day]
+    if not series:
+        return 0
+    daily: list[bool] = []  # from the first count's day
+    for index, sample in enumerate(series):
+        until = series[index + 1].day if index + 1 < len(series) else last_day + 1
+        daily.extend([sample.value <= threshold] * (until - sample.day))
+    low_days = [day for day, low in enumerate(daily) if low]
+    for before, after in zip(low_days, low_days[1:], strict=False):
+        if 1 < after - before <= UNSTABLE_RECOVERY_DAYS:  # fewer than 3 days above, low on both sides
+            for day in range(before + 1, after):
+                daily[day] = True
+    return sum(daily)
+
+
+def icaht_early_grade(anc: Iterable[Sample]) -> int:
+    """Early ICAHT grade (0–4) from the ANC series of days 0–30 (Rejeski 2023, Table 2). "Never above 500/µL"
+    is read as: no count of days 0–30 above 500/µL."""
+    anc = list(anc)
+    at_500 = neutropenic_days(anc, threshold=Decimal(500))
+    at_100 = neutropenic_days(anc, threshold=Decimal(100))
+    early = [sample.value for sample in _one_per_day(anc) if sample.day <= EARLY_ICAHT_LAST_DAY]
+    if early and all(value <= 500 for value in early):
+        by_500 = 4  # never above 500/µL in days 0–30
+    else:
+        by_500 = next((grade for grade, days in _EARLY_ANC_500 if at_500 >= days), 0)
+    by_100 = next((grade for grade, days in _EARLY_ANC_100 if at_100 >= days), 0)
+    return max(by_500, by_100)
+
+
+def icaht_late_grade(anc: Iterable[Sample]) -> int:
+    """Late ICAHT grade (0–4): the highest grade whose ANC bound at least two counts after day 30 reach."""
+    late = [sample.value for sample in _one_per_day(anc) if sample.day > EARLY_ICAHT_LAST_DAY]
+    return next((grade for grade, bound in _LATE_ANC if sum(value <= bound for value in late) >= 2), 0)

@@ -50,3 +50,80 @@ def ae_suggestions(laboratory: Laboratory) -> list[AeSuggestion]:
                            "onset_date": f"{laboratory.collection_date:%Y-%m-%d}"})
         suggestions.append(AeSuggestion(result=rows[result.analyte], term=term, url=f"{new_event}?{query}"))
     return suggestions
+
+
+@dataclass(frozen=True)
+class PatientKinetics:
+    """A patient's CAR-T kinetics, B-cell aplasia and ICAHT, from the laboratory results in force."""
+
+    sampling_days: list[int]
+    series: dict[str, list[rules.Sample]]  # analyte → samples by study day
+    qpcr: rules.Kinetics
+    flow: rules.Kinetics
+    b_cell_aplasia: rules.BCellAplasia | None
+    icaht_early_grade: int | None  # None: no ANC in days 0–30
+    icaht_late_grade: int | None  # None: no ANC after day 30
+
+
+KINETICS_ANALYTES = (rules.Analyte.CAR_QPCR, rules.Analyte.CAR_T_FLOW, rules.Analyte.CD19_B, rules.Analyte.ANC)
+
+
+def patient_series(patient, analytes=KINETICS_ANALYTES) -> dict[str, list[rules.Sample]]:
+    """Each analyte's values (canonical unit) by study day, from the rows in force of draws in force; empty
+    lists before the infusion (no day 0)."""
+    found: dict[str, list[rules.Sample]] = {analyte: [] for analyte in analytes}
+    if patient.infusion_date is None:
+        return found
+    rows = (LabResult.objects.filter(laboratory__patient=patient, laboratory__removed=False, analyte__in=analytes)
+            .values_list("analyte", "laboratory__collection_date", "canonical_value")
+            .order_by("laboratory__collection_date", "pk"))
+    for analyte, on, value in rows:
+        found[analyte].append(rules.Sample((on - patient.infusion_date).days, value))
+    return found
+
+
+def patient_kinetics(patient) -> PatientKinetics:
+    protocol = patient.protocol
+    series = patient_series(patient)
+    anc = series[rules.Analyte.ANC]
+    early = [sample for sample in anc if 0 <= sample.day <= rules.EARLY_ICAHT_LAST_DAY]
+    late = [sample for sample in anc if sample.day > rules.EARLY_ICAHT_LAST_DAY]
+    return PatientKinetics(
+        sampling_days=list(protocol.kinetics_sampling_days),
+        series=series,
+        qpcr=rules.kinetics(series[rules.Analyte.CAR_QPCR], lloq=protocol.car_transgene_lloq_copies_per_ug),
+        flow=rules.kinetics(series[rules.Analyte.CAR_T_FLOW], lloq=protocol.car_t_cells_lloq_per_ul),
+        b_cell_aplasia=rules.b_cell_aplasia(series[rules.Analyte.CD19_B],
+                                            recovery_per_ul=protocol.b_cell_recovery_per_ul),
+        icaht_early_grade=rules.icaht_early_grade(early) if early else None,
+        icaht_late_grade=rules.icaht_late_grade(late) if late else None,
+    )
+
+
+RESPONDERS, NON_RESPONDERS = "CR/CRi", "No response"
+#: The response-assessment codes of a complete remission (outcomes' Response; read through the CRF registry).
+COMPLETE_REMISSION = ("CR", "CRi")
+
+
+def cohort_series_by_response(patients, analyte: str = rules.Analyte.CAR_QPCR) -> dict[str, list[list[rules.Sample]]]:
+    """Each infused patient's series of ``analyte`` by study day, grouped by response: CR/CRi at any
+    assessment, or assessed without ever reaching it (no response). Patients not yet assessed are left out.
+    Three queries, whatever the number of patients."""
+    infused = patients.filter(infusion_date__isnull=False)
+    responses: dict[int, bool] = {}
+    assessments = (crf_model("response_assessment").objects.filter(patient__in=infused, removed=False)
+                   .values_list("patient_id", "response"))
+    for patient_id, response in assessments:
+        responses[patient_id] = responses.get(patient_id, False) or response in COMPLETE_REMISSION
+    curves: dict[int, list[rules.Sample]] = {patient_id: [] for patient_id in responses}
+    rows = (LabResult.objects.filter(laboratory__patient__in=infused, laboratory__removed=False, analyte=analyte)
+            .values_list("laboratory__patient_id", "laboratory__collection_date", "laboratory__patient__infusion_date",
+                         "canonical_value")
+            .order_by("laboratory__patient_id", "laboratory__collection_date"))
+    for patient_id, on, day_0, value in rows:
+        if patient_id in curves:
+            curves[patient_id].append(rules.Sample((on - day_0).days, value))
+    return {
+        RESPONDERS: [curve for patient_id, curve in curves.items() if responses[patient_id]],
+        NON_RESPONDERS: [curve for patient_id, curve in curves.items() if not responses[patient_id]],
+    }

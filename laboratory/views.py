@@ -3,17 +3,22 @@ events a grade ≥ 3 result suggests)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
+from trial.models import Protocol
 from trial.roles import can_enter_data
 
+from .figures import cohort_kinetics_figure, patient_kinetics_figure
 from .forms import LaboratoryForm
 from .models import Laboratory
-from .selectors import ae_suggestions
+from .rules import Analyte
+from .selectors import ae_suggestions, cohort_series_by_response
+from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
 
@@ -68,3 +73,56 @@ def laboratory_detail(request, pk):
         Laboratory.objects.select_related("patient", "patient__site", "visit__definition"),
         pk=pk, patient__in=Patient.objects.visible_to(request.user))
     return _laboratory_page(request, patient=laboratory.patient, laboratory=laboratory)
+
+
+def _patient_series(patient, found) -> dict:
+    protocol = patient.protocol
+    return {
+        "CAR transgene (qPCR)": (found.series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
+                                 "copies/µg genomic DNA"),
+        "CAR⁺ T cells (flow)": (found.series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul, "cells/µL"),
+    }
+
+
+@login_required
+def patient_kinetics(request, study_id):
+    """The patient's CAR-T kinetics (NCA), B-cell aplasia and ICAHT, with the log-scale plot."""
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    found = patient_kinetics_of(patient)
+    measured_days = {sample.day for sample in found.series[Analyte.CAR_QPCR]}
+    return render(request, "laboratory/patient_kinetics.html", {
+        "patient": patient, "kinetics": found, "lloq": patient.protocol.car_transgene_lloq_copies_per_ug,
+        "recovery_per_ul": patient.protocol.b_cell_recovery_per_ul,
+        "schedule": [(day, day in measured_days) for day in found.sampling_days],
+    })
+
+
+def _image(content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"  # patient data
+    return response
+
+
+@login_required
+def patient_kinetics_png(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    return _image(patient_kinetics_figure(_patient_series(patient, patient_kinetics_of(patient))))
+
+
+def _cohort_groups(request):
+    return cohort_series_by_response(Patient.objects.visible_to(request.user))
+
+
+@login_required
+def cohort_kinetics(request):
+    groups = _cohort_groups(request)
+    return render(request, "laboratory/cohort_kinetics.html", {
+        "counts": {label: len(curves) for label, curves in groups.items()}})
+
+
+@login_required
+def cohort_kinetics_png(request):
+    protocol = Protocol.objects.current()
+    return _image(cohort_kinetics_figure(
+        _cohort_groups(request), days=protocol.kinetics_sampling_days, lloq=protocol.car_transgene_lloq_copies_per_ug,
+        unit="CAR transgene, copies/µg genomic DNA"))
