@@ -83,3 +83,32 @@ def cohort_kinetics_drawing(groups: Mapping[str, Sequence[Sequence[Sample]]], *,
 
 def cohort_kinetics_figure(groups, *, days, lloq, unit) -> bytes:
     return _png(cohort_kinetics_drawing(groups, days=days, lloq=lloq, unit=unit))
+
+
+MONTH_DAYS = 365.25 / 12
+
+
+def b_cell_recovery_drawing(durations: Sequence) -> Figure:
+    """Kaplan–Meier estimate of the cumulative probability of B-cell recovery (1 − S(t)) over months since the
+    infusion, with censoring marks; ``durations`` are `rules.BCellAplasia` (recovered = event)."""
+    from lifelines import KaplanMeierFitter
+
+    figure = Figure(figsize=(7, 4))
+    axes = figure.add_subplot(1, 1, 1)
+    axes.set_xlabel("Months since CAR-T infusion")
+    axes.set_ylabel("B-cell recovery (cumulative)")
+    axes.set_ylim(0, 1)
+    axes.set_title(f"B-cell recovery (n = {len(durations)}, recovered {sum(d.recovered for d in durations)})")
+    if durations:
+        fit = KaplanMeierFitter().fit([d.days / MONTH_DAYS for d in durations],
+                                      event_observed=[d.recovered for d in durations])
+        recovery = 1 - fit.survival_function_.iloc[:, 0]
+        axes.step(recovery.index, recovery.values, where="post", color="tab:blue")
+        censored = [d.days / MONTH_DAYS for d in durations if not d.recovered]
+        axes.plot(censored, [1 - fit.predict(t) for t in censored], linestyle="none", marker="+", color="tab:blue")
+    figure.tight_layout()
+    return figure
+
+
+def b_cell_recovery_figure(durations) -> bytes:
+    return _png(b_cell_recovery_drawing(durations))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -127,3 +128,19 @@ def cohort_series_by_response(patients, analyte: str = rules.Analyte.CAR_QPCR) -
         RESPONDERS: [curve for patient_id, curve in curves.items() if responses[patient_id]],
         NON_RESPONDERS: [curve for patient_id, curve in curves.items() if not responses[patient_id]],
     }
+
+
+def cohort_b_cell_aplasia(patients) -> list[rules.BCellAplasia]:
+    """The duration of B-cell aplasia (or its censoring) of every infused patient with a CD19⁺ count after the
+    infusion, each under the threshold of the patient's protocol version. One query."""
+    infused = patients.filter(infusion_date__isnull=False)
+    rows = (LabResult.objects.filter(laboratory__patient__in=infused, laboratory__removed=False,
+                                     analyte=rules.Analyte.CD19_B)
+            .values_list("laboratory__patient_id", "laboratory__collection_date", "laboratory__patient__infusion_date",
+                         "laboratory__patient__protocol__b_cell_recovery_per_ul", "canonical_value")
+            .order_by("laboratory__patient_id"))
+    counts: dict[int, tuple[list[rules.Sample], Decimal]] = {}
+    for patient_id, on, day_0, threshold, value in rows:
+        counts.setdefault(patient_id, ([], threshold))[0].append(rules.Sample((on - day_0).days, value))
+    found = (rules.b_cell_aplasia(samples, recovery_per_ul=threshold) for samples, threshold in counts.values())
+    return [aplasia for aplasia in found if aplasia is not None]

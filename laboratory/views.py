@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
@@ -13,11 +14,11 @@ from patients.selectors import patient_for_user
 from trial.models import Protocol
 from trial.roles import can_enter_data
 
-from .figures import cohort_kinetics_figure, patient_kinetics_figure
+from .figures import b_cell_recovery_figure, cohort_kinetics_figure, patient_kinetics_figure
 from .forms import LaboratoryForm
 from .models import Laboratory
 from .rules import Analyte
-from .selectors import ae_suggestions, cohort_series_by_response
+from .selectors import ae_suggestions, cohort_b_cell_aplasia, cohort_series_by_response
 from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
@@ -85,6 +86,7 @@ def _patient_series(patient, found) -> dict:
 
 
 @login_required
+@require_GET
 def patient_kinetics(request, study_id):
     """The patient's CAR-T kinetics (NCA), B-cell aplasia and ICAHT, with the log-scale plot."""
     patient = patient_for_user(user=request.user, study_id=study_id)
@@ -104,6 +106,7 @@ def _image(content: bytes) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def patient_kinetics_png(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
     return _image(patient_kinetics_figure(_patient_series(patient, patient_kinetics_of(patient))))
@@ -114,6 +117,7 @@ def _cohort_groups(request):
 
 
 @login_required
+@require_GET
 def cohort_kinetics(request):
     groups = _cohort_groups(request)
     return render(request, "laboratory/cohort_kinetics.html", {
@@ -121,8 +125,15 @@ def cohort_kinetics(request):
 
 
 @login_required
+@require_GET
 def cohort_kinetics_png(request):
     protocol = Protocol.objects.current()
     return _image(cohort_kinetics_figure(
         _cohort_groups(request), days=protocol.kinetics_sampling_days, lloq=protocol.car_transgene_lloq_copies_per_ug,
         unit="CAR transgene, copies/µg genomic DNA"))
+
+
+@login_required
+@require_GET
+def b_cell_recovery_png(request):
+    return _image(b_cell_recovery_figure(cohort_b_cell_aplasia(Patient.objects.visible_to(request.user))))

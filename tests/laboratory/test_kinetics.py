@@ -6,9 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from laboratory.figures import cohort_kinetics_drawing, median_by_day
+from laboratory.figures import b_cell_recovery_drawing, cohort_kinetics_drawing, median_by_day
 from laboratory.rules import Sample
-from laboratory.selectors import NON_RESPONDERS, RESPONDERS, cohort_series_by_response
+from laboratory.selectors import NON_RESPONDERS, RESPONDERS, cohort_b_cell_aplasia, cohort_series_by_response
 from laboratory.services import ResultEntry, laboratory_record
 from outcomes.services import response_assessment_save
 from patients.models import Patient
@@ -89,3 +89,19 @@ def test_cohort_groups_by_response_and_median(kinetic_patient, coordinator, prot
     figure = cohort_kinetics_drawing(groups, days=[7], lloq=D(50), unit="copies/µg")
     assert [axes.get_title() for axes in figure.axes] == ["CR/CRi (n = 1)", "No response (n = 1)"]
     assert list(figure.axes[1].lines[1].get_ydata()) == [500.0]  # the median line of one patient
+
+
+def test_b_cell_recovery_curve(kinetic_patient, coordinator, protocol, site_sz):
+    """Two patients: one recovers on day 91 (the kinetic patient), one censored at day 183 (counts 0, 4, 1:
+    never two in a row at 3/µL). Kaplan–Meier: recovery 1/2 at day 91 (2.99 months), then flat."""
+    other = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=DAY_0)
+    for day, count in ((28, "0"), (91, "4"), (183, "1")):
+        laboratory_record(patient=other, by=coordinator, collection_date=on(day),
+                          results=[ResultEntry("cd19_b", D(count), "/µL")])
+    durations = cohort_b_cell_aplasia(Patient.objects.visible_to(coordinator))
+    assert sorted((d.days, d.recovered) for d in durations) == [(91, True), (183, False)]
+    figure = b_cell_recovery_drawing(durations)
+    steps = figure.axes[0].lines[0]
+    assert [round(x, 2) for x in steps.get_xdata()] == [0.0, 2.99, 6.01]
+    assert list(steps.get_ydata()) == [0.0, 0.5, 0.5]
+    assert figure.axes[0].get_title() == "B-cell recovery (n = 2, recovered 1)"
