@@ -23,6 +23,7 @@ class SoftCheck:
     field: str  # the form or API field it concerns
     message: str  # what a coordinator reads
     value: str  # the value that failed, as shown
+    severity: str = "minor"  # "major" when the deviation may affect the patient's safety or the data's reliability
 
 
 class SoftChecksNotAcknowledged(ValidationError):

@@ -26,11 +26,6 @@ _ONE_MG = Decimal("1")
 _CENTI = Decimal("0.01")
 _MILLION = Decimal(1_000_000)
 
-#: Fludarabine is renally cleared; its label reduces the dose when creatinine
-#: clearance is below 70 mL/min (by 20 % for 30–70 mL/min). A reduced dose
-#: given with a clearance below this threshold is therefore a recognised reason.
-FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN = Decimal("70")
-
 #: Infusion must fall at least this many days after the last lymphodepletion
 #: dose (infusion_date − last_dose_date ≥ 2, i.e. at least one rest day between).
 #: The protocol schedule itself (day −3 → day 0) leaves 3 days.
@@ -132,23 +127,69 @@ def dose_verdict(*, planned_mg: Decimal, administered_mg: Decimal | None, tolera
     return DoseVerdict.WITHIN_TOLERANCE
 
 
-def renal_adjustment_recognised(
-    *,
-    agent: str,
-    planned_mg: Decimal,
-    administered_mg: Decimal | None,
-    creatinine_clearance_ml_min: Decimal | None,
-    threshold_ml_min: Decimal = FLUDARABINE_RENAL_CRCL_THRESHOLD_ML_MIN,
-) -> bool:
-    """True when a dose below plan is explained by renal impairment.
+@dataclass(frozen=True)
+class RenalBand:
+    """A creatinine-clearance band of the fludarabine label, as the Protocol stores it
+    (`Protocol.fludarabine_renal_bands`): [min, max) mL/min, its dose reduction, or not recommended."""
 
-    Only fludarabine is renally adjusted; the dose must actually have been
-    given and reduced (a missed dose is not an adjustment), and a creatinine
-    clearance below ``threshold_ml_min`` must be recorded.
-    """
-    if agent != Agent.FLUDARABINE or creatinine_clearance_ml_min is None or administered_mg is None:
-        return False
-    return 0 < administered_mg < planned_mg and creatinine_clearance_ml_min < threshold_ml_min
+    crcl_min_ml_min: Decimal
+    crcl_max_ml_min: Decimal | None
+    reduction_percent: Decimal | None
+    not_recommended: bool
+
+    @classmethod
+    def from_protocol(cls, row: Mapping) -> RenalBand:
+        def number(value):
+            return None if value is None else Decimal(str(value))
+        return cls(crcl_min_ml_min=Decimal(str(row.get("crcl_min_ml_min", 0))),
+                   crcl_max_ml_min=number(row.get("crcl_max_ml_min")),
+                   reduction_percent=number(row.get("reduction_percent")),
+                   not_recommended=bool(row.get("not_recommended", False)))
+
+    @property
+    def label(self) -> str:
+        upper = f"–{self.crcl_max_ml_min.normalize():f}" if self.crcl_max_ml_min is not None else " or more"
+        low = self.crcl_min_ml_min.normalize()
+        span = f"< {self.crcl_max_ml_min.normalize():f}" if low == 0 and self.crcl_max_ml_min is not None \
+            else f"{low:f}{upper}"
+        return f"creatinine clearance {span} mL/min"
+
+
+def fludarabine_renal_band(*, creatinine_clearance_ml_min: Decimal | None,
+                           bands: Sequence[Mapping]) -> RenalBand | None:
+    """The protocol's band the clearance falls in (lower bound included, upper excluded), or None."""
+    if creatinine_clearance_ml_min is None:
+        return None
+    for band in map(RenalBand.from_protocol, bands):
+        if band.crcl_min_ml_min <= creatinine_clearance_ml_min and (
+                band.crcl_max_ml_min is None or creatinine_clearance_ml_min < band.crcl_max_ml_min):
+            return band
+    return None
+
+
+def renal_adjusted_dose_mg(*, planned_mg: Decimal, band: RenalBand | None) -> Decimal:
+    """The fludarabine dose the label plans at this clearance: reduced by the band's percentage, rounded half
+    up to a whole mg like every planned dose; unchanged outside a reducing band."""
+    if band is None or band.reduction_percent is None or band.not_recommended:
+        return planned_mg
+    return (planned_mg * (100 - band.reduction_percent) / 100).quantize(_ONE_MG, rounding=ROUND_HALF_UP)
+
+
+# --- dosing cross-checks ------------------------------------------------------------
+
+
+def lymphodepletion_off_schedule(*, last_dose_date: datetime.date, infusion_date: datetime.date,
+                                 first_day: int, last_day: int) -> bool:
+    """True when the last lymphodepletion dose does not fall on the protocol's study days (−5 to −3) of
+    the infusion: day 0 two days or twelve days after the last dose is not the protocol's schedule."""
+    day = (last_dose_date - infusion_date).days
+    return not first_day <= day <= last_day
+
+
+def fraction_spread_days(fractions: Iterable[InfusionFractionLike]) -> int:
+    """Days from the first to the last fraction of one infusion (0 for a single fraction)."""
+    dates = [fraction.infusion_date for fraction in fractions]
+    return (max(dates) - min(dates)).days if dates else 0
 
 
 # --- CAR-T cell dose ---------------------------------------------------------------

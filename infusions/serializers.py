@@ -21,6 +21,7 @@ class DeviationSerializer(serializers.Serializer):
     field = serializers.CharField()
     message = serializers.CharField()
     value = serializers.CharField()
+    severity = serializers.CharField(help_text="`minor` or `major` (e.g. fludarabine given below 30 mL/min).")
     reason = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username")
     created_at = serializers.DateTimeField()

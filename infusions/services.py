@@ -173,34 +173,46 @@ def lymphodepletion_evaluate(
     )
     given = {(dose.study_day, dose.agent): dose for dose in doses}
     tolerance = protocol.dose_tolerance_percent
+    # Fludarabine by renal function, as the protocol's bands say (the fludarabine label's by default).
+    band = rules.fludarabine_renal_band(creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+                                        bands=protocol.fludarabine_renal_bands)
     lines, checks = [], []
     for plan in planned:
         entry = given.get((plan.study_day, plan.agent))
         administered = entry.administered_mg if entry else None
         # A dose given without a date is taken to be given on its planned day.
         given_on = (entry.administration_date or plan.date) if entry and administered else None
-        verdict = rules.dose_verdict(planned_mg=plan.planned_mg, administered_mg=administered,
+        fludarabine = plan.agent == rules.Agent.FLUDARABINE
+        planned_mg = rules.renal_adjusted_dose_mg(planned_mg=plan.planned_mg, band=band) if fludarabine \
+            else plan.planned_mg
+        verdict = rules.dose_verdict(planned_mg=planned_mg, administered_mg=administered,
                                      tolerance_percent=tolerance)
-        renal = rules.renal_adjustment_recognised(
-            agent=plan.agent, planned_mg=plan.planned_mg, administered_mg=administered,
-            creatinine_clearance_ml_min=creatinine_clearance_ml_min,
-        )
         line = DoseLine(
-            study_day=plan.study_day, agent=plan.agent, planned_date=plan.date, planned_mg=plan.planned_mg,
+            study_day=plan.study_day, agent=plan.agent, planned_date=plan.date, planned_mg=planned_mg,
             administered_mg=administered, administration_date=given_on, verdict=verdict,
-            renal_adjustment=renal, off_day=given_on is not None and given_on != plan.date,
+            renal_adjustment=planned_mg != plan.planned_mg, off_day=given_on is not None and given_on != plan.date,
         )
         lines.append(line)
         where = f"Day {line.day_label} {plan.agent}"
-        if verdict == rules.DoseVerdict.MISSED:
+        not_recommended = fludarabine and band is not None and band.not_recommended
+        if not_recommended and administered:
+            checks.append(SoftCheck(
+                rule="fludarabine_renal_not_recommended", field=line.field, severity="major",
+                message=(f"{where}: {administered} mg given with a {band.label if band else ''} "
+                         f"({creatinine_clearance_ml_min} mL/min): fludarabine is not recommended there. "
+                         f"A major deviation."),
+                value=f"{administered} mg",
+            ))
+        elif verdict == rules.DoseVerdict.MISSED and not not_recommended:
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_missed", field=line.field,
-                message=f"{where}: no dose recorded (plan {plan.planned_mg} mg).", value="missed",
+                message=f"{where}: no dose recorded (plan {planned_mg} mg).", value="missed",
             ))
-        elif verdict == rules.DoseVerdict.OUTSIDE_TOLERANCE and not renal:
+        elif verdict == rules.DoseVerdict.OUTSIDE_TOLERANCE and not not_recommended:
+            adjusted = f" (renally adjusted from {plan.planned_mg} mg)" if line.renal_adjustment else ""
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_tolerance", field=line.field,
-                message=(f"{where}: {administered} mg given, plan {plan.planned_mg} mg "
+                message=(f"{where}: {administered} mg given, plan {planned_mg} mg{adjusted} "
                          f"({line.deviation_percent:+} %), more than {tolerance.normalize():f} % from the plan."),
                 value=f"{administered} mg",
             ))
@@ -340,10 +352,43 @@ class InfusionEvaluation:
         return rules.CellDoseVerdict(self.verdict).label
 
 
+def infusion_cross_checks(*, patient: Patient, fractions: list[rules.InfusionFraction]) -> list[SoftCheck]:
+    """The dosing cross-checks against the rest of the record (soft: acknowledgement + reason → deviation),
+    with the protocol's parameters: the lymphodepletion's last dose on the protocol's days before day 0, and
+    the fractions' spread."""
+    protocol = patient.protocol
+    checks: list[SoftCheck] = []
+    if not fractions:
+        return checks
+    day_0 = rules.first_fraction_date(fractions)
+    course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
+    if course is not None:
+        last = lymphodepletion_last_dose_date(course)
+        if rules.lymphodepletion_off_schedule(last_dose_date=last, infusion_date=day_0,
+                                             first_day=protocol.lymphodepletion_first_day,
+                                             last_day=protocol.lymphodepletion_last_day):
+            checks.append(SoftCheck(
+                rule="lymphodepletion_schedule", field="infusion_date",
+                message=(f"The last lymphodepletion dose ({last:%Y-%m-%d}) is on day {(last - day_0).days} of "
+                         f"this infusion, not on days {protocol.lymphodepletion_first_day} to "
+                         f"{protocol.lymphodepletion_last_day}."),
+                value=f"{day_0:%Y-%m-%d}"))
+    spread = rules.fraction_spread_days(fractions)
+    if spread > protocol.fraction_spread_max_days:
+        checks.append(SoftCheck(
+            rule="fraction_spread", field="infusion_date",
+            message=(f"The fractions of this infusion are spread over {spread} days, more than the protocol's "
+                     f"{protocol.fraction_spread_max_days}."),
+            value=f"{spread} days"))
+    return checks
+
+
 def infusion_evaluate(
-    *, protocol: Protocol, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction]
+    *, protocol: Protocol, weight_kg: Decimal, product: ProductEntry, fractions: list[rules.InfusionFraction],
+    patient: Patient | None = None,
 ) -> InfusionEvaluation:
-    """Day 0, total cells, dose per kg and its verdict. Call after the hard checks."""
+    """Day 0, total cells, dose per kg and its verdict; with ``patient``, the dosing cross-checks against the
+    rest of the record too (`infusion_cross_checks`). Call after the hard checks."""
     total = rules.total_cells(fractions)
     per_kg = rules.cell_dose_per_kg(cart_cells_infused=total, weight_kg=weight_kg)
     shown = rules.dose_million_cells_per_kg(cells_per_kg=per_kg)
@@ -361,6 +406,8 @@ def infusion_evaluate(
                      f" ×10⁶ cells/kg."),
             value=f"{shown} ×10⁶/kg",
         ))
+    if patient is not None:
+        checks.extend(infusion_cross_checks(patient=patient, fractions=fractions))
     return InfusionEvaluation(
         infusion_date=rules.first_fraction_date(fractions), cart_cells_infused=total, dose_cells_per_kg=per_kg,
         dose_million_cells_per_kg=shown, verdict=verdict,
@@ -459,7 +506,8 @@ def infusion_record(
     fractions = sorted(fractions, key=lambda fraction: fraction.infusion_date)
     weight_kg = to_decimal(weight_kg)
     _infusion_hard_checks(patient=patient, weight_kg=weight_kg, product=product, fractions=fractions)
-    evaluation = infusion_evaluate(protocol=protocol, weight_kg=weight_kg, product=product, fractions=fractions)
+    evaluation = infusion_evaluate(protocol=protocol, weight_kg=weight_kg, product=product, fractions=fractions,
+                                   patient=patient)
     infusion = Infusion.objects.filter(patient=patient).first() or Infusion(patient=patient, protocol=protocol)
     infusion.product_lot = product.lot.strip()
     infusion.manufacture_date = product.manufacture_date

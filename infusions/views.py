@@ -175,7 +175,7 @@ def infusion_entry(request, study_id):
             try:
                 evaluation = services.infusion_evaluate(
                     protocol=protocol, weight_kg=data["weight_kg"], product=form.product(),
-                    fractions=form.fractions())
+                    fractions=form.fractions(), patient=patient)
             except (ValueError, TypeError, ArithmeticError):
                 evaluation = None
             if "calculate" not in request.POST:  # "Calculate the dose" shows it (above) and saves nothing

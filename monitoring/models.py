@@ -18,6 +18,8 @@ class ProtocolDeviation(models.Model):
     field = models.CharField(max_length=60, blank=True)
     message = models.CharField(max_length=400)
     value = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=5, choices=[("minor", "Minor"), ("major", "Major")], default="minor",
+                                help_text="Major: may affect the patient's safety or the reliability of the data.")
     reason = models.TextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,13 +1,11 @@
-import logging
 import threading
 
 from celery import shared_task
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+
+from trial.background import build_in_background
 
 from .services import export_jobs
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="monitoring.export_job_run")
@@ -25,23 +23,7 @@ def export_job_start(*, by, patients):
 
 
 def export_job_enqueue(*, job_id: int) -> threading.Thread | None:
-    """Hand the batch to a Celery worker; without a broker (tasks run eagerly, in the request) run it in a
-    background thread of this process instead, so the request answers at once and the job page shows the
-    progress. Returns the thread, if one was started."""
-    # CASEBOOK_BATCH_IN_THREAD (default on) is turned off by tests that want the eager task inline.
-    if not export_job_run.app.conf.task_always_eager or not getattr(settings, "CASEBOOK_BATCH_IN_THREAD", True):
-        export_job_run.delay(job_id)
-        return None
-    thread = threading.Thread(target=_export_job_run_in_thread, kwargs={"job_id": job_id},
-                              name=f"casebook-batch-{job_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _export_job_run_in_thread(*, job_id: int) -> None:
-    try:
-        export_jobs.export_job_run(job_id=job_id)
-    except Exception:  # recorded on the job by export_job_run; a thread has no one else to tell
-        logger.exception("Casebook batch %s failed", job_id)
-    finally:
-        connection.close()  # the thread's own connection
+    """Hand the build to a Celery worker, or without a broker to a thread of this process, so the request
+    answers at once and the page shows the progress (trial.background)."""
+    return build_in_background(export_job_run, export_jobs.export_job_run, name=f"casebook-batch-{job_id}",
+                               job_id=job_id)

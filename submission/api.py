@@ -26,7 +26,7 @@ class _PackageView(APIView):
         parameters=[OpenApiParameter("cutoff", OpenApiTypes.DATE, description=(
             "Data cut-off, YYYY-MM-DD, not after today (default: today), as on the endpoints page."))],
         responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description=(
-            "One .xpt (SAS XPORT v5) and one .csv per dataset, and define.xml (Define-XML 2.0)."))},
+            "One .xpt (SAS XPORT v5) and one .csv per dataset, and define.xml (Define-XML 2.1)."))},
     )
     def get(self, request):
         if not can_lock(request.user):

@@ -1,13 +1,15 @@
-"""Define-XML 2.0 for a package, from `submission.metadata` and the rows it describes.
+"""Define-XML 2.1 for a package, from `submission.metadata` and the rows it describes.
 
 Written with lxml rather than odmlib: the EDC already writes ODM with lxml (monitoring.exports), our one
 metadata table maps onto the elements directly, and the file needs lengths and significant digits measured on
 the rows, which we have at hand; odmlib would add a dependency and a second object model of the same file.
 
-What it holds: one ItemGroupDef per dataset (class, structure, keys, the XPT file as def:leaf), one ItemDef
-per variable (type, length measured on the data, label, origin, codelist, method), value-level metadata
-(def:ValueListDef with def:WhereClauseDef) for the result of every --TESTCD / PARAMCD dataset, the codelists
-the variables use (submission/data/codelists.json), and a MethodDef per computational method.
+What it holds: the standards (def:Standards: the implementation guide and the CDISC Controlled Terminology the
+codelists come from), one ItemGroupDef per dataset (its standard, def:Class, structure, keys, the XPT file as
+def:leaf), one ItemDef per variable (type, length measured on the data, label, origin and its source, codelist),
+value-level metadata (def:ValueListDef with def:WhereClauseDef) for the result of every --TESTCD / PARAMCD dataset,
+the codelists the variables use (submission/data/codelists.json), a MethodDef per computational method, and a
+def:CommentDef per comment (a variable the EDC does not collect, the hand-transcribed terminology).
 """
 import datetime
 import json
@@ -20,15 +22,28 @@ from . import metadata as md
 from .sources import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
-DEF_NS = "http://www.cdisc.org/ns/def/v2.0"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+DEFINE_VERSION = "2.1.0"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 CODELISTS_FILE = Path(__file__).parent / "data" / "codelists.json"
 
 STANDARD = {
-    "sdtm": ("SDTM-IG", md.SDTMIG_VERSION, "Tabulation"),
-    "adam": ("ADaM-IG", md.ADAMIG_VERSION, "Analysis"),
+    # package: (def:Standard Name of the implementation guide, its version, ItemGroupDef Purpose)
+    "sdtm": ("SDTMIG", md.SDTMIG_VERSION, "Tabulation"),
+    "adam": ("ADaMIG", md.ADAMIG_VERSION, "Analysis"),
 }
+IG_OID, CT_OID = "STD.IG", "STD.CT"
+# Define-XML 2.1 names a dataset's class with def:Class and, for some, a def:SubClass.
+CLASS = {"FINDINGS ABOUT": ("FINDINGS", "FINDINGS ABOUT")}
+SUBCLASS = {"ADTTE": "TIME-TO-EVENT", "ADAE": "ADVERSE EVENT"}
+# Origin source (Define-XML 2.1 def:Origin Source): who gave the value. Collected values are the site's.
+ORIGIN_SOURCE = {md.COLLECTED: "Investigator", md.DERIVED: "Sponsor", md.ASSIGNED: "Sponsor",
+                 md.PROTOCOL: "Sponsor"}
+# Methods that say a value is absent are comments in Define-XML 2.1 (def:CommentDef), not computations.
+COMMENTS = {"NOTCOLL", "NOTCODED", "NORANGE"}
+CT_COMMENT = ("COM.CT", "The CDISC terms were transcribed by hand from this Controlled Terminology version; "
+                        "check them against the CT package before a submission.")
 DATA_TYPE = {md.TEXT: "text", md.ISO8601: "date", md.INTEGER: "integer", md.FLOAT: "float", md.DATE: "integer"}
 
 
@@ -66,6 +81,8 @@ def _item_def(parent, *, oid: str, variable: md.Variable, label: str, values: li
               value_list: str | None = None) -> None:
     item = etree.SubElement(parent, _odm("ItemDef"), OID=oid, Name=variable.name,
                             DataType=DATA_TYPE[variable.kind], SASFieldName=variable.name)
+    if variable.method in COMMENTS:
+        item.set(_def("CommentOID"), f"COM.{variable.method}")
     if variable.kind in (md.TEXT,):
         item.set("Length", str(max([len(str(v or "")) for v in values] + [1])))
     elif variable.kind in (md.INTEGER, md.FLOAT, md.DATE):
@@ -78,11 +95,20 @@ def _item_def(parent, *, oid: str, variable: md.Variable, label: str, values: li
     if variable.codelist:
         etree.SubElement(item, _odm("CodeListRef"), CodeListOID=f"CL.{variable.codelist}")
         codelist_oids.add(variable.codelist)
-    origin = etree.SubElement(item, _def("Origin"), Type=variable.origin)
-    if variable.origin == md.PREDECESSOR:
-        _description(origin, f"The variable of the same name in {'DM' if variable.name in _DM_NAMES else 'SDTM'}.")
+    if variable.method in COMMENTS:
+        etree.SubElement(item, _def("Origin"), Type="Not Available")
+    else:
+        _origin(item, variable)
     if value_list:
         etree.SubElement(item, _def("ValueListRef"), ValueListOID=value_list)
+
+
+def _origin(item, variable: md.Variable) -> None:
+    origin = etree.SubElement(item, _def("Origin"), Type=variable.origin)
+    if variable.origin in ORIGIN_SOURCE:
+        origin.set("Source", ORIGIN_SOURCE[variable.origin])
+    if variable.origin == md.PREDECESSOR:
+        _description(origin, f"The variable of the same name in {'DM' if variable.name in _DM_NAMES else 'SDTM'}.")
 
 
 _DM_NAMES = frozenset(md.DM.names)
@@ -107,9 +133,8 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
                                OID=f"MDV.{study.code}.{standard.upper()}",
                                Name=f"{study.code} {standard_name} {standard_version}",
                                Description=f"{standard_name} {standard_version} datasets of {study.code}")
-    version.set(_def("DefineVersion"), "2.0.0")
-    version.set(_def("StandardName"), standard_name)
-    version.set(_def("StandardVersion"), standard_version)
+    version.set(_def("DefineVersion"), DEFINE_VERSION)
+    _standards(version, standard_name, standard_version)
 
     value_lists = _value_level_metadata(version, datasets)
     methods = _item_groups(version, datasets, purpose=purpose, with_domain=standard == "sdtm")
@@ -118,7 +143,24 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
     for key in sorted(methods):
         method = etree.SubElement(version, _odm("MethodDef"), OID=f"MT.{key}", Name=key, Type="Computation")
         _description(method, md.METHODS[key])
+    comments = [(f"COM.{key}", md.METHODS[key]) for key in sorted(
+        {v.method for d in datasets for v in d.variables if v.method in COMMENTS})]
+    for oid, text in [CT_COMMENT, *comments]:
+        _description(etree.SubElement(version, _def("CommentDef"), OID=oid), text)
     return etree.tostring(odm, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _standards(version, name: str, ig_version: str) -> None:
+    """def:Standards: the implementation guide and the Controlled Terminology package (2.1 moved them here from
+    MetaDataVersion's def:StandardName / def:StandardVersion)."""
+    standards = etree.SubElement(version, _def("Standards"))
+    etree.SubElement(standards, _def("Standard"), OID=IG_OID, Name=name, Type="IG", Version=ig_version,
+                     Status="Final")
+    terminology = json.loads(CODELISTS_FILE.read_text())["standard"]
+    ct = etree.SubElement(standards, _def("Standard"), OID=CT_OID, Name=terminology["name"], Type="CT",
+                          PublishingSet=terminology["publishing_set"], Version=terminology["version"],
+                          Status="Final")
+    ct.set(_def("CommentOID"), CT_COMMENT[0])
 
 
 def _value_level_metadata(version, datasets: list[md.Dataset]) -> dict[str, str]:
@@ -154,7 +196,7 @@ def _item_groups(version, datasets: list[md.Dataset], *, purpose: str, with_doma
         if with_domain and not dataset.name.startswith("SUPP"):
             group.set("Domain", dataset.name)
         group.set(_def("Structure"), dataset.structure)
-        group.set(_def("Class"), dataset.cls)
+        group.set(_def("StandardOID"), IG_OID)
         group.set(_def("ArchiveLocationID"), f"LF.{dataset.name}")
         _description(group, dataset.label)
         for order, variable in enumerate(dataset.variables, start=1):
@@ -162,9 +204,13 @@ def _item_groups(version, datasets: list[md.Dataset], *, purpose: str, with_doma
                                    OrderNumber=str(order), Mandatory="Yes" if variable.core == "Req" else "No")
             if variable.name in dataset.keys:
                 ref.set("KeySequence", str(dataset.keys.index(variable.name) + 1))
-            if variable.method:
+            if variable.method and variable.method not in COMMENTS:
                 ref.set("MethodOID", f"MT.{variable.method}")
                 methods.add(variable.method)
+        class_name, subclass = CLASS.get(dataset.cls, (dataset.cls, SUBCLASS.get(dataset.name)))
+        cls = etree.SubElement(group, _def("Class"), Name=class_name)
+        if subclass:
+            etree.SubElement(cls, _def("SubClass"), Name=subclass)
         leaf = etree.SubElement(group, _def("leaf"), ID=f"LF.{dataset.name}")
         leaf.set(f"{{{XLINK_NS}}}href", dataset.filename)
         etree.SubElement(leaf, _def("title")).text = dataset.filename
@@ -197,6 +243,8 @@ def _codelists(version, used: set[str]) -> None:
         codelist = known[key]
         element = etree.SubElement(version, _odm("CodeList"), OID=f"CL.{key}", Name=codelist["name"],
                                    DataType="text")
+        if codelist["source"] == "CDISC":
+            element.set(_def("StandardOID"), CT_OID)
         for order, term in enumerate(codelist["terms"], start=1):
             item = etree.SubElement(element, _odm("EnumeratedItem"), CodedValue=term, OrderNumber=str(order))
             if term in codelist.get("extended", ()):
@@ -224,7 +272,8 @@ def define_problems(document: bytes) -> list[str]:
     problems += [f"{oid} defined {count} times" for oid, count in defined.items() if count > 1]
     leaves = {leaf.get("ID") for leaf in tree.iterfind(".//def:leaf", namespaces)}
     references = [(element, name) for element in tree.iter() for name in (
-        "ItemOID", "CodeListOID", "MethodOID", "ValueListOID", "WhereClauseOID", f"{{{DEF_NS}}}ItemOID")
+        "ItemOID", "CodeListOID", "MethodOID", "ValueListOID", "WhereClauseOID", f"{{{DEF_NS}}}ItemOID",
+        f"{{{DEF_NS}}}StandardOID", f"{{{DEF_NS}}}CommentOID")
         if element.get(name)]
     for element, name in references:
         if element.get(name) not in defined:

@@ -1,13 +1,11 @@
-import logging
 import threading
 
 from celery import shared_task
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+
+from trial.background import build_in_background
 
 from . import services
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="submission.submission_package_run")
@@ -25,23 +23,7 @@ def submission_package_start(*, by, standard: str, cutoff):
 
 
 def submission_package_enqueue(*, package_id: int) -> threading.Thread | None:
-    """Hand the build to a Celery worker; without a broker (tasks run eagerly) build it in a background thread
-    of this process, so the request answers at once and the page shows the progress — as casebook batches do,
-    under the same switch (CASEBOOK_BATCH_IN_THREAD, turned off by tests that want the eager task inline)."""
-    if not submission_package_run.app.conf.task_always_eager or not getattr(
-            settings, "CASEBOOK_BATCH_IN_THREAD", True):
-        submission_package_run.delay(package_id)
-        return None
-    thread = threading.Thread(target=_run_in_thread, kwargs={"package_id": package_id},
-                              name=f"submission-package-{package_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_thread(*, package_id: int) -> None:
-    try:
-        services.submission_package_run(package_id=package_id)
-    except Exception:  # recorded on the package by submission_package_run; a thread has no one else to tell
-        logger.exception("Submission package %s failed", package_id)
-    finally:
-        connection.close()  # the thread's own connection
+    """Hand the build to a Celery worker, or without a broker to a thread of this process, so the request
+    answers at once and the page shows the progress (trial.background)."""
+    return build_in_background(submission_package_run, services.submission_package_run,
+                               name=f"submission-package-{package_id}", package_id=package_id)

@@ -46,11 +46,6 @@ class Protocol(models.Model):
     )
     min_days_last_lymphodepletion_to_infusion = models.PositiveSmallIntegerField(default=2)
 
-    infusion_weight_change_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("10"),
-        help_text="An infusion weight further than this from the latest earlier weight (lymphodepletion or "
-                  "baseline) is a soft check: the dose per kg rests on it.",
-    )
     fraction_spread_max_days = models.PositiveSmallIntegerField(
         default=7, help_text="Fractions of one infusion given over more days than this are a soft check.",
     )

@@ -24,7 +24,6 @@ PROTOCOL_V1 = {
     "lymphodepletion_last_day": -3,
     "dose_tolerance_percent": Decimal("10"),
     "min_days_last_lymphodepletion_to_infusion": 2,
-    "infusion_weight_change_percent": Decimal("10"),
     "fraction_spread_max_days": 7,
     "fludarabine_renal_bands": [],  # FLUDARABINE_RENAL_BANDS below
     "expected_adverse_events": [],  # EXPECTED_ADVERSE_EVENTS below

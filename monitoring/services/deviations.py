@@ -23,7 +23,7 @@ def deviations_record(*, crf: CaseReportForm, checks: list[SoftCheck], reason: s
         deviation = ProtocolDeviation(
             patient=crf.patient, content_type=content_type, object_id=crf.pk,
             crf_label=crf.crf_label, rule=check.rule, field=check.field, message=check.message,
-            value=check.value, reason=reason.strip(), created_by=by,
+            value=check.value, severity=check.severity, reason=reason.strip(), created_by=by,
         )
         audited_save(instance=deviation, by=by, reason=reason.strip())
         deviations.append(deviation)

@@ -21,10 +21,11 @@ from infusions.rules import (
     dose_verdict,
     earliest_infusion_date,
     first_fraction_date,
+    fludarabine_renal_band,
     infusion_too_early,
     planned_course,
     planned_dose_mg,
-    renal_adjustment_recognised,
+    renal_adjusted_dose_mg,
     total_cells,
 )
 
@@ -149,49 +150,34 @@ def test_dose_verdict_agrees_with_exact_rational_deviation(planned, administered
     assert dose_verdict(planned_mg=D(planned), administered_mg=administered, tolerance_percent=TOLERANCE) == expected
 
 
-# --- renal adjustment ------------------------------------------------------------------
+# --- renal adjustment (the protocol's bands, from the fludarabine label) ----------------------------
+
+BANDS = [{"crcl_min_ml_min": 30, "crcl_max_ml_min": 70, "reduction_percent": 20, "not_recommended": False},
+         {"crcl_min_ml_min": 0, "crcl_max_ml_min": 30, "reduction_percent": None, "not_recommended": True}]
 
 
-def test_reduced_fludarabine_with_crcl_55_is_a_recognised_renal_adjustment():
-    assert renal_adjustment_recognised(
-        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("55")
-    )
+@pytest.mark.parametrize("crcl, reduction, not_recommended", [
+    (D("69.9"), D("20"), False), (D("30"), D("20"), False), (D("29.9"), None, True), (D("70"), None, None),
+    (None, None, None)])
+def test_fludarabine_renal_band_by_creatinine_clearance(crcl, reduction, not_recommended):
+    band = fludarabine_renal_band(creatinine_clearance_ml_min=crcl, bands=BANDS)
+    if not_recommended is None:
+        assert band is None
+    else:
+        assert (band.reduction_percent, band.not_recommended) == (reduction, not_recommended)
 
 
-def test_reduced_fludarabine_with_crcl_at_threshold_70_is_not_recognised():
-    assert renal_adjustment_recognised(  # just below the threshold
-        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("69.9")
-    )
-    assert not renal_adjustment_recognised(
-        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("70")
-    )
-    assert renal_adjustment_recognised(
-        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=D("69.9")
-    )
+def test_crcl_55_plans_fludarabine_20_percent_lower_rounded_to_a_whole_mg():
+    band = fludarabine_renal_band(creatinine_clearance_ml_min=D("55"), bands=BANDS)
+    assert renal_adjusted_dose_mg(planned_mg=D("52"), band=band) == D("42")
+    assert renal_adjusted_dose_mg(planned_mg=D("52"), band=None) == D("52")
 
 
-def test_reduced_fludarabine_without_recorded_crcl_is_not_recognised():
-    assert not renal_adjustment_recognised(
-        agent=FLU, planned_mg=D("55"), administered_mg=D("44"), creatinine_clearance_ml_min=None
-    )
-
-
-def test_reduced_cyclophosphamide_is_not_a_renal_adjustment():
-    assert not renal_adjustment_recognised(
-        agent=CY, planned_mg=D("546"), administered_mg=D("400"), creatinine_clearance_ml_min=D("40")
-    )
-
-
-@pytest.mark.parametrize("administered_mg", [None, D("0"), D("55"), D("60")])
-def test_missed_full_or_increased_fludarabine_is_not_a_renal_adjustment(administered_mg):
-    assert not renal_adjustment_recognised(
-        agent=FLU, planned_mg=D("55"), administered_mg=administered_mg, creatinine_clearance_ml_min=D("40")
-    )
-
-
-def test_renal_threshold_can_come_from_the_protocol():
-    kwargs = {"agent": FLU, "planned_mg": D("55"), "administered_mg": D("44"), "creatinine_clearance_ml_min": D("65")}
-    assert not renal_adjustment_recognised(**kwargs, threshold_ml_min=D("60"))
+def test_renal_bands_come_from_the_protocol():
+    stricter = [{"crcl_min_ml_min": 0, "crcl_max_ml_min": 60, "reduction_percent": 25, "not_recommended": False}]
+    assert fludarabine_renal_band(creatinine_clearance_ml_min=D("65"), bands=stricter) is None
+    band = fludarabine_renal_band(creatinine_clearance_ml_min=D("59"), bands=stricter)
+    assert renal_adjusted_dose_mg(planned_mg=D("52"), band=band) == D("39")
 
 
 # --- CAR-T cell dose -------------------------------------------------------------------

@@ -91,15 +91,16 @@ def test_missed_day_and_dose_on_the_wrong_day_are_soft_checks(patient_sz, coordi
         "lymphodepletion_dose_date", "lymphodepletion_dose_date", "lymphodepletion_dose_missed"]
 
 
-def test_fludarabine_reduced_for_renal_function_is_a_recognised_reason(patient_sz, coordinator):
+def test_fludarabine_reduced_for_renal_function_is_judged_against_the_adjusted_plan(patient_sz, coordinator):
+    """CrCl 55 mL/min: the label's 20 % reduction plans 42 mg (52 × 0.8 = 41.6), so 42 mg is within tolerance
+    and no deviation; without a low clearance the same reduction is a deviation."""
     reduced = {(day, "fludarabine"): Decimal("42") for day in (-5, -4, -3)}  # −19 % of 52 mg
     course = services.lymphodepletion_record(
         patient=patient_sz, by=coordinator, start_date=START, weight_kg=Decimal("63.4"), height_cm=Decimal("170"),
         doses=full_course(PLAN_173, reduced), creatinine_clearance_ml_min=Decimal("55"))
     flu = course.doses.get(study_day=-5, agent="fludarabine")
-    assert (flu.verdict, flu.renal_adjustment) == ("outside_tolerance", True)
+    assert (flu.planned_mg, flu.verdict, flu.renal_adjustment) == (Decimal("42"), "within_tolerance", True)
     assert not ProtocolDeviation.objects.exists()
-    # Without a low clearance the same reduction is a deviation.
     with pytest.raises(SoftChecksNotAcknowledged):
         services.lymphodepletion_record(
             patient=patient_sz, by=coordinator, start_date=START, weight_kg=Decimal("63.4"),
@@ -165,8 +166,10 @@ def test_infusion_one_day_after_last_lymphodepletion_dose_is_refused(lymphodeple
         services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
                                  fractions=single(300_000_000, on=datetime.date(2026, 2, 4)))
     assert "2026-02-05 at the earliest" in refused.value.message_dict["infusion_date"][0]
+    # Day −2 is possible but not the protocol's schedule (days −5 to −3): a soft check, acknowledged.
     services.infusion_record(patient=lymphodepleted, by=coordinator, weight_kg=Decimal("50"), product=PRODUCT,
-                             fractions=single(300_000_000, on=datetime.date(2026, 2, 5)))
+                             fractions=single(300_000_000, on=datetime.date(2026, 2, 5)), acknowledge_deviation=True,
+                             deviation_reason="Product released early")
 
 
 def test_split_dose_sums_fractions_and_day_0_is_the_first(lymphodepleted, coordinator,

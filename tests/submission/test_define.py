@@ -1,7 +1,8 @@
-"""define.xml of both packages: well-formed, in the ODM 1.3 and Define-XML 2.0 namespaces, the ODM part valid
+"""define.xml of both packages: well-formed, in the ODM 1.3 and Define-XML 2.1 namespaces, the ODM part valid
 against the ODM 1.3.2 schema, and internally consistent (every OID referenced is defined, every dataset has
-its file in the ZIP). Breaking the metadata (a method or codelist key that does not exist, a dataset without
-its file) fails here."""
+its file in the ZIP). Breaking the metadata (a method, codelist, standard or comment that does not exist, a
+dataset without its file) fails here, and so does writing the 2.0 structure (StandardName/StandardVersion on
+MetaDataVersion, def:Class as an attribute, an origin without its source)."""
 import datetime
 import io
 import pathlib
@@ -46,9 +47,16 @@ def test_define_is_well_formed_consistent_and_valid_odm(packages):
     for standard, archive in packages.items():
         document = archive.read("define.xml")
         tree = etree.fromstring(document)
-        assert tree.tag == f"{{{ODM_NS}}}ODM" and tree.nsmap["def"] == DEF_NS
+        assert tree.tag == f"{{{ODM_NS}}}ODM" and tree.nsmap["def"] == DEF_NS == "http://www.cdisc.org/ns/def/v2.1"
+        assert tree.get(f"{{{DEF_NS}}}Context") == "Submission"
         version = tree.find(".//odm:MetaDataVersion", NS)
-        assert version.get(f"{{{DEF_NS}}}DefineVersion") == "2.0.0"
+        assert version.get(f"{{{DEF_NS}}}DefineVersion") == "2.1.0"
+        assert version.get(f"{{{DEF_NS}}}StandardName") is None  # 2.0's; 2.1 has def:Standards
+        assert etree.QName(version[0]).localname == "Standards"  # the first child of MetaDataVersion
+        for group in tree.iterfind(".//odm:ItemGroupDef", NS):
+            assert group.get(f"{{{DEF_NS}}}Class") is None, standard
+            assert [etree.QName(child).localname for child in group][-2:] == ["Class", "leaf"], group.get("OID")
+            assert group.get(f"{{{DEF_NS}}}StandardOID") == "STD.IG"
         assert define_problems(document) == [], standard
         stripped = odm_part(tree)
         assert schema.validate(stripped), (standard, schema.error_log.last_error)
@@ -58,10 +66,32 @@ def test_define_is_well_formed_consistent_and_valid_odm(packages):
 
 def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     tree = etree.fromstring(packages["sdtm"].read("define.xml"))
-    assert tree.find(".//odm:MetaDataVersion", NS).get(f"{{{DEF_NS}}}StandardVersion") == "3.4"
+    standards = [dict(e.attrib) for e in tree.iterfind(".//def:Standards/def:Standard", NS)]
+    assert standards == [
+        {"OID": "STD.IG", "Name": "SDTMIG", "Type": "IG", "Version": "3.4", "Status": "Final"},
+        {"OID": "STD.CT", "Name": "CDISC/NCI", "Type": "CT", "PublishingSet": "SDTM", "Version": "2024-03-29",
+         "Status": "Final", f"{{{DEF_NS}}}CommentOID": "COM.CT"}]
+    assert "transcribed by hand" in tree.findtext(
+        ".//def:CommentDef[@OID='COM.CT']/odm:Description/odm:TranslatedText", namespaces=NS)
     dm = tree.find(".//odm:ItemGroupDef[@OID='IG.DM']", NS)
     assert dm.find("odm:ItemRef[@ItemOID='IT.DM.USUBJID']", NS).get("KeySequence") == "2"
-    assert dm.get(f"{{{DEF_NS}}}Class") == "SPECIAL PURPOSE"
+    assert (dm.get("Repeating"), dm.get("IsReferenceData"), dm.get("Purpose"), dm.get("SASDatasetName"),
+            dm.get(f"{{{DEF_NS}}}Structure")) == ("No", "No", "Tabulation", "DM", "One record per subject")
+    assert dm.find("def:Class", NS).get("Name") == "SPECIAL PURPOSE"
+    fa_class = tree.find(".//odm:ItemGroupDef[@OID='IG.FA']/def:Class", NS)
+    assert (fa_class.get("Name"), fa_class.find("def:SubClass", NS).get("Name")) == ("FINDINGS", "FINDINGS ABOUT")
+    assert tree.find(".//odm:ItemGroupDef[@OID='IG.TS']", NS).get("IsReferenceData") == "Yes"
+    # A collected value's origin is the site's; a variable the EDC does not collect has a comment, not a method.
+    sex = tree.find(".//odm:ItemDef[@OID='IT.DM.SEX']/def:Origin", NS)
+    assert (sex.get("Type"), sex.get("Source")) == ("Collected", "Investigator")
+    race = tree.find(".//odm:ItemDef[@OID='IT.DM.RACE']", NS)
+    assert (race.get(f"{{{DEF_NS}}}CommentOID"), race.find("def:Origin", NS).get("Type")) == (
+        "COM.NOTCOLL", "Not Available")
+    assert dm.find("odm:ItemRef[@ItemOID='IT.DM.RACE']", NS).get("MethodOID") is None
+    assert "no field for it" in tree.findtext(
+        ".//def:CommentDef[@OID='COM.NOTCOLL']/odm:Description/odm:TranslatedText", namespaces=NS)
+    assert tree.find(".//odm:CodeList[@OID='CL.SEX']", NS).get(f"{{{DEF_NS}}}StandardOID") == "STD.CT"
+    assert tree.find(".//odm:CodeList[@OID='CL.AEREL']", NS).get(f"{{{DEF_NS}}}StandardOID") is None  # sponsor
     exdose = tree.find(".//odm:ItemDef[@OID='IT.EX.EXDOSE']", NS)
     assert (exdose.get("DataType"), exdose.get("SignificantDigits")) == ("float", "1")  # 6.0, 2.5, 52.0
     assert tree.find(".//odm:ItemDef[@OID='IT.EX.EXSTDTC']", NS).get("DataType") == "date"
@@ -73,8 +103,19 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     where = tree.find(".//def:WhereClauseDef[@OID='WC.FA.FATESTCD.TEMP']/odm:RangeCheck", NS)
     assert (where.get(f"{{{DEF_NS}}}ItemOID"), where.findtext("odm:CheckValue", namespaces=NS)) == (
         "IT.FA.FATESTCD", "TEMP")
+    faorres = tree.find(".//odm:ItemDef[@OID='IT.FA.FAORRES']/def:ValueListRef", NS)
+    assert faorres.get("ValueListOID") == "VL.FA.FAORRES"
+    vlm = tree.find(".//def:ValueListDef[@OID='VL.FA.FAORRES']/odm:ItemRef[@ItemOID='IT.FA.FAORRES.TEMP']", NS)
+    assert vlm.find("def:WhereClauseRef", NS).get("WhereClauseOID") == "WC.FA.FATESTCD.TEMP"
     temp = tree.find(".//odm:ItemDef[@OID='IT.FA.FAORRES.TEMP']", NS)
     assert temp.get("Length") == "4"  # "38.6"
+    # LB: MRD by flow, its value-level metadata per LBTESTCD, no reference range (a comment says why).
+    assert tree.find(".//odm:ItemGroupDef[@OID='IG.LB']/def:Class", NS).get("Name") == "FINDINGS"
+    mrd = tree.find(".//def:ValueListDef[@OID='VL.LB.LBORRES']/odm:ItemRef", NS)
+    assert (mrd.get("ItemOID"), mrd.find("def:WhereClauseRef", NS).get("WhereClauseOID")) == (
+        "IT.LB.LBORRES.MRDFLOW", "WC.LB.LBTESTCD.MRDFLOW")
+    assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBORNRLO']", NS).get(f"{{{DEF_NS}}}CommentOID") == "COM.NORANGE"
+    assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBLLOQ']/def:Origin", NS).get("Type") == "Collected"
     unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6 cells/kg']", NS)
     assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
 
@@ -83,6 +124,16 @@ def test_adam_define_has_the_time_to_event_parameters(packages):
     tree = etree.fromstring(packages["adam"].read("define.xml"))
     assert {e.get("OID") for e in tree.iterfind(".//odm:ItemGroupDef", NS)} == {
         "IG.ADSL", "IG.ADTTE", "IG.ADRS", "IG.ADAE"}
+    ig = tree.find(".//def:Standards/def:Standard[@OID='STD.IG']", NS)
+    assert (ig.get("Name"), ig.get("Version")) == ("ADaMIG", "1.3")
+    adtte = tree.find(".//odm:ItemGroupDef[@OID='IG.ADTTE']", NS)
+    assert (adtte.get("Purpose"), adtte.find("def:Class", NS).get("Name"),
+            adtte.find("def:Class/def:SubClass", NS).get("Name")) == ("Analysis", "BASIC DATA STRUCTURE",
+                                                                      "TIME-TO-EVENT")
+    # A derived variable names its computational method.
+    cnsr = adtte.find("odm:ItemRef[@ItemOID='IT.ADTTE.CNSR']", NS)
+    assert "CNSR 0 for the event" in tree.findtext(
+        f".//odm:MethodDef[@OID='{cnsr.get('MethodOID')}']/odm:Description/odm:TranslatedText", namespaces=NS)
     assert tree.find(".//odm:ItemDef[@OID='IT.ADTTE.ADT']", NS).get(f"{{{DEF_NS}}}DisplayFormat") == "DATE9."
     codes = [e.findtext("odm:CheckValue", namespaces=NS)
              for e in tree.iterfind(".//def:WhereClauseDef/odm:RangeCheck", NS)
@@ -96,7 +147,9 @@ def test_a_reference_to_nothing_is_found():
     document = (f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}"><Study OID="S"><MetaDataVersion OID="M" Name="M">'
                 '<ItemGroupDef OID="IG.X" Name="X" Repeating="No" def:ArchiveLocationID="LF.X">'
                 '<ItemRef ItemOID="IT.X.A" OrderNumber="1" Mandatory="Yes" MethodOID="MT.NONE"/></ItemGroupDef>'
+                '<CodeList OID="CL.X" Name="X" DataType="text" def:StandardOID="STD.NONE" def:CommentOID="COM.NONE"/>'
                 '</MetaDataVersion></Study></ODM>').encode()
     assert define_problems(document) == [
         "ItemRef refers to IT.X.A, which is not defined", "ItemRef refers to MT.NONE, which is not defined",
+        "CodeList refers to STD.NONE, which is not defined", "CodeList refers to COM.NONE, which is not defined",
         "IG.X: no def:leaf LF.X"]

@@ -78,7 +78,8 @@ def test_correcting_the_infusion_date_retargets_on_the_worker(worker, patient_sz
 
     infuse(patient_sz, coordinator)
     assert wait_for(lambda: Visit.objects.filter(patient=patient_sz).count() == 16)
-    infuse(patient_sz, coordinator, on=datetime.date(2026, 2, 9), reason="Wrong date transcribed")
+    # 8 February: still on the protocol's schedule (the last lymphodepletion dose, 3 February, on day −5).
+    infuse(patient_sz, coordinator, on=datetime.date(2026, 2, 8), reason="Wrong date transcribed")
     assert wait_for(lambda: Visit.objects.get(patient=patient_sz, definition__code="D1").target_date
-                    == datetime.date(2026, 2, 10))
+                    == datetime.date(2026, 2, 9))
     assert Visit.objects.filter(patient=patient_sz).count() == 16

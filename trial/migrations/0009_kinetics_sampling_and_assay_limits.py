@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trial', '0007_dosing_checks_and_reference_safety_information'),
+        ('trial', '0008_remove_protocol_infusion_weight_change_percent'),
     ]
 
     operations = [
