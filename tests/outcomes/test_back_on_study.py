@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from monitoring.services.queries import query_answer, query_raise
 from outcomes.models import EndOfStudy
 from outcomes.services import (
     end_of_study_correct,
@@ -172,3 +173,21 @@ def test_end_of_study_for_death_that_is_the_only_record_of_the_death_is_not_remo
     scheduled.refresh_from_db()
     assert (end.removed, scheduled.status) == (False, PatientStatus.OFF_STUDY)
     assert EndOfStudy.objects.filter(removed=False).count() == 1
+
+
+def test_end_of_study_date_corrected_through_a_query_answer_reopens_the_visits_before_it(
+        scheduled, coordinator, monitor):
+    """A query answer corrects through the form's service, so the end of study follows there too."""
+    end = end_of_study_save(patient=scheduled, by=coordinator, values={"end_date": day(40),
+                                                                       "end_reason": "lost_to_follow_up"})
+    query = query_raise(crf=end, field="end_date", text="The letter is dated day 99?", by=monitor)
+    query_answer(query=query, by=coordinator, text="Yes: 2026-04-29", new_value=day(99).isoformat(),
+                 reason="Source: the letter")
+    scheduled.refresh_from_db()
+    assert (scheduled.status, scheduled.off_study_date, scheduled.off_study_reason) == (
+        PatientStatus.OFF_STUDY, day(99), "Lost to follow-up")
+    now = statuses(scheduled)
+    assert (now["M3"], now["M6"]) == (VisitStatus.OVERDUE, VisitStatus.NOT_EXPECTED)
+    assert scheduled.visits.get(definition__code="M3").history.first().history_change_reason == (
+        "Re-opened: end of study of 2026-03-01 (Lost to follow-up) corrected to 2026-04-29 (Lost to follow-up): "
+        "Source: the letter")
