@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "infusions",
     "safety",
     "outcomes",
+    "laboratory",
     "monitoring",
     "visits",
     "submission",

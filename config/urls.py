@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("infusions.urls")),
     path("", include("visits.urls")),
     path("outcomes/", include("outcomes.urls")),
+    path("", include("laboratory.urls")),
     path("safety/", include("safety.urls")),
     path("submission/", include("submission.urls")),
     path("api/v1/", include("config.api")),

@@ -177,6 +177,7 @@ class EndOfStudy(CaseReportForm):
     crf_label = "End of study"
     correctable_fields = ("end_date", "end_reason", "end_reason_other", "comments")
     correction_service = "outcomes.services.end_of_study_correct"
+    removal_service = "outcomes.services.end_of_study_remove"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="end_of_study_forms")
     end_date = models.DateField("end-of-study date", help_text="For a death, the date of death.")

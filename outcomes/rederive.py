@@ -1,5 +1,6 @@
-"""What outcomes keeps for the whole record: the patient's one death, reconciled whenever a form that
-records one is saved (`patients.services.patient_death_recorded` finds this module through `trial.hooks`)."""
+"""What outcomes keeps for the whole record: the patient's one death and end of study, reconciled whenever a
+form that records (or recorded) a death is saved or removed (`patients.services.patient_death_recorded` finds
+this module through `trial.hooks`)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,5 +13,5 @@ if TYPE_CHECKING:
     from patients.models import Patient
 
 
-def death_recorded(*, patient: Patient, by: User | None) -> None:
-    patient_death_reconcile(patient=patient, by=by)
+def death_recorded(*, patient: Patient, by: User | None, cause: str = "") -> None:
+    patient_death_reconcile(patient=patient, by=by, cause=cause)

@@ -19,7 +19,8 @@ from crf.models import crf_model
 from crf.services import crf_record, crf_remove, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient, Visit
-from patients.services import patient_off_study
+from patients.services import patient_off_study, patient_on_study
+from visits.services import visits_follow_study_status
 
 from .models import (
     EndOfStudy,
@@ -291,6 +292,8 @@ def follow_up_save(
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
         follow_up.visit = visit
+    death_before = (FollowUp.objects.filter(pk=follow_up.pk).values_list("death_date", "contact_date").first()
+                    if follow_up.pk else None)
     for name in FOLLOW_UP_FIELDS:
         if name in values:
             value = values[name]
@@ -312,8 +315,12 @@ def follow_up_save(
         soft_checks=visit_window_check(visit=follow_up.visit, on_date=follow_up.contact_date, field="contact_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    if follow_up.death_date is not None or follow_up.pk is not None:  # a death recorded, or perhaps corrected
-        patient_death_reconcile(patient=patient, by=by)
+    cause = ""
+    if death_before is not None and death_before[0] is not None and death_before[0] != follow_up.death_date:
+        cause = (f"death of {death_before[0]:%Y-%m-%d} on the follow-up of {death_before[1]:%Y-%m-%d} corrected"
+                 f"{f' to {follow_up.death_date:%Y-%m-%d}' if follow_up.death_date else ''}: {reason.strip()}")
+    if follow_up.death_date is not None or cause:  # a death recorded, or corrected
+        patient_death_reconcile(patient=patient, by=by, cause=cause)
     return follow_up
 
 
@@ -324,7 +331,9 @@ def follow_up_remove(*, crf: FollowUp, by: User, reason: str) -> FollowUp:
     `crf_remove`)."""
     crf_remove(crf=crf, by=by, reason=reason)
     if crf.death_date is not None:
-        patient_death_reconcile(patient=crf.patient, by=by)
+        patient_death_reconcile(patient=crf.patient, by=by, cause=(
+            f"death of {crf.death_date:%Y-%m-%d} on the follow-up of {crf.contact_date:%Y-%m-%d} removed: "
+            f"{reason.strip()}"))
     return crf
 
 
@@ -388,6 +397,7 @@ def end_of_study_save(
         end_of_study = EndOfStudy(patient=patient, protocol=patient.protocol)
     elif end_of_study.patient_id != patient.pk:
         raise ValidationError("This end-of-study form belongs to another patient.")
+    before = EndOfStudy.objects.filter(pk=end_of_study.pk).first() if end_of_study.pk else None
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
         end_of_study.visit = visit
@@ -399,13 +409,31 @@ def end_of_study_save(
     end_of_study_hard_checks(patient=patient, end_of_study=end_of_study)
     crf_record(crf=end_of_study, by=by, reason=reason, acknowledge_deviation=acknowledge_deviation,
                deviation_reason=deviation_reason)
-    if end_of_study.end_reason == EndOfStudyReason.DEATH:
-        patient_death_reconcile(patient=patient, by=by)
-    else:
-        patient_off_study(patient=patient, on_date=end_of_study.end_date, reason=end_of_study.reason_text[:200],
-                          by=by, cause=(f"End of study on {end_of_study.end_date:%Y-%m-%d} "
-                                        f"({end_of_study.reason_text}) recorded on the end-of-study form"))
+    cause = ""
+    if before is not None and (before.end_date, before.reason_text) != (end_of_study.end_date,
+                                                                        end_of_study.reason_text):
+        cause = (f"end of study of {before.end_date:%Y-%m-%d} ({before.reason_text}) corrected to "
+                 f"{end_of_study.end_date:%Y-%m-%d} ({end_of_study.reason_text}): {reason.strip()}")
+    patient_death_reconcile(patient=patient, by=by, cause=cause)
     return end_of_study
+
+
+@transaction.atomic
+def end_of_study_remove(*, crf: EndOfStudy, by: User, reason: str) -> EndOfStudy:
+    """Remove an End-of-study form (`EndOfStudy.removal_service`): the patient's end of study follows the
+    forms that remain — a death recorded elsewhere, or back on study with the visits re-opened. The only
+    record of a death is not removed (as `crf_remove` holds for the forms with a death date)."""
+    if crf.end_reason == EndOfStudyReason.DEATH and not crf.removed:
+        death = patient_death(crf.patient)
+        if death is not None and all(s.crf_code == EndOfStudy.crf_code for s in death.sources):
+            raise ValidationError({"reason": (
+                f"This form is the only record of the patient's death ({crf.end_date:%Y-%m-%d}), which took the "
+                f"patient off study. Record the death where it belongs before removing this form, or correct "
+                f"it through a query.")})
+    crf_remove(crf=crf, by=by, reason=reason)
+    patient_death_reconcile(patient=crf.patient, by=by, cause=(
+        f"end of study of {crf.end_date:%Y-%m-%d} ({crf.reason_text}) removed: {reason.strip()}"))
+    return crf
 
 
 def end_of_study_correct(*, crf: EndOfStudy, field: str, value: Any, by: User, reason: str,
@@ -415,20 +443,46 @@ def end_of_study_correct(*, crf: EndOfStudy, field: str, value: Any, by: User, r
                              acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
 
 
-def patient_death_reconcile(*, patient: Patient, by: User | None) -> PatientDeath | None:
-    """After a form that records a death was saved: the patient's one death (`selectors.patient_death`:
-    follow-up, grade-5 adverse event, end of study) takes the patient off study on its date; sources
-    that disagree on the date get an automatic query each, naming every date recorded."""
-    death = patient_death(patient)
+def patient_death_reconcile(*, patient: Patient, by: User | None, cause: str = "") -> PatientDeath | None:
+    """After a form that records (or recorded) a death was saved or removed: the patient's end of study
+    follows the record (`patient_study_end_reconcile`); sources of the one death that disagree on the date
+    get an automatic query each, naming every date recorded. ``cause`` says what changed."""
+    death = patient_study_end_reconcile(patient=patient, by=by, cause=cause)
     if death is None:
         return None
-    labels = " and ".join(sorted({source.crf_label.lower() for source in death.sources}))
-    patient_off_study(patient=patient, on_date=death.death_date, reason=DEATH_OFF_STUDY_REASON, by=by,
-                      cause=f"Death on {death.death_date:%Y-%m-%d} recorded on the {labels} form")
     if not death.dates_agree:
         for source in death.sources:
             crf = crf_model(source.crf_code).objects.get(pk=source.pk)
             query_raise_automatic(crf=crf, field=DEATH_DATE_FIELD.get(source.crf_code, "death_date"), text=(
                 f"The death dates recorded for this patient disagree ({death.dates_text}). One death has one "
                 f"date: correct the form(s) that are wrong."))
+    return death
+
+
+def patient_study_end_reconcile(*, patient: Patient, by: User | None, cause: str = "") -> PatientDeath | None:
+    """The patient's end of study as the record gives it, whatever changed: the one death
+    (`selectors.patient_death`: follow-up, grade-5 adverse event, end of study for death, the earliest date)
+    takes the patient off study on its date; else the End-of-study form on its date with its reason; else
+    — the only death or end of study was corrected away or removed — the patient is back on study
+    (`patients.services.patient_on_study`). The visits follow (`visits_follow_study_status`). Every change
+    is audited with the source and ``cause`` (what was corrected or removed). Returns the death, if any."""
+    death = patient_death(patient)
+    end = EndOfStudy.objects.filter(patient=patient, removed=False).first()
+    why = f" ({cause})" if cause else ""
+    if death is not None:
+        labels = " and ".join(sorted({source.crf_label.lower() for source in death.sources}))
+        changed = patient_off_study(
+            patient=patient, on_date=death.death_date, reason=DEATH_OFF_STUDY_REASON, by=by,
+            cause=f"Death on {death.death_date:%Y-%m-%d} recorded on the {labels} form{why}")
+    elif end is not None:
+        changed = patient_off_study(
+            patient=patient, on_date=end.end_date, reason=end.reason_text[:200], by=by,
+            cause=f"End of study on {end.end_date:%Y-%m-%d} ({end.reason_text}) recorded on the end-of-study "
+                  f"form{why}")
+    else:
+        changed = patient_on_study(patient=patient, by=by, cause=cause or "no death or end of study recorded")
+    if changed:
+        patient.refresh_from_db()
+        visits_follow_study_status(patient=patient, by=by, cause=cause or (
+            f"the patient's end of study changed ({patient.off_study_reason or 'back on study'})"))
     return death

@@ -16,20 +16,11 @@ from .rules import (
     HEIGHT_CM_LIMITS,
     PERCENT_LIMITS,
     WEIGHT_KG_LIMITS,
+    PatientStatus,
     age_years,
     body_surface_area_m2,
     to_decimal,
 )
-
-
-class PatientStatus(models.TextChoices):
-    SCREENING = "screening", "Screening"
-    SCREEN_FAILED = "screen_failed", "Screen failure"
-    ENROLLED = "enrolled", "Enrolled"
-    LYMPHODEPLETION = "lymphodepletion", "Lymphodepletion"
-    INFUSED = "infused", "Infused"
-    FOLLOW_UP = "follow_up", "In follow-up"
-    OFF_STUDY = "off_study", "Off study"
 
 
 class Sex(models.TextChoices):

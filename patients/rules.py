@@ -1,6 +1,6 @@
 """Pure rules about the subject: body-surface area, age, study day, hard limits.
 
-Numbers in, verdicts out: no models, no database. Forms, serializers and
+Numbers in, verdicts out: no models (the status choices only), no database. Forms, serializers and
 services call these; none of them re-implements the arithmetic.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from django.db import models
 
 Number = Decimal | float | int
 
@@ -23,6 +25,33 @@ HEIGHT_CM_LIMITS: tuple[Decimal, Decimal] = (Decimal("40"), Decimal("230"))
 PERCENT_LIMITS: tuple[Decimal, Decimal] = (Decimal("0"), Decimal("100"))
 
 _CENTI = Decimal("0.01")
+
+
+class PatientStatus(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    SCREEN_FAILED = "screen_failed", "Screen failure"
+    ENROLLED = "enrolled", "Enrolled"
+    LYMPHODEPLETION = "lymphodepletion", "Lymphodepletion"
+    INFUSED = "infused", "Infused"
+    FOLLOW_UP = "follow_up", "In follow-up"
+    OFF_STUDY = "off_study", "Off study"
+
+
+def status_on_study(*, enrolled: bool, screen_failed: bool, lymphodepleted: bool, infused: bool) -> PatientStatus:
+    """The patient's status as the record gives it when no end of study (no death, no End-of-study form)
+    stands: the furthest step recorded — infused (day 0 set by the infusion CRF), lymphodepleted (a
+    lymphodepletion course recorded), enrolled (a subject ID), else screen failure or screening. What a
+    patient returns to when the only death or end of study is corrected away or removed. "In follow-up"
+    is not derived: no service sets it (only the demo loader), so an infused patient is "infused"."""
+    if infused:
+        return PatientStatus.INFUSED
+    if lymphodepleted:
+        return PatientStatus.LYMPHODEPLETION
+    if enrolled:
+        return PatientStatus.ENROLLED
+    if screen_failed:
+        return PatientStatus.SCREEN_FAILED
+    return PatientStatus.SCREENING
 
 
 def to_decimal(value: Number) -> Decimal:

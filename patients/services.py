@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.models import CrfStatus
+from crf.models import CrfStatus, crf_model
 from crf.services import audited_save, crf_record, crf_save
 from trial.hooks import app_modules
 from trial.models import Protocol, Site
@@ -26,6 +26,7 @@ from .rules import (
     eligibility_verdict,
     failed_criteria,
     screen_failure_reason,
+    status_on_study,
 )
 
 if TYPE_CHECKING:
@@ -263,12 +264,34 @@ def patient_off_study(*, patient: Patient, on_date: datetime.date, reason: str, 
     return True
 
 
-def patient_death_recorded(*, patient: Patient, by: User | None) -> None:
-    """A form that records a death (a follow-up, a grade-5 adverse event, an end of study) was saved: the
-    app that keeps the one death reconciles the sources (`<app>/rederive.py`: `death_recorded`)."""
+def patient_on_study(*, patient: Patient, by: User | None, cause: str) -> bool:
+    """Take the patient back on study: the only death or end of study that took them off was corrected away
+    or removed. The status is the one the record gives (`rules.status_on_study`), the off-study date and
+    reason are cleared, audited with ``cause``. Idempotent; returns whether anything changed. The caller
+    re-opens the visits (`visits.services.visits_follow_study_status`)."""
+    patient.refresh_from_db()
+    if patient.status != PatientStatus.OFF_STUDY and patient.off_study_date is None and not patient.off_study_reason:
+        return False
+    try:  # the lymphodepletion CRF is infusions' (above this app): reached through the CRF registry
+        lymphodepleted = crf_model("lymphodepletion").objects.filter(patient=patient, removed=False).exists()
+    except LookupError:  # an installation without the infusions app
+        lymphodepleted = False
+    patient.status = status_on_study(
+        enrolled=bool(patient.subject_id), screen_failed=bool(patient.screen_failure_reason),
+        lymphodepleted=lymphodepleted, infused=patient.infusion_date is not None)
+    patient.off_study_date = None
+    patient.off_study_reason = ""
+    audited_save(instance=patient, by=by, reason=f"Back on study: {cause}"[:300])
+    return True
+
+
+def patient_death_recorded(*, patient: Patient, by: User | None, cause: str = "") -> None:
+    """A form that records (or recorded) a death (a follow-up, a grade-5 adverse event, an end of study) was
+    saved or removed: the app that keeps the one death reconciles the sources and the patient's end of study
+    (`<app>/rederive.py`: `death_recorded`), with ``cause`` (what changed) in the audit reason."""
     for module in app_modules("rederive"):
         if hasattr(module, "death_recorded"):
-            module.death_recorded(patient=patient, by=by)
+            module.death_recorded(patient=patient, by=by, cause=cause)
 
 
 def patient_dates_changed(*, patient: Patient, by: User | None, cause: str) -> None:

@@ -127,6 +127,7 @@ LANES = (
     ("Treatment", {"lymphodepletion", "infusion", "product"}),
     ("Safety", {"adverse_event", "crs", "icans", "sae"}),
     ("Response and outcome", {"response", "relapse", "hsct", "death", "follow_up", "off_study"}),
+    ("Laboratory", {"laboratory"}),
     ("Visits", {"visit"}),
 )
 OTHER_LANE = "Other"

@@ -446,6 +446,8 @@ def adverse_event_overlap_checks(*, event: AdverseEvent) -> list[SoftCheck]:
 def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", acknowledge_deviation: bool = False,
                        deviation_reason: str = "") -> AdverseEvent:
     _protocol(event)
+    death_before = (AdverseEvent.objects.filter(pk=event.pk).values_list("death_date", "grade").first()
+                    if event.pk else None)
     event.seriousness_criteria = sorted(set(event.seriousness_criteria or []))
     adverse_event_hard_checks(event=event)
     if event.visit is not None and event.visit.patient_id != event.patient_id:
@@ -457,9 +459,15 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     crf_record(crf=event, by=by, reason=reason, soft_checks=lambda: adverse_event_overlap_checks(event=event),
                acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
     syndrome_grades_compare(patient=event.patient)
-    if event.death_date is not None:
-        # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death).
-        patient_death_recorded(patient=event.patient, by=by)
+    cause = ""
+    if death_before is not None and death_before[0] is not None and death_before[0] != event.death_date:
+        now = f"grade {event.grade}" if event.death_date is None else f"{event.death_date:%Y-%m-%d}"
+        cause = (f"death of {death_before[0]:%Y-%m-%d} on the adverse event {event.term} (grade {death_before[1]}) "
+                 f"corrected to {now}: {reason.strip()}")
+    if event.death_date is not None or cause:
+        # A death recorded only here is the patient's death: off study, in OS (outcomes keeps the one death);
+        # one corrected away leaves the end of study to the forms that remain.
+        patient_death_recorded(patient=event.patient, by=by, cause=cause)
     return event
 
 
@@ -487,7 +495,8 @@ def adverse_event_remove(*, crf: AdverseEvent, by: User, reason: str) -> Adverse
     forms that remain (the only record of a death is not removed: `crf_remove`)."""
     crf_remove(crf=crf, by=by, reason=reason)
     if crf.death_date is not None:
-        patient_death_recorded(patient=crf.patient, by=by)
+        patient_death_recorded(patient=crf.patient, by=by, cause=(
+            f"death of {crf.death_date:%Y-%m-%d} on the adverse event {crf.term} removed: {reason.strip()}"))
     return crf
 
 

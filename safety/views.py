@@ -170,7 +170,11 @@ def adverse_event_entry(request, study_id, pk=None):
                 messages.success(request, f"Adverse event saved: {saved.term}, grade {saved.grade}.")
                 return redirect(saved.get_absolute_url())
     else:
-        form = AdverseEventForm(instance=event)
+        # A new event may come prefilled from a link (a grade ≥ 3 laboratory result's suggestion); the
+        # coordinator still reviews and saves it.
+        prefill = {} if event.pk else {name: request.GET[name] for name in ("term", "grade", "onset_date")
+                                       if name in request.GET}
+        form = AdverseEventForm(instance=event, initial=prefill)
     context = {"patient": patient, "form": form, "instance": event, "can_write": can_write,
                "lock_reason": crf_form_read_only(form, event)}
     if event.pk:

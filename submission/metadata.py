@@ -302,6 +302,35 @@ FA = Dataset("FA", "Findings About Events or Interventions", SDTM, "FINDINGS ABO
     V("FADY", "Study Day of Collection", INTEGER, "Perm", method="DY"),
 ), test_variable="FATESTCD", result_variable="FAORRES", tests=FA_TESTS)
 
+LB_TESTS = {"MRDFLOW": "Minimal Residual Disease by Flow"}
+LB = Dataset("LB", "Laboratory Test Results", SDTM, "FINDINGS",
+             "One record per lab test per time point per visit per subject",
+             ("STUDYID", "USUBJID", "LBTESTCD", "LBSPEC", "VISITNUM", "LBDTC"), (
+    *_identifiers("LB"),
+    V("LBTESTCD", "Lab Test or Examination Short Name", codelist="LBTESTCD", origin=ASSIGNED, max_length=8),
+    V("LBTEST", "Lab Test or Examination Name", codelist="LBTEST", origin=ASSIGNED, max_length=40),
+    V("LBCAT", "Category for Lab Test", core="Exp", origin=ASSIGNED),
+    V("LBORRES", "Result or Finding in Original Units", core="Exp", origin=COLLECTED),
+    V("LBORRESU", "Original Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
+    V("LBORNRLO", "Reference Range Lower Limit in Orig Unit", core="Exp", method="NORANGE"),
+    V("LBORNRHI", "Reference Range Upper Limit in Orig Unit", core="Exp", method="NORANGE"),
+    V("LBSTRESC", "Character Result/Finding in Std Format", core="Exp", method="STRESC"),
+    V("LBSTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Exp", method="STRESC"),
+    V("LBSTRESU", "Standard Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
+    V("LBSTNRLO", "Reference Range Lower Limit-Std Units", FLOAT, "Exp", method="NORANGE"),
+    V("LBSTNRHI", "Reference Range Upper Limit-Std Units", FLOAT, "Exp", method="NORANGE"),
+    V("LBNRIND", "Reference Range Indicator", core="Exp", method="NORANGE"),
+    V("LBSTAT", "Completion Status", core="Perm", codelist="ND", origin=COLLECTED),
+    V("LBSPEC", "Specimen Type", core="Perm", codelist="SPECTYPE", origin=ASSIGNED),
+    V("LBMETHOD", "Method of Test or Examination", core="Perm", codelist="METHOD", origin=ASSIGNED),
+    V("LBLOBXFL", "Last Observation Before Exposure Flag", core="Exp", codelist="NY", method="LOBXFL"),
+    V("LBLLOQ", "Lower Limit of Quantitation", FLOAT, "Perm", origin=COLLECTED),
+    *_VISIT,
+    _EPOCH,
+    V("LBDTC", "Date/Time of Specimen Collection", ISO8601, "Exp", origin=COLLECTED),
+    V("LBDY", "Study Day of Specimen Collection", INTEGER, "Perm", method="DY"),
+), test_variable="LBTESTCD", result_variable="LBORRES", tests=LB_TESTS)
+
 RS_TESTS = {"OVRLRESP": "Overall Response", "MRDSTAT": "Minimal Residual Disease Status"}
 RS = Dataset("RS", "Disease Response and Clin Classification", SDTM, "FINDINGS",
              "One record per response assessment per time point per visit per subject",
@@ -348,7 +377,7 @@ DV = Dataset("DV", "Protocol Deviations", SDTM, "EVENTS", "One record per protoc
     V("DVSTDY", "Study Day of Start of Deviation", INTEGER, "Perm", method="DY"),
 ))
 
-SDTM_DATASETS: tuple[Dataset, ...] = (TS, TA, TE, TV, TI, DM, DS, EX, EC, AE, SUPPAE, FA, RS, SV, DV)
+SDTM_DATASETS: tuple[Dataset, ...] = (TS, TA, TE, TV, TI, DM, DS, EX, EC, AE, SUPPAE, FA, LB, RS, SV, DV)
 
 # --- ADaM -------------------------------------------------------------------------------------------
 
@@ -505,6 +534,10 @@ METHODS = {
     "AEACN": "NOT APPLICABLE when the event began after the last CAR-T fraction (a single infusion cannot be "
              "changed); otherwise not collected (null).",
     "STRESC": "The original result; numeric results also in --STRESN.",
+    "NORANGE": "No reference range: MRD is read against the assay's lower limit of quantitation (LBLLOQ) and "
+               "the protocol's 0.01 % threshold, not a normal range; present and null.",
+    "LOBXFL": "Y on the subject's last non-missing result of the test dated before the first CAR-T fraction "
+              "(DM.RFXSTDTC).",
     "RSORRES": "The response derived by the EDC from the marrow blasts, circulating blasts, extramedullary "
                "disease and counts (outcomes.rules.derive_response); MRD negative below 0.01 % by flow with no "
                "genetic aberration (outcomes.rules.derive_mrd_negative).",

@@ -110,6 +110,15 @@ def worst_grade_during(onset: datetime.date, resolution: datetime.date | None,
                default=None)
 
 
+def last_before(dates: list[datetime.date | None], reference: datetime.date | None) -> int | None:
+    """Index of the latest date strictly before the reference (the last observation before exposure: the EDC
+    records dates without times, so a result on the infusion day is not known to precede it); None when none."""
+    if reference is None:
+        return None
+    before = [(value, index) for index, value in enumerate(dates) if value is not None and value < reference]
+    return max(before)[1] if before else None
+
+
 def subject_at_cutoff(subject: Subject, cutoff: datetime.date) -> Subject:
     """The subject's records as they stood on ``cutoff``, as `outcomes.statistics.at_cutoff` cuts the course:
     whatever is dated after it is left out (doses, fractions, events, assessments, visits, deviations, the

@@ -11,6 +11,7 @@ from .rules import (
     ascii_text,
     epoch,
     iso_date,
+    last_before,
     last_date,
     numbered,
     protocol_day_to_study_day,
@@ -45,6 +46,7 @@ RESPONSE = {"CR": "CR", "CRi": "CRi", "no_response": "NR", "relapse": "RELAPSE",
 RESPONSE_CATEGORY = "PROTOCOL RESPONSE CRITERIA (B-ALL)"
 CRS_OBJECT, ICANS_OBJECT = "CYTOKINE RELEASE SYNDROME", "IMMUNE EFFECTOR CELL-ASSOCIATED NEUROTOXICITY SYNDROME"
 ASTCT_CATEGORY = "ASTCT CONSENSUS GRADING"
+MRD_CATEGORY = "MINIMAL RESIDUAL DISEASE"
 
 
 def usubjid(study: Study, subject_id: str) -> str:
@@ -447,6 +449,31 @@ def rs_rows(study: Study, subject: Subject) -> list[dict]:
     return rows
 
 
+def lb_rows(study: Study, subject: Subject) -> list[dict]:
+    """MRD by flow cytometry of each response assessment's marrow: the % of nucleated cells, the assay's
+    sensitivity as the lower limit of quantitation; NOT DONE when the form has no MRD value."""
+    rows = []
+    for assessment in subject.assessments:
+        timing = _timing(subject, assessment.date)
+        value = assessment.mrd_flow_percent
+        result = "" if value is None else f"{Decimal(value).normalize():f}"
+        sensitivity = assessment.mrd_sensitivity_percent
+        rows.append({
+            **_base(study, "LB", subject), "LBTESTCD": "MRDFLOW", "LBTEST": md.LB_TESTS["MRDFLOW"],
+            "LBCAT": MRD_CATEGORY, "LBORRES": result, "LBORRESU": "%" if result else "", "LBSTRESC": result,
+            "LBSTRESN": None if value is None else float(value), "LBSTRESU": "%" if result else "",
+            "LBSTAT": "" if result else "NOT DONE", "LBSPEC": "BONE MARROW", "LBMETHOD": "FLOW CYTOMETRY",
+            "LBLOBXFL": "", "LBLLOQ": None if sensitivity is None else float(sensitivity),
+            **_visit(study, assessment.visit_code),
+            "EPOCH": timing["EPOCH"], "LBDTC": iso_date(assessment.date), "LBDY": timing["DY"],
+        })
+    baseline = last_before([a.date if a.mrd_flow_percent is not None else None for a in subject.assessments],
+                           subject.infusion_date)
+    if baseline is not None:
+        rows[baseline]["LBLOBXFL"] = "Y"
+    return rows
+
+
 def sv_rows(study: Study, subject: Subject) -> list[dict]:
     numbers = visit_numbers(study)
     by_code = {v.code: v for v in study.visits}
@@ -486,13 +513,14 @@ def _by_date(name: str):
 def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dict]]:
     """Every SDTM dataset of the package: name → rows, --SEQ numbered within each subject."""
     subjects = sorted(subjects, key=lambda s: s.subject_id)
-    collected: dict[str, list[dict]] = {name: [] for name in ("DM", "DS", "EX", "EC", "AE", "SUPPAE", "FA", "RS",
-                                                               "SV", "DV")}
+    collected: dict[str, list[dict]] = {name: [] for name in ("DM", "DS", "EX", "EC", "AE", "SUPPAE", "FA", "LB",
+                                                               "RS", "SV", "DV")}
     for subject in subjects:
         collected["DM"].append(dm_row(study, subject))
         for name, rows in (("DS", ds_rows(study, subject)), ("EX", ex_rows(study, subject)),
                            ("EC", ec_rows(study, subject)), ("FA", fa_rows(study, subject)),
-                           ("RS", rs_rows(study, subject)), ("SV", sv_rows(study, subject)),
+                           ("LB", lb_rows(study, subject)), ("RS", rs_rows(study, subject)),
+                           ("SV", sv_rows(study, subject)),
                            ("DV", dv_rows(study, subject))):
             for order, row in enumerate(rows):
                 row["_order"] = order
@@ -509,6 +537,7 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dic
         "EC": numbered(collected["EC"], seq="ECSEQ", key=_by_date("ECSTDTC")),
         "AE": collected["AE"], "SUPPAE": collected["SUPPAE"],
         "FA": numbered(collected["FA"], seq="FASEQ", key=_by_date("FADTC")),
+        "LB": numbered(collected["LB"], seq="LBSEQ", key=_by_date("LBDTC")),
         "RS": numbered(collected["RS"], seq="RSSEQ", key=_by_date("RSDTC")),
         "SV": collected["SV"],
         "DV": numbered(collected["DV"], seq="DVSEQ", key=_by_date("DVSTDTC")),

@@ -118,7 +118,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     assessments = _grouped(ResponseAssessment.objects.filter(patient_id__in=ids, removed=False)
                            .order_by("assessment_date", "pk")
                            .values("patient_id", "pk", "assessment_date", "visit__definition__code", "response",
-                                   "mrd_negative"))
+                                   "mrd_negative", "mrd_flow_percent", "mrd_assay_sensitivity_percent"))
     # The patient's one death, as the endpoints read it (a follow-up, a grade-5 adverse event, an end of study).
     deaths = patient_deaths(ids)
     ends = {e.patient_id: e for e in EndOfStudy.objects.filter(patient_id__in=ids, removed=False)}
@@ -152,7 +152,8 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
             icans=tuple(IcansRecord(i["pk"], i["assessment_date"], i["visit__definition__code"] or "",
                                     *(i[name] for name in ICANS_FIELDS)) for i in own_icans),
             assessments=tuple(AssessmentRecord(a["pk"], a["assessment_date"], a["visit__definition__code"] or "",
-                                               a["response"], a["mrd_negative"]) for a in assessments[pk]),
+                                               a["response"], a["mrd_negative"], a["mrd_flow_percent"],
+                                               a["mrd_assay_sensitivity_percent"]) for a in assessments[pk]),
             visits=tuple(VisitRecord(v["definition__code"], v["done_date"]) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
             course=courses.get(patient.study_id),

@@ -139,6 +139,9 @@ class AssessmentRecord:
     visit_code: str
     response: str  # outcomes.rules.Response
     mrd_negative: bool | None
+    # MRD by flow cytometry in the marrow (% of nucleated cells) and the assay's sensitivity, as entered.
+    mrd_flow_percent: Decimal | None = None
+    mrd_sensitivity_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from crf.models import crf_models
 from crf.services import crf_save
 from infusions import services as infusion_services
 from infusions.rules import InfusionFraction
+from laboratory.services import ResultEntry, laboratory_record
 from monitoring import services as monitoring_services
 from monitoring.models import DataLock, DataQuery, ExportJob, LockScope, Signature
 from outcomes.services import end_of_study_save, follow_up_save, response_assessment_save
@@ -100,6 +101,8 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
     end_of_study = end_of_study_save(patient=patient, by=by, values={
         "end_date": day(120), "end_reason": "other", "end_reason_other": "Moved abroad for treatment",
         "comments": "Transfer letter on file"})
+    laboratory = laboratory_record(patient=patient, by=by, collection_date=day(7), results=[
+        ResultEntry("anc", Decimal("0.4"), "×10⁹/L"), ResultEntry("creatinine", Decimal("88.4"), "µmol/L")])
     sample = crf_save(crf=SampleForm(
         patient=patient, protocol=patient.protocol, assessment_date=day(28), weight_kg=Decimal("62.5"),
         performance_status="1"), by=by)
@@ -112,7 +115,7 @@ def build_full_patient(*, patient, coordinator, investigator, monitor, data_mana
     submission_package = SubmissionPackage.objects.create(requested_by=coordinator, standard="sdtm", cutoff=day(60))
     crfs = {type(crf)._meta.label_lower: crf for crf in (
         patient.screening, patient.baseline, course, infusion, crs, icans, event, response, follow_up, end_of_study,
-        sample)}
+        laboratory, sample)}
     missing = {model._meta.label_lower for model in crf_models()} - set(crfs)
     assert not missing, f"tests/full_patient.py builds no {sorted(missing)}: add one so every CRF is covered."
     for crf in crfs.values():

@@ -99,6 +99,7 @@ PK_OBJECTS = {
     "outcomes:response_assessment_detail": "crf:outcomes.responseassessment",
     "outcomes:follow_up_detail": "crf:outcomes.followup",
     "outcomes:end_of_study_detail": "crf:outcomes.endofstudy",
+    "laboratory:laboratory_detail": "crf:laboratory.laboratory",
     "safety:adverse_events_edit": "crf:safety.adverseevent",
     "safety:sae_report_new": "crf:safety.adverseevent",
     "safety:crs_assessment_edit": "crf:safety.crsassessment",
@@ -115,6 +116,7 @@ ADMIN_NOT_PATIENT_DATA = {
     "auth.user", "auth.group", "trial.apitoken", "axes.accessattempt", "axes.accesslog",
     "axes.accessfailurelog", "otp_totp.totpdevice", "trial.protocol", "trial.site", "trial.sitemembership",
     "monitoring.exportrecord",  # who exported what: the administrators' log
+    "laboratory.normalrange",  # a site's reference intervals
 }
 ADMIN_OBJECTS = {
     "patients.patient": "patient",

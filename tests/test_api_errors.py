@@ -33,7 +33,7 @@ def test_an_unacknowledged_dose_deviation_is_a_400_naming_the_check():
     assert response.data["acknowledge_deviation"][0] == "CAR-T dose 6.20 ×10⁶/kg is above 5.00."
     assert response.data["soft_checks"] == [
         {"rule": "cart_dose_range", "field": "dose", "message": "CAR-T dose 6.20 ×10⁶/kg is above 5.00.",
-         "value": "6.20"}]
+         "value": "6.20", "severity": "minor"}]  # a check's default severity; the renal one is "major"
 
 
 def test_a_field_error_is_named_as_the_api_names_the_field():

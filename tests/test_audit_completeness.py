@@ -42,6 +42,11 @@ AUDIT_CHANNELS = {
     "outcomes.followup": ("outcomes:follow_up_detail", "api:patient-follow-up", NONE + "read-only"),
     "outcomes.endofstudy": ("outcomes:end_of_study_detail", NONE + "one per patient: the full patient has it",
                             NONE + "read-only"),
+    "laboratory.laboratory": ("laboratory:laboratory_detail", NONE + "POST creates; no edit route",
+                              NONE + "read-only"),
+    "laboratory.labresult": ("laboratory:laboratory_detail", NONE + "POST creates; no edit route",
+                             NONE + "not registered"),
+    "laboratory.normalrange": (NONE + "admin only", NONE + "no route", "admin"),
     "crfapp.sampleform": (NONE + "the test suite's CRF has no page", NONE + "no route", NONE + "read-only"),
     "monitoring.dataquery": ("monitoring:query_detail", "api:query-close", NONE + "read-only"),
     "monitoring.sourceverification": ("monitoring:crf_verify", NONE + "no SDV route", NONE + "read-only"),
@@ -191,6 +196,16 @@ def _infusion_page(a: Actors):
             (fraction, a.coordinator, "Cell count from the release certificate")]
 
 
+def _laboratory_page(a: Actors):
+    from laboratory.models import LabResult
+
+    draw = a.full.crf("laboratory.laboratory")
+    url = reverse("laboratory:laboratory_detail", kwargs={"pk": draw.pk})
+    _post_form_page(a.page(a.coordinator), url, "Lab re-issued the report", changes={"anc_value": "0.5"})
+    return [(draw, a.coordinator, "Lab re-issued the report"),
+            (LabResult.objects.get(laboratory=draw, analyte="anc"), a.coordinator, "Lab re-issued the report")]
+
+
 def _sae_report_page(a: Actors):
     from safety.models import SaeReport
 
@@ -324,6 +339,12 @@ def _admin(label):
         if label == "trial.site":
             _admin_post(client, f"/admin/trial/site/{a.full.patient.site.pk}/change/", reason, {"location": "Suzhou"})
             return [(a.full.patient.site, a.root, reason)]
+        if label == "laboratory.normalrange":
+            from laboratory.models import NormalRange
+
+            interval = NormalRange.objects.get(site=None, analyte="crp")
+            _admin_post(client, f"/admin/laboratory/normalrange/{interval.pk}/change/", reason, {"upper": "6"})
+            return [(interval, a.root, reason)]
         if label == "trial.sitemembership":
             membership = SiteMembership.objects.get(user=a.monitor)
             _admin_post(client, f"/admin/trial/sitemembership/{membership.pk}/change/", reason)
@@ -350,6 +371,8 @@ def exercises():
         ("infusions.infusion", "form"): _infusion_page,
         ("infusions.infusionfraction", "form"): _infusion_page,
         ("safety.saereport", "form"): _sae_report_page,
+        ("laboratory.laboratory", "form"): _laboratory_page,
+        ("laboratory.labresult", "form"): _laboratory_page,
         ("monitoring.dataquery", "form"): _query_page,
         ("monitoring.sourceverification", "form"): _verify_page,
         ("monitoring.signature", "form"): _sign_page,
@@ -376,7 +399,7 @@ def exercises():
         ("monitoring.signature", "api"): _sign_api,
         **{(label, "admin"): _admin(label) for label in (
             "trial.protocol", "trial.site", "trial.sitemembership", "trial.eligibilitycriterion",
-            "trial.visitdefinition")},
+            "trial.visitdefinition", "laboratory.normalrange")},
     }
 
 

@@ -63,6 +63,8 @@ RESPONSE = {"assessment_date": _day(28), "bone_marrow_blasts_percent": "1.5", "c
             "genetic_aberration_detected": False}
 FOLLOW_UP = {"contact_date": _day(100), "status": "alive_in_remission"}
 END_OF_STUDY = {"end_date": _day(120), "end_reason": "consent_withdrawn"}
+LABS = {"collection_date": _day(7), "results": [{"analyte": "anc", "value": "0.4", "unit": "×10⁹/L"},
+                                                 {"analyte": "car_qpcr", "value": "25000", "unit": "copies/µg"}]}
 
 
 def _register(protocol):
@@ -153,6 +155,8 @@ API_CASES = {
     ("post", "/api/v1/patients/{study_id}/end-of-study/"): ApiCase(
         "coordinator", "infused", lambda ctx: END_OF_STUDY, _patient_path("end-of-study"),
         read=_read_listed("end-of-study")),
+    ("post", "/api/v1/patients/{study_id}/labs/"): ApiCase(
+        "coordinator", "infused", lambda ctx: LABS, _patient_path("labs"), read=_read_listed("labs")),
     ("post", "/api/v1/queries/"): ApiCase(
         "monitor", "sample_form",
         lambda ctx: {"crf_code": "sample_form", "crf_id": ctx["crf"].pk, "field": "weight_kg", "text": "Weight?"},

@@ -24,6 +24,8 @@ from crf.models import crf_models
 from infusions import services as infusion_services
 from infusions.forms import InfusionForm, LymphodepletionForm
 from infusions.models import Infusion, Lymphodepletion
+from laboratory.forms import LaboratoryForm
+from laboratory.models import Laboratory
 from outcomes.forms import EndOfStudyForm, FollowUpForm, ResponseAssessmentForm
 from outcomes.models import EndOfStudy, FollowUp, ResponseAssessment
 from patients.forms import BaselineForm, ScreeningForm
@@ -66,6 +68,8 @@ RESPONSE = {"assessment_date": _day(28), "bone_marrow_blasts_percent": "2", "cir
             "molecular_result": "not_done", "comments": "", "save": "1"}
 FOLLOW_UP = {"contact_date": _day(100), "follow_up_status": "alive_in_remission", "relapse_date": "",
              "death_date": "", "hsct_date": "", "subsequent_therapy": "", "comments": ""}
+LABORATORY = {"collection_date": _day(7), "anc_value": "0.4", "anc_unit": "×10⁹/L", "hemoglobin_value": "95",
+              "hemoglobin_unit": "g/L", "crp_value": "12", "crp_unit": "mg/L"}
 END_OF_STUDY = {"end_date": _day(200), "end_reason": "consent_withdrawn", "end_reason_other": "", "comments": ""}
 BASELINE = {"assessment_date": "2026-01-07", "sex": "M", "birth_date": "1988-09-30", "weight_kg": "64.5",
             "height_cm": "171", "bone_marrow_blasts_percent": "37", "mrd_percent": "", "extramedullary_sites": "",
@@ -128,6 +132,15 @@ def _infusion_value(infusion, field):
     return getattr(infusion, field)
 
 
+def _laboratory_value(draw, field):
+    """A value or unit field: the draw's row of that analyte (none when the value was left empty)."""
+    for suffix in ("_value", "_unit"):
+        if field.endswith(suffix):
+            row = draw.results.filter(analyte=field.removesuffix(suffix)).first()
+            return getattr(row, suffix[1:]) if row is not None else None
+    return getattr(draw, field)
+
+
 def _screening_value(screening, field):
     if field.startswith("criterion_"):
         answer = screening.eligibility.get(field.removeprefix("criterion_"))
@@ -164,6 +177,8 @@ CASES = {
                                 "infused", lambda d, patient, p, s: ResponseAssessmentForm(d)),
     "follow_up": Case("outcomes:follow_up_new", FollowUp, lambda p, s: FOLLOW_UP, "infused",
                       lambda d, patient, p, s: FollowUpForm(d)),
+    "laboratory": Case("laboratory:laboratory_new", Laboratory, lambda p, s: LABORATORY, "infused",
+                       lambda d, patient, p, s: LaboratoryForm(d), stored=_laboratory_value),
     "end_of_study": Case("outcomes:end_of_study_new", EndOfStudy, lambda p, s: END_OF_STUDY, "infused",
                          lambda d, patient, p, s: EndOfStudyForm(d), many=False),
     "baseline": Case("patients:baseline_new", BaselineCRF, lambda p, s: BASELINE, "no_baseline",

@@ -146,6 +146,7 @@ def test_every_crf_answer_of_the_api_carries_id_crf_code_and_version(full_patien
         "response_assessment": client.get(f"{base}/response-assessments/").json(),
         "follow_up": client.get(f"{base}/follow-up/").json(),
         "end_of_study": client.get(f"{base}/end-of-study/").json(),
+        "laboratory": client.get(f"{base}/labs/").json(),
         "adverse_events+crs_assessment+icans_assessment": client.get(f"{base}/adverse-events/").json(),
     }
     patient = client.get(f"{base}/").json()

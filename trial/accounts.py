@@ -210,6 +210,7 @@ AMENDABLE_FIELDS = (
     "title", "planned_enrollment", "fludarabine_mg_per_m2", "cyclophosphamide_mg_per_m2", "dose_tolerance_percent",
     "min_days_last_lymphodepletion_to_infusion", "cart_dose_min_cells_per_kg", "cart_dose_max_cells_per_kg",
     "primary_assessment_day", "follow_up_months", "visit_overdue_grace_days", "fraction_spread_max_days",
+    "car_transgene_lloq_copies_per_ug", "car_t_cells_lloq_per_ul", "b_cell_recovery_per_ul",
     "infusion_weight_change_percent",
 )
 

@@ -7,8 +7,9 @@ Django's admin finds `admin.py`: an app contributes by defining the module.
 - `<app>/home.py`: `home_panels(request, roles) -> list[tuple[template_name, context]]`.
 - `<app>/rederive.py`: `patient_dates_changed(*, patient, by, cause)` derives again what depends on
   the patient's birth date or day 0 once one is corrected (`patients.services.patient_dates_changed`);
-  `death_recorded(*, patient, by)` reconciles the patient's one death after a form recording a death was
-  saved (`patients.services.patient_death_recorded`: outcomes keeps it).
+  `death_recorded(*, patient, by, cause)` reconciles the patient's one death and end of study after a form
+  recording (or having recorded) a death was saved or removed (`patients.services.patient_death_recorded`:
+  outcomes keeps it; a death corrected away takes the patient back on study).
 """
 from importlib import import_module
 from types import ModuleType

@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from trial.history import HistoricalRecords
+from trial.rules import kinetics_sampling_days_default
 
 
 class ProtocolQuerySet(models.QuerySet):
@@ -72,6 +73,20 @@ class Protocol(models.Model):
         help_text="CTCAE terms expected for this version's study treatment: a serious related event whose term "
                   "is not here is a SUSAR.",
     )
+
+    # CAR-T cellular kinetics and B-cell aplasia (laboratory/): when blood is drawn, and the assays' limits.
+    kinetics_sampling_days = models.JSONField(
+        default=kinetics_sampling_days_default,
+        help_text="Study days of the CAR-T kinetics samples (months as visit days).")
+    car_transgene_lloq_copies_per_ug = models.DecimalField(
+        "CAR transgene LLOQ (copies/µg genomic DNA)", max_digits=9, decimal_places=2, default=Decimal("50"),
+        help_text="qPCR lower limit of quantification: a value below it is not quantifiable.")
+    car_t_cells_lloq_per_ul = models.DecimalField(
+        "CAR⁺ T cells LLOQ (cells/µL)", max_digits=9, decimal_places=2, default=Decimal("1"),
+        help_text="Flow-cytometry lower limit of quantification.")
+    b_cell_recovery_per_ul = models.DecimalField(
+        "B-cell recovery threshold (CD19⁺ cells/µL)", max_digits=9, decimal_places=2, default=Decimal("3"),
+        help_text="B-cell aplasia ends at the first of two consecutive counts at or above this.")
 
     sponsor_site_name = models.CharField(max_length=200)
     sponsor_site_location = models.CharField(max_length=200)

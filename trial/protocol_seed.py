@@ -4,6 +4,8 @@ or by a migration, never edits of this one."""
 import datetime
 from decimal import Decimal
 
+from trial.rules import kinetics_sampling_days_default
+
 PROTOCOL_CODE = "CD19-CART-BALL"
 PROTOCOL_VERSION = "1.0"
 
@@ -31,6 +33,10 @@ PROTOCOL_V1 = {
     "primary_assessment_day": 28,
     "follow_up_months": 36,
     "visit_overdue_grace_days": 14,
+    "kinetics_sampling_days": kinetics_sampling_days_default(),
+    "car_transgene_lloq_copies_per_ug": Decimal("50"),
+    "car_t_cells_lloq_per_ul": Decimal("1"),
+    "b_cell_recovery_per_ul": Decimal("3"),
     "sponsor_site_name": "The First Affiliated Hospital of Soochow University",
     "sponsor_site_location": "Suzhou, Jiangsu, China",
 }

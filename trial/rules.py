@@ -161,6 +161,16 @@ def study_day_for_month(months: int) -> int:
     return int((months * DAYS_PER_MONTH).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
+#: CAR-T kinetics sampling (protocol defaults): days 1, 4, 7, 10, 14, 21, 28, then months 2, 3, 6, 9, 12, 18, 24, 36.
+KINETICS_SAMPLING_DAYS = (1, 4, 7, 10, 14, 21, 28)
+KINETICS_SAMPLING_MONTHS = (2, 3, 6, 9, 12, 18, 24, 36)
+
+
+def kinetics_sampling_days_default() -> list[int]:
+    """The default sampling study days (months as visit days: `study_day_for_month`)."""
+    return [*KINETICS_SAMPLING_DAYS, *(study_day_for_month(months) for months in KINETICS_SAMPLING_MONTHS)]
+
+
 @dataclass(frozen=True, slots=True)
 class VisitDefinition:
     code: str

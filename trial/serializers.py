@@ -32,6 +32,8 @@ class ProtocolSerializer(serializers.ModelSerializer):
             "min_days_last_lymphodepletion_to_infusion", "cart_dose_min_cells_per_kg",
             "cart_dose_max_cells_per_kg", "cart_dose_min_million_per_kg", "cart_dose_max_million_per_kg",
             "primary_assessment_day", "follow_up_months", "visit_overdue_grace_days",
+            "kinetics_sampling_days", "car_transgene_lloq_copies_per_ug", "car_t_cells_lloq_per_ul",
+            "b_cell_recovery_per_ul",
             "sponsor_site_name", "sponsor_site_location", "eligibility_criteria", "visit_schedule",
         ]
 

@@ -29,7 +29,14 @@ from crf.services import audited_save
 from patients.models import Patient, PatientStatus, Visit
 from trial.history import history_username_attrs
 from trial.models import Protocol, Role, SiteMembership, VisitDefinition
-from trial.rules import VISIT_WINDOW_BANDS, VisitStatus, WindowBand, visit_window, visit_window_message
+from trial.rules import (
+    VISIT_WINDOW_BANDS,
+    VisitStatus,
+    WindowBand,
+    visit_status,
+    visit_window,
+    visit_window_message,
+)
 
 from .models import VisitReminder
 
@@ -207,8 +214,7 @@ def visits_update_status(
     for off_reason in off_study:  # one UPDATE per distinct reason (death, withdrawal, …), not per patient
         counts[VisitStatus.NOT_EXPECTED] += _apply(
             open_visits.filter(left_study, patient__off_study_reason=off_reason),
-            status=VisitStatus.NOT_EXPECTED, by=by, when=when,
-            status_reason=f"Patient off study: {off_reason or 'no reason recorded'}"[:200],
+            status=VisitStatus.NOT_EXPECTED, by=by, when=when, status_reason=off_study_status_reason(off_reason),
         )
     for status in WINDOW_STATUSES:
         counts.setdefault(status, 0)
@@ -222,6 +228,44 @@ def visits_update_status(
             condition = window_band_condition(band, today=today, grace_days=grace_days)
             counts[band.status] += _apply(scoped.filter(condition, status__in=others), status=band.status,
                                           status_reason=band.reason.format(grace_days=grace_days), by=by, when=when)
+    return counts
+
+
+def off_study_status_reason(off_study_reason: str) -> str:
+    """What a visit "not expected" because its patient left the study shows with its status."""
+    return f"Patient off study: {off_study_reason or 'no reason recorded'}"[:200]
+
+
+@transaction.atomic
+def visits_follow_study_status(*, patient: Patient, by: User | None, cause: str,
+                               today: datetime.date | None = None) -> dict[str, int]:
+    """The patient's end of study changed (back on study, or a later or earlier off-study date, or another
+    reason): the visits follow, by the daily job's rules. A "not expected" visit that the patient's end of
+    study no longer covers (on study, or its window closed before the off-study date) is re-opened to the
+    status its window gives today (`trial.rules.visit_status`); one still covered takes the new reason;
+    each audited with ``cause``. Then the status pass for the patient marks what the end now covers (and a
+    visit with data done). Returns the counts re-opened and re-reasoned."""
+    today = today or timezone.localdate()
+    patient = Patient.objects.select_related("protocol").get(pk=patient.pk)
+    grace_days = patient.protocol.visit_overdue_grace_days
+    reasons = {band.status: band.reason.format(grace_days=grace_days) for band in VISIT_WINDOW_BANDS}
+    off_study = patient.status == PatientStatus.OFF_STUDY
+    counts = {"reopened": 0, "reason_changed": 0}
+    for visit in Visit.objects.filter(patient=patient, status=VisitStatus.NOT_EXPECTED):
+        covered = off_study and (patient.off_study_date is None or visit.window_end >= patient.off_study_date)
+        if covered:
+            status_reason = off_study_status_reason(patient.off_study_reason)
+            if visit.status_reason == status_reason:
+                continue
+            visit.status_reason = status_reason
+            counts["reason_changed"] += 1
+        else:
+            visit.status = visit_status(today=today, window_start=visit.window_start, window_end=visit.window_end,
+                                        done=False, grace_days=grace_days)
+            visit.status_reason = reasons[visit.status]
+            counts["reopened"] += 1
+        audited_save(instance=visit, by=by, reason=f"{'Not expected' if covered else 'Re-opened'}: {cause}"[:300])
+    visits_update_status(today=today, patient_ids=[patient.pk], by=by)
     return counts
 
 

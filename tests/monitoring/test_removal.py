@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 DAY_0 = datetime.date(2026, 2, 1)
 CR_MARROW = {"bone_marrow_blasts_percent": 1, "circulating_blasts": False, "extramedullary_disease": False,
              "anc_per_ul": 1500, "platelets_per_ul": 150_000}
-NEVER_REMOVED = {"screening", "baseline", "lymphodepletion", "cart_infusion", "end_of_study"}
+NEVER_REMOVED = {"screening", "baseline", "lymphodepletion", "cart_infusion"}
 
 
 def day(n: int) -> datetime.date:

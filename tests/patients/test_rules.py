@@ -9,8 +9,10 @@ from patients.rules import (
     HEIGHT_CM_LIMITS,
     PERCENT_LIMITS,
     WEIGHT_KG_LIMITS,
+    PatientStatus,
     age_years,
     body_surface_area_m2,
+    status_on_study,
     study_day,
     within_limits,
 )
@@ -137,3 +139,17 @@ def test_lymphodepletion_start_is_study_day_minus_5():
 def test_study_day_round_trips_with_date_arithmetic(offset):
     on = INFUSION + datetime.timedelta(days=offset)
     assert study_day(on_date=on, infusion_date=INFUSION) == offset
+
+
+@pytest.mark.parametrize(("enrolled", "screen_failed", "lymphodepleted", "infused", "status"), [
+    (True, False, True, True, PatientStatus.INFUSED),  # a death after day 0 corrected away
+    (True, False, True, False, PatientStatus.LYMPHODEPLETION),  # withdrawal during lymphodepletion removed
+    (True, False, False, False, PatientStatus.ENROLLED),  # an end of study before any treatment removed
+    (False, True, False, False, PatientStatus.SCREEN_FAILED),
+    (False, False, False, False, PatientStatus.SCREENING),
+])
+def test_status_back_on_study_is_the_furthest_step_the_record_holds(enrolled, screen_failed, lymphodepleted,
+                                                                     infused, status):
+    """Breaking the precedence (an infused patient "enrolled") shows here; never "off study"."""
+    assert status_on_study(enrolled=enrolled, screen_failed=screen_failed, lymphodepleted=lymphodepleted,
+                           infused=infused) == status

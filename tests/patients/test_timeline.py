@@ -101,7 +101,7 @@ def test_axis_places_day_zero_and_orders_study_days(relapsed):
             < by_label["CRS grade 1"].x < by_label["Relapse"].x)
     assert [label for _x, label, _anchor in axis.ticks][:5] == ["D-30", "D-14", "D-5", "D0", "D7"]  # consent is day -32
     assert {name for name, _y in axis.lanes} == {
-        "Screening and enrollment", "Treatment", "Safety", "Response and outcome", "Visits"}
+        "Screening and enrollment", "Treatment", "Safety", "Response and outcome", "Laboratory", "Visits"}
 
 
 def test_timeline_page_shows_events_grades_statuses_and_audit_links(client, coordinator, relapsed, full_patient):

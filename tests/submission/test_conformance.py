@@ -17,6 +17,17 @@ def test_metadata_names_labels_codelists_and_methods():
     assert metadata_problems(md.SDTM_DATASETS + md.ADAM_DATASETS) == []
 
 
+def test_lb_has_the_required_and_expected_variables_of_sdtmig_3_4():
+    """LB's Req and Exp variables (SDTMIG 3.4 section 6.3.5.6), with their core: dropping one, or marking an
+    Expected one Permissible, fails here."""
+    core = {v.name: v.core for v in md.LB.variables}
+    required = {"STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST"}
+    expected = {"LBCAT", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU",
+                "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBLOBXFL", "VISITNUM", "LBDTC"}
+    assert {name: core.get(name) for name in required | expected} == (
+        {name: "Req" for name in required} | {name: "Exp" for name in expected})
+
+
 @pytest.mark.django_db
 def test_sdtm_rows_conform(full_patient, second_patient, screen_failure):
     tables = package_tables(standard="sdtm", patients=all_patients(), cutoff=TODAY)

@@ -109,6 +109,13 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     assert vlm.find("def:WhereClauseRef", NS).get("WhereClauseOID") == "WC.FA.FATESTCD.TEMP"
     temp = tree.find(".//odm:ItemDef[@OID='IT.FA.FAORRES.TEMP']", NS)
     assert temp.get("Length") == "4"  # "38.6"
+    # LB: MRD by flow, its value-level metadata per LBTESTCD, no reference range (a comment says why).
+    assert tree.find(".//odm:ItemGroupDef[@OID='IG.LB']/def:Class", NS).get("Name") == "FINDINGS"
+    mrd = tree.find(".//def:ValueListDef[@OID='VL.LB.LBORRES']/odm:ItemRef", NS)
+    assert (mrd.get("ItemOID"), mrd.find("def:WhereClauseRef", NS).get("WhereClauseOID")) == (
+        "IT.LB.LBORRES.MRDFLOW", "WC.LB.LBTESTCD.MRDFLOW")
+    assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBORNRLO']", NS).get(f"{{{DEF_NS}}}CommentOID") == "COM.NORANGE"
+    assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBLLOQ']/def:Origin", NS).get("Type") == "Collected"
     unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6 cells/kg']", NS)
     assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
 

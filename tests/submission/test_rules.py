@@ -1,9 +1,11 @@
 """The pure rules of the submission datasets: the SDTM study day, epochs, text for XPORT, sequence numbers."""
 import datetime
+from decimal import Decimal
 
 from submission.rules import (
     ascii_text,
     epoch,
+    last_before,
     numbered,
     protocol_day_to_study_day,
     study_day,
@@ -89,3 +91,38 @@ def test_a_subject_at_a_data_cutoff_keeps_what_was_known_that_day():
     assert (cut.assessments, cut.death_date, cut.death_cause) == ((), None, "")
     assert (len(cut.doses), len(cut.fractions)) == (1, 1)
     assert subject_at_cutoff(subject, on(2026, 11, 30)) == subject
+
+
+def test_last_observation_before_exposure():
+    """The latest date strictly before the infusion; a result on the infusion day is not known to precede it."""
+    on = datetime.date
+    dates = [on(2026, 1, 20), None, on(2026, 1, 28), on(2026, 2, 6), on(2026, 3, 6)]
+    assert last_before(dates, on(2026, 2, 6)) == 2
+    assert last_before(dates, on(2026, 1, 20)) is None
+    assert last_before(dates, None) is None
+
+
+def test_lb_flags_the_screening_marrow_before_the_infusion():
+    """LBLOBXFL is Y on the last MRD result before the first CAR-T fraction only (not on a NOT DONE record)."""
+    from submission.sdtm import lb_rows
+    from submission.sources import AssessmentRecord, Dose, Fraction, PlannedVisit, Study, Subject
+
+    on = datetime.date
+    subject = Subject(
+        subject_id="SZ-001", site_code="SZ", enrolled=True, screening_date=on(2026, 1, 5),
+        consent_date=on(2026, 1, 5),
+        doses=(Dose("fludarabine", -5, on(2026, 2, 1), Decimal(52), Decimal(52), on(2026, 2, 1), "within"),),
+        fractions=(Fraction(on(2026, 2, 6), 300_000_000),),
+        assessments=(AssessmentRecord(1, on(2026, 1, 10), "", "no_response", False, Decimal("45.2"), Decimal("0.01")),
+                     AssessmentRecord(2, on(2026, 1, 30), "", "no_response", None),
+                     AssessmentRecord(3, on(2026, 3, 6), "D28", "CR", True, Decimal("0"), Decimal("0.001"))))
+    study = Study(code="CD19-CART-BALL", version="1.0", title="", planned_enrollment=196,
+                  fludarabine_mg_per_m2=Decimal(30), cyclophosphamide_mg_per_m2=Decimal(300),
+                  lymphodepletion_first_day=-5, lymphodepletion_last_day=-3,
+                  cart_dose_min_million_per_kg=Decimal(1), cart_dose_max_million_per_kg=Decimal(5),
+                  primary_assessment_day=28, follow_up_months=24, sponsor="", location="",
+                  visits=(PlannedVisit("D28", "Day 28", 28, 7, 7),))
+    rows = lb_rows(study, subject)
+    assert [(r["LBDTC"], r["LBORRES"], r["LBSTAT"], r["LBLOBXFL"], r["LBDY"], r["EPOCH"]) for r in rows] == [
+        ("2026-01-10", "45.2", "", "Y", -22, "SCREENING"), ("2026-01-30", "", "NOT DONE", "", -2, "SCREENING"),
+        ("2026-03-06", "0", "", "", 34, "FOLLOW-UP")]

@@ -10,6 +10,7 @@ import datetime
 import pytest
 
 from submission.services import package_tables
+from tests.submission.conformance import table_problems
 from tests.submission.conftest import all_patients
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +167,30 @@ def test_ds_end_of_study_from_its_form_with_the_reason_coded(second_patient, coo
         "WITHDRAWAL BY SUBJECT", "Consent withdrawn", "2026-04-01", "FOLLOW-UP")
     interim = package_tables(standard="sdtm", patients=all_patients(), cutoff=datetime.date(2026, 3, 31))
     assert [r for r in subject_rows(interim["DS"], second_patient) if r["DSCAT"] == "DISPOSITION EVENT"] == []
+
+
+def test_lb_mrd_by_flow_in_the_marrow(full_patient, second_patient, coordinator):
+    """MRD by flow cytometry goes to LB as the marrow's result with the assay's sensitivity as LBLLOQ, on the
+    study-day scale from RFSTDTC; an assessment without MRD is a NOT DONE record. Dropping the value, the unit,
+    the specimen or the sensitivity, or counting the day from the infusion, fails here."""
+    from outcomes.services import response_assessment_save
+
+    response_assessment_save(patient=second_patient, by=coordinator, values={
+        "assessment_date": datetime.date(2026, 3, 30), "bone_marrow_blasts_percent": 2, "circulating_blasts": False,
+        "extramedullary_disease": False, "anc_per_ul": 1200, "platelets_per_ul": 110_000,
+        "mrd_flow_percent": "0.005", "mrd_assay_sensitivity_percent": "0.001"})
+    tables = package_tables(standard="sdtm", patients=all_patients(), cutoff=TODAY)
+    assert table_problems({"LB": tables["LB"]}, subjects={r["USUBJID"] for r in tables["DM"]}) == []
+    lb = tables["LB"]
+    (row,) = subject_rows(lb, second_patient)
+    assert (row["LBTESTCD"], row["LBTEST"], row["LBCAT"], row["LBSPEC"], row["LBMETHOD"]) == (
+        "MRDFLOW", "Minimal Residual Disease by Flow", "MINIMAL RESIDUAL DISEASE", "BONE MARROW", "FLOW CYTOMETRY")
+    assert (row["LBORRES"], row["LBORRESU"], row["LBSTRESC"], row["LBSTRESN"], row["LBSTRESU"], row["LBLLOQ"]) == (
+        "0.005", "%", "0.005", 0.005, "%", 0.001)
+    # RFSTDTC 25 February (first fludarabine): 30 March is study day 34; after the last fraction, FOLLOW-UP.
+    assert (row["LBDTC"], row["LBDY"], row["EPOCH"], row["LBSTAT"], row["LBSEQ"], row["LBLOBXFL"]) == (
+        "2026-03-30", 34, "FOLLOW-UP", "", 1, "")
+    assert (row["LBORNRLO"], row["LBSTNRLO"], row["LBNRIND"]) == ("", None, "")  # no normal range for MRD
+    (not_done,) = subject_rows(lb, full_patient.patient)
+    assert (not_done["LBORRES"], not_done["LBORRESU"], not_done["LBSTRESN"], not_done["LBSTAT"],
+            not_done["LBDTC"], not_done["VISITNUM"]) == ("", "", None, "NOT DONE", "2026-03-06", None)  # no visit

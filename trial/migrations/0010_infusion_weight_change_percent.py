@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trial', '0008_remove_protocol_infusion_weight_change_percent'),
+        ('trial', '0009_kinetics_sampling_and_assay_limits'),
     ]
 
     operations = [

@@ -1,0 +1,114 @@
+"""CAR-T kinetics figures (matplotlib's Figure, never pyplot: no global state in a web worker). Each figure has a
+``*_drawing`` twin that returns the Figure, so tests read what is plotted."""
+import io
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from statistics import median
+
+from matplotlib.figure import Figure
+
+from .rules import Sample
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def patient_kinetics_drawing(series: Mapping[str, tuple[Sequence[Sample], Decimal, str]]) -> Figure:
+    """One panel per assay (label → samples, LLOQ, unit), log scale: quantifiable values as filled points
+    joined by a line, values below the LLOQ as open points drawn at half the LLOQ, the LLOQ dashed."""
+    figure = Figure(figsize=(8, 3.2 * max(len(series), 1)))
+    for index, (label, (samples, lloq, unit)) in enumerate(series.items(), start=1):
+        axes = figure.add_subplot(len(series), 1, index)
+        quantifiable = [(s.day, float(s.value)) for s in samples if s.value >= lloq]
+        below = [(s.day, float(lloq) / 2) for s in samples if s.value < lloq]
+        if quantifiable:
+            axes.plot(*zip(*quantifiable, strict=True), marker="o", color="tab:blue", label="measured")
+        if below:
+            axes.plot(*zip(*below, strict=True), linestyle="none", marker="o", markerfacecolor="none",
+                      color="tab:gray", label="below LLOQ")
+        axes.axhline(float(lloq), linestyle="--", color="tab:gray", linewidth=0.8, label=f"LLOQ {lloq.normalize():f}")
+        axes.set_yscale("log")
+        axes.set_xscale("symlog", linthresh=30)  # the first month readable beside three years
+        axes.set_title(label)
+        axes.set_xlabel("Study day (0 = infusion)")
+        axes.set_ylabel(unit)
+        axes.legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def patient_kinetics_figure(series) -> bytes:
+    return _png(patient_kinetics_drawing(series))
+
+
+def median_by_day(curves: Sequence[Sequence[Sample]], days: Sequence[int]) -> list[tuple[int, float]]:
+    """The median over patients of the values measured on each sampling day (days no patient has: left out)."""
+    points = []
+    for day in days:
+        values = [float(s.value) for curve in curves for s in curve if s.day == day]
+        if values:
+            points.append((day, median(values)))
+    return points
+
+
+def cohort_kinetics_drawing(groups: Mapping[str, Sequence[Sequence[Sample]]], *, days: Sequence[int],
+                            lloq: Decimal, unit: str) -> Figure:
+    """One panel per response group: every patient's curve thin and grey, the median per sampling day bold.
+    Values below the LLOQ are drawn at half the LLOQ (log scale)."""
+    figure = Figure(figsize=(10, 4))
+    floor = float(lloq) / 2
+    for index, (label, curves) in enumerate(groups.items(), start=1):
+        axes = figure.add_subplot(1, len(groups), index)
+        for curve in curves:
+            if curve:
+                axes.plot([s.day for s in curve], [max(float(s.value), floor) for s in curve], color="0.75",
+                          linewidth=0.6)
+        middle = median_by_day(curves, days)
+        if middle:
+            axes.plot([d for d, _ in middle], [max(v, floor) for _, v in middle], color="tab:red", linewidth=2.2,
+                      marker="o", label="median")
+            axes.legend(loc="upper right", fontsize="small")
+        axes.axhline(float(lloq), linestyle="--", color="tab:gray", linewidth=0.8)
+        axes.set_yscale("log")
+        axes.set_xscale("symlog", linthresh=30)
+        axes.set_title(f"{label} (n = {len(curves)})")
+        axes.set_xlabel("Study day (0 = infusion)")
+        axes.set_ylabel(unit)
+    figure.tight_layout()
+    return figure
+
+
+def cohort_kinetics_figure(groups, *, days, lloq, unit) -> bytes:
+    return _png(cohort_kinetics_drawing(groups, days=days, lloq=lloq, unit=unit))
+
+
+MONTH_DAYS = 365.25 / 12
+
+
+def b_cell_recovery_drawing(durations: Sequence) -> Figure:
+    """Kaplan–Meier estimate of the cumulative probability of B-cell recovery (1 − S(t)) over months since the
+    infusion, with censoring marks; ``durations`` are `rules.BCellAplasia` (recovered = event)."""
+    from lifelines import KaplanMeierFitter
+
+    figure = Figure(figsize=(7, 4))
+    axes = figure.add_subplot(1, 1, 1)
+    axes.set_xlabel("Months since CAR-T infusion")
+    axes.set_ylabel("B-cell recovery (cumulative)")
+    axes.set_ylim(0, 1)
+    axes.set_title(f"B-cell recovery (n = {len(durations)}, recovered {sum(d.recovered for d in durations)})")
+    if durations:
+        fit = KaplanMeierFitter().fit([d.days / MONTH_DAYS for d in durations],
+                                      event_observed=[d.recovered for d in durations])
+        recovery = 1 - fit.survival_function_.iloc[:, 0]
+        axes.step(recovery.index, recovery.values, where="post", color="tab:blue")
+        censored = [d.days / MONTH_DAYS for d in durations if not d.recovered]
+        axes.plot(censored, [1 - fit.predict(t) for t in censored], linestyle="none", marker="+", color="tab:blue")
+    figure.tight_layout()
+    return figure
+
+
+def b_cell_recovery_figure(durations) -> bytes:
+    return _png(b_cell_recovery_drawing(durations))

@@ -1,0 +1,182 @@
+"""Writes of the laboratory form, through the CRF recipe (`crf.services.crf_record`): the hard checks, the
+visit-window soft check, the audited save, then the result rows with their derived values."""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crf.checks import visit_window_check
+from crf.services import crf_child_rows_save, crf_record, crf_remove
+from patients.models import Patient, Visit
+from patients.rules import age_years
+
+from . import rules
+from .models import Laboratory, LabResult, NormalRange
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """One value as the site reported it."""
+
+    analyte: str
+    value: Decimal | None
+    unit: str
+
+
+def normal_ranges(patient: Patient) -> list[rules.NormalRange]:
+    """The intervals that may apply to the patient: the site's own and the defaults."""
+    return [
+        rules.NormalRange(analyte=row.analyte, lower=row.lower, upper=row.upper, sex=row.sex,
+                          age_from_years=row.age_from_years, age_to_years=row.age_to_years,
+                          site_specific=row.site_id is not None)
+        for row in NormalRange.objects.filter(site__isnull=True) | NormalRange.objects.filter(site=patient.site_id)
+    ]
+
+
+def patient_age_on(patient: Patient, on_date: datetime.date) -> int | None:
+    birth_date = patient.birth_date
+    if birth_date is None or on_date < birth_date:
+        return None
+    return age_years(birth_date=birth_date, on_date=on_date)
+
+
+def results_judge(*, patient: Patient, on_date: datetime.date, results: Iterable[ResultEntry]
+                  ) -> list[rules.JudgedResult]:
+    """Each checked result with its canonical value, flag and CTCAE grade for this patient on that date."""
+    ranges = normal_ranges(patient)
+    sex, age = patient.sex or "", patient_age_on(patient, on_date)
+    return [rules.judge(entry.analyte, Decimal(entry.value), entry.unit,  # type: ignore[arg-type]
+                        rules.normal_range(ranges, analyte=entry.analyte, sex=sex, age_years=age))
+            for entry in results]
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return Decimal("NaN")
+    return number
+
+
+def laboratory_hard_checks(*, patient: Patient, collection_date: datetime.date | None,
+                           results: list[ResultEntry]) -> None:
+    """Impossible data, on the field: no date, a date in the future or before consent, no result, an analyte
+    twice, a value no blood holds or in a unit the analyte is not reported in (the analyte's code is the
+    field)."""
+    errors: dict[str, list[str]] = {}
+    if collection_date is None:
+        errors["collection_date"] = ["Give the date the blood was drawn."]
+    elif collection_date > timezone.localdate():
+        errors["collection_date"] = [f"The collection date {collection_date:%Y-%m-%d} is in the future."]
+    elif patient.consent_date is not None and collection_date < patient.consent_date:
+        errors["collection_date"] = [f"The collection date is before consent ({patient.consent_date:%Y-%m-%d})."]
+    if not results:
+        errors["results"] = ["Give at least one result."]
+    seen: set[str] = set()
+    for entry in results:
+        if entry.analyte in seen:
+            errors.setdefault(entry.analyte, []).append("This analyte is given twice.")
+        seen.add(entry.analyte)
+        value = entry.value
+        if value is not None and not Decimal(value).is_finite():
+            errors.setdefault(entry.analyte, []).append("Give the value as a number.")
+        elif messages := rules.result_errors(entry.analyte, value, entry.unit):
+            errors.setdefault(entry.analyte, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def laboratory_record(
+    *,
+    patient: Patient,
+    by: User | None,
+    collection_date: datetime.date | None,
+    results: Iterable[ResultEntry],
+    laboratory: Laboratory | None = None,
+    visit: Visit | None = None,
+    reason: str = "",
+    version: int | None = None,
+    acknowledge_deviation: bool = False,
+    deviation_reason: str = "",
+) -> Laboratory:
+    """Record (or correct) one blood draw. ``results`` is the whole draw: on a correction, an analyte
+    recorded before and not given now is marked removed with the reason (never deleted).
+
+    Raises ValidationError for impossible data (`laboratory_hard_checks`) and SoftChecksNotAcknowledged for
+    a date outside the linked visit's window without an acknowledged reason."""
+    results = [ResultEntry(entry.analyte, _as_decimal(entry.value), entry.unit) for entry in results]
+    if laboratory is None:
+        laboratory = Laboratory(patient=patient, protocol=patient.protocol)
+    elif laboratory.patient_id != patient.pk:
+        raise ValidationError("These laboratory results belong to another patient.")
+    if visit is not None:
+        if visit.patient_id != patient.pk:
+            raise ValidationError({"visit": "This visit belongs to another patient."})
+        laboratory.visit = visit
+    laboratory_hard_checks(patient=patient, collection_date=collection_date, results=results)
+    assert collection_date is not None  # the hard checks refuse a missing date
+    laboratory.collection_date = collection_date
+    judged = results_judge(patient=patient, on_date=collection_date, results=results)
+    crf_record(
+        crf=laboratory, by=by, reason=reason, expected_version=version,
+        soft_checks=visit_window_check(visit=laboratory.visit, on_date=collection_date, field="collection_date"),
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
+    )
+    # Removed rows too: an analyte that comes back takes its old row again.
+    existing = {row.analyte: row for row in LabResult.all_rows.filter(laboratory=laboratory).order_by("pk")}
+    rows = []
+    for result in judged:
+        row = existing.pop(result.analyte, None) or LabResult(laboratory=laboratory, analyte=result.analyte)
+        row.value, row.unit = result.value, result.unit
+        row.canonical_value, row.flag, row.ctcae_grade = result.canonical_value, result.flag, result.ctcae_grade
+        row.removed, row.removal_reason = False, ""
+        rows.append(row)
+    crf_child_rows_save(crf=laboratory, rows=rows, removed=list(existing.values()), by=by, reason=reason)
+    return laboratory
+
+
+def _entries(laboratory: Laboratory, *, without: Collection[int] = ()) -> list[ResultEntry]:
+    return [ResultEntry(row.analyte, row.value, row.unit) for row in laboratory.results.all()
+            if row.pk not in without]
+
+
+def laboratory_correct(*, crf: Laboratory, field: str, value: Any, by: User, reason: str,
+                       acknowledge_deviation: bool = False, deviation_reason: str = "") -> Laboratory:
+    """One value corrected through the form's service (`Laboratory.correction_service`): the checks and
+    every result's flag and grade follow (an age or a range that applies on the new date)."""
+    if field != "collection_date":
+        raise ValidationError({field: "This field is not corrected here."})
+    return laboratory_record(
+        patient=crf.patient, by=by, collection_date=value, results=_entries(crf), laboratory=crf, reason=reason,
+        version=crf.version, acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
+
+
+def laboratory_remove(*, crf: Laboratory, by: User, reason: str) -> Laboratory:
+    """A draw recorded in error (`Laboratory.removal_service`): a status with a reason, never a delete."""
+    return crf_remove(crf=crf, by=by, reason=reason)
+
+
+def lab_result_remove(*, row: LabResult, by: User, reason: str, acknowledge_deviation: bool = False,
+                      deviation_reason: str = "") -> Laboratory:
+    """One result recorded in error: the draw is recorded again without it, its row marked removed."""
+    laboratory = row.laboratory
+    others = _entries(laboratory, without=[row.pk])
+    if not others:
+        raise ValidationError({"reason": "This is the draw's only result: remove the whole form instead."})
+    return laboratory_record(
+        patient=laboratory.patient, by=by, collection_date=laboratory.collection_date, results=others,
+        laboratory=laboratory, reason=reason, version=laboratory.version,
+        acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason or reason)

@@ -1,0 +1,139 @@
+"""Pages: the laboratory form (new draw, and a stored draw with its results, flags, grades and the adverse
+events a grade ≥ 3 result suggests)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from crf.checks import errors_onto_form
+from crf.forms import crf_form_read_only
+from patients.models import Patient, Visit
+from patients.selectors import patient_for_user
+from trial.models import Protocol
+from trial.roles import can_enter_data
+
+from .figures import b_cell_recovery_figure, cohort_kinetics_figure, patient_kinetics_figure
+from .forms import LaboratoryForm
+from .models import Laboratory
+from .rules import Analyte
+from .selectors import ae_suggestions, cohort_b_cell_aplasia, cohort_series_by_response
+from .selectors import patient_kinetics as patient_kinetics_of
+from .services import laboratory_record
+
+
+def _visit_from_query(request, patient: Patient) -> Visit | None:
+    visit_pk = request.GET.get("visit") or request.POST.get("visit")
+    if not visit_pk or not str(visit_pk).isdigit():
+        return None
+    return get_object_or_404(Visit.objects.select_related("definition"), pk=visit_pk, patient=patient)
+
+
+def _laboratory_page(request, *, patient: Patient, laboratory: Laboratory | None = None):
+    editing = laboratory is not None
+    may_edit = can_enter_data(request.user, patient.site)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("Monitors and data managers are read-only on clinical data.")
+    if not editing and not may_edit:
+        raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+    visit = _visit_from_query(request, patient)
+    if request.method == "POST":
+        form = LaboratoryForm(request.POST, laboratory=laboratory, editing=editing)
+        if form.is_valid():
+            try:
+                saved = laboratory_record(
+                    patient=patient, by=request.user, collection_date=form.cleaned_data["collection_date"],
+                    results=form.results(), laboratory=laboratory, visit=visit,
+                    reason=form.cleaned_data.get("reason", ""), version=form.loaded_version(),
+                    acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
+                    deviation_reason=form.cleaned_data["deviation_reason"])
+            except ValidationError as error:
+                errors_onto_form(form, error, renamed=LaboratoryForm.renamed())
+            else:
+                messages.success(request, f"{saved.crf_label} saved.")
+                return redirect(saved.get_absolute_url())
+    else:
+        form = LaboratoryForm(laboratory=laboratory, editing=editing)
+    lock_reason = crf_form_read_only(form, laboratory or Laboratory(patient=patient, visit=visit))
+    return render(request, "laboratory/laboratory_form.html", {
+        "patient": patient, "form": form if may_edit else None, "crf": laboratory, "visit": visit,
+        "results": laboratory.results.all() if laboratory else [], "lock_reason": lock_reason,
+        "suggestions": ae_suggestions(laboratory) if laboratory else [],
+    })
+
+
+@login_required
+def laboratory_new(request, study_id):
+    return _laboratory_page(request, patient=patient_for_user(user=request.user, study_id=study_id))
+
+
+@login_required
+def laboratory_detail(request, pk):
+    laboratory = get_object_or_404(
+        Laboratory.objects.select_related("patient", "patient__site", "visit__definition"),
+        pk=pk, patient__in=Patient.objects.visible_to(request.user))
+    return _laboratory_page(request, patient=laboratory.patient, laboratory=laboratory)
+
+
+def _patient_series(patient, found) -> dict:
+    protocol = patient.protocol
+    return {
+        "CAR transgene (qPCR)": (found.series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
+                                 "copies/µg genomic DNA"),
+        "CAR⁺ T cells (flow)": (found.series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul, "cells/µL"),
+    }
+
+
+@login_required
+@require_GET
+def patient_kinetics(request, study_id):
+    """The patient's CAR-T kinetics (NCA), B-cell aplasia and ICAHT, with the log-scale plot."""
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    found = patient_kinetics_of(patient)
+    measured_days = {sample.day for sample in found.series[Analyte.CAR_QPCR]}
+    return render(request, "laboratory/patient_kinetics.html", {
+        "patient": patient, "kinetics": found, "lloq": patient.protocol.car_transgene_lloq_copies_per_ug,
+        "recovery_per_ul": patient.protocol.b_cell_recovery_per_ul,
+        "schedule": [(day, day in measured_days) for day in found.sampling_days],
+    })
+
+
+def _image(content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"  # patient data
+    return response
+
+
+@login_required
+@require_GET
+def patient_kinetics_png(request, study_id):
+    patient = patient_for_user(user=request.user, study_id=study_id)
+    return _image(patient_kinetics_figure(_patient_series(patient, patient_kinetics_of(patient))))
+
+
+def _cohort_groups(request):
+    return cohort_series_by_response(Patient.objects.visible_to(request.user))
+
+
+@login_required
+@require_GET
+def cohort_kinetics(request):
+    groups = _cohort_groups(request)
+    return render(request, "laboratory/cohort_kinetics.html", {
+        "counts": {label: len(curves) for label, curves in groups.items()}})
+
+
+@login_required
+@require_GET
+def cohort_kinetics_png(request):
+    protocol = Protocol.objects.current()
+    return _image(cohort_kinetics_figure(
+        _cohort_groups(request), days=protocol.kinetics_sampling_days, lloq=protocol.car_transgene_lloq_copies_per_ug,
+        unit="CAR transgene, copies/µg genomic DNA"))
+
+
+@login_required
+@require_GET
+def b_cell_recovery_png(request):
+    return _image(b_cell_recovery_figure(cohort_b_cell_aplasia(Patient.objects.visible_to(request.user))))

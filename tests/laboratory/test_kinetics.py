@@ -1,0 +1,107 @@
+"""Kinetics, B-cell aplasia and ICAHT read from recorded laboratory results: the API, the patient page and
+its plot, the cohort plot by response. Day 0 = 2026-02-06 (the infusion); qPCR LLOQ 50 copies/µg, flow LLOQ
+1/µL, B-cell recovery 3/µL (protocol defaults)."""
+import datetime
+from decimal import Decimal as D
+
+import pytest
+
+from laboratory.figures import b_cell_recovery_drawing, cohort_kinetics_drawing, median_by_day
+from laboratory.rules import Sample
+from laboratory.selectors import NON_RESPONDERS, RESPONDERS, cohort_b_cell_aplasia, cohort_series_by_response
+from laboratory.services import ResultEntry, laboratory_record
+from outcomes.services import response_assessment_save
+from patients.models import Patient
+from tests.factories import PatientFactory, infuse
+
+pytestmark = pytest.mark.django_db
+DAY_0 = datetime.date(2026, 2, 6)
+
+
+def on(day):
+    return DAY_0 + datetime.timedelta(days=day)
+
+
+# day → (qPCR copies/µg, CAR⁺ T /µL, CD19⁺ B /µL, ANC ×10⁹/L)
+DRAWS = {1: ("100", "0", "0", "0.3"), 4: ("2000", "5", "0", "0.05"), 7: ("30000", "80", "0", "0.05"),
+         14: ("4000", "20", "0", "0.4"), 21: ("800", "4", "0", "1.2"), 28: ("200", "2", "0", "1.6"),
+         91: ("60", "0.5", "4", "1.8"), 183: ("40", "0", "5", "2.1")}
+
+
+@pytest.fixture
+def kinetic_patient(patient_sz, coordinator):
+    patient = infuse(patient_sz, by=coordinator, day_0=DAY_0)
+    for day, (qpcr, flow, b_cells, anc) in DRAWS.items():
+        laboratory_record(patient=patient, by=coordinator, collection_date=on(day), results=[
+            ResultEntry("car_qpcr", D(qpcr), "copies/µg"), ResultEntry("car_t_flow", D(flow), "/µL"),
+            ResultEntry("cd19_b", D(b_cells), "/µL"), ResultEntry("anc", D(anc), "×10⁹/L")])
+    return patient
+
+
+def test_kinetics_api(api_client, kinetic_patient, coordinator):
+    """qPCR: AUC (0,0)–1: 50; 1–4: 3150; 4–7: 48000; 7–14 (30000+4000)/2·7 = 119000; 14–21: 16800; 21–28: 3500
+    → 190,500. Day 183 (40 < 50) is below LLOQ: Tlast 91, not persistent. B cells 4 and 5/µL on days 91 and
+    183: recovered on day 91. ANC ≤ 500 from day 1 to day 20 (20 days: grade 3), ≤ 100 on days 4–13 (10 days:
+    grade 3) → early ICAHT 3; after day 30 two counts 1800 and 2100: late ICAHT 0."""
+    api_client.force_authenticate(coordinator)
+    body = api_client.get(f"/api/v1/patients/{kinetic_patient.study_id}/kinetics/").json()
+    assert {key: body[key] for key in ("cmax", "tmax_days", "auc_0_28", "tlast_days", "persistent",
+                                        "b_cell_aplasia_days", "b_cell_recovered", "icaht_early_grade",
+                                        "icaht_late_grade")} == {
+        "cmax": "30000.000", "tmax_days": 7, "auc_0_28": "190500.000", "tlast_days": 91, "persistent": False,
+        "b_cell_aplasia_days": 91, "b_cell_recovered": True, "icaht_early_grade": 3, "icaht_late_grade": 0}
+    assert (body["flow"]["cmax"], body["flow"]["tlast_days"], body["flow"]["lloq"]) == ("80.000", 28, "1.00")
+    assert body["sampling_days"][:7] == [1, 4, 7, 10, 14, 21, 28] and body["sampling_days"][-1] == 1096
+
+
+def test_a_patient_without_results_has_empty_kinetics(api_client, patient_sz, coordinator):
+    api_client.force_authenticate(coordinator)
+    body = api_client.get(f"/api/v1/patients/{patient_sz.study_id}/kinetics/").json()
+    assert (body["cmax"], body["auc_0_28"], body["b_cell_aplasia_days"], body["icaht_early_grade"]) == (
+        None, None, None, None)
+
+
+def test_patient_page_and_plot(client, kinetic_patient, coordinator):
+    client.force_login(coordinator)
+    page = client.get(f"/patients/{kinetic_patient.study_id}/kinetics/").content.decode()
+    assert "91 days, recovered" in page and "grade 3" in page
+    image = client.get(f"/patients/{kinetic_patient.study_id}/kinetics.png")
+    assert image["Content-Type"] == "image/png" and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cohort_groups_by_response_and_median(kinetic_patient, coordinator, protocol, site_sz):
+    """The kinetic patient reached CR at day 28: a responder. A second patient assessed as no response and one
+    never assessed (left out)."""
+    response_assessment_save(patient=kinetic_patient, by=coordinator, values={
+        "assessment_date": on(28), "bone_marrow_blasts_percent": 1, "circulating_blasts": False,
+        "extramedullary_disease": False, "anc_per_ul": 1600, "platelets_per_ul": 150_000})
+    refractory = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=DAY_0)
+    response_assessment_save(patient=refractory, by=coordinator, values={
+        "assessment_date": on(28), "bone_marrow_blasts_percent": 40, "circulating_blasts": True,
+        "extramedullary_disease": False, "anc_per_ul": 900, "platelets_per_ul": 40_000})
+    laboratory_record(patient=refractory, by=coordinator, collection_date=on(7),
+                      results=[ResultEntry("car_qpcr", D("500"), "copies/µg")])
+    infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=DAY_0)
+    groups = cohort_series_by_response(Patient.objects.visible_to(coordinator))
+    assert [len(groups[RESPONDERS]), len(groups[NON_RESPONDERS])] == [1, 1]
+    assert groups[NON_RESPONDERS] == [[Sample(7, D("500.000"))]]
+    assert median_by_day(groups[RESPONDERS] + groups[NON_RESPONDERS], [7, 10]) == [(7, 15250.0)]
+    figure = cohort_kinetics_drawing(groups, days=[7], lloq=D(50), unit="copies/µg")
+    assert [axes.get_title() for axes in figure.axes] == ["CR/CRi (n = 1)", "No response (n = 1)"]
+    assert list(figure.axes[1].lines[1].get_ydata()) == [500.0]  # the median line of one patient
+
+
+def test_b_cell_recovery_curve(kinetic_patient, coordinator, protocol, site_sz):
+    """Two patients: one recovers on day 91 (the kinetic patient), one censored at day 183 (counts 0, 4, 1:
+    never two in a row at 3/µL). Kaplan–Meier: recovery 1/2 at day 91 (2.99 months), then flat."""
+    other = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=DAY_0)
+    for day, count in ((28, "0"), (91, "4"), (183, "1")):
+        laboratory_record(patient=other, by=coordinator, collection_date=on(day),
+                          results=[ResultEntry("cd19_b", D(count), "/µL")])
+    durations = cohort_b_cell_aplasia(Patient.objects.visible_to(coordinator))
+    assert sorted((d.days, d.recovered) for d in durations) == [(91, True), (183, False)]
+    figure = b_cell_recovery_drawing(durations)
+    steps = figure.axes[0].lines[0]
+    assert [round(x, 2) for x in steps.get_xdata()] == [0.0, 2.99, 6.01]
+    assert list(steps.get_ydata()) == [0.0, 0.5, 0.5]
+    assert figure.axes[0].get_title() == "B-cell recovery (n = 2, recovered 1)"
