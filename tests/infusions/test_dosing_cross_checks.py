@@ -1,6 +1,7 @@
 """Dosing cross-checks (soft: acknowledgement + reason → deviation), with the protocol's parameters: the infusion
 weight within 10 % of the latest earlier weight, the last lymphodepletion dose on days −5 to −3 of the infusion,
-fractions spread over at most 7 days, and fludarabine by renal function (the label's bands: 30–70 mL/min −20 %, < 30 mL/min not recommended → a major deviation)."""
+fractions spread over at most 7 days, and fludarabine by renal function (the label's bands: 30–70 mL/min −20 %,
+< 30 mL/min not recommended → a major deviation)."""
 import datetime
 from decimal import Decimal
 
@@ -11,8 +12,8 @@ from infusions import services
 from infusions.models import Infusion
 from infusions.rules import InfusionFraction, fraction_spread_days, lymphodepletion_off_schedule, weight_change_exceeds
 from monitoring.models import ProtocolDeviation
-from trial.models import Protocol
 from tests.infusions.conftest import PLAN_173, PRODUCT, START, full_course, single
+from trial.models import Protocol
 
 pytestmark = pytest.mark.django_db
 
