@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/make_dataset.py 10000 --database edc_bench_10000     # once
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/edc .venv/bin/python bench/casebook.py \\
-        [--database edc_bench_10000] [--runs 5] [--study-id SZ-00486]
+        [--database edc_bench_10000] [--runs 5] [--study-id SZ-00486] [--save-html FILE]
 
 In-process, on PostgreSQL: the patient is the one bench/run.py's pages use (the SZ patient infused longest
 ago and still followed: three years and more of data). Prints the forms and pages, then the median and each
@@ -32,6 +32,7 @@ def main():
     parser.add_argument("--database", default="edc_bench_10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--study-id", default="")
+    parser.add_argument("--save-html", type=Path, help="write the casebook's HTML here (for bench/render_ab.py)")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = database_url(args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -80,6 +81,9 @@ def main():
           f"WeasyPrint {cpu - statistics.median(html_cpus):.2f} s); runs: " + ", ".join(f"{t:.2f}" for t in cpus))
     print(f"load average before the runs: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(f"target < {TARGET_S:g} s: {'PASS' if median < TARGET_S else 'FAIL'}")
+    if args.save_html:
+        args.save_html.write_text(html)
+        print(f"HTML written to {args.save_html}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ empty (no queries, no deviations), and an audit trail of one line per entry whos
 the values changed since (the others are the values shown above it). The contents page gives each page
 number after its entry: a dotted leader (`leader()`) cost WeasyPrint about a second.
 """
+import gc
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -26,9 +27,19 @@ def html_to_pdf(html: str) -> bytes:
     # Profiled for issue 10: about 0.1 s of CPU per form (a five-form visit report ~0.5 s). The
     # stylesheet is already small and inline, with a system font and nothing to fetch; fixed table
     # layout, separate borders and a shared FontConfiguration measured no faster, so none is used.
+    # WeasyPrint allocates millions of objects, so Python's cyclic garbage collector ran over and over
+    # during a render, each full pass walking every object of the Django process too: ~12 % of the
+    # casebook's CPU (docs/performance.md). It is paused for the render, and one pass over the young
+    # generation afterwards frees the document's cycles. Pausing is process-wide; a render in another
+    # thread at the same time is only collected later, never wrongly.
     from weasyprint import HTML
 
-    return HTML(string=html).write_pdf()
+    gc.disable()
+    try:
+        return HTML(string=html).write_pdf()
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 @dataclass
