@@ -20,10 +20,10 @@ def test_coordinator_is_stopped_by_an_out_of_range_cart_dose_gives_a_reason_and_
     # The dose per kg follows the typing (static/infusions/dose-per-kg.js), before anything is sent.
     dose_live = page.locator("#dose-per-kg")
     assert "— ×10⁶ cells/kg" in dose_live.inner_text()
-    page.fill("input[name=fraction_1_cells_million]", "249.5")
-    page.fill("input[name=weight_kg]", "49")  # 249.5 / 49 = 5.0918…
-    assert dose_live.inner_text() == "5.09 ×10⁶ cells/kg — within range (protocol 5.00–10.00)"
-    page.fill("input[name=weight_kg]", "50")  # 249.5 / 50 = 4.99
+    page.fill("input[name=fraction_1_cells_million]", "299.4")
+    page.fill("input[name=weight_kg]", "58")  # 299.4 / 58 = 5.1620…
+    assert dose_live.inner_text() == "5.16 ×10⁶ cells/kg — within range (protocol 5.00–10.00)"
+    page.fill("input[name=weight_kg]", "60")  # 299.4 / 60 = 4.99
     assert dose_live.inner_text() == "4.99 ×10⁶ cells/kg — below range (protocol 5.00–10.00)"
     page.click("button[name=save]")
     warning = page.get_by_test_id("soft-checks")
@@ -31,7 +31,7 @@ def test_coordinator_is_stopped_by_an_out_of_range_cart_dose_gives_a_reason_and_
     assert "4.99 ×10⁶ cells/kg" in page.get_by_test_id("dose").inner_text()
     screenshot(page, "infusion_soft_check")
     assert not ProtocolDeviation.objects.exists()
-    assert page.input_value("input[name=fraction_1_cells_million]") == "249.5"  # as typed, in ×10⁶
+    assert page.input_value("input[name=fraction_1_cells_million]") == "299.4"  # as typed, in ×10⁶
 
     page.check("input[name=acknowledge_deviation]")
     page.fill("textarea[name=deviation_reason]", "Manufacturing yield allowed only this dose")
