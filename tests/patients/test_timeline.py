@@ -115,8 +115,12 @@ def test_timeline_page_shows_events_grades_statuses_and_audit_links(client, coor
         assert f"<td>{study_day}</td>" in html
     assert f'href="/safety/{relapsed.subject_id}/crs/{crs.pk}/"' in html
     assert f'href="/monitoring/history/patients.screeningcrf/{relapsed.screening.pk}/"' in html
-    for status in ("Signed", "Locked", "Scheduled", "Submitted"):  # the CRS signed, the ICANS form locked
+    # The CRS signed, the ICANS form locked, the patient off study (day 120); the day-28 visit, whose window
+    # has passed with no form linked to it, reads "Missed" at once: the end-of-study save runs the status
+    # job's pass for the patient instead of leaving it "Scheduled" until the nightly run.
+    for status in ("Signed", "Locked", "Missed", "Submitted", "Off study"):
         assert f">{status}</span>" in html
+    assert ">Scheduled</span>" not in html
     assert "<svg" in html and "1.82 m²" in html
 
 
