@@ -116,7 +116,9 @@ def demo_plans(*, as_of: datetime.date) -> list[DemoPlan]:
                 consent_date=consent, weight_kg=weight, height_cm=height,
             )
             if stage == "lymphodepleted":
-                plan.lymphodepletion_start = as_of - days(rng.randint(0, 2))
+                # The course is over (its last dose, day −3, at the latest today) and the infusion is due: a
+                # dose is recorded once given, so a course still running on the demo's day could not be.
+                plan.lymphodepletion_start = as_of - days(rng.randint(2, 4))
             if infused_days_ago is not None:
                 plan.infusion_date = as_of - days(infused_days_ago)
                 plan.lymphodepletion_start = plan.infusion_date - days(5)

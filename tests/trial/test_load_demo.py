@@ -30,3 +30,15 @@ def test_demo_covers_every_stage():
     assert statuses == {"screening", "screen_failed", "enrolled", "lymphodepletion", "infused", "follow_up",
                         "off_study"}
     assert Patient.objects.filter(subject_id="SZ-001").exists()
+
+
+def test_demo_loads_as_of_today_as_make_run_loads_it():
+    """`make run` loads the demo as of today, and the services refuse a dose dated after today: a demo course
+    still running today (planned days after it) made `make run` fail. Fixed dates above cannot show it."""
+    call_command("load_demo")
+    today = datetime.date.today()
+    assert Patient.objects.count() == 30
+    assert Patient.objects.filter(status="lymphodepletion").exists()
+    from infusions.models import LymphodepletionDose
+
+    assert not LymphodepletionDose.objects.filter(administration_date__gt=today).exists()
