@@ -1,8 +1,9 @@
 FROM python:3.11-slim-bookworm
 
-# Pango for WeasyPrint's PDFs; fonts so reports render CJK-free Latin text well.
+# Pango for WeasyPrint's PDFs; DejaVu for Latin text and Noto CJK for Chinese (docs/i18n.md);
+# gettext compiles the translations.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-cjk gettext \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
@@ -10,7 +11,8 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN SECRET_KEY=build python manage.py collectstatic --noinput
+RUN SECRET_KEY=build python manage.py collectstatic --noinput \
+ && SECRET_KEY=build python manage.py compilemessages --verbosity 0
 
 RUN useradd --create-home edc && mkdir -p /app/media && chown edc /app/media
 USER edc

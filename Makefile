@@ -10,7 +10,7 @@ TEST_WORKERS ?= 2
 # pytest-randomly shuffles the order (with the workers too) and the run ends with the seed; replay it with
 # .venv/bin/python -m pytest -p randomly --randomly-seed=N.
 
-.PHONY: run test install migrate demo worker beat clean
+.PHONY: run test install messages migrate demo worker beat clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -23,7 +23,18 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-migrate: install
+# The compiled translations (docs/i18n.md); only the .po catalogues are committed. Django's
+# compilemessages needs GNU gettext's msgfmt; where it is missing Babel compiles the same catalogues.
+messages: install
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0; \
+	else \
+		for po in locale/*/LC_MESSAGES/django.po */locale/*/LC_MESSAGES/django.po; do \
+			[ -f "$$po" ] && $(BIN)/pybabel --quiet compile --input-file "$$po" --output-file "$${po%.po}.mo" || true; \
+		done; \
+	fi
+
+migrate: messages
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -42,7 +53,7 @@ run: demo
 		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	fi
 
-test: install
+test: messages
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 worker: install
@@ -53,3 +64,4 @@ beat: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles tests/artifacts
+	find . -path ./.venv -prune -o -name '*.mo' -path '*/locale/*' -print -delete

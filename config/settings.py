@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "config.middleware.RejectNullCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the login page's switch (a cookie), else the browser's Accept-Language;
+    # a signed-in user's own choice is applied after authentication (trial.middleware).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -145,6 +148,11 @@ AXES_CLIENT_IP_CALLABLE = "trial.lockout.client_ip_address"
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 
 LANGUAGE_CODE = "en-gb"
+# The two languages of the application (docs/i18n.md). Stored values, CSV codes, ODM, CDISC datasets
+# and the API do not change with the language; only what a person reads does.
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+# base.html, the login and error pages and config/; each app keeps its own catalogue in <app>/locale/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,61 @@
+"""Find English left on a page shown in Chinese (docs/i18n.md).
+
+A page in zh-hans may still show Latin letters that are not English prose: subject IDs, units, drug product and
+assay names, the abbreviations the glossary keeps (CRS, MRD, CTCAE terms...). Everything else in Latin letters is
+an untranslated string. The text a person reads is taken from the HTML with lxml: the text of the elements
+outside <script> and <style>, and the attributes a person or a screen reader meets (title, placeholder,
+aria-label, alt, value of buttons).
+"""
+import re
+
+import lxml.html
+
+# Abbreviations, units, names and symbols that stay in Latin letters in the Chinese pages (glossary in
+# docs/i18n.md). Compared case-sensitively: "CR" is allowed, "Cr" or "cr" is not.
+ALLOWED = frozenset(
+    """
+    CAR T CAR-T EDC CRS ICANS ICAHT ICE CAPD MRD CR CRi AE AEs SAE SUSAR SDV CRF CRFs ID IDs API PDF CSV ODM XML
+    XPT SDTM ADaM SAS CDISC Define-XML Define OS LFS EFS CIR DOR ASTCT CTCAE MedDRA ANC ALC WBC ALT AST LDH CRP
+    IL IgG LLOQ qPCR PCR CD CD19 BSA ECOG KPS HSCT GvHD CNS FCM NGS Ph BCR ABL TP53 KMT2A IKZF1 Cmax Tmax AUC
+    Tlast NCA ICH GCP EHA EBMT FDA NMPA NCI SOP UTC SpO2 FiO2 HLH MAS TLS GCSF G-CSF
+    kg mg g L dL mL µL uL min h d µmol mmol U IU ng pg µg copies cells fL mm Hg mmHg kPa m cm
+    x ×
+    Kaplan Meier Kaplan-Meier Kaplan–Meier Greenwood Aalen Johansen Aalen-Johansen Cockcroft Gault
+    Mosteller Rejeski Lee et al
+    TOTP OTP Swagger ReDoc OpenAPI JSON
+    H L N A B C I II III IV V
+    """.split()  # noqa: SIM905 (a word list reads better as words)
+)
+
+_SUBJECT_ID = re.compile(r"^[A-Z]{2,3}-\d{3,5}$")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9µ²³⁶⁹\-–'/]*")
+_READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+
+
+def page_text(html: str) -> str:
+    """The text a person reads on the page: visible text and the attributes above."""
+    root = lxml.html.fromstring(html)
+    for element in root.xpath("//script|//style|//template"):
+        element.drop_tree()
+    parts = [root.text_content()]
+    for attribute in _READ_ATTRIBUTES:
+        parts.extend(root.xpath(f"//@{attribute}"))
+    parts.extend(root.xpath("//input[@type='submit' or @type='button']/@value"))
+    return "\n".join(parts)
+
+
+def english_words(html: str, allow=()) -> list[str]:
+    """The words in Latin letters on the page that are neither allowed nor in `allow` (data the test made:
+    names, lots, free text). Subject IDs (SZ-00001) are always allowed."""
+    allowed = ALLOWED | set(allow)
+    found = []
+    for token in _WORD.findall(page_text(html)):
+        word = token.strip("-–'/")
+        if not word or word in allowed or _SUBJECT_ID.match(word):
+            continue
+        # Compound tokens (mg/m², CD19-positive) are fine when every piece is allowed or a number.
+        pieces = [p for p in re.split(r"[-–/]", word) if p and not p[0].isdigit()]
+        if pieces and all(p.rstrip("²³⁶⁹") in allowed for p in pieces):
+            continue
+        found.append(word)
+    return found
