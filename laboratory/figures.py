@@ -7,7 +7,11 @@ from statistics import median
 
 from matplotlib.figure import Figure
 
+from trial.figures import figure_fonts_install
+
 from .rules import Sample
+
+figure_fonts_install()  # Latin and Chinese labels (docs/i18n.md)
 
 
 def _png(figure: Figure) -> bytes:

@@ -31,6 +31,9 @@ from outcomes.statistics import (
     kaplan_meier_fitter,
     number_at_risk,
 )
+from trial.figures import figure_fonts_install
+
+figure_fonts_install()  # Latin and Chinese labels (docs/i18n.md)
 
 AT_RISK_MONTHS = (0, 6, 12, 18, 24, 30, 36)
 FOLLOW_UP_MONTHS = 36

@@ -7,6 +7,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from trial.figures import figure_fonts_install
+
+figure_fonts_install()  # Latin and Chinese labels (docs/i18n.md)
+
 GRADE_COLOURS = {0: "#d9d9d9", 1: "#fee08b", 2: "#fdae61", 3: "#f46d43", 4: "#a50026", 5: "#000000"}
 
 

@@ -3,6 +3,7 @@
 makemessages runs on a copy of the project, so the test sees the strings as they are in the code now, not as
 they were when a catalogue was last made; the catalogues in the repository are left untouched.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -34,10 +35,13 @@ def remade_catalogues(tmp_path_factory) -> dict[str, Path]:
         pytest.skip("needs GNU gettext: xgettext is not installed (apt-get install gettext)")
     copy = tmp_path_factory.mktemp("project")
     _copy_project(copy)
-    subprocess.run(
+    made = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "--locale", "zh_Hans", "--no-obsolete", "--verbosity", "0"],
-        cwd=copy, check=True, capture_output=True, text=True,
+        cwd=copy, capture_output=True, text=True,
+        # The application's settings: the test settings add apps from tests/, which the copy leaves out.
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
     )
+    assert made.returncode == 0, made.stderr
     return {po.relative_to(copy).parts[0]: po for po in copy.glob("**/locale/zh_Hans/LC_MESSAGES/django.po")}
 
 
