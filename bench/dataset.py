@@ -23,6 +23,9 @@ from django.db import models, transaction
 
 from infusions.models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 from infusions.rules import planned_dose_mg
+from laboratory import rules as lab_rules
+from laboratory.models import Laboratory, LabResult
+from laboratory.models import NormalRange as LabNormalRange
 from outcomes.models import FollowUp, ResponseAssessment
 from outcomes.rules import derive_mrd_negative, derive_response
 from patients.models import BaselineCRF, Patient, ScreeningCRF, Visit
@@ -40,7 +43,7 @@ UTC = datetime.UTC
 # Models in load order (parents first), for flushing and for sequence resets.
 LOADED_MODELS = (
     Patient, ScreeningCRF, BaselineCRF, Visit, Lymphodepletion, LymphodepletionDose, Infusion, InfusionFraction,
-    CrsAssessment, IcansAssessment, AdverseEvent, SaeReport, ResponseAssessment, FollowUp,
+    CrsAssessment, IcansAssessment, AdverseEvent, SaeReport, ResponseAssessment, FollowUp, Laboratory, LabResult,
 )
 
 
@@ -183,6 +186,12 @@ class PatientGenerator:
         self.criteria = {c.code: c.kind == "inclusion" for c in protocol.eligibility_criteria.all()}
         self.terms = [term for term, _soc in CTCAE_TERMS]
         self.site_numbers = {site.pk: site.last_subject_number for site in sites}
+        self.sampling_days = list(protocol.kinetics_sampling_days)
+        self.normal_ranges = [
+            lab_rules.NormalRange(analyte=row.analyte, lower=row.lower, upper=row.upper, sex=row.sex,
+                                  age_from_years=row.age_from_years, age_to_years=row.age_to_years,
+                                  site_specific=False)
+            for row in LabNormalRange.objects.filter(site__isnull=True)]
 
     def crf(self, model, rng, values: dict, *, day: datetime.date, visit_id=None, edit: float = 0.1) -> int:
         """A CRF row (submitted) with its '+' history row, and a correction ('~', reason) for some."""
@@ -262,7 +271,8 @@ class PatientGenerator:
         self.crf(ScreeningCRF, rng, {"patient_id": patient_id, "screening_date": screening, "consent_date": consent,
                                      "eligibility": self.criteria}, day=screening, edit=0.05)
         self.crf(BaselineCRF, rng, {
-            "patient_id": patient_id, "assessment_date": screening, "sex": rng.choice("FM"), "birth_date": birth,
+            "patient_id": patient_id, "assessment_date": screening, "sex": (patient_sex := rng.choice("FM")),
+            "birth_date": birth,
             "weight_kg": weight, "height_cm": height,
             "bone_marrow_blasts_percent": _d(rng.uniform(5, 95), "0.01"),
             "mrd_percent": _d(rng.uniform(0.01, 20), "0.0001"), "extramedullary_sites": "",
@@ -303,8 +313,11 @@ class PatientGenerator:
         w.add_history(InfusionFraction, fraction, history_type="+", when=_at(day0, 14), user_id=coordinator,
                       reason="")
 
-        self.visits(rng, patient_id, day0, death, relapse, hsct, response)
+        done_visits = self.visits(rng, patient_id, day0, death, relapse, hsct, response)
         self.adverse_events(rng, patient_id, day0, death)
+        # A generator of its own, so the rows above stay what they were before the laboratory was added.
+        self.laboratory(random.Random(f"{self.seed}-{number}-laboratory"), patient_id, day0, death, response,
+                        done_visits, sex=patient_sex, age=age)
         if death:  # the death itself, on a follow-up form of its own
             self.crf(FollowUp, rng, {
                 "patient_id": patient_id, "contact_date": death, "follow_up_status": "dead",
@@ -316,6 +329,7 @@ class PatientGenerator:
     def visits(self, rng, patient_id, day0, death, relapse, hsct, response):
         today, w = self.today, self.w
         grace = self.protocol.visit_overdue_grace_days
+        done_visits: dict[int, tuple[int, datetime.date]] = {}  # target day → (visit, date done)
         for definition in self.definitions:
             window = visit_window(infusion_date=day0, target_day=definition.target_day,
                                   window_before_days=definition.window_before_days,
@@ -342,7 +356,9 @@ class PatientGenerator:
                               reason="Data entered" if done else f"Daily visit status job: {status}")
             w.add(Visit, visit)
             if done:
+                done_visits[definition.target_day] = (visit_id, on)
                 self.visit_forms(rng, definition, patient_id, visit_id, on, day0, relapse, hsct, response)
+        return done_visits
 
     def visit_forms(self, rng, definition, patient_id, visit_id, on, day0, relapse, hsct, response):
         forms = set(definition.forms)
@@ -398,6 +414,68 @@ class PatientGenerator:
                 "relapse_site": "bone_marrow" if relapsed else "",
                 "hsct_date": hsct if hsct and hsct <= on else None, "death_date": None, "death_cause": "",
                 "comments": ""}, day=on, visit_id=visit_id)
+
+    def laboratory(self, rng, patient_id, day0, death, response, done_visits, *, sex, age):
+        """A blood draw at every protocol sampling day that has come (before a death): CAR transgene (qPCR),
+        CAR⁺ T cells (flow), CD19⁺ B cells and the ANC, with flags and grades as the service derives them.
+        The draw is the visit's when the visit of that day was done, unscheduled otherwise.
+
+        The kinetics: expansion from day 1 to a peak on day 7–14 (higher in responders), a fast decline to
+        day 28 and a slow one after, a value below the LLOQ entered as 0. B cells stay aplastic and recover
+        (two counts above the threshold) in most non-responders and in a third of responders, from month 2
+        on. The ANC falls to a nadir in the first week and recovers by day 14–28 (later for some)."""
+        qpcr_lloq = float(self.protocol.car_transgene_lloq_copies_per_ug)
+        flow_lloq = float(self.protocol.car_t_cells_lloq_per_ul)
+        responder = response != "no_response"
+        peak_day = rng.randint(7, 14)
+        cmax = 10 ** rng.uniform(4.0, 5.4) if responder else 10 ** rng.uniform(2.3, 4.3)
+        start = cmax / 10 ** rng.uniform(1.5, 2.5)  # day 1
+        fast, slow = rng.uniform(4, 10), rng.uniform(40, 300)  # half-lives in days
+        flow_ratio = 10 ** rng.uniform(-3.2, -2.2)  # cells/µL per copy/µg
+        recovery_day = rng.randint(56, 500) if rng.random() < (0.8 if not responder else 0.35) else None
+        anc_nadir = rng.uniform(20, 600)
+        anc_recovery = rng.choice([14] * 6 + [21] * 3 + [28, 60])
+
+        def qpcr(day: int) -> float:
+            if day <= peak_day:
+                return start * (cmax / start) ** ((day - 1) / max(peak_day - 1, 1))
+            fast_end = min(day, 28)
+            value = cmax * 0.5 ** ((fast_end - peak_day) / fast)
+            return value * 0.5 ** (max(day - 28, 0) / slow) if day > 28 else value
+
+        user = self.users["coordinator"]
+        for nominal in self.sampling_days:
+            visit_id, on = done_visits.get(nominal, (None, day0 + datetime.timedelta(days=nominal)))
+            if on > self.today or (death is not None and on >= death):
+                continue
+            day = (on - day0).days
+            car = qpcr(day) * rng.uniform(0.7, 1.4)
+            cells = car * flow_ratio * rng.uniform(0.7, 1.4)
+            if recovery_day is not None and day >= recovery_day:
+                b_cells = rng.uniform(8, 300)
+            else:
+                b_cells = rng.choice([0, 0, 0, 0.5, 1, 2])
+            if day < 4:
+                anc = rng.uniform(400, 1500)
+            elif day < anc_recovery:
+                anc = anc_nadir * rng.uniform(0.6, 1.5)
+            else:
+                anc = rng.uniform(1200, 4500)
+            draw = self.crf(Laboratory, rng, {"patient_id": patient_id, "collection_date": on}, day=on,
+                            visit_id=visit_id, edit=0.03)
+            for analyte, value, unit in (
+                    (lab_rules.Analyte.CAR_QPCR, _d(car if car >= qpcr_lloq else 0, "1"), "copies/µg"),
+                    (lab_rules.Analyte.CAR_T_FLOW, _d(cells if cells >= flow_lloq else 0, "0.01"), "/µL"),
+                    (lab_rules.Analyte.CD19_B, _d(b_cells, "0.1"), "/µL"),
+                    (lab_rules.Analyte.ANC, _d(anc / 1000, "0.01"), "×10⁹/L")):
+                judged = lab_rules.judge(analyte, value, unit, lab_rules.normal_range(
+                    self.normal_ranges, analyte=analyte, sex=sex, age_years=age))
+                result = {"laboratory_id": draw, "analyte": analyte, "value": value, "unit": unit,
+                          "canonical_value": judged.canonical_value, "flag": judged.flag,
+                          "ctcae_grade": judged.ctcae_grade, "removed": False, "removal_reason": ""}
+                self.w.add(LabResult, result)
+                self.w.add_history(LabResult, result, history_type="+", when=_at(on, 9, 30), user_id=user,
+                                   reason="")
 
     def adverse_events(self, rng, patient_id, day0, death):
         for _ in range(rng.randint(1, 5)):

@@ -6,6 +6,8 @@ from django.db import connection
 from bench.dataset import DEFAULT_TODAY, dataset_load, dataset_setup
 from crf.models import crf_models
 from infusions.models import Infusion, Lymphodepletion
+from laboratory.models import Laboratory, LabResult
+from laboratory.selectors import patient_kinetics
 from outcomes.models import FollowUp, ResponseAssessment
 from patients.models import Patient, Visit
 from safety.models import AdverseEvent
@@ -37,6 +39,22 @@ def test_three_bench_patients_are_infused_with_every_scheduled_visit_and_an_audi
     assert ResponseAssessment.objects.exists() and FollowUp.objects.exists()
     assert Visit.history.filter(history_type="+").count() == 3 * schedule
     assert writer.written["patients_visit"] == 3 * schedule
+
+    # A draw at every sampling day that has come (before a death), four results each, kinetics that peak in
+    # days 7–14 and that the service's readers derive.
+    for patient in patients:
+        draws = Laboratory.objects.filter(patient=patient)
+        came = [day for day in patient.protocol.kinetics_sampling_days
+                if (patient.infusion_date - DEFAULT_TODAY).days + day <= 0]
+        assert 0 < draws.count() <= len(came)
+        assert all(draw.results.count() == 4 for draw in draws)
+        assert Laboratory.history.filter(patient_id=patient.pk, history_type="+").count() == draws.count()
+        found = patient_kinetics(patient)
+        if found.qpcr.cmax is not None and len(found.series["car_qpcr"]) >= 6:
+            assert 6 <= found.qpcr.tmax_days <= 15
+            assert found.qpcr.auc_0_28 > 0
+        assert found.b_cell_aplasia is not None
+    assert LabResult.history.count() == LabResult.objects.count() == 4 * Laboratory.objects.count()
 
     # Statuses agree with the visit-status job on the data set's today, and done visits carry a CRF.
     assert not any(visits_update_status(today=DEFAULT_TODAY).values())
