@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from statistics import median
 
+from django.utils.translation import gettext as _
 from matplotlib.figure import Figure
 
 from trial.figures import figure_fonts_install
@@ -92,17 +93,25 @@ def cohort_kinetics_figure(groups, *, days, lloq, unit) -> bytes:
 MONTH_DAYS = 365.25 / 12
 
 
-def b_cell_recovery_drawing(durations: Sequence) -> Figure:
+#: The months at which the number still in aplasia (at risk) is shown, under the curve and on the endpoints page.
+AT_RISK_MONTHS = (0, 3, 6, 12, 18, 24, 36)
+
+
+def b_cell_recovery_drawing(durations: Sequence, *, title: str | None = None) -> Figure:
     """Kaplan–Meier estimate of the cumulative probability of B-cell recovery (1 − S(t)) over months since the
-    infusion, with censoring marks; ``durations`` are `rules.BCellAplasia` (recovered = event)."""
+    infusion, with censoring marks and the number at risk (still in aplasia, not censored) under the axis;
+    ``durations`` are `rules.BCellAplasia` (recovered = event)."""
     from lifelines import KaplanMeierFitter
 
-    figure = Figure(figsize=(7, 4))
-    axes = figure.add_subplot(1, 1, 1)
-    axes.set_xlabel("Months since CAR-T infusion")
-    axes.set_ylabel("B-cell recovery (cumulative)")
+    figure = Figure(figsize=(7, 4.6))
+    axes = figure.add_axes((0.1, 0.3, 0.86, 0.6))
+    axes.set_xlabel(_("Months since CAR-T infusion"))
+    axes.set_ylabel(_("B-cell recovery (cumulative)"))
     axes.set_ylim(0, 1)
-    axes.set_title(f"B-cell recovery (n = {len(durations)}, recovered {sum(d.recovered for d in durations)})")
+    axes.set_xlim(0, AT_RISK_MONTHS[-1])
+    axes.set_xticks(AT_RISK_MONTHS)
+    axes.set_title(title or _("B-cell recovery (n = %(n)d, recovered %(recovered)d)") % {
+        "n": len(durations), "recovered": sum(d.recovered for d in durations)})
     if durations:
         fit = KaplanMeierFitter().fit([d.days / MONTH_DAYS for d in durations],
                                       event_observed=[d.recovered for d in durations])
@@ -110,9 +119,12 @@ def b_cell_recovery_drawing(durations: Sequence) -> Figure:
         axes.step(recovery.index, recovery.values, where="post", color="tab:blue")
         censored = [d.days / MONTH_DAYS for d in durations if not d.recovered]
         axes.plot(censored, [1 - fit.predict(t) for t in censored], linestyle="none", marker="+", color="tab:blue")
-    figure.tight_layout()
+    figure.text(0.01, 0.08, _("At risk"), fontsize="small")
+    for months in AT_RISK_MONTHS:
+        at_risk = sum(d.days >= months * MONTH_DAYS for d in durations)
+        figure.text(0.1 + 0.86 * months / AT_RISK_MONTHS[-1], 0.08, str(at_risk), fontsize="small", ha="center")
     return figure
 
 
-def b_cell_recovery_figure(durations) -> bytes:
-    return _png(b_cell_recovery_drawing(durations))
+def b_cell_recovery_figure(durations, *, title: str | None = None) -> bytes:
+    return _png(b_cell_recovery_drawing(durations, title=title))

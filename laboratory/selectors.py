@@ -1,6 +1,7 @@
 """Reads for the laboratory pages and API."""
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -130,12 +131,16 @@ def cohort_series_by_response(patients, analyte: str = rules.Analyte.CAR_QPCR) -
     }
 
 
-def cohort_b_cell_aplasia(patients) -> list[rules.BCellAplasia]:
+def cohort_b_cell_aplasia(patients, *, cutoff: datetime.date | None = None) -> list[rules.BCellAplasia]:
     """The duration of B-cell aplasia (or its censoring) of every infused patient with a CD19⁺ count after the
-    infusion, each under the threshold of the patient's protocol version. One query."""
+    infusion, each under the threshold of the patient's protocol version; with a ``cutoff``, counts drawn after
+    it are ignored (the endpoints' data cut-off). One query."""
     infused = patients.filter(infusion_date__isnull=False)
-    rows = (LabResult.objects.filter(laboratory__patient__in=infused, laboratory__removed=False,
-                                     analyte=rules.Analyte.CD19_B)
+    rows = LabResult.objects.filter(laboratory__patient__in=infused, laboratory__removed=False,
+                                    analyte=rules.Analyte.CD19_B)
+    if cutoff is not None:
+        rows = rows.filter(laboratory__collection_date__lte=cutoff)
+    rows = (rows
             .values_list("laboratory__patient_id", "laboratory__collection_date", "laboratory__patient__infusion_date",
                          "laboratory__patient__protocol__b_cell_recovery_per_ul", "canonical_value")
             .order_by("laboratory__patient_id"))

@@ -11,5 +11,4 @@ urlpatterns = [
     path("patients/<str:study_id>/kinetics.png", views.patient_kinetics_png, name="patient_kinetics_png"),
     path("laboratory/kinetics/", views.cohort_kinetics, name="cohort_kinetics"),
     path("laboratory/kinetics.png", views.cohort_kinetics_png, name="cohort_kinetics_png"),
-    path("laboratory/b-cell-recovery.png", views.b_cell_recovery_png, name="b_cell_recovery_png"),
 ]

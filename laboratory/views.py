@@ -14,11 +14,11 @@ from patients.selectors import patient_for_user
 from trial.models import Protocol
 from trial.roles import can_enter_data
 
-from .figures import b_cell_recovery_figure, cohort_kinetics_figure, patient_kinetics_figure
+from .figures import cohort_kinetics_figure, patient_kinetics_figure
 from .forms import LaboratoryForm
 from .models import Laboratory
 from .rules import Analyte
-from .selectors import ae_suggestions, cohort_b_cell_aplasia, cohort_series_by_response
+from .selectors import ae_suggestions, cohort_series_by_response
 from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
@@ -131,9 +131,3 @@ def cohort_kinetics_png(request):
     return _image(cohort_kinetics_figure(
         _cohort_groups(request), days=protocol.kinetics_sampling_days, lloq=protocol.car_transgene_lloq_copies_per_ug,
         unit="CAR transgene, copies/µg genomic DNA"))
-
-
-@login_required
-@require_GET
-def b_cell_recovery_png(request):
-    return _image(b_cell_recovery_figure(cohort_b_cell_aplasia(Patient.objects.visible_to(request.user))))

@@ -1,4 +1,5 @@
 """Pages: the response-assessment and follow-up CRFs, and the endpoints."""
+import base64
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -6,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
+from trial.hooks import app_modules
 from trial.roles import can_enter_data
 
 from . import reports
@@ -172,10 +175,29 @@ def endpoints_page(request):
         return render(request, "outcomes/endpoints.html", {"form": form}, status=400)
     choices = form.cleaned_data
     endpoints = reports.endpoints_for(user=request.user, **choices)
+    query = _query_string(**choices, today=form.today)
+    sections = _app_sections(
+        request.user, cutoff=choices["cutoff"],
+        figure_src=lambda name: reverse("outcomes:endpoint_figure", args=[name]) + query)
     return render(request, "outcomes/endpoints.html", {
         **reports.TABLE_CONTEXT, "form": form, "endpoints": endpoints, "figure_titles": reports.FIGURES,
-        **choices, "query": _query_string(**choices, today=form.today),
+        **choices, "query": query, "sections": sections,
     })
+
+
+# Other apps' sections of the endpoints page and PDF (`<app>/endpoints.py`, trial/hooks.py): B-cell recovery
+# from laboratory/, which sits beside this app and is not imported.
+
+def _app_sections(user, *, cutoff, figure_src) -> list[tuple[str, dict]]:
+    return [section for module in app_modules("endpoints")
+            for section in module.endpoint_sections(user=user, cutoff=cutoff, figure_src=figure_src)]
+
+
+def _app_figure(user, *, name, cutoff) -> bytes | None:
+    for module in app_modules("endpoints"):
+        if name in module.endpoint_figures():
+            return module.endpoint_figure_bytes(user=user, name=name, cutoff=cutoff)
+    return None
 
 
 def _bad_query(form) -> HttpResponse:
@@ -185,12 +207,16 @@ def _bad_query(form) -> HttpResponse:
 
 @login_required
 def endpoint_figure(request, name):
-    if name not in reports.FIGURES:
+    if name not in reports.FIGURES and not any(name in module.endpoint_figures()
+                                               for module in app_modules("endpoints")):
         raise Http404("No such figure.")
     form = _endpoints_query(request)
     if not form.is_valid():
         return _bad_query(form)
-    image = reports.figure_bytes_for(user=request.user, name=name, **form.cleaned_data)
+    if name in reports.FIGURES:
+        image = reports.figure_bytes_for(user=request.user, name=name, **form.cleaned_data)
+    else:
+        image = _app_figure(request.user, name=name, cutoff=form.cleaned_data["cutoff"])
     response = HttpResponse(image, content_type="image/png")
     response["Cache-Control"] = "private, no-store"  # patient data
     return response
@@ -203,9 +229,15 @@ def endpoints_pdf(request):
         return _bad_query(form)
     choices = form.cleaned_data
     courses, endpoints = reports.endpoint_report_for(user=request.user, **choices)
+
+    def embedded(name: str) -> str:  # the PDF carries its figures as data: URIs
+        image = _app_figure(request.user, name=name, cutoff=choices["cutoff"]) or b""
+        return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+
+    sections = _app_sections(request.user, cutoff=choices["cutoff"], figure_src=embedded)
     pdf = reports.endpoints_pdf(
         courses=courses, endpoints=endpoints, **choices,
-        context={"user": request.user}, base_url=request.build_absolute_uri("/"),
+        context={"user": request.user, "sections": sections}, base_url=request.build_absolute_uri("/"),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     suffix = "-censored-at-hsct" if choices["censor_at_hsct"] else ""

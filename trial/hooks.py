@@ -5,6 +5,10 @@ Django's admin finds `admin.py`: an app contributes by defining the module.
   demo patients just created (`created`: a list of (DemoPlan, Patient, User)).
 - `<app>/timeline.py`: `timeline_events(patient) -> list[patients.timeline.TimelineEvent]`.
 - `<app>/home.py`: `home_panels(request, roles) -> list[tuple[template_name, context]]`.
+- `<app>/endpoints.py`: a section of the endpoints page and its PDF (outcomes/views.py):
+  `endpoint_sections(*, user, cutoff, figure_src) -> list[tuple[template_name, context]]`, `endpoint_figures()
+  -> dict[name, title]` and `endpoint_figure_bytes(*, user, name, cutoff) -> bytes` (PNG; served at the
+  endpoints' figure address, `figure_src(name)`: a URL on the page, a data: URI in the PDF).
 - `<app>/rederive.py`: `patient_dates_changed(*, patient, by, cause)` derives again what depends on
   the patient's birth date or day 0 once one is corrected (`patients.services.patient_dates_changed`);
   `death_recorded(*, patient, by, cause)` reconciles the patient's one death and end of study after a form
@@ -17,7 +21,7 @@ from types import ModuleType
 from django.apps import apps
 from django.utils.module_loading import module_has_submodule
 
-CLINICAL_APPS = ("trial", "patients", "infusions", "safety", "outcomes", "monitoring")
+CLINICAL_APPS = ("trial", "patients", "infusions", "safety", "outcomes", "laboratory", "monitoring")
 
 
 def app_modules(name: str) -> list[ModuleType]:

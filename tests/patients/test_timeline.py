@@ -85,6 +85,7 @@ def test_events_from_every_app_are_gathered_in_date_order(relapsed):
         "lymphodepletion", "infusion",  # infusions
         "adverse_event", "crs", "icans",  # safety
         "response", "follow_up", "relapse",  # outcomes
+        "laboratory",  # laboratory (its hook was not gathered before laboratory joined trial.hooks.CLINICAL_APPS)
         "visit",
     }
 
