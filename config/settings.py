@@ -242,6 +242,8 @@ CELERY_BEAT_SCHEDULE = {
     # Recompute the cached endpoints after a change, before an investigator opens the page
     # (one cheap version query when nothing changed).
     "endpoints-cache-refresh": {"task": "outcomes.tasks.endpoints_cache_refresh", "schedule": crontab()},
+    # The same for the cohort kinetics page and plot and the B-cell recovery of the endpoints page.
+    "laboratory-cache-refresh": {"task": "laboratory.tasks.cohort_cache_refresh", "schedule": crontab()},
 }
 
 # The cache holds what is expensive and derived (the endpoints and their figures), keyed on a

@@ -6,9 +6,8 @@ cutoff=)`` draws one as PNG; ``endpoint_sections(user=, cutoff=, figure_src=)`` 
 and of its PDF as (template, context), ``figure_src(name)`` giving the image's address (a URL on the page, a
 data: URI in the PDF).
 
-The summary and the figure are cached like the other endpoints (outcomes/reports.py): under a key holding a
-version of the data they are read from (the highest history and row ids of the tables, one query per
-request), the user's scope, the cut-off and, for what carries text, the active language.
+The summary and the figure are cached like the other endpoints (laboratory/cache.py): under a key holding a
+version of the data they are read from, the user's scope, the cut-off and, for the figure, the active language.
 """
 from __future__ import annotations
 
@@ -16,16 +15,13 @@ import datetime
 import math
 from collections.abc import Callable, Sequence
 
-from django.core.cache import cache
-from django.db import connection
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from trial.models import Protocol
-from trial.roles import is_trial_wide, visible_sites
 
-from . import figures, rules
+from . import cache, figures, rules
 from .models import Laboratory, LabResult
 from .selectors import cohort_b_cell_aplasia
 
@@ -38,33 +34,7 @@ SOURCES = (Patient, Protocol, Laboratory, LabResult)
 
 
 def data_version() -> str:
-    """A string that changes whenever a record the B-cell durations are computed from changes (an audited save
-    writes a history row; a row inserted without history moves the table's highest id)."""
-    quote = connection.ops.quote_name
-    parts = []
-    for model in SOURCES:
-        parts.append(f"(SELECT MAX(history_id) FROM {quote(model.history.model._meta.db_table)})")
-        parts.append(f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}")
-        return "-".join(str(value) for value in cursor.fetchone())
-
-
-def _scope(user) -> str:
-    """Which patients the user sees, as part of a cache key (mirrors Patient.objects.visible_to)."""
-    if not user.is_authenticated or not user.is_active:
-        return "none"
-    if is_trial_wide(user):
-        return "all"
-    return "sites-" + ".".join(str(pk) for pk in sorted(visible_sites(user).values_list("pk", flat=True)))
-
-
-def _cached(key: str, compute):
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value)
-    return value
+    return cache.data_version(SOURCES)
 
 
 def _finite(value: float) -> float | None:
@@ -100,12 +70,17 @@ def _durations(*, user, cutoff: datetime.date) -> list[rules.BCellAplasia]:
     return cohort_b_cell_aplasia(Patient.objects.visible_to(user), cutoff=cutoff)
 
 
-def b_cell_recovery_for(*, user, cutoff: datetime.date, version: str | None = None) -> dict:
-    """The summary over the patients ``user`` may see, counts after ``cutoff`` ignored, from the cache when the
-    data have not changed (no text in it: one entry for every language)."""
-    version = version or data_version()
-    return _cached(f"laboratory:b-cell:{version}:{_scope(user)}:{cutoff.isoformat()}",
-                   lambda: b_cell_recovery_summary(_durations(user=user, cutoff=cutoff)))
+def b_cell_recovery_summary_cached(*, version: str, scope: str, patients, cutoff: datetime.date) -> dict:
+    """The summary over ``patients`` (the patients of ``scope``), counts after ``cutoff`` ignored, from the cache
+    when the data have not changed (no text in it: one entry for every language)."""
+    return cache.cached(f"laboratory:b-cell:{version}:{scope}:{cutoff.isoformat()}",
+                        lambda: b_cell_recovery_summary(cohort_b_cell_aplasia(patients, cutoff=cutoff)))
+
+
+def b_cell_recovery_for(*, user, cutoff: datetime.date) -> dict:
+    """The summary over the patients ``user`` may see."""
+    return b_cell_recovery_summary_cached(version=data_version(), scope=cache.scope(user),
+                                          patients=Patient.objects.visible_to(user), cutoff=cutoff)
 
 
 def endpoint_figures() -> dict:
@@ -116,8 +91,8 @@ def endpoint_figure_bytes(*, user, name: str, cutoff: datetime.date) -> bytes:
     """The PNG of one of FIGURES, cached by data version, scope, cut-off and language (its labels)."""
     if name != B_CELL_RECOVERY:
         raise KeyError(name)
-    key = f"laboratory:figure:{data_version()}:{_scope(user)}:{name}:{cutoff.isoformat()}:{get_language()}"
-    return _cached(key, lambda: figures.b_cell_recovery_figure(
+    key = f"laboratory:figure:{data_version()}:{cache.scope(user)}:{name}:{cutoff.isoformat()}:{get_language()}"
+    return cache.cached(key, lambda: figures.b_cell_recovery_figure(
         _durations(user=user, cutoff=cutoff),
         title=_("B-cell recovery, data cut-off %(cutoff)s") % {"cutoff": cutoff.isoformat()}))
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from statistics import median
 
 from django.utils.translation import gettext as _
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from trial.figures import figure_fonts_install
@@ -51,12 +52,13 @@ def patient_kinetics_figure(series) -> bytes:
 
 def median_by_day(curves: Sequence[Sequence[Sample]], days: Sequence[int]) -> list[tuple[int, float]]:
     """The median over patients of the values measured on each sampling day (days no patient has: left out)."""
-    points = []
-    for day in days:
-        values = [float(s.value) for curve in curves for s in curve if s.day == day]
-        if values:
-            points.append((day, median(values)))
-    return points
+    wanted = set(days)
+    by_day: dict[int, list[float]] = {}
+    for curve in curves:
+        for sample in curve:
+            if sample.day in wanted:
+                by_day.setdefault(sample.day, []).append(float(sample.value))
+    return [(day, median(by_day[day])) for day in days if day in by_day]
 
 
 def cohort_kinetics_drawing(groups: Mapping[str, Sequence[Sequence[Sample]]], *, days: Sequence[int],
@@ -67,10 +69,11 @@ def cohort_kinetics_drawing(groups: Mapping[str, Sequence[Sequence[Sample]]], *,
     floor = float(lloq) / 2
     for index, (label, curves) in enumerate(groups.items(), start=1):
         axes = figure.add_subplot(1, len(groups), index)
-        for curve in curves:
-            if curve:
-                axes.plot([s.day for s in curve], [max(float(s.value), floor) for s in curve], color="0.75",
-                          linewidth=0.6)
+        # One collection for every patient's line: a plot call each took 20 s at 10,000 patients.
+        axes.add_collection(LineCollection(
+            [[(s.day, max(float(s.value), floor)) for s in curve] for curve in curves if curve],
+            colors="0.75", linewidths=0.6))
+        axes.autoscale_view()
         middle = median_by_day(curves, days)
         if middle:
             axes.plot([d for d, _ in middle], [max(v, floor) for _, v in middle], color="tab:red", linewidth=2.2,
@@ -117,8 +120,10 @@ def b_cell_recovery_drawing(durations: Sequence, *, title: str | None = None) ->
                                       event_observed=[d.recovered for d in durations])
         recovery = 1 - fit.survival_function_.iloc[:, 0]
         axes.step(recovery.index, recovery.values, where="post", color="tab:blue")
-        censored = [d.days / MONTH_DAYS for d in durations if not d.recovered]
-        axes.plot(censored, [1 - fit.predict(t) for t in censored], linestyle="none", marker="+", color="tab:blue")
+        censored = sorted({d.days / MONTH_DAYS for d in durations if not d.recovered})
+        if censored:  # one vectorised look-up: a call per mark took seconds at 10,000 patients
+            axes.plot(censored, 1 - fit.survival_function_at_times(censored).to_numpy(), linestyle="none", marker="+",
+                  color="tab:blue")
     figure.text(0.01, 0.08, _("At risk"), fontsize="small")
     for months in AT_RISK_MONTHS:
         at_risk = sum(d.days >= months * MONTH_DAYS for d in durations)

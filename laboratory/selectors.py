@@ -107,16 +107,31 @@ RESPONDERS, NON_RESPONDERS = "CR/CRi", "No response"
 COMPLETE_REMISSION = ("CR", "CRi")
 
 
+def _responders(patients) -> dict[int, bool]:
+    """Infused patient → CR/CRi at any response assessment (True) or assessed without reaching it (False);
+    patients not yet assessed are absent. One query."""
+    responses: dict[int, bool] = {}
+    assessments = (crf_model("response_assessment").objects
+                   .filter(patient__in=patients.filter(infusion_date__isnull=False), removed=False)
+                   .values_list("patient_id", "response"))
+    for patient_id, response in assessments:
+        responses[patient_id] = responses.get(patient_id, False) or response in COMPLETE_REMISSION
+    return responses
+
+
+def cohort_counts_by_response(patients) -> dict[str, int]:
+    """How many patients each group of `cohort_series_by_response` holds, without reading their series."""
+    responses = _responders(patients)
+    responders = sum(responses.values())
+    return {RESPONDERS: responders, NON_RESPONDERS: len(responses) - responders}
+
+
 def cohort_series_by_response(patients, analyte: str = rules.Analyte.CAR_QPCR) -> dict[str, list[list[rules.Sample]]]:
     """Each infused patient's series of ``analyte`` by study day, grouped by response: CR/CRi at any
     assessment, or assessed without ever reaching it (no response). Patients not yet assessed are left out.
     Three queries, whatever the number of patients."""
     infused = patients.filter(infusion_date__isnull=False)
-    responses: dict[int, bool] = {}
-    assessments = (crf_model("response_assessment").objects.filter(patient__in=infused, removed=False)
-                   .values_list("patient_id", "response"))
-    for patient_id, response in assessments:
-        responses[patient_id] = responses.get(patient_id, False) or response in COMPLETE_REMISSION
+    responses = _responders(patients)
     curves: dict[int, list[rules.Sample]] = {patient_id: [] for patient_id in responses}
     rows = (LabResult.objects.filter(laboratory__patient__in=infused, laboratory__removed=False, analyte=analyte)
             .values_list("laboratory__patient_id", "laboratory__collection_date", "laboratory__patient__infusion_date",

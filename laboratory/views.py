@@ -5,20 +5,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
 from patients.models import Patient, Visit
-from patients.selectors import patient_for_user
-from trial.models import Protocol
+from patients.selectors import patient_for_user, patient_record_version
 from trial.roles import can_enter_data
 
-from .figures import cohort_kinetics_figure, patient_kinetics_figure
+from . import cache, cohort
+from .figures import patient_kinetics_figure
 from .forms import LaboratoryForm
 from .models import Laboratory
 from .rules import Analyte
-from .selectors import ae_suggestions, cohort_series_by_response
+from .selectors import ae_suggestions
 from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
@@ -109,25 +110,22 @@ def _image(content: bytes) -> HttpResponse:
 @require_GET
 def patient_kinetics_png(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
-    return _image(patient_kinetics_figure(_patient_series(patient, patient_kinetics_of(patient))))
-
-
-def _cohort_groups(request):
-    return cohort_series_by_response(Patient.objects.visible_to(request.user))
+    protocol = patient.protocol
+    # Drawing takes a few hundred milliseconds: cached until any record of the patient changes (every save
+    # writes a history row: patient_record_version), per assay limits and language.
+    key = (f"laboratory:patient-png:{patient.pk}:{patient_record_version(patient)}:"
+           f"{protocol.car_transgene_lloq_copies_per_ug}:{protocol.car_t_cells_lloq_per_ul}:{get_language()}")
+    return _image(cache.cached(key, lambda: patient_kinetics_figure(
+        _patient_series(patient, patient_kinetics_of(patient)))))
 
 
 @login_required
 @require_GET
 def cohort_kinetics(request):
-    groups = _cohort_groups(request)
-    return render(request, "laboratory/cohort_kinetics.html", {
-        "counts": {label: len(curves) for label, curves in groups.items()}})
+    return render(request, "laboratory/cohort_kinetics.html", {"counts": cohort.counts_for(request.user)})
 
 
 @login_required
 @require_GET
 def cohort_kinetics_png(request):
-    protocol = Protocol.objects.current()
-    return _image(cohort_kinetics_figure(
-        _cohort_groups(request), days=protocol.kinetics_sampling_days, lloq=protocol.car_transgene_lloq_copies_per_ug,
-        unit="CAR transgene, copies/µg genomic DNA"))
+    return _image(cohort.figure_for(request.user))

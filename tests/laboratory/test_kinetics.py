@@ -88,7 +88,9 @@ def test_cohort_groups_by_response_and_median(kinetic_patient, coordinator, prot
     assert median_by_day(groups[RESPONDERS] + groups[NON_RESPONDERS], [7, 10]) == [(7, 15250.0)]
     figure = cohort_kinetics_drawing(groups, days=[7], lloq=D(50), unit="copies/µg")
     assert [axes.get_title() for axes in figure.axes] == ["CR/CRi (n = 1)", "No response (n = 1)"]
-    assert list(figure.axes[1].lines[1].get_ydata()) == [500.0]  # the median line of one patient
+    assert list(figure.axes[1].lines[0].get_ydata()) == [500.0]  # the median line of one patient
+    patient_lines = figure.axes[1].collections[0].get_segments()  # every patient's curve, one collection
+    assert [list(map(tuple, line)) for line in patient_lines] == [[(7.0, 500.0)]]
 
 
 def test_b_cell_recovery_curve(kinetic_patient, coordinator, protocol, site_sz):
@@ -105,3 +107,45 @@ def test_b_cell_recovery_curve(kinetic_patient, coordinator, protocol, site_sz):
     assert [round(x, 2) for x in steps.get_xdata()] == [0.0, 2.99, 6.01]
     assert list(steps.get_ydata()) == [0.0, 0.5, 0.5]
     assert figure.axes[0].get_title() == "B-cell recovery (n = 2, recovered 1)"
+
+
+def test_cohort_page_and_plot_are_cached_until_the_data_change(client, kinetic_patient, coordinator, monkeypatch):
+    """The cohort's series are read once per data version, for the plot (the page's counts need only the
+    response assessments); a new result moves the version. The beat task fills the cache for every scope."""
+    from django.core.cache import cache
+
+    from laboratory import cohort
+    from laboratory.tasks import cohort_cache_refresh
+    from trial.models import Site
+
+    cache.clear()
+    response_assessment_save(patient=kinetic_patient, by=coordinator, values={
+        "assessment_date": on(28), "bone_marrow_blasts_percent": 1, "circulating_blasts": False,
+        "extramedullary_disease": False, "anc_per_ul": 1600, "platelets_per_ul": 150_000})
+    reads = []
+    original = cohort.cohort_series_by_response
+    monkeypatch.setattr(cohort, "cohort_series_by_response", lambda patients: reads.append(1) or original(patients))
+    client.force_login(coordinator)
+    for _ in range(2):
+        page = client.get("/laboratory/kinetics/").content.decode()
+        assert "<li>CR/CRi: 1 patients</li>" in page and "<li>No response: 0 patients</li>" in page
+        image = client.get("/laboratory/kinetics.png")
+        assert image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(reads) == 1
+
+    refractory = infuse(PatientFactory(site=kinetic_patient.site, protocol=kinetic_patient.protocol),
+                        by=coordinator, day_0=DAY_0)
+    response_assessment_save(patient=refractory, by=coordinator, values={
+        "assessment_date": on(28), "bone_marrow_blasts_percent": 40, "circulating_blasts": True,
+        "extramedullary_disease": False, "anc_per_ul": 900, "platelets_per_ul": 40_000})
+    assert "<li>No response: 1 patients</li>" in client.get("/laboratory/kinetics/").content.decode()
+    assert len(reads) == 1  # the counts come from the response assessments alone
+    client.get("/laboratory/kinetics.png")
+    assert len(reads) == 2
+
+    cache.clear()
+    assert cohort_cache_refresh() == 1 + Site.objects.count()  # trial-wide and each site's
+    assert cohort_cache_refresh() == 0  # nothing changed: nothing computed
+    client.get("/laboratory/kinetics/")
+    client.get("/laboratory/kinetics.png")
+    assert len(reads) == 2 + 1 + Site.objects.count()  # the page and the plot were answered from what the task computed
