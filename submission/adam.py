@@ -1,9 +1,11 @@
-"""ADaM (ADaMIG 1.3) rows: ADSL, ADTTE, ADRS and ADAE, pure functions of the records and the SDTM rows.
+"""ADaM (ADaMIG 1.3) rows: ADSL, ADTTE, ADRS, ADAE and ADPP, pure functions of the records and the SDTM rows.
 
 The time-to-event rows are the endpoints' own: each is `outcomes.statistics.time_to_event` of the patient's
 course (`outcomes.selectors.patient_courses` cut by `statistics.at_cutoff` at the package's cut-off), in the
 endpoint's population (`statistics.in_population`). Nothing is derived a second way, so Kaplan-Meier and
-Aalen-Johansen estimates computed from ADTTE are those of the endpoints page (tests/submission/test_adam.py)."""
+Aalen-Johansen estimates computed from ADTTE are those of the endpoints page (tests/submission/test_adam.py).
+The kinetics (ADPP, ADTTE's BCREC, ADSL's ICAHT grades) are the laboratory app's rules on the same results
+(`submission.kinetics`), so they equal GET /api/v1/patients/{id}/kinetics/."""
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
@@ -12,6 +14,7 @@ from outcomes.rules import is_complete_remission
 from outcomes.statistics import Endpoint, PatientCourse, in_population, remission_start, time_to_event
 
 from . import metadata as md
+from .kinetics import SubjectKinetics, subject_kinetics
 from .rules import yes_no
 from .sdtm import RESPONSE, conform
 from .sources import Study, Subject
@@ -27,8 +30,21 @@ def _known(value: datetime.date | None, cutoff: datetime.date) -> datetime.date 
     return value if value is not None and value <= cutoff else None
 
 
-def adsl_row(subject: Subject, dm: dict, *, cutoff: datetime.date) -> dict:
+RESPONDERS, NON_RESPONDERS = "CR/CRi", "NO RESPONSE"
+
+
+def response_group(subject: Subject) -> str:
+    """CR/CRi when any assessment (up to the cut-off) is CR or CRi, NO RESPONSE when assessed without, "" when
+    never assessed: the groups of `laboratory.selectors.cohort_series_by_response`."""
+    if not subject.assessments:
+        return ""
+    return RESPONDERS if any(a.response in ("CR", "CRi") for a in subject.assessments) else NON_RESPONDERS
+
+
+def adsl_row(subject: Subject, dm: dict, *, cutoff: datetime.date, kinetics: SubjectKinetics | None = None) -> dict:
     course = subject.course  # None: not infused by the cut-off
+    early = kinetics.icaht_early_grade if kinetics else None
+    late = kinetics.icaht_late_grade if kinetics else None
     infused = course is not None
     evaluable = infused and not course.pending and course.response_1_month not in (None, "not_evaluable")
     death = course.death_date if infused else _known(subject.death_date, cutoff)
@@ -43,6 +59,9 @@ def adsl_row(subject: Subject, dm: dict, *, cutoff: datetime.date) -> dict:
         "RESPFL": yes_no(infused and course.responder), "PENDFL": yes_no(infused and course.pending),
         "RESP1M": RESPONSE.get(course.response_1_month, "") if infused else "",
         "MRD1M": {True: "NEGATIVE", False: "POSITIVE"}.get(mrd, "") if infused else "",
+        "RESPGR1": response_group(subject),
+        "ICAHTEGR": "" if early is None else str(early), "ICAHTEGN": early,
+        "ICAHTLGR": "" if late is None else str(late), "ICAHTLGN": late,
         "RFICDT": subject.consent_date, "LDSTDT": _date(dm["RFSTDTC"]),
         "TRTSDT": course.infusion_date if infused else None,
         "TRTEDT": subject.last_infusion_date if infused else None,
@@ -83,12 +102,14 @@ def event_description(course: PatientCourse, endpoint: Endpoint, *, analysis_dat
     return "CENSORED", "RELAPSE (LAST KNOWN ALIVE)"
 
 
-def adtte_rows(subject: Subject, adsl: dict) -> list[dict]:
-    """One row per endpoint of whose population the subject is (responders only for LFS, CIR and DOR)."""
+def adtte_rows(subject: Subject, adsl: dict, kinetics: SubjectKinetics | None = None) -> list[dict]:
+    """One row per endpoint of whose population the subject is (responders only for LFS, CIR and DOR), then the
+    B-cell recovery of an infused subject with a CD19+ count after the infusion."""
     course = subject.course
     if course is None:
         return []
     rows = []
+    aplasia = kinetics.b_cell_aplasia if kinetics else None
     for number, endpoint in enumerate(Endpoint, start=1):
         if not in_population(course, endpoint):
             continue
@@ -106,7 +127,39 @@ def adtte_rows(subject: Subject, adsl: dict) -> list[dict]:
             "CMPEVFL": yes_no(bool(competing)) if endpoint is Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE else "",
             "EVNTDESC": description, "CNSDTDSC": censoring, "SRCDOM": "ADSL",
         })
+    if aplasia is not None:
+        code = md.B_CELL_RECOVERY
+        rows.append({
+            **{name: adsl[name] for name in ("STUDYID", "USUBJID", "SITEID", "TRT01A", "INFFL", "RESPFL")},
+            "PARAMCD": code, "PARAM": md.TTE_PARAMS[code], "PARAMN": len(md.TTE_PARAMS),
+            "AVAL": float(aplasia.days), "AVALU": "DAYS", "STARTDT": course.infusion_date,
+            "ADT": course.infusion_date + datetime.timedelta(days=aplasia.days),
+            "CNSR": 0 if aplasia.recovered else 1, "CMPEVFL": "",
+            "EVNTDESC": "B-CELL RECOVERY" if aplasia.recovered else "CENSORED",
+            "CNSDTDSC": "" if aplasia.recovered else "LAST CD19+ B-CELL COUNT", "SRCDOM": "LB",
+        })
     return rows
+
+
+ADPP_CODES = {(test, parameter): code for code, (test, parameter, _name) in md.ADPP_PARAMS.items()}
+
+
+def adpp_rows(adsl: dict, pp: Iterable[dict]) -> list[dict]:
+    """One row per calculated PP parameter of the subject, with the response group (ADSL.RESPGR1, RESPFL)."""
+    numbers = {code: number for number, code in enumerate(md.ADPP_PARAMS, start=1)}
+    rows = []
+    for record in pp:
+        if record["PPSTRESN"] is None:
+            continue
+        code = ADPP_CODES[(record["PPGRPID"], record["PPTESTCD"])]
+        rows.append({
+            **{name: adsl[name] for name in ("STUDYID", "USUBJID", "SITEID", "TRT01A", "INFFL", "RESPFL",
+                                             "RESPGR1")},
+            "PARAMCD": code, "PARAM": md.ADPP_PARAMS[code][2], "PARAMN": numbers[code],
+            "PARCAT1": record["PPCAT"], "AVAL": record["PPSTRESN"], "AVALU": record["PPSTRESU"],
+            "SRCDOM": "PP", "SRCSEQ": record["PPSEQ"],
+        })
+    return sorted(rows, key=lambda row: row["PARAMN"])
 
 
 def adrs_rows(subject: Subject, adsl: dict, rs: Iterable[dict]) -> list[dict]:
@@ -166,17 +219,19 @@ def adam_tables(study: Study, subjects: Iterable[Subject], *, sdtm: dict[str, li
     """The ADaM datasets of the package from the subjects and their SDTM rows. ADSL holds the enrolled
     subjects (the screen failures stay in SDTM's DM and DS: no analysis population counts them)."""
     by_subject: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for name in ("RS", "AE", "SUPPAE"):
+    for name in ("RS", "AE", "SUPPAE", "PP"):
         for row in sdtm[name]:
             by_subject[row["USUBJID"]][name].append(row)
     dm = {row["USUBJID"]: row for row in sdtm["DM"]}
-    tables: dict[str, list[dict]] = {"ADSL": [], "ADTTE": [], "ADRS": [], "ADAE": []}
+    tables: dict[str, list[dict]] = {"ADSL": [], "ADTTE": [], "ADRS": [], "ADAE": [], "ADPP": []}
     for subject in sorted((s for s in subjects if s.enrolled), key=lambda s: s.subject_id):
         key = f"{study.code}-{subject.subject_id}"
-        adsl = adsl_row(subject, dm[key], cutoff=cutoff)
+        kinetics = subject_kinetics(subject)
+        adsl = adsl_row(subject, dm[key], cutoff=cutoff, kinetics=kinetics)
         own = by_subject[key]
         tables["ADSL"].append(adsl)
-        tables["ADTTE"].extend(adtte_rows(subject, adsl))
+        tables["ADTTE"].extend(adtte_rows(subject, adsl, kinetics))
         tables["ADRS"].extend(adrs_rows(subject, adsl, own["RS"]))
         tables["ADAE"].extend(adae_rows(adsl, own["AE"], own["SUPPAE"]))
+        tables["ADPP"].extend(adpp_rows(adsl, own["PP"]))
     return {name: [conform(md.DATASETS[name], row) for row in rows] for name, rows in tables.items()}

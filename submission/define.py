@@ -41,10 +41,11 @@ SUBCLASS = {"ADTTE": "TIME-TO-EVENT", "ADAE": "ADVERSE EVENT"}
 ORIGIN_SOURCE = {md.COLLECTED: "Investigator", md.DERIVED: "Sponsor", md.ASSIGNED: "Sponsor",
                  md.PROTOCOL: "Sponsor"}
 # Methods that say a value is absent are comments in Define-XML 2.1 (def:CommentDef), not computations.
-COMMENTS = {"NOTCOLL", "NOTCODED", "NORANGE"}
+COMMENTS = {"NOTCOLL", "NOTCODED"}
 CT_COMMENT = ("COM.CT", "The CDISC terms were transcribed by hand from this Controlled Terminology version; "
                         "check them against the CT package before a submission.")
-DATA_TYPE = {md.TEXT: "text", md.ISO8601: "date", md.INTEGER: "integer", md.FLOAT: "float", md.DATE: "integer"}
+DATA_TYPE = {md.TEXT: "text", md.ISO8601: "date", md.DURATION: "durationDatetime", md.INTEGER: "integer",
+             md.FLOAT: "float", md.DATE: "integer"}
 
 
 def codelists() -> dict:

@@ -16,7 +16,8 @@ ADAMIG_VERSION = "1.3"
 # How a value is typed: in the XPT file, "text" and "iso8601" are character, the others numeric
 # ("date" is a SAS date, days since 1960-01-01, shown with DATE9.).
 TEXT, ISO8601, INTEGER, FLOAT, DATE = "text", "iso8601", "integer", "float", "date"
-CHARACTER_KINDS = frozenset({TEXT, ISO8601})
+DURATION = "duration"  # an ISO 8601 duration (P7D), character
+CHARACTER_KINDS = frozenset({TEXT, ISO8601, DURATION})
 
 # Origins (Define-XML 2.1 def:Origin Type; define.py adds the Source)
 COLLECTED, DERIVED, ASSIGNED, PROTOCOL, PREDECESSOR = "Collected", "Derived", "Assigned", "Protocol", "Predecessor"
@@ -302,7 +303,14 @@ FA = Dataset("FA", "Findings About Events or Interventions", SDTM, "FINDINGS ABO
     V("FADY", "Study Day of Collection", INTEGER, "Perm", method="DY"),
 ), test_variable="FATESTCD", result_variable="FAORRES", tests=FA_TESTS)
 
-LB_TESTS = {"MRDFLOW": "Minimal Residual Disease by Flow"}
+# LBTESTCD → LBTEST (CDISC CT; MRDFLOW is a sponsor term added to the extensible codelists).
+LB_TESTS = {
+    "WBC": "Leukocytes", "NEUT": "Neutrophils", "LYM": "Lymphocytes", "HGB": "Hemoglobin", "PLAT": "Platelets",
+    "CREAT": "Creatinine", "ALT": "Alanine Aminotransferase", "AST": "Aspartate Aminotransferase",
+    "BILI": "Bilirubin", "LDH": "Lactate Dehydrogenase", "FIBRINO": "Fibrinogen", "DDIMER": "D-Dimer",
+    "CRP": "C Reactive Protein", "FERRITIN": "Ferritin", "IL6": "Interleukin 6", "IGG": "Immunoglobulin G",
+    "CD19": "CD19 Cells", "MRDFLOW": "Minimal Residual Disease by Flow",
+}
 LB = Dataset("LB", "Laboratory Test Results", SDTM, "FINDINGS",
              "One record per lab test per time point per visit per subject",
              ("STUDYID", "USUBJID", "LBTESTCD", "LBSPEC", "VISITNUM", "LBDTC"), (
@@ -311,25 +319,84 @@ LB = Dataset("LB", "Laboratory Test Results", SDTM, "FINDINGS",
     V("LBTEST", "Lab Test or Examination Name", codelist="LBTEST", origin=ASSIGNED, max_length=40),
     V("LBCAT", "Category for Lab Test", core="Exp", origin=ASSIGNED),
     V("LBORRES", "Result or Finding in Original Units", core="Exp", origin=COLLECTED),
-    V("LBORRESU", "Original Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
-    V("LBORNRLO", "Reference Range Lower Limit in Orig Unit", core="Exp", method="NORANGE"),
-    V("LBORNRHI", "Reference Range Upper Limit in Orig Unit", core="Exp", method="NORANGE"),
-    V("LBSTRESC", "Character Result/Finding in Std Format", core="Exp", method="STRESC"),
-    V("LBSTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Exp", method="STRESC"),
+    V("LBORRESU", "Original Units", core="Exp", codelist="UNIT", origin=COLLECTED),
+    V("LBORNRLO", "Reference Range Lower Limit in Orig Unit", core="Exp", method="NRANGE"),
+    V("LBORNRHI", "Reference Range Upper Limit in Orig Unit", core="Exp", method="NRANGE"),
+    V("LBSTRESC", "Character Result/Finding in Std Format", core="Exp", method="LBSTRESC"),
+    V("LBSTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Exp", method="LBSTRESC"),
     V("LBSTRESU", "Standard Units", core="Exp", codelist="UNIT", origin=ASSIGNED),
-    V("LBSTNRLO", "Reference Range Lower Limit-Std Units", FLOAT, "Exp", method="NORANGE"),
-    V("LBSTNRHI", "Reference Range Upper Limit-Std Units", FLOAT, "Exp", method="NORANGE"),
-    V("LBNRIND", "Reference Range Indicator", core="Exp", method="NORANGE"),
+    V("LBSTNRLO", "Reference Range Lower Limit-Std Units", FLOAT, "Exp", method="NRANGE"),
+    V("LBSTNRHI", "Reference Range Upper Limit-Std Units", FLOAT, "Exp", method="NRANGE"),
+    V("LBNRIND", "Reference Range Indicator", core="Exp", codelist="NRIND", method="NRIND"),
     V("LBSTAT", "Completion Status", core="Perm", codelist="ND", origin=COLLECTED),
     V("LBSPEC", "Specimen Type", core="Perm", codelist="SPECTYPE", origin=ASSIGNED),
     V("LBMETHOD", "Method of Test or Examination", core="Perm", codelist="METHOD", origin=ASSIGNED),
     V("LBLOBXFL", "Last Observation Before Exposure Flag", core="Exp", codelist="NY", method="LOBXFL"),
+    V("LBTOX", "Toxicity", core="Perm", method="LBTOX"),
+    V("LBTOXGR", "Standard Toxicity Grade", core="Perm", codelist="TOXGR", method="LBTOX"),
     V("LBLLOQ", "Lower Limit of Quantitation", FLOAT, "Perm", origin=COLLECTED),
     *_VISIT,
     _EPOCH,
     V("LBDTC", "Date/Time of Specimen Collection", ISO8601, "Exp", origin=COLLECTED),
     V("LBDY", "Study Day of Specimen Collection", INTEGER, "Perm", method="DY"),
 ), test_variable="LBTESTCD", result_variable="LBORRES", tests=LB_TESTS)
+
+# CAR-T cellular kinetics: the analytes (sponsor test codes: PCTESTCD has no CDISC codelist) and the
+# non-compartmental parameters derived from them (PKPARMCD / PKPARM, CDISC CT).
+PC_TESTS = {"CARTG": "CAR Transgene", "CARTCELL": "CAR-Positive T Cells"}
+PC = Dataset("PC", "Pharmacokinetics Concentrations", SDTM, "FINDINGS",
+             "One record per sample characteristic or time-point concentration per reference time point or per "
+             "analyte per subject", ("STUDYID", "USUBJID", "PCTESTCD", "PCDTC"), (
+    *_identifiers("PC"),
+    V("PCGRPID", "Group ID", core="Perm", origin=ASSIGNED),
+    V("PCTESTCD", "Pharmacokinetic Test Short Name", codelist="PCTESTCD", origin=ASSIGNED, max_length=8),
+    V("PCTEST", "Pharmacokinetic Test Name", codelist="PCTEST", origin=ASSIGNED, max_length=40),
+    V("PCCAT", "Test Category", core="Perm", origin=ASSIGNED),
+    V("PCORRES", "Result or Finding in Original Units", core="Exp", method="PCORRES"),
+    V("PCORRESU", "Original Units", core="Exp", codelist="PKUNIT", origin=COLLECTED),
+    V("PCSTRESC", "Character Result/Finding in Std Format", core="Exp", method="PCORRES"),
+    V("PCSTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Exp", method="PCORRES"),
+    V("PCSTRESU", "Standard Units", core="Exp", codelist="PKUNIT", origin=ASSIGNED),
+    V("PCNAM", "Vendor Name", core="Exp", method="NOTCOLL"),
+    V("PCSPEC", "Specimen Material Type", core="Exp", codelist="SPECTYPE", origin=ASSIGNED),
+    V("PCMETHOD", "Method of Test or Examination", core="Perm", codelist="METHOD", origin=ASSIGNED),
+    V("PCLLOQ", "Lower Limit of Quantitation", FLOAT, "Exp", origin=PROTOCOL),
+    *_VISIT,
+    _EPOCH,
+    V("PCDTC", "Date/Time of Specimen Collection", ISO8601, "Exp", origin=COLLECTED),
+    V("PCDY", "Actual Study Day of Specimen Collection", INTEGER, "Perm", method="DY"),
+    V("PCTPT", "Planned Time Point Name", core="Perm", method="PCTPT"),
+    V("PCTPTNUM", "Planned Time Point Number", FLOAT, "Perm", method="PCTPT"),
+    V("PCELTM", "Planned Elapsed Time from Time Point Ref", DURATION, "Perm", method="PCTPT"),
+    V("PCTPTREF", "Time Point Reference", core="Perm", origin=ASSIGNED),
+    V("PCRFTDTC", "Date/Time of Reference Point", ISO8601, "Perm", method="RFXSTDTC"),
+), test_variable="PCTESTCD", result_variable="PCORRES", tests=PC_TESTS)
+
+PP_TESTS = {"CMAX": "Max Conc", "TMAX": "Time of CMAX", "AUCINT": "AUC from T1 to T2",
+            "TLST": "Time of Last Nonzero Conc"}
+PP = Dataset("PP", "Pharmacokinetics Parameters", SDTM, "FINDINGS",
+             "One record per PK parameter per time-concentration profile per modeling method per subject",
+             ("STUDYID", "USUBJID", "PPCAT", "PPTESTCD"), (
+    *_identifiers("PP"),
+    V("PPGRPID", "Group ID", core="Perm", origin=ASSIGNED),
+    V("PPTESTCD", "Parameter Short Name", codelist="PKPARMCD", origin=ASSIGNED, max_length=8),
+    V("PPTEST", "Parameter Name", codelist="PKPARM", origin=ASSIGNED, max_length=40),
+    V("PPCAT", "Parameter Category", core="Exp", codelist="PCTEST", origin=ASSIGNED),
+    V("PPSCAT", "Parameter Subcategory", core="Perm", origin=ASSIGNED),
+    V("PPORRES", "Result or Finding in Original Units", core="Exp", method="PPNCA"),
+    V("PPORRESU", "Original Units", core="Exp", codelist="PKUNIT", origin=ASSIGNED),
+    V("PPSTRESC", "Character Result/Finding in Std Format", core="Exp", method="PPNCA"),
+    V("PPSTRESN", "Numeric Result/Finding in Standard Units", FLOAT, "Exp", method="PPNCA"),
+    V("PPSTRESU", "Standard Units", core="Exp", codelist="PKUNIT", origin=ASSIGNED),
+    V("PPSTAT", "Completion Status", core="Perm", codelist="ND", method="PPNCA"),
+    V("PPREASND", "Reason Parameter Not Calculated", core="Perm", method="PPNCA"),
+    V("PPSPEC", "Specimen Material Type", core="Exp", codelist="SPECTYPE", origin=ASSIGNED),
+    V("PPANMETH", "Analysis Method", core="Perm", origin=ASSIGNED),
+    V("PPTPTREF", "Time Point Reference", core="Perm", origin=ASSIGNED),
+    V("PPRFTDTC", "Date/Time of Reference Point", ISO8601, "Exp", method="RFXSTDTC"),
+    V("PPSTINT", "Planned Start of Assessment Interval", DURATION, "Perm", method="PPNCA"),
+    V("PPENINT", "Planned End of Assessment Interval", DURATION, "Perm", method="PPNCA"),
+), test_variable="PPTESTCD", result_variable="PPORRES", tests=PP_TESTS)
 
 RS_TESTS = {"OVRLRESP": "Overall Response", "MRDSTAT": "Minimal Residual Disease Status"}
 RS = Dataset("RS", "Disease Response and Clin Classification", SDTM, "FINDINGS",
@@ -377,7 +444,8 @@ DV = Dataset("DV", "Protocol Deviations", SDTM, "EVENTS", "One record per protoc
     V("DVSTDY", "Study Day of Start of Deviation", INTEGER, "Perm", method="DY"),
 ))
 
-SDTM_DATASETS: tuple[Dataset, ...] = (TS, TA, TE, TV, TI, DM, DS, EX, EC, AE, SUPPAE, FA, LB, RS, SV, DV)
+SDTM_DATASETS: tuple[Dataset, ...] = (TS, TA, TE, TV, TI, DM, DS, EX, EC, AE, SUPPAE, FA, LB, PC, PP, RS, SV,
+                                      DV)
 
 # --- ADaM -------------------------------------------------------------------------------------------
 
@@ -406,6 +474,11 @@ ADSL = Dataset("ADSL", "Subject-Level Analysis Dataset", ADAM, "SUBJECT LEVEL AN
     V("PENDFL", "1-Month Response Pending Flag", codelist="NY", method="PENDFL"),
     V("RESP1M", "Response at 1 Month", core="Cond", codelist="RESP", method="RESP1M"),
     V("MRD1M", "MRD Status at 1 Month", core="Cond", codelist="MRDSTAT", method="RESP1M"),
+    V("RESPGR1", "Response Group: CR/CRi at Any Assessment", core="Cond", codelist="RESPGR", method="RESPGR1"),
+    V("ICAHTEGR", "Early ICAHT Grade (Days 0-30)", core="Cond", codelist="ICAHTGR", method="ICAHT"),
+    V("ICAHTEGN", "Early ICAHT Grade (Days 0-30) (N)", INTEGER, "Cond", method="ICAHT"),
+    V("ICAHTLGR", "Late ICAHT Grade (After Day 30)", core="Cond", codelist="ICAHTGR", method="ICAHT"),
+    V("ICAHTLGN", "Late ICAHT Grade (After Day 30) (N)", INTEGER, "Cond", method="ICAHT"),
     V("RFICDT", "Date of Informed Consent", DATE, "Cond", origin=PREDECESSOR),
     V("LDSTDT", "Date of First Lymphodepletion Dose", DATE, "Cond", method="LDSTDT"),
     V("TRTSDT", "Date of First Exposure to Treatment", DATE, "Cond", method="TRTSDT"),
@@ -429,6 +502,10 @@ ENDPOINT_PARAMS = {
     "CIR": ("Time to Relapse, Death a Competing Event (Days)", "cumulative_incidence_of_relapse"),
     "DOR": ("Duration of Remission (Days)", "duration_of_remission"),
 }
+# Time-to-event parameters from the laboratory results (not an endpoint of outcomes.statistics).
+B_CELL_RECOVERY = "BCREC"
+TTE_PARAMS = {**{code: name for code, (name, _endpoint) in ENDPOINT_PARAMS.items()},
+              B_CELL_RECOVERY: "Time to B-Cell Recovery (Days)"}
 
 ADTTE = Dataset("ADTTE", "Time-to-Event Analysis Dataset", ADAM, "BASIC DATA STRUCTURE",
                 "One record per subject per parameter", ("STUDYID", "USUBJID", "PARAMCD"), (
@@ -449,8 +526,7 @@ ADTTE = Dataset("ADTTE", "Time-to-Event Analysis Dataset", ADAM, "BASIC DATA STR
     V("EVNTDESC", "Event or Censoring Description", core="Perm", method="EVNTDESC"),
     V("CNSDTDSC", "Censor Date Description", core="Perm", method="EVNTDESC"),
     V("SRCDOM", "Source Data", core="Perm", method="EVNTDESC"),
-), test_variable="PARAMCD", result_variable="AVAL",
-   tests={code: name for code, (name, _endpoint) in ENDPOINT_PARAMS.items()})
+), test_variable="PARAMCD", result_variable="AVAL", tests=TTE_PARAMS)
 
 ADRS_PARAMS = {"OVRLRESP": "Overall Response", "MRDSTAT": "Minimal Residual Disease Status",
                "RESP1M": "Response at 1 Month (Primary Assessment)"}
@@ -498,7 +574,39 @@ ADAE = Dataset("ADAE", "Adverse Event Analysis Dataset", ADAM, "OCCURRENCE DATA 
     V("RELFL", "Related to CAR-T Flag", codelist="NY", core="Cond", method="RELFL"),
 ))
 
-ADAM_DATASETS: tuple[Dataset, ...] = (ADSL, ADTTE, ADRS, ADAE)
+# ADPP: the kinetics parameters of PP, one row per subject and parameter (an analyte's parameter has its own
+# PARAMCD, so PARAMCD and PARAM stay one-to-one), with the response group for responders vs non-responders.
+# PARAMCD → (PP's PCTESTCD, PPTESTCD, PARAM)
+ADPP_PARAMS = {
+    "CMAXTG": ("CARTG", "CMAX", "CAR Transgene Cmax (copies/ug)"),
+    "TMAXTG": ("CARTG", "TMAX", "CAR Transgene Tmax (day)"),
+    "AUCTG": ("CARTG", "AUCINT", "CAR Transgene AUC Day 0-28 (day*copies/ug)"),
+    "TLSTTG": ("CARTG", "TLST", "CAR Transgene Tlast (day)"),
+    "CMAXCEL": ("CARTCELL", "CMAX", "CAR+ T Cells Cmax (/uL)"),
+    "TMAXCEL": ("CARTCELL", "TMAX", "CAR+ T Cells Tmax (day)"),
+    "AUCCEL": ("CARTCELL", "AUCINT", "CAR+ T Cells AUC Day 0-28 (day/uL)"),
+    "TLSTCEL": ("CARTCELL", "TLST", "CAR+ T Cells Tlast (day)"),
+}
+ADPP = Dataset("ADPP", "PK Parameters Analysis Dataset", ADAM, "BASIC DATA STRUCTURE",
+               "One record per subject per parameter", ("STUDYID", "USUBJID", "PARAMCD"), (
+    *_ADSL_KEYS,
+    V("SITEID", "Study Site Identifier", origin=PREDECESSOR),
+    V("TRT01A", "Actual Treatment for Period 01", origin=PREDECESSOR),
+    V("INFFL", "Infused Population Flag", codelist="NY", origin=PREDECESSOR),
+    V("RESPFL", "1-Month CR/CRi Responder Flag", codelist="NY", origin=PREDECESSOR),
+    V("RESPGR1", "Response Group: CR/CRi at Any Assessment", core="Cond", codelist="RESPGR", origin=PREDECESSOR),
+    V("PARAMCD", "Parameter Code", codelist="PARAMCD_PP", origin=ASSIGNED, max_length=8),
+    V("PARAM", "Parameter", origin=ASSIGNED),
+    V("PARAMN", "Parameter (N)", INTEGER, "Perm", origin=ASSIGNED),
+    V("PARCAT1", "Parameter Category 1", core="Perm", codelist="PCTEST", origin=ASSIGNED),
+    V("AVAL", "Analysis Value", FLOAT, method="AVAL_PP"),
+    V("AVALU", "Analysis Value Unit", core="Perm", codelist="PKUNIT", origin=ASSIGNED),
+    V("SRCDOM", "Source Data", core="Perm", origin=ASSIGNED),
+    V("SRCSEQ", "Source Sequence Number", INTEGER, "Perm", origin=ASSIGNED),
+), test_variable="PARAMCD", result_variable="AVAL",
+   tests={code: name for code, (_test, _parameter, name) in ADPP_PARAMS.items()})
+
+ADAM_DATASETS: tuple[Dataset, ...] = (ADSL, ADTTE, ADRS, ADAE, ADPP)
 DATASETS = {d.name: d for d in SDTM_DATASETS + ADAM_DATASETS}
 
 # --- Computational methods (Define-XML MethodDef), by key ----------------------------------------------
@@ -534,8 +642,35 @@ METHODS = {
     "AEACN": "NOT APPLICABLE when the event began after the last CAR-T fraction (a single infusion cannot be "
              "changed); otherwise not collected (null).",
     "STRESC": "The original result; numeric results also in --STRESN.",
-    "NORANGE": "No reference range: MRD is read against the assay's lower limit of quantitation (LBLLOQ) and "
-               "the protocol's 0.01 % threshold, not a normal range; present and null.",
+    "LBSTRESC": "Laboratory CRF results: the value in the analyte's one canonical unit as the laboratory service "
+                "converted and stored it (laboratory.rules.canonical_value: an exact factor, half up to 0.001). "
+                "MRD: the original result. Numeric results also in LBSTRESN.",
+    "NRANGE": "The normal range that applies to the patient on the collection date by the laboratory app's rule "
+              "(laboratory.rules.normal_range: the site's own range before the default, one for the patient's sex "
+              "before one for everyone, by age), in the standard unit (LBSTNRLO/HI) and converted to the reported "
+              "unit (LBORNRLO/HI). Null for MRD (read against LBLLOQ and the protocol's 0.01 % threshold) and for "
+              "an analyte without a range.",
+    "NRIND": "The H/L flag the laboratory service stored at entry against that range: H HIGH, L LOW, none "
+             "NORMAL; null without a range.",
+    "LBTOX": "The CTCAE v5.0 grade the laboratory service derived and stored at entry (laboratory.rules."
+             "ctcae_grade) and its CTCAE term in LBTOX; null when the analyte is not graded or the value is not "
+             "abnormal.",
+    "PCORRES": "The value as reported (PCORRES, PCORRESU) and in the analyte's canonical unit (PCSTRESC, "
+               "PCSTRESN). Below the lower limit of quantitation (canonical value < PCLLOQ, a '<LLOQ' report "
+               "entered as 0 included): '<' and the LLOQ in PCORRES (reported unit) and PCSTRESC (standard unit), "
+               "PCSTRESN null, as SDTMIG 3.4 PC example 1.",
+    "PCTPT": "The protocol's sampling day (trial.Protocol.kinetics_sampling_days, day 0 = the CAR-T infusion) the "
+             "sample was planned for: the linked visit's target day when it is a sampling day, else the sample's "
+             "own protocol day when it is one; PCTPT 'DAY n', PCTPTNUM n, PCELTM PnD from PCTPTREF. Null for a "
+             "sample on no sampling day (unscheduled, or before the infusion).",
+    "PPNCA": "Non-compartmental, from the PC records of the analyte (laboratory.rules.kinetics, the same rule and "
+             "samples as GET /api/v1/patients/{id}/kinetics/): samples from day 0 (the infusion), the higher of "
+             "two on one day; below the LLOQ never CMAX or TLST and 0 in the AUC. CMAX the highest quantifiable "
+             "value, TMAX its first day, TLST the last day with a quantifiable value (days from PPRFTDTC). AUCINT: "
+             "linear trapezoid from day 0 (PPSTINT P0D, value 0 when day 0 was not sampled) to the last sample on "
+             "or before day 28 (PPENINT), not extrapolated. PPSTAT NOT DONE with the reason when there is no "
+             "quantifiable value (CMAX, TMAX, TLST) or no sample after day 0 by day 28 (AUCINT).",
+
     "LOBXFL": "Y on the subject's last non-missing result of the test dated before the first CAR-T fraction "
               "(DM.RFXSTDTC).",
     "RSORRES": "The response derived by the EDC from the marrow blasts, circulating blasts, extramedullary "
@@ -562,13 +697,25 @@ METHODS = {
     "STARTDT": "The infusion date; for DOR the date of the first CR/CRi.",
     "AVAL_TTE": "outcomes.statistics.time_to_event on the courses of outcomes.selectors.patient_courses cut at "
                 "CUTOFFDT (outcomes.statistics.at_cutoff): days from STARTDT to ADT; CNSR 0 for the event, 1 for "
-                "censoring; for CIR a death without relapse has CNSR 1 and CMPEVFL Y (a competing event).",
-    "EVNTDESC": "What ADT is: the event (death, relapse, no CR/CRi at 1 month) or the censoring date (last "
-                "contact, data cut-off).",
+                "censoring; for CIR a death without relapse has CNSR 1 and CMPEVFL Y (a competing event). BCREC, "
+                "the duration of B-cell aplasia: laboratory.rules.b_cell_aplasia on the CD19+ B-cell counts (LB "
+                "CD19) after the infusion: days to the first of two consecutive counts at or above the protocol's "
+                "recovery threshold (CNSR 0), else to the last count (CNSR 1); infused subjects with a count after "
+                "the infusion.",
+    "EVNTDESC": "What ADT is: the event (death, relapse, no CR/CRi at 1 month, B-cell recovery) or the "
+                "censoring date (last contact, data cut-off, last CD19+ B-cell count).",
     "AVALC_RS": "RS.RSSTRESC; AVAL 1 for CR/CRi (or MRD negative), 0 otherwise.",
     "ADY": "Days from the infusion (ADSL.TRTSDT): date − TRTSDT, day 0 the infusion, as the protocol counts.",
     "AVISIT": "The visit the assessment was linked to.",
     "ATOXGRN": "AETOXGR as a number.",
+    "RESPGR1": "CR/CRi when any response assessment up to the cut-off is CR or CRi, NO RESPONSE when assessed and "
+               "never in CR/CRi, null when not assessed: the groups of the laboratory's cohort kinetics plot "
+               "(laboratory.selectors.cohort_series_by_response).",
+    "ICAHT": "Immune effector cell-associated hematotoxicity (EHA/EBMT, Rejeski et al., Blood 2023) from the ANC "
+             "results (LB NEUT) by laboratory.rules.icaht_early_grade (days 0-30) and icaht_late_grade (after day "
+             "30); null without an ANC in the period. The char variable is the grade as text.",
+    "AVAL_PP": "PP.PPSTRESN of the subject's parameter for the analyte (SRCSEQ its PPSEQ); a parameter not "
+               "calculated (PPSTAT NOT DONE) has no ADPP record.",
     "TRTEMFL": "Y when the event began on or after the first lymphodepletion dose (ADSL.LDSTDT).",
     "RELFL": "Y when the causality to CAR-T is possible, probable or definite.",
 }

@@ -121,9 +121,9 @@ def last_before(dates: list[datetime.date | None], reference: datetime.date | No
 
 def subject_at_cutoff(subject: Subject, cutoff: datetime.date) -> Subject:
     """The subject's records as they stood on ``cutoff``, as `outcomes.statistics.at_cutoff` cuts the course:
-    whatever is dated after it is left out (doses, fractions, events, assessments, visits, deviations, the
-    death and the end of study), and an adverse event still going on that day has no resolution yet and is
-    "not recovered" as of the cut-off."""
+    whatever is dated after it is left out (doses, fractions, events, assessments, laboratory results, visits,
+    deviations, the death and the end of study), and an adverse event still going on that day has no resolution
+    yet and is "not recovered" as of the cut-off."""
     def known(value: datetime.date | None) -> datetime.date | None:
         return value if value is not None and value <= cutoff else None
 
@@ -145,6 +145,7 @@ def subject_at_cutoff(subject: Subject, cutoff: datetime.date) -> Subject:
         assessments=tuple(a for a in subject.assessments if a.date <= cutoff),
         visits=tuple(v for v in subject.visits if v.done_date <= cutoff),
         deviations=tuple(d for d in subject.deviations if d.date is None or d.date <= cutoff),
+        labs=tuple(lab for lab in subject.labs if lab.date <= cutoff),
         death_date=known(subject.death_date), death_cause=subject.death_cause if known(subject.death_date) else "",
         end_date=known(subject.end_date), end_reason=subject.end_reason if known(subject.end_date) else "",
         end_reason_text=subject.end_reason_text if known(subject.end_date) else "",

@@ -3,9 +3,13 @@ pure, each returning a list of dicts keyed by the variable names of `submission.
 docs/cdisc.md says, domain by domain, where each value comes from."""
 import datetime
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from laboratory import rules as lab_rules
 
 from . import metadata as md
+from .kinetics import QPCR, SubjectKinetics, auc_end_day, subject_kinetics
 from .rules import (
     age_years,
     ascii_text,
@@ -18,7 +22,7 @@ from .rules import (
     study_day,
     yes_no,
 )
-from .sources import Dose, Study, Subject
+from .sources import Dose, LabRecord, Study, Subject
 
 ARMCD = "CART"
 ARM = "Flu/Cy lymphodepletion then CD19 CAR-T"
@@ -449,9 +453,81 @@ def rs_rows(study: Study, subject: Subject) -> list[dict]:
     return rows
 
 
+# Laboratory CRF analytes in LB: analyte → (LBTESTCD, LBCAT, LBSPEC, LBMETHOD). The CAR transgene and the
+# CAR+ T cells are concentrations of the product, in PC, not here.
+LB_ANALYTES = {
+    "wbc": ("WBC", "HEMATOLOGY", "BLOOD", ""), "anc": ("NEUT", "HEMATOLOGY", "BLOOD", ""),
+    "alc": ("LYM", "HEMATOLOGY", "BLOOD", ""), "hemoglobin": ("HGB", "HEMATOLOGY", "BLOOD", ""),
+    "platelets": ("PLAT", "HEMATOLOGY", "BLOOD", ""),
+    "creatinine": ("CREAT", "CHEMISTRY", "SERUM", ""), "alt": ("ALT", "CHEMISTRY", "SERUM", ""),
+    "ast": ("AST", "CHEMISTRY", "SERUM", ""), "bilirubin": ("BILI", "CHEMISTRY", "SERUM", ""),
+    "ldh": ("LDH", "CHEMISTRY", "SERUM", ""),
+    "fibrinogen": ("FIBRINO", "COAGULATION", "PLASMA", ""), "d_dimer": ("DDIMER", "COAGULATION", "PLASMA", ""),
+    "crp": ("CRP", "INFLAMMATION", "SERUM", ""), "ferritin": ("FERRITIN", "INFLAMMATION", "SERUM", ""),
+    "il6": ("IL6", "INFLAMMATION", "SERUM", ""),
+    "igg": ("IGG", "IMMUNOGLOBULINS", "SERUM", ""),
+    "cd19_b": ("CD19", "IMMUNOPHENOTYPING", "BLOOD", "FLOW CYTOMETRY"),
+}
+# The EDC's units as CDISC's UNIT / PKUNIT terms (ASCII).
+UNIT_TERM = {
+    "/µL": "/uL", "×10⁹/L": "10^9/L", "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "µmol/L": "umol/L",
+    "U/L": "U/L", "mg/L": "mg/L", "ng/mL": "ng/mL", "µg/L": "ug/L", "pg/mL": "pg/mL", "ng/L": "ng/L",
+    "mg/L FEU": "mg/L FEU", "µg/L FEU": "ug/L FEU", "copies/µg": "copies/ug",
+}
+NRIND = {"H": "HIGH", "L": "LOW", "": "NORMAL"}
+
+
+def number_text(value) -> str:
+    """A number as a result is written: no exponent, no trailing zeros (0.300 → 0.3, 50.00 → 50)."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def in_reported_unit(value: Decimal | None, analyte: str, unit: str) -> Decimal | None:
+    """A canonical-unit value (a range limit, an LLOQ) in the unit the site reported in, to 0.001."""
+    if value is None:
+        return None
+    exact = Fraction(Decimal(value)) / lab_rules.ANALYTES[analyte].units[unit]
+    return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(lab_rules.CANONICAL_PLACES,
+                                                                           rounding=ROUND_HALF_UP)
+
+
+def _optional_text(value: Decimal | None) -> str:
+    return "" if value is None else number_text(value)
+
+
+def _optional_float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def lab_row(study: Study, subject: Subject, lab: LabRecord) -> dict:
+    """One laboratory CRF result: as reported (LBORRES, LBORRESU), in the canonical unit (LBSTRESC/N/U), the
+    normal range in both units, the stored flag (LBNRIND) and CTCAE grade (LBTOXGR, LBTOX the term)."""
+    code, category, specimen, method = LB_ANALYTES[lab.analyte]
+    canonical_unit = lab_rules.ANALYTES[lab.analyte].canonical_unit
+    grade = lab.ctcae_grade
+    timing = _timing(subject, lab.date)
+    return {
+        **_base(study, "LB", subject), "LBTESTCD": code, "LBTEST": md.LB_TESTS[code], "LBCAT": category,
+        "LBORRES": number_text(lab.value), "LBORRESU": UNIT_TERM[lab.unit],
+        "LBORNRLO": _optional_text(in_reported_unit(lab.range_lower, lab.analyte, lab.unit)),
+        "LBORNRHI": _optional_text(in_reported_unit(lab.range_upper, lab.analyte, lab.unit)),
+        "LBSTRESC": number_text(lab.canonical_value), "LBSTRESN": float(lab.canonical_value),
+        "LBSTRESU": UNIT_TERM[canonical_unit],
+        "LBSTNRLO": _optional_float(lab.range_lower), "LBSTNRHI": _optional_float(lab.range_upper),
+        "LBNRIND": NRIND[lab.flag] if lab.has_range else "",
+        "LBSTAT": "", "LBSPEC": specimen, "LBMETHOD": method, "LBLOBXFL": "",
+        "LBTOX": ascii_text(lab_rules.CTCAE_TERM[lab.analyte]) if grade else "",
+        "LBTOXGR": str(grade) if grade else "", "LBLLOQ": None,
+        **_visit(study, lab.visit_code), "EPOCH": timing["EPOCH"], "LBDTC": iso_date(lab.date),
+        "LBDY": timing["DY"],
+    }
+
+
 def lb_rows(study: Study, subject: Subject) -> list[dict]:
-    """MRD by flow cytometry of each response assessment's marrow: the % of nucleated cells, the assay's
-    sensitivity as the lower limit of quantitation; NOT DONE when the form has no MRD value."""
+    """MRD by flow cytometry of each response assessment's marrow (the % of nucleated cells, the assay's
+    sensitivity as the lower limit of quantitation; NOT DONE when the form has no MRD value), then each
+    laboratory CRF result but the CAR-T kinetics (PC). LBLOBXFL on each test's last result before the
+    first CAR-T fraction."""
     rows = []
     for assessment in subject.assessments:
         timing = _timing(subject, assessment.date)
@@ -467,10 +543,116 @@ def lb_rows(study: Study, subject: Subject) -> list[dict]:
             **_visit(study, assessment.visit_code),
             "EPOCH": timing["EPOCH"], "LBDTC": iso_date(assessment.date), "LBDY": timing["DY"],
         })
-    baseline = last_before([a.date if a.mrd_flow_percent is not None else None for a in subject.assessments],
-                           subject.infusion_date)
-    if baseline is not None:
-        rows[baseline]["LBLOBXFL"] = "Y"
+    rows.extend(lab_row(study, subject, lab) for lab in subject.labs if lab.analyte in LB_ANALYTES)
+    for code in {row["LBTESTCD"] for row in rows}:
+        indexes = [index for index, row in enumerate(rows) if row["LBTESTCD"] == code]
+        dates = [datetime.date.fromisoformat(rows[index]["LBDTC"]) if rows[index]["LBSTRESC"] else None
+                 for index in indexes]
+        baseline = last_before(dates, subject.infusion_date)
+        if baseline is not None:
+            rows[indexes[baseline]]["LBLOBXFL"] = "Y"
+    return rows
+
+
+# CAR-T cellular kinetics in PC and PP ----------------------------------------------------------------
+
+# analyte → (PCTESTCD, PCMETHOD)
+PC_ANALYTES = {"car_qpcr": ("CARTG", "QUANTITATIVE POLYMERASE CHAIN REACTION"),
+               "car_t_flow": ("CARTCELL", "FLOW CYTOMETRY")}
+TIME_POINT_REFERENCE = "CAR-T INFUSION"
+
+
+def planned_day(study: Study, subject: Subject, lab: LabRecord) -> int | None:
+    """The protocol sampling day a kinetics sample was drawn for (docs/cdisc.md, method PCTPT)."""
+    sampling = set(subject.kinetics_limits.sampling_days if subject.kinetics_limits else ())
+    target = next((v.target_day for v in study.visits if v.code == lab.visit_code), None)
+    if target is not None and target in sampling:
+        return target
+    day = (lab.date - subject.infusion_date).days if subject.infusion_date else None
+    return day if day in sampling else None
+
+
+def _lloq(subject: Subject, analyte: str) -> Decimal | None:
+    limits = subject.kinetics_limits
+    if limits is None:
+        return None
+    return limits.qpcr_lloq if analyte == QPCR else limits.flow_lloq
+
+
+def pc_rows(study: Study, subject: Subject) -> list[dict]:
+    """Each CAR transgene (qPCR) and CAR+ T-cell (flow) result: below the LLOQ as '<LLOQ' with PCSTRESN null."""
+    rows = []
+    for lab in subject.labs:
+        if lab.analyte not in PC_ANALYTES:
+            continue
+        code, method = PC_ANALYTES[lab.analyte]
+        lloq = _lloq(subject, lab.analyte)
+        quantifiable = lloq is None or lab.canonical_value >= lloq
+        if quantifiable:
+            original, standard, numeric = number_text(lab.value), number_text(lab.canonical_value), float(
+                lab.canonical_value)
+        else:
+            original = f"<{number_text(in_reported_unit(lloq, lab.analyte, lab.unit))}"
+            standard, numeric = f"<{number_text(lloq)}", None
+        day = planned_day(study, subject, lab)
+        timing = _timing(subject, lab.date)
+        rows.append({
+            **_base(study, "PC", subject), "PCGRPID": code, "PCTESTCD": code, "PCTEST": md.PC_TESTS[code],
+            "PCCAT": "ANALYTE", "PCORRES": original, "PCORRESU": UNIT_TERM[lab.unit], "PCSTRESC": standard,
+            "PCSTRESN": numeric, "PCSTRESU": UNIT_TERM[lab_rules.ANALYTES[lab.analyte].canonical_unit],
+            "PCSPEC": "BLOOD", "PCMETHOD": method, "PCLLOQ": _optional_float(lloq),
+            **_visit(study, lab.visit_code), "EPOCH": timing["EPOCH"], "PCDTC": iso_date(lab.date),
+            "PCDY": timing["DY"], "PCTPT": "" if day is None else f"DAY {day}",
+            "PCTPTNUM": None if day is None else float(day), "PCELTM": "" if day is None else f"P{day}D",
+            "PCTPTREF": TIME_POINT_REFERENCE, "PCRFTDTC": iso_date(subject.infusion_date),
+        })
+    return rows
+
+
+# PPTESTCD → (value of laboratory.rules.Kinetics, reason when it is None)
+PP_PARAMETERS = {
+    "CMAX": ("cmax", "NO QUANTIFIABLE VALUE"), "TMAX": ("tmax_days", "NO QUANTIFIABLE VALUE"),
+    "AUCINT": ("auc_0_28", "NO SAMPLE AFTER DAY 0 BY DAY 28"), "TLST": ("tlast_days", "NO QUANTIFIABLE VALUE"),
+}
+
+
+def pp_unit(analyte: str, parameter: str) -> str:
+    concentration = UNIT_TERM[lab_rules.ANALYTES[analyte].canonical_unit]
+    if parameter in ("TMAX", "TLST"):
+        return "day"
+    if parameter == "AUCINT":
+        return "day*copies/ug" if analyte == QPCR else "day/uL"
+    return concentration
+
+
+def pp_rows(study: Study, subject: Subject, kinetics: SubjectKinetics | None = None) -> list[dict]:
+    """The non-compartmental parameters of each analyte with a sample (docs/cdisc.md): CMAX, TMAX, AUCINT (day
+    0 to the last sample by day 28) and TLST, as `laboratory` derives them."""
+    kinetics = kinetics or subject_kinetics(subject)
+    if kinetics is None:
+        return []
+    rows = []
+    for analyte, (code, _method) in PC_ANALYTES.items():
+        samples = kinetics.series[analyte]
+        if not samples:
+            continue
+        nca = kinetics.nca(analyte)
+        for parameter, (name, reason) in PP_PARAMETERS.items():
+            value = getattr(nca, name)
+            unit = pp_unit(analyte, parameter)
+            result = "" if value is None else number_text(value)
+            end = auc_end_day(samples) if parameter == "AUCINT" else None
+            rows.append({
+                **_base(study, "PP", subject), "PPGRPID": code, "PPTESTCD": parameter,
+                "PPTEST": md.PP_TESTS[parameter], "PPCAT": md.PC_TESTS[code], "PPSCAT": "NON-COMPARTMENTAL",
+                "PPORRES": result, "PPORRESU": unit if result else "", "PPSTRESC": result,
+                "PPSTRESN": None if value is None else float(value), "PPSTRESU": unit if result else "",
+                "PPSTAT": "" if result else "NOT DONE", "PPREASND": "" if result else reason, "PPSPEC": "BLOOD",
+                "PPANMETH": "LINEAR TRAPEZOIDAL METHOD" if parameter == "AUCINT" else "",
+                "PPTPTREF": TIME_POINT_REFERENCE, "PPRFTDTC": iso_date(subject.infusion_date),
+                "PPSTINT": "P0D" if parameter == "AUCINT" else "",
+                "PPENINT": f"P{end}D" if parameter == "AUCINT" and end is not None and result else "",
+            })
     return rows
 
 
@@ -514,12 +696,13 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dic
     """Every SDTM dataset of the package: name → rows, --SEQ numbered within each subject."""
     subjects = sorted(subjects, key=lambda s: s.subject_id)
     collected: dict[str, list[dict]] = {name: [] for name in ("DM", "DS", "EX", "EC", "AE", "SUPPAE", "FA", "LB",
-                                                               "RS", "SV", "DV")}
+                                                               "PC", "PP", "RS", "SV", "DV")}
     for subject in subjects:
         collected["DM"].append(dm_row(study, subject))
         for name, rows in (("DS", ds_rows(study, subject)), ("EX", ex_rows(study, subject)),
                            ("EC", ec_rows(study, subject)), ("FA", fa_rows(study, subject)),
-                           ("LB", lb_rows(study, subject)), ("RS", rs_rows(study, subject)),
+                           ("LB", lb_rows(study, subject)), ("PC", pc_rows(study, subject)),
+                           ("PP", pp_rows(study, subject)), ("RS", rs_rows(study, subject)),
                            ("SV", sv_rows(study, subject)),
                            ("DV", dv_rows(study, subject))):
             for order, row in enumerate(rows):
@@ -538,6 +721,8 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dic
         "AE": collected["AE"], "SUPPAE": collected["SUPPAE"],
         "FA": numbered(collected["FA"], seq="FASEQ", key=_by_date("FADTC")),
         "LB": numbered(collected["LB"], seq="LBSEQ", key=_by_date("LBDTC")),
+        "PC": numbered(collected["PC"], seq="PCSEQ", key=_by_date("PCDTC")),
+        "PP": numbered(collected["PP"], seq="PPSEQ", key=lambda row: row["_order"]),
         "RS": numbered(collected["RS"], seq="RSSEQ", key=_by_date("RSDTC")),
         "SV": collected["SV"],
         "DV": numbered(collected["DV"], seq="DVSEQ", key=_by_date("DVSTDTC")),

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from infusions.models import Infusion, InfusionFraction, LymphodepletionDose
+from laboratory import rules as lab_rules
+from laboratory.models import LabResult, NormalRange
 from monitoring.models import ProtocolDeviation
 from outcomes.models import EndOfStudy, ResponseAssessment
 from outcomes.selectors import patient_courses, patient_deaths
@@ -22,7 +24,7 @@ from safety.rules import CTCAE_TERMS
 from trial.models import Protocol
 from trial.rules import VisitStatus
 
-from .rules import subject_at_cutoff, worst_grade_during
+from .rules import age_years, subject_at_cutoff, worst_grade_during
 from .sources import (
     AdverseEventRecord,
     AssessmentRecord,
@@ -32,6 +34,8 @@ from .sources import (
     Dose,
     Fraction,
     IcansRecord,
+    KineticsLimits,
+    LabRecord,
     PlannedVisit,
     Study,
     Subject,
@@ -49,6 +53,7 @@ ICANS_FIELDS = ("ice_score", "capd_score", "unable_to_assess", "consciousness", 
                 "cerebral_edema", "grade")
 # The AE terms whose ASTCT grade (the worst assessment during the event) goes to SUPPAE.
 ASTCT_GRADED_TERMS = {"Cytokine release syndrome": "crs"}
+LAB_FIELDS = ("analyte", "value", "unit", "canonical_value", "flag", "ctcae_grade")
 # Date fields of a CRF, in the order a deviation's date is looked for (DVSTDTC).
 DEVIATION_DATE_FIELDS = ("assessment_date", "onset_date", "infusion_date", "start_date", "contact_date",
                          "screening_date")
@@ -95,7 +100,7 @@ def _grouped(rows, key="patient_id") -> defaultdict:
 
 
 def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
-    patients = Patient.objects.filter(pk__in=ids).select_related("site").order_by("pk")
+    patients = Patient.objects.filter(pk__in=ids).select_related("site", "protocol").order_by("pk")
     screening = {s["patient_id"]: s for s in ScreeningCRF.objects.filter(patient_id__in=ids, removed=False)
                  .values("patient_id", "consent_date")}
     baseline = {b["patient_id"]: b for b in BaselineCRF.objects.filter(patient_id__in=ids, removed=False)
@@ -127,6 +132,11 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
                           .order_by("created_at", "pk"))
     courses = {c.subject_id: c for c in at_cutoff(patient_courses(Patient.objects.filter(pk__in=ids)), cutoff)}
+    labs = _grouped(LabResult.objects.filter(laboratory__patient_id__in=ids, laboratory__removed=False, removed=False)
+                    .order_by("laboratory__collection_date", "laboratory_id", "pk")
+                    .values("laboratory__patient_id", "pk", "laboratory__collection_date",
+                            "laboratory__visit__definition__code", *LAB_FIELDS), key="laboratory__patient_id")
+    ranges = normal_ranges()
 
     for patient in patients:
         pk = patient.pk
@@ -156,8 +166,49 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
                                                a["mrd_assay_sensitivity_percent"]) for a in assessments[pk]),
             visits=tuple(VisitRecord(v["definition__code"], v["done_date"]) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
+            labs=tuple(_lab(row, ranges.get(patient.site_id, ranges[None]), sex=baseline.get(pk, {}).get("sex", ""),
+                            birth_date=baseline.get(pk, {}).get("birth_date")) for row in labs[pk]),
+            kinetics_limits=_kinetics_limits(patient.protocol),
             course=courses.get(patient.study_id),
         ), cutoff)
+
+
+def normal_ranges() -> dict[int | None, list[lab_rules.NormalRange]]:
+    """Site id → the normal ranges that may apply to its patients (the site's own and the defaults), as
+    `laboratory.services.normal_ranges` gathers them; ``None`` → the defaults alone. One query."""
+    rows = list(NormalRange.objects.all())
+    defaults = [_range(row) for row in rows if row.site_id is None]
+    found: dict[int | None, list[lab_rules.NormalRange]] = {None: defaults}
+    for row in rows:
+        if row.site_id is not None:
+            found.setdefault(row.site_id, list(defaults)).append(_range(row))
+    return found
+
+
+def _range(row: NormalRange) -> lab_rules.NormalRange:
+    return lab_rules.NormalRange(analyte=row.analyte, lower=row.lower, upper=row.upper, sex=row.sex,
+                                 age_from_years=row.age_from_years, age_to_years=row.age_to_years,
+                                 site_specific=row.site_id is not None)
+
+
+def _lab(row: dict, ranges: list[lab_rules.NormalRange], *, sex: str, birth_date: datetime.date | None
+         ) -> LabRecord:
+    """One result with the normal range that applies to the patient on the collection date (the laboratory's
+    own rule, `laboratory.rules.normal_range`)."""
+    on = row["laboratory__collection_date"]
+    interval = lab_rules.normal_range(ranges, analyte=row["analyte"], sex=sex or "",
+                                      age_years=age_years(birth_date, on))
+    return LabRecord(pk=row["pk"], date=on, visit_code=row["laboratory__visit__definition__code"] or "",
+                     **{name: row[name] for name in LAB_FIELDS},
+                     range_lower=interval.lower if interval else None,
+                     range_upper=interval.upper if interval else None, has_range=interval is not None)
+
+
+def _kinetics_limits(protocol: Protocol) -> KineticsLimits:
+    return KineticsLimits(qpcr_lloq=protocol.car_transgene_lloq_copies_per_ug,
+                          flow_lloq=protocol.car_t_cells_lloq_per_ul,
+                          b_cell_recovery_per_ul=protocol.b_cell_recovery_per_ul,
+                          sampling_days=tuple(protocol.kinetics_sampling_days))
 
 
 def _adverse_event(event: dict, crs: list[dict]) -> AdverseEventRecord:

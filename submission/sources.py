@@ -145,6 +145,36 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True)
+class LabRecord:
+    """One laboratory result in force (a `laboratory.LabResult` of a draw not removed): the value and unit as the
+    site reported it, what the service derived and stored (canonical value, H/L flag, CTCAE grade), and the
+    normal range that applies to the patient on the collection date, in the canonical unit."""
+
+    pk: int
+    date: datetime.date
+    visit_code: str
+    analyte: str  # laboratory.rules.Analyte
+    value: Decimal
+    unit: str
+    canonical_value: Decimal
+    flag: str  # "H", "L" or ""
+    ctcae_grade: int | None
+    range_lower: Decimal | None = None
+    range_upper: Decimal | None = None
+    has_range: bool = False
+
+
+@dataclass(frozen=True)
+class KineticsLimits:
+    """The patient's protocol version's kinetics parameters (trial.Protocol), as `laboratory` reads them."""
+
+    qpcr_lloq: Decimal
+    flow_lloq: Decimal
+    b_cell_recovery_per_ul: Decimal
+    sampling_days: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class VisitRecord:
     code: str
     done_date: datetime.date
@@ -191,6 +221,8 @@ class Subject:
     assessments: tuple[AssessmentRecord, ...] = ()
     visits: tuple[VisitRecord, ...] = ()
     deviations: tuple[DeviationRecord, ...] = ()
+    labs: tuple[LabRecord, ...] = ()
+    kinetics_limits: KineticsLimits | None = None
     # The endpoints' course (outcomes.selectors.patient_courses, cut at the package's cut-off), infused only.
     course: PatientCourse | None = None
     extra: dict = field(default_factory=dict)

@@ -9,6 +9,7 @@ from submission import metadata as md
 
 CODELISTS = json.loads((Path(md.__file__).parent / "data" / "codelists.json").read_text())["codelists"]
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DURATION = re.compile(r"^-?P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$")
 NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
 
@@ -47,6 +48,7 @@ def table_problems(tables: dict[str, list[dict]], *, subjects: set[str]) -> list
                 continue
             for variable in dataset.variables:
                 problems.extend(f"{name}.{variable.name}: {problem}" for problem in value_problems(name, variable, row))
+            problems.extend(f"{name}: {problem}" for problem in testcode_problems(dataset, row))
             if "USUBJID" in row and subjects and row["USUBJID"] not in subjects:
                 problems.append(f"{name}: orphan subject {row['USUBJID']}")
             if seq:
@@ -69,9 +71,25 @@ def value_problems(name: str, variable, row: dict) -> list[str]:
         problems.append(f"not ASCII: {value!r}")
     if variable.kind == md.ISO8601 and not empty and not ISO_DATE.match(value):
         problems.append(f"not ISO 8601: {value!r}")
+    if variable.kind == md.DURATION and not empty and (not ISO_DURATION.match(value) or value in ("P", "-P")):
+        problems.append(f"not an ISO 8601 duration: {value!r}")
     if variable.codelist and not empty and str(value) not in CODELISTS[variable.codelist]["terms"]:
         problems.append(f"{value!r} not in codelist {variable.codelist}")
     return problems
+
+
+def testcode_problems(dataset, row: dict) -> list[str]:
+    """A --TESTCD / PARAMCD the dataset's value-level metadata does not describe, or a --TEST / PARAM that is not
+    its code's name (the pair must stay one-to-one)."""
+    if not dataset.test_variable or not dataset.tests:
+        return []
+    code = row[dataset.test_variable]
+    if code not in dataset.tests:
+        return [f"{dataset.test_variable} {code!r} has no value-level metadata"]
+    name_variable = {"PARAMCD": "PARAM"}.get(dataset.test_variable, dataset.test_variable[:-2])
+    if name_variable in row and name_variable != dataset.test_variable and row[name_variable] != dataset.tests[code]:
+        return [f"{name_variable} {row[name_variable]!r} is not the name of {code}"]
+    return []
 
 
 def _null_allowed(dataset: str, variable: str, row: dict) -> bool:

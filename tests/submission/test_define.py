@@ -109,12 +109,16 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     assert vlm.find("def:WhereClauseRef", NS).get("WhereClauseOID") == "WC.FA.FATESTCD.TEMP"
     temp = tree.find(".//odm:ItemDef[@OID='IT.FA.FAORRES.TEMP']", NS)
     assert temp.get("Length") == "4"  # "38.6"
-    # LB: MRD by flow, its value-level metadata per LBTESTCD, no reference range (a comment says why).
+    # LB: MRD by flow and the laboratory CRF's tests, value-level metadata per LBTESTCD; the reference range is
+    # derived (the method says where it comes from, and why MRD has none).
     assert tree.find(".//odm:ItemGroupDef[@OID='IG.LB']/def:Class", NS).get("Name") == "FINDINGS"
-    mrd = tree.find(".//def:ValueListDef[@OID='VL.LB.LBORRES']/odm:ItemRef", NS)
-    assert (mrd.get("ItemOID"), mrd.find("def:WhereClauseRef", NS).get("WhereClauseOID")) == (
-        "IT.LB.LBORRES.MRDFLOW", "WC.LB.LBTESTCD.MRDFLOW")
-    assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBORNRLO']", NS).get(f"{{{DEF_NS}}}CommentOID") == "COM.NORANGE"
+    vlm = {ref.get("ItemOID"): ref.find("def:WhereClauseRef", NS).get("WhereClauseOID")
+           for ref in tree.iterfind(".//def:ValueListDef[@OID='VL.LB.LBORRES']/odm:ItemRef", NS)}
+    assert vlm["IT.LB.LBORRES.MRDFLOW"] == "WC.LB.LBTESTCD.MRDFLOW"
+    assert vlm["IT.LB.LBORRES.NEUT"] == "WC.LB.LBTESTCD.NEUT" and len(vlm) == 18
+    lornrlo = tree.find(".//odm:ItemGroupDef[@OID='IG.LB']/odm:ItemRef[@ItemOID='IT.LB.LBORNRLO']", NS)
+    assert "laboratory.rules.normal_range" in tree.findtext(
+        f".//odm:MethodDef[@OID='{lornrlo.get('MethodOID')}']/odm:Description/odm:TranslatedText", namespaces=NS)
     assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBLLOQ']/def:Origin", NS).get("Type") == "Collected"
     unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6 cells/kg']", NS)
     assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
@@ -123,7 +127,7 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
 def test_adam_define_has_the_time_to_event_parameters(packages):
     tree = etree.fromstring(packages["adam"].read("define.xml"))
     assert {e.get("OID") for e in tree.iterfind(".//odm:ItemGroupDef", NS)} == {
-        "IG.ADSL", "IG.ADTTE", "IG.ADRS", "IG.ADAE"}
+        "IG.ADSL", "IG.ADTTE", "IG.ADRS", "IG.ADAE", "IG.ADPP"}
     ig = tree.find(".//def:Standards/def:Standard[@OID='STD.IG']", NS)
     assert (ig.get("Name"), ig.get("Version")) == ("ADaMIG", "1.3")
     adtte = tree.find(".//odm:ItemGroupDef[@OID='IG.ADTTE']", NS)
@@ -138,9 +142,10 @@ def test_adam_define_has_the_time_to_event_parameters(packages):
     codes = [e.findtext("odm:CheckValue", namespaces=NS)
              for e in tree.iterfind(".//def:WhereClauseDef/odm:RangeCheck", NS)
              if e.get(f"{{{DEF_NS}}}ItemOID") == "IT.ADTTE.PARAMCD"]
-    assert codes == ["OS", "EFS", "LFS", "CIR", "DOR"]
+    assert codes == ["OS", "EFS", "LFS", "CIR", "DOR", "BCREC"]
     assert set(packages["adam"].namelist()) == {
-        "adsl.xpt", "adsl.csv", "adtte.xpt", "adtte.csv", "adrs.xpt", "adrs.csv", "adae.xpt", "adae.csv", "define.xml"}
+        "adsl.xpt", "adsl.csv", "adtte.xpt", "adtte.csv", "adrs.xpt", "adrs.csv", "adae.xpt", "adae.csv", "adpp.xpt",
+        "adpp.csv", "define.xml"}
 
 
 def test_a_reference_to_nothing_is_found():
