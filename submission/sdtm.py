@@ -562,10 +562,10 @@ PC_ANALYTES = {"car_qpcr": ("CARTG", "QUANTITATIVE POLYMERASE CHAIN REACTION"),
 TIME_POINT_REFERENCE = "CAR-T INFUSION"
 
 
-def planned_day(study: Study, subject: Subject, lab: LabRecord) -> int | None:
-    """The protocol sampling day a kinetics sample was drawn for (docs/cdisc.md, method PCTPT)."""
-    sampling = set(subject.kinetics_limits.sampling_days if subject.kinetics_limits else ())
-    target = next((v.target_day for v in study.visits if v.code == lab.visit_code), None)
+def planned_day(study: Study, subject: Subject, lab: LabRecord, sampling: set[int] | frozenset[int]) -> int | None:
+    """The protocol sampling day a kinetics sample was drawn for (docs/cdisc.md, method PCTPT): the linked visit's
+    target day when it is one of the ``sampling`` days, else the sample's own protocol day when it is one."""
+    target = study.visit_target_days.get(lab.visit_code)
     if target is not None and target in sampling:
         return target
     day = (lab.date - subject.infusion_date).days if subject.infusion_date else None
@@ -582,6 +582,7 @@ def _lloq(subject: Subject, analyte: str) -> Decimal | None:
 def pc_rows(study: Study, subject: Subject) -> list[dict]:
     """Each CAR transgene (qPCR) and CAR+ T-cell (flow) result: below the LLOQ as '<LLOQ' with PCSTRESN null."""
     rows = []
+    sampling = frozenset(subject.kinetics_limits.sampling_days if subject.kinetics_limits else ())
     for lab in subject.labs:
         if lab.analyte not in PC_ANALYTES:
             continue
@@ -594,7 +595,7 @@ def pc_rows(study: Study, subject: Subject) -> list[dict]:
         else:
             original = f"<{number_text(in_reported_unit(lloq, lab.analyte, lab.unit))}"
             standard, numeric = f"<{number_text(lloq)}", None
-        day = planned_day(study, subject, lab)
+        day = planned_day(study, subject, lab, sampling)
         timing = _timing(subject, lab.date)
         rows.append({
             **_base(study, "PC", subject), "PCGRPID": code, "PCTESTCD": code, "PCTEST": md.PC_TESTS[code],

@@ -137,6 +137,7 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
                     .values("laboratory__patient_id", "pk", "laboratory__collection_date",
                             "laboratory__visit__definition__code", *LAB_FIELDS), key="laboratory__patient_id")
     ranges = normal_ranges()
+    intervals: dict[tuple, lab_rules.NormalRange | None] = {}  # the interval of (site, analyte, sex, age), once
 
     for patient in patients:
         pk = patient.pk
@@ -167,7 +168,8 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
             visits=tuple(VisitRecord(v["definition__code"], v["done_date"]) for v in visits[pk]),
             deviations=tuple(_deviation(d) for d in deviations[pk]),
             labs=tuple(_lab(row, ranges.get(patient.site_id, ranges[None]), sex=baseline.get(pk, {}).get("sex", ""),
-                            birth_date=baseline.get(pk, {}).get("birth_date")) for row in labs[pk]),
+                            birth_date=baseline.get(pk, {}).get("birth_date"),
+                            found=intervals, site_id=patient.site_id) for row in labs[pk]),
             kinetics_limits=_kinetics_limits(patient.protocol),
             course=courses.get(patient.study_id),
         ), cutoff)
@@ -191,13 +193,15 @@ def _range(row: NormalRange) -> lab_rules.NormalRange:
                                  site_specific=row.site_id is not None)
 
 
-def _lab(row: dict, ranges: list[lab_rules.NormalRange], *, sex: str, birth_date: datetime.date | None
-         ) -> LabRecord:
+def _lab(row: dict, ranges: list[lab_rules.NormalRange], *, sex: str, birth_date: datetime.date | None,
+         found: dict[tuple, lab_rules.NormalRange | None], site_id: int) -> LabRecord:
     """One result with the normal range that applies to the patient on the collection date (the laboratory's
-    own rule, `laboratory.rules.normal_range`)."""
+    own rule, `laboratory.rules.normal_range`; ``found`` remembers it by site, analyte, sex and age)."""
     on = row["laboratory__collection_date"]
-    interval = lab_rules.normal_range(ranges, analyte=row["analyte"], sex=sex or "",
-                                      age_years=age_years(birth_date, on))
+    key = (site_id, row["analyte"], sex or "", age_years(birth_date, on))
+    if key not in found:
+        found[key] = lab_rules.normal_range(ranges, analyte=key[1], sex=key[2], age_years=key[3])
+    interval = found[key]
     return LabRecord(pk=row["pk"], date=on, visit_code=row["laboratory__visit__definition__code"] or "",
                      **{name: row[name] for name in LAB_FIELDS},
                      range_lower=interval.lower if interval else None,

@@ -55,6 +55,10 @@ class Study:
     def visit_names(self) -> dict[str, str]:
         return {visit.code: visit.name for visit in self.visits}
 
+    @functools.cached_property
+    def visit_target_days(self) -> dict[str, int]:
+        return {visit.code: visit.target_day for visit in self.visits}
+
 
 @dataclass(frozen=True)
 class Dose:
