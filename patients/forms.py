@@ -2,13 +2,14 @@
 the services decide (eligibility, enrollment, hard checks)."""
 from django import forms
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm, LabelledMultiWidget, reason_for_change_field
 
 from .models import BaselineCRF, PatientStatus, PhStatus
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
+YES_NO = [("", "—"), ("true", _("Yes")), ("false", _("No"))]
 
 
 def _answer_to_bool(value: str) -> bool | None:
@@ -22,12 +23,13 @@ def _bool_to_answer(value: bool | None) -> str:
 def criterion_choices(criterion) -> list[tuple[str, str]]:
     """The answers to one eligibility criterion, worded for its kind."""
     if criterion.kind == "inclusion":
-        return [("true", "Met"), ("false", "Not met"), ("", "Not yet assessed")]
-    return [("false", "Absent"), ("true", "Present"), ("", "Not yet assessed")]
+        return [("true", _("Met")), ("false", _("Not met")), ("", _("Not yet assessed"))]
+    return [("false", _("Absent")), ("true", _("Present")), ("", _("Not yet assessed"))]
 
 
 def criterion_label(criterion) -> str:
-    return f"{criterion.get_kind_display()}: {criterion.text}"
+    # The criterion's text is the protocol's, shown as the protocol version states it.
+    return _("%(kind)s: %(text)s") % {"kind": criterion.get_kind_display(), "text": criterion.text}
 
 
 def _reason_when_submitted(form: CrfEntryForm, *, required: bool) -> None:
@@ -45,9 +47,10 @@ class ScreeningForm(CrfEntryForm):
     the CRF entry base gives the loaded version, the reason for change and
     the acknowledgement of a failed soft check."""
 
-    site = forms.ModelChoiceField(queryset=None, empty_label=None)
-    screening_date = forms.DateField(widget=DATE_INPUT)
-    consent_date = forms.DateField(widget=DATE_INPUT, help_text="Date written informed consent was signed.")
+    site = forms.ModelChoiceField(queryset=None, empty_label=None, label=_("Site"))
+    screening_date = forms.DateField(widget=DATE_INPUT, label=_("Screening date"))
+    consent_date = forms.DateField(widget=DATE_INPUT, label=_("Consent date"),
+                                   help_text=_("Date written informed consent was signed."))
 
     def __init__(self, *args, criteria, sites=None, reason_required=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,9 +102,10 @@ class EligibilityAnswersField(forms.MultiValueField):
         if isinstance(value, dict):
             unknown = sorted(str(code) for code in value if code not in self.codes)
             if unknown:
-                raise forms.ValidationError(f"Unknown eligibility criteria: {', '.join(unknown)}.")
+                raise forms.ValidationError(_("Unknown eligibility criteria: %(codes)s."),
+                                            params={"codes": ", ".join(unknown)})
             if any(not (answer is None or isinstance(answer, bool)) for answer in value.values()):
-                raise forms.ValidationError("Answer each criterion with true, false or null (not yet assessed).")
+                raise forms.ValidationError(_("Answer each criterion with true, false or null (not yet assessed)."))
             value = self.answer_choices(value)
         return super().clean(value)
 
@@ -119,11 +123,11 @@ class BaselineForm(CrfEntryForm, forms.ModelForm):
     """Demographics, weight and height, disease status. The disease status is
     required here (the API may send it later; the CRF is a draft until then)."""
 
-    prior_hsct = forms.TypedChoiceField(label="Prior allogeneic HSCT", choices=YES_NO, coerce=_answer_to_bool)
-    prior_blinatumomab = forms.TypedChoiceField(label="Prior blinatumomab", choices=YES_NO, coerce=_answer_to_bool)
+    prior_hsct = forms.TypedChoiceField(label=_("Prior allogeneic HSCT"), choices=YES_NO, coerce=_answer_to_bool)
+    prior_blinatumomab = forms.TypedChoiceField(label=_("Prior blinatumomab"), choices=YES_NO, coerce=_answer_to_bool)
     prior_inotuzumab = forms.TypedChoiceField(
-        label="Prior inotuzumab ozogamicin", choices=YES_NO, coerce=_answer_to_bool)
-    ph_status = forms.ChoiceField(label="Ph / BCR-ABL1 status", choices=[("", "—"), *PhStatus.choices])
+        label=_("Prior inotuzumab ozogamicin"), choices=YES_NO, coerce=_answer_to_bool)
+    ph_status = forms.ChoiceField(label=_("Ph / BCR-ABL1 status"), choices=[("", "—"), *PhStatus.choices])
 
     class Meta:
         model = BaselineCRF
@@ -134,7 +138,7 @@ class BaselineForm(CrfEntryForm, forms.ModelForm):
             "prior_inotuzumab",
         ]
         widgets = {"birth_date": DATE_INPUT, "assessment_date": DATE_INPUT}
-        labels = {"weight_kg": "Weight (kg)", "height_cm": "Height (cm)"}
+        labels = {"weight_kg": _("Weight (kg)"), "height_cm": _("Height (cm)")}
 
     def __init__(self, *args, reason_required=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -158,14 +162,16 @@ SORTS = {
 }
 
 
-SORT_COLUMNS = [("subject", "Subject"), ("site", "Site"), ("status", "Status"), ("consent", "Consent"),
-                ("day0", "Day 0 (infusion)")]
+SORT_COLUMNS = [("subject", _("Subject")), ("site", _("Site")), ("status", _("Status")), ("consent", _("Consent")),
+                ("day0", _("Day 0 (infusion)"))]
 
 
 class PatientListFilter(forms.Form):
-    q = forms.CharField(label="Subject or screening ID", required=False)
-    site = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", empty_label="All sites")
-    status = forms.ChoiceField(choices=[("", "All statuses"), *PatientStatus.choices], required=False)
+    q = forms.CharField(label=_("Subject or screening ID"), required=False)
+    site = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", empty_label=_("All sites"),
+                                  label=_("Site"))
+    status = forms.ChoiceField(choices=[("", _("All statuses")), *PatientStatus.choices], required=False,
+                               label=_("Status"))
     sort = forms.ChoiceField(
         choices=[(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS], required=False)
     per_page = forms.TypedChoiceField(choices=[(25, 25), (50, 50), (100, 100)], coerce=int, required=False,

@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from crf.display import DisplayTable
 from crf.models import CaseReportForm
@@ -24,8 +26,8 @@ from .rules import (
 
 
 class Sex(models.TextChoices):
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
 
 
 class PatientQuerySet(models.QuerySet):
@@ -45,33 +47,36 @@ class PatientQuerySet(models.QuerySet):
 
 
 class Patient(models.Model):
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients", verbose_name=_("site"))
     protocol = models.ForeignKey(
-        "trial.Protocol", on_delete=models.PROTECT, related_name="patients",
-        help_text="The protocol version the patient was screened under.",
+        "trial.Protocol", on_delete=models.PROTECT, related_name="patients", verbose_name=_("protocol"),
+        help_text=_("The protocol version the patient was screened under."),
     )
-    screening_number = models.CharField(max_length=20, unique=True)
-    subject_id = models.CharField(max_length=20, unique=True, null=True, blank=True)
-    status = models.CharField(max_length=16, choices=PatientStatus.choices, default=PatientStatus.SCREENING)
+    screening_number = models.CharField(_("screening number"), max_length=20, unique=True)
+    subject_id = models.CharField(_("subject ID"), max_length=20, unique=True, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=PatientStatus.choices,
+                              default=PatientStatus.SCREENING)
 
     # Demographics and consent are CRF data (one place per fact): the consent
     # date is on the Screening CRF, sex and birth date on the Baseline CRF;
     # the read-only properties below reach them.
-    screening_date = models.DateField()
-    enrollment_date = models.DateField(null=True, blank=True)
-    screen_failure_reason = models.TextField(blank=True)
+    screening_date = models.DateField(_("screening date"))
+    enrollment_date = models.DateField(_("enrollment date"), null=True, blank=True)
+    screen_failure_reason = models.TextField(_("screen failure reason"), blank=True)
     # Day 0 of the study-day axis: the first CAR-T fraction. Written only by
     # the infusion service, from the infusion CRF.
-    infusion_date = models.DateField(null=True, blank=True, editable=False)
-    off_study_date = models.DateField(null=True, blank=True)
-    off_study_reason = models.CharField(max_length=200, blank=True)
+    infusion_date = models.DateField(_("infusion date"), null=True, blank=True, editable=False)
+    off_study_date = models.DateField(_("off-study date"), null=True, blank=True)
+    off_study_reason = models.CharField(_("off-study reason"), max_length=200, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
         ordering = ["site__code", "subject_id", "screening_number"]
         indexes = [
             models.Index(fields=["status"]), models.Index(fields=["site", "status"]),
@@ -140,18 +145,22 @@ class Visit(models.Model):
     """A scheduled visit of one patient, placed on the calendar from the
     infusion date and the protocol's visit definition."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
-    definition = models.ForeignKey("trial.VisitDefinition", on_delete=models.PROTECT, related_name="+")
-    target_date = models.DateField()
-    window_start = models.DateField()
-    window_end = models.DateField()
-    status = models.CharField(max_length=14, choices=VisitStatus.choices, default=VisitStatus.SCHEDULED)
-    status_reason = models.CharField(max_length=200, blank=True)
-    done_date = models.DateField(null=True, blank=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits", verbose_name=_("patient"))
+    definition = models.ForeignKey("trial.VisitDefinition", on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("visit definition"))
+    target_date = models.DateField(_("target date"))
+    window_start = models.DateField(_("window start"))
+    window_end = models.DateField(_("window end"))
+    status = models.CharField(_("status"), max_length=14, choices=VisitStatus.choices,
+                              default=VisitStatus.SCHEDULED)
+    status_reason = models.CharField(_("status reason"), max_length=200, blank=True)
+    done_date = models.DateField(_("done date"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
         ordering = ["patient", "target_date"]
         constraints = [
             # Scheduling is retried by Celery: the database, not Python,
@@ -181,6 +190,11 @@ class Visit(models.Model):
 
 # --- The two CRFs of screening and baseline -------------------------------------
 
+# What a LimitValidator names (its `what`, kept in English in the migrations), translated when shown.
+LIMIT_SUBJECTS = (gettext_noop("A weight"), gettext_noop("A height"), gettext_noop("A blast percentage"),
+                  gettext_noop("An MRD level"))
+
+
 @deconstructible
 class LimitValidator:
     """Hard check: a value outside the inclusive limits of patients/rules.py
@@ -198,8 +212,9 @@ class LimitValidator:
             low, high = self.limits
             shown = format(to_decimal(value).normalize(), "f")  # 400.0 → 400
             raise ValidationError(
-                f"{self.what} of {shown} {self.unit} is impossible: it must be between {low} and {high} {self.unit}.",
+                _("%(what)s of %(value)s %(unit)s is impossible: it must be between %(low)s and %(high)s %(unit)s."),
                 code="hard_check",
+                params={"what": gettext(self.what), "value": shown, "unit": self.unit, "low": low, "high": high},
             )
 
     def __eq__(self, other):
@@ -212,35 +227,37 @@ class ScreeningCRF(CaseReportForm):
     patient's protocol version (trial.EligibilityCriterion)."""
 
     crf_code = "screening"
-    crf_label = "Screening and eligibility"
+    crf_label = gettext_noop("Screening and eligibility")  # stored and exported in English; shown translated
     correctable_fields = ("screening_date", "consent_date", "eligibility")
     correction_service = "patients.services.screening_correct"
     structured_fields = {"eligibility": "patients.forms.eligibility_correction_field"}
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
-    screening_date = models.DateField()
-    consent_date = models.DateField(help_text="Date written informed consent was signed.")
+    screening_date = models.DateField(_("screening date"))
+    consent_date = models.DateField(_("consent date"), help_text=_("Date written informed consent was signed."))
     # criterion code → True (inclusion met / exclusion present), False, or
     # null (not yet assessed). Codes are the protocol version's criteria.
-    eligibility = models.JSONField("eligibility criteria", default=dict, blank=True)
+    eligibility = models.JSONField(_("eligibility criteria"), default=dict, blank=True)
 
     class Meta:
-        verbose_name = "screening CRF"
+        verbose_name = _("screening CRF")
+        verbose_name_plural = _("screening CRFs")
 
     def get_eligibility_display(self):
         """The answers criterion by criterion, in the protocol's order (a criterion the protocol does not
         name, from an older version, last)."""
         answers = dict(self.eligibility or {})
-        table = DisplayTable(["Criterion", "", "Answer"])
+        table = DisplayTable([gettext("Criterion"), "", gettext("Answer")])
         for criterion in self.protocol.eligibility_criteria.order_by("order", "code"):
             answer = answers.pop(criterion.code, None)
             if criterion.kind == "inclusion":
-                shown = {True: "Met", False: "Not met"}.get(answer, "Not assessed")
+                shown = {True: gettext("Met"), False: gettext("Not met")}.get(answer, gettext("Not assessed"))
             else:
-                shown = {True: "Present", False: "Absent"}.get(answer, "Not assessed")
+                shown = {True: gettext("Present"), False: gettext("Absent")}.get(answer, gettext("Not assessed"))
             table.rows.append([f"{criterion.get_kind_display()} {criterion.code}", criterion.text, shown])
         for code, answer in answers.items():
-            table.rows.append([code, "", {True: "Yes", False: "No"}.get(answer, "Not assessed")])
+            shown = {True: gettext("Yes"), False: gettext("No")}.get(answer, gettext("Not assessed"))
+            table.rows.append([code, "", shown])
         return table
 
     def __str__(self):
@@ -260,21 +277,21 @@ class ScreeningCRF(CaseReportForm):
         errors = {}
         today = timezone.localdate()
         if self.consent_date and self.consent_date > today:
-            errors["consent_date"] = "The consent date is in the future."
+            errors["consent_date"] = _("The consent date is in the future.")
         if self.screening_date and self.screening_date > today:
-            errors["screening_date"] = "The screening date is in the future."
+            errors["screening_date"] = _("The screening date is in the future.")
         if self.consent_date and self.screening_date and self.consent_date > self.screening_date:
-            errors["consent_date"] = "Consent must be signed on or before the screening date."
+            errors["consent_date"] = _("Consent must be signed on or before the screening date.")
         if self.consent_date and self.consent_date < datetime.date(2000, 1, 1):
-            errors["consent_date"] = "The consent date is before the trial."
+            errors["consent_date"] = _("The consent date is before the trial.")
         if errors:
             raise ValidationError(errors)
 
 
 class PhStatus(models.TextChoices):
-    POSITIVE = "positive", "Ph+ / BCR-ABL1 positive"
-    NEGATIVE = "negative", "Ph− / BCR-ABL1 negative"
-    NOT_TESTED = "not_tested", "Not tested"
+    POSITIVE = "positive", _("Ph+ / BCR-ABL1 positive")
+    NEGATIVE = "negative", _("Ph− / BCR-ABL1 negative")
+    NOT_TESTED = "not_tested", _("Not tested")
 
 
 class BaselineCRF(CaseReportForm):
@@ -282,7 +299,7 @@ class BaselineCRF(CaseReportForm):
     disease status at study entry."""
 
     crf_code = "baseline"
-    crf_label = "Baseline"
+    crf_label = gettext_noop("Baseline")  # stored and exported in English; shown translated
     correctable_fields = (
         "assessment_date", "sex", "birth_date", "weight_kg", "height_cm", "bone_marrow_blasts_percent",
         "mrd_percent", "extramedullary_sites", "ph_status", "prior_lines_of_therapy", "prior_hsct",
@@ -291,38 +308,40 @@ class BaselineCRF(CaseReportForm):
     correction_service = "patients.services.baseline_correct"
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="baseline")
-    assessment_date = models.DateField(help_text="Date of the baseline assessment (on or after consent).")
-    sex = models.CharField(max_length=1, choices=Sex.choices)
-    birth_date = models.DateField()
+    assessment_date = models.DateField(_("assessment date"),
+                                       help_text=_("Date of the baseline assessment (on or after consent)."))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("birth date"))
     weight_kg = models.DecimalField(
-        "weight (kg)", max_digits=5, decimal_places=1,
+        _("weight (kg)"), max_digits=5, decimal_places=1,
         validators=[LimitValidator(WEIGHT_KG_LIMITS, "kg", "A weight")],
     )
     height_cm = models.DecimalField(
-        "height (cm)", max_digits=4, decimal_places=1,
+        _("height (cm)"), max_digits=4, decimal_places=1,
         validators=[LimitValidator(HEIGHT_CM_LIMITS, "cm", "A height")],
     )
     # Disease status: optional in the record so that an API caller may send
     # demographics first; the form stays a draft until they are given.
     bone_marrow_blasts_percent = models.DecimalField(
-        "bone-marrow blasts (%)", max_digits=5, decimal_places=2, null=True, blank=True,
+        _("bone-marrow blasts (%)"), max_digits=5, decimal_places=2, null=True, blank=True,
         validators=[LimitValidator(PERCENT_LIMITS, "%", "A blast percentage")],
     )
     mrd_percent = models.DecimalField(
-        "MRD by flow cytometry (%)", max_digits=7, decimal_places=4, null=True, blank=True,
+        _("MRD by flow cytometry (%)"), max_digits=7, decimal_places=4, null=True, blank=True,
         validators=[LimitValidator(PERCENT_LIMITS, "%", "An MRD level")],
-        help_text="Blank when not done.",
+        help_text=_("Blank when not done."),
     )
     extramedullary_sites = models.CharField(
-        max_length=200, blank=True, help_text="Sites of extramedullary disease (CNS, testis, …); blank when none.",
+        _("extramedullary sites"), max_length=200, blank=True,
+        help_text=_("Sites of extramedullary disease (CNS, testis, …); blank when none."),
     )
-    ph_status = models.CharField("Ph / BCR-ABL1 status", max_length=12, choices=PhStatus.choices, blank=True)
+    ph_status = models.CharField(_("Ph / BCR-ABL1 status"), max_length=12, choices=PhStatus.choices, blank=True)
     prior_lines_of_therapy = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(30)],
+        _("prior lines of therapy"), null=True, blank=True, validators=[MaxValueValidator(30)],
     )
-    prior_hsct = models.BooleanField("prior allogeneic HSCT", null=True, blank=True)
-    prior_blinatumomab = models.BooleanField(null=True, blank=True)
-    prior_inotuzumab = models.BooleanField("prior inotuzumab ozogamicin", null=True, blank=True)
+    prior_hsct = models.BooleanField(_("prior allogeneic HSCT"), null=True, blank=True)
+    prior_blinatumomab = models.BooleanField(_("prior blinatumomab"), null=True, blank=True)
+    prior_inotuzumab = models.BooleanField(_("prior inotuzumab ozogamicin"), null=True, blank=True)
 
     DISEASE_FIELDS = (
         "bone_marrow_blasts_percent", "ph_status", "prior_lines_of_therapy", "prior_hsct",
@@ -330,7 +349,8 @@ class BaselineCRF(CaseReportForm):
     )
 
     class Meta:
-        verbose_name = "baseline CRF"
+        verbose_name = _("baseline CRF")
+        verbose_name_plural = _("baseline CRFs")
 
     def __str__(self):
         return f"{self.patient} baseline"
@@ -364,13 +384,15 @@ class BaselineCRF(CaseReportForm):
 
         errors = {}
         if self.birth_date and self.birth_date > timezone.localdate():
-            errors["birth_date"] = "The date of birth is in the future."
+            errors["birth_date"] = _("The date of birth is in the future.")
         consent = self.patient.consent_date if self.patient_id else None
         if self.birth_date and consent and self.birth_date > consent:
-            errors["birth_date"] = f"The date of birth is after the consent date ({consent:%Y-%m-%d})."
+            errors["birth_date"] = _("The date of birth is after the consent date (%(date)s).") % {
+                "date": f"{consent:%Y-%m-%d}"}
         if self.assessment_date and self.assessment_date > timezone.localdate():
-            errors["assessment_date"] = "The assessment date is in the future."
+            errors["assessment_date"] = _("The assessment date is in the future.")
         elif self.assessment_date and consent and self.assessment_date < consent:
-            errors["assessment_date"] = f"The baseline assessment is before consent ({consent:%Y-%m-%d})."
+            errors["assessment_date"] = _("The baseline assessment is before consent (%(date)s).") % {
+                "date": f"{consent:%Y-%m-%d}"}
         if errors:
             raise ValidationError(errors)

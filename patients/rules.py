@@ -10,6 +10,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 Number = Decimal | float | int
 
@@ -28,13 +29,13 @@ _CENTI = Decimal("0.01")
 
 
 class PatientStatus(models.TextChoices):
-    SCREENING = "screening", "Screening"
-    SCREEN_FAILED = "screen_failed", "Screen failure"
-    ENROLLED = "enrolled", "Enrolled"
-    LYMPHODEPLETION = "lymphodepletion", "Lymphodepletion"
-    INFUSED = "infused", "Infused"
-    FOLLOW_UP = "follow_up", "In follow-up"
-    OFF_STUDY = "off_study", "Off study"
+    SCREENING = "screening", _("Screening")
+    SCREEN_FAILED = "screen_failed", _("Screen failure")
+    ENROLLED = "enrolled", _("Enrolled")
+    LYMPHODEPLETION = "lymphodepletion", _("Lymphodepletion")
+    INFUSED = "infused", _("Infused")
+    FOLLOW_UP = "follow_up", _("In follow-up")
+    OFF_STUDY = "off_study", _("Off study")
 
 
 def status_on_study(*, enrolled: bool, screen_failed: bool, lymphodepleted: bool, infused: bool) -> PatientStatus:
@@ -152,7 +153,8 @@ def eligibility_verdict(*, criteria: list[tuple[str, str, str]], answers: dict[s
 
 
 def screen_failure_reason(*, failed: list[tuple[str, str, str]]) -> str:
-    """What the registry records for a screen failure, one line per criterion."""
+    """What the registry records for a screen failure, one line per criterion. Stored on the patient and
+    kept in English like every text the system writes into the record (docs/i18n.md)."""
     lines = []
     for _code, kind, text in failed:
         prefix = "Inclusion criterion not met" if kind == INCLUSION else "Exclusion criterion present"

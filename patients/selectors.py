@@ -4,7 +4,10 @@ from functools import cache
 from django.apps import apps
 from django.db import connection
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
+from .display import visit_name
 from .models import Patient
 
 
@@ -50,10 +53,10 @@ def patient_record_version(patient: Patient) -> str:
 
 #: The treatment steps of the progress strip, in order: (CRF code, short label, full name).
 PROGRESS_FORMS = (
-    ("screening", "Scr", "Screening"),
-    ("baseline", "Base", "Baseline"),
-    ("lymphodepletion", "LD", "Lymphodepletion"),
-    ("cart_infusion", "Inf", "CAR-T infusion"),
+    ("screening", pgettext_lazy("progress strip, short for screening", "Scr"), _("Screening")),
+    ("baseline", pgettext_lazy("progress strip, short for baseline", "Base"), _("Baseline")),
+    ("lymphodepletion", pgettext_lazy("progress strip, short for lymphodepletion", "LD"), _("Lymphodepletion")),
+    ("cart_infusion", pgettext_lazy("progress strip, short for CAR-T infusion", "Inf"), _("CAR-T infusion")),
 )
 
 
@@ -87,16 +90,16 @@ def patient_progress(patients) -> dict[int, list[ProgressStep]]:
     ]
     for patient_id, status, code in queries[0].union(*queries[1:], all=True):
         statuses[(patient_id, code)] = status
-    crf_labels = {**dict(CrfStatus.choices), "not_entered": "Not entered"}
+    crf_labels = {**dict(CrfStatus.choices), "not_entered": gettext("Not entered")}
     progress: dict[int, list[ProgressStep]] = {
         pk: [ProgressStep(short, name, statuses.get((pk, code), "not_entered"),
                           crf_labels[statuses.get((pk, code), "not_entered")])
              for code, short, name in PROGRESS_FORMS]
         for pk in ids
     }
-    visit_labels = {**dict(VisitStatus.choices), "not_expected": "Not expected"}
+    visit_labels = {**dict(VisitStatus.choices), "not_expected": gettext("Not expected")}
     visits = (Visit.objects.filter(patient_id__in=ids).order_by("patient_id", "definition__target_day")
               .values_list("patient_id", "definition__code", "definition__name", "status"))
     for patient_id, code, name, status in visits:
-        progress[patient_id].append(ProgressStep(code, name, status, visit_labels.get(status, status)))
+        progress[patient_id].append(ProgressStep(code, visit_name(name), status, visit_labels.get(status, status)))
     return progress

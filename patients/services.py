@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crf.models import CrfStatus, crf_model
 from crf.services import audited_save, crf_record, crf_save
@@ -76,13 +77,15 @@ def eligibility_answers_clean(*, protocol: Protocol, eligibility: dict) -> dict[
     codes = [code for code, _kind, _text in _criteria(protocol)]
     unknown = sorted(set(eligibility or {}) - set(codes))
     if unknown:
-        raise ValidationError({"eligibility": f"Unknown eligibility criteria: {', '.join(unknown)}. "
-                                              f"This protocol's criteria are: {', '.join(codes)}."})
+        raise ValidationError({"eligibility": _(
+            "Unknown eligibility criteria: %(unknown)s. This protocol's criteria are: %(codes)s."
+        ) % {"unknown": ", ".join(unknown), "codes": ", ".join(codes)}})
     answers = {}
     for code in codes:
         value = (eligibility or {}).get(code)
         if value is not None and not isinstance(value, bool):
-            raise ValidationError({"eligibility": f"The answer for {code} must be true, false or null."})
+            raise ValidationError({"eligibility": _("The answer for %(code)s must be true, false or null.")
+                                                  % {"code": code}})
         answers[code] = value
     return answers
 
@@ -107,11 +110,11 @@ def patient_enroll(*, patient: Patient, by: User, on_date: datetime.date | None 
     """
     protocol = _lock_protocol(Protocol.objects.current())
     if patient.subject_id:
-        raise ValidationError(f"{patient.subject_id} is already enrolled.")
+        raise ValidationError(_("%(subject_id)s is already enrolled.") % {"subject_id": patient.subject_id})
     if enrolled_count() >= protocol.planned_enrollment:
         raise ValidationError(
-            {"eligibility": f"Enrollment is closed: the protocol plans {protocol.planned_enrollment} patients "
-                            f"and {protocol.planned_enrollment} are already enrolled."}
+            {"eligibility": _("Enrollment is closed: the protocol plans %(planned)s patients and %(planned)s are "
+                              "already enrolled.") % {"planned": protocol.planned_enrollment}}
         )
     subject_id_assign(patient=patient)
     patient.status = PatientStatus.ENROLLED
@@ -199,11 +202,10 @@ def screening_update(
     old_verdict = eligibility_verdict(criteria=_criteria(patient.protocol), answers=screening.eligibility)
     new_verdict = eligibility_verdict(criteria=_criteria(patient.protocol), answers=answers)
     if patient.status != PatientStatus.SCREENING and new_verdict != old_verdict:
-        raise ValidationError({"eligibility": (
-            f"{patient.study_id} is already {patient.get_status_display().lower()}; these answers would change "
-            "the eligibility verdict. Report a protocol deviation (enrolled) or screen the patient again "
-            "(screen failure) instead."
-        )})
+        raise ValidationError({"eligibility": _(
+            "%(study_id)s is already %(status)s; these answers would change the eligibility verdict. Report a "
+            "protocol deviation (enrolled) or screen the patient again (screen failure) instead."
+        ) % {"study_id": patient.study_id, "status": patient.get_status_display().lower()}})
     screening.consent_date = consent_date
     screening.screening_date = screening_date
     screening.eligibility = answers
@@ -351,7 +353,7 @@ def patient_register(
         errors.update(error.message_dict)
     if birth_date and consent_date and birth_date > consent_date:
         errors.setdefault("birth_date", []).append(
-            f"The date of birth is after the consent date ({consent_date:%Y-%m-%d}).")
+            _("The date of birth is after the consent date (%(date)s).") % {"date": f"{consent_date:%Y-%m-%d}"})
     try:
         ScreeningCRF(screening_date=screening_date or timezone.localdate(), consent_date=consent_date,
                      protocol=baseline_probe.protocol).full_clean(exclude=["patient"])

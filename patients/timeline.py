@@ -10,9 +10,12 @@ import math
 from dataclasses import dataclass, replace
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from trial.hooks import app_modules
 
+from . import display
 from .models import Patient, PatientStatus
 from .rules import study_day
 
@@ -63,55 +66,70 @@ def timeline_events(patient: Patient) -> list[TimelineEvent]:
     if screening is not None:
         screening_url, screening_history = screening.get_absolute_url(), history_url_for(screening)
         events.append(TimelineEvent(
-            date=screening.consent_date, kind="consent", label="Informed consent signed",
+            date=screening.consent_date, kind="consent", label=_("Informed consent signed"),
             status=screening.status, url=screening_url, history_url=screening_history,
         ))
         answered = sum(answer is not None for answer in screening.eligibility.values())
         events.append(TimelineEvent(
-            date=screening.screening_date, kind="screening", label=f"Screening ({patient.screening_number})",
-            detail=f"{answered} of {len(screening.eligibility)} eligibility criteria assessed",
+            date=screening.screening_date, kind="screening",
+            label=_("Screening (%(number)s)") % {"number": patient.screening_number},
+            detail=_("%(answered)s of %(total)s eligibility criteria assessed")
+            % {"answered": answered, "total": len(screening.eligibility)},
             status=screening.status, url=screening_url, history_url=screening_history,
         ))
     patient_history = history_url_for(patient)
     if patient.enrollment_date:
         events.append(TimelineEvent(
-            date=patient.enrollment_date, kind="enrollment", label=f"Enrolled as {patient.subject_id}",
+            date=patient.enrollment_date, kind="enrollment",
+            label=_("Enrolled as %(subject_id)s") % {"subject_id": patient.subject_id},
             history_url=patient_history,
         ))
     if patient.status == PatientStatus.SCREEN_FAILED:
         events.append(TimelineEvent(
             date=screening.screening_date if screening else patient.screening_date, kind="screen_failure",
-            label="Screen failure", detail=patient.screen_failure_reason, history_url=patient_history,
+            # The reason is the record's, in English with the protocol's criteria: shown as stored.
+            label=_("Screen failure"), detail=patient.screen_failure_reason, history_url=patient_history,
         ))
     baseline = patient.baseline_crf
     if baseline is not None:
-        parts = [f"{baseline.get_sex_display()}", f"age {baseline.age_years}" if baseline.age_years is not None else "",
-                 f"{_plain(baseline.weight_kg)} kg", f"{_plain(baseline.height_cm)} cm", f"BSA {baseline.bsa_m2} m²"]
+        age = baseline.age_years
+        parts = [f"{baseline.get_sex_display()}", _("age %(years)s") % {"years": age} if age is not None else "",
+                 f"{_plain(baseline.weight_kg)} kg", f"{_plain(baseline.height_cm)} cm",
+                 _("BSA %(bsa)s m²") % {"bsa": baseline.bsa_m2}]
         if baseline.bone_marrow_blasts_percent is not None:
-            parts.append(f"marrow blasts {_plain(baseline.bone_marrow_blasts_percent)} %")
+            parts.append(_("marrow blasts %(percent)s %%") % {"percent": _plain(baseline.bone_marrow_blasts_percent)})
         if baseline.mrd_percent is not None:
-            parts.append(f"MRD {_plain(baseline.mrd_percent)} %")
+            parts.append(_("MRD %(percent)s %%") % {"percent": _plain(baseline.mrd_percent)})
         if baseline.extramedullary_sites:
-            parts.append(f"extramedullary: {baseline.extramedullary_sites}")
+            parts.append(_("extramedullary: %(sites)s") % {"sites": baseline.extramedullary_sites})
         events.append(TimelineEvent(
-            date=baseline.assessment_date, kind="baseline", label="Baseline",
-            detail=", ".join(part for part in parts if part), status=baseline.status,
+            date=baseline.assessment_date, kind="baseline", label=_("Baseline"),
+            detail=_(", ").join(part for part in parts if part), status=baseline.status,
             url=baseline.get_absolute_url(), history_url=history_url_for(baseline),
         ))
     for visit in patient.visits.select_related("definition").order_by("target_date"):
         events.append(TimelineEvent(
             date=visit.done_date or visit.target_date, kind="visit",
-            label=f"Visit {visit.definition.code} ({visit.definition.name})",
-            detail=f"window {visit.window_start:%Y-%m-%d} – {visit.window_end:%Y-%m-%d}"
-                   + (f"; {visit.status_reason}" if visit.status_reason else ""),
+            label=_("Visit %(code)s (%(name)s)") % {"code": visit.definition.code,
+                                                    "name": display.visit_name(visit.definition.name)},
+            detail=_visit_detail(visit),
             status=visit.status, history_url=history_url_for(visit),
         ))
     if patient.off_study_date:
         events.append(TimelineEvent(
-            date=patient.off_study_date, kind="off_study", label="Off study", detail=patient.off_study_reason,
+            # The reason is the record's (the End-of-study form's choice or free text): shown as stored.
+            date=patient.off_study_date, kind="off_study", label=_("Off study"), detail=patient.off_study_reason,
             history_url=patient_history,
         ))
     return events
+
+
+def _visit_detail(visit) -> str:
+    window = _("window %(start)s – %(end)s") % {"start": f"{visit.window_start:%Y-%m-%d}",
+                                                "end": f"{visit.window_end:%Y-%m-%d}"}
+    if not visit.status_reason:
+        return window
+    return _("%(window)s; %(reason)s") % {"window": window, "reason": display.visit_status_reason(visit.status_reason)}
 
 
 def _plain(number) -> str:
@@ -123,14 +141,14 @@ def _plain(number) -> str:
 
 # Lanes of the axis, top to bottom; a kind no lane names goes to "Other".
 LANES = (
-    ("Screening and enrollment", {"consent", "screening", "enrollment", "screen_failure", "baseline"}),
-    ("Treatment", {"lymphodepletion", "infusion", "product"}),
-    ("Safety", {"adverse_event", "crs", "icans", "sae"}),
-    ("Response and outcome", {"response", "relapse", "hsct", "death", "follow_up", "off_study"}),
-    ("Laboratory", {"laboratory"}),
-    ("Visits", {"visit"}),
+    (gettext_lazy("Screening and enrollment"), {"consent", "screening", "enrollment", "screen_failure", "baseline"}),
+    (gettext_lazy("Treatment"), {"lymphodepletion", "infusion", "product"}),
+    (gettext_lazy("Safety"), {"adverse_event", "crs", "icans", "sae"}),
+    (gettext_lazy("Response and outcome"), {"response", "relapse", "hsct", "death", "follow_up", "off_study"}),
+    (gettext_lazy("Laboratory"), {"laboratory"}),
+    (gettext_lazy("Visits"), {"visit"}),
 )
-OTHER_LANE = "Other"
+OTHER_LANE = gettext_lazy("Other")
 # Study days labelled on the axis when there is a day 0 (the early days are where most happens).
 DAY_TICKS = (-30, -14, -5, 0, 7, 14, 28, 60, 90, 180, 365, 730, 1095)
 
@@ -218,7 +236,7 @@ def axis_layout(
 
     if infusion_date:
         tick_days = [day for day in DAY_TICKS if min(days) <= day <= max(days)]
-        ticks = [(x_of(day), f"D{day}" if day else "D0") for day in tick_days]
+        ticks = [(x_of(day), pgettext("study day on the timeline", "D%(day)s") % {"day": day}) for day in tick_days]
     else:
         step = max(1, (max(days) - min(days)) // 6 or 1)
         ticks = [(x_of(day), (anchor + datetime.timedelta(days=day)).strftime("%Y-%m-%d"))

@@ -8,7 +8,10 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
@@ -63,10 +66,10 @@ def patient_detail(request, study_id):
 
 def _timeline_course_html(patient) -> str:
     """The axis and the events table. Gathering and drawing years of events is most of the page's
-    cost, so they are cached under the patient's record version (any audited change moves it) and
-    today's date (the axis of a patient still followed runs to today)."""
+    cost, so they are cached under the patient's record version (any audited change moves it),
+    today's date (the axis of a patient still followed runs to today) and the language."""
     today = timezone.localdate()
-    key = f"patients:timeline:{patient.pk}:{patient_record_version(patient)}:{today.isoformat()}"
+    key = f"patients:timeline:{patient.pk}:{patient_record_version(patient)}:{today.isoformat()}:{get_language()}"
     html = cache.get(key)
     if html is None:
         events = patient_events(patient)
@@ -89,7 +92,7 @@ def _entry_sites(user):
 def screening_new(request):
     sites = _entry_sites(request.user)
     if not sites.exists():
-        raise PermissionDenied("You may not screen patients at any site.")
+        raise PermissionDenied(_("You may not screen patients at any site."))
     protocol = Protocol.objects.current()
     criteria = protocol.eligibility_criteria.all()
     form = ScreeningForm(request.POST or None, criteria=criteria, sites=sites,
@@ -120,7 +123,7 @@ def screening_edit(request, study_id):
     require_data_entry(request.user, patient.site)
     screening = patient.screening_crf
     if screening is None:
-        raise PermissionDenied("This patient has no screening form.")
+        raise PermissionDenied(_("This patient has no screening form."))
     criteria = patient.protocol.eligibility_criteria.all()
     reason_required = screening.status != "draft"
     form = ScreeningForm(request.POST or None, criteria=criteria, reason_required=reason_required,
@@ -148,14 +151,17 @@ def screening_edit(request, study_id):
 
 def _announce(request, patient: Patient) -> None:
     if patient.status == PatientStatus.ENROLLED:
-        messages.success(request, f"Eligible: enrolled as {patient.subject_id}. Enter the baseline form next.")
+        messages.success(request, _("Eligible: enrolled as %(subject_id)s. Enter the baseline form next.")
+                         % {"subject_id": patient.subject_id})
     elif patient.status == PatientStatus.SCREEN_FAILED:
-        messages.warning(request, f"Screen failure recorded for {patient.screening_number}: "
-                                  f"{patient.screen_failure_reason}")
+        # The reason is the record's (stored in English, with the protocol's criteria): shown as stored.
+        messages.warning(request, _("Screen failure recorded for %(number)s: %(reason)s")
+                         % {"number": patient.screening_number, "reason": patient.screen_failure_reason})
     elif patient.status == PatientStatus.SCREENING:
-        messages.info(request, f"{patient.screening_number} saved; eligibility still open (draft).")
+        messages.info(request, _("%(number)s saved; eligibility still open (draft).")
+                      % {"number": patient.screening_number})
     else:
-        messages.success(request, "Screening form saved.")
+        messages.success(request, _("Screening form saved."))
 
 
 @login_required
@@ -190,7 +196,8 @@ def _baseline_form(request, patient, baseline):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"Baseline saved: body-surface area {saved.bsa_m2} m² (Mosteller).")
+            messages.success(request, _("Baseline saved: body-surface area %(bsa)s m² (Mosteller).")
+                             % {"bsa": number_format(saved.bsa_m2)})
             return redirect(patient)
     return render(request, "patients/baseline_form.html",
                   {"form": form, "patient": patient, "crf": baseline if baseline.pk else None,
