@@ -92,7 +92,7 @@ def patient_progress(patients) -> dict[int, list[ProgressStep]]:
         statuses[(patient_id, code)] = status
     crf_labels = {**dict(CrfStatus.choices), "not_entered": gettext("Not entered")}
     progress: dict[int, list[ProgressStep]] = {
-        pk: [ProgressStep(short, name, statuses.get((pk, code), "not_entered"),
+        pk: [ProgressStep(str(short), str(name), statuses.get((pk, code), "not_entered"),
                           crf_labels[statuses.get((pk, code), "not_entered")])
              for code, short, name in PROGRESS_FORMS]
         for pk in ids
