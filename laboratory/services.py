@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crf.checks import visit_window_check
-from crf.services import crf_child_rows_save, crf_record, crf_remove
+from crf.services import audited_save, crf_child_rows_save, crf_lock_reason, crf_record, crf_remove, crf_save
 from patients.models import Patient, Visit
 from patients.rules import age_years
 
@@ -180,3 +181,103 @@ def lab_result_remove(*, row: LabResult, by: User, reason: str, acknowledge_devi
         patient=laboratory.patient, by=by, collection_date=laboratory.collection_date, results=others,
         laboratory=laboratory, reason=reason, version=laboratory.version,
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason or reason)
+
+
+# Normal ranges ------------------------------------------------------------------------------------------------
+# A stored result's flag and CTCAE grade were judged against the range that applied when it was saved. A range
+# recorded, changed (limits, sex, ages) or taken over by a site changes what applies, so the results it covers,
+# before and after the change, are judged again and each changed one saved through its form with the cause.
+
+def _site_ranges(site_id: int | None, *, candidate: NormalRange | None = None) -> list[rules.NormalRange]:
+    """The intervals a patient of the site may get: the defaults and the site's own; ``candidate`` (a range not
+    yet saved) in place of its stored row."""
+    rows = [row for row in NormalRange.objects.filter(site__isnull=True) | NormalRange.objects.filter(site=site_id)
+            if candidate is None or row.pk != candidate.pk]
+    if candidate is not None and candidate.site_id in (None, site_id):
+        rows.append(candidate)
+    return [rules.NormalRange(analyte=row.analyte, lower=row.lower, upper=row.upper, sex=row.sex,
+                              age_from_years=row.age_from_years, age_to_years=row.age_to_years,
+                              site_specific=row.site_id is not None) for row in rows]
+
+
+def _results_covered(*, before: NormalRange | None, after: NormalRange) -> QuerySet[LabResult]:
+    """The results in force the range may have covered before the change or covers after it."""
+    analytes = {after.analyte} | ({before.analyte} if before else set())
+    rows = (LabResult.objects.filter(analyte__in=analytes, laboratory__removed=False)
+            .select_related("laboratory__patient__baseline").order_by("laboratory_id", "pk"))
+    sites = {after.site_id} | ({before.site_id} if before else set())
+    if None not in sites:  # a default range covers every site without its own
+        rows = rows.filter(laboratory__patient__site_id__in=sites)
+    return rows
+
+
+def lab_results_rejudged(*, before: NormalRange | None, after: NormalRange, candidate: bool = False
+                         ) -> dict[int, list[tuple[LabResult, rules.JudgedResult]]]:
+    """Draw → its results whose flag or CTCAE grade the ranges now in force (with ``after`` not yet saved when
+    ``candidate``) judge otherwise than stored, each with the new judgement."""
+    ranges: dict[int, list[rules.NormalRange]] = {}
+    changed: dict[int, list[tuple[LabResult, rules.JudgedResult]]] = {}
+    for row in _results_covered(before=before, after=after):
+        patient = row.laboratory.patient
+        if patient.site_id not in ranges:
+            ranges[patient.site_id] = _site_ranges(patient.site_id, candidate=after if candidate else None)
+        interval = rules.normal_range(ranges[patient.site_id], analyte=row.analyte, sex=patient.sex or "",
+                                      age_years=patient_age_on(patient, row.laboratory.collection_date))
+        judged = rules.judge(row.analyte, row.value, row.unit, interval)
+        if (judged.flag, judged.ctcae_grade) != (row.flag, row.ctcae_grade):
+            changed.setdefault(row.laboratory_id, []).append((row, judged))
+    return changed
+
+
+def normal_range_change_blockers(*, normal_range: NormalRange) -> list[str]:
+    """Why the change of ``normal_range`` (not yet saved) cannot be made: a locked form whose results it would
+    judge again (a lock forbids any change, derived values included)."""
+    before = NormalRange.objects.filter(pk=normal_range.pk).first() if normal_range.pk else None
+    changes = lab_results_rejudged(before=before, after=normal_range, candidate=True)
+    return [f"{changes_[0][0].laboratory}: {reason}" for changes_ in changes.values()
+            if (reason := crf_lock_reason(changes_[0][0].laboratory))]
+
+
+def _judgement_text(row: LabResult, judged: rules.JudgedResult) -> str:
+    def flag(code: str) -> str:
+        return code or "normal"
+
+    def grade(value: int | None) -> str:
+        return "none" if value is None else str(value)
+
+    return (f"{row.analyte} flag {flag(row.flag)} → {flag(judged.flag)}, CTCAE grade {grade(row.ctcae_grade)} → "
+            f"{grade(judged.ctcae_grade)}")
+
+
+@transaction.atomic
+def normal_range_save(*, normal_range: NormalRange, by: User | None, reason: str) -> list[LabResult]:
+    """Record or change a normal range (with the reason, on its history row) and judge again the stored results
+    it covered before or covers now: each draw whose flag or grade changes is saved through its form (a lock
+    stops the whole change; signatures are void and SDV cleared, the values derived changed) with a reason
+    naming the cause, kept in English as every reason the system writes. Returns the results changed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for the change."})
+    before = (NormalRange.objects.select_for_update(of=("self",)).filter(pk=normal_range.pk).order_by().first()
+              if normal_range.pk else None)
+    audited_save(instance=normal_range, by=by, reason=reason)
+    normal_range.refresh_from_db()  # the limits as stored (0.900, as ``before`` reads them), for the cause
+    site = normal_range.site
+    where = f"at {site.code}" if site is not None else "by default (every site without its own)"
+    limits = f"{normal_range.lower}–{normal_range.upper}"
+    if before is None:
+        cause = f"the {normal_range.analyte} normal range {where} was recorded ({limits}): {reason}"
+    else:
+        cause = (f"the {normal_range.analyte} normal range {where} was changed ({before.lower}–{before.upper} → "
+                 f"{limits}): {reason}")
+    changed: list[LabResult] = []
+    for rows in lab_results_rejudged(before=before, after=normal_range).values():
+        laboratory = rows[0][0].laboratory
+        text = "; ".join(_judgement_text(row, judged) for row, judged in rows)
+        why = f"Flags and grades re-derived ({text}) because {cause}"[:300]
+        crf_save(crf=laboratory, by=by, submit=False, reason=why)  # the lock check; the form's history row
+        for row, judged in rows:
+            row.flag, row.ctcae_grade = judged.flag, judged.ctcae_grade
+            changed.append(row)
+        crf_child_rows_save(crf=laboratory, rows=[row for row, _judged in rows], by=by, reason=why)
+    return changed
