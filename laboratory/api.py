@@ -2,6 +2,7 @@
 result's canonical value, flag and CTCAE grade and the adverse events a grade ≥ 3 result suggests; POST
 records one draw. Refusals are answered by config/api_errors.py (a value no blood holds: 400 under the
 analyte's code)."""
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -86,7 +87,7 @@ class LaboratoryListCreate(APIView):
     def post(self, request, study_id):
         patient = patient_for_user(user=request.user, study_id=study_id)
         if not can_enter_data(request.user, patient.site):
-            raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
+            raise PermissionDenied(gettext("Monitors and data managers cannot enter clinical data."))
         incoming = LaboratoryInput(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -94,7 +95,8 @@ class LaboratoryListCreate(APIView):
         if data.get("visit") is not None:
             visit = Visit.objects.filter(pk=data["visit"], patient=patient).first()
             if visit is None:
-                return Response({"visit": ["No such visit for this patient."]}, status=status.HTTP_400_BAD_REQUEST)
+                return Response({"visit": [gettext("No such visit for this patient.")]},
+                                status=status.HTTP_400_BAD_REQUEST)
         laboratory = laboratory_record(
             patient=patient, by=request.user, collection_date=data["collection_date"], visit=visit,
             results=[ResultEntry(result["analyte"], result["value"], result["unit"]) for result in data["results"]],

@@ -36,7 +36,8 @@ def _figure(*, version: str, scope: str, patients, groups=None) -> bytes:
         protocol = Protocol.objects.current()
         return cohort_kinetics_figure(
             groups or cohort_series_by_response(patients), days=protocol.kinetics_sampling_days,
-            lloq=protocol.car_transgene_lloq_copies_per_ug, unit="CAR transgene, copies/µg genomic DNA")
+            lloq=protocol.car_transgene_lloq_copies_per_ug,
+            unit=translation.gettext("CAR transgene, copies/µg genomic DNA"))  # drawn in the reader's language
 
     return cache.cached(f"laboratory:cohort-png:{version}:{scope}:{translation.get_language()}", draw)
 

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from trial.figures import figure_fonts_install
 
 from .rules import Sample
+from .selectors import response_group_label
 
 figure_fonts_install()  # Latin and Chinese labels (docs/i18n.md)
 
@@ -24,22 +25,24 @@ def _png(figure: Figure) -> bytes:
 
 def patient_kinetics_drawing(series: Mapping[str, tuple[Sequence[Sample], Decimal, str]]) -> Figure:
     """One panel per assay (label → samples, LLOQ, unit), log scale: quantifiable values as filled points
-    joined by a line, values below the LLOQ as open points drawn at half the LLOQ, the LLOQ dashed."""
+    joined by a line, values below the LLOQ as open points drawn at half the LLOQ, the LLOQ dashed. The text is in the
+    active language, translated when drawn (as in every figure here)."""
     figure = Figure(figsize=(8, 3.2 * max(len(series), 1)))
     for index, (label, (samples, lloq, unit)) in enumerate(series.items(), start=1):
         axes = figure.add_subplot(len(series), 1, index)
         quantifiable = [(s.day, float(s.value)) for s in samples if s.value >= lloq]
         below = [(s.day, float(lloq) / 2) for s in samples if s.value < lloq]
         if quantifiable:
-            axes.plot(*zip(*quantifiable, strict=True), marker="o", color="tab:blue", label="measured")
+            axes.plot(*zip(*quantifiable, strict=True), marker="o", color="tab:blue", label=_("measured"))
         if below:
             axes.plot(*zip(*below, strict=True), linestyle="none", marker="o", markerfacecolor="none",
-                      color="tab:gray", label="below LLOQ")
-        axes.axhline(float(lloq), linestyle="--", color="tab:gray", linewidth=0.8, label=f"LLOQ {lloq.normalize():f}")
+                      color="tab:gray", label=_("below LLOQ"))
+        axes.axhline(float(lloq), linestyle="--", color="tab:gray", linewidth=0.8,
+                     label=_("LLOQ %(lloq)s") % {"lloq": f"{lloq.normalize():f}"})
         axes.set_yscale("log")
         axes.set_xscale("symlog", linthresh=30)  # the first month readable beside three years
         axes.set_title(label)
-        axes.set_xlabel("Study day (0 = infusion)")
+        axes.set_xlabel(_("Study day (0 = infusion)"))
         axes.set_ylabel(unit)
         axes.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
@@ -77,13 +80,13 @@ def cohort_kinetics_drawing(groups: Mapping[str, Sequence[Sequence[Sample]]], *,
         middle = median_by_day(curves, days)
         if middle:
             axes.plot([d for d, _ in middle], [max(v, floor) for _, v in middle], color="tab:red", linewidth=2.2,
-                      marker="o", label="median")
+                      marker="o", label=_("median"))
             axes.legend(loc="upper right", fontsize="small")
         axes.axhline(float(lloq), linestyle="--", color="tab:gray", linewidth=0.8)
         axes.set_yscale("log")
         axes.set_xscale("symlog", linthresh=30)
-        axes.set_title(f"{label} (n = {len(curves)})")
-        axes.set_xlabel("Study day (0 = infusion)")
+        axes.set_title(_("%(group)s (n = %(n)s)") % {"group": response_group_label(label), "n": len(curves)})
+        axes.set_xlabel(_("Study day (0 = infusion)"))
         axes.set_ylabel(unit)
     figure.tight_layout()
     return figure

@@ -1,6 +1,8 @@
 """The laboratory entry page: the collection date and, per analyte, a value and the unit it was reported in
 (an empty value: not measured in this draw)."""
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm
 
@@ -19,7 +21,8 @@ def unit_field(analyte: str) -> str:
 
 
 class LaboratoryForm(CrfEntryForm):
-    collection_date = forms.DateField(widget=DATE_INPUT, help_text="Date the blood was drawn.")
+    collection_date = forms.DateField(label=_("Collection date"), widget=DATE_INPUT,
+                                      help_text=_("Date the blood was drawn."))
 
     def __init__(self, *args, laboratory=None, editing: bool = False, **kwargs):
         stored = {row.analyte: row for row in laboratory.results.all()} if laboratory is not None else {}
@@ -38,7 +41,8 @@ class LaboratoryForm(CrfEntryForm):
                 label=label, required=False, max_digits=13, decimal_places=3, min_value=0)
             # The canonical unit is preselected, as the page's select shows it.
             self.fields[unit_field(analyte)] = forms.ChoiceField(
-                label=f"{label} unit", choices=[(unit, unit) for unit in unit_choices(analyte)], required=False,
+                label=gettext("%(analyte)s unit") % {"analyte": label},
+                choices=[(unit, unit) for unit in unit_choices(analyte)], required=False,
                 initial=ANALYTES[analyte].canonical_unit)
 
     def clean(self):

@@ -15,51 +15,64 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.db.models import TextChoices
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 CANONICAL_PLACES = Decimal("0.001")
 
 
 class Analyte(TextChoices):
     # Hematology
-    WBC = "wbc", "White blood cells"
-    ANC = "anc", "Absolute neutrophil count"
-    ALC = "alc", "Absolute lymphocyte count"
-    HEMOGLOBIN = "hemoglobin", "Hemoglobin"
-    PLATELETS = "platelets", "Platelets"
+    WBC = "wbc", _("White blood cells")
+    ANC = "anc", _("Absolute neutrophil count")
+    ALC = "alc", _("Absolute lymphocyte count")
+    HEMOGLOBIN = "hemoglobin", _("Hemoglobin")
+    PLATELETS = "platelets", _("Platelets")
     # Chemistry
-    CREATININE = "creatinine", "Creatinine"
-    ALT = "alt", "ALT"
-    AST = "ast", "AST"
-    BILIRUBIN = "bilirubin", "Total bilirubin"
-    LDH = "ldh", "LDH"
+    CREATININE = "creatinine", _("Creatinine")
+    ALT = "alt", _("ALT")
+    AST = "ast", _("AST")
+    BILIRUBIN = "bilirubin", _("Total bilirubin")
+    LDH = "ldh", _("LDH")
     # Coagulation
-    FIBRINOGEN = "fibrinogen", "Fibrinogen"
-    D_DIMER = "d_dimer", "D-dimer"
+    FIBRINOGEN = "fibrinogen", _("Fibrinogen")
+    D_DIMER = "d_dimer", _("D-dimer")
     # Inflammation
-    CRP = "crp", "CRP"
-    FERRITIN = "ferritin", "Ferritin"
-    IL6 = "il6", "IL-6"
+    CRP = "crp", _("CRP")
+    FERRITIN = "ferritin", _("Ferritin")
+    IL6 = "il6", _("IL-6")
     # Immunoglobulins
-    IGG = "igg", "Immunoglobulin G"
+    IGG = "igg", _("Immunoglobulin G")
     # Cellular kinetics and B-cell aplasia
-    CAR_QPCR = "car_qpcr", "CAR transgene (qPCR)"
-    CAR_T_FLOW = "car_t_flow", "CAR⁺ T cells (flow)"
-    CD19_B = "cd19_b", "CD19⁺ B cells"
+    CAR_QPCR = "car_qpcr", _("CAR transgene (qPCR)")
+    CAR_T_FLOW = "car_t_flow", _("CAR⁺ T cells (flow)")
+    CD19_B = "cd19_b", _("CD19⁺ B cells")
 
 
 class Panel(TextChoices):
-    HEMATOLOGY = "hematology", "Hematology"
-    CHEMISTRY = "chemistry", "Chemistry"
-    COAGULATION = "coagulation", "Coagulation"
-    INFLAMMATION = "inflammation", "Inflammation"
-    IMMUNOGLOBULINS = "immunoglobulins", "Immunoglobulins"
-    KINETICS = "kinetics", "Cellular kinetics"
+    HEMATOLOGY = "hematology", _("Hematology")
+    CHEMISTRY = "chemistry", _("Chemistry")
+    COAGULATION = "coagulation", _("Coagulation")
+    INFLAMMATION = "inflammation", _("Inflammation")
+    IMMUNOGLOBULINS = "immunoglobulins", _("Immunoglobulins")
+    KINETICS = "kinetics", _("Cellular kinetics")
 
 
 class Flag(TextChoices):
-    NORMAL = "", "Within range"
-    LOW = "L", "Low"
-    HIGH = "H", "High"
+    NORMAL = "", _("Within range")
+    LOW = "L", _("Low")
+    HIGH = "H", _("High")
+
+
+#: The flag as a result's row shows it: H / L in English (the stored codes), 偏高 / 偏低 in Chinese.
+FLAG_SHORT: dict[str, object] = {Flag.LOW: pgettext_lazy("laboratory flag", "L"),
+                                 Flag.HIGH: pgettext_lazy("laboratory flag", "H")}
+
+
+def flag_display(flag: str) -> str:
+    """A stored flag (H, L or "") in the active language."""
+    shown = FLAG_SHORT.get(flag)
+    return str(shown) if shown is not None else flag
 
 
 @dataclass(frozen=True)
@@ -130,17 +143,20 @@ def canonical_value(analyte: str, value: Decimal, unit: str) -> Decimal:
 def result_errors(analyte: str, value: Decimal | None, unit: str) -> list[str]:
     """What makes one typed result impossible: an unknown analyte or unit, a missing or impossible value."""
     if analyte not in ANALYTES:
-        return [f"{analyte!r} is not an analyte of the laboratory form."]
+        return [gettext("%(analyte)r is not an analyte of the laboratory form.") % {"analyte": analyte}]
     spec = ANALYTES[analyte]
     label = Analyte(analyte).label
     if unit not in spec.units:
-        return [f"{label} is reported in {', '.join(unit_choices(analyte))}, not {unit!r}."]
+        return [gettext("%(analyte)s is reported in %(units)s, not %(unit)r.") % {
+            "analyte": label, "units": ", ".join(unit_choices(analyte)), "unit": unit}]
     if value is None:
-        return [f"Give the {label} value."]
+        return [gettext("Give the %(analyte)s value.") % {"analyte": label}]
     low, high = spec.possible
     if not low <= canonical_value(analyte, value, unit) <= high:
         shown = f"{Decimal(value).normalize():f}"
-        return [f"{label} {shown} {unit} is not possible (between {low:,} and {high:,} {spec.canonical_unit})."]
+        return [gettext("%(analyte)s %(value)s %(unit)s is not possible (between %(low)s and %(high)s "
+                        "%(canonical_unit)s).") % {"analyte": label, "value": shown, "unit": unit, "low": f"{low:,}",
+                                                   "high": f"{high:,}", "canonical_unit": spec.canonical_unit}]
     return []
 
 
@@ -201,6 +217,26 @@ CTCAE_TERM: dict[str, str] = {
     Analyte.CREATININE: "Creatinine increased",
     Analyte.FIBRINOGEN: "Fibrinogen decreased",
 }
+
+#: The same terms in the reader's language (the stored term is the English one; docs/i18n.md shows both).
+CTCAE_TERM_NAMES = {
+    "Neutrophil count decreased": pgettext_lazy("CTCAE term", "Neutrophil count decreased"),
+    "Platelet count decreased": pgettext_lazy("CTCAE term", "Platelet count decreased"),
+    "Anemia": pgettext_lazy("CTCAE term", "Anemia"),
+    "Alanine aminotransferase increased": pgettext_lazy("CTCAE term", "Alanine aminotransferase increased"),
+    "Aspartate aminotransferase increased": pgettext_lazy("CTCAE term", "Aspartate aminotransferase increased"),
+    "Blood bilirubin increased": pgettext_lazy("CTCAE term", "Blood bilirubin increased"),
+    "Creatinine increased": pgettext_lazy("CTCAE term", "Creatinine increased"),
+    "Fibrinogen decreased": pgettext_lazy("CTCAE term", "Fibrinogen decreased"),
+}
+
+
+def ctcae_term_display(term: str) -> str:
+    """A CTCAE term as the page shows it: "贫血 (Anemia)" in Chinese, the term alone in English."""
+    name = CTCAE_TERM_NAMES.get(term)
+    translated = str(name) if name is not None else term
+    return term if translated == term else f"{translated} ({term})"
+
 
 # CTCAE v5.0 (27 Nov 2017), Investigations and Blood and lymphatic system disorders. A count grade is
 # "< upper – lower bound": grade g when value < the grade's upper bound; the lower bound is the next grade's.

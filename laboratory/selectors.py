@@ -7,6 +7,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from crf.models import crf_model
 from trial.rules import Crf
@@ -103,6 +104,13 @@ def patient_kinetics(patient) -> PatientKinetics:
 
 
 RESPONDERS, NON_RESPONDERS = "CR/CRi", "No response"
+#: The response groups as a person reads them (the codes above are the groups' keys).
+RESPONSE_GROUP_LABELS = {RESPONDERS: _("CR/CRi"), NON_RESPONDERS: _("No response")}
+
+
+def response_group_label(group: str) -> str:
+    """A response group's name in the active language."""
+    return str(RESPONSE_GROUP_LABELS.get(group, group))
 #: The response-assessment codes of a complete remission (outcomes' Response; read through the CRF registry).
 COMPLETE_REMISSION = ("CR", "CRi")
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crf.checks import visit_window_check
 from crf.services import audited_save, crf_child_rows_save, crf_lock_reason, crf_record, crf_remove, crf_save
@@ -78,21 +79,23 @@ def laboratory_hard_checks(*, patient: Patient, collection_date: datetime.date |
     field)."""
     errors: dict[str, list[str]] = {}
     if collection_date is None:
-        errors["collection_date"] = ["Give the date the blood was drawn."]
+        errors["collection_date"] = [gettext("Give the date the blood was drawn.")]
     elif collection_date > timezone.localdate():
-        errors["collection_date"] = [f"The collection date {collection_date:%Y-%m-%d} is in the future."]
+        errors["collection_date"] = [gettext("The collection date %(date)s is in the future.") % {
+            "date": f"{collection_date:%Y-%m-%d}"}]
     elif patient.consent_date is not None and collection_date < patient.consent_date:
-        errors["collection_date"] = [f"The collection date is before consent ({patient.consent_date:%Y-%m-%d})."]
+        errors["collection_date"] = [gettext("The collection date is before consent (%(consent)s).") % {
+            "consent": f"{patient.consent_date:%Y-%m-%d}"}]
     if not results:
-        errors["results"] = ["Give at least one result."]
+        errors["results"] = [gettext("Give at least one result.")]
     seen: set[str] = set()
     for entry in results:
         if entry.analyte in seen:
-            errors.setdefault(entry.analyte, []).append("This analyte is given twice.")
+            errors.setdefault(entry.analyte, []).append(gettext("This analyte is given twice."))
         seen.add(entry.analyte)
         value = entry.value
         if value is not None and not Decimal(value).is_finite():
-            errors.setdefault(entry.analyte, []).append("Give the value as a number.")
+            errors.setdefault(entry.analyte, []).append(gettext("Give the value as a number."))
         elif messages := rules.result_errors(entry.analyte, value, entry.unit):
             errors.setdefault(entry.analyte, []).extend(messages)
     if errors:
@@ -122,10 +125,10 @@ def laboratory_record(
     if laboratory is None:
         laboratory = Laboratory(patient=patient, protocol=patient.protocol)
     elif laboratory.patient_id != patient.pk:
-        raise ValidationError("These laboratory results belong to another patient.")
+        raise ValidationError(gettext("These laboratory results belong to another patient."))
     if visit is not None:
         if visit.patient_id != patient.pk:
-            raise ValidationError({"visit": "This visit belongs to another patient."})
+            raise ValidationError({"visit": gettext("This visit belongs to another patient.")})
         laboratory.visit = visit
     laboratory_hard_checks(patient=patient, collection_date=collection_date, results=results)
     assert collection_date is not None  # the hard checks refuse a missing date
@@ -159,7 +162,7 @@ def laboratory_correct(*, crf: Laboratory, field: str, value: Any, by: User, rea
     """One value corrected through the form's service (`Laboratory.correction_service`): the checks and
     every result's flag and grade follow (an age or a range that applies on the new date)."""
     if field != "collection_date":
-        raise ValidationError({field: "This field is not corrected here."})
+        raise ValidationError({field: gettext("This field is not corrected here.")})
     return laboratory_record(
         patient=crf.patient, by=by, collection_date=value, results=_entries(crf), laboratory=crf, reason=reason,
         version=crf.version, acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
@@ -176,7 +179,7 @@ def lab_result_remove(*, row: LabResult, by: User, reason: str, acknowledge_devi
     laboratory = row.laboratory
     others = _entries(laboratory, without=[row.pk])
     if not others:
-        raise ValidationError({"reason": "This is the draw's only result: remove the whole form instead."})
+        raise ValidationError({"reason": gettext("This is the draw's only result: remove the whole form instead.")})
     return laboratory_record(
         patient=laboratory.patient, by=by, collection_date=laboratory.collection_date, results=others,
         laboratory=laboratory, reason=reason, version=laboratory.version,

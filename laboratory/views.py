@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET
 
 from crf.checks import errors_onto_form
@@ -35,9 +35,9 @@ def _laboratory_page(request, *, patient: Patient, laboratory: Laboratory | None
     editing = laboratory is not None
     may_edit = can_enter_data(request.user, patient.site)
     if request.method == "POST" and not may_edit:
-        raise PermissionDenied("Monitors and data managers are read-only on clinical data.")
+        raise PermissionDenied(gettext("Monitors and data managers are read-only on clinical data."))
     if not editing and not may_edit:
-        raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+        raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
     visit = _visit_from_query(request, patient)
     if request.method == "POST":
         form = LaboratoryForm(request.POST, laboratory=laboratory, editing=editing)
@@ -52,7 +52,7 @@ def _laboratory_page(request, *, patient: Patient, laboratory: Laboratory | None
             except ValidationError as error:
                 errors_onto_form(form, error, renamed=LaboratoryForm.renamed())
             else:
-                messages.success(request, f"{saved.crf_label} saved.")
+                messages.success(request, gettext("Laboratory results saved."))
                 return redirect(saved.get_absolute_url())
     else:
         form = LaboratoryForm(laboratory=laboratory, editing=editing)
@@ -79,10 +79,11 @@ def laboratory_detail(request, pk):
 
 def _patient_series(patient, found) -> dict:
     protocol = patient.protocol
-    return {
-        "CAR transgene (qPCR)": (found.series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
-                                 "copies/µg genomic DNA"),
-        "CAR⁺ T cells (flow)": (found.series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul, "cells/µL"),
+    return {  # drawn in the reader's language
+        str(Analyte.CAR_QPCR.label): (found.series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
+                                      gettext("copies/µg genomic DNA")),
+        str(Analyte.CAR_T_FLOW.label): (found.series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul,
+                                        gettext("cells/µL")),
     }
 
 

@@ -3,12 +3,14 @@ and the grades are the services' and the rules' (safety/services.py, rules.py)."
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm as BaseCrfEntryForm
 from crf.forms import LabelledMultiWidget
 
 from .models import AdverseEvent, CrsAssessment, IcansAssessment, SaeReport
-from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion
+from .rules import CAPD_ITEM_COUNT, CTCAE_SOC_BY_TERM, CTCAE_TERMS, SeriousnessCriterion, ctcae_term_display
 from .services import ICE_ITEMS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -16,16 +18,16 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 
 #: CAPD items as (label, reverse-scored). Items 1–4 score never = 4 … always = 0.
 CAPD_ITEMS = (
-    ("Does the child make eye contact with the caregiver?", True),
-    ("Are the child's actions purposeful?", True),
-    ("Is the child aware of his/her surroundings?", True),
-    ("Does the child communicate needs and wants?", True),
-    ("Is the child restless?", False),
-    ("Is the child inconsolable?", False),
-    ("Is the child underactive — very little movement while awake?", False),
-    ("Does it take the child a long time to respond to interactions?", False),
+    (_("Does the child make eye contact with the caregiver?"), True),
+    (_("Are the child's actions purposeful?"), True),
+    (_("Is the child aware of his/her surroundings?"), True),
+    (_("Does the child communicate needs and wants?"), True),
+    (_("Is the child restless?"), False),
+    (_("Is the child inconsolable?"), False),
+    (_("Is the child underactive — very little movement while awake?"), False),
+    (_("Does it take the child a long time to respond to interactions?"), False),
 )
-_FREQUENCIES = ("Never", "Rarely", "Sometimes", "Often", "Always")
+_FREQUENCIES = (_("Never"), _("Rarely"), _("Sometimes"), _("Often"), _("Always"))
 
 
 def capd_field_name(number: int) -> str:
@@ -54,13 +56,14 @@ class CapdItemsField(forms.MultiValueField):
 
     def clean(self, value):
         if isinstance(value, list | tuple) and len(value) != CAPD_ITEM_COUNT:
-            raise ValidationError(f"CAPD has {CAPD_ITEM_COUNT} items: give a score for each ({len(value)} given).")
+            raise ValidationError(gettext("CAPD has %(expected)s items: give a score for each (%(given)s given).")
+                                  % {"expected": CAPD_ITEM_COUNT, "given": len(value)})
         return super().clean(value)
 
     def compress(self, data_list):
         items = [None if item in (None, "") else item for item in data_list] or [None] * CAPD_ITEM_COUNT
         if None in items:
-            raise ValidationError("Score every CAPD item (0–4).")
+            raise ValidationError(gettext("Score every CAPD item (0–4)."))
         return items
 
 
@@ -138,9 +141,9 @@ class IcansAssessmentForm(GradedEntryForm):
                     label=f"{number}. {label}", coerce=int, required=False,
                     choices=capd_item_choices(reverse=reverse), initial=stored[number - 1],
                 )
-            self.fields["unable_to_assess"].label = "Unable to perform CAPD (unarousable)"
+            self.fields["unable_to_assess"].label = _("Unable to perform CAPD (unarousable)")
         else:
-            self.fields["unable_to_assess"].label = "Unable to assess ICE (unarousable)"
+            self.fields["unable_to_assess"].label = _("Unable to assess ICE (unarousable)")
         # Keep the page's order: the score items, then the other domains.
         order = list(self.fields)
         self.order_fields(
@@ -156,7 +159,8 @@ class IcansAssessmentForm(GradedEntryForm):
             if given and len(given) < CAPD_ITEM_COUNT:
                 for number, item in enumerate(items, start=1):
                     if item in (None, ""):
-                        self.add_error(capd_field_name(number), "Score every CAPD item, or tick 'unable to perform'.")
+                        self.add_error(capd_field_name(number),
+                                       gettext("Score every CAPD item, or tick 'unable to perform'."))
             self.instance.capd_items = items if len(given) == CAPD_ITEM_COUNT else None
             if not given:
                 self.instance.capd_score = None
@@ -166,6 +170,12 @@ class IcansAssessmentForm(GradedEntryForm):
         return cleaned
 
 
+def _datalist_label(term: str, soc: str) -> str:
+    """What the list shows beside a term: its system organ class; in Chinese the term's name first."""
+    shown = ctcae_term_display(term)
+    return gettext(soc) if shown == term else f"{shown} · {gettext(soc)}"
+
+
 class CtcaeTermInput(forms.TextInput):
     """A text box with the CTCAE terms as an HTML datalist: searchable without JavaScript."""
 
@@ -173,15 +183,16 @@ class CtcaeTermInput(forms.TextInput):
         super().__init__({"list": "ctcae-terms", "autocomplete": "off", **(attrs or {})})
 
     def render(self, name, value, attrs=None, renderer=None):
-        options = format_html_join("", '<option value="{}">{}</option>', CTCAE_TERMS)
+        options = format_html_join("", '<option value="{}">{}</option>',
+                                   ((term, _datalist_label(term, soc)) for term, soc in CTCAE_TERMS))
         datalist = format_html('<datalist id="ctcae-terms">{}</datalist>', options)
         return super().render(name, value, attrs, renderer) + datalist
 
 
 class AdverseEventForm(CrfEntryForm):
     term = forms.CharField(
-        label="CTCAE v5 term", widget=CtcaeTermInput,
-        help_text="Type to search the CTCAE v5 terms; the system organ class follows from the term.",
+        label=_("CTCAE v5 term"), widget=CtcaeTermInput,
+        help_text=_("Type to search the CTCAE v5 terms; the system organ class follows from the term."),
     )
     seriousness_criteria = seriousness_criteria_field()
 
@@ -201,7 +212,8 @@ class AdverseEventForm(CrfEntryForm):
         typed = self.cleaned_data["term"].strip()
         by_lower = {term.lower(): term for term in CTCAE_SOC_BY_TERM}
         if typed.lower() not in by_lower:
-            raise ValidationError(f"'{typed}' is not a CTCAE v5 term of this study's list; pick one from the list.")
+            raise ValidationError(gettext("'%(term)s' is not a CTCAE v5 term of this study's list; pick one from the "
+                                          "list.") % {"term": typed})
         return by_lower[typed.lower()]
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from crf.display import EMPTY, DisplayList, decoded_list
 from crf.models import CaseReportForm
@@ -42,37 +43,41 @@ class AdverseEvent(CaseReportForm):
     removal_service = "safety.services.adverse_event_remove"
     structured_fields = {"seriousness_criteria": "safety.forms.seriousness_criteria_correction_field"}
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events")
-    term = models.CharField("CTCAE v5 term", max_length=80, choices=CTCAE_TERM_CHOICES)
-    meddra_code = models.CharField("MedDRA code", max_length=12, blank=True)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="adverse_events",
+                                verbose_name=_("patient"))
+    term = models.CharField(_("CTCAE v5 term"), max_length=80, choices=CTCAE_TERM_CHOICES)
+    meddra_code = models.CharField(_("MedDRA code"), max_length=12, blank=True)
     grade = models.PositiveSmallIntegerField(
-        "CTCAE grade", validators=[MinValueValidator(1), MaxValueValidator(5)],
-        help_text="1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death related to the event.",
+        _("CTCAE grade"), validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death related to the event."),
     )
-    onset_date = models.DateField()
-    resolution_date = models.DateField(null=True, blank=True)
-    serious = models.BooleanField(default=False)
+    onset_date = models.DateField(_("onset date"))
+    resolution_date = models.DateField(_("resolution date"), null=True, blank=True)
+    serious = models.BooleanField(_("serious"), default=False)
     seriousness_criteria = models.JSONField(
-        "seriousness criteria", default=list, blank=True,
-        help_text="Codes of SeriousnessCriterion that the event meets.",
+        _("seriousness criteria"), default=list, blank=True,
+        help_text=_("Codes of SeriousnessCriterion that the event meets."),
     )
     aware_at = models.DateTimeField(
-        "site became aware at", null=True, blank=True,
-        help_text="When the site learned of a serious event: the 24-hour reporting clock starts here.",
+        _("site became aware at"), null=True, blank=True,
+        help_text=_("When the site learned of a serious event: the 24-hour reporting clock starts here."),
     )
-    relatedness_cart = models.CharField("relatedness to CAR-T", max_length=12, choices=Relatedness.choices)
+    relatedness_cart = models.CharField(_("relatedness to CAR-T"), max_length=12, choices=Relatedness.choices)
     relatedness_lymphodepletion = models.CharField(
-        "relatedness to lymphodepletion", max_length=12, choices=Relatedness.choices
+        _("relatedness to lymphodepletion"), max_length=12, choices=Relatedness.choices
     )
-    action_taken = models.CharField(max_length=16, choices=ActionTaken.choices, default=ActionTaken.NONE)
-    action_taken_other = models.CharField("other action (specify)", max_length=200, blank=True)
-    outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
-    death_date = models.DateField(null=True, blank=True, help_text="Required for a grade 5 event.")
+    action_taken = models.CharField(_("action taken"), max_length=16, choices=ActionTaken.choices,
+                                    default=ActionTaken.NONE)
+    action_taken_other = models.CharField(_("other action (specify)"), max_length=200, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=AeOutcome.choices)
+    death_date = models.DateField(_("death date"), null=True, blank=True, help_text=_("Required for a grade 5 event."))
     # Derived by the service from the term and the protocol version's reference safety information.
-    expected = models.BooleanField("expected (reference safety information)", default=False, editable=False)
-    susar = models.BooleanField("SUSAR (serious, related to CAR-T, unexpected)", default=False, editable=False)
+    expected = models.BooleanField(_("expected (reference safety information)"), default=False, editable=False)
+    susar = models.BooleanField(_("SUSAR (serious, related to CAR-T, unexpected)"), default=False, editable=False)
 
     class Meta:
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
         ordering = ["patient", "onset_date", "pk"]
         indexes = [models.Index(fields=["serious", "aware_at"]),
                    # A patient's events in onset order: the safety page, the timeline, the API list.
@@ -104,38 +109,42 @@ class CrsAssessment(CaseReportForm):
     removal_service = "safety.services.crs_assessment_remove"
 
     class Corticosteroid(models.TextChoices):
-        DEXAMETHASONE = "dexamethasone", "Dexamethasone"
-        METHYLPREDNISOLONE = "methylprednisolone", "Methylprednisolone"
-        HYDROCORTISONE = "hydrocortisone", "Hydrocortisone"
-        OTHER = "other", "Other"
+        DEXAMETHASONE = "dexamethasone", _("Dexamethasone")
+        METHYLPREDNISOLONE = "methylprednisolone", _("Methylprednisolone")
+        HYDROCORTISONE = "hydrocortisone", _("Hydrocortisone")
+        OTHER = "other", _("Other")
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="crs_assessments")
-    assessment_date = models.DateField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="crs_assessments",
+                                verbose_name=_("patient"))
+    assessment_date = models.DateField(_("assessment date"))
     max_temperature_c = models.DecimalField(
-        "maximum temperature (°C)", max_digits=3, decimal_places=1, null=True, blank=True
+        _("maximum temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
     )
     fever_masked = models.BooleanField(
-        "antipyretics, tocilizumab or corticosteroids given", default=False,
-        help_text="Such treatment was given. Within a CRS episode that began with a fever of 38.0 °C or more, "
-                  "fever is then no longer required to grade CRS; it never opens an episode by itself.",
+        _("antipyretics, tocilizumab or corticosteroids given"), default=False,
+        help_text=_("Such treatment was given. Within a CRS episode that began with a fever of 38.0 °C or more, "
+                    "fever is then no longer required to grade CRS; it never opens an episode by itself."),
     )
-    hypotension = models.CharField(max_length=24, choices=Hypotension.choices, default=Hypotension.NONE)
-    hypoxia = models.CharField(max_length=20, choices=Hypoxia.choices, default=Hypoxia.NONE)
+    hypotension = models.CharField(_("hypotension"), max_length=24, choices=Hypotension.choices,
+                                   default=Hypotension.NONE)
+    hypoxia = models.CharField(_("hypoxia"), max_length=20, choices=Hypoxia.choices, default=Hypoxia.NONE)
     tocilizumab_dose_mg = models.DecimalField(
-        "tocilizumab dose (mg)", max_digits=6, decimal_places=1, null=True, blank=True
+        _("tocilizumab dose (mg)"), max_digits=6, decimal_places=1, null=True, blank=True
     )
-    tocilizumab_given_on = models.DateField("tocilizumab given on", null=True, blank=True)
-    corticosteroid = models.CharField(max_length=20, choices=Corticosteroid.choices, blank=True)
+    tocilizumab_given_on = models.DateField(_("tocilizumab given on"), null=True, blank=True)
+    corticosteroid = models.CharField(_("corticosteroid"), max_length=20, choices=Corticosteroid.choices, blank=True)
     corticosteroid_dose_mg = models.DecimalField(
-        "corticosteroid dose (mg)", max_digits=7, decimal_places=1, null=True, blank=True
+        _("corticosteroid dose (mg)"), max_digits=7, decimal_places=1, null=True, blank=True
     )
-    corticosteroid_given_on = models.DateField("corticosteroid given on", null=True, blank=True)
+    corticosteroid_given_on = models.DateField(_("corticosteroid given on"), null=True, blank=True)
     # Computed by safety.rules.crs_course over the patient's whole course in the service; never entered.
-    grade = models.PositiveSmallIntegerField("ASTCT CRS grade", editable=False, default=0)
-    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
-    grading_rule = models.CharField("grading rule applied", max_length=300, editable=False, blank=True)
+    grade = models.PositiveSmallIntegerField(_("ASTCT CRS grade"), editable=False, default=0)
+    grading_driver = models.CharField(_("grade set by"), max_length=80, editable=False, blank=True)
+    grading_rule = models.CharField(_("grading rule applied"), max_length=300, editable=False, blank=True)
 
     class Meta:
+        verbose_name = _("CRS assessment")
+        verbose_name_plural = _("CRS assessments")
         ordering = ["patient", "assessment_date", "pk"]
         indexes = [models.Index(fields=["patient", "assessment_date"], name="crs_patient_date_idx")]
 
@@ -159,56 +168,59 @@ class IcansAssessment(CaseReportForm):
     removal_service = "safety.services.icans_assessment_remove"
     structured_fields = {"capd_items": "safety.forms.capd_items_correction_field"}
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments")
-    assessment_date = models.DateField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="icans_assessments",
+                                verbose_name=_("patient"))
+    assessment_date = models.DateField(_("assessment date"))
     # ICE (patients 12 and over): five items, or unable to assess.
     ice_orientation = models.PositiveSmallIntegerField(
-        "orientation (year, month, city, hospital)", null=True, blank=True, validators=[MaxValueValidator(4)]
+        _("orientation (year, month, city, hospital)"), null=True, blank=True, validators=[MaxValueValidator(4)]
     )
     ice_naming = models.PositiveSmallIntegerField(
-        "naming three objects", null=True, blank=True, validators=[MaxValueValidator(3)]
+        _("naming three objects"), null=True, blank=True, validators=[MaxValueValidator(3)]
     )
     ice_following_commands = models.PositiveSmallIntegerField(
-        "following simple commands", null=True, blank=True, validators=[MaxValueValidator(1)]
+        _("following simple commands"), null=True, blank=True, validators=[MaxValueValidator(1)]
     )
     ice_writing = models.PositiveSmallIntegerField(
-        "writing a standard sentence", null=True, blank=True, validators=[MaxValueValidator(1)]
+        _("writing a standard sentence"), null=True, blank=True, validators=[MaxValueValidator(1)]
     )
     ice_attention = models.PositiveSmallIntegerField(
-        "attention (count back from 100 by 10)", null=True, blank=True, validators=[MaxValueValidator(1)]
+        _("attention (count back from 100 by 10)"), null=True, blank=True, validators=[MaxValueValidator(1)]
     )
     ice_score = models.PositiveSmallIntegerField(
-        "ICE score", null=True, blank=True, validators=[MaxValueValidator(10)],
-        help_text="0–10; empty when ICE was not done. Not for a child under 12 (CAPD).",
+        _("ICE score"), null=True, blank=True, validators=[MaxValueValidator(10)],
+        help_text=_("0–10; empty when ICE was not done. Not for a child under 12 (CAPD)."),
     )
     # CAPD (children under 12 on the assessment date): eight items 0–4, as scored.
-    capd_items = models.JSONField("CAPD item scores", null=True, blank=True)
+    capd_items = models.JSONField(_("CAPD item scores"), null=True, blank=True)
     capd_score = models.PositiveSmallIntegerField(
-        "CAPD score", null=True, blank=True, validators=[MaxValueValidator(32)]
+        _("CAPD score"), null=True, blank=True, validators=[MaxValueValidator(32)]
     )
     unable_to_assess = models.BooleanField(
-        "unable to assess (ICE/CAPD not done)", default=False,
-        help_text="ICE or CAPD not done (sedated, intubated, unarousable): the other domains grade; "
-                  "grade 4 needs an unarousable patient or another grade-4 domain.",
+        _("unable to assess (ICE/CAPD not done)"), default=False,
+        help_text=_("ICE or CAPD not done (sedated, intubated, unarousable): the other domains grade; "
+                    "grade 4 needs an unarousable patient or another grade-4 domain."),
     )
     consciousness = models.CharField(
-        "level of consciousness", max_length=12, choices=Consciousness.choices, default=Consciousness.NORMAL
+        _("level of consciousness"), max_length=12, choices=Consciousness.choices, default=Consciousness.NORMAL
     )
-    seizure = models.CharField(max_length=24, choices=Seizure.choices, default=Seizure.NONE)
+    seizure = models.CharField(_("seizure"), max_length=24, choices=Seizure.choices, default=Seizure.NONE)
     motor_weakness = models.BooleanField(
-        "deep focal motor weakness", default=False, help_text="Hemiparesis or paraparesis."
+        _("deep focal motor weakness"), default=False, help_text=_("Hemiparesis or paraparesis.")
     )
     cerebral_edema = models.CharField(
-        "raised ICP / cerebral oedema", max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
+        _("raised ICP / cerebral oedema"), max_length=8, choices=CerebralEdema.choices, default=CerebralEdema.NONE
     )
     # The age that chose ICE or CAPD: on the assessment date (re-derived when the birth date is corrected).
     age_years_at_assessment = models.PositiveSmallIntegerField(
-        "age on the assessment date (years)", editable=False, null=True)
-    grade = models.PositiveSmallIntegerField("ASTCT ICANS grade", editable=False, default=0)
-    grading_driver = models.CharField("grade set by", max_length=80, editable=False, blank=True)
-    grading_rule = models.CharField("grading rule applied", max_length=300, editable=False, blank=True)
+        _("age on the assessment date (years)"), editable=False, null=True)
+    grade = models.PositiveSmallIntegerField(_("ASTCT ICANS grade"), editable=False, default=0)
+    grading_driver = models.CharField(_("grade set by"), max_length=80, editable=False, blank=True)
+    grading_rule = models.CharField(_("grading rule applied"), max_length=300, editable=False, blank=True)
 
     class Meta:
+        verbose_name = _("ICANS assessment")
+        verbose_name_plural = _("ICANS assessments")
         ordering = ["patient", "assessment_date", "pk"]
         indexes = [models.Index(fields=["patient", "assessment_date"], name="icans_patient_date_idx")]
 
@@ -221,7 +233,8 @@ class IcansAssessment(CaseReportForm):
     def get_capd_items_display(self):
         if not self.capd_items:
             return EMPTY
-        return DisplayList([f"Item {number}: {score}" for number, score in enumerate(self.capd_items, start=1)])
+        return DisplayList([_("Item %(number)s: %(score)s") % {"number": number, "score": score}
+                            for number, score in enumerate(self.capd_items, start=1)])
 
     @property
     def uses_capd(self) -> bool:
@@ -233,21 +246,24 @@ class SaeReport(models.Model):
     report stops the 24-hour clock; follow-up reports add what was learned."""
 
     class Kind(models.TextChoices):
-        INITIAL = "initial", "Initial report"
-        FOLLOW_UP = "follow_up", "Follow-up report"
-        SUSAR = "susar", "Expedited SUSAR report"
+        INITIAL = "initial", _("Initial report")
+        FOLLOW_UP = "follow_up", _("Follow-up report")
+        SUSAR = "susar", _("Expedited SUSAR report")
 
-    adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="sae_reports")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    sent_at = models.DateTimeField()
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    notes = models.TextField(blank=True)
+    adverse_event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="sae_reports",
+                                      verbose_name=_("adverse event"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    sent_at = models.DateTimeField(_("sent at"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("sent by"))
+    notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "SAE report"
+        verbose_name = _("SAE report")
+        verbose_name_plural = _("SAE reports")
         ordering = ["adverse_event", "sent_at"]
         constraints = [
             models.UniqueConstraint(

@@ -10,12 +10,15 @@ Transplant 2019;25:625-638.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import TextChoices
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -26,17 +29,75 @@ class Grading:
     driver: str
 
 
+# --- The texts the grading stores ---------------------------------------------------------
+# The driver and the rule are stored in English with the grade (the record reads the same to every auditor) and
+# shown in the reader's language: `grading_driver_display` and `grading_rule_display` read the stored English
+# back against the templates below (marked for the catalogue with gettext_noop) and translate it.
+
+#: Domain names and the "no grade" drivers, as stored in `grading_driver`.
+DRIVER_TEXTS = (
+    gettext_noop("fever"), gettext_noop("hypotension"), gettext_noop("hypoxia"), gettext_noop("consciousness"),
+    gettext_noop("seizure"), gettext_noop("motor weakness"), gettext_noop("cerebral oedema"),
+    gettext_noop("ICE score"), gettext_noop("CAPD score"), gettext_noop("no CRS"), gettext_noop("no ICANS"),
+    gettext_noop("no fever, hypotension or hypoxia: CRS resolved"), gettext_noop("no fever: not CRS"),
+)
+DRIVER_JOIN = " and "
+
+
+def grading_driver_display(driver: str) -> str:
+    """A stored driver ("hypotension and hypoxia") in the active language; unknown text as stored."""
+    if not driver:
+        return driver
+    names = driver.split(DRIVER_JOIN)
+    if driver in DRIVER_TEXTS or not all(name in DRIVER_TEXTS for name in names):
+        return gettext(driver) if driver in DRIVER_TEXTS else driver
+    return pgettext("between the domains that set a grade", " and ").join(gettext(name) for name in names)
+
+
+def _rule_pattern(template: str) -> re.Pattern:
+    """The stored English of a rule template, its %(name)s placeholders read back as named groups."""
+    return re.compile(re.sub(r"%\\\(([a-z_]+)\\\)s", r"(?P<\1>[^()]+?)", re.escape(template)))
+
+
+def rule_text(template: str, **params: object) -> str:
+    """A rule in English, as stored."""
+    return template % {name: str(value) for name, value in params.items()}
+
+
+def grading_rule_display(rule: str) -> str:
+    """A stored rule (one or more sentences of the templates below) in the active language: each sentence read
+    back against its English template and translated, treatments named in the language; a text that matches no
+    template (an older wording, a truncated one) is shown as stored."""
+    sentences, rest = [], (rule or "").strip()
+    while rest:
+        for template, pattern in RULE_PATTERNS:
+            found = pattern.match(rest)
+            if found:
+                params = {name: gettext(value) if value in TREATMENT_TEXTS else value
+                          for name, value in found.groupdict().items()}
+                sentences.append(gettext(template) % params)
+                rest = rest[found.end():].lstrip()
+                break
+        else:
+            return rule
+    shown = sentences[0]
+    for sentence in sentences[1:]:  # Chinese sentences follow a full stop without a space
+        shown += ("" if shown.endswith(("。", "！", "？")) else " ") + sentence
+    return shown
+
+
 def _worst(domains: dict[str, int], *, absent: str) -> Grading:
     # ASTCT: the grade is that of the most severe domain; name every domain at that grade.
     grade = max(domains.values())
     if grade == 0:
         return Grading(0, absent)
-    return Grading(grade, " and ".join(name for name, g in domains.items() if g == grade))
+    return Grading(grade, DRIVER_JOIN.join(name for name, g in domains.items() if g == grade))
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+        raise ValueError(gettext("%(name)s must be a whole number from %(low)s to %(high)s, not %(value)r.")
+                         % {"name": name, "low": low, "high": high, "value": value})
 
 
 # --- Cytokine release syndrome ---------------------------------------------------------
@@ -45,25 +106,25 @@ FEVER_THRESHOLD_C = 38.0  # ASTCT: fever is a temperature >= 38.0 °C
 
 
 class Hypotension(TextChoices):
-    NONE = "none", "No hypotension"
-    FLUIDS = "fluids", "Hypotension not requiring vasopressors (fluids)"
-    ONE_VASOPRESSOR = "one_vasopressor", "Requiring one vasopressor, with or without vasopressin"
+    NONE = "none", _("No hypotension")
+    FLUIDS = "fluids", _("Hypotension not requiring vasopressors (fluids)")
+    ONE_VASOPRESSOR = "one_vasopressor", _("Requiring one vasopressor, with or without vasopressin")
     MULTIPLE_VASOPRESSORS = (
         "multiple_vasopressors",
-        "Requiring multiple vasopressors (excluding vasopressin)",
+        _("Requiring multiple vasopressors (excluding vasopressin)"),
     )
 
 
 class Hypoxia(TextChoices):
-    NONE = "none", "No hypoxia"
-    LOW_FLOW = "low_flow", "Low-flow nasal cannula (≤6 L/min) or blow-by oxygen"
+    NONE = "none", _("No hypoxia")
+    LOW_FLOW = "low_flow", _("Low-flow nasal cannula (≤6 L/min) or blow-by oxygen")
     HIGH_FLOW = (
         "high_flow",
-        "High-flow nasal cannula (>6 L/min), facemask, non-rebreather or Venturi mask",
+        _("High-flow nasal cannula (>6 L/min), facemask, non-rebreather or Venturi mask"),
     )
     POSITIVE_PRESSURE = (
         "positive_pressure",
-        "Positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)",
+        _("Positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)"),
     )
 
 
@@ -172,9 +233,27 @@ class CrsCourse:
     episodes: tuple[CrsEpisode, ...]
 
 
-TOCILIZUMAB = "tocilizumab"
-CORTICOSTEROID = "corticosteroid"
-ANTIPYRETIC_OR_ANTI_CYTOKINE = "antipyretic or anti-cytokine therapy"
+TOCILIZUMAB = gettext_noop("tocilizumab")
+CORTICOSTEROID = gettext_noop("corticosteroid")
+ANTIPYRETIC_OR_ANTI_CYTOKINE = gettext_noop("antipyretic or anti-cytokine therapy")
+#: The treatments named in an episode and a rule (stored in English, shown translated).
+TREATMENT_TEXTS = (TOCILIZUMAB, CORTICOSTEROID, ANTIPYRETIC_OR_ANTI_CYTOKINE)
+
+CRS_RULE_FEVER = gettext_noop(
+    "Fever %(temperature)s °C (≥ %(threshold)s °C) within CRS episode %(episode)s (onset %(onset)s): the worst of "
+    "fever, hypotension and hypoxia (ASTCT 2019).")
+CRS_RULE_NO_EPISODE = gettext_noop(
+    "No fever ≥ %(threshold)s °C has opened a CRS episode: not CRS. Antipyretics, tocilizumab or corticosteroids "
+    "mask fever only once CRS has begun (ASTCT 2019).")
+CRS_RULE_MASKED = gettext_noop(
+    "Afebrile within CRS episode %(episode)s (onset %(onset)s) after %(treatment)s on %(given_on)s: fever no longer "
+    "required, graded by hypotension and hypoxia (ASTCT 2019).")
+CRS_RULE_NOT_MASKED = gettext_noop(
+    "Afebrile within CRS episode %(episode)s (onset %(onset)s) with no antipyretic, tocilizumab or corticosteroid "
+    "recorded since the onset: fever is required, not graded as CRS (ASTCT 2019).")
+CRS_RULE_RESOLVED = gettext_noop(
+    "Afebrile, no hypotension and no hypoxia: CRS episode %(episode)s (onset %(onset)s) resolved on this "
+    "assessment.")
 
 
 def _treatments(assessments: Sequence[CrsInput]) -> list[tuple[date, str]]:
@@ -220,14 +299,12 @@ def crs_course(assessments: Iterable[CrsInput]) -> CrsCourse:
                            "peak_grade": 0, "peak_date": on}
             grading = crs_grading(max_temperature_c=temperature, fever_masked=False, hypotension=a.hypotension,
                                   hypoxia=a.hypoxia)
-            rule = (f"Fever {temperature:.1f} °C (≥ {FEVER_THRESHOLD_C} °C) within CRS episode {episode['number']} "
-                    f"(onset {episode['onset_date']:%Y-%m-%d}): the worst of fever, hypotension and hypoxia "
-                    f"(ASTCT 2019).")
+            rule = rule_text(CRS_RULE_FEVER, temperature=f"{temperature:.1f}", threshold=FEVER_THRESHOLD_C,
+                              episode=episode["number"], onset=f"{episode['onset_date']:%Y-%m-%d}")
         elif episode is None:
             grading = crs_grading(max_temperature_c=temperature, fever_masked=False, hypotension=a.hypotension,
                                   hypoxia=a.hypoxia)
-            rule = (f"No fever ≥ {FEVER_THRESHOLD_C} °C has opened a CRS episode: not CRS. Antipyretics, "
-                    f"tocilizumab or corticosteroids mask fever only once CRS has begun (ASTCT 2019).")
+            rule = rule_text(CRS_RULE_NO_EPISODE, threshold=FEVER_THRESHOLD_C)
         else:
             onset = episode["onset_date"]
             masking = [(given_on, drug) for given_on, drug in treatments if onset <= given_on <= on]
@@ -235,13 +312,10 @@ def crs_course(assessments: Iterable[CrsInput]) -> CrsCourse:
                                   hypotension=a.hypotension, hypoxia=a.hypoxia)
             if masking:
                 given_on, drug = masking[0]
-                rule = (f"Afebrile within CRS episode {episode['number']} (onset {onset:%Y-%m-%d}) after {drug} on "
-                        f"{given_on:%Y-%m-%d}: fever no longer required, graded by hypotension and hypoxia "
-                        f"(ASTCT 2019).")
+                rule = rule_text(CRS_RULE_MASKED, episode=episode["number"], onset=f"{onset:%Y-%m-%d}",
+                                  treatment=drug, given_on=f"{given_on:%Y-%m-%d}")
             else:
-                rule = (f"Afebrile within CRS episode {episode['number']} (onset {onset:%Y-%m-%d}) with no "
-                        f"antipyretic, tocilizumab or corticosteroid recorded since the onset: fever is required, "
-                        f"not graded as CRS (ASTCT 2019).")
+                rule = rule_text(CRS_RULE_NOT_MASKED, episode=episode["number"], onset=f"{onset:%Y-%m-%d}")
         number = episode["number"] if episode is not None else None
         gradings[a.key] = CrsGrading(grade=grading.grade, driver=grading.driver, rule=rule, episode=number)
         if episode is None:
@@ -251,9 +325,9 @@ def crs_course(assessments: Iterable[CrsInput]) -> CrsCourse:
         resolved = (not has_fever(temperature) and Hypotension(a.hypotension) == Hypotension.NONE
                     and Hypoxia(a.hypoxia) == Hypoxia.NONE)
         if resolved:
-            gradings[a.key] = CrsGrading(grade=0, driver=grading.driver, rule=(
-                f"Afebrile, no hypotension and no hypoxia: CRS episode {episode['number']} (onset "
-                f"{episode['onset_date']:%Y-%m-%d}) resolved on this assessment."), episode=number)
+            gradings[a.key] = CrsGrading(grade=0, driver=grading.driver, rule=rule_text(
+                CRS_RULE_RESOLVED, episode=episode["number"], onset=f"{episode['onset_date']:%Y-%m-%d}"),
+                episode=number)
             episodes.append(_closed(episode, treatments, resolution_date=on))
             episode = None
     if episode is not None:
@@ -280,38 +354,38 @@ CAPD_DELIRIUM_THRESHOLD = 9  # a CAPD total >= 9 is delirium: ICANS grade 3
 
 
 class Consciousness(TextChoices):
-    NORMAL = "normal", "Normal (not depressed)"
-    SPONTANEOUS = "spontaneous", "Awakens spontaneously"
-    VOICE = "voice", "Awakens to voice"
-    TACTILE = "tactile", "Awakens only to tactile stimulus"
+    NORMAL = "normal", _("Normal (not depressed)")
+    SPONTANEOUS = "spontaneous", _("Awakens spontaneously")
+    VOICE = "voice", _("Awakens to voice")
+    TACTILE = "tactile", _("Awakens only to tactile stimulus")
     UNAROUSABLE = (
         "unarousable",
-        "Unarousable or requires vigorous or repetitive tactile stimuli to arouse; "
-        "stupor or coma",
+        _("Unarousable or requires vigorous or repetitive tactile stimuli to arouse; "
+          "stupor or coma"),
     )
 
 
 class Seizure(TextChoices):
-    NONE = "none", "No seizure"
+    NONE = "none", _("No seizure")
     RAPIDLY_RESOLVING = (
         "rapidly_resolving",
-        "Any clinical seizure, focal or generalised, that resolves rapidly, "
-        "or non-convulsive seizures on EEG that resolve with intervention",
+        _("Any clinical seizure, focal or generalised, that resolves rapidly, "
+          "or non-convulsive seizures on EEG that resolve with intervention"),
     )
     PROLONGED_OR_REPETITIVE = (
         "prolonged_or_repetitive",
-        "Life-threatening prolonged seizure (>5 min), or repetitive clinical or electrical "
-        "seizures without return to baseline in between",
+        _("Life-threatening prolonged seizure (>5 min), or repetitive clinical or electrical "
+          "seizures without return to baseline in between"),
     )
 
 
 class CerebralEdema(TextChoices):
-    NONE = "none", "No cerebral oedema or raised ICP"
-    FOCAL = "focal", "Focal/local oedema on neuroimaging"
+    NONE = "none", _("No cerebral oedema or raised ICP")
+    FOCAL = "focal", _("Focal/local oedema on neuroimaging")
     DIFFUSE = (
         "diffuse",
-        "Diffuse cerebral oedema on neuroimaging, decerebrate or decorticate posturing, "
-        "cranial nerve VI palsy, papilloedema or Cushing's triad",
+        _("Diffuse cerebral oedema on neuroimaging, decerebrate or decorticate posturing, "
+          "cranial nerve VI palsy, papilloedema or Cushing's triad"),
     )
 
 
@@ -365,9 +439,10 @@ def capd_score(items: Sequence[int]) -> int:
     slow to respond) directly (never = 0 ... always = 4).
     """
     if len(items) != CAPD_ITEM_COUNT:
-        raise ValueError(f"CAPD has {CAPD_ITEM_COUNT} items, not {len(items)}.")
+        raise ValueError(gettext("CAPD has %(expected)s items, not %(given)s.")
+                         % {"expected": CAPD_ITEM_COUNT, "given": len(items)})
     for number, value in enumerate(items, start=1):
-        _check_range(f"CAPD item {number}", value, 0, 4)
+        _check_range(gettext("CAPD item %(number)s") % {"number": number}, value, 0, 4)
     return sum(items)
 
 
@@ -444,17 +519,44 @@ def icans_grading(
     return _worst({f"{tool} score": encephalopathy, **domains}, absent="no ICANS")
 
 
+ICANS_RULE_CAPD = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by CAPD (age %(age)s on the assessment date, under "
+    "%(limit)s).")
+ICANS_RULE_CAPD_NOT_DONE = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by CAPD (age %(age)s on the assessment date, under "
+    "%(limit)s); not done, so it grades nothing by itself and grade 4 needs an unarousable patient or another "
+    "grade-4 domain.")
+ICANS_RULE_ICE_AGE_UNKNOWN = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by ICE (age unknown).")
+ICANS_RULE_ICE_AGE_UNKNOWN_NOT_DONE = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by ICE (age unknown); not done, so it grades nothing by "
+    "itself and grade 4 needs an unarousable patient or another grade-4 domain.")
+ICANS_RULE_ICE = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by ICE (age %(age)s on the assessment date).")
+ICANS_RULE_ICE_NOT_DONE = gettext_noop(
+    "ASTCT 2019 ICANS: the worst domain; encephalopathy by ICE (age %(age)s on the assessment date); not done, so "
+    "it grades nothing by itself and grade 4 needs an unarousable patient or another grade-4 domain.")
+#: Appended when a corrected birth date makes the score on the form the other tool's.
+ICANS_RULE_OTHER_TOOL = gettext_noop("The %(tool)s score on this form does not apply at this age and is not counted.")
+
+
 def icans_rule(*, age_years: int | None, score_done: bool) -> str:
-    """The rule that graded an ICANS assessment, in words (stored with the grade, shown on the pages)."""
+    """The rule that graded an ICANS assessment, in words (stored with the grade in English, shown on the pages
+    through `grading_rule_display`)."""
     if uses_capd(age_years):
-        tool = f"CAPD (age {age_years} on the assessment date, under {CAPD_AGE_LIMIT_YEARS})"
+        template = ICANS_RULE_CAPD if score_done else ICANS_RULE_CAPD_NOT_DONE
     elif age_years is None:
-        tool = "ICE (age unknown)"
+        template = ICANS_RULE_ICE_AGE_UNKNOWN if score_done else ICANS_RULE_ICE_AGE_UNKNOWN_NOT_DONE
     else:
-        tool = f"ICE (age {age_years} on the assessment date)"
-    done = "" if score_done else "; not done, so it grades nothing by itself and grade 4 needs an unarousable " \
-                                  "patient or another grade-4 domain"
-    return f"ASTCT 2019 ICANS: the worst domain; encephalopathy by {tool}{done}."
+        template = ICANS_RULE_ICE if score_done else ICANS_RULE_ICE_NOT_DONE
+    return rule_text(template, age=age_years, limit=CAPD_AGE_LIMIT_YEARS)
+
+
+# Most specific first: a template is read back from the start of the stored text.
+RULE_PATTERNS = tuple((template, _rule_pattern(template)) for template in (
+    CRS_RULE_FEVER, CRS_RULE_NO_EPISODE, CRS_RULE_MASKED, CRS_RULE_NOT_MASKED, CRS_RULE_RESOLVED,
+    ICANS_RULE_CAPD_NOT_DONE, ICANS_RULE_CAPD, ICANS_RULE_ICE_AGE_UNKNOWN_NOT_DONE, ICANS_RULE_ICE_AGE_UNKNOWN,
+    ICANS_RULE_ICE_NOT_DONE, ICANS_RULE_ICE, ICANS_RULE_OTHER_TOOL))
 
 
 def grade_icans(
@@ -555,23 +657,23 @@ def susar_report_overdue(*, aware_at: datetime, seriousness_criteria: Iterable[s
 
 
 class SeriousnessCriterion(TextChoices):  # ICH E2A
-    DEATH = "death", "Results in death"
-    LIFE_THREATENING = "life_threatening", "Is life-threatening"
+    DEATH = "death", _("Results in death")
+    LIFE_THREATENING = "life_threatening", _("Is life-threatening")
     HOSPITALISATION = (
         "hospitalisation",
-        "Requires inpatient hospitalisation or prolongation of existing hospitalisation",
+        _("Requires inpatient hospitalisation or prolongation of existing hospitalisation"),
     )
-    DISABILITY = "disability", "Results in persistent or significant disability/incapacity"
-    CONGENITAL_ANOMALY = "congenital_anomaly", "Is a congenital anomaly/birth defect"
-    IMPORTANT_MEDICAL_EVENT = "important_medical_event", "Important medical event"
+    DISABILITY = "disability", _("Results in persistent or significant disability/incapacity")
+    CONGENITAL_ANOMALY = "congenital_anomaly", _("Is a congenital anomaly/birth defect")
+    IMPORTANT_MEDICAL_EVENT = "important_medical_event", _("Important medical event")
 
 
 class Relatedness(TextChoices):  # causality to the study treatment
-    NOT_RELATED = "not_related", "Not related"
-    UNLIKELY = "unlikely", "Unlikely related"
-    POSSIBLE = "possible", "Possibly related"
-    PROBABLE = "probable", "Probably related"
-    DEFINITE = "definite", "Definitely related"
+    NOT_RELATED = "not_related", _("Not related")
+    UNLIKELY = "unlikely", _("Unlikely related")
+    POSSIBLE = "possible", _("Possibly related")
+    PROBABLE = "probable", _("Probably related")
+    DEFINITE = "definite", _("Definitely related")
 
 
 RELATED = frozenset({Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE})
@@ -583,20 +685,20 @@ def is_related(relatedness: str) -> bool:
 
 
 class AeOutcome(TextChoices):  # CDISC AEOUT
-    RECOVERED = "recovered", "Recovered/resolved"
-    RECOVERING = "recovering", "Recovering/resolving"
-    NOT_RECOVERED = "not_recovered", "Not recovered/not resolved"
-    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered/resolved with sequelae"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown"
+    RECOVERED = "recovered", _("Recovered/resolved")
+    RECOVERING = "recovering", _("Recovering/resolving")
+    NOT_RECOVERED = "not_recovered", _("Not recovered/not resolved")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered/resolved with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class ActionTaken(TextChoices):
     # CAR-T is a single infusion, so the useful question is what was done for the event.
-    NONE = "none", "No action taken"
-    TREATMENT = "treatment", "Treatment given (medication or procedure)"
-    HOSPITALISATION = "hospitalisation", "Hospitalisation (new or prolonged)"
-    OTHER = "other", "Other action (specify)"
+    NONE = "none", _("No action taken")
+    TREATMENT = "treatment", _("Treatment given (medication or procedure)")
+    HOSPITALISATION = "hospitalisation", _("Hospitalisation (new or prolonged)")
+    OTHER = "other", _("Other action (specify)")
 
 
 # --- Adverse event consistency (hard checks; each answers field -> message) --------------
@@ -606,11 +708,12 @@ def seriousness_errors(*, serious: bool, criteria: Sequence[str]) -> dict[str, s
     """ICH E2A: an event is serious exactly when it meets a seriousness criterion."""
     unknown = [code for code in criteria if code not in SeriousnessCriterion.values]
     if unknown:
-        return {"seriousness_criteria": f"Unknown seriousness criteria: {', '.join(map(str, unknown))}."}
+        return {"seriousness_criteria": gettext("Unknown seriousness criteria: %(codes)s.")
+                % {"codes": ", ".join(map(str, unknown))}}
     if serious and not criteria:
-        return {"seriousness_criteria": "A serious adverse event meets at least one seriousness criterion."}
+        return {"seriousness_criteria": gettext("A serious adverse event meets at least one seriousness criterion.")}
     if criteria and not serious:
-        return {"serious": "The event meets a seriousness criterion: mark it serious."}
+        return {"serious": gettext("The event meets a seriousness criterion: mark it serious.")}
     return {}
 
 
@@ -620,13 +723,13 @@ def awareness_errors(*, serious: bool, aware_at: datetime | None, onset_date: da
     the onset (compared as dates in ``now``'s time zone), not in the future."""
     if aware_at is None:
         if serious:
-            return {"aware_at": "Give when the site became aware of the serious event: the 24-hour clock "
-                                "starts there."}
+            return {"aware_at": gettext("Give when the site became aware of the serious event: the 24-hour clock "
+                                        "starts there.")}
         return {}
     if onset_date is not None and aware_at.astimezone(now.tzinfo).date() < onset_date:
-        return {"aware_at": "The site cannot have learned of the event before its onset."}
+        return {"aware_at": gettext("The site cannot have learned of the event before its onset.")}
     if aware_at > now:
-        return {"aware_at": "Awareness is in the future."}
+        return {"aware_at": gettext("Awareness is in the future.")}
     return {}
 
 
@@ -637,16 +740,16 @@ def fatal_event_errors(*, grade: int | None, outcome: str, death_date: date | No
     errors: dict[str, str] = {}
     if grade == 5:
         if death_date is None:
-            errors["death_date"] = "A grade 5 event is a death: give the death date."
+            errors["death_date"] = gettext("A grade 5 event is a death: give the death date.")
         if outcome != AeOutcome.FATAL:
-            errors["outcome"] = "A grade 5 event has the outcome 'fatal'."
+            errors["outcome"] = gettext("A grade 5 event has the outcome 'fatal'.")
         if SeriousnessCriterion.DEATH not in criteria:
-            errors["seriousness_criteria"] = "A grade 5 event is serious: it results in death."
+            errors["seriousness_criteria"] = gettext("A grade 5 event is serious: it results in death.")
         return errors
     if outcome == AeOutcome.FATAL:
-        errors["grade"] = "A fatal event is grade 5 by CTCAE."
+        errors["grade"] = gettext("A fatal event is grade 5 by CTCAE.")
     if death_date is not None:
-        errors["death_date"] = "Only a grade 5 (fatal) event has a death date."
+        errors["death_date"] = gettext("Only a grade 5 (fatal) event has a death date.")
     return errors
 
 
@@ -657,40 +760,41 @@ UNRESOLVED_OUTCOMES = frozenset({AeOutcome.NOT_RECOVERED, AeOutcome.RECOVERING, 
 def resolution_errors(*, outcome: str, resolution_date: date | None) -> dict[str, str]:
     """A resolved event has its resolution date; one not (yet) resolved, or fatal, has none."""
     if outcome in RESOLVED_OUTCOMES and resolution_date is None:
-        return {"resolution_date": "A resolved event needs its resolution date."}
+        return {"resolution_date": gettext("A resolved event needs its resolution date.")}
     if outcome in UNRESOLVED_OUTCOMES and resolution_date:
-        return {"resolution_date": "An event that has not resolved has no resolution date."}
+        return {"resolution_date": gettext("An event that has not resolved has no resolution date.")}
     return {}
 
 
 def action_taken_errors(*, action_taken: str, action_taken_other: str) -> dict[str, str]:
     """'Other action' says which."""
     if action_taken == ActionTaken.OTHER and not action_taken_other.strip():
-        return {"action_taken_other": "Say what other action was taken."}
+        return {"action_taken_other": gettext("Say what other action was taken.")}
     return {}
 
 
 # --- CTCAE v5.0 terms (a CAR-T-relevant subset), as (term, system organ class) ----------
+# The system organ classes are stored and exported in English (MedDRA's names), shown translated.
 # ICANS is not a CTCAE term: it is graded by ASTCT above; its features are also
 # recordable as CTCAE terms (Encephalopathy, Seizure, Edema cerebral, ...).
 
-_BLOOD = "Blood and lymphatic system disorders"
-_CARDIAC = "Cardiac disorders"
-_GI = "Gastrointestinal disorders"
-_GENERAL = "General disorders and administration site conditions"
-_HEPATOBILIARY = "Hepatobiliary disorders"
-_IMMUNE = "Immune system disorders"
-_INFECTIONS = "Infections and infestations"
-_INJURY = "Injury, poisoning and procedural complications"
-_INVESTIGATIONS = "Investigations"
-_METABOLISM = "Metabolism and nutrition disorders"
-_MUSCULOSKELETAL = "Musculoskeletal and connective tissue disorders"
-_NERVOUS = "Nervous system disorders"
-_PSYCHIATRIC = "Psychiatric disorders"
-_RENAL = "Renal and urinary disorders"
-_RESPIRATORY = "Respiratory, thoracic and mediastinal disorders"
-_SKIN = "Skin and subcutaneous tissue disorders"
-_VASCULAR = "Vascular disorders"
+_BLOOD = gettext_noop("Blood and lymphatic system disorders")
+_CARDIAC = gettext_noop("Cardiac disorders")
+_GI = gettext_noop("Gastrointestinal disorders")
+_GENERAL = gettext_noop("General disorders and administration site conditions")
+_HEPATOBILIARY = gettext_noop("Hepatobiliary disorders")
+_IMMUNE = gettext_noop("Immune system disorders")
+_INFECTIONS = gettext_noop("Infections and infestations")
+_INJURY = gettext_noop("Injury, poisoning and procedural complications")
+_INVESTIGATIONS = gettext_noop("Investigations")
+_METABOLISM = gettext_noop("Metabolism and nutrition disorders")
+_MUSCULOSKELETAL = gettext_noop("Musculoskeletal and connective tissue disorders")
+_NERVOUS = gettext_noop("Nervous system disorders")
+_PSYCHIATRIC = gettext_noop("Psychiatric disorders")
+_RENAL = gettext_noop("Renal and urinary disorders")
+_RESPIRATORY = gettext_noop("Respiratory, thoracic and mediastinal disorders")
+_SKIN = gettext_noop("Skin and subcutaneous tissue disorders")
+_VASCULAR = gettext_noop("Vascular disorders")
 
 CTCAE_TERMS: tuple[tuple[str, str], ...] = (
     ("Anemia", _BLOOD),
@@ -772,6 +876,94 @@ CTCAE_TERMS: tuple[tuple[str, str], ...] = (
 )
 
 CTCAE_SOC_BY_TERM: dict[str, str] = dict(CTCAE_TERMS)
+
+#: The CTCAE terms in the reader's language (the stored term is the English one; docs/i18n.md shows both).
+CTCAE_TERM_NAMES = {
+    "Anemia": pgettext_lazy("CTCAE term", "Anemia"),
+    "Bone marrow hypocellular": pgettext_lazy("CTCAE term", "Bone marrow hypocellular"),
+    "Disseminated intravascular coagulation": pgettext_lazy("CTCAE term", "Disseminated intravascular coagulation"),
+    "Febrile neutropenia": pgettext_lazy("CTCAE term", "Febrile neutropenia"),
+    "Atrial fibrillation": pgettext_lazy("CTCAE term", "Atrial fibrillation"),
+    "Heart failure": pgettext_lazy("CTCAE term", "Heart failure"),
+    "Left ventricular systolic dysfunction": pgettext_lazy("CTCAE term", "Left ventricular systolic dysfunction"),
+    "Sinus tachycardia": pgettext_lazy("CTCAE term", "Sinus tachycardia"),
+    "Ventricular tachycardia": pgettext_lazy("CTCAE term", "Ventricular tachycardia"),
+    "Diarrhea": pgettext_lazy("CTCAE term", "Diarrhea"),
+    "Nausea": pgettext_lazy("CTCAE term", "Nausea"),
+    "Vomiting": pgettext_lazy("CTCAE term", "Vomiting"),
+    "Chills": pgettext_lazy("CTCAE term", "Chills"),
+    "Edema limbs": pgettext_lazy("CTCAE term", "Edema limbs"),
+    "Fatigue": pgettext_lazy("CTCAE term", "Fatigue"),
+    "Fever": pgettext_lazy("CTCAE term", "Fever"),
+    "Multi-organ failure": pgettext_lazy("CTCAE term", "Multi-organ failure"),
+    "Hepatic failure": pgettext_lazy("CTCAE term", "Hepatic failure"),
+    "Allergic reaction": pgettext_lazy("CTCAE term", "Allergic reaction"),
+    "Anaphylaxis": pgettext_lazy("CTCAE term", "Anaphylaxis"),
+    "Cytokine release syndrome": pgettext_lazy("CTCAE term", "Cytokine release syndrome"),
+    "Bacteremia": pgettext_lazy("CTCAE term", "Bacteremia"),
+    "Catheter related infection": pgettext_lazy("CTCAE term", "Catheter related infection"),
+    "Cytomegalovirus infection reactivation": pgettext_lazy("CTCAE term", "Cytomegalovirus infection reactivation"),
+    "Hepatitis B reactivation": pgettext_lazy("CTCAE term", "Hepatitis B reactivation"),
+    "Lung infection": pgettext_lazy("CTCAE term", "Lung infection"),
+    "Sepsis": pgettext_lazy("CTCAE term", "Sepsis"),
+    "Upper respiratory infection": pgettext_lazy("CTCAE term", "Upper respiratory infection"),
+    "Urinary tract infection": pgettext_lazy("CTCAE term", "Urinary tract infection"),
+    "Infusion related reaction": pgettext_lazy("CTCAE term", "Infusion related reaction"),
+    "Activated partial thromboplastin time prolonged": pgettext_lazy(
+        "CTCAE term", "Activated partial thromboplastin time prolonged"),
+    "Alanine aminotransferase increased": pgettext_lazy("CTCAE term", "Alanine aminotransferase increased"),
+    "Aspartate aminotransferase increased": pgettext_lazy("CTCAE term", "Aspartate aminotransferase increased"),
+    "Blood bilirubin increased": pgettext_lazy("CTCAE term", "Blood bilirubin increased"),
+    "Creatinine increased": pgettext_lazy("CTCAE term", "Creatinine increased"),
+    "Fibrinogen decreased": pgettext_lazy("CTCAE term", "Fibrinogen decreased"),
+    "INR increased": pgettext_lazy("CTCAE term", "INR increased"),
+    "Lymphocyte count decreased": pgettext_lazy("CTCAE term", "Lymphocyte count decreased"),
+    "Neutrophil count decreased": pgettext_lazy("CTCAE term", "Neutrophil count decreased"),
+    "Platelet count decreased": pgettext_lazy("CTCAE term", "Platelet count decreased"),
+    "White blood cell decreased": pgettext_lazy("CTCAE term", "White blood cell decreased"),
+    "Hypoalbuminemia": pgettext_lazy("CTCAE term", "Hypoalbuminemia"),
+    "Hypokalemia": pgettext_lazy("CTCAE term", "Hypokalemia"),
+    "Hyponatremia": pgettext_lazy("CTCAE term", "Hyponatremia"),
+    "Hypophosphatemia": pgettext_lazy("CTCAE term", "Hypophosphatemia"),
+    "Tumor lysis syndrome": pgettext_lazy("CTCAE term", "Tumor lysis syndrome"),
+    "Myalgia": pgettext_lazy("CTCAE term", "Myalgia"),
+    "Ataxia": pgettext_lazy("CTCAE term", "Ataxia"),
+    "Cognitive disturbance": pgettext_lazy("CTCAE term", "Cognitive disturbance"),
+    "Depressed level of consciousness": pgettext_lazy("CTCAE term", "Depressed level of consciousness"),
+    "Dizziness": pgettext_lazy("CTCAE term", "Dizziness"),
+    "Dysarthria": pgettext_lazy("CTCAE term", "Dysarthria"),
+    "Dysphasia": pgettext_lazy("CTCAE term", "Dysphasia"),
+    "Edema cerebral": pgettext_lazy("CTCAE term", "Edema cerebral"),
+    "Encephalopathy": pgettext_lazy("CTCAE term", "Encephalopathy"),
+    "Headache": pgettext_lazy("CTCAE term", "Headache"),
+    "Intracranial hemorrhage": pgettext_lazy("CTCAE term", "Intracranial hemorrhage"),
+    "Peripheral motor neuropathy": pgettext_lazy("CTCAE term", "Peripheral motor neuropathy"),
+    "Seizure": pgettext_lazy("CTCAE term", "Seizure"),
+    "Somnolence": pgettext_lazy("CTCAE term", "Somnolence"),
+    "Tremor": pgettext_lazy("CTCAE term", "Tremor"),
+    "Agitation": pgettext_lazy("CTCAE term", "Agitation"),
+    "Confusion": pgettext_lazy("CTCAE term", "Confusion"),
+    "Delirium": pgettext_lazy("CTCAE term", "Delirium"),
+    "Hallucinations": pgettext_lazy("CTCAE term", "Hallucinations"),
+    "Acute kidney injury": pgettext_lazy("CTCAE term", "Acute kidney injury"),
+    "Adult respiratory distress syndrome": pgettext_lazy("CTCAE term", "Adult respiratory distress syndrome"),
+    "Dyspnea": pgettext_lazy("CTCAE term", "Dyspnea"),
+    "Hypoxia": pgettext_lazy("CTCAE term", "Hypoxia"),
+    "Pleural effusion": pgettext_lazy("CTCAE term", "Pleural effusion"),
+    "Pulmonary edema": pgettext_lazy("CTCAE term", "Pulmonary edema"),
+    "Respiratory failure": pgettext_lazy("CTCAE term", "Respiratory failure"),
+    "Rash maculo-papular": pgettext_lazy("CTCAE term", "Rash maculo-papular"),
+    "Capillary leak syndrome": pgettext_lazy("CTCAE term", "Capillary leak syndrome"),
+    "Hypotension": pgettext_lazy("CTCAE term", "Hypotension"),
+    "Thromboembolic event": pgettext_lazy("CTCAE term", "Thromboembolic event"),
+}
+
+
+def ctcae_term_display(term: str) -> str:
+    """A CTCAE term as the page shows it: "贫血 (Anemia)" in Chinese, the term alone in English."""
+    name = CTCAE_TERM_NAMES.get(term)
+    translated = str(name) if name is not None else term
+    return term if translated == term else f"{translated} ({term})"
 
 
 # --- Overlapping CRS / ICANS events ------------------------------------------------------

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import FieldError
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from crf.models import crf_model
 from patients.models import Patient
@@ -56,14 +57,16 @@ def death_record_link(patient: Patient) -> DeathRecordLink:
     except (LookupError, FieldError):
         record = None
     if record is not None:
-        return DeathRecordLink(url=record.get_absolute_url(), text=f"Follow-up death record ({record.death_date})")
+        return DeathRecordLink(url=record.get_absolute_url(), text=gettext("Follow-up death record (%(date)s)") % {
+            "date": record.death_date})
     try:
         url = reverse("outcomes:follow_up_new", args=[patient.study_id])
     except NoReverseMatch:
         url = ""
     return DeathRecordLink(
         url=url,
-        text="No follow-up death record yet: record the death on the follow-up CRF; this event will link to it.",
+        text=gettext("No follow-up death record yet: record the death on the follow-up CRF; this event will link to "
+                     "it."),
     )
 
 

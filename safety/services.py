@@ -13,7 +13,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from crf.checks import SoftCheck, first_error_per_field, visit_window_check
 from crf.services import CrfT, audited_save, crf_record, crf_remove, crf_save
@@ -32,6 +35,7 @@ from .models import (
 )
 from .rules import (
     CAPD_AGE_LIMIT_YEARS,
+    ICANS_RULE_OTHER_TOOL,
     CrsCourse,
     CrsGrading,
     CrsInput,
@@ -47,6 +51,7 @@ from .rules import (
     is_expected,
     is_susar,
     resolution_errors,
+    rule_text,
     sae_initial_report_due,
     sae_report_overdue,
     seriousness_errors,
@@ -72,6 +77,15 @@ TOCILIZUMAB_MAX_DOSE_MG = Decimal("800")
 ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_following_commands", "ice_writing", "ice_attention")
 
 
+def _translated_later(template: str, params: dict[str, Any]) -> str:
+    return gettext(template) % params
+
+
+#: A message translated when it is read, not when it is made: a soft check's message is shown to the user in their
+#: language and stored with the deviation in English (the deviation code reads it under English).
+lazy_message = lazy(_translated_later, str)
+
+
 # --- shared ------------------------------------------------------------------------
 
 def patient_age_years_on(*, patient: Patient, on_date: datetime.date | None) -> int | None:
@@ -94,16 +108,18 @@ def _date_checks(*, patient: Patient, field: str, value: datetime.date | None, l
         return errors
     consent_date = patient.consent_date  # from the Screening CRF; None until it is entered
     if consent_date is not None and value < consent_date:
-        errors[field] = f"{label} {value:%Y-%m-%d} is before informed consent ({consent_date:%Y-%m-%d})."
+        errors[field] = gettext("%(label)s %(date)s is before informed consent (%(consent)s).") % {
+            "label": label, "date": f"{value:%Y-%m-%d}", "consent": f"{consent_date:%Y-%m-%d}"}
     elif value > timezone.localdate():
-        errors[field] = f"{label} {value:%Y-%m-%d} is in the future."
+        errors[field] = gettext("%(label)s %(date)s is in the future.") % {
+            "label": label, "date": f"{value:%Y-%m-%d}"}
     return errors
 
 
 def _visit_checks(*, crf: CaseReportForm, on_date: datetime.date) -> list[SoftCheck]:
     visit = crf.visit
     if visit is not None and visit.patient_id != crf.patient_id:
-        raise ValidationError({"visit": "This visit belongs to another patient."})
+        raise ValidationError({"visit": gettext("This visit belongs to another patient.")})
     return visit_window_check(visit=visit, on_date=on_date, field="assessment_date")
 
 
@@ -173,6 +189,7 @@ def crs_assessments_regrade(*, patient: Patient, by: User, cause: str) -> list[C
         before = assessment.grade
         assessment.grade, assessment.grading_driver, assessment.grading_rule = (
             grading.grade, grading.driver, grading.rule)
+        # A reason the system writes into the audit trail: English, whatever the user reads (docs/i18n.md).
         crf_save(crf=assessment, by=by, submit=False, reason=(
             f"CRS grade re-derived ({before} → {grading.grade}) because {cause}")[:300])
         changed.append(assessment)
@@ -184,14 +201,17 @@ def _assessment_date_errors(*, assessment: CrsAssessment | IcansAssessment, synd
     _typed_fields(assessment)
     patient = assessment.patient
     errors = _date_checks(patient=patient, field="assessment_date", value=assessment.assessment_date,
-                          label="Assessment date")
+                          label=gettext("Assessment date"))
     if "assessment_date" not in errors and assessment.assessment_date is not None:
         if patient.infusion_date is None:
-            errors["assessment_date"] = (f"No CAR-T infusion is recorded for this patient: {syndrome} follows "
-                                         f"the infusion.")
+            errors["assessment_date"] = gettext(
+                "No CAR-T infusion is recorded for this patient: %(syndrome)s follows the infusion.") % {
+                "syndrome": syndrome}
         elif assessment.assessment_date < patient.infusion_date:
-            errors["assessment_date"] = (f"{syndrome} is assessed from day 0; {assessment.assessment_date:%Y-%m-%d} is "
-                                         f"before the infusion ({patient.infusion_date:%Y-%m-%d}).")
+            errors["assessment_date"] = gettext(
+                "%(syndrome)s is assessed from day 0; %(date)s is before the infusion (%(infusion)s).") % {
+                "syndrome": syndrome, "date": f"{assessment.assessment_date:%Y-%m-%d}",
+                "infusion": f"{patient.infusion_date:%Y-%m-%d}"}
     return errors
 
 
@@ -201,23 +221,28 @@ def crs_assessment_hard_checks(*, assessment: CrsAssessment) -> None:
     temperature = assessment.max_temperature_c
     low, high = TEMPERATURE_C_LIMITS
     if temperature is not None and not low <= temperature <= high:
-        errors["max_temperature_c"] = f"A body temperature of {temperature} °C is impossible ({low}–{high} °C)."
+        errors["max_temperature_c"] = gettext(
+            "A body temperature of %(temperature)s °C is impossible (%(low)s–%(high)s °C).") % {
+            "temperature": temperature, "low": low, "high": high}
     for drug, dose_field, date_field in (
-        ("Tocilizumab", "tocilizumab_dose_mg", "tocilizumab_given_on"),
-        ("Corticosteroid", "corticosteroid_dose_mg", "corticosteroid_given_on"),
+        (_("Tocilizumab"), "tocilizumab_dose_mg", "tocilizumab_given_on"),
+        (_("Corticosteroid"), "corticosteroid_dose_mg", "corticosteroid_given_on"),
     ):
         dose, given_on = getattr(assessment, dose_field), getattr(assessment, date_field)
         if dose is not None and dose <= 0:
-            errors[dose_field] = f"{drug} dose must be more than 0 mg."
+            errors[dose_field] = gettext("%(drug)s dose must be more than 0 mg.") % {"drug": drug}
         if (dose is None) != (given_on is None):
             errors.setdefault(date_field if given_on is None else dose_field,
-                              f"Give both the {drug.lower()} dose (mg) and the date it was given.")
+                              gettext("Give both the %(drug)s dose (mg) and the date it was given.") % {
+                                  "drug": str(drug).lower()})
         if given_on is not None and patient.infusion_date and given_on < patient.infusion_date:
-            errors[date_field] = f"{drug} for CRS cannot be given before the infusion ({patient.infusion_date})."
+            errors[date_field] = gettext("%(drug)s for CRS cannot be given before the infusion (%(infusion)s).") % {
+                "drug": drug, "infusion": patient.infusion_date}
         if given_on is not None and given_on > timezone.localdate():
-            errors[date_field] = f"{drug} date {given_on:%Y-%m-%d} is in the future."
+            errors[date_field] = gettext("%(drug)s date %(date)s is in the future.") % {
+                "drug": drug, "date": f"{given_on:%Y-%m-%d}"}
     if assessment.corticosteroid_dose_mg is not None and not assessment.corticosteroid:
-        errors["corticosteroid"] = "Name the corticosteroid given."
+        errors["corticosteroid"] = gettext("Name the corticosteroid given.")
     if errors:
         raise ValidationError(errors)
 
@@ -228,7 +253,9 @@ def crs_assessment_soft_checks(*, assessment: CrsAssessment) -> list[SoftCheck]:
     if dose is not None and dose > TOCILIZUMAB_MAX_DOSE_MG:
         checks.append(SoftCheck(
             rule="tocilizumab_max_dose", field="tocilizumab_dose_mg",
-            message=f"Tocilizumab {dose} mg is above the {TOCILIZUMAB_MAX_DOSE_MG} mg maximum single dose.",
+            message=lazy_message(
+                gettext_noop("Tocilizumab %(dose)s mg is above the %(maximum)s mg maximum single dose."),
+                {"dose": dose, "maximum": TOCILIZUMAB_MAX_DOSE_MG}),
             value=str(dose),
         ))
     return checks
@@ -264,9 +291,9 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
     if assessment.unable_to_assess:
         for name in ICE_ITEMS:
             if getattr(assessment, name) is not None:
-                errors[name] = "Leave the ICE items empty when the patient cannot be assessed."
+                errors[name] = gettext("Leave the ICE items empty when the patient cannot be assessed.")
         if any(item is not None for item in assessment.capd_items or []):
-            errors["unable_to_assess"] = "Leave the CAPD items empty when the child cannot be assessed."
+            errors["unable_to_assess"] = gettext("Leave the CAPD items empty when the child cannot be assessed.")
         if errors:
             raise ValidationError(errors)
         assessment.ice_score = assessment.capd_score = assessment.capd_items = None
@@ -279,7 +306,8 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
     if any(item is not None for item in ice_items):
         missing = [name for name, item in zip(ICE_ITEMS, ice_items, strict=True) if item is None]
         if missing:
-            raise ValidationError({name: "Score every ICE item, or tick 'unable to assess'." for name in missing})
+            raise ValidationError({name: gettext("Score every ICE item, or tick 'unable to assess'.")
+                                   for name in missing})
         try:
             orientation, naming, following_commands, writing, attention = ice_items  # ICE_ITEMS' order
             assessment.ice_score = ice_score(orientation=orientation, naming=naming,
@@ -288,8 +316,8 @@ def icans_assessment_scores(*, assessment: IcansAssessment) -> None:
         except ValueError as error:
             raise ValidationError({"ice_score": str(error)}) from error
     if assessment.ice_score is None and assessment.capd_score is None:
-        raise ValidationError({"ice_score": "Score the ICE (or CAPD for a child under 12), or tick "
-                                            "'unable to assess'."})
+        raise ValidationError({"ice_score": gettext("Score the ICE (or CAPD for a child under 12), or tick "
+                                                    "'unable to assess'.")})
 
 
 def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
@@ -300,11 +328,13 @@ def icans_assessment_hard_checks(*, assessment: IcansAssessment) -> None:
     on_date = assessment.assessment_date
     age = patient_age_years_on(patient=assessment.patient, on_date=on_date)
     if uses_capd(age) and assessment.ice_score is not None:
-        raise ValidationError({"ice_score": (
-            f"The patient is {age} on {on_date:%Y-%m-%d}: a child under {CAPD_AGE_LIMIT_YEARS} is assessed with "
-            f"CAPD, not ICE. Score the eight CAPD items, or tick 'unable to assess'.")})
+        raise ValidationError({"ice_score": gettext(
+            "The patient is %(age)s on %(date)s: a child under %(limit)s is assessed with CAPD, not ICE. Score the "
+            "eight CAPD items, or tick 'unable to assess'.") % {
+            "age": age, "date": f"{on_date:%Y-%m-%d}", "limit": CAPD_AGE_LIMIT_YEARS}})
     if not uses_capd(age) and (assessment.capd_score is not None or assessment.capd_items is not None):
-        raise ValidationError({"capd_items": "CAPD is for children under 12; this patient is graded with ICE."})
+        raise ValidationError({"capd_items": gettext(
+            "CAPD is for children under 12; this patient is graded with ICE.")})
 
 
 @dataclass(frozen=True)
@@ -330,8 +360,7 @@ def icans_assessment_grading(*, assessment: IcansAssessment) -> IcansGrading:
     rule = icans_rule(age_years=age, score_done=(capd if child else ice) is not None)
     if stored_other_tool and not assessment.unable_to_assess:
         # Only after a corrected birth date: the score entered belongs to the other tool.
-        rule = (f"{rule} The {'ICE' if child else 'CAPD'} score on this form does not apply at this age and is "
-                f"not counted.")
+        rule = f"{rule} {rule_text(ICANS_RULE_OTHER_TOOL, tool='ICE' if child else 'CAPD')}"
     return IcansGrading(grade=grading.grade, driver=grading.driver, rule=rule[:300], age_years=age)
 
 
@@ -389,13 +418,14 @@ def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str)
 def _adverse_event_date_errors(*, event: AdverseEvent) -> dict[str, str]:
     """Onset, resolution and death dates: not before consent, not in the future, not before the onset."""
     patient = event.patient
-    errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label="Onset")
+    errors = _date_checks(patient=patient, field="onset_date", value=event.onset_date, label=gettext("Onset"))
     onset = event.onset_date
-    for field, label in (("resolution_date", "Resolution"), ("death_date", "Death date")):
+    for field, label in (("resolution_date", gettext("Resolution")), ("death_date", gettext("Death date"))):
         value = getattr(event, field)
         errors.update(_date_checks(patient=patient, field=field, value=value, label=label))
         if value is not None and onset is not None and value < onset and field not in errors:
-            errors[field] = f"{label} {value:%Y-%m-%d} is before the onset ({onset:%Y-%m-%d})."
+            errors[field] = gettext("%(label)s %(date)s is before the onset (%(onset)s).") % {
+                "label": label, "date": f"{value:%Y-%m-%d}", "onset": f"{onset:%Y-%m-%d}"}
     return errors
 
 
@@ -431,12 +461,18 @@ def adverse_event_overlap_checks(*, event: AdverseEvent) -> list[SoftCheck]:
         if syndrome_of_term(other.term) != syndrome or not events_overlap(
                 event.onset_date, event.resolution_date, other.onset_date, other.resolution_date):
             continue
-        until = f"resolved {other.resolution_date:%Y-%m-%d}" if other.resolution_date else "not resolved"
+        template = (gettext_noop(
+            "Another %(syndrome)s event of this patient overlaps this one (onset %(onset)s, resolved %(resolution)s, "
+            "grade %(grade)s). If it is the same episode, correct that event instead; the safety summary counts "
+            "overlapping events as one episode.") if other.resolution_date else gettext_noop(
+            "Another %(syndrome)s event of this patient overlaps this one (onset %(onset)s, not resolved, grade "
+            "%(grade)s). If it is the same episode, correct that event instead; the safety summary counts "
+            "overlapping events as one episode."))
         checks.append(SoftCheck(
             rule="overlapping_syndrome_event", field="onset_date",
-            message=(f"Another {syndrome} event of this patient overlaps this one (onset "
-                     f"{other.onset_date:%Y-%m-%d}, {until}, grade {other.grade}). If it is the same episode, "
-                     f"correct that event instead; the safety summary counts overlapping events as one episode."),
+            message=lazy_message(template, {
+                "syndrome": syndrome, "onset": f"{other.onset_date:%Y-%m-%d}", "grade": other.grade,
+                "resolution": f"{other.resolution_date:%Y-%m-%d}" if other.resolution_date else ""}),
             value=f"{event.onset_date:%Y-%m-%d} overlaps event {other.pk}",
         ))
     return checks
@@ -451,7 +487,7 @@ def adverse_event_save(*, event: AdverseEvent, by: User, reason: str = "", ackno
     event.seriousness_criteria = sorted(set(event.seriousness_criteria or []))
     adverse_event_hard_checks(event=event)
     if event.visit is not None and event.visit.patient_id != event.patient_id:
-        raise ValidationError({"visit": "This visit belongs to another patient."})
+        raise ValidationError({"visit": gettext("This visit belongs to another patient.")})
     # Expectedness against the reference safety information of the version the event is recorded under.
     event.expected = is_expected(event.term, event.protocol.expected_adverse_events)
     event.susar = is_susar(serious=event.serious, relatedness_cart=event.relatedness_cart, expected=event.expected)
@@ -518,6 +554,7 @@ def syndrome_grades_compare(*, patient: Patient) -> list[AdverseEvent]:
         worst = syndrome_grade_disagreement(ctcae_grade=event.grade, astct_grades=[grade for _day, grade in forms])
         if worst is None:
             continue
+        # The automatic query's text is clinical record: stored in English, the same for every auditor.
         query_raise_automatic(crf=event, field="grade", text=(
             f"This {syndrome} event is CTCAE grade {event.grade}, but the worst ASTCT grade on the {syndrome} "
             f"assessments of {event.onset_date:%Y-%m-%d} to {end:%Y-%m-%d} ({len(forms)} form(s)) is {worst}. "
@@ -563,24 +600,26 @@ def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datet
                       notes: str = "") -> SaeReport:
     errors = {}
     if not event.serious:
-        errors["kind"] = "Only a serious adverse event is reported to the sponsor."
+        errors["kind"] = gettext("Only a serious adverse event is reported to the sponsor.")
     if kind == SaeReport.Kind.INITIAL and event.sae_reports.filter(kind=SaeReport.Kind.INITIAL).exists():
-        errors["kind"] = "The initial report is already recorded; add a follow-up report."
+        errors["kind"] = gettext("The initial report is already recorded; add a follow-up report.")
     if kind == SaeReport.Kind.FOLLOW_UP and not event.sae_reports.filter(kind=SaeReport.Kind.INITIAL).exists():
-        errors["kind"] = "Record the initial report first."
+        errors["kind"] = gettext("Record the initial report first.")
     if kind == SaeReport.Kind.SUSAR and not event.susar:
-        errors["kind"] = ("Only a SUSAR (serious, related to CAR-T, not in the reference safety information) has an "
-                          "expedited SUSAR report.")
+        errors["kind"] = gettext("Only a SUSAR (serious, related to CAR-T, not in the reference safety information) "
+                                 "has an expedited SUSAR report.")
     elif kind == SaeReport.Kind.SUSAR and event.sae_reports.filter(kind=SaeReport.Kind.SUSAR).exists():
-        errors["kind"] = "The expedited SUSAR report is already recorded; add a follow-up report."
+        errors["kind"] = gettext("The expedited SUSAR report is already recorded; add a follow-up report.")
     if sent_at > timezone.now():
-        errors["sent_at"] = "The report cannot be sent in the future."
+        errors["sent_at"] = gettext("The report cannot be sent in the future.")
     elif event.aware_at and sent_at < event.aware_at:
-        errors["sent_at"] = "The report cannot precede the site's awareness of the event."
+        errors["sent_at"] = gettext("The report cannot precede the site's awareness of the event.")
     if errors:
         raise ValidationError(errors)
     report = SaeReport(adverse_event=event, kind=kind, sent_at=sent_at, sent_by=by, notes=notes)
-    audited_save(instance=report, by=by, reason=f"SAE {report.get_kind_display().lower()} sent")
+    with translation.override("en-gb"):  # the audit reason is stored in English, whatever the user reads
+        reason = f"SAE {report.get_kind_display().lower()} sent"
+    audited_save(instance=report, by=by, reason=reason)
     return report
 
 
@@ -630,6 +669,12 @@ def susar_clocks(*, patients: QuerySet[Patient], now: datetime.datetime) -> list
     return sorted(clocks, key=lambda clock: clock.due)
 
 
+def _user_language(user: User) -> str:
+    """The language a user reads e-mails in: their own choice (trial's user profile), else the default."""
+    profile = getattr(user, "profile", None)  # absent until the user picks a language
+    return getattr(profile, "language", "") or settings.LANGUAGE_CODE
+
+
 def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseEvent]:
     """E-mail each site's investigators and monitors about SAE reports newly overdue.
 
@@ -646,21 +691,30 @@ def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseE
             )
             if not created:
                 continue
-            recipients = sorted(set(
-                SiteMembership.objects.filter(site=event.patient.site, role__in=[Role.INVESTIGATOR, Role.MONITOR])
-                .exclude(user__email="").values_list("user__email", flat=True)
-            ))
+            users = {membership.user.email: membership.user for membership in
+                     SiteMembership.objects.filter(site=event.patient.site,
+                                                   role__in=[Role.INVESTIGATOR, Role.MONITOR])
+                     .exclude(user__email="").select_related("user")}
+            recipients = sorted(users)
             notice.recipients = recipients
             notice.save(update_fields=["recipients"])
             due = sae_initial_report_due(timezone.localtime(event.aware_at))
-            if recipients:
-                send_mail(
-                    subject=f"Overdue SAE report: {event.patient.study_id} {event.term}",
-                    message=(f"The initial report of the serious adverse event {event.term} (grade {event.grade}) "
-                             f"of {event.patient.study_id} was due {due:%Y-%m-%d %H:%M %Z} and has not been "
-                             f"recorded.\nRecord it in the EDC once it is sent to the sponsor."),
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    recipient_list=recipients,
-                )
+            by_language: dict[str, list[str]] = {}
+            for email in recipients:
+                by_language.setdefault(_user_language(users[email]), []).append(email)
+            for language, emails in sorted(by_language.items()):
+                with translation.override(language):  # each recipient reads the e-mail in their own language
+                    send_mail(
+                        subject=gettext("Overdue SAE report: %(subject)s %(term)s") % {
+                            "subject": event.patient.study_id, "term": event.term},
+                        message=gettext(
+                            "The initial report of the serious adverse event %(term)s (grade %(grade)s) of "
+                            "%(subject)s was due %(due)s and has not been recorded.\nRecord it in the EDC once it "
+                            "is sent to the sponsor.") % {
+                            "term": event.term, "grade": event.grade, "subject": event.patient.study_id,
+                            "due": f"{due:%Y-%m-%d %H:%M %Z}"},
+                        from_email=settings.DEFAULT_FROM_EMAIL,
+                        recipient_list=emails,
+                    )
             newly.append(event)
     return newly

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from crf.checks import errors_onto_form
@@ -26,6 +27,7 @@ from .forms import (
 from .models import AdverseEvent, CrsAssessment, IcansAssessment
 from .plots import swimmer_png
 from .rules import (
+    ctcae_term_display,
     sae_initial_report_due,
     sae_report_late,
     sae_report_overdue,
@@ -52,12 +54,13 @@ def _instance(request, *, patient, model, pk):
     visit_pk = request.GET.get("visit") or request.POST.get("visit")
     if visit_pk:
         if not str(visit_pk).isdigit():
-            raise Http404("No such visit.")
+            raise Http404(gettext("No such visit."))
         instance.visit = get_object_or_404(Visit, patient=patient, pk=visit_pk)
     return instance
 
 
-def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, template, form_kwargs=None):
+def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, template, saved_message,
+                  form_kwargs=None):
     """Enter or edit a CRS/ICANS assessment in two steps without JavaScript:
     "Check grade" shows the ASTCT grade computed from the inputs; "Confirm and save"
     saves, and only when the grade the user saw is still the grade of the inputs."""
@@ -80,11 +83,11 @@ def _graded_entry(request, study_id, pk, *, model, form_class, grading, save, te
                         acknowledge_deviation=form.cleaned_data["acknowledge_deviation"],
                         deviation_reason=form.cleaned_data["deviation_reason"],
                     )
-                    messages.success(request, f"{saved.crf_label} saved: ASTCT grade {saved.grade}.")
+                    messages.success(request, saved_message % {"grade": saved.grade})
                     return redirect("safety:patient", study_id=patient.study_id)
                 if confirmed:
-                    messages.warning(request, "The inputs changed since the grade was checked: check the new grade "
-                                              "and confirm.")
+                    messages.warning(request, gettext("The inputs changed since the grade was checked: check the "
+                                                      "new grade and confirm."))
                 data = request.POST.copy()
                 data["previewed_grade"] = preview.grade
                 form = form_class(data, instance=instance, **form_kwargs)
@@ -122,7 +125,8 @@ def _icans_save(candidate, **kwargs):
 @login_required
 def crs_assessment_entry(request, study_id, pk=None):
     return _graded_entry(request, study_id, pk, model=CrsAssessment, form_class=CrsAssessmentForm,
-                         grading=_crs_grading, save=_crs_save, template="safety/crs_form.html")
+                         grading=_crs_grading, save=_crs_save, template="safety/crs_form.html",
+                         saved_message=gettext("CRS assessment saved: ASTCT grade %(grade)s."))
 
 
 def _assessment_date(request, *, model, patient, pk):
@@ -146,6 +150,7 @@ def icans_assessment_entry(request, study_id, pk=None):
         patient=patient, on_date=_assessment_date(request, model=IcansAssessment, patient=patient, pk=pk))
     return _graded_entry(request, study_id, pk, model=IcansAssessment, form_class=IcansAssessmentForm,
                          grading=_icans_grading, save=_icans_save, template="safety/icans_form.html",
+                         saved_message=gettext("ICANS assessment saved: ASTCT grade %(grade)s."),
                          form_kwargs={"child": child})
 
 
@@ -167,7 +172,8 @@ def adverse_event_entry(request, study_id, pk=None):
             except ValidationError as error:
                 errors_onto_form(form, error)
             else:
-                messages.success(request, f"Adverse event saved: {saved.term}, grade {saved.grade}.")
+                messages.success(request, gettext("Adverse event saved: %(term)s, grade %(grade)s.") % {
+                    "term": ctcae_term_display(saved.term), "grade": saved.grade})
                 return redirect(saved.get_absolute_url())
     else:
         # A new event may come prefilled from a link (a grade ≥ 3 laboratory result's suggestion); the
@@ -232,7 +238,7 @@ def sae_report_new(request, study_id, pk):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"{report.get_kind_display()} recorded.")
+            messages.success(request, gettext("%(kind)s recorded.") % {"kind": report.get_kind_display()})
             return redirect(event.get_absolute_url())
     event_form = AdverseEventForm(instance=event)
     context = {"patient": patient, "form": event_form, "instance": event, "can_write": True,
