@@ -19,6 +19,8 @@ from .rules import yes_no
 from .sdtm import RESPONSE, conform
 from .sources import Study, Subject
 
+#: The SDTM datasets the ADaM datasets are made from (the ADaM package maps only these).
+SDTM_SOURCES = ("DM", "RS", "AE", "SUPPAE", "PP")
 ENDPOINT_PARAMCD = {endpoint: code for code, (_param, endpoint) in md.ENDPOINT_PARAMS.items()}
 
 

@@ -70,7 +70,7 @@ def _description(parent, text: str) -> None:
 def significant_digits(values) -> int:
     """The most decimals among the values (Define-XML's SignificantDigits of a float)."""
     digits = 0
-    for value in values:
+    for value in set(values):  # each distinct value once
         if value is None or value != value:  # None or NaN
             continue
         exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
@@ -231,10 +231,12 @@ def _item_defs(version, datasets: list[md.Dataset], tables: dict[str, list[dict]
         if not dataset.test_variable or not dataset.result_variable:
             continue
         result = dataset.variable(dataset.result_variable)
+        by_code: dict[str, list] = {}  # one pass over the rows, not one per test code
+        for row in rows:
+            by_code.setdefault(row.get(dataset.test_variable), []).append(row.get(dataset.result_variable))
         for code, name in dataset.tests.items():
-            values = [row.get(dataset.result_variable) for row in rows if row.get(dataset.test_variable) == code]
             _item_def(version, oid=_vlm_oid(dataset, code), variable=result, label=f"{name} ({code})",
-                      values=values, codelist_oids=used_codelists)
+                      values=by_code.get(code, []), codelist_oids=used_codelists)
     return used_codelists
 
 

@@ -2,6 +2,7 @@
 pure, each returning a list of dicts keyed by the variable names of `submission.metadata`.
 docs/cdisc.md says, domain by domain, where each value comes from."""
 import datetime
+import functools
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -482,6 +483,7 @@ def number_text(value) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
+@functools.lru_cache(maxsize=4096)  # ranges and LLOQs repeat: convert each once
 def in_reported_unit(value: Decimal | None, analyte: str, unit: str) -> Decimal | None:
     """A canonical-unit value (a range limit, an LLOQ) in the unit the site reported in, to 0.001."""
     if value is None:
@@ -693,42 +695,51 @@ def _by_date(name: str):
     return lambda row: (row.get(name) or "9999", row.get("_order", 0))
 
 
-def sdtm_tables(study: Study, subjects: Iterable[Subject]) -> dict[str, list[dict]]:
-    """Every SDTM dataset of the package: name → rows, --SEQ numbered within each subject."""
+SUBJECT_DOMAINS = {
+    # domain: (rows of one subject, --SEQ variable or None, the --DTC variable SEQ follows)
+    "DS": (ds_rows, "DSSEQ", "DSSTDTC"), "EX": (ex_rows, "EXSEQ", "EXSTDTC"), "EC": (ec_rows, "ECSEQ", "ECSTDTC"),
+    "FA": (fa_rows, "FASEQ", "FADTC"), "LB": (lb_rows, "LBSEQ", "LBDTC"), "PC": (pc_rows, "PCSEQ", "PCDTC"),
+    "PP": (pp_rows, "PPSEQ", None), "RS": (rs_rows, "RSSEQ", "RSDTC"), "SV": (sv_rows, None, None),
+    "DV": (dv_rows, "DVSEQ", "DVSTDTC"),
+}
+TRIAL_DESIGN = {"TS": ts_rows, "TA": ta_rows, "TE": te_rows, "TV": tv_rows, "TI": ti_rows}
+
+
+def sdtm_tables(study: Study, subjects: Iterable[Subject], *, domains: Iterable[str] | None = None
+                ) -> dict[str, list[dict]]:
+    """The SDTM datasets of the package: name → rows, --SEQ numbered within each subject. ``domains`` limits
+    them to those named (the ADaM package maps only the domains it reads); None: every dataset."""
     subjects = sorted(subjects, key=lambda s: s.subject_id)
-    collected: dict[str, list[dict]] = {name: [] for name in ("DM", "DS", "EX", "EC", "AE", "SUPPAE", "FA", "LB",
-                                                               "PC", "PP", "RS", "SV", "DV")}
+    wanted = set(md.DATASETS) if domains is None else set(domains)
+    mapped = {name: spec for name, spec in SUBJECT_DOMAINS.items() if name in wanted}
+    collected: dict[str, list[dict]] = {name: [] for name in ("DM", "AE", "SUPPAE", *mapped)}
+    with_events = bool(wanted & {"AE", "SUPPAE"})
     for subject in subjects:
         collected["DM"].append(dm_row(study, subject))
-        for name, rows in (("DS", ds_rows(study, subject)), ("EX", ex_rows(study, subject)),
-                           ("EC", ec_rows(study, subject)), ("FA", fa_rows(study, subject)),
-                           ("LB", lb_rows(study, subject)), ("PC", pc_rows(study, subject)),
-                           ("PP", pp_rows(study, subject)), ("RS", rs_rows(study, subject)),
-                           ("SV", sv_rows(study, subject)),
-                           ("DV", dv_rows(study, subject))):
+        for name, (rows_of, _seq, _date) in mapped.items():
+            rows = rows_of(study, subject)
             for order, row in enumerate(rows):
                 row["_order"] = order
             collected[name].extend(rows)
-        ae = numbered([{**row, "_order": order} for order, row in enumerate(ae_rows(study, subject))],
-                      seq="AESEQ", key=_by_date("AESTDTC"))
-        collected["AE"].extend(ae)
-        collected["SUPPAE"].extend(suppae_rows(study, subject, ae))
-    tables = {
-        "TS": ts_rows(study), "TA": ta_rows(study), "TE": te_rows(study), "TV": tv_rows(study),
-        "TI": ti_rows(study), "DM": collected["DM"],
-        "DS": numbered(collected["DS"], seq="DSSEQ", key=_by_date("DSSTDTC")),
-        "EX": numbered(collected["EX"], seq="EXSEQ", key=_by_date("EXSTDTC")),
-        "EC": numbered(collected["EC"], seq="ECSEQ", key=_by_date("ECSTDTC")),
-        "AE": collected["AE"], "SUPPAE": collected["SUPPAE"],
-        "FA": numbered(collected["FA"], seq="FASEQ", key=_by_date("FADTC")),
-        "LB": numbered(collected["LB"], seq="LBSEQ", key=_by_date("LBDTC")),
-        "PC": numbered(collected["PC"], seq="PCSEQ", key=_by_date("PCDTC")),
-        "PP": numbered(collected["PP"], seq="PPSEQ", key=lambda row: row["_order"]),
-        "RS": numbered(collected["RS"], seq="RSSEQ", key=_by_date("RSDTC")),
-        "SV": collected["SV"],
-        "DV": numbered(collected["DV"], seq="DVSEQ", key=_by_date("DVSTDTC")),
-    }
-    return {name: [conform(md.DATASETS[name], row) for row in rows] for name, rows in tables.items()}
+        if with_events:
+            ae = numbered([{**row, "_order": order} for order, row in enumerate(ae_rows(study, subject))],
+                          seq="AESEQ", key=_by_date("AESTDTC"))
+            collected["AE"].extend(ae)
+            collected["SUPPAE"].extend(suppae_rows(study, subject, ae))
+    tables = {name: rows_of(study) for name, rows_of in TRIAL_DESIGN.items() if name in wanted}
+    tables["DM"] = collected["DM"]
+    for name in md.DATASETS:
+        if name in mapped:
+            _rows_of, seq, date = mapped[name]
+            rows = collected[name]
+            if seq:
+                rows = numbered(rows, seq=seq, key=_by_date(date) if date else (lambda row: row["_order"]))
+            tables[name] = rows
+        elif name in ("AE", "SUPPAE") and with_events:
+            tables[name] = collected[name]
+    order = list(md.DATASETS)
+    return {name: [conform(md.DATASETS[name], row) for row in tables[name]]
+            for name in sorted(tables, key=order.index) if name in wanted}
 
 
 def conform(dataset: md.Dataset, row: dict) -> dict:

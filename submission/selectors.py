@@ -132,10 +132,12 @@ def _subjects_of(ids: list[int], *, cutoff: datetime.date) -> Iterator[Subject]:
     deviations = _grouped(ProtocolDeviation.objects.filter(patient_id__in=ids).prefetch_related("crf")
                           .order_by("created_at", "pk"))
     courses = {c.subject_id: c for c in at_cutoff(patient_courses(Patient.objects.filter(pk__in=ids)), cutoff)}
-    labs = _grouped(LabResult.objects.filter(laboratory__patient_id__in=ids, laboratory__removed=False, removed=False)
-                    .order_by("laboratory__collection_date", "laboratory_id", "pk")
-                    .values("laboratory__patient_id", "pk", "laboratory__collection_date",
-                            "laboratory__visit__definition__code", *LAB_FIELDS), key="laboratory__patient_id")
+    labs: defaultdict[int, list[tuple]] = defaultdict(list)  # tuples, not dicts: the most numerous records
+    for row in (LabResult.objects.filter(laboratory__patient_id__in=ids, laboratory__removed=False, removed=False)
+                .order_by("laboratory__collection_date", "laboratory_id", "pk")
+                .values_list("laboratory__patient_id", "pk", "laboratory__collection_date",
+                             "laboratory__visit__definition__code", *LAB_FIELDS)):
+        labs[row[0]].append(row[1:])
     ranges = normal_ranges()
     intervals: dict[tuple, lab_rules.NormalRange | None] = {}  # the interval of (site, analyte, sex, age), once
 
@@ -193,19 +195,19 @@ def _range(row: NormalRange) -> lab_rules.NormalRange:
                                  site_specific=row.site_id is not None)
 
 
-def _lab(row: dict, ranges: list[lab_rules.NormalRange], *, sex: str, birth_date: datetime.date | None,
+def _lab(row: tuple, ranges: list[lab_rules.NormalRange], *, sex: str, birth_date: datetime.date | None,
          found: dict[tuple, lab_rules.NormalRange | None], site_id: int) -> LabRecord:
-    """One result with the normal range that applies to the patient on the collection date (the laboratory's
-    own rule, `laboratory.rules.normal_range`; ``found`` remembers it by site, analyte, sex and age)."""
-    on = row["laboratory__collection_date"]
-    key = (site_id, row["analyte"], sex or "", age_years(birth_date, on))
+    """One result (pk, date, visit code, then LAB_FIELDS) with the normal range that applies to the patient on
+    the collection date (the laboratory's own rule, `laboratory.rules.normal_range`; ``found`` remembers it by
+    site, analyte, sex and age)."""
+    pk, on, visit_code, analyte, value, unit, canonical, flag, grade = row
+    key = (site_id, analyte, sex or "", age_years(birth_date, on))
     if key not in found:
-        found[key] = lab_rules.normal_range(ranges, analyte=key[1], sex=key[2], age_years=key[3])
+        found[key] = lab_rules.normal_range(ranges, analyte=analyte, sex=key[2], age_years=key[3])
     interval = found[key]
-    return LabRecord(pk=row["pk"], date=on, visit_code=row["laboratory__visit__definition__code"] or "",
-                     **{name: row[name] for name in LAB_FIELDS},
-                     range_lower=interval.lower if interval else None,
-                     range_upper=interval.upper if interval else None, has_range=interval is not None)
+    return LabRecord(pk, on, visit_code or "", analyte, value, unit, canonical, flag, grade,
+                     interval.lower if interval else None, interval.upper if interval else None,
+                     interval is not None)
 
 
 def _kinetics_limits(protocol: Protocol) -> KineticsLimits:

@@ -37,12 +37,11 @@ def package_sources(*, patients: QuerySet[Patient], cutoff: datetime.date) -> tu
 def package_tables(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.date) -> dict[str, list[dict]]:
     """The datasets of one package (``standard`` "sdtm" or "adam") as rows, by dataset name."""
     study, found = package_sources(patients=patients, cutoff=cutoff)
-    sdtm = sdtm_tables(study, found)
     if standard == SDTM:
-        return sdtm
-    from .adam import adam_tables
+        return sdtm_tables(study, found)
+    from .adam import SDTM_SOURCES, adam_tables
 
-    return adam_tables(study, found, sdtm=sdtm, cutoff=cutoff)
+    return adam_tables(study, found, sdtm=sdtm_tables(study, found, domains=SDTM_SOURCES), cutoff=cutoff)
 
 
 
@@ -57,11 +56,12 @@ def package_zip(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.
     datasets_count = len(md.SDTM_DATASETS if standard == SDTM else md.ADAM_DATASETS)
     total = 1 + datasets_count
     study, found = package_sources(patients=patients, cutoff=cutoff)
-    tables = sdtm_tables(study, found)
     if standard == ADAM:
-        from .adam import adam_tables
+        from .adam import SDTM_SOURCES, adam_tables
 
-        tables = adam_tables(study, found, sdtm=tables, cutoff=cutoff)
+        tables = adam_tables(study, found, sdtm=sdtm_tables(study, found, domains=SDTM_SOURCES), cutoff=cutoff)
+    else:
+        tables = sdtm_tables(study, found)
     if on_step is not None:
         on_step(1, total)
     datasets = [md.DATASETS[name] for name in tables]
