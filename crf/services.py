@@ -13,9 +13,11 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import translation
 
 from trial.history import history_author
 from trial.roles import can_enter_data
@@ -287,8 +289,11 @@ def crf_record(
     require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
     crf_save(crf=crf, by=by, reason=reason, submit=submit, expected_version=expected_version)
     if checks:
-        for record in hooks.deviation_recorders():
-            record(crf=crf, checks=checks, reason=deviation_reason, by=by)
+        # A soft check's message is shown in the reader's language (lazy) and filed in English: the deviation and
+        # its automatic query are clinical record, read the same by every auditor (docs/i18n.md).
+        with translation.override(settings.LANGUAGE_CODE):
+            for record in hooks.deviation_recorders():
+                record(crf=crf, checks=checks, reason=deviation_reason, by=by)
     return crf
 
 
