@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from crf.models import crf_model
 from patients.models import Visit
@@ -25,7 +26,7 @@ def visit_expected_forms(visit: Visit) -> list[ExpectedForm]:
         try:
             model = crf_model(code)
         except LookupError:
-            found.append(ExpectedForm(code=code, label=labels.get(code, code), available=False, entered=[]))
+            found.append(ExpectedForm(code=code, label=str(labels.get(code, code)), available=False, entered=[]))
             continue
         # The patient comes along: each form's link names the subject (no query per form).
         entered = list(model.objects.filter(visit=visit, removed=False).select_related("patient", "visit")
@@ -34,7 +35,10 @@ def visit_expected_forms(visit: Visit) -> list[ExpectedForm]:
             url = reverse(f"{model._meta.app_label}:{code}_new", args=[visit.patient.study_id]) + f"?visit={visit.pk}"
         except NoReverseMatch:
             url = ""
-        found.append(ExpectedForm(code=code, label=model.crf_label or labels.get(code, code),
+        # A CRF's label is kept in English (it is stored and exported) and marked for the catalogues:
+        # shown in the reader's language.
+        label = gettext(str(model.crf_label)) if model.crf_label else str(labels.get(code, code))
+        found.append(ExpectedForm(code=code, label=label,
                                   available=bool(url), entered=entered, entry_url=url))
     return found
 

@@ -21,7 +21,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from crf.audit import update_with_history
 from crf.models import crf_models
@@ -352,11 +353,12 @@ def visit_reminders_send(*, today: datetime.date) -> int:
         context = {"user": user, "today": today, "due": due, "overdue": overdue,
                    "horizon_days": REMINDER_HORIZON_DAYS}
         try:
-            with transaction.atomic():
+            with transaction.atomic(), translation.override(reminder_language(user)):
                 VisitReminder.objects.create(user=user, date=today, visits_due=len(due), visits_overdue=len(overdue))
                 send_mail(
-                    subject=f"Visits {today:%Y-%m-%d}: {len(overdue)} overdue, {len(due)} due within "
-                            f"{REMINDER_HORIZON_DAYS} days",
+                    subject=_("Visits %(today)s: %(overdue)s overdue, %(due)s due within %(days)s days") % {
+                        "today": f"{today:%Y-%m-%d}", "overdue": len(overdue), "due": len(due),
+                        "days": REMINDER_HORIZON_DAYS},
                     message=render_to_string("visits/reminder_email.txt", context),
                     from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email],
                 )
@@ -364,6 +366,13 @@ def visit_reminders_send(*, today: datetime.date) -> int:
             continue
         sent += 1
     return sent
+
+
+def reminder_language(user: User) -> str:
+    """The coordinator's own language (their account setting, trial's user profile), else the application's
+    (English): the daily job runs with no request, so no browser to ask."""
+    profile = getattr(user, "profile", None)  # absent until the user picks a language
+    return getattr(profile, "language", "") or settings.LANGUAGE_CODE
 
 
 def visits_daily(*, today: datetime.date) -> dict:
