@@ -3,11 +3,12 @@ errors; the plan, verdicts and checks all come from `infusions.services`."""
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm
 
 from . import services
-from .rules import InfusionFraction
+from .rules import Agent, InfusionFraction, lazy_message
 
 #: Fractions offered on the web form (split dosing over up to this many days).
 MAX_FRACTIONS = 3
@@ -31,10 +32,11 @@ def million_from_cells(cells: int | None) -> Decimal | None:
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
-def _million_cells_field(*, label: str, required: bool = True) -> forms.DecimalField:
+def _million_cells_field(*, label, required: bool = True) -> forms.DecimalField:
     return forms.DecimalField(
         required=required, min_value=Decimal("0"), max_digits=18, decimal_places=_MILLION_PLACES,
-        label=f"{label} (×10⁶)", widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        label=lazy_message(_("%(label)s (×10⁶)"), label=label),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -45,12 +47,12 @@ class DeviationFields(CrfEntryForm):
 
 
 class LymphodepletionForm(DeviationFields):
-    start_date = forms.DateField(widget=_DATE, label="Start date (day −5)")
-    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label="Weight used (kg)")
-    height_cm = forms.DecimalField(max_digits=5, decimal_places=1, label="Height used (cm)")
+    start_date = forms.DateField(widget=_DATE, label=_("Start date (day −5)"))
+    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label=_("Weight used (kg)"))
+    height_cm = forms.DecimalField(max_digits=5, decimal_places=1, label=_("Height used (cm)"))
     creatinine_clearance_ml_min = forms.DecimalField(
-        max_digits=5, decimal_places=1, required=False, label="Creatinine clearance (mL/min)",
-        help_text="Record it when fludarabine is reduced for renal function.",
+        max_digits=5, decimal_places=1, required=False, label=_("Creatinine clearance (mL/min)"),
+        help_text=_("Record it when fludarabine is reduced for renal function."),
     )
 
     def __init__(self, *args, protocol, **kwargs):
@@ -60,13 +62,15 @@ class LymphodepletionForm(DeviationFields):
         self.agents = list(protocol.lymphodepletion_regimen)
         for day in self.study_days:
             self.fields[services.day_date_field(study_day=day)] = forms.DateField(
-                required=False, widget=_DATE, label=f"Date given, day {services.day_label(day)}",
-                help_text="Leave empty when given on its study day.",
+                required=False, widget=_DATE,
+                label=lazy_message(_("Date given, day %(day)s"), day=services.day_label(day)),
+                help_text=_("Leave empty when given on its study day."),
             )
             for agent in self.agents:
                 self.fields[services.dose_field(study_day=day, agent=agent)] = forms.DecimalField(
                     required=False, min_value=Decimal("0"), max_digits=7, decimal_places=1,
-                    label=f"{agent.capitalize()} given, day {services.day_label(day)} (mg)",
+                    label=lazy_message(_("%(agent)s given, day %(day)s (mg)"), agent=agent_label(agent),
+                                       day=services.day_label(day)),
                 )
 
     def dose_entries(self) -> list[services.DoseEntry]:
@@ -94,12 +98,12 @@ class LymphodepletionForm(DeviationFields):
 
 
 class InfusionForm(DeviationFields):
-    product_lot = forms.CharField(max_length=40, label="Product lot")
-    manufacture_date = forms.DateField(widget=_DATE)
-    total_viable_cells_million = _million_cells_field(label="Total viable cells in the lot")
-    viability_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="Viability (%)")
-    car_positive_percent = forms.DecimalField(max_digits=5, decimal_places=2, label="CAR⁺ (%)")
-    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label="Weight at infusion (kg)")
+    product_lot = forms.CharField(max_length=40, label=_("Product lot"))
+    manufacture_date = forms.DateField(widget=_DATE, label=_("Manufacture date"))
+    total_viable_cells_million = _million_cells_field(label=_("Total viable cells in the lot"))
+    viability_percent = forms.DecimalField(max_digits=5, decimal_places=2, label=_("Viability (%)"))
+    car_positive_percent = forms.DecimalField(max_digits=5, decimal_places=2, label=_("CAR⁺ (%)"))
+    weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, label=_("Weight at infusion (kg)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,10 +111,13 @@ class InfusionForm(DeviationFields):
             first = number == 1
             self.fields[f"fraction_{number}_date"] = forms.DateField(
                 required=first, widget=_DATE,
-                label="Infusion date (day 0)" if first else f"Fraction {number} date",
+                label=_("Infusion date (day 0)") if first else lazy_message(_("Fraction %(number)s date"),
+                                                                             number=number),
             )
             self.fields[f"fraction_{number}_cells_million"] = _million_cells_field(
-                required=first, label="CAR⁺ viable cells infused" if first else f"Fraction {number} CAR⁺ viable cells",
+                required=first,
+                label=_("CAR⁺ viable cells infused") if first else lazy_message(
+                    _("Fraction %(number)s CAR⁺ viable cells"), number=number),
             )
 
     def clean(self):
@@ -119,7 +126,7 @@ class InfusionForm(DeviationFields):
             date, cells = data.get(f"fraction_{number}_date"), data.get(f"fraction_{number}_cells_million")
             if (date is None) != (cells is None) and f"fraction_{number}_date" not in self.errors:
                 self.add_error(f"fraction_{number}_cells_million" if cells is None else f"fraction_{number}_date",
-                               "Enter both the date and the cells of a fraction, or neither.")
+                               _("Enter both the date and the cells of a fraction, or neither."))
         return data
 
     def fractions(self) -> list[InfusionFraction]:
@@ -152,6 +159,14 @@ class InfusionForm(DeviationFields):
 
     #: The services' field names for the form's own, so their errors show on the field typed.
     SERVICE_FIELDS = {"total_viable_cells": "total_viable_cells_million"}
+
+
+def agent_label(agent: str):
+    """An agent's name as a label starts it ("Fludarabine"), in the reader's language."""
+    try:
+        return Agent(agent).label
+    except ValueError:
+        return agent.capitalize()
 
 
 def style(form: forms.Form) -> forms.Form:

@@ -16,11 +16,31 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from math import floor
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db.models import TextChoices
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from patients.rules import PERCENT_LIMITS, to_decimal, within_limits
+
+
+def _formatted(message: Any, values: dict[str, Any]) -> str:
+    # A value that is itself lazy (an agent's name, a band's label) is put into words by %s at the same time.
+    return str(message) % values
+
+
+_lazy_formatted = lazy(_formatted, str)
+
+
+def lazy_message(message: Any, **values: Any) -> str:
+    """``message % values``, put into words in the language active when it is read: a soft check's message is
+    shown to the person who typed the value in their language and stored on the protocol deviation in English
+    (the record reads the same to every auditor; the floor files deviations in English)."""
+    return _lazy_formatted(message, values)
+
 
 _ONE_MG = Decimal("1")
 _CENTI = Decimal("0.01")
@@ -33,20 +53,24 @@ MIN_DAYS_LYMPHODEPLETION_TO_INFUSION = 2
 
 
 class Agent(TextChoices):
-    FLUDARABINE = "fludarabine", "Fludarabine"
-    CYCLOPHOSPHAMIDE = "cyclophosphamide", "Cyclophosphamide"
+    FLUDARABINE = "fludarabine", _("Fludarabine")
+    CYCLOPHOSPHAMIDE = "cyclophosphamide", _("Cyclophosphamide")
+
+
+#: The agents as a sentence names them ("Day −5 fludarabine: …"), in the reader's language.
+AGENT_NAMES = {Agent.FLUDARABINE: _("fludarabine"), Agent.CYCLOPHOSPHAMIDE: _("cyclophosphamide")}
 
 
 class DoseVerdict(TextChoices):
-    WITHIN_TOLERANCE = "within_tolerance", "Within tolerance"
-    OUTSIDE_TOLERANCE = "outside_tolerance", "Outside tolerance"
-    MISSED = "missed", "Missed"
+    WITHIN_TOLERANCE = "within_tolerance", _("Within tolerance")
+    OUTSIDE_TOLERANCE = "outside_tolerance", _("Outside tolerance")
+    MISSED = "missed", _("Missed")
 
 
 class CellDoseVerdict(TextChoices):
-    WITHIN_RANGE = "within_range", "Within range"
-    BELOW_RANGE = "below_range", "Below range"
-    ABOVE_RANGE = "above_range", "Above range"
+    WITHIN_RANGE = "within_range", _("Within range")
+    BELOW_RANGE = "below_range", _("Below range")
+    ABOVE_RANGE = "above_range", _("Above range")
 
 
 # --- lymphodepletion -------------------------------------------------------------
@@ -148,11 +172,14 @@ class RenalBand:
 
     @property
     def label(self) -> str:
-        upper = f"–{self.crcl_max_ml_min.normalize():f}" if self.crcl_max_ml_min is not None else " or more"
+        """"creatinine clearance 30–70 mL/min", lazy: in the reader's language where it is shown."""
         low = self.crcl_min_ml_min.normalize()
-        span = f"< {self.crcl_max_ml_min.normalize():f}" if low == 0 and self.crcl_max_ml_min is not None \
-            else f"{low:f}{upper}"
-        return f"creatinine clearance {span} mL/min"
+        if self.crcl_max_ml_min is None:
+            return lazy_message(_("creatinine clearance %(low)s or more mL/min"), low=f"{low:f}")
+        high = f"{self.crcl_max_ml_min.normalize():f}"
+        if low == 0:
+            return lazy_message(_("creatinine clearance < %(high)s mL/min"), high=high)
+        return lazy_message(_("creatinine clearance %(low)s–%(high)s mL/min"), low=f"{low:f}", high=high)
 
 
 def fludarabine_renal_band(*, creatinine_clearance_ml_min: Decimal | None,
@@ -348,12 +375,12 @@ def product_errors(
     """The lot as entered: named, holding cells, its percentages within 0–100."""
     errors: dict[str, list[str]] = {}
     if not lot.strip():
-        errors["product_lot"] = ["Enter the product lot."]
+        errors["product_lot"] = [gettext("Enter the product lot.")]
     if total_viable_cells <= 0:
-        errors["total_viable_cells"] = ["The lot must hold a positive number of viable cells."]
+        errors["total_viable_cells"] = [gettext("The lot must hold a positive number of viable cells.")]
     for name, value in (("viability_percent", viability_percent), ("car_positive_percent", car_positive_percent)):
         if not value.is_finite() or not within_limits(value=value, limits=PERCENT_LIMITS):
-            errors[name] = ["A percentage must be between 0 and 100."]
+            errors[name] = [gettext("A percentage must be between 0 and 100.")]
     return errors
 
 
@@ -361,18 +388,18 @@ def fraction_errors(*, fractions: Sequence[InfusionFractionLike], today: datetim
     """The fractions as entered: at least one, none in the future, each with cells, one per day."""
     errors: dict[str, list[str]] = {}
     if not fractions:
-        errors["fractions"] = ["Enter at least one infusion date and its cells."]
+        errors["fractions"] = [gettext("Enter at least one infusion date and its cells.")]
     for fraction in fractions:
         if fraction.infusion_date > today:
             errors.setdefault("infusion_date", []).append(
-                f"The infusion date {fraction.infusion_date:%Y-%m-%d} is in the future: record an infusion once "
-                f"it is given.")
+                gettext("The infusion date %(date)s is in the future: record an infusion once it is given.")
+                % {"date": f"{fraction.infusion_date:%Y-%m-%d}"})
     if any(fraction.cart_cells_infused <= 0 for fraction in fractions):
-        errors["cart_cells_infused"] = ["The number of CAR⁺ cells infused must be positive."]
+        errors["cart_cells_infused"] = [gettext("The number of CAR⁺ cells infused must be positive.")]
     dates = [fraction.infusion_date for fraction in fractions]
     if len(set(dates)) != len(dates):
         errors.setdefault("fractions", []).append(
-            "Two fractions on the same day: enter one fraction per day with its total cells.")
+            gettext("Two fractions on the same day: enter one fraction per day with its total cells."))
     return errors
 
 
@@ -384,13 +411,14 @@ def lot_errors(
     holds. For entries that passed `product_errors` and `fraction_errors`."""
     errors: dict[str, list[str]] = {}
     if manufacture_date > first_fraction_date(fractions):
-        errors["manufacture_date"] = ["The product cannot be manufactured after it was infused."]
+        errors["manufacture_date"] = [gettext("The product cannot be manufactured after it was infused.")]
     if car_positive_percent == 0:
-        errors["car_positive_percent"] = ["A lot with no CAR⁺ cells cannot be infused."]
+        errors["car_positive_percent"] = [gettext("A lot with no CAR⁺ cells cannot be infused.")]
     elif cells_exceed_lot(cart_cells_infused=total_cells(fractions), total_viable_cells=total_viable_cells,
                           car_positive_percent=car_positive_percent):
         capacity = car_positive_viable_cells(total_viable_cells=total_viable_cells,
                                              car_positive_percent=car_positive_percent)
-        errors["cart_cells_infused"] = [f"More CAR⁺ cells infused than the lot holds ({capacity:,} CAR⁺ viable "
-                                        f"cells)."]
+        errors["cart_cells_infused"] = [gettext("More CAR⁺ cells infused than the lot holds (%(capacity)s CAR⁺ "
+                                                "viable cells).") % {"capacity": number_format(capacity,
+                                                                                               force_grouping=True)}]
     return errors

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crf.checks import SoftCheck, every_error_per_field
 from crf.services import audited_save, crf_child_rows_save, crf_record
@@ -35,6 +37,7 @@ from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
+from .rules import lazy_message
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -43,6 +46,18 @@ if TYPE_CHECKING:
 _BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
 _BEFORE_INFUSION = {PatientStatus.ENROLLED, PatientStatus.LYMPHODEPLETION}
 _NOT_ENROLLED = {PatientStatus.SCREENING, PatientStatus.SCREEN_FAILED}
+
+
+#: The forms an infusion weight is compared with (`_latest_earlier_weight`), as a message names them.
+WEIGHT_FORMS = {"lymphodepletion": gettext_lazy("lymphodepletion"), "baseline": gettext_lazy("baseline")}
+
+
+def agent_name(agent: str) -> str:
+    """An agent's name as a message shows it, in the reader's language (lower case in English)."""
+    try:
+        return lazy_message(rules.AGENT_NAMES[rules.Agent(agent)])
+    except (ValueError, KeyError):
+        return agent
 
 
 def day_label(study_day: int) -> str:
@@ -90,7 +105,7 @@ class DoseLine:
 
     @property
     def verdict_label(self) -> str:
-        return rules.DoseVerdict(self.verdict).label
+        return str(rules.DoseVerdict(self.verdict).label)
 
     @property
     def day_label(self) -> str:
@@ -129,15 +144,17 @@ def _lymphodepletion_hard_checks(
     errors: dict[str, list[str]] = {}
     protocol = patient.protocol
     if patient.status in _NOT_ENROLLED:
-        errors.setdefault("__all__", []).append("Only an enrolled patient can receive lymphodepletion.")
+        errors.setdefault("__all__", []).append(_("Only an enrolled patient can receive lymphodepletion."))
     if not within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
-        errors["weight_kg"] = [f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg."]
+        errors["weight_kg"] = [_weight_limits_message()]
     if not within_limits(value=height_cm, limits=HEIGHT_CM_LIMITS):
-        errors["height_cm"] = [f"Height must be between {HEIGHT_CM_LIMITS[0]} and {HEIGHT_CM_LIMITS[1]} cm."]
+        errors["height_cm"] = [_("Height must be between %(low)s and %(high)s cm.")
+                               % {"low": HEIGHT_CM_LIMITS[0], "high": HEIGHT_CM_LIMITS[1]}]
     if start_date < patient.consent_date:
-        errors["start_date"] = [f"Lymphodepletion cannot start before consent ({patient.consent_date:%Y-%m-%d})."]
+        errors["start_date"] = [_("Lymphodepletion cannot start before consent (%(date)s).")
+                                % {"date": f"{patient.consent_date:%Y-%m-%d}"}]
     if creatinine_clearance_ml_min is not None and not (0 < creatinine_clearance_ml_min < 1000):
-        errors["creatinine_clearance_ml_min"] = ["Creatinine clearance must be a positive number of mL/min."]
+        errors["creatinine_clearance_ml_min"] = [_("Creatinine clearance must be a positive number of mL/min.")]
     known = {(day, agent) for day in protocol.lymphodepletion_study_days for agent in protocol.lymphodepletion_regimen}
     seen = set()
     for dose in doses:
@@ -145,15 +162,17 @@ def _lymphodepletion_hard_checks(
         name = dose_field(study_day=dose.study_day, agent=dose.agent)
         if key not in known:
             errors.setdefault("doses", []).append(
-                f"Day {day_label(dose.study_day)} {dose.agent} is not a dose of this protocol's regimen."
+                _("Day %(day)s %(agent)s is not a dose of this protocol's regimen.")
+                % {"day": day_label(dose.study_day), "agent": dose.agent}
             )
         elif key in seen:
-            errors.setdefault("doses", []).append(f"Day {day_label(dose.study_day)} {dose.agent} is entered twice.")
+            errors.setdefault("doses", []).append(_("Day %(day)s %(agent)s is entered twice.")
+                                                  % {"day": day_label(dose.study_day), "agent": agent_name(dose.agent)})
         seen.add(key)
         if dose.administered_mg is not None and (not dose.administered_mg.is_finite() or dose.administered_mg < 0):
-            errors[name] = ["An administered dose cannot be negative."]
+            errors[name] = [_("An administered dose cannot be negative.")]
         if dose.administration_date is not None and dose.administration_date < patient.consent_date:
-            errors[day_date_field(study_day=dose.study_day)] = ["A dose cannot be given before consent."]
+            errors[day_date_field(study_day=dose.study_day)] = [_("A dose cannot be given before consent.")]
     if errors:
         raise ValidationError(errors)
 
@@ -193,34 +212,48 @@ def lymphodepletion_evaluate(
             renal_adjustment=planned_mg != plan.planned_mg, off_day=given_on is not None and given_on != plan.date,
         )
         lines.append(line)
-        where = f"Day {line.day_label} {plan.agent}"
+        # Messages shown in the reader's language and stored on the deviation in English (lazy_message).
+        where = lazy_message(gettext_lazy("Day %(day)s %(agent)s"), day=line.day_label,
+                             agent=agent_name(plan.agent))
         not_recommended = fludarabine and band is not None and band.not_recommended
         if not_recommended and administered:
             checks.append(SoftCheck(
                 rule="fludarabine_renal_not_recommended", field=line.field, severity="major",
-                message=(f"{where}: {administered} mg given with a {band.label if band else ''} "
-                         f"({creatinine_clearance_ml_min} mL/min): fludarabine is not recommended there. "
-                         f"A major deviation."),
+                message=lazy_message(gettext_lazy(
+                    "%(where)s: %(given)s mg given with a %(band)s (%(clearance)s mL/min): fludarabine is not "
+                    "recommended there. A major deviation."),
+                    where=where, given=administered, band=band.label if band else "",
+                    clearance=creatinine_clearance_ml_min),
                 value=f"{administered} mg",
             ))
         elif verdict == rules.DoseVerdict.MISSED and not not_recommended:
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_missed", field=line.field,
-                message=f"{where}: no dose recorded (plan {planned_mg} mg).", value="missed",
+                message=lazy_message(gettext_lazy("%(where)s: no dose recorded (plan %(planned)s mg)."),
+                                     where=where, planned=planned_mg),
+                value="missed",
             ))
         elif verdict == rules.DoseVerdict.OUTSIDE_TOLERANCE and not not_recommended:
-            adjusted = f" (renally adjusted from {plan.planned_mg} mg)" if line.renal_adjustment else ""
+            if line.renal_adjustment:
+                message = gettext_lazy(
+                    "%(where)s: %(given)s mg given, plan %(planned)s mg (renally adjusted from %(unadjusted)s mg) "
+                    "(%(percent)s %%), more than %(tolerance)s %% from the plan.")
+            else:
+                message = gettext_lazy("%(where)s: %(given)s mg given, plan %(planned)s mg (%(percent)s %%), more "
+                                       "than %(tolerance)s %% from the plan.")
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_tolerance", field=line.field,
-                message=(f"{where}: {administered} mg given, plan {planned_mg} mg{adjusted} "
-                         f"({line.deviation_percent:+} %), more than {tolerance.normalize():f} % from the plan."),
+                message=lazy_message(message, where=where, given=administered, planned=planned_mg,
+                                     unadjusted=plan.planned_mg, percent=f"{line.deviation_percent:+}",
+                                     tolerance=f"{tolerance.normalize():f}"),
                 value=f"{administered} mg",
             ))
         if line.off_day:
             checks.append(SoftCheck(
                 rule="lymphodepletion_dose_date", field=day_date_field(study_day=plan.study_day),
-                message=(f"{where}: given on {given_on:%Y-%m-%d}, but day {line.day_label} "
-                         f"is {plan.date:%Y-%m-%d}."),
+                message=lazy_message(gettext_lazy("%(where)s: given on %(given_on)s, but day %(day)s is %(date)s."),
+                                     where=where, given_on=f"{given_on:%Y-%m-%d}", day=line.day_label,
+                                     date=f"{plan.date:%Y-%m-%d}"),
                 value=f"{given_on:%Y-%m-%d}",
             ))
     return LymphodepletionEvaluation(bsa_m2=bsa, lines=lines, checks=checks)
@@ -275,12 +308,13 @@ def lymphodepletion_record(
     today = timezone.localdate()
     future = {}
     if start_date > today:
-        future["start_date"] = [f"The start date {start_date:%Y-%m-%d} is in the future."]
+        future["start_date"] = [_("The start date %(date)s is in the future.") % {"date": f"{start_date:%Y-%m-%d}"}]
     for line in evaluation.lines:
         if line.administration_date is not None and line.administration_date > today:
             future.setdefault(day_date_field(study_day=line.study_day), []).append(
-                f"Day {line.day_label} {line.agent}: given on {line.administration_date:%Y-%m-%d}, which is in the "
-                f"future. Record a dose once it is given.")
+                _("Day %(day)s %(agent)s: given on %(date)s, which is in the future. Record a dose once it is given.")
+                % {"day": line.day_label, "agent": agent_name(line.agent),
+                   "date": f"{line.administration_date:%Y-%m-%d}"})
     if future:
         raise ValidationError(future)
     infusion = Infusion.objects.filter(patient=patient, removed=False).first()
@@ -289,10 +323,11 @@ def lymphodepletion_record(
         last = max(given) if given else max(line.planned_date for line in evaluation.lines)
         if rules.infusion_too_early(infusion_date=infusion.infusion_date, last_lymphodepletion_date=last,
                                     min_gap_days=protocol.min_days_last_lymphodepletion_to_infusion):
-            raise ValidationError({"start_date": (
-                f"The last dose ({last:%Y-%m-%d}) would be less than "
-                f"{protocol.min_days_last_lymphodepletion_to_infusion} days before the recorded infusion "
-                f"({infusion.infusion_date:%Y-%m-%d}).")})
+            raise ValidationError({"start_date": _(
+                "The last dose (%(last)s) would be less than %(days)s days before the recorded infusion "
+                "(%(infusion)s).") % {"last": f"{last:%Y-%m-%d}",
+                                      "days": protocol.min_days_last_lymphodepletion_to_infusion,
+                                      "infusion": f"{infusion.infusion_date:%Y-%m-%d}"}})
     course = Lymphodepletion.objects.filter(patient=patient).first() or Lymphodepletion(
         patient=patient, protocol=protocol
     )
@@ -349,7 +384,7 @@ class InfusionEvaluation:
 
     @property
     def verdict_label(self) -> str:
-        return rules.CellDoseVerdict(self.verdict).label
+        return str(rules.CellDoseVerdict(self.verdict).label)
 
 
 def _latest_earlier_weight(*, patient: Patient, course: Lymphodepletion | None
@@ -373,12 +408,20 @@ def _weight_change_check(*, protocol: Protocol, weight_kg: Decimal, day_0: datet
     if not rules.weight_change_exceeds(weight_kg=weight_kg, earlier_weight_kg=earlier_kg, limit_percent=limit):
         return []
     change = rules.weight_change_percent(weight_kg=weight_kg, earlier_weight_kg=earlier_kg)
+    if change < 0:
+        message = gettext_lazy(
+            "The weight at infusion (%(weight)s kg on %(day_0)s) is %(change)s %% below the %(form)s weight "
+            "(%(earlier)s kg on %(earlier_date)s), more than the protocol's %(limit)s %%: the dose per kg rests on it.")
+    else:
+        message = gettext_lazy(
+            "The weight at infusion (%(weight)s kg on %(day_0)s) is %(change)s %% above the %(form)s weight "
+            "(%(earlier)s kg on %(earlier_date)s), more than the protocol's %(limit)s %%: the dose per kg rests on it.")
     return [SoftCheck(
         rule="infusion_weight_change", field="weight_kg",
-        message=(f"The weight at infusion ({weight_kg.normalize():f} kg on {day_0:%Y-%m-%d}) is {abs(change)} % "
-                 f"{'below' if change < 0 else 'above'} the {form} weight ({earlier_kg.normalize():f} kg on "
-                 f"{earlier_date:%Y-%m-%d}), more than the protocol's {limit.normalize():f} %: the dose per kg "
-                 f"rests on it."),
+        message=lazy_message(message, weight=f"{weight_kg.normalize():f}", day_0=f"{day_0:%Y-%m-%d}",
+                             change=abs(change), form=WEIGHT_FORMS.get(form, form),
+                             earlier=f"{earlier_kg.normalize():f}", earlier_date=f"{earlier_date:%Y-%m-%d}",
+                             limit=f"{limit.normalize():f}"),
         value=f"{weight_kg.normalize():f} kg")]
 
 
@@ -403,16 +446,19 @@ def infusion_cross_checks(*, patient: Patient, fractions: list[rules.InfusionFra
                                              last_day=protocol.lymphodepletion_last_day):
             checks.append(SoftCheck(
                 rule="lymphodepletion_schedule", field="infusion_date",
-                message=(f"The last lymphodepletion dose ({last:%Y-%m-%d}) is on day {(last - day_0).days} of "
-                         f"this infusion, not on days {protocol.lymphodepletion_first_day} to "
-                         f"{protocol.lymphodepletion_last_day}."),
+                message=lazy_message(gettext_lazy(
+                    "The last lymphodepletion dose (%(last)s) is on day %(day)s of this infusion, not on days "
+                    "%(first_day)s to %(last_day)s."),
+                    last=f"{last:%Y-%m-%d}", day=(last - day_0).days, first_day=protocol.lymphodepletion_first_day,
+                    last_day=protocol.lymphodepletion_last_day),
                 value=f"{day_0:%Y-%m-%d}"))
     spread = rules.fraction_spread_days(fractions)
     if spread > protocol.fraction_spread_max_days:
         checks.append(SoftCheck(
             rule="fraction_spread", field="infusion_date",
-            message=(f"The fractions of this infusion are spread over {spread} days, more than the protocol's "
-                     f"{protocol.fraction_spread_max_days}."),
+            message=lazy_message(gettext_lazy(
+                "The fractions of this infusion are spread over %(spread)s days, more than the protocol's "
+                "%(limit)s."), spread=spread, limit=protocol.fraction_spread_max_days),
             value=f"{spread} days"))
     return checks
 
@@ -432,12 +478,16 @@ def infusion_evaluate(
     )
     checks = []
     if verdict != rules.CellDoseVerdict.WITHIN_RANGE:
-        side = "below" if verdict == rules.CellDoseVerdict.BELOW_RANGE else "above"
+        if verdict == rules.CellDoseVerdict.BELOW_RANGE:
+            message = gettext_lazy("CAR-T dose %(dose)s ×10⁶ cells/kg is below the protocol's %(low)s–%(high)s "
+                                   "×10⁶ cells/kg.")
+        else:
+            message = gettext_lazy("CAR-T dose %(dose)s ×10⁶ cells/kg is above the protocol's %(low)s–%(high)s "
+                                   "×10⁶ cells/kg.")
         checks.append(SoftCheck(
             rule="cart_dose_range", field="cart_cells_infused",
-            message=(f"CAR-T dose {shown} ×10⁶ cells/kg is {side} the protocol's "
-                     f"{protocol.cart_dose_min_million_per_kg:.2f}–{protocol.cart_dose_max_million_per_kg:.2f}"
-                     f" ×10⁶ cells/kg."),
+            message=lazy_message(message, dose=shown, low=f"{protocol.cart_dose_min_million_per_kg:.2f}",
+                                 high=f"{protocol.cart_dose_max_million_per_kg:.2f}"),
             value=f"{shown} ×10⁶/kg",
         ))
     if patient is not None:
@@ -451,24 +501,30 @@ def infusion_evaluate(
     )
 
 
+def _weight_limits_message() -> str:
+    return _("Weight must be between %(low)s and %(high)s kg.") % {"low": WEIGHT_KG_LIMITS[0],
+                                                                    "high": WEIGHT_KG_LIMITS[1]}
+
+
 def _weight_errors(weight_kg: Decimal) -> dict[str, list[str]]:
     if weight_kg.is_finite() and within_limits(value=weight_kg, limits=WEIGHT_KG_LIMITS):
         return {}
-    return {"weight_kg": [f"Weight must be between {WEIGHT_KG_LIMITS[0]} and {WEIGHT_KG_LIMITS[1]} kg."]}
+    return {"weight_kg": [_weight_limits_message()]}
 
 
 def _lymphodepletion_gap_errors(*, patient: Patient, infusion_date: datetime.date) -> dict[str, list[str]]:
     """Lymphodepletion recorded, and its last dose at least the protocol's gap before day 0."""
     course = Lymphodepletion.objects.filter(patient=patient, removed=False).first()
     if course is None:
-        return {"infusion_date": ["Record lymphodepletion before the infusion."]}
+        return {"infusion_date": [_("Record lymphodepletion before the infusion.")]}
     last = lymphodepletion_last_dose_date(course)
     gap = patient.protocol.min_days_last_lymphodepletion_to_infusion
     if not rules.infusion_too_early(infusion_date=infusion_date, last_lymphodepletion_date=last, min_gap_days=gap):
         return {}
     earliest = rules.earliest_infusion_date(last_lymphodepletion_date=last, min_gap_days=gap)
-    return {"infusion_date": [f"The infusion must be at least {gap} days after the last lymphodepletion dose "
-                              f"({last:%Y-%m-%d}): {earliest:%Y-%m-%d} at the earliest."]}
+    return {"infusion_date": [_("The infusion must be at least %(gap)s days after the last lymphodepletion dose "
+                                "(%(last)s): %(earliest)s at the earliest.")
+                              % {"gap": gap, "last": f"{last:%Y-%m-%d}", "earliest": f"{earliest:%Y-%m-%d}"}]}
 
 
 def _infusion_hard_checks(
@@ -477,7 +533,7 @@ def _infusion_hard_checks(
     """The entries themselves first (a patient who may be infused, the weight, the lot, the fractions);
     once they hold, what they contradict (the lot's date and cells, the lymphodepletion)."""
     errors = every_error_per_field(
-        {"__all__": ["Only an enrolled patient can be infused."]} if patient.status in _NOT_ENROLLED else {},
+        {"__all__": [_("Only an enrolled patient can be infused.")]} if patient.status in _NOT_ENROLLED else {},
         _weight_errors(weight_kg),
         rules.product_errors(lot=product.lot, total_viable_cells=product.total_viable_cells,
                              viability_percent=product.viability_percent,
@@ -604,9 +660,9 @@ def infusion_correct(*, crf: Infusion, field: str, value: Any, by: User, reason:
     fractions = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused) for f in crf.fractions.all()]
     if field in ("infusion_date", "cart_cells_infused"):
         if len(fractions) != 1:
-            raise ValidationError({field: (
-                f"This infusion was given in {len(fractions)} fractions: correct the fraction concerned on the "
-                f"infusion form.")})
+            raise ValidationError({field: _(
+                "This infusion was given in %(number)s fractions: correct the fraction concerned on the infusion "
+                "form.") % {"number": len(fractions)}})
         single = fractions[0]
         fractions = [rules.InfusionFraction(
             value if field == "infusion_date" else single.infusion_date,
@@ -662,7 +718,7 @@ def infusion_fraction_remove(*, row: InfusionFraction, by: User, reason: str, ac
     others = [rules.InfusionFraction(f.infusion_date, f.cart_cells_infused)
               for f in infusion.fractions.all() if f.pk != row.pk]
     if not others:
-        raise ValidationError({"reason": (
+        raise ValidationError({"reason": _(
             "This is the infusion's only fraction: correct its date or cells on the infusion form instead.")})
     product = ProductEntry(lot=infusion.product_lot, manufacture_date=infusion.manufacture_date,
                            total_viable_cells=infusion.total_viable_cells,

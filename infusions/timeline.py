@@ -1,4 +1,6 @@
 """Lymphodepletion days and CAR-T fractions on the patient's timeline."""
+from django.utils.translation import gettext as _
+
 from patients.timeline import TimelineEvent
 
 from .models import Infusion, Lymphodepletion
@@ -6,7 +8,7 @@ from .rules import dose_million_cells_per_kg
 
 
 def _mg(value) -> str:
-    return "missed" if not value else f"{value.normalize():f} mg"
+    return _("missed") if not value else f"{value.normalize():f} mg"
 
 
 def timeline_events(patient) -> list[TimelineEvent]:
@@ -17,11 +19,14 @@ def timeline_events(patient) -> list[TimelineEvent]:
         for dose in course.doses.all():
             by_day.setdefault((dose.study_day, dose.administration_date or dose.planned_date), []).append(dose)
         for (study_day, date), doses in sorted(by_day.items()):
-            detail = "; ".join(
-                f"{dose.get_agent_display()} {_mg(dose.administered_mg)} (plan {_mg(dose.planned_mg)})"
+            detail = _("; ").join(
+                _("%(agent)s %(given)s (plan %(planned)s)") % {
+                    "agent": dose.get_agent_display(), "given": _mg(dose.administered_mg),
+                    "planned": _mg(dose.planned_mg)}
                 for dose in doses)
             events.append(TimelineEvent(
-                date=date, kind="lymphodepletion", label=f"Lymphodepletion day {study_day}", detail=detail,
+                date=date, kind="lymphodepletion", label=_("Lymphodepletion day %(day)s") % {"day": study_day},
+                detail=detail,
                 status=course.status, url=course.get_absolute_url(),
             ))
     infusion = Infusion.objects.filter(patient=patient, removed=False).prefetch_related("fractions").first()
@@ -29,11 +34,13 @@ def timeline_events(patient) -> list[TimelineEvent]:
         fractions = list(infusion.fractions.all())
         dose = dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
         for number, fraction in enumerate(fractions, start=1):
-            label = "CAR-T infusion" if len(fractions) == 1 else f"CAR-T fraction {number} of {len(fractions)}"
+            label = _("CAR-T infusion") if len(fractions) == 1 else _("CAR-T fraction %(number)s of %(total)s") % {
+                "number": number, "total": len(fractions)}
             fraction_dose = dose_million_cells_per_kg(cells_per_kg=fraction.cart_cells_infused / infusion.weight_kg)
             events.append(TimelineEvent(
                 date=fraction.infusion_date, kind="infusion", label=label,
-                detail=(f"{fraction_dose} ×10⁶ CAR⁺ cells/kg (total {dose} ×10⁶/kg, lot {infusion.product_lot})"),
+                detail=_("%(fraction_dose)s ×10⁶ CAR⁺ cells/kg (total %(dose)s ×10⁶/kg, lot %(lot)s)") % {
+                    "fraction_dose": fraction_dose, "dose": dose, "lot": infusion.product_lot},
                 status=infusion.status, url=infusion.get_absolute_url(),
             ))
     return events

@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from crf.checks import SoftChecksNotAcknowledged, errors_onto_form
 from crf.forms import crf_form_read_only
@@ -15,10 +17,10 @@ from patients.selectors import patient_for_user
 from trial.roles import can_enter_data, require_data_entry, visible_sites
 
 from . import services
-from .forms import InfusionForm, LymphodepletionForm, style
+from .forms import InfusionForm, LymphodepletionForm, agent_label, style
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
 
-PLANNED_DOSE_RULE = (
+PLANNED_DOSE_RULE = gettext_lazy(
     "Planned dose per day = mg/m² × BSA (Mosteller, rounded half up to 0.01 m²), rounded half up to the "
     "nearest whole mg; no dose banding or capping."
 )
@@ -34,7 +36,8 @@ def lymphodepletion_detail(request, study_id):
     return render(request, "infusions/lymphodepletion_detail.html", {
         "patient": patient, "course": course, "doses": course.doses.all() if course else [],
         "removed_doses": LymphodepletionDose.all_rows.filter(course=course, removed=True) if course else [],
-        "deviations": crf_deviations(course), "can_enter": can_enter_data(request.user, patient.site),
+        "deviations": _deviations_shown(crf_deviations(course)),
+        "can_enter": can_enter_data(request.user, patient.site),
         "rounding_rule": PLANNED_DOSE_RULE, "protocol": patient.protocol,
     })
 
@@ -76,7 +79,7 @@ def lymphodepletion_entry(request, study_id):
                 except ValidationError as error:
                     errors_onto_form(form, error)
                 else:
-                    messages.success(request, "Lymphodepletion saved.")
+                    messages.success(request, _("Lymphodepletion saved."))
                     return redirect("infusions:lymphodepletion_detail", patient.study_id)
     else:
         form = style(LymphodepletionForm(
@@ -95,7 +98,8 @@ def lymphodepletion_entry(request, study_id):
     return render(request, "infusions/lymphodepletion_form.html", {
         "patient": patient, "form": form, "course": course, "evaluation": evaluation, "rows": rows,
         "soft_checks": soft_checks, "rounding_rule": PLANNED_DOSE_RULE, "protocol": protocol,
-        "agents": form.agents, "lock_reason": crf_form_read_only(form, course or Lymphodepletion(patient=patient)),
+        "agents": [agent_label(agent) for agent in form.agents],
+        "lock_reason": crf_form_read_only(form, course or Lymphodepletion(patient=patient)),
     })
 
 
@@ -153,7 +157,7 @@ def infusion_detail(request, study_id):
     patient = patient_for_user(user=request.user, study_id=study_id)
     infusion = Infusion.objects.filter(patient=patient).prefetch_related("fractions").first()
     return render(request, "infusions/infusion_detail.html", {
-        "patient": patient, "infusion": infusion, "deviations": crf_deviations(infusion),
+        "patient": patient, "infusion": infusion, "deviations": _deviations_shown(crf_deviations(infusion)),
         "removed_fractions": InfusionFraction.all_rows.filter(infusion=infusion, removed=True) if infusion else [],
         "can_enter": can_enter_data(request.user, patient.site), "protocol": patient.protocol,
         "dose_million": services.rules.dose_million_cells_per_kg(cells_per_kg=infusion.dose_cells_per_kg)
@@ -193,7 +197,7 @@ def infusion_entry(request, study_id):
                 except ValidationError as error:
                     errors_onto_form(form, error, renamed=InfusionForm.SERVICE_FIELDS)
                 else:
-                    messages.success(request, "CAR-T infusion saved.")
+                    messages.success(request, _("CAR-T infusion saved."))
                     return redirect("infusions:cart_infusion_detail", patient.study_id)
     else:
         form = style(InfusionForm(initial=InfusionForm.initial_from(infusion) if infusion else {}, crf=infusion))
@@ -211,7 +215,7 @@ def infusion_entry(request, study_id):
     })
 
 
-VISITS_NOT_QUEUED = (
+VISITS_NOT_QUEUED = gettext_lazy(
     "The follow-up visits were not scheduled now because the task queue is unavailable; they will be scheduled "
     "automatically within minutes of its return. The infusion itself is saved."
 )
@@ -220,12 +224,45 @@ VISITS_NOT_QUEUED = (
 def _scheduling_message(request, queued: bool) -> None:
     """Told after the commit (the request's transaction), before the redirect is sent."""
     if queued:
-        messages.info(request, "The follow-up visits are being scheduled.")
+        messages.info(request, _("The follow-up visits are being scheduled."))
     else:
         messages.warning(request, VISITS_NOT_QUEUED)
 
 
 # --- protocol deviations ------------------------------------------------------------------
+
+#: What each soft check of these forms (and the visit-window check every dated form runs) is about. The page
+#: shows a deviation's rule by its code (the record's, as in the exports and the API); a language other than
+#: English names it in words, its catalogue translating the code (context "protocol deviation rule"). The
+#: deviation's stored message stays in English (the record) and is shown as stored. (The context is written
+#: out in each call: xgettext reads literals only.)
+RULE_CONTEXT = "protocol deviation rule"
+RULES_NAMED = (
+    pgettext_lazy("protocol deviation rule", "cart_dose_range"),
+    pgettext_lazy("protocol deviation rule", "infusion_weight_change"),
+    pgettext_lazy("protocol deviation rule", "lymphodepletion_schedule"),
+    pgettext_lazy("protocol deviation rule", "fraction_spread"),
+    pgettext_lazy("protocol deviation rule", "lymphodepletion_dose_missed"),
+    pgettext_lazy("protocol deviation rule", "lymphodepletion_dose_tolerance"),
+    pgettext_lazy("protocol deviation rule", "lymphodepletion_dose_date"),
+    pgettext_lazy("protocol deviation rule", "fludarabine_renal_not_recommended"),
+    pgettext_lazy("protocol deviation rule", "visit_window"),
+)
+
+
+def _deviations_shown(deviations):
+    deviations = list(deviations)
+    for deviation in deviations:
+        deviation_display(deviation)
+    return deviations
+
+
+def deviation_display(deviation) -> None:
+    """The deviation's form and rule as the reader sees them: the form's label (stored in English, marked for
+    the catalogues) and the rule (above) translated; the message, value and reason as stored."""
+    deviation.crf_label_display = _(deviation.crf_label) if deviation.crf_label else ""
+    deviation.rule_title = pgettext(RULE_CONTEXT, deviation.rule) if deviation.rule else ""
+
 
 
 @login_required
@@ -241,6 +278,8 @@ def deviation_list(request):
     if study_id:
         deviations = deviations.filter(patient__in=Patient.objects.by_study_id(study_id))
     page = Paginator(deviations, 50).get_page(request.GET.get("page"))
+    for deviation in page:
+        deviation_display(deviation)
     return render(request, "infusions/deviation_list.html", {
         "page": page, "sites": visible_sites(request.user), "site": site, "study_id": study_id,
     })

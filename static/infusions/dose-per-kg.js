@@ -2,13 +2,16 @@
 // user types. Without JavaScript "Calculate the dose" and Save compute it on the server
 // (infusions.rules.dose_million_cells_per_kg), and the server's value is the one saved and checked; this
 // follows the same rule — the sum of the fractions over the weight, rounded half up to 0.01 ×10⁶/kg — in
-// exact integer arithmetic, so the two agree to the last digit.
+// exact integer arithmetic, so the two agree to the last digit. Its words come from the page, in the page's
+// language (the output's data-text-* attributes, rendered by infusions/infusion_form.html): no catalogue here.
 document.addEventListener("DOMContentLoaded", () => {
   const output = document.getElementById("dose-per-kg");
   if (!output) return;
   const form = output.closest("form");
   const cellInputs = [...form.querySelectorAll("input[name^=fraction_][name$=_cells_million]")];
   const weightInput = form.elements.weight_kg;
+  const words = output.dataset;
+  const withRange = (message, range) => message.replace("%(range)s", range);
 
   // "240.5" → {n: 2405n, scale: 1}; null when empty, undefined when not a plain non-negative decimal.
   const decimal = (text) => {
@@ -35,7 +38,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const cells = cellInputs.map((input) => decimal(input.value)).filter((value) => value !== null);
     if (!weight || weight.n === 0n || !cells.length || cells.includes(undefined)
         || cells.some((value) => value.scale > 6)) {
-      show("— ×10⁶ cells/kg", "enter the weight and the cells infused");
+      show("— ×10⁶ cells/kg", words.textPrompt);
       return;
     }
     // Whole cells infused, then hundredths of ×10⁶ cells/kg rounded half up:
@@ -44,10 +47,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const numerator = totalCells * 100n * pow10(weight.scale);
     const denominator = weight.n * 1000000n;
     const dose = (2n * numerator + denominator) / (2n * denominator);
-    const text = `${dose / 100n}.${String(dose % 100n).padStart(2, "0")} ×10⁶ cells/kg`;
-    const low = hundredths(decimal(output.dataset.min)), high = hundredths(decimal(output.dataset.max));
-    const range = `protocol ${output.dataset.min}–${output.dataset.max}`;
-    show(text, dose < low ? `below range (${range})` : dose > high ? `above range (${range})` : `within range (${range})`);
+    const shown = `${dose / 100n}.${String(dose % 100n).padStart(2, "0")} ×10⁶ cells/kg`;
+    const low = hundredths(decimal(words.min)), high = hundredths(decimal(words.max));
+    const verdict = dose < low ? words.textBelow : dose > high ? words.textAbove : words.textWithin;
+    show(shown, withRange(verdict, words.textRange));
   };
   form.addEventListener("input", update);
   update();
