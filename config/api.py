@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from infusions.api import InfusionView, LymphodepletionView
-from laboratory.api import KineticsView, LaboratoryListCreate
+from laboratory.api import KineticsView, LaboratoryDetail, LaboratoryListCreate
 from monitoring.api import CrfRemoveView, CrfRowRemoveView, CrfSignView, DataQueryViewSet, OdmExportView
 from outcomes.api import (
     AnalysisCsvView,
@@ -41,6 +41,7 @@ urlpatterns = [
     path("patients/<str:study_id>/lymphodepletion/", LymphodepletionView.as_view(), name="patient-lymphodepletion"),
     path("patients/<str:study_id>/infusion/", InfusionView.as_view(), name="patient-infusion"),
     path("patients/<str:study_id>/labs/", LaboratoryListCreate.as_view(), name="patient-labs"),
+    path("patients/<str:study_id>/labs/<int:pk>/", LaboratoryDetail.as_view(), name="patient-lab"),
     path("patients/<str:study_id>/kinetics/", KineticsView.as_view(), name="patient-kinetics"),
     path("patients/<str:study_id>/visits/", PatientVisitsView.as_view(), name="patient-visits"),
     path("patients/<str:study_id>/response-assessments/", ResponseAssessmentListCreate.as_view(),

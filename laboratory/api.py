@@ -5,11 +5,12 @@ analyte's code)."""
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crf.forms import REASON_MAX_LENGTH
+from monitoring.serializers import CrfConflictSerializer
 from patients.models import Visit
 from patients.selectors import patient_for_user
 from trial.roles import can_enter_data
@@ -102,6 +103,60 @@ class LaboratoryListCreate(APIView):
             results=[ResultEntry(result["analyte"], result["value"], result["unit"]) for result in data["results"]],
             acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"])
         return Response(LaboratoryOutput(laboratory).data, status=status.HTTP_201_CREATED)
+
+
+class LaboratoryCorrectionInput(LaboratoryInput):
+    version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="The version of the draw you are correcting (as a GET answered it): a later save is not overwritten.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH,
+        help_text="Why the draw is corrected (kept on the audit trail; required once submitted), and why a failed "
+                  "soft check is accepted.")
+
+
+class LaboratoryDetail(APIView):
+    """One draw (GET) and its correction (PUT): the whole draw again, through the service the page uses."""
+
+    def _draw(self, request, study_id, pk, *, write=False) -> Laboratory:
+        patient = patient_for_user(user=request.user, study_id=study_id)
+        if write and not can_enter_data(request.user, patient.site):
+            raise PermissionDenied("Monitors and data managers cannot enter clinical data.")
+        draw = (Laboratory.objects.filter(pk=pk, patient=patient, removed=False).select_related("patient", "visit")
+                .prefetch_related("results").first())
+        if draw is None:
+            raise NotFound("No such laboratory draw for this patient.")
+        return draw
+
+    @extend_schema(responses=LaboratoryOutput)
+    def get(self, request, study_id, pk):
+        return Response(LaboratoryOutput(self._draw(request, study_id, pk)).data)
+
+    @extend_schema(request=LaboratoryCorrectionInput, responses={
+        200: LaboratoryOutput,
+        400: OpenApiResponse(description="Per-field messages (as POST), a missing `version` or `reason`."),
+        409: OpenApiResponse(CrfConflictSerializer, description="Based on a stale `version`: nothing saved."),
+    })
+    def put(self, request, study_id, pk):
+        draw = self._draw(request, study_id, pk, write=True)
+        incoming = LaboratoryCorrectionInput(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        if data.get("version") is None:
+            return Response({"version": [
+                "Send the version of the draw you are correcting (the `version` a GET answers), so that a change "
+                "saved by someone else since is not overwritten."]}, status=status.HTTP_400_BAD_REQUEST)
+        visit = draw.visit
+        if data.get("visit") is not None:
+            visit = Visit.objects.filter(pk=data["visit"], patient=draw.patient).first()
+            if visit is None:
+                return Response({"visit": ["No such visit for this patient."]}, status=status.HTTP_400_BAD_REQUEST)
+        laboratory_record(
+            patient=draw.patient, by=request.user, collection_date=data["collection_date"], laboratory=draw,
+            visit=visit, reason=data["reason"], version=data["version"],
+            results=[ResultEntry(result["analyte"], result["value"], result["unit"]) for result in data["results"]],
+            acknowledge_deviation=data["acknowledge_deviation"], deviation_reason=data["reason"])
+        return Response(LaboratoryOutput(self._draw(request, study_id, pk)).data)
 
 
 class SampleOutput(serializers.Serializer):

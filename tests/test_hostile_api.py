@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from crf.services import crf_save
 from infusions import services as infusion_services
 from infusions.models import LymphodepletionDose
+from laboratory.services import ResultEntry, laboratory_record
 from monitoring.models import DataQuery
 from monitoring.services import query_close, query_raise
 from tests.crfapp.models import SampleForm
@@ -157,6 +158,14 @@ API_CASES = {
         read=_read_listed("end-of-study")),
     ("post", "/api/v1/patients/{study_id}/labs/"): ApiCase(
         "coordinator", "infused", lambda ctx: LABS, _patient_path("labs"), read=_read_listed("labs")),
+    ("put", "/api/v1/patients/{study_id}/labs/{id}/"): ApiCase(
+        "coordinator", "labs",
+        lambda ctx: {**LABS, "version": 1, "reason": "Transcription error",
+                     "results": [{"analyte": "anc", "value": "0.6", "unit": "×10⁹/L"}]},
+        lambda ctx: f"/api/v1/patients/{ctx['patient'].study_id}/labs/{ctx['draw'].pk}/",
+        read=lambda ctx, client, answer: client.get(
+            f"/api/v1/patients/{ctx['patient'].study_id}/labs/{ctx['draw'].pk}/").json(),
+        changes=("laboratory.Laboratory",)),
     ("post", "/api/v1/queries/"): ApiCase(
         "monitor", "sample_form",
         lambda ctx: {"crf_code": "sample_form", "crf_id": ctx["crf"].pk, "field": "weight_kg", "text": "Weight?"},
@@ -217,8 +226,12 @@ def api_prepared(request, settings, api_client, protocol, site_sz, coordinator, 
     ctx["patients"] = [bystander]
     if case.state != "none":
         patient = PatientFactory(site=site_sz, protocol=protocol, subject_id="SZ-951", screening_number="SCR-SZ-951")
-        if case.state in ("infused", "sample_form"):
+        if case.state in ("infused", "sample_form", "labs"):
             patient = infuse(patient, by=coordinator, day_0=INFUSED_ON)
+        if case.state == "labs":
+            ctx["draw"] = laboratory_record(
+                patient=patient, by=coordinator, collection_date=datetime.date.fromisoformat(LABS["collection_date"]),
+                results=[ResultEntry(r["analyte"], Decimal(r["value"]), r["unit"]) for r in LABS["results"]])
         ctx["patient"] = patient
         ctx["patients"].append(patient)
         if case.state == "lymphodepleted":
