@@ -1,6 +1,7 @@
 """/api/v1/: response assessments and follow-up of a patient, the endpoints and analysis.csv."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -57,14 +58,15 @@ class PatientCrfListCreate(GenericAPIView):
     def post(self, request, study_id):
         patient = self.get_patient()
         if not can_enter_data(request.user, patient.site):
-            raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+            raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         visit = None
         if code := serializer.validated_data.get("visit"):
             visit = Visit.objects.filter(patient=patient, definition__code=code).first()
             if visit is None:
-                raise ValidationError({"visit": [f"This patient has no scheduled visit {code}."]})
+                raise ValidationError({"visit": [gettext("This patient has no scheduled visit %(code)s.") % {
+                    "code": code}]})
         crf = type(self).save_service(
             patient=patient, values=serializer.crf_values(), by=request.user, visit=visit,
             acknowledge_deviation=serializer.validated_data["acknowledge_deviation"],
@@ -111,7 +113,7 @@ class EndOfStudyListCreate(PatientCrfListCreate):
 def _endpoint_query(request) -> dict:
     """``censor_at_hsct`` and ``cutoff`` (default today) of a user who may read the endpoints; 400 if bad."""
     if not can_view_endpoints(request.user):
-        raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
+        raise PermissionDenied(gettext("The endpoints are for investigators, monitors and data managers."))
     query = EndpointsQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     return {"censor_at_hsct": query.validated_data["censor_at_hsct"], "cutoff": query.validated_data["cutoff"]}

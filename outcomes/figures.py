@@ -9,6 +9,9 @@ endpoints cannot disagree. (lifelines' own ``add_at_risk_counts`` counts the
 patients still at risk *after* the tick, which differs from the summaries'
 "time >= t" whenever a patient's time falls on a tick, such as a death on
 day 0.)
+
+Every text on a figure (titles, axes, legends, the at-risk table) is translated when the figure is drawn, in the
+active language (docs/i18n.md), never at import; trial.figures sets the fonts for Latin and Chinese.
 """
 
 import io
@@ -18,6 +21,7 @@ from datetime import date
 import matplotlib
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -53,7 +57,7 @@ def kaplan_meier_figure(
     title: str,
     *,
     format: str = "png",
-    xlabel: str = "Months since CAR-T infusion",
+    xlabel: str | None = None,
 ) -> bytes:
     """Return Kaplan-Meier curves with censor marks and a numbers-at-risk table.
 
@@ -66,9 +70,10 @@ def kaplan_meier_drawing(
     curves: Mapping[str, tuple[Sequence[float], Sequence[bool]]],
     title: str,
     *,
-    xlabel: str = "Months since CAR-T infusion",
+    xlabel: str | None = None,
 ) -> Figure:
-    """Return the figure ``kaplan_meier_figure`` renders (each curve's line has gid ``curve-<row>``)."""
+    """Return the figure ``kaplan_meier_figure`` renders (each curve's line has gid ``curve-<row>``); ``xlabel``
+    defaults to months since the infusion, in the active language."""
     figure, axes, table = _figure_with_at_risk_table(rows=len(curves))
     for row, (label, (times, events)) in enumerate(curves.items()):
         if len(times) == 0:
@@ -88,7 +93,7 @@ def kaplan_meier_drawing(
             marker=CENSOR_MARKER,
             color=colour,
         )
-    axes.set_ylabel("Probability")
+    axes.set_ylabel(gettext("Probability"))
     _draw_at_risk_table(table, {label: times for label, (times, _events) in curves.items()})
     _finish(axes, title=title, xlabel=xlabel)
     return figure
@@ -100,7 +105,7 @@ def cumulative_incidence_figure(
     title: str,
     *,
     format: str = "png",
-    at_risk_label: str = "All patients",
+    at_risk_label: str | None = None,
 ) -> bytes:
     """Return the cumulative incidence of relapse, with death without relapse beside it.
 
@@ -113,22 +118,22 @@ def cumulative_incidence_figure(
 
 
 def cumulative_incidence_drawing(
-    times: Sequence[float], event_codes: Sequence[int], title: str, *, at_risk_label: str = "All patients"
+    times: Sequence[float], event_codes: Sequence[int], title: str, *, at_risk_label: str | None = None
 ) -> Figure:
     """Return the figure ``cumulative_incidence_figure`` renders (lines: gid ``curve-relapse``, ``curve-death``)."""
     figure, axes, table = _figure_with_at_risk_table(rows=1)
     if len(times):
         for code, label, gid in (
-            (EventCode.EVENT, "Relapse", "curve-relapse"),
-            (EventCode.COMPETING_EVENT, "Death without relapse", "curve-death"),
+            (EventCode.EVENT, gettext("Relapse"), "curve-relapse"),
+            (EventCode.COMPETING_EVENT, gettext("Death without relapse"), "curve-death"),
         ):
             fitter = aalen_johansen_fitter(times, event_codes, event_of_interest=code)
             _plot_step_curve(
                 axes, fitter.cumulative_density_.iloc[:, 0], fitter.confidence_interval_, label=label,
                 gid=gid,
             )
-    axes.set_ylabel("Cumulative incidence")
-    _draw_at_risk_table(table, {at_risk_label: times})
+    axes.set_ylabel(gettext("Cumulative incidence"))
+    _draw_at_risk_table(table, {at_risk_label or gettext("All patients"): times})
     _finish(axes, title=title)
     return figure
 
@@ -163,12 +168,12 @@ def swimmer_drawing(courses: Sequence[PatientCourse], as_of: date) -> Figure:
         "CRi": dict(
             marker="o", color="tab:green", markerfacecolor="none", label=Response.CRI.value
         ),
-        "relapse": dict(marker="v", color="tab:red", label="Relapse"),
-        "hsct": dict(marker="D", color="tab:purple", label="Allogeneic HSCT"),
-        "death": dict(marker="X", color="black", label="Death"),
-        "ongoing": dict(marker=">", color="tab:blue", label="Follow-up ongoing"),
+        "relapse": dict(marker="v", color="tab:red", label=gettext("Relapse")),
+        "hsct": dict(marker="D", color="tab:purple", label=gettext("Allogeneic HSCT")),
+        "death": dict(marker="X", color="black", label=gettext("Death")),
+        "ongoing": dict(marker=">", color="tab:blue", label=gettext("Follow-up ongoing")),
         "lost": dict(
-            marker="|", markeredgewidth=2, color="dimgray", label="Lost to follow-up"
+            marker="|", markeredgewidth=2, color="dimgray", label=gettext("Lost to follow-up")
         ),
     }
     for row, course in enumerate(courses):
@@ -196,15 +201,17 @@ def swimmer_drawing(courses: Sequence[PatientCourse], as_of: date) -> Figure:
     longest_days = max((_followed_days(c, as_of) for c in courses), default=0)
     axes.set_xlim(0, max(FOLLOW_UP_MONTHS, longest_days / MONTH_DAYS) + 1)
     axes.set_xticks(AT_RISK_MONTHS)
-    axes.set_xlabel("Months since CAR-T infusion")
+    axes.set_xlabel(gettext("Months since CAR-T infusion"))
     figure.legend(
         handles=[Line2D([], [], linestyle="none", **style) for style in markers.values()],
         loc="outside right upper",
         fontsize="small",
     )
-    title = f"Patient follow-up as of {as_of.isoformat()}"
     if len(infused) > len(courses):
-        title += f": the {len(courses)} most recently infused of {len(infused):,} patients"
+        title = gettext("Patient follow-up as of %(date)s: the %(shown)s most recently infused of %(total)s "
+                        "patients") % {"date": as_of.isoformat(), "shown": len(courses), "total": f"{len(infused):,}"}
+    else:
+        title = gettext("Patient follow-up as of %(date)s") % {"date": as_of.isoformat()}
     axes.set_title(title)
     return figure
 
@@ -260,19 +267,19 @@ def _draw_at_risk_table(table: Axes, times_by_label: Mapping[str, Sequence[float
                        gid=f"at-risk-{row}-{month}")
     table.set_yticks(range(len(labels)), labels, fontsize="small")
     table.set_ylim(len(labels) - 0.5, -0.5)
-    table.set_title("Number at risk", loc="left", fontsize="small")
+    table.set_title(gettext("Number at risk"), loc="left", fontsize="small")
     table.tick_params(bottom=False, labelbottom=False, left=False, pad=15)
     for spine in table.spines.values():
         spine.set_visible(False)
 
 
-def _finish(axes: Axes, *, title: str, xlabel: str = "Months since CAR-T infusion") -> None:
+def _finish(axes: Axes, *, title: str, xlabel: str | None = None) -> None:
     axes.set_title(title)
     axes.set_ylim(0, 1.02)
     axes.set_xlim(0, FOLLOW_UP_MONTHS + 1)
     axes.set_xticks(AT_RISK_MONTHS)
     axes.tick_params(labelbottom=True)
-    axes.set_xlabel(xlabel)
+    axes.set_xlabel(xlabel or gettext("Months since CAR-T infusion"))
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="best")
 

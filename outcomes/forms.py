@@ -4,6 +4,8 @@ Forms only collect and shape input: the services derive the response, run
 the hard and soft checks and save.
 """
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm as BaseCrfEntryForm
 
@@ -19,7 +21,7 @@ class NullBooleanChoice(forms.NullBooleanSelect):
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.choices = [("unknown", "Not assessed"), ("true", "Yes"), ("false", "No")]
+        self.choices = [("unknown", _("Not assessed")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class CrfEntryForm(BaseCrfEntryForm, forms.ModelForm):
@@ -64,7 +66,7 @@ class ResponseAssessmentForm(CrfEntryForm):
         except ValueError:
             missing = []  # a percentage out of range: the model's validator names the field
         for name in missing:
-            self.add_error(name, "The marrow is in remission: enter this count to tell CR from CRi.")
+            self.add_error(name, gettext("The marrow is in remission: enter this count to tell CR from CRi."))
         return cleaned
 
 
@@ -94,10 +96,10 @@ class EndpointsQueryForm(forms.Form):
     """The endpoints page's choices: the data cut-off (default today) and censoring at HSCT."""
 
     cutoff = forms.DateField(
-        label="Data cut-off", required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT,
-        help_text="Data dated after it are ignored; follow-up is censored at it. Empty: today.",
+        label=_("Data cut-off"), required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT,
+        help_text=_("Data dated after it are ignored; follow-up is censored at it. Empty: today."),
     )
-    censor_at_hsct = forms.BooleanField(label="Censor at allogeneic HSCT", required=False)
+    censor_at_hsct = forms.BooleanField(label=_("Censor at allogeneic HSCT"), required=False)
 
     def __init__(self, data, *, today):
         super().__init__(data)

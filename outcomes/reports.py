@@ -1,10 +1,14 @@
 """The endpoints with their figures, for the page, the PNG view and the PDF export."""
 import base64
 import datetime
+import re
 
 from django.core.cache import cache
 from django.db import connection
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from trial.models import Protocol, Site, VisitDefinition
@@ -15,43 +19,44 @@ from .models import FollowUp, ResponseAssessment
 from .selectors import patient_courses
 from .statistics import Endpoint, PatientCourse, Population
 
+# Labels are lazy: the page, the PDF and the figures show them in the reader's language.
 FIGURES = {
-    "survival": "Overall, event-free and leukemia-free survival",
-    "relapse": "Cumulative incidence of relapse among responders",
-    "remission": "Duration of remission",
-    "swimmer": "Each patient's course",
+    "survival": _("Overall, event-free and leukemia-free survival"),
+    "relapse": _("Cumulative incidence of relapse among responders"),
+    "remission": _("Duration of remission"),
+    "swimmer": _("Each patient's course"),
 }
 
 ENDPOINT_LABELS = {
-    Endpoint.OVERALL_SURVIVAL: "Overall survival",
-    Endpoint.EVENT_FREE_SURVIVAL: "Event-free survival",
-    Endpoint.LEUKEMIA_FREE_SURVIVAL: "Leukemia-free survival",
-    Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE: "Cumulative incidence of relapse",
-    Endpoint.DURATION_OF_REMISSION: "Duration of remission",
+    Endpoint.OVERALL_SURVIVAL: _("Overall survival"),
+    Endpoint.EVENT_FREE_SURVIVAL: _("Event-free survival"),
+    Endpoint.LEUKEMIA_FREE_SURVIVAL: _("Leukemia-free survival"),
+    Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE: _("Cumulative incidence of relapse"),
+    Endpoint.DURATION_OF_REMISSION: _("Duration of remission"),
 }
 
 POPULATION_LABELS = {
-    Population.ALL_INFUSED: "All infused (ITT)",
-    Population.RESPONDERS: "Responders (CR/CRi at 1 month)",
+    Population.ALL_INFUSED: _("All infused (ITT)"),
+    Population.RESPONDERS: _("Responders (CR/CRi at 1 month)"),
 }
 
 # The definitions the page and the PDF show (docs/statistics.md says the same at length).
 DEFINITIONS = [
-    ("1-month response", "The response assessment closest to the primary-assessment day inside its visit "
+    (_("1-month response"), _("The response assessment closest to the primary-assessment day inside its visit "
      "window. CR and MRD-negative CR rates count every infused patient whose window has closed (ITT: no "
      "assessment counts as no response); a patient alive, not yet assessed and whose window closes after the "
-     "cut-off is pending, outside the denominator."),
-    (ENDPOINT_LABELS[Endpoint.OVERALL_SURVIVAL], "All infused; from infusion to death from any cause."),
-    (ENDPOINT_LABELS[Endpoint.EVENT_FREE_SURVIVAL], "All infused; from infusion to the first of: no CR/CRi at "
-     "the 1-month assessment (treatment failure, an event on day 0), relapse, death."),
-    (ENDPOINT_LABELS[Endpoint.LEUKEMIA_FREE_SURVIVAL], "Patients in CR/CRi at the 1-month assessment; from "
-     "infusion to relapse or death in remission."),
-    (ENDPOINT_LABELS[Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE], "The same responders; from infusion to relapse, "
-     "with death in remission as the competing event (Aalen–Johansen)."),
-    (ENDPOINT_LABELS[Endpoint.DURATION_OF_REMISSION], "The same responders; from the first CR/CRi to relapse "
-     "or death."),
-    ("Censoring", "At the last contact, or at the data cut-off for a patient seen after it; data dated after "
-     "the cut-off are ignored. The HSCT analysis also censors at allogeneic HSCT before the event."),
+     "cut-off is pending, outside the denominator.")),
+    (ENDPOINT_LABELS[Endpoint.OVERALL_SURVIVAL], _("All infused; from infusion to death from any cause.")),
+    (ENDPOINT_LABELS[Endpoint.EVENT_FREE_SURVIVAL], _("All infused; from infusion to the first of: no CR/CRi at "
+     "the 1-month assessment (treatment failure, an event on day 0), relapse, death.")),
+    (ENDPOINT_LABELS[Endpoint.LEUKEMIA_FREE_SURVIVAL], _("Patients in CR/CRi at the 1-month assessment; from "
+     "infusion to relapse or death in remission.")),
+    (ENDPOINT_LABELS[Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE], _("The same responders; from infusion to "
+     "relapse, with death in remission as the competing event (Aalen–Johansen).")),
+    (ENDPOINT_LABELS[Endpoint.DURATION_OF_REMISSION], _("The same responders; from the first CR/CRi to relapse "
+     "or death.")),
+    (_("Censoring"), _("At the last contact, or at the data cut-off for a patient seen after it; data dated "
+     "after the cut-off are ignored. The HSCT analysis also censors at allogeneic HSCT before the event.")),
 ]
 
 # What the endpoint tables list, shared by the page and the PDF.
@@ -169,10 +174,14 @@ def endpoint_cache_refresh(*, cutoff: datetime.date) -> int:
 
 
 def figure_bytes_for(*, user, name: str, censor_at_hsct: bool, cutoff: datetime.date) -> bytes:
-    """figure_bytes for the patients ``user`` may see, from the cache when the data has not changed."""
+    """figure_bytes for the patients ``user`` may see, from the cache when the data has not changed. A figure
+    carries text (titles, axes, legends), so it is cached per language: a reader never gets a figure drawn in
+    another language. (The endpoints' numbers are cached once for every language.)"""
     view = _user_view(user)
+    language = translation.get_language() or "none"
     return _cached(
-        _cache_key("figure", view["version"], view["scope"], name, int(censor_at_hsct), cutoff.isoformat()),
+        _cache_key("figure", view["version"], view["scope"], name, int(censor_at_hsct), cutoff.isoformat(),
+                   language),
         lambda: figure_bytes(courses=statistics.at_cutoff(_courses(**view), cutoff), name=name,
                              censor_at_hsct=censor_at_hsct, cutoff=cutoff),
     )
@@ -192,28 +201,47 @@ def figure_bytes(
 
 def figure_drawing(*, courses: list[PatientCourse], name: str, censor_at_hsct: bool, cutoff: datetime.date):
     """The matplotlib figure of a curve figure ("survival", "relapse" or "remission"), before rendering."""
-    suffix = f" (data cut-off {cutoff.isoformat()}"
-    suffix += ", censored at allogeneic HSCT)" if censor_at_hsct else ")"
+    # Drawn in the active language (the caller's request), never at import.
+    if name not in FIGURES or name == "swimmer":
+        raise KeyError(name)
+    values = {"title": FIGURES[name], "cutoff": cutoff.isoformat()}
+    if censor_at_hsct:
+        title = gettext("%(title)s (data cut-off %(cutoff)s, censored at allogeneic HSCT)") % values
+    else:
+        title = gettext("%(title)s (data cut-off %(cutoff)s)") % values
 
     def curve(endpoint: Endpoint) -> tuple[list[int], list[int]]:
         return statistics.event_data(courses, endpoint, censor_at_hsct=censor_at_hsct)
 
     def label(endpoint: Endpoint) -> str:
-        population = statistics.ENDPOINT_POPULATION[endpoint]
-        return f"{ENDPOINT_LABELS[endpoint]} ({'responders' if population is Population.RESPONDERS else 'all infused'})"
+        if statistics.ENDPOINT_POPULATION[endpoint] is Population.RESPONDERS:
+            return gettext("%(endpoint)s (responders)") % {"endpoint": ENDPOINT_LABELS[endpoint]}
+        return gettext("%(endpoint)s (all infused)") % {"endpoint": ENDPOINT_LABELS[endpoint]}
 
     if name == "survival":
         endpoints = (Endpoint.OVERALL_SURVIVAL, Endpoint.EVENT_FREE_SURVIVAL, Endpoint.LEUKEMIA_FREE_SURVIVAL)
-        return figures.kaplan_meier_drawing({label(e): curve(e) for e in endpoints}, FIGURES[name] + suffix)
+        return figures.kaplan_meier_drawing({label(e): curve(e) for e in endpoints}, title)
     if name == "relapse":
         times, codes = curve(Endpoint.CUMULATIVE_INCIDENCE_OF_RELAPSE)
-        return figures.cumulative_incidence_drawing(times, codes, FIGURES[name] + suffix, at_risk_label="Responders")
-    if name == "remission":
-        return figures.kaplan_meier_drawing(
-            {label(Endpoint.DURATION_OF_REMISSION): curve(Endpoint.DURATION_OF_REMISSION)},
-            FIGURES[name] + suffix, xlabel="Months since the first CR/CRi",
-        )
-    raise KeyError(name)
+        return figures.cumulative_incidence_drawing(times, codes, title, at_risk_label=gettext("Responders"))
+    return figures.kaplan_meier_drawing(  # "remission"
+        {label(Endpoint.DURATION_OF_REMISSION): curve(Endpoint.DURATION_OF_REMISSION)},
+        title, xlabel=gettext("Months since the first CR/CRi"),
+    )
+
+
+def page_footer_css() -> str:
+    """The PDF's "Page 1 of 3" as a CSS ``content`` value, in the active language: one sentence for the
+    translator, with the page counters put where the language puts the numbers."""
+    sentence = gettext("Page %(page)s of %(pages)s")
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    # re.split with a group: the text between the placeholders at even indexes, the counters' names at odd ones.
+    pieces = re.split(r"%\((pages?)\)s", sentence)
+    return " ".join(f"counter({piece})" if index % 2 else quoted(piece)
+                    for index, piece in enumerate(pieces) if index % 2 or piece)
 
 
 def endpoints_pdf(
@@ -234,6 +262,6 @@ def endpoints_pdf(
     images = {name: "data:image/png;base64," + base64.b64encode(image(name)).decode("ascii") for name in FIGURES}
     html = render_to_string("outcomes/endpoints_pdf.html", {
         **TABLE_CONTEXT, **context, "endpoints": endpoints, "images": images, "figure_titles": FIGURES,
-        "censor_at_hsct": censor_at_hsct, "cutoff": cutoff,
+        "censor_at_hsct": censor_at_hsct, "cutoff": cutoff, "page_footer_css": page_footer_css(),
     })
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()

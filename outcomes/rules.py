@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crf.checks import first_error_per_field
@@ -180,15 +181,17 @@ def mrd_verdict(
     if genetic_aberration_detected:
         return MrdVerdict(False, "")
     if mrd_flow_percent is None:
-        return MrdVerdict(None, "Flow MRD not done.")
+        return MrdVerdict(None, gettext("Flow MRD not done."))
     if _decimal(mrd_flow_percent) >= threshold:
         return MrdVerdict(False, "")
     if mrd_assay_sensitivity_percent is None:
-        return MrdVerdict(None, f"Assay sensitivity not recorded: MRD-negative needs an assay sensitive to "
-                                f"{MRD_NEGATIVE_THRESHOLD_PERCENT} % or finer.")
+        return MrdVerdict(None, gettext("Assay sensitivity not recorded: MRD-negative needs an assay sensitive to "
+                                        "%(threshold)s %% or finer.") % {"threshold": MRD_NEGATIVE_THRESHOLD_PERCENT})
     if _decimal(mrd_assay_sensitivity_percent) > threshold:
-        return MrdVerdict(None, f"Assay sensitivity {_decimal(mrd_assay_sensitivity_percent).normalize():f} % is "
-                                f"coarser than {MRD_NEGATIVE_THRESHOLD_PERCENT} %: below-threshold cannot be shown.")
+        return MrdVerdict(None, gettext(
+            "Assay sensitivity %(sensitivity)s %% is coarser than %(threshold)s %%: below-threshold cannot be "
+            "shown.") % {"sensitivity": f"{_decimal(mrd_assay_sensitivity_percent).normalize():f}",
+                         "threshold": MRD_NEGATIVE_THRESHOLD_PERCENT})
     return MrdVerdict(True, "")
 
 
@@ -271,7 +274,8 @@ def data_cutoff_error(cutoff: date, *, today: date) -> str | None:
     yet) and censor nobody at it: the analysis would claim data it has not got.
     """
     if cutoff > today:
-        return f"The data cut-off ({cutoff:%Y-%m-%d}) cannot be after today ({today:%Y-%m-%d})."
+        return gettext("The data cut-off (%(cutoff)s) cannot be after today (%(today)s).") % {
+            "cutoff": f"{cutoff:%Y-%m-%d}", "today": f"{today:%Y-%m-%d}"}
     return None
 
 
@@ -322,11 +326,12 @@ def follow_up_date_range_errors(
         if value is None:
             continue
         if today is not None and value > today:
-            errors[name] = f"This date ({value:%Y-%m-%d}) is in the future."
+            errors[name] = gettext("This date (%(date)s) is in the future.") % {"date": f"{value:%Y-%m-%d}"}
         elif value < infusion_date:
-            errors[name] = f"This date is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
+            errors[name] = gettext("This date is before the CAR-T infusion (%(date)s).") % {
+                "date": f"{infusion_date:%Y-%m-%d}"}
         elif name != "contact_date" and value > contact_date:
-            errors[name] = "This date is after the contact date: it cannot have been reported yet."
+            errors[name] = gettext("This date is after the contact date: it cannot have been reported yet.")
     return errors
 
 
@@ -334,11 +339,11 @@ def follow_up_status_errors(*, status: str, relapse_date: date | None, death_dat
     """Relapsed and dead need their date; a death date needs the status Dead."""
     errors: dict[str, str] = {}
     if status == "relapsed" and relapse_date is None:
-        errors["relapse_date"] = "Give the date of the relapse."
+        errors["relapse_date"] = gettext("Give the date of the relapse.")
     if status == "dead" and death_date is None:
-        errors["death_date"] = "Give the date of death."
+        errors["death_date"] = gettext("Give the date of death.")
     if status != "dead" and death_date is not None:
-        errors["status"] = "A death date is given: the status must be Dead."
+        errors["status"] = gettext("A death date is given: the status must be Dead.")
     return errors
 
 
@@ -352,11 +357,14 @@ def death_date_order_errors(
         return {}
     first_relapse = min((day for day in relapse_dates if day is not None), default=None)
     if first_relapse is not None and death_date < first_relapse:
-        return {"death_date": f"The death date is before the relapse ({first_relapse:%Y-%m-%d})."}
+        return {"death_date": gettext("The death date is before the relapse (%(date)s).") % {
+            "date": f"{first_relapse:%Y-%m-%d}"}}
     if hsct_date is not None and death_date < hsct_date:
-        return {"death_date": f"The death date is before the HSCT ({hsct_date:%Y-%m-%d})."}
+        return {"death_date": gettext("The death date is before the HSCT (%(date)s).") % {
+            "date": f"{hsct_date:%Y-%m-%d}"}}
     if recorded_death_date is not None and death_date != recorded_death_date:
-        return {"death_date": f"A death on {recorded_death_date:%Y-%m-%d} is already recorded for this patient."}
+        return {"death_date": gettext("A death on %(date)s is already recorded for this patient.") % {
+            "date": f"{recorded_death_date:%Y-%m-%d}"}}
     return {}
 
 
@@ -367,7 +375,8 @@ def after_recorded_death_errors(
     if recorded_death_date is None:
         return {}
     return {
-        name: f"This date is after the patient's recorded death ({recorded_death_date:%Y-%m-%d})."
+        name: gettext("This date is after the patient's recorded death (%(date)s).") % {
+            "date": f"{recorded_death_date:%Y-%m-%d}"}
         for name, value in (("relapse_date", relapse_date), ("hsct_date", hsct_date))
         if value is not None and value > recorded_death_date
     }

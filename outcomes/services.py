@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from crf.checks import visit_window_check
 from crf.models import crf_model
@@ -57,13 +58,13 @@ DEATH_DATE_FIELD = {"follow_up": "death_date", "adverse_events": "death_date", "
 
 def _infusion_date_or_error(patient: Patient) -> datetime.date:
     if patient.infusion_date is None:
-        raise ValidationError("This patient has not been infused: there is nothing to assess yet.")
+        raise ValidationError(gettext("This patient has not been infused: there is nothing to assess yet."))
     return patient.infusion_date
 
 
 def _check_visit(*, patient: Patient, visit: Visit | None) -> None:
     if visit is not None and visit.patient_id != patient.pk:
-        raise ValidationError({"visit": "This visit belongs to another patient."})
+        raise ValidationError({"visit": gettext("This visit belongs to another patient.")})
 
 
 # Response assessments --------------------------------------------------------
@@ -103,7 +104,15 @@ def response_assessment_derive(
 
 
 def response_mrd_reason(values: dict[str, Any]) -> str:
-    """Why MRD is not evaluable for these values ("" when it is negative or positive): `rules.mrd_verdict`."""
+    """Why MRD is not evaluable for these values ("" when it is negative or positive): `rules.mrd_verdict`.
+    Stored on the assessment (`mrd_reason`), so in English whatever the language of the request; the pages
+    show `response_mrd_reason_display`."""
+    with translation.override("en-gb"):
+        return response_mrd_reason_display(values)
+
+
+def response_mrd_reason_display(values: dict[str, Any]) -> str:
+    """`response_mrd_reason` in the active language, for a person to read."""
     try:
         return mrd_verdict(
             mrd_flow_percent=values.get("mrd_flow_percent"),
@@ -122,15 +131,19 @@ def _response_assessment_hard_checks(*, patient: Patient, assessment: ResponseAs
         return
     errors = {}
     if on > timezone.localdate():
-        errors["assessment_date"] = f"The assessment date {on:%Y-%m-%d} is in the future."
+        errors["assessment_date"] = gettext("The assessment date %(date)s is in the future.") % {
+            "date": f"{on:%Y-%m-%d}"}
     elif on < patient.consent_date:
-        errors["assessment_date"] = f"The assessment is before consent ({patient.consent_date:%Y-%m-%d})."
+        errors["assessment_date"] = gettext("The assessment is before consent (%(date)s).") % {
+            "date": f"{patient.consent_date:%Y-%m-%d}"}
     elif on < infusion_date:
-        errors["assessment_date"] = f"The assessment is before the CAR-T infusion ({infusion_date:%Y-%m-%d})."
+        errors["assessment_date"] = gettext("The assessment is before the CAR-T infusion (%(date)s).") % {
+            "date": f"{infusion_date:%Y-%m-%d}"}
     else:
         death = patient_death(patient)
         if death is not None and on > death.death_date:
-            errors["assessment_date"] = f"The assessment is after the patient's death ({death.death_date:%Y-%m-%d})."
+            errors["assessment_date"] = gettext("The assessment is after the patient's death (%(date)s).") % {
+                "date": f"{death.death_date:%Y-%m-%d}"}
     if errors:
         raise ValidationError(errors)
 
@@ -157,7 +170,7 @@ def response_assessment_save(
     if assessment is None:
         assessment = ResponseAssessment(patient=patient, protocol=patient.protocol)
     elif assessment.patient_id != patient.pk:
-        raise ValidationError("This assessment belongs to another patient.")
+        raise ValidationError(gettext("This assessment belongs to another patient."))
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
         assessment.visit = visit
@@ -236,10 +249,11 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
         if (response, mrd_negative, mrd_reason) == (assessment.response, assessment.mrd_negative,
                                                     assessment.mrd_reason):
             continue
-        before = assessment.get_response_display()
-        assessment.response, assessment.mrd_negative, assessment.mrd_reason = response, mrd_negative, mrd_reason
-        crf_save(crf=assessment, by=by, reason=(
-            f"Response re-derived ({before} → {assessment.get_response_display()}) because {cause}"[:300]))
+        with translation.override("en-gb"):  # the reason for change is stored: in English
+            before = str(assessment.get_response_display())
+            assessment.response, assessment.mrd_negative, assessment.mrd_reason = response, mrd_negative, mrd_reason
+            after = str(assessment.get_response_display())
+        crf_save(crf=assessment, by=by, reason=f"Response re-derived ({before} → {after}) because {cause}"[:300])
         changed.append(assessment)
     return changed
 
@@ -288,7 +302,7 @@ def follow_up_save(
     if follow_up is None:
         follow_up = FollowUp(patient=patient, protocol=patient.protocol)
     elif follow_up.patient_id != patient.pk:
-        raise ValidationError("This follow-up belongs to another patient.")
+        raise ValidationError(gettext("This follow-up belongs to another patient."))
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
         follow_up.visit = visit
@@ -359,21 +373,25 @@ def end_of_study_hard_checks(*, patient: Patient, end_of_study: EndOfStudy) -> N
     if on is not None:
         consent = patient.consent_date
         if on > timezone.localdate():
-            errors["end_date"] = f"The end-of-study date {on:%Y-%m-%d} is in the future."
+            errors["end_date"] = gettext("The end-of-study date %(date)s is in the future.") % {
+                "date": f"{on:%Y-%m-%d}"}
         elif consent is not None and on < consent:
-            errors["end_date"] = f"The end of study is before consent ({consent:%Y-%m-%d})."
+            errors["end_date"] = gettext("The end of study is before consent (%(date)s).") % {
+                "date": f"{consent:%Y-%m-%d}"}
     if end_of_study.end_reason == EndOfStudyReason.OTHER and not end_of_study.end_reason_other.strip():
-        errors["end_reason_other"] = "Say why the patient's study ended."
+        errors["end_reason_other"] = gettext("Say why the patient's study ended.")
     other = (EndOfStudy.objects.filter(patient=patient, removed=False).exclude(pk=end_of_study.pk).first())
     if other is not None:
-        errors["end_date"] = (f"An end of study is already recorded for this patient ({other.end_date:%Y-%m-%d}, "
-                              f"{other.reason_text}): correct that form.")
+        errors["end_date"] = gettext("An end of study is already recorded for this patient (%(date)s, %(reason)s): "
+                                     "correct that form.") % {"date": f"{other.end_date:%Y-%m-%d}",
+                                                               "reason": other.reason_display}
     death = patient_death(patient)
-    elsewhere = [f"{s.crf_label} {s.death_date:%Y-%m-%d}" for s in (death.sources if death is not None else ())
+    elsewhere = [f"{gettext(str(s.crf_label))} {s.death_date:%Y-%m-%d}"
+                 for s in (death.sources if death is not None else ())
                  if not (s.crf_code == EndOfStudy.crf_code and s.pk == end_of_study.pk)]
     if elsewhere and end_of_study.end_reason != EndOfStudyReason.DEATH:
-        errors["end_reason"] = (f"The patient's death is recorded ({'; '.join(elsewhere)}): the end-of-study "
-                                f"reason is death.")
+        errors["end_reason"] = gettext("The patient's death is recorded (%(forms)s): the end-of-study reason is "
+                                       "death.") % {"forms": "; ".join(elsewhere)}
     if errors:
         raise ValidationError(errors)
 
@@ -396,7 +414,7 @@ def end_of_study_save(
     if end_of_study is None:
         end_of_study = EndOfStudy(patient=patient, protocol=patient.protocol)
     elif end_of_study.patient_id != patient.pk:
-        raise ValidationError("This end-of-study form belongs to another patient.")
+        raise ValidationError(gettext("This end-of-study form belongs to another patient."))
     before = EndOfStudy.objects.filter(pk=end_of_study.pk).first() if end_of_study.pk else None
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
@@ -426,10 +444,10 @@ def end_of_study_remove(*, crf: EndOfStudy, by: User, reason: str) -> EndOfStudy
     if crf.end_reason == EndOfStudyReason.DEATH and not crf.removed:
         death = patient_death(crf.patient)
         if death is not None and all(s.crf_code == EndOfStudy.crf_code for s in death.sources):
-            raise ValidationError({"reason": (
-                f"This form is the only record of the patient's death ({crf.end_date:%Y-%m-%d}), which took the "
-                f"patient off study. Record the death where it belongs before removing this form, or correct "
-                f"it through a query.")})
+            raise ValidationError({"reason": gettext(
+                "This form is the only record of the patient's death (%(date)s), which took the patient off "
+                "study. Record the death where it belongs before removing this form, or correct it through a "
+                "query.") % {"date": f"{crf.end_date:%Y-%m-%d}"}})
     crf_remove(crf=crf, by=by, reason=reason)
     patient_death_reconcile(patient=crf.patient, by=by, cause=(
         f"end of study of {crf.end_date:%Y-%m-%d} ({crf.reason_text}) removed: {reason.strip()}"))
@@ -451,10 +469,12 @@ def patient_death_reconcile(*, patient: Patient, by: User | None, cause: str = "
     if death is None:
         return None
     if not death.dates_agree:
+        with translation.override("en-gb"):  # an automatic query's text is stored: in English
+            dates_text = death.dates_text
         for source in death.sources:
             crf = crf_model(source.crf_code).objects.get(pk=source.pk)
             query_raise_automatic(crf=crf, field=DEATH_DATE_FIELD.get(source.crf_code, "death_date"), text=(
-                f"The death dates recorded for this patient disagree ({death.dates_text}). One death has one "
+                f"The death dates recorded for this patient disagree ({dates_text}). One death has one "
                 f"date: correct the form(s) that are wrong."))
     return death
 
@@ -470,7 +490,8 @@ def patient_study_end_reconcile(*, patient: Patient, by: User | None, cause: str
     end = EndOfStudy.objects.filter(patient=patient, removed=False).first()
     why = f" ({cause})" if cause else ""
     if death is not None:
-        labels = " and ".join(sorted({source.crf_label.lower() for source in death.sources}))
+        with translation.override("en-gb"):  # the audit cause is stored: in English
+            labels = " and ".join(sorted({str(source.crf_label).lower() for source in death.sources}))
         changed = patient_off_study(
             patient=patient, on_date=death.death_date, reason=DEATH_OFF_STUDY_REASON, by=by,
             cause=f"Death on {death.death_date:%Y-%m-%d} recorded on the {labels} form{why}")

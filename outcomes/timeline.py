@@ -1,11 +1,14 @@
 """Response assessments and follow-up on the patient's timeline (see patients/timeline.py)."""
+from django.utils.translation import gettext
+
 from patients.timeline import TimelineEvent
 
 from .models import EndOfStudy, FollowUp, ResponseAssessment
 
 
 def _mrd_text(mrd_negative: bool | None) -> str:
-    return {True: "MRD-negative", False: "MRD-positive"}.get(mrd_negative, "MRD not evaluable")
+    return {True: gettext("MRD-negative"), False: gettext("MRD-positive")}.get(mrd_negative,
+                                                                               gettext("MRD not evaluable"))
 
 
 def timeline_events(patient) -> list[TimelineEvent]:
@@ -14,9 +17,11 @@ def timeline_events(patient) -> list[TimelineEvent]:
         blasts = assessment.bone_marrow_blasts_percent
         events.append(TimelineEvent(
             date=assessment.assessment_date, kind="response",
-            label=f"Response: {assessment.response}",
-            detail=(f"Marrow blasts {blasts} %" if blasts is not None else "Marrow blasts not assessed")
-            + f"; {_mrd_text(assessment.mrd_negative)}",
+            label=gettext("Response: %(response)s") % {"response": assessment.response},
+            detail=gettext("%(blasts)s; %(mrd)s") % {
+                "blasts": (gettext("Marrow blasts %(percent)s %%") % {"percent": blasts} if blasts is not None
+                           else gettext("Marrow blasts not assessed")),
+                "mrd": _mrd_text(assessment.mrd_negative)},
             status=assessment.status, url=assessment.get_absolute_url(),
         ))
     seen = set()  # a relapse, HSCT or death reported again on a later contact is one event
@@ -24,14 +29,15 @@ def timeline_events(patient) -> list[TimelineEvent]:
         url, status = follow_up.get_absolute_url(), follow_up.status  # the CRF's status
         events.append(TimelineEvent(
             date=follow_up.contact_date, kind="follow_up",
-            label=f"Follow-up: {follow_up.get_follow_up_status_display()}", status=status, url=url,
+            label=gettext("Follow-up: %(status)s") % {"status": follow_up.get_follow_up_status_display()},
+            status=status, url=url,
         ))
         outcomes = (
-            ("relapse", follow_up.relapse_date, "Relapse",
+            ("relapse", follow_up.relapse_date, gettext("Relapse"),
              " ".join(filter(None, [follow_up.get_relapse_cd19_display() if follow_up.relapse_cd19 else "",
                                     follow_up.get_relapse_site_display() if follow_up.relapse_site else ""]))),
-            ("hsct", follow_up.hsct_date, "Allogeneic HSCT", follow_up.subsequent_therapy),
-            ("death", follow_up.death_date, "Death", follow_up.death_cause),
+            ("hsct", follow_up.hsct_date, gettext("Allogeneic HSCT"), follow_up.subsequent_therapy),
+            ("death", follow_up.death_date, gettext("Death"), follow_up.death_cause),
         )
         for kind, on, label, detail in outcomes:
             if on is None or (kind, on) in seen:
@@ -40,6 +46,7 @@ def timeline_events(patient) -> list[TimelineEvent]:
             events.append(TimelineEvent(date=on, kind=kind, label=label, detail=detail,
                                         status=status, url=url))
     for end in EndOfStudy.objects.filter(patient=patient, removed=False):
-        events.append(TimelineEvent(date=end.end_date, kind="follow_up", label=f"End of study: {end.reason_text}",
+        events.append(TimelineEvent(date=end.end_date, kind="follow_up",
+                                    label=gettext("End of study: %(reason)s") % {"reason": end.reason_display},
                                     status=end.status, url=end.get_absolute_url()))
     return events

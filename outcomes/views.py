@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only
@@ -19,14 +20,15 @@ from trial.roles import can_enter_data
 
 from . import reports
 from .forms import EndOfStudyForm, EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
-from .models import EndOfStudy, FollowUp, ResponseAssessment
+from .models import EndOfStudy, FollowUp, ResponseAssessment, end_of_study_reason_display
 from .roles import can_view_endpoints
 from .services import (
     end_of_study_save,
     follow_up_save,
     response_assessment_derive,
     response_assessment_save,
-    response_mrd_reason,
+    response_mrd_reason_display,
+    response_values,
 )
 
 
@@ -49,9 +51,9 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
     editing = instance is not None
     may_edit = can_enter_data(request.user, patient.site)
     if request.method == "POST" and not may_edit:
-        raise PermissionDenied("Monitors and data managers are read-only on clinical data.")
+        raise PermissionDenied(gettext("Monitors and data managers are read-only on clinical data."))
     if not editing and not may_edit:
-        raise PermissionDenied("Only coordinators and investigators of this site enter data.")
+        raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
     visit = _visit_from_query(request, patient)
     derived = None
     if request.method == "POST":
@@ -76,23 +78,28 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
                 except ValidationError as error:
                     errors_onto_form(form, error)
                 else:
-                    messages.success(request, f"{saved.crf_label} saved.")
+                    messages.success(request, gettext("%(form)s saved.") % {"form": gettext(saved.crf_label)})
                     return redirect(saved.get_absolute_url())
     else:
         form = form_class(instance=instance, editing=editing)
     if not may_edit:
         form = None
     lock_reason = crf_form_read_only(form, instance or form_class._meta.model(patient=patient, visit=visit))
+    # Texts stored in English (clinical record), shown in the reader's language.
+    shown = {"off_study_reason": end_of_study_reason_display(patient.off_study_reason or "")}
+    if isinstance(instance, ResponseAssessment):
+        shown["mrd_reason"] = response_mrd_reason_display(response_values(instance))
     return render(request, template, {
         "patient": patient, "form": form, "crf": instance, "visit": visit, "derived": derived,
-        "may_edit": may_edit, "lock_reason": lock_reason,
+        "may_edit": may_edit, "lock_reason": lock_reason, "shown": shown,
     })
 
 
 def _derived_response(*, patient, values, exclude_pk):
     response, mrd_negative = response_assessment_derive(patient=patient, values=values, exclude_pk=exclude_pk)
     return {"response": ResponseAssessment(response=response).get_response_display(),
-            "response_code": response, "mrd_negative": mrd_negative, "mrd_reason": response_mrd_reason(values)}
+            "response_code": response, "mrd_negative": mrd_negative,
+            "mrd_reason": response_mrd_reason_display(values)}
 
 
 @login_required
@@ -148,7 +155,7 @@ def end_of_study_detail(request, pk):
 def _endpoints_query(request) -> EndpointsQueryForm:
     """The page's cut-off and censoring choices, for a user who may read the endpoints."""
     if not can_view_endpoints(request.user):
-        raise PermissionDenied("The endpoints are for investigators, monitors and data managers.")
+        raise PermissionDenied(gettext("The endpoints are for investigators, monitors and data managers."))
     # "1", "true", "yes", "on": what the links and the checkbox send.
     data = request.GET.copy()
     if data.get("censor_at_hsct", "").lower() in {"1", "true", "yes", "on"}:
@@ -209,7 +216,7 @@ def _bad_query(form) -> HttpResponse:
 def endpoint_figure(request, name):
     if name not in reports.FIGURES and not any(name in module.endpoint_figures()
                                                for module in app_modules("endpoints")):
-        raise Http404("No such figure.")
+        raise Http404(gettext("No such figure."))
     form = _endpoints_query(request)
     if not form.is_valid():
         return _bad_query(form)

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -15,7 +16,7 @@ def percent(value, digits=1):
 def months(value):
     """A duration in months, or 'not reached' for None."""
     if value is None:
-        return "not reached"
+        return gettext("not reached")
     return f"{float(value):.1f}"
 
 
