@@ -1,6 +1,7 @@
 """GET /api/v1/export/sdtm.zip and /api/v1/export/adam.zip: the package of the patients the data manager
 may see, built in the request and recorded as an export."""
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -30,7 +31,7 @@ class _PackageView(APIView):
     )
     def get(self, request):
         if not can_lock(request.user):
-            raise PermissionDenied("Exports are for data managers.")
+            raise PermissionDenied(gettext("Exports are for data managers."))
         query = _CutoffQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         cutoff = query.validated_data["cutoff"]

@@ -2,31 +2,36 @@
 define.xml, and how far its build has come. Not clinical data (the package is rebuilt from the CRFs)."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SubmissionPackage(models.Model):
     class Standard(models.TextChoices):
-        SDTM = "sdtm", "SDTM (SDTMIG 3.4) tabulations"
-        ADAM = "adam", "ADaM (ADaMIG 1.3) analysis datasets"
+        SDTM = "sdtm", _("SDTM (SDTMIG 3.4) tabulations")
+        ADAM = "adam", _("ADaM (ADaMIG 1.3) analysis datasets")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    standard = models.CharField(max_length=4, choices=Standard.choices)
-    cutoff = models.DateField("data cut-off")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    file = models.FileField(upload_to="submission/", blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    total_steps = models.PositiveIntegerField(default=0, help_text="Reading the records, then each dataset.")
-    done_steps = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    standard = models.CharField(_("standard"), max_length=4, choices=Standard.choices)
+    cutoff = models.DateField(_("data cut-off"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(_("file"), upload_to="submission/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    total_steps = models.PositiveIntegerField(_("total steps"), default=0,
+                                              help_text=_("Reading the records, then each dataset."))
+    done_steps = models.PositiveIntegerField(_("done steps"), default=0)
 
     class Meta:
+        verbose_name = _("submission package")
+        verbose_name_plural = _("submission packages")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 
 from monitoring.roles import can_lock
 
@@ -15,7 +16,7 @@ from .models import SubmissionPackage
 
 def _require_data_manager(request) -> None:
     if not can_lock(request.user):
-        raise PermissionDenied("Submission packages are for data managers.")
+        raise PermissionDenied(gettext("Submission packages are for data managers."))
 
 
 @login_required
@@ -25,7 +26,7 @@ def package_index(request):
     if request.method == "POST" and form.is_valid():
         package = tasks.submission_package_start(by=request.user, standard=form.cleaned_data["standard"],
                                                  cutoff=form.cleaned_data["cutoff"])
-        messages.success(request, "The package is being built; this page shows the link when it is ready.")
+        messages.success(request, gettext("The package is being built; this page shows the link when it is ready."))
         return redirect("submission:package", package.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "submission/index.html", {
