@@ -74,8 +74,8 @@ def capd_items_correction_field(crf) -> forms.Field:
 
 def seriousness_criteria_field() -> forms.Field:
     """The ICH E2A seriousness criteria an event meets, as ticks (the AE form's field and a query's correction)."""
-    return forms.TypedMultipleChoiceField(choices=SeriousnessCriterion.choices, widget=forms.CheckboxSelectMultiple,
-                                          required=False)
+    return forms.TypedMultipleChoiceField(label=_("Seriousness criteria"), choices=SeriousnessCriterion.choices,
+                                          widget=forms.CheckboxSelectMultiple, required=False)
 
 
 def seriousness_criteria_correction_field(crf) -> forms.Field:

@@ -16,6 +16,13 @@ GRADE_COLOURS = {0: "#d9d9d9", 1: "#fee08b", 2: "#fdae61", 3: "#f46d43", 4: "#a5
 
 
 def swimmer_png(lanes, *, last_day: int = 28, of_total: int | None = None) -> bytes:
+    """The swimmer plot as PNG bytes (`swimmer_drawing`)."""
+    buffer = io.BytesIO()
+    swimmer_drawing(lanes, last_day=last_day, of_total=of_total).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def swimmer_drawing(lanes, *, last_day: int = 28, of_total: int | None = None) -> Figure:
     """lanes: [(label, [(day, CRS grade)], [(day, ICANS grade)])], top to bottom;
     `of_total`: how many infused patients there are when the lanes show only some.
     The labels are in the active language (translated here, at draw time)."""
@@ -48,6 +55,4 @@ def swimmer_png(lanes, *, last_day: int = 28, of_total: int | None = None) -> by
     if not lanes:
         axes.text(last_day / 2, 0, gettext("No infused patients"), ha="center", va="center")
     figure.tight_layout(rect=(0, 0.45 / height, 1, 1))  # leave the bottom strip to the legend
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

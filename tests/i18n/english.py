@@ -17,18 +17,18 @@ ALLOWED = frozenset(
     CAR T CAR-T EDC CRS ICANS ICAHT ICE CAPD MRD CR CRi AE AEs SAE SUSAR SDV CRF CRFs ID IDs API PDF CSV ODM XML
     XPT SDTM ADaM SAS CDISC Define-XML Define OS LFS EFS CIR DOR ASTCT CTCAE MedDRA ANC ALC WBC ALT AST LDH CRP
     IL IgG LLOQ qPCR PCR CD CD19 BSA ECOG KPS HSCT GvHD CNS FCM NGS Ph BCR ABL TP53 KMT2A IKZF1 Cmax Tmax AUC ITT CI
-    Tlast NCA ICH GCP EHA EBMT FDA NMPA NCI SOP UTC SpO2 FiO2 HLH MAS TLS GCSF G-CSF
+    Tlast NCA ICH GCP EHA EBMT FDA NMPA NCI SOP UTC SpO2 FiO2 HLH MAS TLS GCSF G-CSF CPAP BiPAP DNA FEU
     kg mg g L dL mL µL uL min h d µmol mmol U IU ng pg µg copies cells fL mm Hg mmHg kPa m cm
     x ×
     Kaplan Meier Kaplan-Meier Kaplan–Meier Greenwood Aalen Johansen Aalen-Johansen Cockcroft Gault
     Mosteller Rejeski Lee et al
     TOTP OTP Swagger ReDoc OpenAPI JSON
-    H L N A B C I II III IV V
+    H L N A B C I II III IV V VI
     """.split()  # noqa: SIM905 (a word list reads better as words)
 )
 
 _SUBJECT_ID = re.compile(r"^[A-Z]{2,3}-\d{3,5}$")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9µ²³⁶⁹\-–'/]*")
+_WORD = re.compile(r"[A-Za-zµ][A-Za-z0-9µ²³⁶⁹\-–'/]*")  # µ starts a unit (µmol/L)
 _READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
 
@@ -37,7 +37,7 @@ def page_text(html: str) -> str:
     root = lxml.html.fromstring(html)
     for element in root.xpath("//script|//style|//template"):
         element.drop_tree()
-    parts = [root.text_content()]
+    parts = [" ".join(root.itertext())]  # a space between elements: two table cells are two words
     for attribute in _READ_ATTRIBUTES:
         parts.extend(root.xpath(f"//@{attribute}"))
     parts.extend(root.xpath("//input[@type='submit' or @type='button']/@value"))
