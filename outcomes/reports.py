@@ -160,7 +160,9 @@ def endpoint_cache_refresh(*, cutoff: datetime.date) -> int:
     censored at HSCT) that are not cached for the current data: trial-wide and each site's, the scopes
     of data managers and of one-site users.
     Run by beat every minute, so that after a change the next reader seldom pays the computation;
-    returns how many were computed (none when nothing changed)."""
+    returns how many were computed (none when nothing changed). The endpoints are numbers and codes, the same
+    in every language, so one entry serves English and Chinese readers; the figures, which carry text, are
+    drawn and cached per language on first request (`figure_bytes_for`)."""
     version = endpoint_data_version()
     scopes = {"all": Patient.objects.all()}
     for site_pk in Site.objects.order_by("pk").values_list("pk", flat=True):
