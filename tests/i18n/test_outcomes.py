@@ -171,6 +171,15 @@ def _pdf_text(content: bytes) -> str:
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
+def _pdf_fonts(content: bytes) -> set[str]:
+    """The embedded fonts' names without their subset prefix (ABCDEF+DejaVu-Sans)."""
+    from pypdf import PdfReader
+
+    return {str(font.get_object()["/BaseFont"]).lstrip("/").split("+")[-1]
+            for page in PdfReader(io.BytesIO(content)).pages
+            for font in (page["/Resources"].get("/Font") or {}).values()}
+
+
 def test_endpoints_pdf_in_chinese_holds_the_english_numbers(client, investigator, small_trial):  # noqa: F811
     client.force_login(investigator)
     chinese = client.get(reverse("outcomes:endpoints_pdf"), **ZH)
@@ -181,6 +190,8 @@ def test_endpoints_pdf_in_chinese_holds_the_english_numbers(client, investigator
     for heading in ("试验终点", "总生存", "无白血病生存", "累积复发率", "缓解持续时间", "每例患者的病程", "第 1 页"):
         assert heading in zh_text, heading
     assert "Overall survival" in en_text and "总生存" not in en_text
+    # Latin in DejaVu Sans, Chinese in Noto Sans CJK SC (the PDF's CSS), embedded as subsets.
+    assert {"DejaVu-Sans", "Noto-Sans-CJK-SC"} <= _pdf_fonts(chinese.content)
     # The same numbers: every percentage and median of the tables (a narrow English cell may break "1.2 %" over
     # two lines, and the columns may be read back in another order, hence the counts).
     numbers = re.compile(r"\d+\.\d(?=\s*%|\s*\(| –|\))")
