@@ -249,3 +249,27 @@ def test_define_describes_lb_pc_pp_and_adpp(kinetic_patient):
         f".//odm:MethodDef[@OID='{method}']/odm:Description/odm:TranslatedText", namespaces=NS)
     assert adam.find(".//odm:ItemGroupDef[@OID='IG.ADPP']/def:Class", NS).get("Name") == "BASIC DATA STRUCTURE"
     assert "BCREC" in where_codes(adam, "IT.ADTTE.PARAMCD")
+
+
+def test_adtte_b_cell_recovery_is_the_endpoints_page_population(kinetic_patient, protocol, site_sz, coordinator):
+    """BCREC over the cohort is the endpoints page's B-cell recovery: the same patients, durations and censoring
+    (laboratory.selectors.cohort_b_cell_aplasia at the cut-off), so its Kaplan-Meier summary is the page's. A
+    second patient with counts 0, 4, 1 on days 28, 91, 183 never has two in a row at 3/uL: censored on day 183."""
+    from laboratory.endpoints import b_cell_recovery_summary
+    from laboratory.rules import BCellAplasia
+    from laboratory.selectors import cohort_b_cell_aplasia
+    from tests.factories import PatientFactory
+
+    other = infuse(PatientFactory(site=site_sz, protocol=protocol), by=coordinator, day_0=DAY_0)
+    for day, count in ((28, "0"), (91, "4"), (183, "1")):
+        laboratory_record(patient=other, by=coordinator, collection_date=on(day),
+                          results=[ResultEntry("cd19_b", D(count), "/µL")])
+    adam = package_tables(standard="adam", patients=all_patients(), cutoff=TODAY)
+    def order(aplasia):
+        return aplasia.days, aplasia.recovered
+
+    from_adtte = sorted((BCellAplasia(days=int(r["AVAL"]), recovered=r["CNSR"] == 0)
+                         for r in adam["ADTTE"] if r["PARAMCD"] == "BCREC"), key=order)
+    from_page = sorted(cohort_b_cell_aplasia(all_patients(), cutoff=TODAY), key=order)
+    assert from_adtte == from_page == [BCellAplasia(91, True), BCellAplasia(183, False)]
+    assert b_cell_recovery_summary(from_adtte) == b_cell_recovery_summary(from_page)
