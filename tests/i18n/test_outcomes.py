@@ -2,8 +2,9 @@
 
 Each page is read as a Chinese reader gets it (Accept-Language: zh-hans): what the app renders (<title> and <main>;
 base.html around it is the root catalogue's) has no English words outside the allow-list (tests/i18n/english.py),
-the CRF floor's shared fields and the data the test made, and shows the expected Chinese headings and messages. The endpoints
-are those of the endpoint tests' small trial (tests/outcomes/test_endpoints.py), so that every estimate shows.
+the CRF floor's shared fields and the data the test made, and shows the expected Chinese headings and messages.
+The endpoints are those of the endpoint tests' small trial (tests/outcomes/test_endpoints.py), so that every
+estimate shows.
 """
 import datetime
 import io
