@@ -20,9 +20,9 @@ def test_a_data_manager_builds_and_downloads_a_package(page, login, second_patie
     screenshot(page, "submission-index")
     page.click("button:has-text('Build the package')")
     page.get_by_test_id("package-status").filter(has_text="Ready").wait_for(timeout=60_000)
-    assert "5 of 5 steps" in page.get_by_test_id("package-progress").inner_text()
+    assert "6 of 6 steps" in page.get_by_test_id("package-progress").inner_text()
     screenshot(page, "submission-package-ready")
     with page.expect_download() as download:
         page.click("text=Download adam-2026-11-30.zip")
     archive = zipfile.ZipFile(io.BytesIO(pathlib.Path(download.value.path()).read_bytes()))
-    assert {"adsl.xpt", "adtte.xpt", "define.xml"} <= set(archive.namelist())
+    assert {"adsl.xpt", "adtte.xpt", "adpp.xpt", "define.xml"} <= set(archive.namelist())
