@@ -1,4 +1,5 @@
 """`/api/v1/patients/{subject_id}/adverse-events/`: AEs, CRS and ICANS entries of one patient."""
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -68,11 +69,12 @@ class PatientSafetyEntriesView(APIView):
     def post(self, request, study_id):
         patient = patient_for_user(user=request.user, study_id=study_id)
         if not can_enter_data(request.user, patient.site):
-            raise PermissionDenied("Your role does not enter clinical data at this site.")
+            raise PermissionDenied(gettext("Your role does not enter clinical data at this site."))
         kind = request.data.get("kind") if hasattr(request.data, "get") else None
         serializer_class = SERIALIZER_BY_KIND.get(kind) if isinstance(kind, str) else None
         if serializer_class is None:
-            return Response({"kind": ["Give `kind`: `ae`, `crs` or `icans`."]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"kind": [gettext("Give `kind`: `ae`, `crs` or `icans`.")]},
+                            status=status.HTTP_400_BAD_REQUEST)
         serializer = serializer_class(data=request.data, context={"request": request, "patient": patient})
         if not serializer.is_valid():
             return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)

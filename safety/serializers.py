@@ -3,6 +3,7 @@ grades are read-only: the services compute them, a typed grade is ignored."""
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from patients.rules import study_day
@@ -39,7 +40,7 @@ class _EntrySerializer(serializers.ModelSerializer):
     def validate_visit(self, visit):
         patient = self.context.get("patient")
         if visit is not None and patient is not None and visit.patient_id != patient.pk:
-            raise serializers.ValidationError("This visit belongs to another patient.")
+            raise serializers.ValidationError(gettext("This visit belongs to another patient."))
         return visit
 
 
