@@ -55,6 +55,13 @@ def test_the_lb_pc_and_pp_test_codes_are_the_shipped_codelists():
 
     assert {code for code, *_rest in LB_ANALYTES.values()} | {"MRDFLOW"} == set(md.LB_TESTS)
     assert {code for code, _method in PC_ANALYTES.values()} == set(md.PC_TESTS)
+    # Every unit a site may report an analyte in is a term of the codelist its domain uses.
+    from laboratory.rules import ANALYTES
+    from submission.sdtm import UNIT_TERM
+
+    for analytes, codelist in ((LB_ANALYTES, "UNIT"), (PC_ANALYTES, "PKUNIT")):
+        units = {UNIT_TERM[unit] for analyte in analytes for unit in ANALYTES[analyte].units}
+        assert units - set(CODELISTS[codelist]["terms"]) == set(), codelist
 
 
 def test_a_broken_kinetics_row_is_named():
