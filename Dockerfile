@@ -1,9 +1,10 @@
 FROM python:3.11-slim-bookworm
 
-# Pango for WeasyPrint's PDFs; DejaVu for Latin text and Noto CJK for Chinese (docs/i18n.md);
+# Pango for WeasyPrint's PDFs (HarfBuzz-Subset to embed only the glyphs used); DejaVu for Latin text and Noto
+# CJK for Chinese (docs/i18n.md);
 # gettext compiles the translations.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-cjk gettext \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk gettext \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

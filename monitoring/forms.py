@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from crf.forms import REASON_MAX_LENGTH
 
 
 class QueryRaiseForm(forms.Form):
-    field = forms.ChoiceField(label="Field")
-    text = forms.CharField(label="Query", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    field = forms.ChoiceField(label=_("Field"))
+    text = forms.CharField(label=_("Query"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
     def __init__(self, *args, rows=(), correctable=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -16,21 +17,21 @@ class QueryRaiseForm(forms.Form):
 
 
 class QueryAnswerForm(forms.Form):
-    text = forms.CharField(label="Answer", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    correct_value = forms.BooleanField(label="Correct the value", required=False)
-    new_value = forms.CharField(label="New value", required=False, max_length=200,
-                                help_text="Dates as YYYY-MM-DD; coded fields by their code.")
-    reason = forms.CharField(label="Reason for change", required=False, max_length=300,
-                             help_text="Also the reason for a protocol deviation the new value causes.")
+    text = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    correct_value = forms.BooleanField(label=_("Correct the value"), required=False)
+    new_value = forms.CharField(label=_("New value"), required=False, max_length=200,
+                                help_text=_("Dates as YYYY-MM-DD; coded fields by their code."))
+    reason = forms.CharField(label=_("Reason for change"), required=False, max_length=300,
+                             help_text=_("Also the reason for a protocol deviation the new value causes."))
     acknowledge_deviation = forms.BooleanField(
-        label="I acknowledge the protocol deviation the new value causes", required=False)
+        label=_("I acknowledge the protocol deviation the new value causes"), required=False)
 
     def __init__(self, *args, value_field: forms.Field | None = None, value: object = None, **kwargs):
         """``value_field``: the queried field's own widget, for a list or a table (eligibility answers,
         seriousness criteria, CAPD items), shown with the stored ``value`` to edit."""
         super().__init__(*args, **kwargs)
         if value_field is not None:
-            value_field.label, value_field.help_text, value_field.required = "New value", "", False
+            value_field.label, value_field.help_text, value_field.required = _("New value"), "", False
             value_field.initial = value
             self.fields["new_value"] = value_field
 
@@ -43,41 +44,42 @@ class QueryAnswerForm(forms.Form):
 
 
 class QueryCloseForm(forms.Form):
-    text = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class QueryReopenForm(forms.Form):
-    text = forms.CharField(label="Why re-open", widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Why re-open"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class SignForm(forms.Form):
     password = forms.CharField(
-        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Re-entering your password signs with the meaning “Reviewed and approved”.",
+        label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Re-entering your password signs with the meaning “Reviewed and approved”."),
     )
     otp_token = forms.CharField(
-        label="Authenticator code", required=False, max_length=12,
-        help_text="Needed where the site requires two-factor signatures, unless you signed in with your code.",
+        label=_("Authenticator code"), required=False, max_length=12,
+        help_text=_("Needed where the site requires two-factor signatures, unless you signed in with your code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
 
 class LockForm(forms.Form):
-    reason = forms.CharField(label="Reason", required=False, max_length=300)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
 
 
 class UnlockForm(forms.Form):
-    reason = forms.CharField(label="Reason for unlocking", max_length=300)
+    reason = forms.CharField(label=_("Reason for unlocking"), max_length=300)
 
 
 class CasebookBatchForm(forms.Form):
-    site = forms.ChoiceField(label="Site", required=False)
-    study_ids = forms.CharField(label="Subject IDs", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                help_text="Separated by spaces or commas; leave empty for every patient of the site.")
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    study_ids = forms.CharField(
+        label=_("Subject IDs"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Separated by spaces or commas; leave empty for every patient of the site."))
 
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = [("", "All visible sites")] + [(s.code, str(s)) for s in sites]
+        self.fields["site"].choices = [("", _("All visible sites"))] + [(s.code, str(s)) for s in sites]
 
 
 class RemovalForm(forms.Form):
@@ -85,12 +87,12 @@ class RemovalForm(forms.Form):
     removal makes fail (a dose now missed, a CAR-T dose now outside the range), shown only then."""
 
     reason = forms.CharField(
-        label="Reason for removal", max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Kept with the record: it stays in the audit trail, the casebook and the exports, struck through.")
-    acknowledge_deviation = forms.BooleanField(label="I acknowledge the protocol deviation(s) above", required=False)
+        label=_("Reason for removal"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept with the record: it stays in the audit trail, the casebook and the exports, struck through."))
+    acknowledge_deviation = forms.BooleanField(label=_("I acknowledge the protocol deviation(s) above"), required=False)
     deviation_reason = forms.CharField(
-        label="Reason for the deviation", required=False, max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}), help_text="The reason for removal when left empty.")
+        label=_("Reason for the deviation"), required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("The reason for removal when left empty."))
 
     @property
     def show_deviation(self) -> bool:

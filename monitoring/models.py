@@ -2,8 +2,12 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import HistoricalRecords
+
+from .texts import shown
 
 
 class ProtocolDeviation(models.Model):
@@ -18,8 +22,13 @@ class ProtocolDeviation(models.Model):
     field = models.CharField(max_length=60, blank=True)
     message = models.CharField(max_length=400)
     value = models.CharField(max_length=200, blank=True)
-    severity = models.CharField(max_length=5, choices=[("minor", "Minor"), ("major", "Major")], default="minor",
-                                help_text="Major: may affect the patient's safety or the reliability of the data.")
+    message_translations = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("The message in the other languages of the application, by language code; the record keeps "
+                    "the English."))
+    severity = models.CharField(max_length=5, choices=[("minor", _("Minor")), ("major", _("Major"))],
+                                default="minor",
+                                help_text=_("Major: may affect the patient's safety or the reliability of the data."))
     reason = models.TextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -29,15 +38,22 @@ class ProtocolDeviation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("protocol deviation")
+        verbose_name_plural = _("protocol deviations")
 
     def __str__(self):
         return f"{self.patient}: {self.rule} ({self.value})"
 
+    @property
+    def message_shown(self) -> str:
+        """The check's message in the reader's language (the record keeps the English)."""
+        return shown(self.message, self.message_translations)
+
 
 class QueryStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ANSWERED = "answered", "Answered"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("query status", "Open")
+    ANSWERED = "answered", pgettext_lazy("query status", "Answered")
+    CLOSED = "closed", pgettext_lazy("query status", "Closed")
 
 
 class DataQuery(models.Model):
@@ -52,8 +68,12 @@ class DataQuery(models.Model):
     field = models.CharField(max_length=60)
     field_label = models.CharField(max_length=120)
     text = models.TextField()
+    text_translations = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("An edit check's text in the other languages of the application, by language code; the "
+                    "record keeps the English."))
     status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
-    automatic = models.BooleanField(default=False, help_text="Raised by an edit check, not by a person.")
+    automatic = models.BooleanField(default=False, help_text=_("Raised by an edit check, not by a person."))
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -64,12 +84,19 @@ class DataQuery(models.Model):
 
     class Meta:
         ordering = ["raised_at"]
-        verbose_name = "data query"
-        verbose_name_plural = "data queries"
+        verbose_name = _("data query")
+        verbose_name_plural = _("data queries")
         indexes = [models.Index(fields=["content_type", "object_id"]), models.Index(fields=["status"])]
 
     def __str__(self):
-        return f"Query #{self.pk} on {self.patient} {self.crf_label} · {self.field_label}"
+        return gettext("Query #%(pk)s on %(patient)s %(form)s · %(field)s") % {
+            "pk": self.pk, "patient": self.patient, "form": shown(self.crf_label), "field": shown(self.field_label)}
+
+    @property
+    def text_shown(self) -> str:
+        """The query as the reader sees it: an edit check's text in their language (the record keeps the
+        English), a person's as typed."""
+        return shown(self.text, self.text_translations) if self.automatic else self.text
 
     @property
     def is_open(self) -> bool:
@@ -80,11 +107,11 @@ class QueryMessage(models.Model):
     """One step of a query's conversation: raised, answered, closed, re-opened."""
 
     class Action(models.TextChoices):
-        RAISE = "raise", "Raised"
-        ANSWER = "answer", "Answered"
-        CORRECT = "correct", "Answered and corrected the value"
-        CLOSE = "close", "Closed"
-        REOPEN = "reopen", "Re-opened"
+        RAISE = "raise", _("Raised")
+        ANSWER = "answer", pgettext_lazy("query action", "Answered")
+        CORRECT = "correct", _("Answered and corrected the value")
+        CLOSE = "close", pgettext_lazy("query action", "Closed")
+        REOPEN = "reopen", _("Re-opened")
 
     query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -97,6 +124,8 @@ class QueryMessage(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("query message")
+        verbose_name_plural = _("query messages")
 
 
 class SourceVerification(models.Model):
@@ -107,7 +136,7 @@ class SourceVerification(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField()
     crf = GenericForeignKey("content_type", "object_id")
-    field = models.CharField(max_length=60, blank=True, help_text="Blank: the whole form.")
+    field = models.CharField(max_length=60, blank=True, help_text=_("Blank: the whole form."))
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verified_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +147,8 @@ class SourceVerification(models.Model):
     class Meta:
         ordering = ["verified_at"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("source-data verification")
+        verbose_name_plural = _("source-data verifications")
 
     @property
     def is_active(self) -> bool:
@@ -130,13 +161,16 @@ class Signature(models.Model):
     their hash so that a later change is detectable. Written only by
     `monitoring.services.crf_sign`; never edited, only voided."""
 
+    # The meaning is stored in English (the signature record reads the same to every auditor); the signer and
+    # every reader see it in their language (`meaning_shown`).
     MEANING_REVIEWED = "Reviewed and approved"
+    MEANINGS = {MEANING_REVIEWED: _("Reviewed and approved")}
 
     class HashScope(models.TextChoices):
-        FORM_AND_ROWS = "form_and_rows", "The form's values and its child rows"
+        FORM_AND_ROWS = "form_and_rows", _("The form's values and its child rows")
         # Signatures of lymphodepletion and infusion forms given before their rows (doses, fractions) were
         # part of the hash (set by infusions migration 0007; never given today).
-        FORM_VALUES = "form_values", "The form's own values; its rows as the audit trail had them when signed"
+        FORM_VALUES = "form_values", _("The form's own values; its rows as the audit trail had them when signed")
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -144,7 +178,7 @@ class Signature(models.Model):
     crf = GenericForeignKey("content_type", "object_id")
     crf_label = models.CharField(max_length=100)
     visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                              help_text="Set when the investigator signed the whole visit.")
+                              help_text=_("Set when the investigator signed the whole visit."))
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signer_full_name = models.CharField(max_length=300)
     signed_at = models.DateTimeField()
@@ -152,7 +186,7 @@ class Signature(models.Model):
     values_sha256 = models.CharField(max_length=64)
     hash_scope = models.CharField(
         max_length=20, choices=HashScope.choices, default=HashScope.FORM_AND_ROWS,
-        help_text="What values_sha256 covers, so a signature is judged by the hash it was given with.")
+        help_text=_("What values_sha256 covers, so a signature is judged by the hash it was given with."))
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=300, blank=True)
 
@@ -161,9 +195,17 @@ class Signature(models.Model):
     class Meta:
         ordering = ["signed_at"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
 
     def __str__(self):
-        return f"{self.signer_full_name} — {self.meaning} — {self.signed_at:%Y-%m-%d %H:%M}"
+        return f"{self.signer_full_name} — {self.meaning_shown} — {self.signed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def meaning_shown(self) -> str:
+        """The meaning in the reader's language (the record keeps the English)."""
+        meaning = self.MEANINGS.get(self.meaning)
+        return str(meaning) if meaning is not None else self.meaning
 
     @property
     def is_valid(self) -> bool:
@@ -171,10 +213,10 @@ class Signature(models.Model):
 
 
 class LockScope(models.TextChoices):
-    CRF = "crf", "Form"
-    VISIT = "visit", "Visit"
-    PATIENT = "patient", "Patient"
-    TRIAL = "trial", "Whole trial (database lock)"
+    CRF = "crf", _("Form")
+    VISIT = "visit", _("Visit")
+    PATIENT = "patient", _("Patient")
+    TRIAL = "trial", _("Whole trial (database lock)")
 
 
 class DataLock(models.Model):
@@ -201,12 +243,16 @@ class DataLock(models.Model):
 
     class Meta:
         ordering = ["-locked_at"]
+        verbose_name = _("data lock")
+        verbose_name_plural = _("data locks")
 
     def __str__(self):
-        target = {
-            LockScope.TRIAL: "the trial", LockScope.PATIENT: self.patient, LockScope.VISIT: self.visit,
-        }.get(self.scope) or f"{self.patient} form #{self.object_id}"
-        return f"Lock of {target}"
+        if self.scope == LockScope.TRIAL:
+            return gettext("Lock of the trial")
+        if self.scope in (LockScope.PATIENT, LockScope.VISIT):
+            target = self.patient if self.scope == LockScope.PATIENT else self.visit
+            return gettext("Lock of %(target)s") % {"target": target}
+        return gettext("Lock of %(patient)s form #%(pk)s") % {"patient": self.patient, "pk": self.object_id}
 
 
 class ExportRecord(models.Model):
@@ -215,10 +261,21 @@ class ExportRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=40)
     description = models.CharField(max_length=300)
+    description_translations = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("The description in the other languages of the application, by language code; the log keeps "
+                    "the English."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("export record")
+        verbose_name_plural = _("export records")
+
+    @property
+    def description_display(self) -> str:
+        """What was exported, in the reader's language (the log keeps the English)."""
+        return shown(self.description, self.description_translations)
 
 
 class ExportJob(models.Model):
@@ -226,10 +283,10 @@ class ExportJob(models.Model):
     process); the file appears when ready, and the page shows how many casebooks are done."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     patients = models.ManyToManyField("patients.Patient", related_name="+")
@@ -238,11 +295,13 @@ class ExportJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    total_count = models.PositiveIntegerField(default=0, help_text="Casebooks in the batch.")
-    done_count = models.PositiveIntegerField(default=0, help_text="Casebooks written so far.")
+    total_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks in the batch."))
+    done_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks written so far."))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("casebook batch")
+        verbose_name_plural = _("casebook batches")
 
     @property
     def percent_done(self) -> int:

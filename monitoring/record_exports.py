@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext_lazy as _
 
 from crf.models import crf_children, crf_models
 
@@ -153,19 +154,19 @@ def _audit_rows(patients):
 @dataclass(frozen=True)
 class RecordExport:
     slug: str
-    title: str
+    title: str  # lazy: shown in the reader's language
     lines: object  # patients -> iterator of CSV lines
 
 
 RECORD_EXPORTS = {
     export.slug: export for export in (
-        RecordExport("crs-icans", "CRS and ICANS assessments with their grades and every ASTCT input, one row "
-                     "per assessment", assessment_csv_lines),
-        RecordExport("deviations", "Protocol deviations", deviations_lines),
-        RecordExport("queries", "Data queries, one row per message", queries_lines),
-        RecordExport("sdv", "Source-data verification marks", sdv_lines),
-        RecordExport("signatures", "Investigator signatures", signatures_lines),
-        RecordExport("audit-trail", "Audit trail of every form and child row, one row per changed value",
+        RecordExport("crs-icans", _("CRS and ICANS assessments with their grades and every ASTCT input, one row "
+                     "per assessment"), assessment_csv_lines),
+        RecordExport("deviations", _("Protocol deviations"), deviations_lines),
+        RecordExport("queries", _("Data queries, one row per message"), queries_lines),
+        RecordExport("sdv", _("Source-data verification marks"), sdv_lines),
+        RecordExport("signatures", _("Investigator signatures"), signatures_lines),
+        RecordExport("audit-trail", _("Audit trail of every form and child row, one row per changed value"),
                      audit_lines),
     )
 }

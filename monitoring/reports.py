@@ -13,10 +13,12 @@ the values changed since (the others are the values shown above it). The content
 number after its entry: a dotted leader (`leader()`) cost WeasyPrint about a second.
 """
 import gc
+import re
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .selectors import crf_reviews, patient_crfs, visit_crfs
 
@@ -24,6 +26,15 @@ __all__ = ["casebook_html", "casebook_pdf", "html_to_pdf", "patient_crfs", "visi
 
 
 def html_to_pdf(html: str) -> bytes:
+    """The PDF of a report's HTML. The stylesheet names the CJK font after DejaVu Sans (`PDF_FONTS`); a
+    document without a CJK character is laid out without it: Pango looking through a second family cost an
+    English casebook ~15 % of its time (measured on the full test patient), for glyphs it never needs."""
+    if CJK_CHARACTER.search(html) is None:
+        html = html.replace(f", {_css_string(CJK_FONT)}", "").replace(f", {CJK_FONT}", "")
+    return _write_pdf(html)
+
+
+def _write_pdf(html: str) -> bytes:
     # Profiled for issue 10: about 0.1 s of CPU per form (a five-form visit report ~0.5 s). The
     # stylesheet is already small and inline, with a system font and nothing to fetch; fixed table
     # layout, separate borders and a shared FontConfiguration measured no faster, so none is used.
@@ -58,7 +69,7 @@ def _anchor(section) -> str:
 
 def _groups(sections) -> list[VisitGroup]:
     by_visit: dict = {}
-    loose = VisitGroup(anchor="unscheduled", title="Forms not tied to a scheduled visit")
+    loose = VisitGroup(anchor="unscheduled", title=_("Forms not tied to a scheduled visit"))
     for section in sections:
         crf = section["crf"]
         section["anchor"] = _anchor(section)
@@ -75,11 +86,51 @@ def _groups(sections) -> list[VisitGroup]:
     return groups + ([loose] if loose.sections else [])
 
 
+# The fonts of every PDF: DejaVu Sans for Latin text, then Noto Sans CJK SC (Debian's fonts-noto-cjk) for the
+# Chinese characters DejaVu lacks — the page text in zh-hans, and Chinese typed into a form in either language
+# (a query, a comment). WeasyPrint embeds only the glyphs used, subset with HarfBuzz (libharfbuzz-subset0: its
+# fontTools fallback took ~5 s of CPU over the 65,000 glyphs of the CJK font for each Chinese casebook).
+CJK_FONT = "Noto Sans CJK SC"
+PDF_FONTS = ("DejaVu Sans", CJK_FONT)
+# A character only the CJK font draws: CJK symbols and punctuation, kana, the unified ideographs (with extension
+# A and the compatibility block), full-width forms, and the supplementary ideographs.
+CJK_CHARACTER = re.compile(
+    r"[\u2e80-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]")
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _css_content(pattern: str, **functions: str) -> str:
+    """A CSS `content` value from a translated pattern: "Page %(page)s of %(pages)s" with page="counter(page)"
+    gives `"Page " counter(page) " of " counter(pages)`, in whatever order the language puts them."""
+    parts = []
+    for piece in re.split(r"(%\(\w+\)s)", pattern):
+        name = re.fullmatch(r"%\((\w+)\)s", piece)
+        if name:
+            parts.append(functions[name.group(1)])
+        elif piece:
+            parts.append(_css_string(piece))
+    return " ".join(parts)
+
+
+def _css() -> dict:
+    """The stylesheet's texts and fonts, in the active language."""
+    return {
+        "fonts": ", ".join(_css_string(family) for family in PDF_FONTS) + ", sans-serif",
+        "svg_fonts": ", ".join(PDF_FONTS) + ", sans-serif",  # an attribute: unquoted names
+        "visit": _css_content(_("Visit: %(visit)s"), visit="string(visit)"),
+        "page": _css_content(_("Page %(page)s of %(pages)s"), page="counter(page)", pages="counter(pages)"),
+        "contents_page": _css_content(_(" · page %(page)s"), page="target-counter(attr(href), page)"),
+    }
+
+
 def _context(*, patient, by, title: str, sections, visit=None) -> dict:
     return {
         "title": title, "patient": patient, "protocol": patient.protocol, "site": patient.site, "visit": visit,
         "generated_by": by.get_full_name() or by.username, "generated_at": timezone.localtime(),
-        "sections": sections,
+        "sections": sections, "css": _css(),
     }
 
 
@@ -90,7 +141,8 @@ def _render(context: dict) -> str:
 def visit_report_pdf(*, visit, by) -> bytes:
     """One visit: every CRF whose `visit` is this visit."""
     return html_to_pdf(_render(_context(patient=visit.patient, by=by, visit=visit,
-                                        title=f"Visit report — {visit.definition.code} {visit.definition.name}",
+                                        title=_("Visit report — %(code)s %(name)s") % {
+                                            "code": visit.definition.code, "name": visit.definition.name},
                                         sections=crf_reviews(visit_crfs(visit)))))
 
 
@@ -124,7 +176,8 @@ def _timeline(patient):
 def casebook_html(*, patient, by) -> str:
     """The whole patient, laid out for the PDF: contents, timeline, then each visit's forms."""
     sections = crf_reviews(patient_crfs(patient))
-    context = _context(patient=patient, by=by, title=f"Casebook — {patient.study_id}", sections=sections)
+    context = _context(patient=patient, by=by, title=_("Casebook — %(study_id)s") % {"study_id": patient.study_id},
+                       sections=sections)
     context.update(casebook=True, groups=_groups(sections), timeline=_timeline(patient))
     return _render(context)
 

@@ -2,6 +2,7 @@ from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from crf.audit import audit_trail
 from patients.models import Patient, Visit
@@ -14,18 +15,19 @@ def history(request, model_label: str, pk: int):
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such form.") from None
+        raise Http404(_("No such form.")) from None
     if not hasattr(model, "history"):
-        raise Http404("This record has no audit trail.")
+        raise Http404(_("This record has no audit trail."))
     instance = get_object_or_404(model._base_manager, pk=pk)  # a removed dose or fraction has its trail too
     patient = getattr(instance, "patient", None)
     if patient is None or not Patient.objects.visible_to(request.user).filter(pk=patient.pk).exists():
         # Only patient records have a history page; another site's is a 404.
-        raise Http404("No such form.")
+        raise Http404(_("No such form."))
+    crf_label = getattr(instance, "crf_label", "")
     return render(request, "monitoring/history.html", {
         "instance": instance,
         "patient": patient,
-        "label": getattr(instance, "crf_label", "") or model._meta.verbose_name.capitalize(),
+        "label": _(str(crf_label)) if crf_label else capfirst(model._meta.verbose_name),
         "entries": audit_trail(instance),
     })
 
@@ -39,6 +41,7 @@ from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E4
 from django.shortcuts import redirect  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
+from django.utils.text import capfirst  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
 from crf.checks import SoftChecksNotAcknowledged, errors_onto_form  # noqa: E402
@@ -85,13 +88,13 @@ def _attempt(request, action, success: str, *, queries_url: str = "") -> bool:
         action()
     except ValidationError as error:
         if queries_url and getattr(error, "code", None) == services.OPEN_QUERIES_BEFORE_LOCK:
-            messages.error(request, format_html('{} <a href="{}">Open the queries</a>.', _error_text(error),
-                                                queries_url))
+            messages.error(request, format_html('{} <a href="{}">{}</a>.', _error_text(error), queries_url,
+                                                _("Open the queries")))
         else:
             messages.error(request, _error_text(error))
         return False
     except PermissionDenied as error:
-        messages.error(request, str(error) or "You may not do that.")
+        messages.error(request, str(error) or _("You may not do that."))
         return False
     messages.success(request, success)
     return True
@@ -149,7 +152,8 @@ def _removal_page(request, *, crf, what: str, remove, row=None):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"{what} removed. It stays in the audit trail and the casebook.")
+            messages.success(request, _("%(what)s removed. It stays in the audit trail and the casebook.")
+                             % {"what": what})
             return redirect("monitoring:crf_detail", type(crf)._meta.label_lower, crf.pk)
     return render(request, "monitoring/crf_remove.html", {
         "crf": crf, "row": row, "what": what, "patient": crf.patient, "form": form, "soft_checks": soft_checks,
@@ -162,7 +166,8 @@ def _removal_page(request, *, crf, what: str, remove, row=None):
 def crf_remove(request, model_label: str, pk: int):
     """Remove a form recorded in error (a status with a reason, never a delete) through its removal service."""
     crf = _crf_or_404(request, model_label, pk)
-    return _removal_page(request, crf=crf, what=f"The {crf.crf_label} form #{crf.pk}",
+    return _removal_page(request, crf=crf,
+                         what=_("The %(form)s form #%(pk)s") % {"form": _(str(crf.crf_label)), "pk": crf.pk},
                          remove=lambda data: crf_remove_through_form(crf=crf, by=request.user,
                                                                      reason=data["reason"]))
 
@@ -173,15 +178,16 @@ def crf_row_remove(request, model_label: str, pk: int):
     try:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
-        raise Http404("No such row.") from None
+        raise Http404(_("No such row.")) from None
     if not (isinstance(model, type) and issubclass(model, CrfChildRow)):
-        raise Http404("No such row.")
+        raise Http404(_("No such row."))
     row = get_object_or_404(model.all_rows, pk=pk)
     crf = row_form(row)
     if not Patient.objects.visible_to(request.user).filter(pk=crf.patient_id).exists():
-        raise Http404("No such row.")
+        raise Http404(_("No such row."))
     return _removal_page(
-        request, crf=crf, row=row, what=f"{model._meta.verbose_name.capitalize()} #{row.pk} ({row})",
+        request, crf=crf, row=row, what=_("%(row_kind)s #%(pk)s (%(row)s)") % {
+            "row_kind": capfirst(model._meta.verbose_name), "pk": row.pk, "row": row},
         remove=lambda data: crf_child_row_remove(
             row=row, by=request.user, reason=data["reason"], acknowledge_deviation=data["acknowledge_deviation"],
             deviation_reason=data["deviation_reason"]))
@@ -193,11 +199,11 @@ def crf_query_raise(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
     form = QueryRaiseForm(request.POST, rows=selectors.crf_rows(crf), correctable=type(crf).correctable_fields)
     if not form.is_valid():
-        messages.error(request, "Choose a field and write the query.")
+        messages.error(request, _("Choose a field and write the query."))
     else:
         _attempt(request, lambda: services.query_raise(crf=crf, field=form.cleaned_data["field"],
                                                        text=form.cleaned_data["text"], by=request.user),
-                 "Query raised.")
+                 _("Query raised."))
     return redirect("monitoring:crf_detail", model_label, pk)
 
 
@@ -207,7 +213,7 @@ def crf_verify(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
     fields = request.POST.getlist("field")
     _attempt(request, lambda: services.crf_verify(crf=crf, by=request.user, fields=fields or None),
-             "Source-data verification recorded.")
+             _("Source-data verification recorded."))
     return redirect("monitoring:crf_detail", model_label, pk)
 
 
@@ -220,9 +226,9 @@ def crf_sign(request, model_label: str, pk: int):
         _attempt(request, lambda: services.crf_sign(crf=crf, by=request.user, password=form.cleaned_data["password"],
                                                     otp_token=form.cleaned_data["otp_token"],
                                                     otp_verified=_otp_verified(request), request=request),
-                 "Form signed.")
+                 _("Form signed."))
     else:
-        messages.error(request, "Enter your password to sign.")
+        messages.error(request, _("Enter your password to sign."))
     return redirect("monitoring:crf_detail", model_label, pk)
 
 
@@ -232,9 +238,9 @@ def crf_lock(request, model_label: str, pk: int):
     crf = _crf_or_404(request, model_label, pk)
     reason = request.POST.get("reason", "")
     if request.POST.get("unlock"):
-        _attempt(request, lambda: services.crf_unlock(crf=crf, by=request.user, reason=reason), "Form unlocked.")
+        _attempt(request, lambda: services.crf_unlock(crf=crf, by=request.user, reason=reason), _("Form unlocked."))
     else:
-        _attempt(request, lambda: services.crf_lock(crf=crf, by=request.user, reason=reason), "Form locked.",
+        _attempt(request, lambda: services.crf_lock(crf=crf, by=request.user, reason=reason), _("Form locked."),
                  queries_url=_queries_url(crf.patient))
     return redirect("monitoring:crf_detail", model_label, pk)
 
@@ -287,21 +293,21 @@ def query_detail(request, pk: int):
             except PermissionDenied as error:
                 answer_form.add_error(None, str(error))
             else:
-                messages.success(request, "Answer recorded.")
+                messages.success(request, _("Answer recorded."))
                 return redirect("monitoring:query_detail", pk)
         elif action == "close":
             form = QueryCloseForm(request.POST)
             form.is_valid()
             if _attempt(request, lambda: services.query_close(query=query, by=request.user,
                                                               text=form.cleaned_data.get("text", "")),
-                        "Query closed."):
+                        _("Query closed.")):
                 return redirect("monitoring:query_detail", pk)
         elif action == "reopen":
             form = QueryReopenForm(request.POST)
             form.is_valid()
             if _attempt(request, lambda: services.query_reopen(query=query, by=request.user,
                                                                text=form.cleaned_data.get("text", "")),
-                        "Query re-opened."):
+                        _("Query re-opened.")):
                 return redirect("monitoring:query_detail", pk)
     crf = query.crf
     return render(request, "monitoring/query_detail.html", {
@@ -345,9 +351,9 @@ def visit_sign(request, pk: int):
                                                       password=form.cleaned_data["password"],
                                                       otp_token=form.cleaned_data["otp_token"],
                                                       otp_verified=_otp_verified(request), request=request),
-                 "Every form of the visit is signed.")
+                 _("Every form of the visit is signed."))
     else:
-        messages.error(request, "Enter your password to sign.")
+        messages.error(request, _("Enter your password to sign."))
     return redirect("monitoring:visit_review", pk)
 
 
@@ -359,10 +365,10 @@ def visit_lock(request, pk: int):
     if request.POST.get("unlock"):
         lock = get_object_or_404(DataLock, scope=LockScope.VISIT, visit=visit, unlocked_at__isnull=True)
         _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
-                 "Visit unlocked.")
+                 _("Visit unlocked."))
     else:
         _attempt(request, lambda: services.data_lock_create(scope=LockScope.VISIT, visit=visit, by=request.user,
-                                                            reason=reason), "Visit locked.")
+                                                            reason=reason), _("Visit locked."))
     return redirect("monitoring:visit_review", pk)
 
 
@@ -375,10 +381,10 @@ def patient_review(request, study_id: str):
         if request.POST.get("unlock"):
             lock = get_object_or_404(DataLock, scope=LockScope.PATIENT, patient=patient, unlocked_at__isnull=True)
             _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
-                     "Patient unlocked.")
+                     _("Patient unlocked."))
         else:
             _attempt(request, lambda: services.data_lock_create(scope=LockScope.PATIENT, patient=patient,
-                                                                by=request.user, reason=reason), "Patient locked.",
+                                                                by=request.user, reason=reason), _("Patient locked."),
                      queries_url=_queries_url(patient))
         return redirect("monitoring:patient_review", study_id)
     return render(request, "monitoring/patient_review.html", {
@@ -396,17 +402,17 @@ def patient_review(request, study_id: str):
 def trial_lock(request):
     """Data managers: the database lock before analysis, and every active lock."""
     if not can_lock(request.user):
-        raise PermissionDenied("Only data managers lock data.")
+        raise PermissionDenied(_("Only data managers lock data."))
     active = DataLock.objects.filter(unlocked_at__isnull=True).select_related("patient", "visit", "locked_by")
     if request.method == "POST":
         reason = request.POST.get("reason", "")
         if request.POST.get("unlock"):
             lock = get_object_or_404(DataLock, pk=request.POST.get("lock"), unlocked_at__isnull=True)
             _attempt(request, lambda: services.data_lock_release(lock=lock, by=request.user, reason=reason),
-                     "Lock released.")
+                     _("Lock released."))
         else:
             _attempt(request, lambda: services.data_lock_create(scope=LockScope.TRIAL, by=request.user,
-                                                                reason=reason), "The trial database is locked.",
+                                                                reason=reason), _("The trial database is locked."),
                      queries_url=_queries_url())
         return redirect("monitoring:locks")
     return render(request, "monitoring/locks.html", {

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from ..models import ExportJob, ExportRecord
 from ..reports import casebook_pdf
+from ..texts import Text, in_languages
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -21,8 +23,12 @@ if TYPE_CHECKING:
     from patients.models import Patient
 
 
-def export_record(*, user: User, kind: str, description: str) -> ExportRecord:
-    record = ExportRecord(user=user, kind=kind, description=description[:300])
+def export_record(*, user: User, kind: str, description: Text) -> ExportRecord:
+    """Log an export. ``description`` is kept in English, with its rendering in the other languages for the
+    export log (a callable or a lazy string for that: monitoring/texts.py)."""
+    english, translations = in_languages(description)
+    record = ExportRecord(user=user, kind=kind, description=english[:300],
+                          description_translations={code: text[:300] for code, text in translations.items()})
     record.full_clean()
     record.save()
     return record
@@ -34,19 +40,25 @@ def export_job_create(*, by: User, patients: Iterable[Patient]) -> ExportJob:
     creates it and queues its build after commit."""
     patients = list(patients)
     if not patients:
-        raise ValidationError({"study_ids": "No patient matches."})
+        raise ValidationError({"study_ids": gettext("No patient matches.")})
     job = ExportJob(requested_by=by, total_count=len(patients))
     job.full_clean()
     job.save()
     job.patients.set(patients)
-    export_record(user=by, kind="casebook_batch",
-                  description=f"Casebooks of {len(patients)} patients: "
-                              + ", ".join(p.study_id for p in patients))
+    ids = ", ".join(p.study_id for p in patients)
+    export_record(user=by, kind="casebook_batch", description=lambda: ngettext(
+        "Casebooks of %(count)s patient: %(ids)s", "Casebooks of %(count)s patients: %(ids)s", len(patients),
+    ) % {"count": len(patients), "ids": ids})
     return job
 
 
-def export_job_run(*, job_id: int) -> None:
-    """Build the ZIP of casebooks; a job already done is left as it is (idempotent)."""
+def export_job_run(*, job_id: int, language: str = "") -> None:
+    """Build the ZIP of casebooks; a job already done is left as it is (idempotent). The casebooks are in
+    ``language``, the language of the user who asked for them (a worker has no request to take it from);
+    without it, in the language active here."""
+    if language:
+        with translation.override(language):
+            return export_job_run(job_id=job_id)
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status == ExportJob.Status.DONE:
         return

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crf.models import CaseReportForm, CrfStatus
 from crf.services import (
@@ -20,6 +22,7 @@ from crf.services import (
 
 from ..models import DataLock, DataQuery, LockScope, QueryStatus
 from ..roles import can_lock
+from ..texts import english
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -34,7 +37,8 @@ OPEN_QUERIES_BEFORE_LOCK = "open_queries"
 def data_lock_reason(crf: CaseReportForm) -> str:
     """Why a lock of the whole trial, the CRF's patient, its visit or the form itself forbids changing it,
     with who locked it, when and why ("" if none does). Pages show it before anything is typed; saves refuse
-    with it. One query, whatever the scope (every entry page asks)."""
+    with it, in the reader's language (it is never stored). One query, whatever the scope (every entry page
+    asks)."""
     patient_id, visit_id = getattr(crf, "patient_id", None), getattr(crf, "visit_id", None)
     scopes = Q(scope=LockScope.TRIAL)
     if patient_id:
@@ -46,17 +50,17 @@ def data_lock_reason(crf: CaseReportForm) -> str:
     locks = {lock.scope: lock for lock in
              DataLock.objects.filter(scopes, unlocked_at__isnull=True).select_related("locked_by")}
     if LockScope.TRIAL in locks:
-        return (f"The trial database is locked ({_locked_by(locks[LockScope.TRIAL])}); a data manager must "
-                f"unlock it before any form can be changed.")
+        return _("The trial database is locked (%(locked_by)s); a data manager must unlock it before any form can "
+                 "be changed.") % {"locked_by": _locked_by(locks[LockScope.TRIAL])}
     if LockScope.PATIENT in locks:
-        return (f"This patient's data are locked ({_locked_by(locks[LockScope.PATIENT])}); a data manager must "
-                f"unlock them before a form can be changed.")
+        return _("This patient's data are locked (%(locked_by)s); a data manager must unlock them before a form "
+                 "can be changed.") % {"locked_by": _locked_by(locks[LockScope.PATIENT])}
     if LockScope.VISIT in locks:
-        return (f"This visit is locked ({_locked_by(locks[LockScope.VISIT])}); a data manager must unlock it "
-                f"before its forms can be changed.")
+        return _("This visit is locked (%(locked_by)s); a data manager must unlock it before its forms can be "
+                 "changed.") % {"locked_by": _locked_by(locks[LockScope.VISIT])}
     if LockScope.CRF in locks:
-        return (f"This form is locked ({_locked_by(locks[LockScope.CRF])}); a data manager must unlock it before "
-                f"it can be changed.")
+        return _("This form is locked (%(locked_by)s); a data manager must unlock it before it can be "
+                 "changed.") % {"locked_by": _locked_by(locks[LockScope.CRF])}
     return ""
 
 
@@ -64,7 +68,9 @@ def _locked_by(lock: DataLock) -> str:
     """'by Dana Li on 2026-11-20: "Interim analysis"' — who, when and why, as the lock page lists them."""
     who = lock.locked_by.get_full_name() or lock.locked_by.get_username()
     when = timezone.localdate(lock.locked_at).isoformat()
-    return f'by {who} on {when}: "{lock.reason}"' if lock.reason else f"by {who} on {when}"
+    if lock.reason:
+        return _('by %(who)s on %(when)s: "%(reason)s"') % {"who": who, "when": when, "reason": lock.reason}
+    return _("by %(who)s on %(when)s") % {"who": who, "when": when}
 
 
 def _open_queries_in_scope(*, patient: Patient | None = None,
@@ -79,10 +85,10 @@ def _open_queries_in_scope(*, patient: Patient | None = None,
 
 def _crf_lock_target(lock: DataLock, crf: CaseReportForm | None) -> QuerySet[DataQuery]:
     if crf is None:
-        raise ValidationError({"crf": "Name the form to lock."})
+        raise ValidationError({"crf": _("Name the form to lock.")})
     crf_assert_editable(crf)
     if crf.status == CrfStatus.DRAFT:
-        raise ValidationError("A draft form cannot be locked.")
+        raise ValidationError(_("A draft form cannot be locked."))
     lock.patient, lock.visit = crf.patient, crf.visit
     lock.content_type, lock.object_id, lock.previous_crf_status = crf_content_type(crf), crf.pk, crf.status
     return _open_queries_in_scope(crf=crf)
@@ -96,21 +102,21 @@ def _lock_target(lock: DataLock, *, crf: CaseReportForm | None, visit: Visit | N
         return _crf_lock_target(lock, crf)
     if lock.scope == LockScope.VISIT:
         if visit is None:
-            raise ValidationError({"visit": "Name the visit to lock."})
+            raise ValidationError({"visit": _("Name the visit to lock.")})
         lock.patient, lock.visit = visit.patient, visit
         if active.filter(visit=visit).exists():
-            raise ValidationError("This visit is already locked.")
+            raise ValidationError(_("This visit is already locked."))
         return _open_queries_in_scope(patient=visit.patient).none()
     if lock.scope == LockScope.PATIENT:
         lock.patient = patient
         if active.filter(patient=patient).exists():
-            raise ValidationError("This patient is already locked.")
+            raise ValidationError(_("This patient is already locked."))
         return _open_queries_in_scope(patient=patient)
     if lock.scope == LockScope.TRIAL:
         if active.exists():
-            raise ValidationError("The trial is already locked.")
+            raise ValidationError(_("The trial is already locked."))
         return _open_queries_in_scope()
-    raise ValidationError({"scope": f"Unknown lock scope {lock.scope!r}."})
+    raise ValidationError({"scope": _("Unknown lock scope %(scope)r.") % {"scope": lock.scope}})
 
 
 @transaction.atomic
@@ -119,14 +125,16 @@ def data_lock_create(*, scope: str, by: User, reason: str = "", crf: CaseReportF
     """A data manager locks a form, a visit, a patient or the whole trial.
     Open queries in the scope must be closed first."""
     if not can_lock(by):
-        raise PermissionDenied("Only data managers lock data.")
+        raise PermissionDenied(_("Only data managers lock data."))
     lock = DataLock(scope=scope, locked_by=by, reason=(reason or "").strip())
     open_queries = _lock_target(lock, crf=crf, visit=visit, patient=patient)
     if open_queries.exists():
         count = open_queries.count()
-        raise ValidationError(f"{count} open quer{'y' if count == 1 else 'ies'} must be closed before locking.",
-                              code=OPEN_QUERIES_BEFORE_LOCK)
-    audited_save(instance=lock, by=by, reason=f"Locked: {lock.reason or lock.get_scope_display()}")
+        raise ValidationError(ngettext("%(count)s open query must be closed before locking.",
+                                       "%(count)s open queries must be closed before locking.", count)
+                              % {"count": count}, code=OPEN_QUERIES_BEFORE_LOCK)
+    # The audit trail's reason is English whatever the data manager's language (docs/i18n.md).
+    audited_save(instance=lock, by=by, reason=f"Locked: {lock.reason or english(lock.get_scope_display())}")
     if crf is not None and scope == LockScope.CRF:
         crf_status_set(crf=crf, status=CrfStatus.LOCKED, by=by, reason=f"Locked: {lock.reason or 'data lock'}")
     return lock
@@ -136,12 +144,12 @@ def data_lock_create(*, scope: str, by: User, reason: str = "", crf: CaseReportF
 def data_lock_release(*, lock: DataLock, by: User, reason: str) -> DataLock:
     """Unlocking needs a reason; a form goes back to the status it had."""
     if not can_lock(by):
-        raise PermissionDenied("Only data managers unlock data.")
+        raise PermissionDenied(_("Only data managers unlock data."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason for unlocking."})
+        raise ValidationError({"reason": _("Give a reason for unlocking.")})
     if lock.unlocked_at is not None:
-        raise ValidationError("This lock was already released.")
+        raise ValidationError(_("This lock was already released."))
     lock.unlocked_at, lock.unlocked_by, lock.unlock_reason = timezone.now(), by, reason
     audited_save(instance=lock, by=by, reason=f"Unlocked: {reason}")
     if lock.scope == LockScope.CRF:
@@ -160,5 +168,5 @@ def crf_unlock(*, crf: CaseReportForm, by: User, reason: str) -> DataLock:
     lock = DataLock.objects.filter(scope=LockScope.CRF, content_type=crf_content_type(crf), object_id=crf.pk,
                                    unlocked_at__isnull=True).first()
     if lock is None:
-        raise ValidationError("This form is not locked.")
+        raise ValidationError(_("This form is not locked."))
     return data_lock_release(lock=lock, by=by, reason=reason)

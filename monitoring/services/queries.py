@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crf.checks import CrfConflict
 from crf.forms import correction_form_field
@@ -17,6 +18,7 @@ from trial.roles import can_enter_data
 
 from ..models import DataQuery, QueryMessage, QueryStatus
 from ..roles import can_monitor
+from ..texts import Text, english, in_languages
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -35,15 +37,17 @@ def _query_message(*, query: DataQuery, action: str, by: User | None, text: str 
 
 
 def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None,
-                  automatic: bool) -> DataQuery:
+                  automatic: bool, text_translations: dict[str, str] | None = None) -> DataQuery:
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "Say what is wrong with the value."})
+        raise ValidationError({"text": _("Say what is wrong with the value.")})
     model_field = crf_correctable_field(crf, field)
+    # The form's and the field's names are kept in English (the record reads the same to every auditor);
+    # pages show them in the reader's language through the owning app's catalogue.
     query = DataQuery(
-        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
-        field=model_field.name, field_label=str(model_field.verbose_name), text=text, raised_by=by,
-        automatic=automatic,
+        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=english(crf.crf_label),
+        field=model_field.name, field_label=english(model_field.verbose_name), text=text, raised_by=by,
+        automatic=automatic, text_translations=text_translations or {},
     )
     audited_save(instance=query, by=by, reason="Query raised")
     _query_message(query=query, action=QueryMessage.Action.RAISE, by=by, text=text,
@@ -55,24 +59,32 @@ def _query_create(*, crf: CaseReportForm, field: str, text: str, by: User | None
 def query_raise(*, crf: CaseReportForm, field: str, text: str, by: User) -> DataQuery:
     """A monitor or data manager asks the site about one field of a CRF."""
     if not can_monitor(by, crf.patient.site):
-        raise PermissionDenied("Only monitors and data managers raise queries.")
+        raise PermissionDenied(_("Only monitors and data managers raise queries."))
     return _query_create(crf=crf, field=field, text=text, by=by, automatic=False)
 
 
-def query_raise_automatic(*, crf: CaseReportForm, field: str, text: str) -> DataQuery | None:
+def query_raise_automatic(*, crf: CaseReportForm, field: str, text: Text) -> DataQuery | None:
     """An edit check's query. Raised once: an identical open query is not repeated.
-    A field that is not a data field of the form raises nothing (returns None)."""
+    A field that is not a data field of the form raises nothing (returns None).
+
+    The query's text is stored in English (an automatic query's text is clinical record) with its rendering
+    in the other languages for the pages (`DataQuery.text_shown`): give ``text`` as a callable that builds
+    the message with gettext, or a lazy string (monitoring/texts.py); a plain string is stored and shown as
+    it is."""
 
     try:
         crf_correctable_field(crf, field)
     except ValidationError:
         return None
+    english_text, translations = in_languages(text)
+    english_text = english_text.strip()
     existing = DataQuery.objects.filter(
-        content_type=crf_content_type(crf), object_id=crf.pk, field=field, text=text.strip(), automatic=True,
+        content_type=crf_content_type(crf), object_id=crf.pk, field=field, text=english_text, automatic=True,
     ).exclude(status=QueryStatus.CLOSED).first()
     if existing is not None:
         return existing
-    return _query_create(crf=crf, field=field, text=text, by=None, automatic=True)
+    return _query_create(crf=crf, field=field, text=english_text, by=None, automatic=True,
+                         text_translations={code: value.strip() for code, value in translations.items()})
 
 
 def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
@@ -88,7 +100,8 @@ def _answer_errors(error: ValidationError, *, field: str) -> ValidationError:
             errors.setdefault("new_value", []).extend(messages)
         else:
             errors.setdefault("new_value", []).extend(
-                f"{name.replace('_', ' ').capitalize()}: {message}" for message in messages)
+                _("%(field)s: %(message)s") % {"field": name.replace("_", " ").capitalize(), "message": message}
+                for message in messages)
     return ValidationError(errors)
 
 
@@ -106,7 +119,7 @@ def _scalar_input(value: Any) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise ValidationError({"new_value": "Give the new value as text (dates as YYYY-MM-DD, coded values by code)."})
+    raise ValidationError({"new_value": _("Give the new value as text (dates as YYYY-MM-DD, coded values by code).")})
 
 
 @transaction.atomic
@@ -120,12 +133,12 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
     crf = query.crf
     assert crf is not None  # a query names its form, and forms are never deleted
     if not can_enter_data(by, crf.patient.site):
-        raise PermissionDenied("Only the site's coordinators and investigators answer queries.")
+        raise PermissionDenied(_("Only the site's coordinators and investigators answer queries."))
     if query.status == QueryStatus.CLOSED:
-        raise ValidationError("This query is closed; the monitor must re-open it first.")
+        raise ValidationError(_("This query is closed; the monitor must re-open it first."))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "Write an answer."})
+        raise ValidationError({"text": _("Write an answer.")})
     action = QueryMessage.Action.ANSWER
     old_value = new_text = ""
     if new_value is not None:
@@ -159,9 +172,9 @@ def query_answer(*, query: DataQuery, by: User, text: str, new_value: Any = None
 @transaction.atomic
 def query_close(*, query: DataQuery, by: User, text: str = "") -> DataQuery:
     if not can_monitor(by, query.patient.site):
-        raise PermissionDenied("Only monitors and data managers close queries.")
+        raise PermissionDenied(_("Only monitors and data managers close queries."))
     if query.status == QueryStatus.CLOSED:
-        raise ValidationError("This query is already closed.")
+        raise ValidationError(_("This query is already closed."))
     query.status = QueryStatus.CLOSED
     query.closed_at = timezone.now()
     audited_save(instance=query, by=by, reason="Query closed")
@@ -172,12 +185,12 @@ def query_close(*, query: DataQuery, by: User, text: str = "") -> DataQuery:
 @transaction.atomic
 def query_reopen(*, query: DataQuery, by: User, text: str) -> DataQuery:
     if not can_monitor(by, query.patient.site):
-        raise PermissionDenied("Only monitors and data managers re-open queries.")
+        raise PermissionDenied(_("Only monitors and data managers re-open queries."))
     if query.status != QueryStatus.CLOSED:
-        raise ValidationError("Only a closed query can be re-opened.")
+        raise ValidationError(_("Only a closed query can be re-opened."))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "Say why the query is re-opened."})
+        raise ValidationError({"text": _("Say why the query is re-opened.")})
     query.status = QueryStatus.OPEN
     query.closed_at = None
     audited_save(instance=query, by=by, reason="Query re-opened")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crf.audit import REQUEST_USER, history_note
 from crf.models import CaseReportForm, CrfStatus
@@ -25,9 +26,9 @@ def crf_verify(*, crf: CaseReportForm, by: User, fields: list[str] | None = None
     the source. Verifying the whole form moves a submitted form to verified."""
 
     if not can_monitor(by, crf.patient.site):
-        raise PermissionDenied("Only monitors verify source data.")
+        raise PermissionDenied(_("Only monitors verify source data."))
     if crf.removed or crf.status == CrfStatus.DRAFT:
-        raise ValidationError("Only a submitted form can be source-verified.")
+        raise ValidationError(_("Only a submitted form can be source-verified."))
     names = [crf_field(crf, name).name for name in fields] if fields else [""]
     marks = []
     for name in names:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
 
 from crf.audit import REQUEST_USER, history_note
@@ -25,6 +26,7 @@ from trial.lockout import signature_password_valid, signature_second_factor_fail
 from ..models import Signature
 from ..roles import can_sign
 from ..selectors import visit_crfs
+from ..texts import english
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 def _check_password(*, by: User, password: str, request: HttpRequest | None = None) -> None:
     # With the request, a wrong password counts toward the account's lockout (trial/lockout.py).
     if not signature_password_valid(user=by, password=password, request=request):
-        raise ValidationError({"password": "The password is not correct; the form was not signed."})
+        raise ValidationError({"password": _("The password is not correct; the form was not signed.")})
 
 
 def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verified: bool = False,
@@ -47,27 +49,30 @@ def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verif
     if not site.require_two_factor_for_signing or otp_verified:
         return
     if next(devices_for_user(by, confirmed=True), None) is None:
-        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign, and no "
-                                            f"authenticator app is enrolled for you; ask an administrator to enrol "
-                                            f"one. The form was not signed."})
+        raise ValidationError({"otp_token": _(
+            "Site %(site)s requires two-factor authentication to sign, and no authenticator app is enrolled for you; "
+            "ask an administrator to enrol one. The form was not signed.") % {"site": site.code}})
     token = (otp_token or "").strip()
     if not token:
-        raise ValidationError({"otp_token": f"Site {site.code} requires two-factor authentication to sign: enter "
-                                            f"the 6-digit code from your authenticator app. The form was not signed."})
+        raise ValidationError({"otp_token": _(
+            "Site %(site)s requires two-factor authentication to sign: enter the 6-digit code from your "
+            "authenticator app. The form was not signed.") % {"site": site.code}})
     if match_token(by, token) is None:
         signature_second_factor_failed(user=by, request=request)
-        raise ValidationError({"otp_token": "That authenticator code is wrong or expired; enter the current one. "
-                                            "The form was not signed."})
+        raise ValidationError({"otp_token": _("That authenticator code is wrong or expired; enter the current one. "
+                                              "The form was not signed.")})
 
 
 def _crf_sign_one(*, crf: CaseReportForm, by: User, visit: Visit | None = None) -> Signature:
     if not can_sign(by, crf.patient.site):
-        raise PermissionDenied("Only an investigator of the patient's site may sign.")
+        raise PermissionDenied(_("Only an investigator of the patient's site may sign."))
     crf_assert_editable(crf)
     if crf.removed or crf.status not in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED):
-        raise ValidationError(f"{crf.crf_label} cannot be signed in status {crf.get_status_display()}.")
+        raise ValidationError(_("%(form)s cannot be signed in status %(status)s.") % {
+            "form": _(str(crf.crf_label)), "status": crf.get_status_display()})
+    # The signature record keeps the form's name and the meaning in English, whatever the signer's language.
     signature = Signature(
-        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=crf.crf_label,
+        patient=crf.patient, content_type=crf_content_type(crf), object_id=crf.pk, crf_label=english(crf.crf_label),
         visit=visit, signer=by, signer_full_name=by.get_full_name() or by.username, signed_at=timezone.now(),
         meaning=Signature.MEANING_REVIEWED, values_sha256=crf_values_sha256(crf),
     )
@@ -106,7 +111,7 @@ def visit_sign(*, visit: Visit, by: User, password: str, otp_token: str = "",
     with transaction.atomic():
         pending = [crf for crf in visit_crfs(visit) if crf.status in (CrfStatus.SUBMITTED, CrfStatus.VERIFIED)]
         if not pending:
-            raise ValidationError("This visit has no form waiting for a signature.")
+            raise ValidationError(_("This visit has no form waiting for a signature."))
         return [_crf_sign_one(crf=crf, by=by, visit=visit) for crf in pending]
 
 

@@ -5,7 +5,9 @@
     {% if crf|open_query_fields|has_item:"weight_kg" %}…{% endif %}
 """
 from django import template
+from django.utils.translation import gettext
 
+from ..models import DataQuery, QueryMessage
 from ..selectors import crf_model_label, crf_open_query_fields, crf_queries
 
 register = template.Library()
@@ -21,6 +23,33 @@ def open_query_fields(crf) -> set[str]:
 @register.filter
 def has_item(collection, item) -> bool:
     return item in collection
+
+
+@register.filter
+def translated(text) -> str:
+    """A stored English label (a form's or a field's, as a query or a signature keeps it) in the reader's
+    language, through the catalogue of the app that owns it; a text with no translation reads as stored."""
+    text = str(text or "")
+    return gettext(text) if text else ""
+
+
+@register.filter
+def message_author(message: QueryMessage) -> str:
+    """Who wrote a step of a query's conversation: the person, or the edit check."""
+    author = message.author
+    if author is None:
+        return gettext("edit check")
+    return author.get_full_name() or author.get_username()
+
+
+@register.filter
+def message_text(message: QueryMessage, query: DataQuery | None = None) -> str:
+    """A step's text as shown: an automatic query's raising text in the reader's language (the stored text
+    stays English), anything a person typed as typed."""
+    query = query if query is not None else message.query
+    if query.automatic and message.action == QueryMessage.Action.RAISE and message.text == query.text:
+        return query.text_shown
+    return message.text
 
 
 @register.inclusion_tag("monitoring/includes/query_highlight.html")
