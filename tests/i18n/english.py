@@ -22,7 +22,7 @@ ALLOWED = frozenset(
     x ×
     Kaplan Meier Kaplan-Meier Kaplan–Meier Greenwood Aalen Johansen Aalen-Johansen Cockcroft Gault
     Mosteller Rejeski Lee et al
-    TOTP OTP Swagger ReDoc OpenAPI JSON
+    TOTP OTP Swagger ReDoc OpenAPI JSON ZIP CST
     H L N A B C I II III IV V VI
     """.split()  # noqa: SIM905 (a word list reads better as words)
 )
