@@ -242,9 +242,6 @@ def _pdf_fonts(content: bytes) -> set[str]:
     return fonts
 
 
-DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
-
-
 def test_chinese_casebook_prints_chinese_with_a_cjk_font_and_the_same_numbers(full_patient, chinese_query,
                                                                                data_manager):
     """The issue's test: the Chinese text comes back out of the PDF — headings and a query typed in Chinese —
@@ -262,10 +259,11 @@ def test_chinese_casebook_prints_chinese_with_a_cjk_font_and_the_same_numbers(fu
     assert "Noto-Sans-CJK-SC" in _pdf_fonts(chinese) and "DejaVu-Sans" in _pdf_fonts(chinese)
     english_text = _pdf_text(english)
     assert "Contents" in english_text and "目录" not in english_text
-    numbers = sorted(DECIMAL.findall(text))
-    assert numbers == sorted(DECIMAL.findall(english_text))
-    for value in ("63.4", "519.0", "52.0", "38.6", "92.50"):  # weight, the two doses (mg), temperature, viability
-        assert value in numbers, (value, numbers)
+    # The numbers the forms hold print the same in both: weight, BSA, the two drugs' six doses (mg), the weight at
+    # infusion, cells in the lot and infused, the CAR-T dose per kg, viability and the CRS temperature.
+    for value in ("63.4", "1.73", "519.0", "52.0", "60.0", "2,000.00", "300.00", "5.00", "92.50", "38.6"):
+        count = len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d.])", text))
+        assert count == len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d.])", english_text)) > 0, value
 
 
 def test_english_casebook_without_chinese_embeds_no_cjk_font(full_patient, data_manager):
