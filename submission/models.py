@@ -3,6 +3,7 @@ define.xml, and how far its build has come. Not clinical data (the package is re
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SubmissionPackage(models.Model):
@@ -11,10 +12,11 @@ class SubmissionPackage(models.Model):
         ADAM = "adam", _("ADaM (ADaMIG 1.3) analysis datasets")
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Ready")
-        FAILED = "failed", _("Failed")
+        # A context: "Pending" is also the endpoints table's column (another word in Chinese).
+        PENDING = "pending", pgettext_lazy("submission package status", "Pending")
+        RUNNING = "running", pgettext_lazy("submission package status", "Running")
+        DONE = "done", pgettext_lazy("submission package status", "Ready")
+        FAILED = "failed", pgettext_lazy("submission package status", "Failed")
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                      verbose_name=_("requested by"))

@@ -320,3 +320,7 @@ def test_submission_page_in_chinese(client, data_manager):
     assert f'<h1 class="h3">ADaM 分析数据集 (ADaMIG 1.3) — 数据包 #{package.pk}</h1>' in detail
     assert "已完成 2 / 5 步（先读取记录，再逐个生成数据集）— 40 %。" in detail
     assert "<strong data-testid=\"package-status\">生成中</strong>" in detail
+    # A package's status is a word of its own ("Pending" is also the endpoints table's column, 待定).
+    SubmissionPackage.objects.create(requested_by=data_manager, standard="sdtm", cutoff=datetime.date(2026, 2, 1))
+    listed = _chinese_page(client, reverse("submission:index"), allow=allow)
+    assert "截止日期 2026-02-01 — 等待中</li>" in listed and "截止日期 2026-01-31 — 生成中</li>" in listed
