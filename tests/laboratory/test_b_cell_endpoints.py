@@ -18,6 +18,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import get_language
 
 from laboratory import endpoints
@@ -37,6 +38,14 @@ COUNTS = {
     "C": ((28, "0"), (91, "2"), (182, "4"), (270, "8")),
     "D": ((28, "0"), (91, "0"), (274, "10"), (290, "12")),
 }
+
+
+@pytest.fixture(autouse=True)
+def english_after():
+    """A request in Chinese leaves Chinese active in the thread (LocaleMiddleware activates it and nothing resets
+    it): the tests after this one expect English."""
+    yield
+    translation.activate("en-gb")
 
 
 def on(day):
