@@ -59,3 +59,25 @@ def english_words(html: str, allow=()) -> list[str]:
             continue
         found.append(word)
     return found
+
+
+def stored_words() -> set[str]:
+    """Every word stored in the database's free-text and name fields (names, sites, lots, reasons, free text
+    a person typed): data, shown as typed in either language. Fields with choices are left out: their codes
+    must never reach a page, only their translated labels."""
+    from django.apps import apps
+    from django.db import models
+
+    words: set[str] = set()
+    for model in apps.get_models():
+        if model._meta.app_label in {"contenttypes", "sessions", "admin", "axes", "otp_totp", "django_otp"}:
+            continue
+        fields = [f.attname for f in model._meta.concrete_fields
+                  if isinstance(f, models.CharField | models.TextField) and not f.choices]
+        if not fields:
+            continue
+        for row in model._default_manager.values_list(*fields).iterator():
+            for value in row:
+                if value:
+                    words.update(token.strip("-–'/") for token in _WORD.findall(str(value)))
+    return words

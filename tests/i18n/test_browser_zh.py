@@ -1,0 +1,108 @@
+"""Each role's pages in Chinese, in Chromium, on the demo trial (issue 22; docs/i18n.md).
+
+The browser asks for Chinese (Accept-Language zh-CN, which Django maps to zh-hans) and each role opens the pages
+of their day: no English may be left on them, outside the abbreviations and units of tests/i18n/english.py and
+the data the demo stored (names, sites, free text typed in English). The English walk that does each role's
+work is tests/test_browser_roles.py; this one only reads, so one demo load serves every role.
+"""
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from trial.demo import DEMO_PASSWORD
+
+from .english import english_words, stored_words
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AS_OF = datetime.date(2026, 11, 24)
+
+
+def _pages(role: str) -> list[str]:
+    """The pages of a role's day, found in the demo's data."""
+    from django.contrib.auth import get_user_model
+
+    from infusions.models import Lymphodepletion
+    from monitoring.models import DataQuery
+    from outcomes.models import ResponseAssessment
+    from patients.models import Patient
+
+    infused = (Patient.objects.filter(site__code="SZ", status__in=["infused", "follow_up"])
+               .order_by("pk").first())
+    enrolled = Patient.objects.filter(site__code="SZ", status="enrolled").order_by("pk").first()
+    visit = infused.visits.order_by("definition__target_day").first()
+    course = Lymphodepletion.objects.filter(patient__site__code="SZ").order_by("pk").first()
+    assessment = ResponseAssessment.objects.filter(patient__site__code="SZ").order_by("pk").first()
+    common = [
+        "/", reverse("patients:list"), reverse("patients:detail", args=[infused.study_id]),
+        reverse("visits:dashboard"), reverse("visits:detail", args=[visit.pk]),
+        reverse("monitoring:query_list"), reverse("infusions:deviations"), reverse("safety:summary"),
+        reverse("safety:patient", args=[infused.study_id]), reverse("api_tokens"),
+    ]
+    review = [
+        reverse("monitoring:crf_detail", args=["infusions.lymphodepletion", course.pk]),
+        reverse("monitoring:patient_review", args=[infused.study_id]),
+        reverse("monitoring:visit_review", args=[visit.pk]),
+    ]
+    query = DataQuery.objects.order_by("pk").first()
+    if query is not None:
+        review.append(reverse("monitoring:query_detail", args=[query.pk]))
+    by_role = {
+        "admin": [
+            reverse("administration:index"), reverse("administration:users"),
+            reverse("administration:user_detail", args=[get_user_model().objects.get(username="coordinator").pk]),
+            reverse("administration:user_invite"), reverse("administration:sites"),
+            reverse("administration:protocols"),
+        ],
+        "datamanager": [reverse("monitoring:exports"), reverse("monitoring:locks"), reverse("submission:index"),
+                        *review],
+        "coordinator": [
+            reverse("infusions:lymphodepletion_new", args=[enrolled.study_id]),
+            reverse("infusions:lymphodepletion_detail", args=[infused.study_id]),
+            reverse("infusions:cart_infusion_detail", args=[infused.study_id]),
+            reverse("safety:adverse_events_new", args=[infused.study_id]),
+            reverse("safety:crs_assessment_new", args=[infused.study_id]),
+            reverse("safety:icans_assessment_new", args=[infused.study_id]),
+            reverse("laboratory:laboratory_new", args=[infused.study_id]),
+            reverse("laboratory:patient_kinetics", args=[infused.study_id]),
+            reverse("outcomes:response_assessment_detail", args=[assessment.pk]),
+            reverse("outcomes:follow_up_new", args=[infused.study_id]),
+            reverse("patients:baseline_edit", args=[infused.study_id]),
+            reverse("patients:screening_new"),
+        ],
+        "monitor": review,
+        "investigator": [reverse("outcomes:endpoints"), reverse("laboratory:cohort_kinetics"), *review],
+    }
+    return common + by_role[role]
+
+
+def test_each_role_reads_their_pages_in_chinese(browser, live_server):
+    call_command("load_demo", as_of=AS_OF)
+    data = stored_words()
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN",
+                                  viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    english: list[str] = []
+    try:
+        page.goto("/accounts/login/")
+        assert page.locator("html").get_attribute("lang").lower() == "zh-hans"
+        english.extend(f"login: {w}" for w in english_words(page.content(), allow=data))
+        for role in ("admin", "datamanager", "coordinator", "monitor", "investigator"):
+            page.goto("/accounts/login/")
+            page.fill("input[name=username]", role)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            assert "/accounts/login/" not in page.url, role
+            for path in _pages(role):
+                response = page.goto(path)
+                assert response.status < 400, f"{role}: {path} answered {response.status}"
+                found = sorted(set(english_words(page.content(), allow=data)))
+                english.extend(f"{role} {path}: {' '.join(found)}" for _ in [found] if found)
+            page.context.clear_cookies()
+    finally:
+        context.close()
+    assert not english, "English left on Chinese pages:\n" + "\n".join(english)
