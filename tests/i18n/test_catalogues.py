@@ -68,3 +68,19 @@ def test_no_marked_string_is_untranslated_or_fuzzy(remade_catalogues):
             elif not all(strings):
                 problems.append(f"untranslated {where}")
     assert not problems, f"{len(problems)} strings lack a translation:\n" + "\n".join(problems[:200])
+
+
+def test_one_english_string_reads_the_same_in_every_app(remade_catalogues):
+    """Django merges the catalogues (the first app in INSTALLED_APPS wins), so one msgid translated two ways
+    would show one app's wording on the other's page: say it once, or tell them apart with a context
+    (pgettext)."""
+    translations: dict[tuple[str | None, str], dict[str, str]] = {}
+    for app, po in sorted(remade_catalogues.items()):
+        with po.open("rb") as handle:
+            for message in read_po(handle):
+                if message.id and isinstance(message.id, str) and message.string:
+                    translations.setdefault((message.context, message.id), {})[app] = message.string
+    clashes = [f"{msgid!r} ({context or 'no context'}): {by_app}"
+               for (context, msgid), by_app in sorted(translations.items(), key=str)
+               if len(set(by_app.values())) > 1]
+    assert not clashes, f"{len(clashes)} strings translated differently by different apps:\n" + "\n".join(clashes)
