@@ -74,6 +74,18 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts and ends in the default language: LocaleMiddleware activates a request's language
+    in the thread and nothing deactivates it in the test client, so a test that asked for Chinese would leave
+    the next one (whichever it is, in random order) running in Chinese."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def protocol(db):
     return protocol_seed()
