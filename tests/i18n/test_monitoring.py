@@ -93,9 +93,10 @@ def _names() -> list[str]:
     return words
 
 
-def _no_english(html: str, *extra: str) -> str:
-    """The English words left on the page, as one string (so that a failure shows them all)."""
-    return " ".join(sorted(set(english_words(html, allow=[*DATA_WORDS, *_names(), *_elsewhere(html), *extra]))))
+def _no_english(html: str, *extra: str, page: str = "") -> str:
+    """The English words left on the page (or on a part of ``page``), as one string (a failure shows them all)."""
+    allow = [*DATA_WORDS, *_names(), *_elsewhere(page or html), *extra]
+    return " ".join(sorted(set(english_words(html, allow=allow))))
 
 
 def _get(client, user, url) -> str:
@@ -226,6 +227,22 @@ def test_patient_review_in_chinese(client, full_patient, data_manager):
     html = _get(client, data_manager, f"/monitoring/patients/{study_id}/")
     assert f"{study_id}</a> 的表单" in html and "病例报告表汇编（PDF）" in html and "锁定该患者" in html
     assert _no_english(html) == ""
+
+
+def test_visit_review_in_chinese(client, full_patient, investigator):
+    visit = full_patient.visit
+    html = _get(client, investigator, f"/monitoring/visits/{visit.pk}/")
+    assert f"访视 {visit.definition.code} — " in html and "访视报告（PDF）" in html and "签署整个访视" in html
+    assert f"本人 {investigator.get_full_name()} 已审阅本次访视的全部表单并予以批准。" in html
+    assert _no_english(html) == ""
+
+
+def test_home_panel_of_open_queries_in_chinese(client, full_patient, chinese_query, coordinator):
+    html = _get(client, coordinator, "/")
+    panel = lxml.html.fromstring(html).xpath("//*[@data-testid='open-queries-panel']")[0]
+    text = " ".join(panel.itertext())
+    assert "待回复的质疑" in text and "全部未关闭的质疑（按研究中心和患者）" in text and QUERY_TEXT in text
+    assert _no_english(lxml.html.tostring(panel, encoding="unicode"), page=html) == ""
 
 
 # --- The casebook PDF ------------------------------------------------------------------------------------------
