@@ -289,3 +289,42 @@ def test_the_overdue_sae_email_reaches_each_reader_in_their_language(full_patien
     english = by_recipient[(monitor.email,)]
     assert english.subject == f"Overdue SAE report: {subject} Febrile neutropenia"
     assert english.body.startswith("The initial report of the serious adverse event Febrile neutropenia (grade 3)")
+
+
+def test_home_panels_of_sae_and_susar_clocks_in_chinese(rf, full_patient, investigator, coordinator):
+    """An overdue SAE report and a pending SUSAR report on an investigator's home page, in Chinese."""
+    from django.template.loader import render_to_string
+
+    from safety import services
+    from safety.home import home_panels
+    from safety.models import AdverseEvent
+
+    aware = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
+    services.adverse_event_save(event=AdverseEvent(
+        patient=full_patient.patient, term="Hepatic failure", grade=4, onset_date=aware.date(), serious=True,
+        seriousness_criteria=["life_threatening"], aware_at=aware, relatedness_cart="probable",
+        relatedness_lymphodepletion="not_related", action_taken="treatment", outcome="recovering"), by=coordinator)
+    request = rf.get("/")
+    request.user = investigator
+    with translation.override("zh-hans"):
+        html = "".join(render_to_string(template, {"panel": panel}) for template, panel in
+                       home_panels(request, ["investigator"]))
+    assert english_words(html, allow=CTCAE_WORDS) == []
+    assert "逾期的 SAE 报告" in html
+    assert "肝衰竭 (Hepatic failure)（4 级）" in html
+    assert "SUSAR 快速报告" in html
+    assert "（7 天）" in html  # life-threatening: 7 calendar days (ICH E2A)
+
+
+def test_soft_check_message_is_read_in_the_language_of_the_moment(full_patient):
+    """A soft check's message is made once and read twice: in the user's language on the form, in English for
+    the record (the deviation and its query store the text they read under English)."""
+    from safety.services import crs_assessment_soft_checks
+
+    crs = full_patient.crf("safety.crsassessment")
+    crs.tocilizumab_dose_mg, crs.tocilizumab_given_on = Decimal("900"), crs.assessment_date
+    [check] = [check for check in crs_assessment_soft_checks(assessment=crs) if check.rule == "tocilizumab_max_dose"]
+    with translation.override("zh-hans"):
+        assert str(check.message) == "托珠单抗 900 mg 超过单次最大剂量 800 mg。"
+    with translation.override("en-gb"):
+        assert str(check.message) == "Tocilizumab 900 mg is above the 800 mg maximum single dose."
