@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crf.forms import REASON_MAX_LENGTH
 
@@ -17,7 +18,8 @@ class QueryRaiseForm(forms.Form):
 
 
 class QueryAnswerForm(forms.Form):
-    text = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    text = forms.CharField(label=pgettext_lazy("query", "Answer"), widget=forms.Textarea(attrs={"rows": 2}),
+                           max_length=2000)
     correct_value = forms.BooleanField(label=_("Correct the value"), required=False)
     new_value = forms.CharField(label=_("New value"), required=False, max_length=200,
                                 help_text=_("Dates as YYYY-MM-DD; coded fields by their code."))

@@ -283,7 +283,7 @@ class ExportJob(models.Model):
     process); the file appears when ready, and the page shows how many casebooks are done."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("casebook batch", "Pending")
         RUNNING = "running", _("Running")
         DONE = "done", _("Ready")
         FAILED = "failed", _("Failed")

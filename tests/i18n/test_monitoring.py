@@ -232,7 +232,7 @@ def test_patient_review_in_chinese(client, full_patient, data_manager):
 def test_visit_review_in_chinese(client, full_patient, investigator):
     visit = full_patient.visit
     html = _get(client, investigator, f"/monitoring/visits/{visit.pk}/")
-    assert f"访视 {visit.definition.code} — " in html and "访视报告（PDF）" in html and "签署整个访视" in html
+    assert f"访视 {visit.definition.code} — " in html and "访视报告 (PDF)" in html and "签署整个访视" in html
     assert f"本人 {investigator.get_full_name()} 已审阅本次访视的全部表单并予以批准。" in html
     assert _no_english(html) == ""
 
