@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -28,6 +29,9 @@ def history_note(instance: Any, *, by: Any, reason: str) -> None:
     if by is not REQUEST_USER:
         instance._history_user = by
 
+
+# What a history row did, as a reader's heading says it (simple-history's history_type as the key).
+ACTIONS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
 
 # Bookkeeping columns that change on every save and tell a reader nothing.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "version"})
@@ -50,6 +54,7 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
     record: str = ""  # which row of the form, for a child record (a dose, a fraction); blank for the form
     unchanged_since: int = 0  # values of a creation entry left out by compact_audit (still as created)
+    history_type: str = ""  # "+" created, "~" changed, "-" deleted; `action` says it in the reader's language
 
 
 def history_value_text(model, field_name: str, value, related: dict) -> str:
@@ -77,7 +82,6 @@ def audit_trail(instance, *, rows=None, related: dict | None = None, record: str
     ``rows`` (the history rows, oldest first, with history_user) and ``related`` ((model, pk) → object,
     shared between trails) let a report read them for many records at once."""
     model = type(instance)
-    actions = {"+": "Created", "~": "Changed", "-": "Deleted"}
     related = {} if related is None else related
     if rows is None:
         rows = list(instance.history.select_related("history_user").order_by("history_date", "history_id"))
@@ -87,9 +91,10 @@ def audit_trail(instance, *, rows=None, related: dict | None = None, record: str
         entry = AuditEntry(
             when=row.history_date,
             who=history_author(row, full_name=False),
-            action=actions.get(row.history_type, row.history_type),
+            action=ACTIONS.get(row.history_type, row.history_type),
             reason=row.history_change_reason or "",
             record=record,
+            history_type=row.history_type,
         )
         if previous is None:
             tracked = [f for f in model._meta.concrete_fields if f.name not in IGNORED_FIELDS and f.name != "id"]
@@ -125,11 +130,11 @@ def compact_audit(entries: list[AuditEntry]) -> list[AuditEntry]:
 
     changed_later: dict[str, set[str]] = {}
     for entry in entries:
-        if entry.action != "Created":
+        if entry.history_type != "+":
             changed_later.setdefault(entry.record, set()).update(change.field for change in entry.changes)
     compact = []
     for entry in entries:
-        if entry.action != "Created":
+        if entry.history_type != "+":
             compact.append(entry)
             continue
         later = changed_later.get(entry.record, set())

@@ -13,15 +13,20 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trial.rules import visit_window_message
+
+ACKNOWLEDGE = gettext_lazy(
+    "Saving anyway records a protocol deviation: tick the acknowledgement and give a reason.")
 
 
 @dataclass(frozen=True)
 class SoftCheck:
     rule: str  # a stable code, such as "cart_dose_range"
     field: str  # the form or API field it concerns
-    message: str  # what a coordinator reads
+    message: str  # what a coordinator reads: lazy (`trial.i18n.lazy_message`), so it is stored in English
     value: str  # the value that failed, as shown
     severity: str = "minor"  # "major" when the deviation may affect the patient's safety or the data's reliability
 
@@ -31,8 +36,8 @@ class SoftChecksNotAcknowledged(ValidationError):
 
     def __init__(self, checks: list[SoftCheck]):
         self.checks = list(checks)
-        messages = [check.message for check in self.checks]
-        messages.append("Saving anyway records a protocol deviation: tick the acknowledgement and give a reason.")
+        messages: list[Any] = [check.message for check in self.checks]
+        messages.append(ACKNOWLEDGE)
         super().__init__({"acknowledge_deviation": messages})
 
 
@@ -63,13 +68,14 @@ class CrfConflict(ValidationError):
         self.expected_version = expected_version
         self.current_version = current_version
         self.changes = list(changes)
-        who = sorted({change.by for change in self.changes}) or ["another user"]
-        self.summary = (
-            f"Not saved: {' and '.join(who)} saved this {crf_label or 'form'} after you opened it. "
-            "Your entries are still in the form; compare them with the values below, then save again to "
-            "replace them, or reload the page to start from the saved values."
-        )
-        super().__init__([self.summary, *(f"Changed — {change.message}" for change in self.changes)])
+        who = sorted({change.by for change in self.changes}) or [_("another user")]
+        self.summary = _(
+            "Not saved: %(who)s saved this %(form)s after you opened it. Your entries are still in the form; "
+            "compare them with the values below, then save again to replace them, or reload the page to start "
+            "from the saved values."
+        ) % {"who": _(" and ").join(who), "form": crf_label or _("form")}
+        super().__init__([self.summary, *(_("Changed — %(change)s") % {"change": change.message}
+                                          for change in self.changes)])
 
     def as_dict(self) -> dict:
         """The API's 409 body."""

@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 EMPTY = "—"
 MILLION = Decimal(10**6)
@@ -39,9 +41,22 @@ class DisplayTable:
         return "; ".join(" ".join(cells) for cells in self.rows) if self.rows else EMPTY
 
 
+# The fields every CRF inherits from `crf.models.CaseReportForm` (and `CrfChildRow`) carry Django's own
+# verbose names (the field names); an explicit verbose name would give every CRF app a migration, so they are
+# translated here, where a label is read.
+FLOOR_FIELD_LABELS = {
+    "status": _("status"), "protocol": _("protocol"), "visit": _("visit"), "removed": _("removed"),
+    "removal reason": _("removal reason"), "created at": _("created at"), "updated at": _("updated at"),
+    "created by": _("created by"), "version": _("version"), "patient": _("patient"),
+}
+
+
 def field_label(model_field) -> str:
     """The field's verbose name, unit included, as a heading reads it."""
-    return capfirst(str(model_field.verbose_name))
+    name = model_field.verbose_name
+    if isinstance(name, str) and name in FLOOR_FIELD_LABELS:
+        name = FLOOR_FIELD_LABELS[name]
+    return capfirst(str(name))
 
 
 def is_millions(model_field) -> bool:
@@ -57,7 +72,7 @@ def _number(value, model_field) -> str:
 
 
 def yes_no(value: bool | None) -> str:
-    return EMPTY if value is None else ("Yes" if value else "No")
+    return EMPTY if value is None else (gettext("Yes") if value else gettext("No"))
 
 
 def format_value(obj, model_field):
@@ -107,7 +122,7 @@ def _json(value):
 
 def _scalar(value) -> str:
     if isinstance(value, bool) or value is None:
-        return yes_no(value) if value is not None else "not assessed"
+        return yes_no(value) if value is not None else gettext("not assessed")
     return str(value)
 
 

@@ -3,6 +3,8 @@ from typing import Any
 
 from django import forms
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class CrfVersionMixin:
@@ -40,10 +42,10 @@ REASON_MAX_LENGTH = 300
 def reason_for_change_field(*, required: bool = False) -> forms.CharField:
     """The reason for changing a submitted form: one name (`reason`), one label, one length, on every CRF page."""
     return forms.CharField(
-        label="Reason for change", required=required, max_length=REASON_MAX_LENGTH,
+        label=_("Reason for change"), required=required, max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="This form is submitted: say why it changes (the audit trail keeps it)." if required
-        else "Required when changing a submitted form.",
+        help_text=_("This form is submitted: say why it changes (the audit trail keeps it).") if required
+        else _("Required when changing a submitted form."),
     )
 
 
@@ -54,10 +56,10 @@ class CrfEntryForm(CrfVersionMixin, forms.Form):
 
     reason = reason_for_change_field()
     acknowledge_deviation = forms.BooleanField(
-        label="I acknowledge the protocol deviation(s) above", required=False,
+        label=_("I acknowledge the protocol deviation(s) above"), required=False,
     )
     deviation_reason = forms.CharField(
-        label="Reason for the deviation", required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Reason for the deviation"), required=False, max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -127,5 +129,5 @@ def correction_form_field(crf: Any, field_name: str) -> forms.Field:
     path = type(crf).structured_fields.get(field_name)
     field = import_string(path)(crf) if path else model_field.formfield()
     if field is None:
-        raise forms.ValidationError({"new_value": "This value cannot be corrected through a query."})
+        raise forms.ValidationError({"new_value": gettext("This value cannot be corrected through a query.")})
     return field

@@ -12,16 +12,18 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import HistoricalRecords
 
 
 class CrfStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    VERIFIED = "verified", "Source-verified"
-    SIGNED = "signed", "Signed"
-    LOCKED = "locked", "Locked"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    VERIFIED = "verified", _("Source-verified")
+    SIGNED = "signed", _("Signed")
+    LOCKED = "locked", _("Locked")
 
 
 class CaseReportForm(models.Model):
@@ -65,11 +67,11 @@ class CaseReportForm(models.Model):
     status = models.CharField(max_length=12, choices=CrfStatus.choices, default=CrfStatus.SUBMITTED)
     protocol = models.ForeignKey(
         "trial.Protocol", on_delete=models.PROTECT, related_name="+",
-        help_text="The protocol version this form was collected under.",
+        help_text=_("The protocol version this form was collected under."),
     )
     visit = models.ForeignKey(
         "patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The scheduled visit this form belongs to, if any.",
+        help_text=_("The scheduled visit this form belongs to, if any."),
     )
     removed = models.BooleanField(default=False)
     removal_reason = models.CharField(max_length=300, blank=True)
@@ -82,7 +84,7 @@ class CaseReportForm(models.Model):
     # lock), which changes no value. An edit based on an older version is refused (`CrfConflict`).
     version = models.PositiveIntegerField(
         default=1, editable=False,
-        help_text="Raised by one at each save of the form's values; an edit must be based on the current one.",
+        help_text=_("Raised by one at each save of the form's values; an edit must be based on the current one."),
     )
 
     # inherit=True gives every concrete CRF its own history table, each row
@@ -121,7 +123,7 @@ class CrfChildRow(models.Model):
     and the casebook. `objects` (also the form's reverse relation, such as ``course.doses``) gives the
     rows in force; `all_rows` gives every row, removed ones included."""
 
-    removed = models.BooleanField(default=False, help_text="No longer part of the form; kept for the record.")
+    removed = models.BooleanField(default=False, help_text=_("No longer part of the form; kept for the record."))
     removal_reason = models.CharField(max_length=300, blank=True)
 
     objects = ActiveChildRowManager()
@@ -219,7 +221,8 @@ def future_clinical_date_errors(instance, *, now=None) -> dict[str, str]:
             future = value > today
             shown = f"{value:%Y-%m-%d}"
         if future:
-            errors[field.name] = f"{str(field.verbose_name).capitalize()} {shown} is in the future."
+            errors[field.name] = gettext("%(field)s %(value)s is in the future.") % {
+                "field": str(field.verbose_name).capitalize(), "value": shown}
     return errors
 
 
@@ -244,7 +247,8 @@ def refuse_hard_delete(sender: type[models.Model], instance: models.Model, **kwa
     """pre_delete receiver of every clinical model (monitoring/apps.py): nothing clinical is
     hard-deleted, by any role or code path — Model.delete(), QuerySet.delete() or a cascade."""
     label = getattr(instance, "crf_label", "") or sender._meta.verbose_name.capitalize()
-    raise PermissionDenied(f"{label} is a clinical record and is never deleted; mark it removed with a reason.")
+    raise PermissionDenied(gettext("%(record)s is a clinical record and is never deleted; mark it removed with a "
+                                   "reason.") % {"record": label})
 
 
 def child_value_fields(child, fk) -> list:

@@ -13,13 +13,13 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.utils import translation
+from django.utils.translation import gettext as _
 
 from trial.history import history_author
+from trial.i18n import stored_language
 from trial.roles import can_enter_data
 
 from . import hooks
@@ -104,11 +104,11 @@ def crf_correctable_field(crf_or_model: CaseReportForm | type[CaseReportForm], f
     model_field = crf_field(model, field_name) if field_name not in BOOKKEEPING_FIELDS else None
     if model_field is None or model_field.name not in model.correctable_fields:
         named = model_field or model._meta.get_field(field_name)
-        raise ValidationError({"field": (
-            f"{str(getattr(named, 'verbose_name', field_name)).capitalize()} "
-            f"of the {model.crf_label or model.__name__} form cannot "
-            f"be corrected through a query: it is not a data-entry field (a key, the form's status, a derived or "
-            f"a system value). Ask about the value it comes from.")})
+        raise ValidationError({"field": _(
+            "%(field)s of the %(form)s form cannot be corrected through a query: it is not a data-entry field (a "
+            "key, the form's status, a derived or a system value). Ask about the value it comes from.") % {
+            "field": field_label(named) if hasattr(named, "verbose_name") else field_name,
+            "form": model.crf_label or model.__name__}})
     return model_field
 
 
@@ -121,7 +121,8 @@ def crf_correct(*, crf: CaseReportForm, field: str, value: Any, by: User | None,
     model = type(crf)
     crf_correctable_field(model, field)
     if not model.correction_service:
-        raise ValidationError({"field": f"The {model.crf_label} form names no service to correct it with."})
+        raise ValidationError({"field": _("The %(form)s form names no service to correct it with.") % {
+            "form": model.crf_label}})
     correct = import_string(model.correction_service)
     return correct(crf=crf, field=field, value=value, by=by, reason=reason,
                    acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason)
@@ -132,10 +133,11 @@ def crf_field(crf_or_model: CaseReportForm | type[CaseReportForm], field_name: s
     try:
         model_field = model._meta.get_field(field_name)
     except FieldDoesNotExist:
-        raise ValidationError({"field": f"{model.crf_label or model.__name__} has no field {field_name!r}."}) from None
+        raise ValidationError({"field": _("%(form)s has no field %(field)r.") % {
+            "form": model.crf_label or model.__name__, "field": field_name}}) from None
     if (model_field.name in BOOKKEEPING_FIELDS or not getattr(model_field, "concrete", False)
             or not isinstance(model_field, models.Field)):
-        raise ValidationError({"field": f"{field_name!r} is not a data field of the form."})
+        raise ValidationError({"field": _("%(field)r is not a data field of the form.") % {"field": field_name}})
     return model_field
 
 
@@ -151,7 +153,7 @@ def crf_lock_reason(crf: CaseReportForm) -> str:
     if crf.pk is not None:
         stored_status = type(crf).objects.filter(pk=crf.pk).values_list("status", flat=True).first()
         if stored_status == CrfStatus.LOCKED:
-            return "This form is locked; a data manager must unlock it before it can be changed."
+            return _("This form is locked; a data manager must unlock it before it can be changed.")
     return ""
 
 
@@ -237,7 +239,7 @@ def crf_save(*, crf: CrfT, by: User | None, reason: str = "", submit: bool = Tru
         changed_fields = [name for name in after if before[name] != after[name]]
     if crf_change_needs_reason(crf):
         if not reason:
-            raise ValidationError({"reason": "Give a reason for changing a submitted form."})
+            raise ValidationError({"reason": _("Give a reason for changing a submitted form.")})
         crf.status = CrfStatus.SUBMITTED if changed_fields or stored is None else stored.status
     elif submit:
         crf.status = CrfStatus.SUBMITTED
@@ -289,9 +291,9 @@ def crf_record(
     require_acknowledgement(checks, acknowledged=acknowledge_deviation, reason=deviation_reason)
     crf_save(crf=crf, by=by, reason=reason, submit=submit, expected_version=expected_version)
     if checks:
-        # A soft check's message is shown in the reader's language (lazy) and filed in English: the deviation and
-        # its automatic query are clinical record, read the same by every auditor (docs/i18n.md).
-        with translation.override(settings.LANGUAGE_CODE):
+        # The deviations and their automatic queries are clinical record: their texts are written in English
+        # (the checks' messages are lazy: `trial.i18n.lazy_message`), whatever language the page was in.
+        with stored_language():
             for record in hooks.deviation_recorders():
                 record(crf=crf, checks=checks, reason=deviation_reason, by=by)
     return crf
@@ -346,15 +348,15 @@ def crf_remove(*, crf: CrfT, by: User | None, reason: str) -> CrfT:
     of the patient's death is not removed: the patient would stay off study for a death no form holds."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason for removing the form."})
+        raise ValidationError({"reason": _("Give a reason for removing the form.")})
     if crf.removed:
-        raise ValidationError("This form is already removed.")
+        raise ValidationError(_("This form is already removed."))
     death_date = getattr(crf, "death_date", None)
     if death_date is not None and not _other_death_records(crf):
-        raise ValidationError({"reason": (
-            f"This form is the only record of the patient's death ({death_date:%Y-%m-%d}), which took the "
-            f"patient off study. Record the death where it belongs before removing this form, or correct the "
-            f"death date through a query.")})
+        raise ValidationError({"reason": _(
+            "This form is the only record of the patient's death (%(date)s), which took the patient off study. "
+            "Record the death where it belongs before removing this form, or correct the death date through a "
+            "query.") % {"date": f"{death_date:%Y-%m-%d}"}})
     crf.removed = True
     crf.removal_reason = reason[:300]
     return crf_save(crf=crf, by=by, reason=f"Removed: {reason}")
@@ -381,9 +383,9 @@ def crf_remove_through_form(*, crf: CaseReportForm, by: User, reason: str) -> Ca
 
     _require_data_entry(by, crf)
     if not type(crf).removal_service:
-        raise ValidationError({"reason": (
-            f"The {type(crf).crf_label} form is corrected, never removed: it carries the patient's "
-            f"enrollment or day 0. Correct its values on the form or through a query.")})
+        raise ValidationError({"reason": _(
+            "The %(form)s form is corrected, never removed: it carries the patient's enrollment or day 0. Correct "
+            "its values on the form or through a query.") % {"form": type(crf).crf_label}})
     return import_string(type(crf).removal_service)(crf=crf, by=by, reason=reason)
 
 
@@ -398,9 +400,9 @@ def crf_child_row_remove(*, row: CrfChildRow, by: User, reason: str, acknowledge
     crf = row_form(row)
     _require_data_entry(by, crf)
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Give a reason for removing the row."})
+        raise ValidationError({"reason": _("Give a reason for removing the row.")})
     if row.removed:
-        raise ValidationError("This row is already removed.")
+        raise ValidationError(_("This row is already removed."))
     return import_string(type(row).removal_service)(
         row=row, by=by, reason=reason.strip(), acknowledge_deviation=acknowledge_deviation,
         deviation_reason=deviation_reason)
@@ -417,7 +419,7 @@ def row_form(row: CrfChildRow) -> CaseReportForm:
 
 def _require_data_entry(user: User, crf: CaseReportForm) -> None:
     if not can_enter_data(user, crf.patient.site):
-        raise PermissionDenied("Only the site's coordinators and investigators change its forms.")
+        raise PermissionDenied(_("Only the site's coordinators and investigators change its forms."))
 
 
 def audited_save(*, instance: Model, by: User | None, reason: str) -> None:

@@ -93,7 +93,7 @@ def patient_progress(patients) -> dict[int, list[ProgressStep]]:
     crf_labels = {**dict(CrfStatus.choices), "not_entered": gettext("Not entered")}
     progress: dict[int, list[ProgressStep]] = {
         pk: [ProgressStep(str(short), str(name), statuses.get((pk, code), "not_entered"),
-                          crf_labels[statuses.get((pk, code), "not_entered")])
+                          str(crf_labels[statuses.get((pk, code), "not_entered")]))
              for code, short, name in PROGRESS_FORMS]
         for pk in ids
     }
@@ -101,5 +101,6 @@ def patient_progress(patients) -> dict[int, list[ProgressStep]]:
     visits = (Visit.objects.filter(patient_id__in=ids).order_by("patient_id", "definition__target_day")
               .values_list("patient_id", "definition__code", "definition__name", "status"))
     for patient_id, code, name, status in visits:
-        progress[patient_id].append(ProgressStep(code, visit_name(name), status, visit_labels.get(status, status)))
+        progress[patient_id].append(ProgressStep(code, visit_name(name), status,
+                                                 str(visit_labels.get(status, status))))
     return progress

@@ -8,11 +8,16 @@ record; code that runs the trial reads the Protocol, not these constants.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
 from django.db.models import TextChoices
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from trial.i18n import lazy_message
 
 #: Days a visit stays "overdue" after its window closes before it counts as
 #: "missed": two weeks lets a late CRF be entered before the visit is written
@@ -24,22 +29,22 @@ DAYS_PER_MONTH = Decimal("365.25") / 12
 
 
 class VisitStatus(TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"  # window not yet open
-    DUE = "due", "Due"  # window open, no data
-    OVERDUE = "overdue", "Overdue"  # window closed, no data, within grace
-    MISSED = "missed", "Missed"  # window closed more than the grace period ago
-    DONE = "done", "Done"  # data entered
-    NOT_EXPECTED = "not_expected", "Not expected"  # patient died or withdrew
+    SCHEDULED = "scheduled", _("Scheduled")  # window not yet open
+    DUE = "due", _("Due")  # window open, no data
+    OVERDUE = "overdue", _("Overdue")  # window closed, no data, within grace
+    MISSED = "missed", _("Missed")  # window closed more than the grace period ago
+    DONE = "done", _("Done")  # data entered
+    NOT_EXPECTED = "not_expected", _("Not expected")  # patient died or withdrew
 
 
 class Crf(TextChoices):
     """The case report forms a visit can expect."""
 
-    CRS_ASSESSMENT = "crs_assessment", "CRS assessment"
-    ICANS_ASSESSMENT = "icans_assessment", "ICANS assessment"
-    ADVERSE_EVENTS = "adverse_events", "Adverse events"
-    RESPONSE_ASSESSMENT = "response_assessment", "Response assessment"
-    FOLLOW_UP = "follow_up", "Follow-up"
+    CRS_ASSESSMENT = "crs_assessment", _("CRS assessment")
+    ICANS_ASSESSMENT = "icans_assessment", _("ICANS assessment")
+    ADVERSE_EVENTS = "adverse_events", _("Adverse events")
+    RESPONSE_ASSESSMENT = "response_assessment", _("Response assessment")
+    FOLLOW_UP = "follow_up", _("Follow-up")
 
 
 class VisitWindow(NamedTuple):
@@ -71,15 +76,21 @@ def visit_window_message(
     *, on_date: datetime.date, visit_code: str, window_start: datetime.date, window_end: datetime.date
 ) -> str | None:
     """The one message for data dated outside a visit's window (None inside it), on the CRF
-    pages' soft check (`crf.checks.visit_window_check`) and the visit page alike."""
+    pages' soft check (`crf.checks.visit_window_check`) and the visit page alike. Lazy
+    (`trial.i18n.lazy_message`): shown in the reader's language, stored on a deviation in English."""
     if date_in_window(visit_date=on_date, window_start=window_start, window_end=window_end):
         return None
     if on_date < window_start:
-        off = f"{(window_start - on_date).days} days before it opens"
+        days = (window_start - on_date).days
+        off = lazy_message(ngettext_lazy("%(days)d day before it opens", "%(days)d days before it opens", days),
+                           days=days)
     else:
-        off = f"{(on_date - window_end).days} days after it closed"
-    return (f"{on_date:%Y-%m-%d} is outside the {visit_code} window "
-            f"({window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}): {off}.")
+        days = (on_date - window_end).days
+        off = lazy_message(ngettext_lazy("%(days)d day after it closed", "%(days)d days after it closed", days),
+                           days=days)
+    return lazy_message(_("%(date)s is outside the %(visit)s window (%(start)s to %(end)s): %(off)s."),
+                        date=f"{on_date:%Y-%m-%d}", visit=visit_code, start=f"{window_start:%Y-%m-%d}",
+                        end=f"{window_end:%Y-%m-%d}", off=off)
 
 
 class WindowEdge(NamedTuple):
@@ -186,6 +197,20 @@ _EARLY_FORMS = (Crf.CRS_ASSESSMENT, Crf.ICANS_ASSESSMENT, Crf.ADVERSE_EVENTS)
 _PRIMARY_FORMS = (Crf.RESPONSE_ASSESSMENT, Crf.ADVERSE_EVENTS, Crf.FOLLOW_UP)
 _MONTH_FORMS = (Crf.FOLLOW_UP, Crf.ADVERSE_EVENTS)
 _MONTHS_WITH_RESPONSE = frozenset({3, 6, 12})
+
+
+_SEEDED_VISIT_NAME = re.compile(r"(Day|Month) (\d+)")
+
+
+def visit_name_display(name: str) -> str:
+    """A visit's name in the reader's language: the schedule's own names ("Day 7", "Month 3", stored in
+    English with the protocol) are translated; a name typed for an amendment is shown as typed."""
+    match = _SEEDED_VISIT_NAME.fullmatch(name or "")
+    if match is None:
+        return name
+    if match[1] == "Day":
+        return gettext("Day %(number)s") % {"number": match[2]}
+    return gettext("Month %(number)s") % {"number": match[2]}
 
 
 def _day_visit(day: int, window: int) -> VisitDefinition:

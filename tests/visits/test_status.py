@@ -104,10 +104,10 @@ def test_death_makes_the_remaining_visits_not_expected_with_the_reason(infused, 
 
 
 @pytest.mark.parametrize("on_date, warning", [
-    (datetime.date(2026, 2, 10), "1 days before it opens"),
+    (datetime.date(2026, 2, 10), "1 day before it opens"),
     (datetime.date(2026, 2, 11), None),
     (datetime.date(2026, 2, 15), None),
-    (datetime.date(2026, 2, 16), "1 days after it closed"),
+    (datetime.date(2026, 2, 16), "1 day after it closed"),
 ])
 def test_window_warning_for_data_entered_outside_the_window(infused, on_date, warning):
     message = services.visit_window_warning(Visit.objects.get(definition__code="D7"), on_date)
