@@ -1,4 +1,5 @@
-"""Refuse a request with a NUL character in its address, query string or cookies.
+"""Refuse a request with a NUL character in its address, query string or cookies (in English: this runs
+before LocaleMiddleware has chosen the language, and no person meets it).
 
 PostgreSQL can neither store nor compare one (psycopg2 raises ValueError, a 500), and no honest client sends
 one. Form and API fields already refuse it with a message on the field (Django's and DRF's CharField); this

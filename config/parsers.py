@@ -5,11 +5,14 @@ levels deep raises RecursionError, which DRF's parser does not catch (a 500), an
 walks a deep value afterwards (validation, history, JSON fields) risks the same. No request of
 this API nests more than a few levels, so deeper bodies are refused with a 400 before any view sees
 them — on every endpoint, including the unauthenticated token endpoint."""
+from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from trial.i18n import lazy_message
+
 MAX_JSON_DEPTH = 32
-TOO_DEEP = f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+TOO_DEEP = lazy_message(_("JSON parse error - nested more than %(depth)s levels deep."), depth=MAX_JSON_DEPTH)
 
 
 def json_depth_exceeds(value, limit: int) -> bool:

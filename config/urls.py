@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
-from home.views import api_token_revoke, api_tokens, healthz, home
+from home.views import account_preferences, api_token_revoke, api_tokens, healthz, home
 from trial.auth import LoginView
 
 urlpatterns = [
@@ -22,6 +22,9 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("administration/", include("home.administration_urls")),
     path("accounts/tokens/", api_tokens, name="api_tokens"),
+    path("accounts/preferences/", account_preferences, name="account_preferences"),
+    # The login page's language switch (Django's set_language: a cookie, then back to the page).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/tokens/<int:token_id>/revoke/", api_token_revoke, name="api_token_revoke"),
     path("patients/", include("patients.urls")),
     path("monitoring/", include("monitoring.urls")),

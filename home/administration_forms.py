@@ -1,6 +1,8 @@
 """Forms of the administrator's pages. They collect values; `trial.accounts` checks and writes."""
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from trial.accounts import AMENDABLE_FIELDS
 from trial.models import Protocol, Role, Site
@@ -8,26 +10,38 @@ from trial.models import Protocol, Role, Site
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
+def language_choices(blank_label):
+    """The languages, each named in itself (a reader finds theirs whatever the page's language), after the
+    blank choice: follow the browser."""
+    return [("", blank_label), *settings.LANGUAGES]
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason",
-        help_text="Kept on the audit trail with your name and the time.")
+        max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"),
+        help_text=_("Kept on the audit trail with your name and the time."))
 
 
 class MembershipFields(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     site = forms.ModelChoiceField(
-        queryset=Site.objects.all(), required=False, empty_label="— (all sites: data manager, administrator)",
-        help_text="Coordinators, investigators and monitors work at a site.")
+        label=_("Site"), queryset=Site.objects.all(), required=False,
+        empty_label=_("— (all sites: data manager, administrator)"),
+        help_text=_("Coordinators, investigators and monitors work at a site."))
 
 
 class UserInviteForm(MembershipFields, ReasonForm):
-    username = forms.CharField(max_length=150)
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(label="E-mail", help_text="The invitation with a link to choose a password goes here.")
+    username = forms.CharField(label=_("Username"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False, help_text=_(
+        "Blank for a name written in one piece (李娜), kept whole as the first name."))
+    email = forms.EmailField(label=_("E-mail"),
+                             help_text=_("The invitation with a link to choose a password goes here."))
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=language_choices(_("Follow the browser")),
+        help_text=_("The language of the invitation and of the pages; the user can change it."))
 
-    field_order = ["username", "first_name", "last_name", "email", "role", "site", "reason"]
+    field_order = ["username", "first_name", "last_name", "email", "language", "role", "site", "reason"]
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -36,11 +50,28 @@ class UserInviteForm(MembershipFields, ReasonForm):
 
 
 class UserDetailsForm(ReasonForm):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(label="E-mail", required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False, help_text=_(
+        "Blank for a name written in one piece (李娜), kept whole as the first name."))
+    email = forms.EmailField(label=_("E-mail"), required=False)
 
     field_order = ["first_name", "last_name", "email", "reason"]
+
+
+class UserLanguageForm(ReasonForm):
+    language = forms.ChoiceField(label=_("Language"), required=False,
+                                 choices=language_choices(_("Follow the browser")))
+
+    field_order = ["language", "reason"]
+
+
+class OwnLanguageForm(forms.Form):
+    """A user's own language: no reason asked (the account's trail notes the change)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=language_choices(_("Follow the browser")),
+        help_text=_("The language of the pages, e-mails and PDFs. Following the browser uses the language "
+                    "your browser asks for (or the one chosen on the login page)."))
 
 
 class MembershipGrantForm(MembershipFields, ReasonForm):
@@ -48,11 +79,12 @@ class MembershipGrantForm(MembershipFields, ReasonForm):
 
 
 class SiteForm(ReasonForm):
-    code = forms.CharField(max_length=8, help_text="Prefix of the subject IDs enrolled here, such as SZ.")
-    name = forms.CharField(max_length=200)
-    location = forms.CharField(max_length=200, required=False)
+    code = forms.CharField(label=_("Code"), max_length=8,
+                           help_text=_("Prefix of the subject IDs enrolled here, such as SZ."))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    location = forms.CharField(label=_("Location"), max_length=200, required=False)
     require_two_factor_for_signing = forms.BooleanField(
-        required=False, label="Investigators sign with an authenticator code as well as their password")
+        required=False, label=_("Investigators sign with an authenticator code as well as their password"))
 
     field_order = ["code", "name", "location", "require_two_factor_for_signing", "reason"]
 
@@ -60,8 +92,8 @@ class SiteForm(ReasonForm):
 class ProtocolAmendmentForm(ReasonForm):
     """A new version: every amendable number, pre-filled from the version it amends."""
 
-    version = forms.CharField(max_length=20)
-    effective_date = forms.DateField(widget=_DATE)
+    version = forms.CharField(label=_("Version"), max_length=20)
+    effective_date = forms.DateField(label=_("Effective date"), widget=_DATE)
 
     def __init__(self, *args, base: Protocol, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,4 +105,3 @@ class ProtocolAmendmentForm(ReasonForm):
 
     def amended_values(self) -> dict:
         return {name: self.cleaned_data[name] for name in AMENDABLE_FIELDS}
-

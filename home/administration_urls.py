@@ -11,6 +11,7 @@ urlpatterns = [
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/details/", views.user_details, name="user_details"),
     path("users/<int:pk>/roles/", views.membership_grant, name="membership_grant"),
+    path("users/<int:pk>/language/", views.user_language, name="user_language"),
     path("users/<int:pk>/<slug:action>/", views.user_action, name="user_action"),
     path("roles/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("sites/", views.site_list, name="sites"),

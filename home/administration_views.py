@@ -3,6 +3,7 @@ versions. Thin: `trial.accounts` checks and writes, with the reason on the
 audit trail; every page refuses anyone but an administrator."""
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -12,11 +13,15 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crf.audit import audit_trail
 from crf.checks import errors_onto_form
 from trial import accounts, services
+from trial.middleware import user_language as saved_language
 from trial.models import AccountEvent, Protocol, Site, SiteMembership
 
 from .administration_forms import (
@@ -26,6 +31,7 @@ from .administration_forms import (
     SiteForm,
     UserDetailsForm,
     UserInviteForm,
+    UserLanguageForm,
 )
 
 User = get_user_model()
@@ -84,37 +90,43 @@ def user_invite(request):
             user = accounts.user_invite(
                 username=data["username"], first_name=data["first_name"], last_name=data["last_name"],
                 email=data["email"], role=data["role"], site=data["site"], by=request.user,
-                reason=data["reason"], base_url=_base_url(request))
+                reason=data["reason"], base_url=_base_url(request), language=data["language"])
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"{user.username} is invited: an e-mail with a link to choose a password "
-                                      f"went to {user.email}.")
+            messages.success(request, _("%(user)s is invited: an e-mail with a link to choose a password went to "
+                                        "%(email)s.") % {"user": user.username, "email": user.email})
             return redirect("administration:user_detail", user.pk)
     return render(request, "trial/administration/form.html", {
-        "form": form, "title": "Invite a user", "submit": "Invite", "back": "administration:users"})
+        "form": form, "title": _("Invite a user"), "submit": _("Invite"), "back": "administration:users"})
 
 
 def _user_page(request, user, *, failed_action: str = "", **forms):
     """The user's page; after a refused action, its form again with the message (and a 400)."""
     two_factor = accounts.user_has_two_factor(user)
+    language = saved_language(user)
     offered = [
-        ("details", "Change name or e-mail", "Save details", True),
-        ("password", "Send a password reset link", "Send the link", user.is_active),
-        ("two_factor", "Reset two-factor authentication", "Remove the authenticator", two_factor),
-        ("deactivate", "Deactivate the account", "Deactivate", user.is_active and user.pk != request.user.pk),
-        ("reactivate", "Reactivate the account", "Reactivate", not user.is_active),
+        ("details", _("Change name or e-mail"), _("Save details"), True),
+        ("language", _("Change the language"), _("Save the language"), True),
+        ("password", _("Send a password reset link"), _("Send the link"), user.is_active),
+        ("two_factor", _("Reset two-factor authentication"), _("Remove the authenticator"), two_factor),
+        ("deactivate", _("Deactivate the account"), _("Deactivate"), user.is_active and user.pk != request.user.pk),
+        ("reactivate", _("Reactivate the account"), _("Reactivate"), not user.is_active),
     ]
+    own_url = {"details": "administration:user_details", "language": "administration:user_language"}
     actions = []
     for key, title, button, shown in offered:
         form = forms.get(f"{key}_form")
-        if form is None:
+        if form is None and key == "details":
             form = UserDetailsForm(prefix="details", initial={
-                "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
-            }) if key == "details" else ReasonForm(prefix=key)
+                "first_name": user.first_name, "last_name": user.last_name, "email": user.email})
+        elif form is None and key == "language":
+            form = UserLanguageForm(prefix="language", initial={"language": language})
+        elif form is None:
+            form = ReasonForm(prefix=key)
         if shown or key == failed_action:
-            url = reverse("administration:user_details" if key == "details" else "administration:user_action",
-                          args=[user.pk] if key == "details" else [user.pk, key])
+            url = (reverse(own_url[key], args=[user.pk]) if key in own_url
+                   else reverse("administration:user_action", args=[user.pk, key]))
             actions.append({"key": key, "title": title, "button": button, "form": form, "url": url,
                             "open": key == failed_action})
     memberships = []
@@ -123,6 +135,7 @@ def _user_page(request, user, *, failed_action: str = "", **forms):
         memberships.append((membership, form or ReasonForm(prefix=f"remove-{membership.pk}")))
     context = {
         "account": user, "memberships": memberships, "actions": actions, "two_factor": two_factor,
+        "language_name": dict(settings.LANGUAGES).get(language, ""),
         "events": user.account_events.select_related("by")[:100],
         "grant_form": forms.get("grant_form") or MembershipGrantForm(prefix="grant"),
         "failed_action": failed_action,
@@ -137,11 +150,12 @@ def user_detail(request, pk):
 
 # One POST endpoint per action; a refused action shows the user's page again with the message.
 _USER_ACTIONS = {
-    "deactivate": (services.user_deactivate, "{user} is deactivated: they can no longer sign in."),
-    "reactivate": (services.user_reactivate, "{user} is active again."),
-    "password": (accounts.user_password_reset, "A link to choose a new password went to {email}."),
+    "deactivate": (services.user_deactivate, gettext_lazy("%(user)s is deactivated: they can no longer sign in.")),
+    "reactivate": (services.user_reactivate, gettext_lazy("%(user)s is active again.")),
+    "password": (accounts.user_password_reset, gettext_lazy("A link to choose a new password went to %(email)s.")),
     "two_factor": (accounts.user_two_factor_reset,
-                   "{user}'s authenticator is removed; they sign in with their password until they enrol a new one."),
+                   gettext_lazy("%(user)s's authenticator is removed; they sign in with their password until they "
+                                "enrol a new one.")),
 }
 
 
@@ -150,7 +164,7 @@ _USER_ACTIONS = {
 def user_action(request, pk, action):
     user = get_object_or_404(User, pk=pk)
     if action not in _USER_ACTIONS:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     service, done = _USER_ACTIONS[action]
     form = ReasonForm(request.POST, prefix=action)
     if form.is_valid():
@@ -160,7 +174,7 @@ def user_action(request, pk, action):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, done.format(user=user.username, email=user.email))
+            messages.success(request, str(done) % {"user": user.username, "email": user.email})
             return redirect("administration:user_detail", user.pk)
     return _user_page(request, user, failed_action=action, **{f"{action}_form": form})
 
@@ -178,9 +192,28 @@ def user_details(request, pk):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"{user.username}'s details are saved.")
+            messages.success(request, _("%(user)s's details are saved.") % {"user": user.username})
             return redirect("administration:user_detail", user.pk)
     return _user_page(request, user, details_form=form, failed_action="details")
+
+
+@require_POST
+@administrator_required
+def user_language(request, pk):
+    """An administrator sets a user's language (blank: follow the browser), with a reason on the account's
+    trail; the user's own session takes it at their next sign-in."""
+    user = get_object_or_404(User, pk=pk)
+    form = UserLanguageForm(request.POST, prefix="language")
+    if form.is_valid():
+        try:
+            accounts.user_language_set(user=user, language=form.cleaned_data["language"], by=request.user,
+                                       reason=form.cleaned_data["reason"], request=request)
+        except ValidationError as error:
+            errors_onto_form(form, error)
+        else:
+            messages.success(request, _("%(user)s's language is saved.") % {"user": user.username})
+            return redirect("administration:user_detail", user.pk)
+    return _user_page(request, user, language_form=form, failed_action="language")
 
 
 @require_POST
@@ -196,8 +229,9 @@ def membership_grant(request, pk):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"{user.username} is now {membership.get_role_display().lower()} "
-                                      f"at {membership.site or 'all sites'}.")
+            messages.success(request, _("%(user)s is now %(role)s at %(site)s.") % {
+                "user": user.username, "role": membership.get_role_display().lower(),
+                "site": membership.site or _("all sites")})
             return redirect("administration:user_detail", user.pk)
     return _user_page(request, user, grant_form=form, failed_action="grant")
 
@@ -213,8 +247,8 @@ def membership_remove(request, pk):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"Role removed: {membership.get_role_display()} at "
-                                      f"{membership.site or 'all sites'}.")
+            messages.success(request, _("Role removed: %(role)s at %(site)s.") % {
+                "role": membership.get_role_display(), "site": membership.site or _("all sites")})
             return redirect("administration:user_detail", membership.user_id)
     return _user_page(request, membership.user, remove_form=form, remove_pk=membership.pk, failed_action="remove")
 
@@ -243,10 +277,11 @@ def site_edit(request, pk=None):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"Site {site.code} is saved.")
+            messages.success(request, _("Site %(code)s is saved.") % {"code": site.code})
             return redirect("administration:sites")
     return render(request, "trial/administration/form.html", {
-        "form": form, "title": f"Site {site.code}" if site else "New site", "submit": "Save site",
+        "form": form, "title": _("Site %(code)s") % {"code": site.code} if site else _("New site"),
+        "submit": _("Save site"),
         "back": "administration:sites",
         "history": ("trial.site", site.pk) if site else None})
 
@@ -286,14 +321,16 @@ def protocol_amend(request, pk):
         except ValidationError as error:
             errors_onto_form(form, error)
         else:
-            messages.success(request, f"Protocol version {protocol.version} is saved; new patients are screened "
-                                      f"under it from {protocol.effective_date:%Y-%m-%d}.")
+            messages.success(request, _("Protocol version %(version)s is saved; new patients are screened under it "
+                                        "from %(date)s.") % {"version": protocol.version,
+                                                             "date": f"{protocol.effective_date:%Y-%m-%d}"})
             return redirect("administration:protocol_detail", protocol.pk)
     return render(request, "trial/administration/form.html", {
-        "form": form, "title": f"Amend {base} (a new version)", "submit": "Save the new version",
+        "form": form, "title": _("Amend %(protocol)s (a new version)") % {"protocol": base},
+        "submit": _("Save the new version"),
         "back": "administration:protocols",
-        "intro": "An amendment is a new version: the records already collected keep the version they were "
-                 "collected under. The eligibility criteria and visit schedule are copied."})
+        "intro": _("An amendment is a new version: the records already collected keep the version they were "
+                   "collected under. The eligibility criteria and visit schedule are copied.")})
 
 
 # --- audit trail -------------------------------------------------------------------------
@@ -305,9 +342,9 @@ _AUDITED = {"trial.site": Site, "trial.protocol": Protocol, "trial.sitemembershi
 def history(request, model_label, pk):
     model = _AUDITED.get(model_label)
     if model is None:
-        raise Http404("No audit trail here.")
+        raise Http404(_("No audit trail here."))
     instance = model.objects.filter(pk=pk).first()
     if instance is None:
-        raise Http404("No such record.")
+        raise Http404(_("No such record."))
     return render(request, "trial/administration/history.html", {
-        "label": f"{model._meta.verbose_name.capitalize()} {instance}", "entries": audit_trail(instance)})
+        "label": f"{capfirst(model._meta.verbose_name)} {instance}", "entries": audit_trail(instance)})

@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from monitoring.selectors import forms_to_sign, forms_to_verify
@@ -83,8 +85,8 @@ def api_tokens(request):
     from trial.tokens import api_token_create
 
     class NewTokenForm(django_forms.Form):
-        name = django_forms.CharField(max_length=100, required=False, label="What is it for?",
-                                      help_text="Such as 'lab system' or 'statistics scripts'.")
+        name = django_forms.CharField(max_length=100, required=False, label=gettext_lazy("What is it for?"),
+                                      help_text=gettext_lazy("Such as 'lab system' or 'statistics scripts'."))
 
     new_key = None
     form = NewTokenForm(request.POST or None)
@@ -111,5 +113,39 @@ def api_token_revoke(request, token_id: int):
 
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     revoke(token=token, by=request.user)
-    messages.success(request, f"Token {token.prefix}… is revoked: it no longer works.")
+    messages.success(request, _("Token %(prefix)s… is revoked: it no longer works.") % {"prefix": token.prefix})
     return redirect("api_tokens")
+
+
+@login_required
+def account_preferences(request):
+    """The signed-in user's own language (docs/i18n.md): saved on their profile, on the account's trail, and
+    in the language cookie too, so that the login page speaks it after they sign out."""
+    from django.conf import settings
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils import translation
+
+    from trial.accounts import user_language_set
+    from trial.middleware import user_language
+
+    from .administration_forms import OwnLanguageForm
+
+    form = OwnLanguageForm(request.POST or None, initial={"language": user_language(request.user)})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        user_language_set(user=request.user, language=language, by=request.user, request=request)
+        shown = language or translation.get_language_from_request(request)
+        with translation.override(shown):  # the message in the language the next page is in
+            messages.success(request, _("Your language is saved."))
+        response = redirect("account_preferences")
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                                secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                                samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+        else:  # following the browser again: the switch's old choice would stand in its way
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                                   domain=settings.LANGUAGE_COOKIE_DOMAIN)
+        return response
+    return render(request, "home/preferences.html", {"form": form})

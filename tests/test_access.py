@@ -292,6 +292,8 @@ MONITOR_MAY_POST = {
     "api:query-reopen": "monitors re-open queries",
     "api:schema": "read-only",
     "api_tokens": "makes an API token of the monitor's own: no clinical value",
+    "account_preferences": "the monitor's own language: no clinical value",
+    "set_language": "the language cookie of the login page's switch: no clinical value",
 }
 # Signing in and out is no write of clinical data (and signing out would end the walk).
 SESSION_ROUTES = {"login", "logout", "api:token"}

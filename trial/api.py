@@ -1,5 +1,6 @@
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
@@ -58,7 +59,7 @@ class TokenObtainView(APIView):
         if user is None:
             # Answered, not raised: a raised error rolls the request's transaction back (ATOMIC_REQUESTS),
             # and with it axes' record of the failure (trial/lockout.py).
-            return Response({"non_field_errors": ["Unable to log in with provided credentials."]},
+            return Response({"non_field_errors": [_("Unable to log in with provided credentials.")]},
                             status=status.HTTP_400_BAD_REQUEST)
         token, key = api_token_create(user=user, name=data.validated_data.get("name", ""))
         return Response({"token": key, **ApiTokenSerializer(token).data})

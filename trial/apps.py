@@ -13,12 +13,12 @@ def refuse_user_delete(sender, instance, **kwargs):
 def revoke_tokens_on_deactivation(sender, instance, update_fields=None, **kwargs):
     """pre_save receiver of the user model: a deactivation revokes every API token of the user,
     whichever page, command or code made it (a new password does too: trial.tokens.RevokeApiTokensOnPasswordChange)."""
-    from .tokens import api_tokens_revoke_all
+    from .tokens import REVOKED_DEACTIVATED, api_tokens_revoke_all
 
     if instance.pk is None or instance.is_active or (update_fields is not None and "is_active" not in update_fields):
         return
     if type(instance).objects.filter(pk=instance.pk, is_active=True).exists():
-        api_tokens_revoke_all(user=instance, reason="Account deactivated")
+        api_tokens_revoke_all(user=instance, reason=REVOKED_DEACTIVATED)
 
 
 class TrialConfig(AppConfig):
@@ -31,11 +31,12 @@ class TrialConfig(AppConfig):
         from django.db.models.signals import pre_delete, pre_save
 
         from . import datetimes, history
-        from .middleware import session_activity_start
+        from .middleware import session_activity_start, session_language_start
 
         datetimes.install()  # every datetime field refuses the years no clinical time has
         history.connect()  # the history rows' author username
         user_logged_in.connect(session_activity_start, dispatch_uid="trial.session_activity_start")
+        user_logged_in.connect(session_language_start, dispatch_uid="trial.session_language_start")
         pre_delete.connect(refuse_user_delete, sender=get_user_model(), dispatch_uid="trial.refuse_user_delete")
         pre_save.connect(revoke_tokens_on_deactivation, sender=get_user_model(),
                          dispatch_uid="trial.revoke_tokens_on_deactivation")

@@ -4,6 +4,7 @@ are throttled by django-axes through its authentication backend."""
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.forms import OTPAuthenticationFormMixin
@@ -11,14 +12,14 @@ from django_otp.forms import OTPAuthenticationFormMixin
 
 class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
     otp_token = forms.CharField(
-        required=False, label="Authenticator code",
-        help_text="Only if you have enrolled an authenticator app.",
+        required=False, label=_("Authenticator code"),
+        help_text=_("Only if you have enrolled an authenticator app."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     otp_error_messages = {
         **OTPAuthenticationFormMixin.otp_error_messages,
-        "token_required": "Enter the 6-digit code from your authenticator app.",
-        "invalid_token": "That authenticator code is wrong or expired; enter the current one.",
+        "token_required": _("Enter the 6-digit code from your authenticator app."),
+        "invalid_token": _("That authenticator code is wrong or expired; enter the current one."),
     }
 
     def clean(self):

@@ -29,11 +29,12 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
-LOCKED_OUT = ("Too many failed attempts for this account: it is locked for a while. Try again later, or ask an "
-              "administrator to unlock it.")
+LOCKED_OUT = _("Too many failed attempts for this account: it is locked for a while. Try again later, or ask an "
+               "administrator to unlock it.")
 
 
 def client_ip_address(request) -> str | None:
@@ -93,8 +94,8 @@ class AxesHandler(AxesDatabaseHandler):
 def lockout_response(request, original_response=None, credentials=None):
     """AXES_LOCKOUT_CALLABLE: 429, in JSON for the API."""
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": LOCKED_OUT}, status=429)
-    return HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")
+        return JsonResponse({"detail": str(LOCKED_OUT)}, status=429)
+    return HttpResponse(str(LOCKED_OUT), status=429, content_type="text/plain; charset=utf-8")
 
 
 def _http_request(request):

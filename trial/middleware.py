@@ -1,15 +1,57 @@
-"""Login sessions end after a period without activity, and every response
-carries a minimal Content-Security-Policy."""
+"""Login sessions end after a period without activity, every response
+carries a minimal Content-Security-Policy, and a signed-in user sees the
+language they chose."""
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 LAST_ACTIVITY_KEY = "edc_last_activity"
 # Writing the timestamp on every request would save the session on every request; a minute is precise enough.
 ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+# The signed-in user's own language, kept in the session from sign-in (one read of the profile per session,
+# not per request): "" follows the browser. `trial.accounts.user_language_set` updates it.
+LANGUAGE_SESSION_KEY = "edc_language"
+
+
+def user_language(user) -> str:
+    """The language the user chose ("" when they follow the browser)."""
+    from .models import UserProfile
+
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
+
+
+def session_language_start(sender, request, user, **kwargs):
+    """Signing in reads the user's language into the session."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LANGUAGE_SESSION_KEY] = user_language(user)
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's own language (their profile setting) before the login page's switch (a cookie)
+    and the browser's Accept-Language, which LocaleMiddleware has already weighed (docs/i18n.md, "Which
+    language a person sees"). After AuthenticationMiddleware; a user without a setting keeps LocaleMiddleware's
+    choice. LocaleMiddleware's response step then names the language in Content-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            language = request.session.get(LANGUAGE_SESSION_KEY)
+            if language is None:  # a session from before the setting existed
+                language = request.session[LANGUAGE_SESSION_KEY] = user_language(user)
+            if language and translation.check_for_language(language):
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
 
 
 def session_activity_start(sender, request, user, **kwargs):
@@ -33,8 +75,8 @@ class IdleSessionTimeoutMiddleware:
             last = request.session.get(LAST_ACTIVITY_KEY)
             if last is not None and now - last > settings.SESSION_IDLE_TIMEOUT_MINUTES * 60:
                 logout(request)
-                messages.info(request, f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} minutes "
-                                       f"without activity. Sign in again to continue.")
+                messages.info(request, _("You were signed out after %(minutes)s minutes without activity. Sign in "
+                                         "again to continue.") % {"minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES})
                 return redirect_to_login(request.get_full_path())
             if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
                 request.session[LAST_ACTIVITY_KEY] = now

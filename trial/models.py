@@ -5,9 +5,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import HistoricalRecords
-from trial.rules import kinetics_sampling_days_default
+from trial.rules import Crf, kinetics_sampling_days_default, visit_name_display
 
 
 class ProtocolQuerySet(models.QuerySet):
@@ -28,68 +30,75 @@ class Protocol(models.Model):
     they were collected under, so an amendment never rewrites old data.
     """
 
-    code = models.CharField(max_length=40)
-    version = models.CharField(max_length=20)
-    effective_date = models.DateField()
-    title = models.CharField(max_length=300)
-    registry_text = models.TextField(blank=True)
+    code = models.CharField(_("code"), max_length=40)
+    version = models.CharField(_("version"), max_length=20)
+    effective_date = models.DateField(_("effective date"))
+    title = models.CharField(_("title"), max_length=300)
+    registry_text = models.TextField(_("registry record"), blank=True)
 
-    planned_enrollment = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    planned_enrollment = models.PositiveIntegerField(_("planned enrollment"), validators=[MinValueValidator(1)])
 
-    fludarabine_mg_per_m2 = models.DecimalField(max_digits=6, decimal_places=2)
-    cyclophosphamide_mg_per_m2 = models.DecimalField(max_digits=6, decimal_places=2)
-    lymphodepletion_first_day = models.SmallIntegerField(help_text="Study day of the first dose (−5).")
-    lymphodepletion_last_day = models.SmallIntegerField(help_text="Study day of the last dose (−3).")
+    fludarabine_mg_per_m2 = models.DecimalField(_("fludarabine (mg/m² per day)"), max_digits=6, decimal_places=2)
+    cyclophosphamide_mg_per_m2 = models.DecimalField(
+        _("cyclophosphamide (mg/m² per day)"), max_digits=6, decimal_places=2)
+    lymphodepletion_first_day = models.SmallIntegerField(
+        _("first lymphodepletion day"), help_text=_("Study day of the first dose (−5)."))
+    lymphodepletion_last_day = models.SmallIntegerField(
+        _("last lymphodepletion day"), help_text=_("Study day of the last dose (−3)."))
     dose_tolerance_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("10"),
-        help_text="Administered chemotherapy further than this from the plan is a deviation.",
+        _("chemotherapy dose tolerance (%)"), max_digits=5, decimal_places=2, default=Decimal("10"),
+        help_text=_("Administered chemotherapy further than this from the plan is a deviation."),
     )
-    min_days_last_lymphodepletion_to_infusion = models.PositiveSmallIntegerField(default=2)
+    min_days_last_lymphodepletion_to_infusion = models.PositiveSmallIntegerField(
+        _("minimum days from the last lymphodepletion dose to infusion"), default=2)
 
     fraction_spread_max_days = models.PositiveSmallIntegerField(
-        default=7, help_text="Fractions of one infusion given over more days than this are a soft check.",
+        _("maximum days over which fractions are given"), default=7,
+        help_text=_("Fractions of one infusion given over more days than this are a soft check."),
     )
     infusion_weight_change_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("10"),
-        help_text="An infusion weight further than this from the latest earlier weight (lymphodepletion, or "
-                  "baseline without a course) is a soft check: the dose per kg rests on it.",
+        _("infusion weight change allowed (%)"), max_digits=5, decimal_places=2, default=Decimal("10"),
+        help_text=_("An infusion weight further than this from the latest earlier weight (lymphodepletion, or "
+                    "baseline without a course) is a soft check: the dose per kg rests on it."),
     )
     fludarabine_renal_bands = models.JSONField(
-        default=list, blank=True,
-        help_text="Fludarabine by creatinine clearance: a list of {crcl_min_ml_min, crcl_max_ml_min (exclusive; "
-                  "null: no upper limit), reduction_percent, not_recommended}.",
+        _("fludarabine by creatinine clearance"), default=list, blank=True,
+        help_text=_("Fludarabine by creatinine clearance: a list of {crcl_min_ml_min, crcl_max_ml_min (exclusive; "
+                    "null: no upper limit), reduction_percent, not_recommended}."),
     )
-    cart_dose_min_cells_per_kg = models.PositiveBigIntegerField()
-    cart_dose_max_cells_per_kg = models.PositiveBigIntegerField()
+    cart_dose_min_cells_per_kg = models.PositiveBigIntegerField(_("minimum CAR-T dose (cells/kg)"))
+    cart_dose_max_cells_per_kg = models.PositiveBigIntegerField(_("maximum CAR-T dose (cells/kg)"))
 
-    primary_assessment_day = models.PositiveSmallIntegerField(help_text="Day of the 1-month assessment.")
-    follow_up_months = models.PositiveSmallIntegerField()
+    primary_assessment_day = models.PositiveSmallIntegerField(
+        _("primary assessment day"), help_text=_("Day of the 1-month assessment."))
+    follow_up_months = models.PositiveSmallIntegerField(_("follow-up (months)"))
     visit_overdue_grace_days = models.PositiveSmallIntegerField(
-        default=14, help_text="Days an overdue visit may still be done before it counts as missed."
+        _("days an overdue visit may still be done"), default=14,
+        help_text=_("Days an overdue visit may still be done before it counts as missed."),
     )
 
     expected_adverse_events = models.JSONField(
-        "expected adverse events (reference safety information)", default=list, blank=True,
-        help_text="CTCAE terms expected for this version's study treatment: a serious related event whose term "
-                  "is not here is a SUSAR.",
+        _("expected adverse events (reference safety information)"), default=list, blank=True,
+        help_text=_("CTCAE terms expected for this version's study treatment: a serious related event whose term "
+                    "is not here is a SUSAR."),
     )
 
     # CAR-T cellular kinetics and B-cell aplasia (laboratory/): when blood is drawn, and the assays' limits.
     kinetics_sampling_days = models.JSONField(
-        default=kinetics_sampling_days_default,
-        help_text="Study days of the CAR-T kinetics samples (months as visit days).")
+        _("kinetics sampling days"), default=kinetics_sampling_days_default,
+        help_text=_("Study days of the CAR-T kinetics samples (months as visit days)."))
     car_transgene_lloq_copies_per_ug = models.DecimalField(
-        "CAR transgene LLOQ (copies/µg genomic DNA)", max_digits=9, decimal_places=2, default=Decimal("50"),
-        help_text="qPCR lower limit of quantification: a value below it is not quantifiable.")
+        _("CAR transgene LLOQ (copies/µg genomic DNA)"), max_digits=9, decimal_places=2, default=Decimal("50"),
+        help_text=_("qPCR lower limit of quantification: a value below it is not quantifiable."))
     car_t_cells_lloq_per_ul = models.DecimalField(
-        "CAR⁺ T cells LLOQ (cells/µL)", max_digits=9, decimal_places=2, default=Decimal("1"),
-        help_text="Flow-cytometry lower limit of quantification.")
+        _("CAR⁺ T cells LLOQ (cells/µL)"), max_digits=9, decimal_places=2, default=Decimal("1"),
+        help_text=_("Flow-cytometry lower limit of quantification."))
     b_cell_recovery_per_ul = models.DecimalField(
-        "B-cell recovery threshold (CD19⁺ cells/µL)", max_digits=9, decimal_places=2, default=Decimal("3"),
-        help_text="B-cell aplasia ends at the first of two consecutive counts at or above this.")
+        _("B-cell recovery threshold (CD19⁺ cells/µL)"), max_digits=9, decimal_places=2, default=Decimal("3"),
+        help_text=_("B-cell aplasia ends at the first of two consecutive counts at or above this."))
 
-    sponsor_site_name = models.CharField(max_length=200)
-    sponsor_site_location = models.CharField(max_length=200)
+    sponsor_site_name = models.CharField(_("sponsor site name"), max_length=200)
+    sponsor_site_location = models.CharField(_("sponsor site location"), max_length=200)
 
     objects = ProtocolQuerySet.as_manager()
     history = HistoricalRecords()
@@ -107,9 +116,17 @@ class Protocol(models.Model):
             ),
         ]
         ordering = ["-effective_date"]
+        verbose_name = _("protocol")
+        verbose_name_plural = _("protocols")
 
     def __str__(self):
         return f"{self.code} v{self.version}"
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language: the registry record's own (`trial.protocol_seed`) is translated;
+        a title typed for an amendment is shown as typed."""
+        return gettext(self.title)
 
     @property
     def lymphodepletion_study_days(self) -> tuple[int, ...]:
@@ -134,14 +151,15 @@ class Protocol(models.Model):
 
 class EligibilityCriterion(models.Model):
     class Kind(models.TextChoices):
-        INCLUSION = "inclusion", "Inclusion"
-        EXCLUSION = "exclusion", "Exclusion"
+        INCLUSION = "inclusion", _("Inclusion")
+        EXCLUSION = "exclusion", _("Exclusion")
 
-    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="eligibility_criteria")
-    code = models.SlugField(max_length=40)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    text = models.CharField(max_length=400)
-    order = models.PositiveSmallIntegerField(default=0)
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="eligibility_criteria",
+                                 verbose_name=_("protocol"))
+    code = models.SlugField(_("code"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    text = models.CharField(_("text"), max_length=400)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     history = HistoricalRecords()
 
@@ -150,23 +168,30 @@ class EligibilityCriterion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["protocol", "code"], name="criterion_code_unique_per_protocol"),
         ]
-        verbose_name_plural = "eligibility criteria"
+        verbose_name = _("eligibility criterion")
+        verbose_name_plural = _("eligibility criteria")
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.code}: {self.text}"
+
+    @property
+    def display_text(self) -> str:
+        """The criterion in the reader's language (as `Protocol.display_title`)."""
+        return gettext(self.text)
 
 
 class VisitDefinition(models.Model):
     """One visit of the schedule: a target study day and a window around it."""
 
-    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="visit_definitions")
-    code = models.CharField(max_length=10)
-    name = models.CharField(max_length=60)
-    target_day = models.SmallIntegerField()
-    window_before_days = models.PositiveSmallIntegerField()
-    window_after_days = models.PositiveSmallIntegerField()
-    forms = models.JSONField(default=list, blank=True, help_text="Codes of the CRFs this visit expects.")
-    is_primary_assessment = models.BooleanField(default=False)
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="visit_definitions",
+                                 verbose_name=_("protocol"))
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=60)
+    target_day = models.SmallIntegerField(_("target day"))
+    window_before_days = models.PositiveSmallIntegerField(_("window before (days)"))
+    window_after_days = models.PositiveSmallIntegerField(_("window after (days)"))
+    forms = models.JSONField(_("forms"), default=list, blank=True, help_text=_("Codes of the CRFs this visit expects."))
+    is_primary_assessment = models.BooleanField(_("primary assessment"), default=False)
 
     history = HistoricalRecords()
 
@@ -179,37 +204,50 @@ class VisitDefinition(models.Model):
     def __str__(self):
         return f"{self.code} (day {self.target_day}, −{self.window_before_days}/+{self.window_after_days})"
 
+    @property
+    def form_labels(self) -> list[str]:
+        """The CRFs this visit expects, by their names (an unknown code as itself)."""
+        labels = dict(Crf.choices)
+        return [str(labels.get(code, code)) for code in self.forms]
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language ("Day 7" → "第 7 天"; `trial.rules.visit_name_display`)."""
+        return visit_name_display(self.name)
+
 
 class Site(models.Model):
     code = models.CharField(
-        max_length=8, unique=True, help_text="Prefix of the subject IDs enrolled here, such as SZ."
+        _("code"), max_length=8, unique=True, help_text=_("Prefix of the subject IDs enrolled here, such as SZ.")
     )
-    name = models.CharField(max_length=200)
-    location = models.CharField(max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    location = models.CharField(_("location"), max_length=200, blank=True)
     # The last subject number handed out here; raised under a row lock so that
     # two coordinators enrolling at once never get the same number.
     last_subject_number = models.PositiveIntegerField(default=0, editable=False)
     require_two_factor_for_signing = models.BooleanField(
-        default=False,
-        help_text="Investigators sign forms with their password and a code from their authenticator app "
-                  "(or a session already verified with one).",
+        _("require two-factor for signing"), default=False,
+        help_text=_("Investigators sign forms with their password and a code from their authenticator app "
+                    "(or a session already verified with one)."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
 
     def __str__(self):
         return f"{self.code} — {self.name}"
 
 
 class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Research coordinator"
-    INVESTIGATOR = "investigator", "Investigator"
-    MONITOR = "monitor", "Monitor"
-    DATA_MANAGER = "data_manager", "Data manager"
-    ADMINISTRATOR = "administrator", "Administrator"
+    COORDINATOR = "coordinator", _("Research coordinator")
+    INVESTIGATOR = "investigator", _("Investigator")
+    MONITOR = "monitor", _("Monitor")
+    DATA_MANAGER = "data_manager", _("Data manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
 
 
 # Roles that see every site of the trial; coordinators, investigators and monitors see the sites they belong to.
@@ -220,9 +258,11 @@ class SiteMembership(models.Model):
     """A user's role at a site. Data managers and administrators work
     trial-wide: their membership names no site."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
-    role = models.CharField(max_length=20, choices=Role.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",
+                             verbose_name=_("user"))
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships",
+                             verbose_name=_("site"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
     history = HistoricalRecords()
 
@@ -235,6 +275,8 @@ class SiteMembership(models.Model):
             ),
         ]
         ordering = ["user", "site", "role"]
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
 
     def __str__(self):
         return f"{self.user} — {self.get_role_display()} at {self.site or 'all sites'}"
@@ -246,14 +288,15 @@ class AccountEvent(models.Model):
     (their names stay on every history row they wrote)."""
 
     class Action(models.TextChoices):
-        CREATED = "created", "Account created"
-        UPDATED = "updated", "Details changed"
-        DEACTIVATED = "deactivated", "Deactivated"
-        REACTIVATED = "reactivated", "Reactivated"
-        PASSWORD_RESET = "password_reset", "Password reset link sent"
-        TWO_FACTOR_RESET = "two_factor_reset", "Two-factor authentication reset"
-        ROLE_GRANTED = "role_granted", "Role granted"
-        ROLE_REMOVED = "role_removed", "Role removed"
+        CREATED = "created", _("Account created")
+        UPDATED = "updated", _("Details changed")
+        DEACTIVATED = "deactivated", _("Deactivated")
+        REACTIVATED = "reactivated", _("Reactivated")
+        PASSWORD_RESET = "password_reset", _("Password reset link sent")
+        TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor authentication reset")
+        ROLE_GRANTED = "role_granted", _("Role granted")
+        ROLE_REMOVED = "role_removed", _("Role removed")
+        LANGUAGE_CHANGED = "language_changed", _("Language changed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_events")
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -267,6 +310,28 @@ class AccountEvent(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_action_display()} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def detail_display(self) -> str:
+        """The stored (English) detail in the reader's language."""
+        from .accounts import account_event_detail_display
+
+        return account_event_detail_display(self.detail)
+
+
+class UserProfile(models.Model):
+    """A user's own settings: for now the language the pages are shown in (docs/i18n.md). Blank follows the
+    browser (its Accept-Language, or the login page's switch). Changed through `trial.accounts.user_language_set`,
+    which writes the account's trail (`AccountEvent`)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES,
+        help_text=_("The language of the pages, e-mails and PDFs; blank follows the browser."),
+    )
+
+    def __str__(self):
+        return f"{self.user} — {self.language or 'browser language'}"
 
 
 class ApiToken(models.Model):
@@ -296,3 +361,8 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    @property
+    def revoked_reason_display(self) -> str:
+        """Why it was revoked, in the reader's language (the reasons the system writes are translated)."""
+        return gettext(self.revoked_reason) if self.revoked_reason else ""

@@ -4,7 +4,13 @@ or by a migration, never edits of this one."""
 import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop as _
+
 from trial.rules import kinetics_sampling_days_default
+
+# The texts are stored in English (the protocol's own words) and marked for translation: the pages show them in
+# the reader's language (`Protocol.display_title`, `EligibilityCriterion.display_text`); a text an amendment
+# types is shown as typed.
 
 PROTOCOL_CODE = "CD19-CART-BALL"
 PROTOCOL_VERSION = "1.0"
@@ -13,7 +19,7 @@ PROTOCOL_V1 = {
     "code": PROTOCOL_CODE,
     "version": PROTOCOL_VERSION,
     "effective_date": datetime.date(2024, 1, 1),
-    "title": (
+    "title": _(
         "Efficacy and safety of locally produced CD19-targeted CAR T cells in relapsed/refractory "
         "B-cell acute lymphoblastic leukemia with active or persistent residual disease"
     ),
@@ -44,16 +50,19 @@ PROTOCOL_V1 = {
 # (code, kind, text): an inclusion criterion must be met, an exclusion
 # criterion must be absent.
 ELIGIBILITY_V1 = (
-    ("rr_cd19_ball", "inclusion", "Relapsed or refractory CD19-positive B-cell acute lymphoblastic leukemia"),
+    ("rr_cd19_ball", "inclusion", _("Relapsed or refractory CD19-positive B-cell acute lymphoblastic leukemia")),
     ("active_disease_or_mrd", "inclusion",
-     "Active disease (≥5 % bone-marrow blasts or extramedullary disease) or persistent minimal residual disease"),
-    ("consent_signed", "inclusion", "Written informed consent signed (date recorded)"),
-    ("uncontrolled_infection", "exclusion", "Active uncontrolled bacterial, fungal or viral infection"),
-    ("cns3_disease", "exclusion", "Active CNS-3 disease"),
+     # xgettext:no-python-format
+     _("Active disease (≥5 % bone-marrow blasts or extramedullary disease) or persistent minimal residual "
+       "disease")),
+    ("consent_signed", "inclusion", _("Written informed consent signed (date recorded)")),
+    ("uncontrolled_infection", "exclusion", _("Active uncontrolled bacterial, fungal or viral infection")),
+    ("cns3_disease", "exclusion", _("Active CNS-3 disease")),
     ("organ_dysfunction", "exclusion",
-     "Organ function outside limits: creatinine clearance < 30 mL/min, bilirubin > 3 × ULN, "
-     "ALT/AST > 5 × ULN, LVEF < 45 % or SpO₂ < 92 % on room air"),
-    ("pregnancy", "exclusion", "Pregnancy or breastfeeding"),
+     # xgettext:no-python-format
+     _("Organ function outside limits: creatinine clearance < 30 mL/min, bilirubin > 3 × ULN, "
+       "ALT/AST > 5 × ULN, LVEF < 45 % or SpO₂ < 92 % on room air")),
+    ("pregnancy", "exclusion", _("Pregnancy or breastfeeding")),
 )
 
 

@@ -2,6 +2,7 @@
 form, API endpoint and admin page to ask."""
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import TRIAL_WIDE_ROLES, Role, Site, SiteMembership
 
@@ -31,7 +32,7 @@ def user_roles(user, *, site: Site | None = None) -> set[str]:
 def role_labels(roles) -> list[str]:
     """The roles as a clinician reads them ("Data manager", not the code "data_manager"), in the
     order of `Role`; the menu and every page that names a user's roles show these."""
-    return [label for code, label in Role.choices if code in roles]
+    return [str(label) for code, label in Role.choices if code in roles]
 
 
 def has_role(user, *roles: str, site: Site | None = None) -> bool:
@@ -58,5 +59,5 @@ def can_enter_data(user, site: Site) -> bool:
 def require_data_entry(user, site: Site) -> None:
     """Refuse (403) a user who may not enter clinical data at the site."""
     if not can_enter_data(user, site):
-        raise PermissionDenied("Only coordinators, investigators and administrators of this site enter data; "
-                               "monitors and data managers are read-only on clinical data.")
+        raise PermissionDenied(_("Only coordinators, investigators and administrators of this site enter data; "
+                                 "monitors and data managers are read-only on clinical data."))

@@ -3,6 +3,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import AccountEvent, EligibilityCriterion, Protocol, Role, SiteMembership, VisitDefinition
 from .protocol_seed import ELIGIBILITY_V1, PROTOCOL_V1
@@ -46,9 +47,9 @@ def user_deactivate(*, user: User, by: User | None, reason: str) -> User:
     them and why is kept on the admin's history of the user and, from the administration pages, on
     the account's own trail (AccountEvent)."""
     if by is not None and by.pk == user.pk:
-        raise ValidationError("You cannot deactivate your own account; ask another administrator.")
+        raise ValidationError(_("You cannot deactivate your own account; ask another administrator."))
     if user.is_active and not active_administrators().exclude(pk=user.pk).exists():
-        raise ValidationError("This is the last active administrator; make another one first.")
+        raise ValidationError(_("This is the last active administrator; make another one first."))
     return _user_active_set(user=user, by=by, active=False, reason=reason)
 
 
@@ -70,7 +71,7 @@ def _user_active_set(*, user: User, by: User | None, active: bool, reason: str) 
 
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give the reason for the change to the account."})
+        raise ValidationError({"reason": _("Give the reason for the change to the account.")})
     if user.is_active == active:
         return user
     user.is_active = active

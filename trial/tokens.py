@@ -6,10 +6,18 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from .models import ApiToken
+
+# Why a token was revoked, stored in English (the record) and shown in the reader's language
+# (`ApiToken.revoked_reason_display`).
+REVOKED_BY_OWNER = gettext_noop("Revoked by its owner")
+REVOKED_PASSWORD_CHANGED = gettext_noop("Password changed")
+REVOKED_DEACTIVATED = gettext_noop("Account deactivated")
 
 # last_used_at is written at most this often, not on every request.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
@@ -22,7 +30,7 @@ def _digest(key: str) -> str:
 def api_token_create(*, user, name: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`: the record, and the key — shown to the user this once, never stored."""
     if not user.is_active:
-        raise ValidationError("A deactivated account gets no API token.")
+        raise ValidationError(_("A deactivated account gets no API token."))
     key = secrets.token_hex(20)  # 40 characters, as DRF's tokens were: clients need no change
     now = timezone.now()
     token = ApiToken(user=user, name=name.strip(), prefix=key[:8], digest=_digest(key), created_at=now,
@@ -37,10 +45,10 @@ def api_tokens_active(*, user):
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
-def api_token_revoke(*, token: ApiToken, by, reason: str = "Revoked by its owner") -> ApiToken:
+def api_token_revoke(*, token: ApiToken, by, reason: str = REVOKED_BY_OWNER) -> ApiToken:
     """A user revokes one of their own tokens (an administrator, anyone's)."""
     if token.user_id != by.pk and not by.is_superuser:
-        raise PermissionDenied("You may revoke only your own tokens.")
+        raise PermissionDenied(_("You may revoke only your own tokens."))
     if token.revoked_at is None:
         token.revoked_at, token.revoked_reason = timezone.now(), reason[:200]
         token.full_clean()
@@ -65,13 +73,13 @@ class ApiTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         token = ApiToken.objects.select_related("user").filter(digest=_digest(key)).first()
         if token is None or token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         now = timezone.now()
         if token.expires_at <= now:
             raise exceptions.AuthenticationFailed(
-                "Token expired: ask for a new one at /api/v1/auth/token/.")
+                _("Token expired: ask for a new one at /api/v1/auth/token/."))
         if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # not audited: a usage stamp
         return token.user, token
@@ -88,7 +96,7 @@ class RevokeApiTokensOnPasswordChange:
 
     def password_changed(self, password, user=None):
         if user is not None and user.pk is not None:
-            api_tokens_revoke_all(user=user, reason="Password changed")
+            api_tokens_revoke_all(user=user, reason=REVOKED_PASSWORD_CHANGED)
 
     def get_help_text(self):
-        return "A new password revokes your API tokens."
+        return _("A new password revokes your API tokens.")

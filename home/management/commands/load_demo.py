@@ -1,11 +1,13 @@
 import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from patients import demo as patients_demo
 from patients.models import Patient
+from trial.accounts import user_language_set
 from trial.demo import DEMO_PASSWORD, DEMO_SITES, DEMO_USERS, demo_plans
 from trial.hooks import app_modules
 from trial.models import Site, SiteMembership
@@ -13,7 +15,8 @@ from trial.services import protocol_seed
 
 
 class Command(BaseCommand):
-    help = "Load the demo trial: the protocol, two sites, a user per role and 30 synthetic patients (idempotent)."
+    help = ("Load the demo trial: the protocol, two sites, a user per role in English and in Chinese and 30 "
+            "synthetic patients (idempotent).")
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,8 +33,8 @@ class Command(BaseCommand):
             sites[code], _ = Site.objects.get_or_create(code=code, defaults={"name": name, "location": location})
         User = get_user_model()
         users = {}
-        for username, full_name, role, site_code in DEMO_USERS:
-            first, _, last = full_name.rpartition(" ")
+        for username, full_name, role, site_code, _language in DEMO_USERS:
+            first, _, last = full_name.rpartition(" ") if " " in full_name else (full_name, "", "")
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"first_name": first, "last_name": last, "email": f"{username}@example.org"},
@@ -43,6 +46,10 @@ class Command(BaseCommand):
             users[username] = user
         # The monitor looks after both sites.
         SiteMembership.objects.get_or_create(user=users["monitor"], site=sites["WX"], role="monitor")
+        # Each demo user's language, on their account's trail (unchanged ones write nothing).
+        for username, _full_name, _role, _site_code, language in DEMO_USERS:
+            user_language_set(user=users[username], language=language, by=users["admin"],
+                              reason="Demo user of this language")
 
         created = []
         for plan in demo_plans(as_of=as_of):
@@ -58,5 +65,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo trial loaded: {len(created)} new synthetic patients "
                           f"({Patient.objects.count()} in all).")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-        for username, _full_name, role, site_code in DEMO_USERS:
-            self.stdout.write(f"  {role:<14} {username:<15} {site_code or 'all sites'}")
+        languages = dict(settings.LANGUAGES)
+        for username, _full_name, role, site_code, language in DEMO_USERS:
+            self.stdout.write(f"  {role:<14} {username:<16} {site_code or 'all sites':<10} {languages[language]}")
