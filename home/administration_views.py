@@ -302,7 +302,9 @@ def protocol_detail(request, pk):
     return render(request, "trial/administration/protocol_detail.html", {
         "protocol": protocol, "criteria": protocol.eligibility_criteria.all(),
         "visits": protocol.visit_definitions.all(),
-        "numbers": [(Protocol._meta.get_field(name).verbose_name, getattr(protocol, name))
+        # The registry record's own title in the reader's language (a typed one as typed).
+        "numbers": [(Protocol._meta.get_field(name).verbose_name,
+                     protocol.display_title if name == "title" else getattr(protocol, name))
                     for name in accounts.AMENDABLE_FIELDS],
     })
 

@@ -189,7 +189,8 @@ _DETAIL_PATTERNS = (
     (re.compile(r"Sent to (?P<email>.+)"), gettext_lazy("Sent to %(email)s")),
     (re.compile(r"(?P<count>\d+) device\(s\) removed"), gettext_lazy("%(count)s device(s) removed")),
     (re.compile(r"Language: (?P<old>.+) → (?P<new>.+)"), gettext_lazy("Language: %(old)s → %(new)s")),
-    (re.compile(r"(?P<role>[A-Z][a-z ]+) at (?P<site>all sites|\S+)"), gettext_lazy("%(role)s at %(site)s")),
+    (re.compile(r"(?P<role>[A-Z][a-z ]+) at all sites"), gettext_lazy("%(role)s at all sites")),
+    (re.compile(r"(?P<role>[A-Z][a-z ]+) at (?P<site>\S+)"), gettext_lazy("%(role)s at %(site)s")),
 )
 _DETAIL_WORDS = {
     "browser language": gettext_lazy("browser language"), "all sites": gettext_lazy("all sites"),

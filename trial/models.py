@@ -224,7 +224,7 @@ class Site(models.Model):
     location = models.CharField(_("location"), max_length=200, blank=True)
     # The last subject number handed out here; raised under a row lock so that
     # two coordinators enrolling at once never get the same number.
-    last_subject_number = models.PositiveIntegerField(default=0, editable=False)
+    last_subject_number = models.PositiveIntegerField(_("last subject number"), default=0, editable=False)
     require_two_factor_for_signing = models.BooleanField(
         _("require two-factor for signing"), default=False,
         help_text=_("Investigators sign forms with their password and a code from their authenticator app "

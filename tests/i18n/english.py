@@ -17,7 +17,8 @@ ALLOWED = frozenset(
     CAR T CAR-T EDC CRS ICANS ICAHT ICE CAPD MRD CR CRi AE AEs SAE SUSAR SDV CRF CRFs ID IDs API PDF CSV ODM XML
     XPT SDTM ADaM SAS CDISC Define-XML Define OS LFS EFS CIR DOR ASTCT CTCAE MedDRA ANC ALC WBC ALT AST LDH CRP
     IL IgG LLOQ qPCR PCR CD CD19 BSA ECOG KPS HSCT GvHD CNS FCM NGS Ph BCR ABL TP53 KMT2A IKZF1 Cmax Tmax AUC ITT CI
-    Tlast NCA ICH E2A GCP EHA EBMT FDA NMPA NCI SOP UTC SpO2 FiO2 HLH MAS TLS GCSF G-CSF CPAP BiPAP DNA FEU
+    Tlast NCA ICH E2A GCP EHA EBMT FDA NMPA NCI SOP UTC SpO2 SpO₂ FiO2 FiO₂ HLH MAS TLS GCSF G-CSF CPAP BiPAP DNA FEU
+    LVEF ULN
     kg mg g L dL mL µL uL min h d µmol mmol U IU ng pg µg copies cells fL mm Hg mmHg kPa m cm
     x ×
     Kaplan Meier Kaplan-Meier Kaplan–Meier Greenwood Aalen Johansen Aalen-Johansen Cockcroft Gault
@@ -28,7 +29,7 @@ ALLOWED = frozenset(
 )
 
 _SUBJECT_ID = re.compile(r"^[A-Z]{2,3}-\d{3,5}$")
-_WORD = re.compile(r"[A-Za-zµ][A-Za-z0-9µ²³⁶⁹\-–'/]*")  # µ starts a unit (µmol/L)
+_WORD = re.compile(r"[A-Za-zµ][A-Za-z0-9µ²³⁶⁹₂\-–'/]*")  # µ starts a unit (µmol/L); ₂ ends SpO₂
 _READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
 

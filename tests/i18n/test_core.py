@@ -224,7 +224,10 @@ def test_the_administration_pages_in_chinese_have_no_english_words(
     protocol = full_patient.patient.protocol
     data = words_of(site.code, site.name, site.location, "lina@example.org coord@example.org", protocol.code,
                     f"v{protocol.version.split('.')[0]}",
-                    *(f"{user.get_full_name()} {user.username}" for user in type(coordinator).objects.all()))
+                    *(f"{user.get_full_name()} {user.username}" for user in type(coordinator).objects.all()),
+                    # the eligibility criteria's codes (identifiers: rr_cd19_ball)
+                    *(code.replace("_", " ") for code in protocol.eligibility_criteria.values_list("code", flat=True)),
+                    *protocol.visit_definitions.values_list("code", flat=True))  # D1 … M36
     _signed_in(client, administrator)
     for name, (args, heading) in _administration_pages(full_patient, administrator, coordinator).items():
         html = client.get(reverse(name, args=args), **ZH).content.decode()
@@ -279,7 +282,8 @@ def test_an_api_error_follows_accept_language_but_its_codes_and_fields_do_not(
     assert chinese.status_code == english.status_code == 403
     assert english.json() == {"detail": "Only coordinators, investigators and administrators of this site enter "
                                         "data; monitors and data managers are read-only on clinical data."}
-    assert chinese.json() == {"detail": "只有本研究中心的研究协调员、研究者和管理员可以录入数据；监查员和数据管理员对临床数据只读。"}
+    assert chinese.json() == {"detail": "只有本研究中心的研究协调员、研究者和管理员可以录入数据；"
+                                        "监查员和数据管理员对临床数据只读。"}
     # A 400: the field keeps its name, its message is in the client's language.
     api_client.force_authenticate(coordinator)
     missing = api_client.post(url, {}, format="json", **ZH)
