@@ -57,7 +57,7 @@ def test_the_login_page_in_chinese_has_no_english_words(client):
     html = client.get(reverse("login"), **ZH).content.decode()
     assert html_lang(html) == "zh-Hans"
     assert "<h1 class=\"h3 mb-3\">登录</h1>" in html
-    assert "用户名" in html and "密码" in html and "身份验证码" in html  # Django's labels and the project's
+    assert "用户名" in html and "密码" in html and "身份验证器代码" in html  # Django's labels and the project's
     assert english_words(html, allow=SWITCH) == []
 
 
