@@ -100,6 +100,7 @@ PK_OBJECTS = {
     "outcomes:follow_up_detail": "crf:outcomes.followup",
     "outcomes:end_of_study_detail": "crf:outcomes.endofstudy",
     "laboratory:laboratory_detail": "crf:laboratory.laboratory",
+    "api:patient-lab": "crf:laboratory.laboratory",
     "safety:adverse_events_edit": "crf:safety.adverseevent",
     "safety:sae_report_new": "crf:safety.adverseevent",
     "safety:crs_assessment_edit": "crf:safety.crsassessment",
