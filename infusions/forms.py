@@ -6,9 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crf.forms import CrfEntryForm
+from trial.i18n import lazy_message
 
 from . import services
-from .rules import Agent, InfusionFraction, lazy_message
+from .rules import Agent, InfusionFraction
 
 #: Fractions offered on the web form (split dosing over up to this many days).
 MAX_FRACTIONS = 3

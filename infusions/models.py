@@ -14,8 +14,9 @@ from django.utils.translation import gettext_noop
 
 from crf.models import CaseReportForm, CrfChildRow
 from trial.history import HistoricalRecords
+from trial.i18n import lazy_message
 
-from .rules import Agent, CellDoseVerdict, DoseVerdict, lazy_message
+from .rules import Agent, CellDoseVerdict, DoseVerdict
 
 
 class Lymphodepletion(CaseReportForm):

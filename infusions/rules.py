@@ -16,31 +16,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from math import floor
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.db.models import TextChoices
 from django.utils.formats import number_format
-from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from patients.rules import PERCENT_LIMITS, to_decimal, within_limits
-
-
-def _formatted(message: Any, values: dict[str, Any]) -> str:
-    # A value that is itself lazy (an agent's name, a band's label) is put into words by %s at the same time.
-    return str(message) % values
-
-
-_lazy_formatted = lazy(_formatted, str)
-
-
-def lazy_message(message: Any, **values: Any) -> str:
-    """``message % values``, put into words in the language active when it is read: a soft check's message is
-    shown to the person who typed the value in their language and stored on the protocol deviation in English
-    (the record reads the same to every auditor; the floor files deviations in English)."""
-    return _lazy_formatted(message, values)
-
+from trial.i18n import lazy_message
 
 _ONE_MG = Decimal("1")
 _CENTI = Decimal("0.01")

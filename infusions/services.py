@@ -32,12 +32,12 @@ from patients.rules import (
     to_decimal,
     within_limits,
 )
+from trial.i18n import lazy_message
 from trial.models import Protocol
 from visits import tasks as visit_tasks
 
 from . import rules
 from .models import Infusion, InfusionFraction, Lymphodepletion, LymphodepletionDose
-from .rules import lazy_message
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

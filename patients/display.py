@@ -9,8 +9,8 @@ import re
 
 from django.utils.translation import gettext, gettext_noop
 
-_DAY_VISIT = re.compile(r"^Day (\d+)$")
-_MONTH_VISIT = re.compile(r"^Month (\d+)$")
+from trial.rules import visit_name_display
+
 _MISSED_REASON = re.compile(r"^No data (\d+) days after the window closed$")
 _OFF_STUDY_PREFIX = "Patient off study: "
 
@@ -24,13 +24,8 @@ FIXED_VISIT_REASONS = (
 
 
 def visit_name(name: str) -> str:
-    """"Day 28" → 第 28 天 in Chinese; a name outside the protocol's pattern as stored."""
-    name = str(name or "")
-    if match := _DAY_VISIT.match(name):
-        return gettext("Day %(day)s") % {"day": match[1]}
-    if match := _MONTH_VISIT.match(name):
-        return gettext("Month %(months)s") % {"months": match[1]}
-    return name
+    """"Day 28" → 第 28 天 in Chinese; a name outside the protocol's pattern as stored (trial's rule)."""
+    return visit_name_display(str(name or ""))
 
 
 def visit_status_reason(reason: str) -> str:

@@ -28,8 +28,9 @@ def criterion_choices(criterion) -> list[tuple[str, str]]:
 
 
 def criterion_label(criterion) -> str:
-    # The criterion's text is the protocol's, shown as the protocol version states it.
-    return _("%(kind)s: %(text)s") % {"kind": criterion.get_kind_display(), "text": criterion.text}
+    # The protocol's own criteria (seeded in English) in the reader's language; a criterion typed for an
+    # amendment as typed (`EligibilityCriterion.display_text`).
+    return _("%(kind)s: %(text)s") % {"kind": criterion.get_kind_display(), "text": criterion.display_text}
 
 
 def _reason_when_submitted(form: CrfEntryForm, *, required: bool) -> None:
