@@ -109,7 +109,7 @@ def test_screening_form_and_its_errors_in_chinese(client, protocol, site_sz, coo
     assert_chinese(html, allow=data_words(site_sz, protocol))
     # A date missing: Django's own message, in Chinese too.
     html = zh_page(client, "/patients/screening/new/", {"site": site_sz.pk, "consent_date": "2026-02-12"})
-    assert "这个字段是必填项。" in html
+    assert "该字段是必填项。" in html
     assert not Patient.objects.exists()
 
 
