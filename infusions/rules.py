@@ -20,7 +20,7 @@ from typing import Protocol
 
 from django.db.models import TextChoices
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from patients.rules import PERCENT_LIMITS, to_decimal, within_limits
@@ -48,11 +48,11 @@ AGENT_NAMES = {Agent.FLUDARABINE: _("fludarabine"), Agent.CYCLOPHOSPHAMIDE: _("c
 class DoseVerdict(TextChoices):
     WITHIN_TOLERANCE = "within_tolerance", _("Within tolerance")
     OUTSIDE_TOLERANCE = "outside_tolerance", _("Outside tolerance")
-    MISSED = "missed", _("Missed")
+    MISSED = "missed", pgettext_lazy("lymphodepletion dose verdict", "Missed")
 
 
 class CellDoseVerdict(TextChoices):
-    WITHIN_RANGE = "within_range", _("Within range")
+    WITHIN_RANGE = "within_range", pgettext_lazy("CAR-T dose verdict", "Within range")
     BELOW_RANGE = "below_range", _("Below range")
     ABOVE_RANGE = "above_range", _("Above range")
 
