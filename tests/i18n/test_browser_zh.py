@@ -1,7 +1,8 @@
 """Each role's pages in Chinese, in Chromium, on the demo trial (issue 22; docs/i18n.md).
 
-The browser asks for Chinese (Accept-Language zh-CN, which Django maps to zh-hans) and each role opens the pages
-of their day: no English may be left on them, outside the abbreviations and units of tests/i18n/english.py and
+The browser asks for Chinese (Accept-Language zh-CN, which Django maps to zh-hans) for the login page, and each
+role's Chinese-language demo user (coordinator_zh, ...) opens the pages of their day: no English may be left on
+them, outside the abbreviations and units of tests/i18n/english.py and
 the data the demo stored (names, sites, free text typed in English). The English walk that does each role's
 work is tests/test_browser_roles.py; this one only reads, so one demo load serves every role.
 """
@@ -92,7 +93,7 @@ def test_each_role_reads_their_pages_in_chinese(browser, live_server):
         english.extend(f"login: {w}" for w in english_words(page.content(), allow=data))
         for role in ("admin", "datamanager", "coordinator", "monitor", "investigator"):
             page.goto("/accounts/login/")
-            page.fill("input[name=username]", role)
+            page.fill("input[name=username]", f"{role}_zh")  # the demo's Chinese-language user of the role
             page.fill("input[name=password]", DEMO_PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_load_state()
