@@ -25,11 +25,13 @@ ALLOWED = frozenset(
     Kaplan Meier Kaplan-Meier Kaplan–Meier Greenwood Aalen Johansen Aalen-Johansen Cockcroft Gault
     Mosteller Rejeski Lee et al
     TOTP OTP Swagger ReDoc OpenAPI JSON ZIP CST
-    H L N A B C I II III IV V VI
+    H L N A B C D I II III IV V VI
     """.split()  # noqa: SIM905 (a word list reads better as words)
 )
 
 _SUBJECT_ID = re.compile(r"^[A-Z]{2,3}-\d{3,5}$")
+# Codes, not words: protocol versions (v1), CTCAE grades on a timeline (G3), a date format (YYYY-MM-DD).
+_CODE = re.compile(r"^(v\d+|G[0-5]|YYYY-MM-DD)$")
 _WORD = re.compile(r"[A-Za-zµ][A-Za-z0-9µ²³⁶⁹₂\-–'/]*")  # µ starts a unit (µmol/L); ₂ ends SpO₂
 _READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
@@ -37,7 +39,11 @@ _READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 def page_text(html: str) -> str:
     """The text a person reads on the page: visible text and the attributes above."""
     root = lxml.html.fromstring(html)
-    for element in root.xpath("//script|//style|//template"):
+    # Not prose: scripts, and code a person copies as it is (an API path, an HTTP header). Nor what the page
+    # marks as English on purpose with lang="en" (the language switch's "English", a CDISC dataset's label):
+    # a screen reader reads it as English.
+    for element in root.xpath("//script|//style|//template|//code|//pre|//kbd|//samp"
+                              "|//*[@lang='en' or starts-with(@lang, 'en-')]"):
         element.drop_tree()
     parts = [" ".join(root.itertext())]  # a space between elements: two table cells are two words
     for attribute in _READ_ATTRIBUTES:
@@ -53,7 +59,7 @@ def english_words(html: str, allow=()) -> list[str]:
     found = []
     for token in _WORD.findall(page_text(html)):
         word = token.strip("-–'/")
-        if not word or word in allowed or _SUBJECT_ID.match(word):
+        if not word or word in allowed or _SUBJECT_ID.match(word) or _CODE.match(word):
             continue
         # Compound tokens (mg/m², CD19-positive) are fine when every piece is allowed or a number.
         pieces = [p for p in re.split(r"[-–/]", word) if p and not p[0].isdigit()]
