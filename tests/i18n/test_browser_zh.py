@@ -86,6 +86,7 @@ def test_each_role_reads_their_pages_in_chinese(browser, live_server):
     call_command("load_demo", as_of=AS_OF)
     # The issue's allow-list: the demo's stored data, and CTCAE terms (which may stay in English).
     data = stored_words() | {word for term, _soc in CTCAE_TERMS for word in re.split(r"[\s,()]+", term) if word}
+    data.add("Sample")  # "Sample form", the test settings' own CRF (tests/crfapp), listed on the exports page
     context = browser.new_context(base_url=live_server.url, locale="zh-CN",
                                   viewport={"width": 1366, "height": 900})
     page = context.new_page()
