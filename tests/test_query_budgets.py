@@ -228,8 +228,9 @@ CASES = [
     Case("deviations", "monitor", lambda w: "/deviations/", World.add_deviations, 12),
     Case("safety summary", "investigator", lambda w: "/safety/", World.add_patients, 20),
     Case("safety swimmer plot", "investigator", lambda w: "/safety/swimmer.png", World.add_patients, 20),
-    # 18: the courses read the one death from three kinds of form (follow-up, grade-5 AE, end of study).
-    Case("endpoints page", "investigator", lambda w: "/outcomes/endpoints/", World.add_patients, 18),
+    # 18: the courses read the one death from three kinds of form (follow-up, grade-5 AE, end of study);
+    # 2 more for the B-cell recovery section the laboratory app adds (its data version and the B-cell counts).
+    Case("endpoints page", "investigator", lambda w: "/outcomes/endpoints/", World.add_patients, 20),
     Case("endpoints figure", "investigator", lambda w: "/outcomes/endpoints/figures/survival.png",
          World.add_patients, 18),
     Case("queries list", "monitor", lambda w: "/monitoring/queries/", World.add_patient_queries, 12),
