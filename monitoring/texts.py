@@ -14,8 +14,8 @@ from django.utils.functional import Promise
 
 Text = str | Promise | Callable[[], str]
 
-#: The language of what the system writes into a record.
-RECORD_LANGUAGE = "en-gb"
+#: The language of what the system writes into a record (trial.i18n.stored_language uses the same).
+RECORD_LANGUAGE = settings.LANGUAGE_CODE
 
 
 def _render(text: Text) -> str:

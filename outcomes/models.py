@@ -6,11 +6,11 @@ The response category and MRD negativity are derived by the service from
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crf.models import CaseReportForm
+from trial.i18n import stored_language
 
 from .rules import Response
 
@@ -215,7 +215,7 @@ class EndOfStudy(CaseReportForm):
     def reason_text(self) -> str:
         """The reason as the patient's off-study reason reads it: stored (off study, audit causes, SDTM), so
         in English whatever the language of the request."""
-        with translation.override("en-gb"):
+        with stored_language():
             if self.end_reason == EndOfStudyReason.OTHER and self.end_reason_other:
                 return f"Other: {self.end_reason_other}"
             return str(self.get_end_reason_display())
@@ -231,7 +231,7 @@ def end_of_study_reason_display(stored: str) -> str:
     a reason the application did not write is shown as stored."""
     if stored.startswith("Other: "):
         return gettext("Other: %(reason)s") % {"reason": stored.removeprefix("Other: ")}
-    with translation.override("en-gb"):
+    with stored_language():
         by_english = {str(label): value for value, label in EndOfStudyReason.choices}
     value = by_english.get(stored)
     return str(EndOfStudyReason(value).label) if value else stored

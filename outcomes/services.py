@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from crf.checks import visit_window_check
@@ -21,6 +21,7 @@ from crf.services import crf_record, crf_remove, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient, Visit
 from patients.services import patient_off_study, patient_on_study
+from trial.i18n import stored_language
 from visits.services import visits_follow_study_status
 
 from .models import (
@@ -107,7 +108,7 @@ def response_mrd_reason(values: dict[str, Any]) -> str:
     """Why MRD is not evaluable for these values ("" when it is negative or positive): `rules.mrd_verdict`.
     Stored on the assessment (`mrd_reason`), so in English whatever the language of the request; the pages
     show `response_mrd_reason_display`."""
-    with translation.override("en-gb"):
+    with stored_language():
         return response_mrd_reason_display(values)
 
 
@@ -249,7 +250,7 @@ def responses_rederive(*, patient: Patient, by: User, cause: str) -> list[Respon
         if (response, mrd_negative, mrd_reason) == (assessment.response, assessment.mrd_negative,
                                                     assessment.mrd_reason):
             continue
-        with translation.override("en-gb"):  # the reason for change is stored: in English
+        with stored_language():  # the reason for change is stored: in English
             before = str(assessment.get_response_display())
             assessment.response, assessment.mrd_negative, assessment.mrd_reason = response, mrd_negative, mrd_reason
             after = str(assessment.get_response_display())
@@ -469,7 +470,7 @@ def patient_death_reconcile(*, patient: Patient, by: User | None, cause: str = "
     if death is None:
         return None
     if not death.dates_agree:
-        with translation.override("en-gb"):  # an automatic query's text is stored: in English
+        with stored_language():  # an automatic query's text is stored: in English
             dates_text = death.dates_text
         for source in death.sources:
             crf = crf_model(source.crf_code).objects.get(pk=source.pk)
@@ -490,7 +491,7 @@ def patient_study_end_reconcile(*, patient: Patient, by: User | None, cause: str
     end = EndOfStudy.objects.filter(patient=patient, removed=False).first()
     why = f" ({cause})" if cause else ""
     if death is not None:
-        with translation.override("en-gb"):  # the audit cause is stored: in English
+        with stored_language():  # the audit cause is stored: in English
             labels = " and ".join(sorted({str(source.crf_label).lower() for source in death.sources}))
         changed = patient_off_study(
             patient=patient, on_date=death.death_date, reason=DEATH_OFF_STUDY_REASON, by=by,

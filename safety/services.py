@@ -24,6 +24,7 @@ from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
 from patients.rules import age_years
 from patients.services import patient_death_recorded
+from trial.i18n import stored_language
 from trial.models import Role, SiteMembership
 
 from .models import (
@@ -617,7 +618,7 @@ def sae_report_record(*, event: AdverseEvent, kind: str, sent_at: datetime.datet
     if errors:
         raise ValidationError(errors)
     report = SaeReport(adverse_event=event, kind=kind, sent_at=sent_at, sent_by=by, notes=notes)
-    with translation.override("en-gb"):  # the audit reason is stored in English, whatever the user reads
+    with stored_language():  # the audit reason is stored in English, whatever the user reads
         reason = f"SAE {report.get_kind_display().lower()} sent"
     audited_save(instance=report, by=by, reason=reason)
     return report
