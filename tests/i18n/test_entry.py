@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 
 from infusions import services
 from infusions.models import Infusion, Lymphodepletion
@@ -56,7 +57,8 @@ def data_words(site, protocol, patient: Patient | None = None) -> set[str]:
     words = {site.code, *site.name.split(), *re.findall(r"[A-Za-z][A-Za-z0-9]*", str(protocol)), "SZ-CART-0001",
              "Test"}
     words |= set(protocol.visit_definitions.values_list("code", flat=True))
-    words |= {f"User{n}" for n in range(1000)}
+    # The factories' users are "Test User<n>", n from a sequence that runs past any fixed range in a whole run.
+    words |= set(get_user_model().objects.values_list("last_name", flat=True))
     if patient is not None:
         words.add(patient.screening_number)
     return words
