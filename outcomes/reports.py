@@ -4,15 +4,14 @@ import datetime
 import re
 
 from django.core.cache import cache
-from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
+from trial.cache_keys import data_version, visibility_scope
 from trial.models import Protocol, Site, VisitDefinition
-from trial.roles import is_trial_wide, visible_sites
 
 from . import figures, statistics
 from .models import FollowUp, ResponseAssessment
@@ -84,25 +83,10 @@ ENDPOINT_SOURCES = (Patient, ResponseAssessment, FollowUp, Protocol, VisitDefini
 
 def endpoint_data_version() -> str:
     """A string that changes whenever a record the endpoints are computed from changes."""
-    quote = connection.ops.quote_name
-    parts = []
-    for model in ENDPOINT_SOURCES:
-        # Highest ids only: each an index look-up, where COUNT(*) would read every row.
-        history_table = quote(model.history.model._meta.db_table)
-        parts.append(f"(SELECT MAX(history_id) FROM {history_table})")
-        parts.append(f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}")
-        return "-".join(str(value) for value in cursor.fetchone())
+    return data_version(ENDPOINT_SOURCES)
 
 
-def _scope(user) -> str:
-    """Which patients the user sees, as part of a cache key (mirrors Patient.objects.visible_to)."""
-    if not user.is_authenticated or not user.is_active:
-        return "none"
-    if is_trial_wide(user):
-        return "all"
-    return "sites-" + ".".join(str(pk) for pk in sorted(visible_sites(user).values_list("pk", flat=True)))
+_scope = visibility_scope
 
 
 def _cache_key(*parts) -> str:
