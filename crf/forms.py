@@ -2,9 +2,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from trial.roles import can_enter_data
 
 
 class CrfVersionMixin:
@@ -78,6 +81,18 @@ class CrfEntryForm(CrfVersionMixin, forms.Form):
         """The acknowledgement appears once a soft check has failed (or was already ticked)."""
         return bool(self.errors.get("acknowledge_deviation")) or self.data.get("acknowledge_deviation") in (
             "on", "true", "1")
+
+
+def crf_page_may_edit(request, *, site, editing: bool) -> bool:
+    """Whether the user may change a CRF page's record at the site (coordinators and investigators of the site,
+    `trial.roles.can_enter_data`). The others read a stored form and nothing more: their POST, or their asking
+    for a new form, is refused (403) with the message every CRF page gives."""
+    may_edit = can_enter_data(request.user, site)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied(gettext("Monitors and data managers are read-only on clinical data."))
+    if not editing and not may_edit:
+        raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
+    return may_edit
 
 
 def crf_form_read_only(form: forms.BaseForm | None, crf) -> str:

@@ -2,17 +2,16 @@
 events a grade ≥ 3 result suggests)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET
 
 from crf.checks import errors_onto_form
-from crf.forms import crf_form_read_only
+from crf.forms import crf_form_read_only, crf_page_may_edit
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user, patient_record_version
-from trial.roles import can_enter_data
 
 from . import cache, cohort
 from .figures import patient_kinetics_figure
@@ -33,11 +32,7 @@ def _visit_from_query(request, patient: Patient) -> Visit | None:
 
 def _laboratory_page(request, *, patient: Patient, laboratory: Laboratory | None = None):
     editing = laboratory is not None
-    may_edit = can_enter_data(request.user, patient.site)
-    if request.method == "POST" and not may_edit:
-        raise PermissionDenied(gettext("Monitors and data managers are read-only on clinical data."))
-    if not editing and not may_edit:
-        raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
+    may_edit = crf_page_may_edit(request, site=patient.site, editing=editing)
     visit = _visit_from_query(request, patient)
     if request.method == "POST":
         form = LaboratoryForm(request.POST, laboratory=laboratory, editing=editing)

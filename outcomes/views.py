@@ -12,11 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from crf.checks import errors_onto_form
-from crf.forms import crf_form_read_only
+from crf.forms import crf_form_read_only, crf_page_may_edit
 from patients.models import Patient, Visit
 from patients.selectors import patient_for_user
 from trial.hooks import app_modules
-from trial.roles import can_enter_data
 
 from . import reports
 from .forms import EndOfStudyForm, EndpointsQueryForm, FollowUpForm, ResponseAssessmentForm
@@ -49,11 +48,7 @@ def _crf_for_user(model, user, pk):
 def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, instance=None, preview=None):
     """Shared GET/POST handling of a CRF entry or edit page."""
     editing = instance is not None
-    may_edit = can_enter_data(request.user, patient.site)
-    if request.method == "POST" and not may_edit:
-        raise PermissionDenied(gettext("Monitors and data managers are read-only on clinical data."))
-    if not editing and not may_edit:
-        raise PermissionDenied(gettext("Only coordinators and investigators of this site enter data."))
+    may_edit = crf_page_may_edit(request, site=patient.site, editing=editing)
     visit = _visit_from_query(request, patient)
     derived = None
     if request.method == "POST":

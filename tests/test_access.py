@@ -399,3 +399,16 @@ def test_admin_hides_other_sites_records_like_missing_ones(full, site_wx, client
                 leaks.append(f"{method.upper()} {url} → {answer.status_code} (missing: {expected.status_code})")
     assert checked > 50
     assert not leaks, "The admin shows another site's records:\n" + "\n".join(leaks)
+
+
+@pytest.mark.parametrize("page", ["laboratory:laboratory_new", "outcomes:response_assessment_new",
+                                  "outcomes:follow_up_new", "outcomes:end_of_study_new"])
+def test_crf_pages_refuse_a_monitor_in_the_same_words(client, monitor, patient_sz, page):
+    """One refusal for every CRF page (crf.forms.crf_page_may_edit): a monitor asking for a new form, or
+    posting one, is told why."""
+    client.force_login(monitor)
+    url = reverse(page, args=[patient_sz.subject_id])
+    asked, posted = client.get(url), client.post(url, {})
+    assert (asked.status_code, posted.status_code) == (403, 403)
+    assert "Only coordinators and investigators of this site enter data." in asked.content.decode()
+    assert "Monitors and data managers are read-only on clinical data." in posted.content.decode()
