@@ -90,3 +90,34 @@ def stored_words() -> set[str]:
                 if value:
                     words.update(token.strip("-–'/") for token in _WORD.findall(str(value)))
     return words
+
+
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+
+
+def crf_floor_words() -> list[str]:
+    """Words of the strings a CRF page shows that other apps own and translate in their own catalogues: the CRF
+    statuses and the reason-for-change and deviation fields of every CRF form (crf), the patient's status
+    (patients). An area's test allows them so that it judges its own app's text."""
+    from crf.forms import CrfEntryForm
+    from crf.models import CrfStatus
+    from patients.models import PatientStatus
+
+    texts = [str(label) for label in (*CrfStatus.labels, *PatientStatus.labels)]
+    for field in CrfEntryForm.base_fields.values():
+        texts += [str(field.label or ""), str(field.help_text or "")]
+    return sorted({word for text in texts for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*", text)})
+
+
+def chinese_page(client, url: str, *, allow=(), data: dict | None = None, status: int = 200) -> str:
+    """The page as a Chinese reader gets it (GET, or POST of `data`): it answers `status`, and what the app
+    renders (the <main> element and the <title>; the layout around it is base.html's, translated in the root
+    catalogue) has no English word but the allowed ones, the CRF floor's and `allow`."""
+    answer = client.post(url, data, **ZH) if data is not None else client.get(url, **ZH)
+    assert answer.status_code == status, answer.content[:2000]
+    html = answer.content.decode()
+    root = lxml.html.fromstring(html)
+    own = "".join(lxml.html.tostring(element, encoding="unicode") for element in root.xpath("//title|//main"))
+    found = english_words(own, allow=[*crf_floor_words(), *allow])
+    assert found == [], (url, found)
+    return html

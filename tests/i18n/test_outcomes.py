@@ -11,7 +11,6 @@ import io
 import re
 from collections import Counter
 
-import lxml.html
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -19,12 +18,11 @@ from django.utils import timezone, translation
 from outcomes import reports, statistics
 from submission import metadata as md
 from submission.models import SubmissionPackage
-from tests.i18n.english import english_words
+from tests.i18n.english import ZH, chinese_page
 from tests.outcomes.test_endpoints import small_trial  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db
 
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en-gb"}
 
 
@@ -37,40 +35,6 @@ def _words(*texts: str) -> list[str]:
     return [word for text in texts for word in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)]
 
 
-def _shared_words() -> list[str]:
-    """Words of the strings these pages show that other apps own and translate in their own catalogues: the CRF
-    statuses and the reason-for-change and deviation fields of every CRF form (crf), the patient's status
-    (patients). Allowed here so that this test judges the outcomes and submission apps' own text."""
-    from crf.forms import CrfEntryForm
-    from crf.models import CrfStatus
-    from patients.models import PatientStatus
-
-    texts = [str(label) for label in (*CrfStatus.labels, *PatientStatus.labels)]
-    for field in CrfEntryForm.base_fields.values():
-        texts += [str(field.label or ""), str(field.help_text or "")]
-    return sorted({word for text in texts for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*", text)})
-
-
-def _chinese_page(client, url, *, allow=(), data=None, status=200) -> str:
-    """The page in zh-hans: what the app renders (the <main> element and the <title>; the layout around it is
-    base.html's, translated in the root catalogue) has no English word but the allowed ones."""
-    answer = client.post(url, data, **ZH) if data is not None else client.get(url, **ZH)
-    assert answer.status_code == status, answer.content[:2000]
-    html = answer.content.decode()
-    root = lxml.html.fromstring(html)
-    own = "".join(lxml.html.tostring(element, encoding="unicode") for element in root.xpath("//title|//main"))
-    found = english_words(own, allow=[*_shared_words(), *allow])
-    assert found == [], (url, found)
-    return html
-
-
-@pytest.fixture(autouse=True)
-def _english_after():
-    """A request in zh-hans leaves its language active in the thread: the next test starts in English."""
-    yield
-    translation.deactivate()
-
-
 # The CRF pages ----------------------------------------------------------------------------------------------------
 
 
@@ -80,22 +44,22 @@ def test_response_assessment_form_in_chinese(client, full_patient, coordinator):
     client.force_login(coordinator)
     allow = _names(coordinator)
 
-    stored = _chinese_page(client, assessment.get_absolute_url(), allow=allow)
+    stored = chinese_page(client, assessment.get_absolute_url(), allow=allow)
     assert '<h1 class="h3">疗效评估' in stored
     assert "<strong>完全缓解 (CR)</strong>" in stored  # the derived response, a choice label
     assert "骨髓原始细胞 (%)" in stored and "外周血原始细胞" in stored  # field labels
     assert "显示推导的疗效" in stored
 
     new_url = reverse("outcomes:response_assessment_new", args=[patient.study_id])
-    assert "形态学检查结果；未评估时留空。" in _chinese_page(client, new_url, allow=allow)  # a help text
+    assert "形态学检查结果；未评估时留空。" in chinese_page(client, new_url, allow=allow)  # a help text
 
     # A marrow in remission without its counts: the form's own check, in Chinese; 120 % blasts: Django's.
-    refused = _chinese_page(client, new_url, allow=allow, data={
+    refused = chinese_page(client, new_url, allow=allow, data={
         "version": 0, "assessment_date": "2026-01-01", "bone_marrow_blasts_percent": "1",
         "circulating_blasts": "false", "extramedullary_disease": "false", "karyotype_result": "not_done",
         "molecular_result": "not_done"})
     assert refused.count("骨髓已达缓解：请录入此项计数，以区分 CR 与 CRi。") == 2  # ANC and platelets
-    too_many = _chinese_page(client, new_url, allow=allow, data={
+    too_many = chinese_page(client, new_url, allow=allow, data={
         "version": 0, "assessment_date": "2026-01-01", "bone_marrow_blasts_percent": "120",
         "karyotype_result": "not_done", "molecular_result": "not_done"})
     assert "确保该值小于或等于100。" in too_many
@@ -109,8 +73,8 @@ def test_derived_response_preview_and_mrd_reason_in_chinese_while_the_stored_rea
               "bone_marrow_blasts_percent": "1", "circulating_blasts": "false", "extramedullary_disease": "false",
               "anc_per_ul": "800", "platelets_per_ul": "150000", "mrd_flow_percent": "0",
               "karyotype_result": "not_done", "molecular_result": "not_done", "preview": "1"}
-    preview = _chinese_page(client, reverse("outcomes:response_assessment_new", args=[patient.study_id]),
-                            allow=_names(coordinator), data=values)
+    preview = chinese_page(client, reverse("outcomes:response_assessment_new", args=[patient.study_id]),
+                           allow=_names(coordinator), data=values)
     assert ("推导的疗效：<strong>完全缓解伴血液学不完全恢复 (CRi)</strong> · "
             "MRD 阴性：<strong>无法评价</strong>") in preview
     assert "未记录检测灵敏度：判定 MRD 阴性需要灵敏度达到 0.01 % 或更高的检测。" in preview
@@ -137,16 +101,16 @@ def test_follow_up_form_in_chinese(client, full_patient, coordinator):
     client.force_login(coordinator)
     allow = _names(coordinator)
 
-    stored = _chinese_page(client, follow_up.get_absolute_url(), allow=allow)
+    stored = chinese_page(client, follow_up.get_absolute_url(), allow=allow)
     assert '<h1 class="h3">随访' in stored
     assert "<strong>存活，处于缓解</strong>" in stored
     assert "复发时 CD19 状态" in stored and "CD19 阴性" in stored  # a label and a choice
 
     new_url = reverse("outcomes:follow_up_new", args=[patient.study_id])
-    assert "记录死亡后，患者即退出研究。" in _chinese_page(client, new_url, allow=allow)
+    assert "记录死亡后，患者即退出研究。" in chinese_page(client, new_url, allow=allow)
     # Dead without the date of death: the service's hard check, shown on its field in Chinese.
     contact = patient.infusion_date + datetime.timedelta(days=90)
-    refused = _chinese_page(client, new_url, allow=allow, data={
+    refused = chinese_page(client, new_url, allow=allow, data={
         "version": 0, "contact_date": contact.isoformat(), "follow_up_status": "dead"})
     assert "请填写死亡日期。" in refused
 
@@ -161,12 +125,12 @@ def test_end_of_study_form_in_chinese(client, full_patient, coordinator):
     # The new-form address of a patient who has one leads to it.
     new = client.get(reverse("outcomes:end_of_study_new", args=[patient.study_id]), **ZH)
     assert new.status_code == 302 and new["Location"] == end.get_absolute_url()
-    stored = _chinese_page(client, end.get_absolute_url(), allow=allow)
+    stored = chinese_page(client, end.get_absolute_url(), allow=allow)
     assert '<h1 class="h3">研究结束' in stored
     assert "<strong>其他：Moved abroad for treatment</strong>" in stored
     assert "撤回知情同意" in stored and "完成 3 年随访" in stored  # the reasons to choose from
 
-    refused = _chinese_page(client, end.get_absolute_url(), allow=allow, data={
+    refused = chinese_page(client, end.get_absolute_url(), allow=allow, data={
         "version": end.version, "end_date": end.end_date.isoformat(), "end_reason": "other", "end_reason_other": "",
         "reason": "需要更正"})
     assert "请说明该患者研究结束的原因。" in refused
@@ -179,7 +143,7 @@ def test_end_of_study_form_in_chinese(client, full_patient, coordinator):
 
 def test_endpoints_page_in_chinese_with_the_estimates(client, investigator, small_trial):  # noqa: F811
     client.force_login(investigator)
-    page = _chinese_page(client, reverse("outcomes:endpoints"), allow=_names(investigator))
+    page = chinese_page(client, reverse("outcomes:endpoints"), allow=_names(investigator))
     assert '<h1 class="h3">终点 <small class="text-muted">您可查看的回输患者 6 例</small></h1>' in page
     assert "<td>总生存 (OS)</td><td>全部回输患者 (ITT)</td>" in page
     assert "<td>无白血病生存 (LFS)</td><td>缓解患者（1 个月时 CR/CRi）</td>" in page
@@ -189,8 +153,8 @@ def test_endpoints_page_in_chinese_with_the_estimates(client, investigator, smal
     assert 'alt="总生存、无事件生存和无白血病生存，数据截止日期' in page
 
     future = (timezone.localdate() + datetime.timedelta(days=2)).isoformat()
-    refused = _chinese_page(client, reverse("outcomes:endpoints") + f"?cutoff={future}",
-                            allow=_names(investigator), status=400)
+    refused = chinese_page(client, reverse("outcomes:endpoints") + f"?cutoff={future}",
+                           allow=_names(investigator), status=400)
     assert f"数据截止日期（{future}）不能晚于今天（" in refused
 
 
@@ -304,23 +268,23 @@ CDISC_WORDS = _words(*(f"{d.name} {d.label}" for d in (*md.SDTM_DATASETS, *md.AD
 def test_submission_page_in_chinese(client, data_manager):
     client.force_login(data_manager)
     allow = _names(data_manager) + CDISC_WORDS
-    index = _chinese_page(client, reverse("submission:index"), allow=allow)
+    index = chinese_page(client, reverse("submission:index"), allow=allow)
     assert '<h1 class="h3">申报数据集 (CDISC)</h1>' in index
     assert "生成数据包" in index and "SDTM 列表数据集 (SDTMIG 3.4)" in index
 
     future = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
-    refused = _chinese_page(client, reverse("submission:index"), allow=allow, status=400,
-                            data={"standard": "sdtm", "cutoff": future})
+    refused = chinese_page(client, reverse("submission:index"), allow=allow, status=400,
+                           data={"standard": "sdtm", "cutoff": future})
     assert f"数据截止日期（{future}）不能晚于今天（" in refused
 
     package = SubmissionPackage.objects.create(requested_by=data_manager, standard="adam", cutoff=datetime.date(
         2026, 1, 31), total_steps=5, done_steps=2, status=SubmissionPackage.Status.RUNNING)
-    detail = _chinese_page(client, reverse("submission:package", args=[package.pk]),
-                           allow=allow + [package.filename])
+    detail = chinese_page(client, reverse("submission:package", args=[package.pk]),
+                          allow=allow + [package.filename])
     assert f'<h1 class="h3">ADaM 分析数据集 (ADaMIG 1.3) — 数据包 #{package.pk}</h1>' in detail
     assert "已完成 2 / 5 步（先读取记录，再逐个生成数据集）— 40 %。" in detail
     assert "<strong data-testid=\"package-status\">生成中</strong>" in detail
     # A package's status is a word of its own ("Pending" is also the endpoints table's column, 待定).
     SubmissionPackage.objects.create(requested_by=data_manager, standard="sdtm", cutoff=datetime.date(2026, 2, 1))
-    listed = _chinese_page(client, reverse("submission:index"), allow=allow)
+    listed = chinese_page(client, reverse("submission:index"), allow=allow)
     assert "截止日期 2026-02-01 — 等待中</li>" in listed and "截止日期 2026-01-31 — 生成中</li>" in listed

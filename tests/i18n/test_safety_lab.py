@@ -8,7 +8,6 @@ import datetime
 import re
 from decimal import Decimal
 
-import lxml.html
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -18,46 +17,17 @@ from laboratory.figures import patient_kinetics_drawing
 from laboratory.rules import Sample
 from safety.plots import swimmer_drawing
 from safety.rules import CTCAE_TERMS, CrsInput, crs_course, grading_rule_display, icans_rule
-from tests.i18n.english import english_words
+from tests.i18n.english import ZH, chinese_page, english_words
 
 pytestmark = pytest.mark.django_db
 
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 #: The CTCAE terms' words (shown beside their Chinese name) and the study's own names in the pages.
 CTCAE_WORDS = sorted({word for term, _soc in CTCAE_TERMS for word in re.split(r"[\s\-]+", term)})
 
 
-def _shared_words() -> list[str]:
-    """Words of the strings these pages show that other apps own and translate in their own catalogues: the CRF
-    statuses and the reason-for-change and deviation fields of every CRF form (crf). Allowed here so that this
-    test judges the safety and laboratory apps' own text; they are translated with the crf catalogue."""
-    from crf.forms import CrfEntryForm
-    from crf.models import CrfStatus
-
-    texts = [str(label) for label in CrfStatus.labels]
-    for field in CrfEntryForm.base_fields.values():
-        texts += [str(field.label or ""), str(field.help_text or "")]
-    return sorted({word for text in texts for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*", text)})
-
-
-def _chinese_page(client, url, *, allow=(), method="get", data=None):
-    """The page in zh-hans: what the app renders (the <main> element and the <title>; the layout around it is
-    base.html's) has no English word but the allowed ones."""
-    response = getattr(client, method)(url, data or {}, **ZH)
-    assert response.status_code in (200, 400), response.status_code
-    html = response.content.decode()
-    root = lxml.html.fromstring(html)
-    own = "".join(lxml.html.tostring(element, encoding="unicode") for element in root.xpath("//title|//main"))
-    found = english_words(own, allow=[*CTCAE_WORDS, *_shared_words(), *allow])
-    assert found == [], (url, found)
-    return html
-
-
-@pytest.fixture(autouse=True)
-def _english_after():
-    """A request in zh-hans leaves its language active in the thread: the next test starts in English."""
-    yield
-    translation.deactivate()
+def _chinese_page(client, url, *, allow=(), **request) -> str:
+    """`chinese_page` with the CTCAE terms' words allowed: they stand beside their Chinese names."""
+    return chinese_page(client, url, allow=[*CTCAE_WORDS, *allow], **request)
 
 
 @pytest.fixture
@@ -76,7 +46,7 @@ def test_new_adverse_event_form_in_chinese(zh_client, full_patient):
 
 def test_invalid_adverse_event_shows_chinese_errors(zh_client, full_patient):
     patient = full_patient.patient
-    html = _chinese_page(zh_client, reverse("safety:adverse_events_new", args=[patient.study_id]), method="post",
+    html = _chinese_page(zh_client, reverse("safety:adverse_events_new", args=[patient.study_id]),
                          data={"term": "Anemia", "grade": "5", "onset_date": "2026-02-10", "serious": "on",
                                "relatedness_cart": "possible", "relatedness_lymphodepletion": "not_related",
                                "action_taken": "none", "outcome": "recovering"})
@@ -100,7 +70,7 @@ def test_crs_form_and_its_grade_preview_in_chinese(zh_client, full_patient):
     html = _chinese_page(zh_client, url)
     assert "ASTCT 2019 CRS 分级" in html
     assert "需要一种血管活性药物（联用或不联用血管加压素）" in html  # a hypotension choice
-    preview = _chinese_page(zh_client, url, method="post", data={
+    preview = _chinese_page(zh_client, url, data={
         "assessment_date": "2026-02-09", "max_temperature_c": "39.4", "hypotension": "one_vasopressor",
         "hypoxia": "low_flow", "action": "check"})
     assert 'data-testid="computed-grade">CRS 3 级<' in preview
@@ -125,7 +95,7 @@ def test_icans_form_and_its_grade_preview_in_chinese(zh_client, full_patient):
     html = _chinese_page(zh_client, url)
     assert "ASTCT 2019 ICANS 分级" in html
     assert "定向力（年、月、城市、医院）" in html
-    preview = _chinese_page(zh_client, url, method="post", data={
+    preview = _chinese_page(zh_client, url, data={
         "assessment_date": "2026-02-10", "ice_orientation": "3", "ice_naming": "3", "ice_following_commands": "1",
         "ice_writing": "1", "ice_attention": "1", "consciousness": "voice", "seizure": "none",
         "cerebral_edema": "none", "action": "check"})
@@ -160,7 +130,7 @@ def test_laboratory_pages_in_chinese(zh_client, full_patient):
     stored = _chinese_page(zh_client, full_patient.crf("laboratory.laboratory").get_absolute_url(), allow=allow)
     assert "<td>偏低</td>" in stored  # ANC 400/µL: the L flag
     invalid = _chinese_page(zh_client, reverse("laboratory:laboratory_new", args=[patient.study_id]), allow=allow,
-                            method="post", data={"collection_date": "2026-02-20", "hemoglobin_value": "95",
+                            data={"collection_date": "2026-02-20", "hemoglobin_value": "95",
                                                  "hemoglobin_unit": "g/dL"})
     assert "血红蛋白 95 g/dL 不可能（应在 0 至 25 g/dL 之间）。" in invalid
 
