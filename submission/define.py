@@ -8,17 +8,17 @@ What it holds: the standards (def:Standards: the implementation guide and the CD
 codelists come from), one ItemGroupDef per dataset (its standard, def:Class, structure, keys, the XPT file as
 def:leaf), one ItemDef per variable (type, length measured on the data, label, origin and its source, codelist),
 value-level metadata (def:ValueListDef with def:WhereClauseDef) for the result of every --TESTCD / PARAMCD dataset,
-the codelists the variables use (submission/data/codelists.json), a MethodDef per computational method, and a
-def:CommentDef per comment (a variable the EDC does not collect, the hand-transcribed terminology).
+the codelists the variables use (submission/data/codelists.json: a CDISC codelist and each of its terms carry their
+NCI C-code as an nci:ExtCodeID Alias, a sponsor's term added to it def:ExtendedValue), a MethodDef per computational
+method, and a def:CommentDef per comment (a variable the EDC does not collect, how the terminology was checked).
 """
 import datetime
-import json
 from decimal import Decimal
-from pathlib import Path
 
 from lxml import etree
 
 from . import metadata as md
+from . import terminology
 from .sources import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -26,7 +26,6 @@ DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
 DEFINE_VERSION = "2.1.0"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
-CODELISTS_FILE = Path(__file__).parent / "data" / "codelists.json"
 
 STANDARD = {
     # package: (def:Standard Name of the implementation guide, its version, ItemGroupDef Purpose)
@@ -42,14 +41,12 @@ ORIGIN_SOURCE = {md.COLLECTED: "Investigator", md.DERIVED: "Sponsor", md.ASSIGNE
                  md.PROTOCOL: "Sponsor"}
 # Methods that say a value is absent are comments in Define-XML 2.1 (def:CommentDef), not computations.
 COMMENTS = {"NOTCOLL", "NOTCODED"}
-CT_COMMENT = ("COM.CT", "The CDISC terms were transcribed by hand from this Controlled Terminology version; "
-                        "check them against the CT package before a submission.")
+CT_COMMENT = ("COM.CT", "NCI C-codes read from NCI EVS CT files (SEND Terminology 2025-09-26 for the codelists SDTM "
+                        "and SEND share) and a public Define-XML; a CDISC term or codelist without an nci:ExtCodeID "
+                        "alias was not checked yet (docs/cdisc.md lists them).")
+NCI_CONTEXT = "nci:ExtCodeID"
 DATA_TYPE = {md.TEXT: "text", md.ISO8601: "date", md.DURATION: "durationDatetime", md.INTEGER: "integer",
              md.FLOAT: "float", md.DATE: "integer"}
-
-
-def codelists() -> dict:
-    return json.loads(CODELISTS_FILE.read_text())["codelists"]
 
 
 def _odm(tag: str) -> str:
@@ -157,10 +154,9 @@ def _standards(version, name: str, ig_version: str) -> None:
     standards = etree.SubElement(version, _def("Standards"))
     etree.SubElement(standards, _def("Standard"), OID=IG_OID, Name=name, Type="IG", Version=ig_version,
                      Status="Final")
-    terminology = json.loads(CODELISTS_FILE.read_text())["standard"]
-    ct = etree.SubElement(standards, _def("Standard"), OID=CT_OID, Name=terminology["name"], Type="CT",
-                          PublishingSet=terminology["publishing_set"], Version=terminology["version"],
-                          Status="Final")
+    release = terminology.standard()
+    ct = etree.SubElement(standards, _def("Standard"), OID=CT_OID, Name=release["name"], Type="CT",
+                          PublishingSet=release["publishing_set"], Version=release["version"], Status="Final")
     ct.set(_def("CommentOID"), CT_COMMENT[0])
 
 
@@ -241,17 +237,28 @@ def _item_defs(version, datasets: list[md.Dataset], tables: dict[str, list[dict]
 
 
 def _codelists(version, used: set[str]) -> None:
-    known = codelists()
+    """The codelists used. A CDISC codelist with its C-code points to the CT standard and carries the code as an
+    nci:ExtCodeID Alias, each CDISC term its own; a term the sponsor added is def:ExtendedValue="Yes"."""
+    known = terminology.codelists()
     for key in sorted(used):
         codelist = known[key]
         element = etree.SubElement(version, _odm("CodeList"), OID=f"CL.{key}", Name=codelist["name"],
                                    DataType="text")
-        if codelist["source"] == "CDISC":
+        # A CDISC codelist whose code is not checked yet (docs/cdisc.md) is written as no CT codelist: Define-XML
+        # 2.1 wants a CT codelist's code, and marks sponsor terms only in CT codelists.
+        standard = bool(codelist.get("nci_code"))
+        if standard:
             element.set(_def("StandardOID"), CT_OID)
-        for order, term in enumerate(codelist["terms"], start=1):
+        extended = set(codelist.get("extended", ()))
+        for order, (term, code) in enumerate(codelist["terms"].items(), start=1):
             item = etree.SubElement(element, _odm("EnumeratedItem"), CodedValue=term, OrderNumber=str(order))
-            if term in codelist.get("extended", ()):
-                item.set(_def("ExtendedValue"), "Yes")
+            if term in extended:
+                if standard:
+                    item.set(_def("ExtendedValue"), "Yes")
+            elif code:
+                etree.SubElement(item, _odm("Alias"), Context=NCI_CONTEXT, Name=code)
+        if standard:  # ODM: the codelist's Alias after its items
+            etree.SubElement(element, _odm("Alias"), Context=NCI_CONTEXT, Name=codelist["nci_code"])
 
 
 def _vlm_oid(dataset: md.Dataset, code: str) -> str:
@@ -285,4 +292,25 @@ def define_problems(document: bytes) -> list[str]:
         location = group.get(f"{{{DEF_NS}}}ArchiveLocationID")
         if location not in leaves:
             problems.append(f"{group.get('OID')}: no def:leaf {location}")
+    return problems + _terminology_problems(tree, namespaces)
+
+
+def _terminology_problems(tree, namespaces: dict) -> list[str]:
+    """Define-XML 2.1 on controlled terminology: a codelist of a CT standard names its NCI code (one
+    nci:ExtCodeID Alias), and a term the sponsor added (def:ExtendedValue) is one of such a codelist and has no
+    NCI code."""
+    problems = []
+    extended = f"{{{DEF_NS}}}ExtendedValue"
+    for codelist in tree.iterfind(".//odm:CodeList", namespaces):
+        oid = codelist.get("OID")
+        codes = [a for a in codelist.findall("odm:Alias", namespaces) if a.get("Context") == NCI_CONTEXT]
+        standard = codelist.get(f"{{{DEF_NS}}}StandardOID")
+        if standard and len(codes) != 1:
+            problems.append(f"{oid}: a CT codelist with {len(codes)} {NCI_CONTEXT} aliases, not one")
+        for item in [*codelist.iterfind("odm:EnumeratedItem", namespaces),
+                     *codelist.iterfind("odm:CodeListItem", namespaces)]:
+            coded = any(a.get("Context") == NCI_CONTEXT for a in item.findall("odm:Alias", namespaces))
+            if item.get(extended) == "Yes" and (coded or not standard):
+                problems.append(f"{oid}: {item.get('CodedValue')!r} is marked extended but "
+                                + ("has an NCI code" if coded else "its codelist is no CT codelist"))
     return problems

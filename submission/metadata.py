@@ -303,13 +303,14 @@ FA = Dataset("FA", "Findings About Events or Interventions", SDTM, "FINDINGS ABO
     V("FADY", "Study Day of Collection", INTEGER, "Perm", method="DY"),
 ), test_variable="FATESTCD", result_variable="FAORRES", tests=FA_TESTS)
 
-# LBTESTCD → LBTEST (CDISC CT; MRDFLOW is a sponsor term added to the extensible codelists).
+# LBTESTCD → LBTEST (CDISC CT 2025-09-26, C-codes in data/codelists.json; MRDFLOW is a sponsor term added to the
+# extensible codelists). The CD19+ B-cell count by flow is CDISC's B-lymphocyte count, BLYCE.
 LB_TESTS = {
     "WBC": "Leukocytes", "NEUT": "Neutrophils", "LYM": "Lymphocytes", "HGB": "Hemoglobin", "PLAT": "Platelets",
     "CREAT": "Creatinine", "ALT": "Alanine Aminotransferase", "AST": "Aspartate Aminotransferase",
     "BILI": "Bilirubin", "LDH": "Lactate Dehydrogenase", "FIBRINO": "Fibrinogen", "DDIMER": "D-Dimer",
-    "CRP": "C Reactive Protein", "FERRITIN": "Ferritin", "IL6": "Interleukin 6", "IGG": "Immunoglobulin G",
-    "CD19": "CD19 Cells", "MRDFLOW": "Minimal Residual Disease by Flow",
+    "CRP": "C Reactive Protein", "FERRITIN": "Ferritin", "INTLK6": "Interleukin 6", "IGG": "Immunoglobulin G",
+    "BLYCE": "B-Lymphocytes", "MRDFLOW": "Minimal Residual Disease by Flow",
 }
 LB = Dataset("LB", "Laboratory Test Results", SDTM, "FINDINGS",
              "One record per lab test per time point per visit per subject",
@@ -699,7 +700,7 @@ METHODS = {
                 "CUTOFFDT (outcomes.statistics.at_cutoff): days from STARTDT to ADT; CNSR 0 for the event, 1 for "
                 "censoring; for CIR a death without relapse has CNSR 1 and CMPEVFL Y (a competing event). BCREC, "
                 "the duration of B-cell aplasia: laboratory.rules.b_cell_aplasia on the CD19+ B-cell counts (LB "
-                "CD19) after the infusion: days to the first of two consecutive counts at or above the protocol's "
+                "BLYCE) after the infusion: days to the first of two consecutive counts at or above the protocol's "
                 "recovery threshold (CNSR 0), else to the last count (CNSR 1); infused subjects with a count after "
                 "the infusion.",
     "EVNTDESC": "What ADT is: the event (death, relapse, no CR/CRi at 1 month, B-cell recovery) or the "

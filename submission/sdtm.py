@@ -465,14 +465,15 @@ LB_ANALYTES = {
     "ldh": ("LDH", "CHEMISTRY", "SERUM", ""),
     "fibrinogen": ("FIBRINO", "COAGULATION", "PLASMA", ""), "d_dimer": ("DDIMER", "COAGULATION", "PLASMA", ""),
     "crp": ("CRP", "INFLAMMATION", "SERUM", ""), "ferritin": ("FERRITIN", "INFLAMMATION", "SERUM", ""),
-    "il6": ("IL6", "INFLAMMATION", "SERUM", ""),
+    "il6": ("INTLK6", "INFLAMMATION", "SERUM", ""),
     "igg": ("IGG", "IMMUNOGLOBULINS", "SERUM", ""),
-    "cd19_b": ("CD19", "IMMUNOPHENOTYPING", "BLOOD", "FLOW CYTOMETRY"),
+    "cd19_b": ("BLYCE", "IMMUNOPHENOTYPING", "BLOOD", "FLOW CYTOMETRY"),
 }
-# The EDC's units as CDISC's UNIT / PKUNIT terms (ASCII).
+# The EDC's units as CDISC's UNIT / PKUNIT terms (ASCII). UNIT has no ng/mL nor pg/mL: they are synonyms of its
+# ug/L and ng/L (the same quantities), which are written.
 UNIT_TERM = {
     "/µL": "/uL", "×10⁹/L": "10^9/L", "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "µmol/L": "umol/L",
-    "U/L": "U/L", "mg/L": "mg/L", "ng/mL": "ng/mL", "µg/L": "ug/L", "pg/mL": "pg/mL", "ng/L": "ng/L",
+    "U/L": "U/L", "mg/L": "mg/L", "ng/mL": "ug/L", "µg/L": "ug/L", "pg/mL": "ng/L", "ng/L": "ng/L",
     "mg/L FEU": "mg/L FEU", "µg/L FEU": "ug/L FEU", "copies/µg": "copies/ug",
 }
 NRIND = {"H": "HIGH", "L": "LOW", "": "NORMAL"}

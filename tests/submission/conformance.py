@@ -1,13 +1,12 @@
 """Conformance checks the submission tests run on every package (the rules of SDTMIG 3.4 / ADaMIG 1.3 and of
 SAS XPORT v5 that a validator would raise first). Each returns a list of problems, empty when the package
 conforms, so a failure names every offending dataset, variable and value."""
-import json
 import re
-from pathlib import Path
 
 from submission import metadata as md
+from submission import terminology
 
-CODELISTS = json.loads((Path(md.__file__).parent / "data" / "codelists.json").read_text())["codelists"]
+CODELISTS = terminology.codelists()
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DURATION = re.compile(r"^-?P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$")
 NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -96,3 +95,35 @@ def _null_allowed(dataset: str, variable: str, row: dict) -> bool:
     """Required variables SDTMIG allows null in a given row: a screen failure's arm (ARMNRS says why)."""
     return dataset in {"DM", "ADSL"} and variable in {"ARMCD", "ARM", "ACTARMCD", "ACTARM"} and bool(
         row.get("ARMNRS", "x"))
+
+
+NCI_CODE = re.compile(r"^C\d+$")
+
+
+def codelist_problems(codelists: dict, *, unchecked_codelists=frozenset(), unchecked_terms=frozenset()) -> list[str]:
+    """CDISC CT in the codelists file: every CDISC codelist names its NCI C-code, every term its C-code or is a
+    sponsor extension (only of an extensible codelist, and then without a code). The codelists and terms whose
+    codes were not read from a published CT file yet are passed in by name, so that no other can lack one."""
+    problems = []
+    for key, codelist in codelists.items():
+        if codelist["source"] != "CDISC" or "combines" in codelist:
+            continue
+        code = codelist.get("nci_code")
+        if code is None and key not in unchecked_codelists:
+            problems.append(f"{key}: a CDISC codelist without its NCI C-code")
+        if code is not None and not NCI_CODE.match(code):
+            problems.append(f"{key}: {code!r} is no NCI C-code")
+        if any(codelist["terms"].values()) and not codelist.get("checked"):
+            problems.append(f"{key}: C-codes without the file they were read from")
+        extended = set(codelist.get("extended", ()))
+        problems += [f"{key}: {term!r} extended but not a term" for term in sorted(extended - set(codelist["terms"]))]
+        if extended and not codelist["extensible"]:
+            problems.append(f"{key}: terms added to a non-extensible codelist: {sorted(extended)}")
+        for term, term_code in codelist["terms"].items():
+            if term in extended and term_code:
+                problems.append(f"{key}: {term!r} is marked extended and has the NCI code {term_code}")
+            elif term not in extended and term_code is None and (key, term) not in unchecked_terms:
+                problems.append(f"{key}: {term!r} is no term of the recorded CT and not marked extended")
+            elif term_code is not None and not NCI_CODE.match(term_code):
+                problems.append(f"{key}: {term!r} has {term_code!r}, no NCI C-code")
+    return problems

@@ -69,9 +69,9 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     standards = [dict(e.attrib) for e in tree.iterfind(".//def:Standards/def:Standard", NS)]
     assert standards == [
         {"OID": "STD.IG", "Name": "SDTMIG", "Type": "IG", "Version": "3.4", "Status": "Final"},
-        {"OID": "STD.CT", "Name": "CDISC/NCI", "Type": "CT", "PublishingSet": "SDTM", "Version": "2024-03-29",
+        {"OID": "STD.CT", "Name": "CDISC/NCI", "Type": "CT", "PublishingSet": "SDTM", "Version": "2025-09-26",
          "Status": "Final", f"{{{DEF_NS}}}CommentOID": "COM.CT"}]
-    assert "transcribed by hand" in tree.findtext(
+    assert "SEND Terminology 2025-09-26" in tree.findtext(
         ".//def:CommentDef[@OID='COM.CT']/odm:Description/odm:TranslatedText", namespaces=NS)
     dm = tree.find(".//odm:ItemGroupDef[@OID='IG.DM']", NS)
     assert dm.find("odm:ItemRef[@ItemOID='IT.DM.USUBJID']", NS).get("KeySequence") == "2"
@@ -121,7 +121,53 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
         f".//odm:MethodDef[@OID='{lornrlo.get('MethodOID')}']/odm:Description/odm:TranslatedText", namespaces=NS)
     assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBLLOQ']/def:Origin", NS).get("Type") == "Collected"
     unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6 cells/kg']", NS)
-    assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
+    assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes" and unit.find("odm:Alias", NS) is None
+
+
+def nci_codes(tree, oid):
+    """A codelist's own NCI code and its terms' ({coded value: code or None}), as define.xml writes them."""
+    codelist = tree.find(f".//odm:CodeList[@OID='{oid}']", NS)
+    own = [a.get("Name") for a in codelist.findall("odm:Alias[@Context='nci:ExtCodeID']", NS)]
+    terms = {item.get("CodedValue"): item.find("odm:Alias[@Context='nci:ExtCodeID']", NS)
+             for item in codelist.iterfind("odm:EnumeratedItem", NS)}
+    return own, {value: None if alias is None else alias.get("Name") for value, alias in terms.items()}
+
+
+def test_cdisc_codelists_and_terms_carry_their_nci_codes(packages):
+    """Define-XML 2.1: a CDISC codelist and each of its terms name their NCI C-code (nci:ExtCodeID Alias, after
+    the items as ODM orders them); a sponsor codelist names none; DSDECOD, which combines NCOMPLT and PROTMLST,
+    has no code of its own but its terms keep theirs."""
+    tree = etree.fromstring(packages["sdtm"].read("define.xml"))
+    assert nci_codes(tree, "CL.NY") == (["C66742"], {"N": "C49487", "NA": "C48660", "U": "C17998", "Y": "C49488"})
+    assert nci_codes(tree, "CL.SEX")[0] == ["C66731"] and nci_codes(tree, "CL.SEX")[1]["F"] == "C16576"
+    own, terms = nci_codes(tree, "CL.LBTESTCD")
+    assert own == ["C65047"] and (terms["WBC"], terms["BLYCE"], terms["INTLK6"], terms["MRDFLOW"]) == (
+        "C51948", "C174314", "C74834", None)
+    assert nci_codes(tree, "CL.LBTEST")[1]["B-Lymphocytes"] == "C174314"
+    assert nci_codes(tree, "CL.PKPARMCD")[1] == {"CMAX": "C70918", "TMAX": "C70919", "AUCINT": "C85566",
+                                                 "TLST": "C85822"}
+    assert nci_codes(tree, "CL.AEREL") == ([], dict.fromkeys(
+        ["NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED"]))
+    dsdecod = tree.find(".//odm:CodeList[@OID='CL.DSDECOD']", NS)
+    assert dsdecod.get(f"{{{DEF_NS}}}StandardOID") is None and nci_codes(tree, "CL.DSDECOD")[0] == []
+    alias = tree.find(".//odm:CodeList[@OID='CL.SEX']", NS)[-1]
+    assert (etree.QName(alias).localname, alias.get("Name")) == ("Alias", "C66731")
+
+
+def test_terminology_that_breaks_define_xml_2_1_is_found():
+    """A CT codelist without its NCI code, a sponsor term marked extended that also names an NCI code, and an
+    extended term in a codelist of no CT standard are each named."""
+    document = (f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}"><Study OID="S"><MetaDataVersion OID="M" Name="M">'
+                '<def:Standards><def:Standard OID="STD.CT" Name="CDISC/NCI" Type="CT"/></def:Standards>'
+                '<CodeList OID="CL.A" Name="A" DataType="text" def:StandardOID="STD.CT">'
+                '<EnumeratedItem CodedValue="X" def:ExtendedValue="Yes"><Alias Context="nci:ExtCodeID" Name="C1"/>'
+                '</EnumeratedItem></CodeList>'
+                '<CodeList OID="CL.B" Name="B" DataType="text"><EnumeratedItem CodedValue="Y" def:ExtendedValue="Yes"/>'
+                '</CodeList></MetaDataVersion></Study></ODM>').encode()
+    assert define_problems(document) == [
+        "CL.A: a CT codelist with 0 nci:ExtCodeID aliases, not one",
+        "CL.A: 'X' is marked extended but has an NCI code",
+        "CL.B: 'Y' is marked extended but its codelist is no CT codelist"]
 
 
 def test_adam_define_has_the_time_to_event_parameters(packages):
@@ -157,4 +203,4 @@ def test_a_reference_to_nothing_is_found():
     assert define_problems(document) == [
         "ItemRef refers to IT.X.A, which is not defined", "ItemRef refers to MT.NONE, which is not defined",
         "CodeList refers to STD.NONE, which is not defined", "CodeList refers to COM.NONE, which is not defined",
-        "IG.X: no def:leaf LF.X"]
+        "IG.X: no def:leaf LF.X", "CL.X: a CT codelist with 0 nci:ExtCodeID aliases, not one"]

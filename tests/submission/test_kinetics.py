@@ -93,11 +93,11 @@ def test_lb_holds_the_laboratory_results_with_units_ranges_flags_and_grades(sdtm
     assert (hgb["LBDTC"], hgb["LBDY"], hgb["EPOCH"], hgb["LBLOBXFL"]) == ("2026-01-31", -1, "SCREENING", "Y")
     [baseline_anc] = rows_of(lb, kinetic_patient, LBTESTCD="NEUT", LBLOBXFL="Y")
     assert baseline_anc["LBDTC"] == "2026-01-31" and baseline_anc["LBNRIND"] == "NORMAL"
-    b_cells = rows_of(lb, kinetic_patient, LBTESTCD="CD19")
+    b_cells = rows_of(lb, kinetic_patient, LBTESTCD="BLYCE")
     assert [(r["LBSTRESN"], r["LBMETHOD"], r["LBCAT"]) for r in b_cells][-2:] == [
         (4.0, "FLOW CYTOMETRY", "IMMUNOPHENOTYPING"), (5.0, "FLOW CYTOMETRY", "IMMUNOPHENOTYPING")]
     assert rows_of(lb, kinetic_patient, LBTESTCD="CRP") == []
-    assert {r["LBTESTCD"] for r in rows_of(lb, kinetic_patient)} == {"NEUT", "HGB", "CD19", "MRDFLOW"}
+    assert {r["LBTESTCD"] for r in rows_of(lb, kinetic_patient)} == {"NEUT", "HGB", "BLYCE", "MRDFLOW"}
     assert [r["LBSEQ"] for r in rows_of(lb, kinetic_patient)] == list(range(1, 20))
 
 
@@ -231,7 +231,7 @@ def test_define_describes_lb_pc_pp_and_adpp(kinetic_patient):
 
     assert where_codes(sdtm, "IT.PP.PPTESTCD") == ["CMAX", "TMAX", "AUCINT", "TLST"]
     assert where_codes(sdtm, "IT.PC.PCTESTCD") == ["CARTG", "CARTCELL"]
-    assert "NEUT" in where_codes(sdtm, "IT.LB.LBTESTCD") and "CD19" in where_codes(sdtm, "IT.LB.LBTESTCD")
+    assert "NEUT" in where_codes(sdtm, "IT.LB.LBTESTCD") and "BLYCE" in where_codes(sdtm, "IT.LB.LBTESTCD")
     assert where_codes(adam, "IT.ADPP.PARAMCD") == ["CMAXTG", "TMAXTG", "AUCTG", "TLSTTG", "CMAXCEL", "TMAXCEL",
                                                     "AUCCEL", "TLSTCEL"]
     assert sdtm.find(".//odm:ItemDef[@OID='IT.PP.PPENINT']", NS).get("DataType") == "durationDatetime"
@@ -239,7 +239,8 @@ def test_define_describes_lb_pc_pp_and_adpp(kinetic_patient):
     assert sdtm.find(".//odm:ItemDef[@OID='IT.PC.PCORRES.CARTG']", NS).get("Length") == "5"  # "30000"
     parameters = sdtm.find(".//odm:CodeList[@OID='CL.PKPARMCD']", NS)
     assert parameters.get(f"{{{DEF_NS}}}StandardOID") == "STD.CT"
-    assert [(e.get("CodedValue"), e.get(f"{{{DEF_NS}}}ExtendedValue")) for e in parameters] == [
+    assert [(e.get("CodedValue"), e.get(f"{{{DEF_NS}}}ExtendedValue"))
+            for e in parameters.iterfind("odm:EnumeratedItem", NS)] == [
         ("CMAX", None), ("TMAX", None), ("AUCINT", None), ("TLST", None)]
     unit = sdtm.find(".//odm:CodeList[@OID='CL.PKUNIT']/odm:EnumeratedItem[@CodedValue='copies/ug']", NS)
     assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
