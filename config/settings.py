@@ -184,7 +184,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "trial.tokens.ApiTokenAuthentication",  # hashed, expiring, revocable (trial.models.ApiToken)
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's, refusing a session that has not passed its user's second factor.
+        "trial.auth.SessionAuthentication",
     ],
     # DRF's parsers, with a nesting limit on JSON (config/parsers.py).
     "DEFAULT_PARSER_CLASSES": [

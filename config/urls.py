@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_safe
+from django.views.generic import RedirectView
 
 from home.views import account_preferences, api_token_revoke, api_tokens, healthz, home
 from trial.auth import LoginView
@@ -35,5 +36,8 @@ urlpatterns = [
     path("safety/", include("safety.urls")),
     path("submission/", include("submission.urls")),
     path("api/v1/", include("config.api")),
+    # The admin signs in at the login page, which asks for the authenticator's code (the admin's own form
+    # does not): a password alone must not open the admin, nor a session the pages and the API accept.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -81,8 +81,10 @@ def api_tokens(request):
     from django.contrib import messages
     from django.core.exceptions import ValidationError
 
+    from trial.auth import SESSION_NOT_VERIFIED
     from trial.models import ApiToken
     from trial.tokens import api_token_create
+    from trial.two_factor import session_second_factor_missing
 
     class NewTokenForm(django_forms.Form):
         name = django_forms.CharField(max_length=100, required=False, label=gettext_lazy("What is it for?"),
@@ -90,7 +92,10 @@ def api_tokens(request):
 
     new_key = None
     form = NewTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and session_second_factor_missing(request.user):
+        # A token outlives the session: it is made only in a session that passed the second factor.
+        messages.error(request, SESSION_NOT_VERIFIED)
+    elif request.method == "POST" and form.is_valid():
         try:
             _token, new_key = api_token_create(user=request.user, name=form.cleaned_data["name"])
         except ValidationError as error:

@@ -28,6 +28,7 @@ from .middleware import LANGUAGE_SESSION_KEY, user_language
 from .models import TRIAL_WIDE_ROLES, AccountEvent, Protocol, Role, Site, SiteMembership, UserProfile
 from .roles import has_role
 from .services import active_administrators
+from .two_factor import enrolled_authenticator
 
 User = get_user_model()
 
@@ -219,7 +220,7 @@ def account_event_detail_display(detail: str) -> str:
 
 
 def user_has_two_factor(user) -> bool:
-    return next(devices_for_user(user, confirmed=True), None) is not None
+    return enrolled_authenticator(user) is not None
 
 
 # --- site memberships --------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -7,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .lockout import api_sign_in_record
 from .models import ApiToken, Protocol
 from .roles import visible_sites
 from .serializers import (
@@ -17,6 +19,7 @@ from .serializers import (
     TokenRequestSerializer,
 )
 from .tokens import api_token_create, api_token_revoke
+from .two_factor import sign_in_second_factor
 
 
 class ProtocolView(APIView):
@@ -39,15 +42,20 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
 # --- API tokens -----------------------------------------------------------------------------
 
 class TokenObtainView(APIView):
-    """A new API token for a username and password (`token` in the answer, shown this once); it
-    expires after API_TOKEN_TTL_DAYS. Wrong passwords count toward the account's lockout (429)."""
+    """A new API token for a username and password, and the current code of the user's authenticator
+    app (`otp_token`) when they enrolled one, as at the login page (`token` in the answer, shown this
+    once); it expires after API_TOKEN_TTL_DAYS. Wrong passwords and missing or wrong codes count toward
+    the account's lockout (429)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(request=TokenRequestSerializer, auth=[], responses={
         200: TokenCreatedSerializer,
-        400: OpenApiResponse(description="Wrong username or password (`non_field_errors`), or a field missing."),
+        400: OpenApiResponse(description=(
+            "Wrong username or password (`non_field_errors`); the authenticator code missing, wrong or "
+            "already used, for a user who enrolled an authenticator (`otp_token`, given only after the right "
+            "password, as at the login page); or a field missing.")),
         429: OpenApiResponse(description="The account is locked out after repeated failures (`detail`)."),
     })
     def post(self, request):
@@ -61,7 +69,12 @@ class TokenObtainView(APIView):
             # and with it axes' record of the failure (trial/lockout.py).
             return Response({"non_field_errors": [_("Unable to log in with provided credentials.")]},
                             status=status.HTTP_400_BAD_REQUEST)
+        try:  # the login page's second factor: its code, for a user with an authenticator
+            sign_in_second_factor(user=user, otp_token=data.validated_data.get("otp_token", ""), request=request)
+        except ValidationError as refused:  # answered, not raised: axes counted it (above)
+            return Response(refused.message_dict, status=status.HTTP_400_BAD_REQUEST)
         token, key = api_token_create(user=user, name=data.validated_data.get("name", ""))
+        api_sign_in_record(user=user, request=request)
         return Response({"token": key, **ApiTokenSerializer(token).data})
 
 

@@ -1,8 +1,8 @@
 """Throttled password guessing, with django-axes.
 
-- Every failure counts: a failed login, a failed API token request (`trial.api.TokenObtainView`),
-  a wrong e-signature password or authenticator code (`signature_password_valid`,
-  `signature_second_factor_failed`).
+- Every failure counts: a wrong password or a missing or wrong authenticator code at the login page
+  or the API token endpoint (`trial.two_factor.sign_in_second_factor`), a wrong e-signature password or
+  authenticator code (`signature_password_valid`, `second_factor_failed`).
 - Five failures lock the username from that address for an hour (axes' own limit, per (username,
   address)); AXES_USERNAME_FAILURE_LIMIT failures from any addresses lock the username for
   AXES_USERNAME_WINDOW_HOURS (`AxesHandler`), so that spreading the guesses over many addresses
@@ -20,11 +20,13 @@ import ipaddress
 import logging
 
 from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username
-from axes.models import AccessFailureLog
+from axes.models import AccessFailureLog, AccessLog
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -116,12 +118,28 @@ def signature_password_valid(*, user, password: str, request=None) -> bool:
     return authenticated is not None and authenticated.pk == user.pk
 
 
-def signature_second_factor_failed(*, user, request=None) -> None:
-    """A wrong authenticator code at signing counts like a failed login (django-otp's own throttle
-    on the device counts it too); ValidationError once that locks the account."""
+def second_factor_failed(*, user, request=None) -> None:
+    """A refused authenticator code (at sign-in or signing) counts like a failed login (django-otp's
+    own throttle on the device counts a wrong one too); ValidationError once that locks the account."""
     if request is None:
         return
     http_request = _http_request(request)
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=http_request)
     if getattr(http_request, "axes_locked_out", False):
         raise ValidationError({"otp_token": LOCKED_OUT})
+
+
+def api_sign_in_record(*, user, request) -> None:
+    """An API token issued is a sign-in, recorded as the login page's are: the user's last login (the
+    administration pages show it) and axes' access log. Not through the `user_logged_in` signal, which
+    the login page sends: its receivers would open a session the API has no use for."""
+    update_last_login(type(user), user)
+    if getattr(settings, "AXES_DISABLE_ACCESS_LOG", False):  # axes' default, False, is set on import
+        return
+    http_request = _http_request(request)
+    AxesProxyHandler.update_request(http_request)  # the client's address, agent and path, as axes reads them
+    AccessLog.objects.create(
+        username=user.get_username(), ip_address=http_request.axes_ip_address,
+        user_agent=http_request.axes_user_agent, http_accept=http_request.axes_http_accept,
+        path_info=http_request.axes_path_info,
+    )

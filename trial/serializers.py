@@ -49,6 +49,10 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                  help_text="What the token is for, such as 'lab system' (optional).")
+    otp_token = serializers.CharField(
+        max_length=16, required=False, allow_blank=True,
+        help_text="The current 6-digit code of the user's authenticator app: required when the user has "
+                  "enrolled one (as at the login page), ignored otherwise. Each code works once.")
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp import devices_for_user, match_token
 
 from crf.audit import REQUEST_USER, history_note
 from crf.models import CaseReportForm, CrfStatus
@@ -21,7 +20,8 @@ from crf.services import (
     crf_status_set,
     crf_values_sha256,
 )
-from trial.lockout import signature_password_valid, signature_second_factor_failed
+from trial.lockout import second_factor_failed, signature_password_valid
+from trial.two_factor import enrolled_authenticator
 
 from ..models import Signature
 from ..roles import can_sign
@@ -48,7 +48,8 @@ def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verif
     verified with the signer's authenticator at login, or its current code."""
     if not site.require_two_factor_for_signing or otp_verified:
         return
-    if next(devices_for_user(by, confirmed=True), None) is None:
+    device = enrolled_authenticator(by)
+    if device is None:
         raise ValidationError({"otp_token": _(
             "Site %(site)s requires two-factor authentication to sign, and no authenticator app is enrolled for you; "
             "ask an administrator to enrol one. The form was not signed.") % {"site": site.code}})
@@ -57,8 +58,8 @@ def _check_second_factor(*, by: User, site: Site, otp_token: str = "", otp_verif
         raise ValidationError({"otp_token": _(
             "Site %(site)s requires two-factor authentication to sign: enter the 6-digit code from your "
             "authenticator app. The form was not signed.") % {"site": site.code}})
-    if match_token(by, token) is None:
-        signature_second_factor_failed(user=by, request=request)
+    if not device.verify_token(token):  # django-otp's throttle and one use per code apply
+        second_factor_failed(user=by, request=request)
         raise ValidationError({"otp_token": _("That authenticator code is wrong or expired; enter the current one. "
                                               "The form was not signed.")})
 
