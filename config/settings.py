@@ -4,6 +4,7 @@ Without DATABASE_URL the application uses an embedded SQLite file; without
 REDIS_URL Celery runs tasks eagerly in the web process. Production sets both,
 plus SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
+import os
 from pathlib import Path
 
 import environ
@@ -218,6 +219,10 @@ SPECTACULAR_SETTINGS = {
         "PatientStatusEnum": "patients.models.PatientStatus",
     },
 }
+
+# The submission packages (SDTM, ADaM) map and write their datasets in this many worker processes
+# (submission.package.build_datasets); 1 builds them in the requesting process.
+SUBMISSION_PROCESSES = env.int("SUBMISSION_PROCESSES", default=min(os.cpu_count() or 1, 4))
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 REDIS_URL = env("REDIS_URL", default="")

@@ -13,12 +13,12 @@ NCI C-code as an nci:ExtCodeID Alias, a sponsor's term added to it def:ExtendedV
 method, and a def:CommentDef per comment (a variable the EDC does not collect, how the terminology was checked).
 """
 import datetime
-from decimal import Decimal
 
 from lxml import etree
 
 from . import metadata as md
 from . import terminology
+from .package import DatasetMeasures, Measures
 from .sources import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -64,29 +64,19 @@ def _description(parent, text: str) -> None:
     translated.text = text
 
 
-def significant_digits(values) -> int:
-    """The most decimals among the values (Define-XML's SignificantDigits of a float)."""
-    digits = 0
-    for value in set(values):  # each distinct value once
-        if value is None or value != value:  # None or NaN
-            continue
-        exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
-        digits = max(digits, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
-    return digits
-
-
-def _item_def(parent, *, oid: str, variable: md.Variable, label: str, values: list, codelist_oids: set[str],
-              value_list: str | None = None) -> None:
+def _item_def(parent, *, oid: str, variable: md.Variable, label: str, measured: Measures | None,
+              codelist_oids: set[str], value_list: str | None = None) -> None:
+    measured = measured or Measures()
     item = etree.SubElement(parent, _odm("ItemDef"), OID=oid, Name=variable.name,
                             DataType=DATA_TYPE[variable.kind], SASFieldName=variable.name)
     if variable.method in COMMENTS:
         item.set(_def("CommentOID"), f"COM.{variable.method}")
     if variable.kind in (md.TEXT,):
-        item.set("Length", str(max([len(str(v or "")) for v in values] + [1])))
+        item.set("Length", str(measured.length))
     elif variable.kind in (md.INTEGER, md.FLOAT, md.DATE):
         item.set("Length", "8")
     if variable.kind == md.FLOAT:
-        item.set("SignificantDigits", str(significant_digits(values)))
+        item.set("SignificantDigits", str(measured.significant_digits))
     if variable.kind == md.DATE:
         item.set(_def("DisplayFormat"), "DATE9.")
     _description(item, label)
@@ -112,9 +102,10 @@ def _origin(item, variable: md.Variable) -> None:
 _DM_NAMES = frozenset(md.DM.names)
 
 
-def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], tables: dict[str, list[dict]],
+def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], measures: dict[str, DatasetMeasures],
                created_at: datetime.datetime | None = None) -> bytes:
-    """The package's define.xml (UTF-8)."""
+    """The package's define.xml (UTF-8). ``measures``: each dataset's lengths and significant digits, measured
+    on its values as they were written (`submission.package.measures`)."""
     standard_name, standard_version, purpose = STANDARD[standard]
     created_at = created_at or datetime.datetime.now(datetime.UTC)
     odm = etree.Element(_odm("ODM"), nsmap=NSMAP, FileType="Snapshot", ODMVersion="1.3.2",
@@ -136,7 +127,7 @@ def define_xml(*, study: Study, standard: str, datasets: list[md.Dataset], table
 
     value_lists = _value_level_metadata(version, datasets)
     methods = _item_groups(version, datasets, purpose=purpose, with_domain=standard == "sdtm")
-    used_codelists = _item_defs(version, datasets, tables, value_lists)
+    used_codelists = _item_defs(version, datasets, measures, value_lists)
     _codelists(version, used_codelists)
     for key in sorted(methods):
         method = etree.SubElement(version, _odm("MethodDef"), OID=f"MT.{key}", Name=key, Type="Computation")
@@ -214,25 +205,22 @@ def _item_groups(version, datasets: list[md.Dataset], *, purpose: str, with_doma
     return methods
 
 
-def _item_defs(version, datasets: list[md.Dataset], tables: dict[str, list[dict]],
+def _item_defs(version, datasets: list[md.Dataset], measures: dict[str, DatasetMeasures],
                value_lists: dict[str, str]) -> set[str]:
     """An ItemDef per variable and per value-level item; returns the codelists they use."""
     used_codelists: set[str] = set()
     for dataset in datasets:
-        rows = tables.get(dataset.name, [])
+        measured = measures.get(dataset.name) or DatasetMeasures()
         for variable in dataset.variables:
             _item_def(version, oid=f"IT.{dataset.name}.{variable.name}", variable=variable, label=variable.label,
-                      values=[row.get(variable.name) for row in rows], codelist_oids=used_codelists,
+                      measured=measured.by_variable.get(variable.name), codelist_oids=used_codelists,
                       value_list=value_lists.get(dataset.name) if variable.name == dataset.result_variable else None)
         if not dataset.test_variable or not dataset.result_variable:
             continue
         result = dataset.variable(dataset.result_variable)
-        by_code: dict[str, list] = {}  # one pass over the rows, not one per test code
-        for row in rows:
-            by_code.setdefault(row.get(dataset.test_variable), []).append(row.get(dataset.result_variable))
         for code, name in dataset.tests.items():
             _item_def(version, oid=_vlm_oid(dataset, code), variable=result, label=f"{name} ({code})",
-                      values=by_code.get(code, []), codelist_oids=used_codelists)
+                      measured=measured.by_test.get(code), codelist_oids=used_codelists)
     return used_codelists
 
 

@@ -5,8 +5,9 @@ ItemDef, codelists, methods, value-level metadata) all read these tables; the ma
 (`submission.sdtm`, `submission.adam`) produce rows whose keys are these names. Names, labels and
 order follow SDTMIG 3.4 and ADaMIG 1.3; `core` is the guide's Req / Exp / Perm (ADaM: Cond).
 """
-import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 SDTM = "SDTM"
 ADAM = "ADaM"
@@ -722,7 +723,7 @@ METHODS = {
 }
 
 
-@functools.cache
-def null_row(name: str) -> dict:
-    """Variable name → its null ("" for character, None for numeric), in the dataset's order."""
-    return {v.name: "" if v.is_character else None for v in DATASETS[name].variables}
+# Dataset name → variable name → its null ("" for character, None for numeric), in the dataset's order.
+NULL_ROWS: Mapping[str, Mapping[str, str | None]] = MappingProxyType({
+    dataset.name: MappingProxyType({v.name: "" if v.is_character else None for v in dataset.variables})
+    for dataset in DATASETS.values()})

@@ -715,8 +715,10 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject], *, domains: Iterable[
     mapped = {name: spec for name, spec in SUBJECT_DOMAINS.items() if name in wanted}
     collected: dict[str, list[dict]] = {name: [] for name in ("DM", "AE", "SUPPAE", *mapped)}
     with_events = bool(wanted & {"AE", "SUPPAE"})
+    with_demographics = "DM" in wanted
     for subject in subjects:
-        collected["DM"].append(dm_row(study, subject))
+        if with_demographics:
+            collected["DM"].append(dm_row(study, subject))
         for name, (rows_of, _seq, _date) in mapped.items():
             rows = rows_of(study, subject)
             for order, row in enumerate(rows):
@@ -746,8 +748,10 @@ def sdtm_tables(study: Study, subjects: Iterable[Subject], *, domains: Iterable[
 def conform(dataset: md.Dataset, row: dict) -> dict:
     """The row in the dataset's variable order, every variable present (None or "" when null),
     helper keys dropped; a key the metadata does not name is a programming error."""
-    nulls = md.null_row(dataset.name)
-    unknown = row.keys() - nulls.keys() - {"_order"}
-    if unknown:
-        raise KeyError(f"{dataset.name} has no variable {sorted(unknown)}")
-    return {name: row.get(name, null) for name, null in nulls.items()}
+    nulls = md.NULL_ROWS[dataset.name]
+    conformed = {**nulls, **row}  # the metadata's order; a key it does not name goes to the end
+    if len(conformed) != len(nulls):
+        conformed.pop("_order", None)
+        if len(conformed) != len(nulls):
+            raise KeyError(f"{dataset.name} has no variable {sorted(conformed.keys() - nulls.keys())}")
+    return conformed

@@ -84,7 +84,7 @@ def decided_patients(patients: QuerySet[Patient], *, cutoff: datetime.date) -> Q
     return decided.filter(screening_date__lte=cutoff)
 
 
-def subjects(patients: QuerySet[Patient], *, cutoff: datetime.date, chunk: int = 500) -> Iterator[Subject]:
+def subjects(patients: QuerySet[Patient], *, cutoff: datetime.date, chunk: int = 2500) -> Iterator[Subject]:
     """Every decided subject of ``patients`` with their records as they stood on ``cutoff``
     (`rules.subject_at_cutoff`), ``chunk`` patients at a time."""
     ids = list(decided_patients(patients, cutoff=cutoff).order_by("pk").values_list("pk", flat=True))

@@ -3,9 +3,10 @@ and as the ZIP a regulator receives (XPT, CSV, define.xml)."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -45,38 +46,58 @@ def package_tables(*, standard: str, patients: QuerySet[Patient], cutoff: dateti
 
 
 
+# The SDTM datasets mapped and written together, heaviest first, so that the worker processes finish together:
+# AE and SUPPAE share the numbering of the events, and the trial design datasets are a few rows each.
+SDTM_GROUPS = (("FA",), ("LB",), ("PC",), ("SV",), ("EX",), ("RS",), ("PP",), ("AE", "SUPPAE"), ("DS",), ("DM",),
+               ("EC",), ("DV",), ("TS", "TA", "TE", "TV", "TI"))
+
+
 def package_zip(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.date,
-                on_step: Callable[[int, int], None] | None = None) -> bytes:
+                on_step: Callable[[int, int], None] | None = None, processes: int | None = None) -> bytes:
     """The package as a ZIP: one .xpt and one .csv per dataset, and define.xml (checked for references to
     nothing before it is handed out). ``on_step(done, total)`` follows the build: reading the records,
-    then each dataset written."""
+    then each dataset written. The datasets are mapped and written in ``processes`` worker processes
+    (default: settings.SUBMISSION_PROCESSES)."""
     from .define import define_problems, define_xml
-    from .package import zip_bytes
+    from .package import DatasetFiles, DatasetMeasures, build_datasets, zip_bytes
 
-    datasets_count = len(md.SDTM_DATASETS if standard == SDTM else md.ADAM_DATASETS)
-    total = 1 + datasets_count
+    names = md.SDTM_DATASETS if standard == SDTM else md.ADAM_DATASETS
+    total = 1 + len(names)
     study, found = package_sources(patients=patients, cutoff=cutoff)
-    if standard == ADAM:
+    if standard == SDTM:
+        groups = list(SDTM_GROUPS)
+
+        def tables_of(group: tuple[str, ...]) -> dict[str, list[dict]]:
+            return sdtm_tables(study, found, domains=group)
+    else:
         from .adam import SDTM_SOURCES, adam_tables
 
+        # ADaM's datasets are read off ADSL and one another: mapped together here, written in parallel.
         tables = adam_tables(study, found, sdtm=sdtm_tables(study, found, domains=SDTM_SOURCES), cutoff=cutoff)
-    else:
-        tables = sdtm_tables(study, found)
+        groups = [(name,) for name in sorted(tables, key=lambda name: -len(tables[name]))]
+
+        def tables_of(group: tuple[str, ...]) -> dict[str, list[dict]]:
+            return {name: tables[name] for name in group}
+    if {name for group in groups for name in group} != {dataset.name for dataset in names}:
+        raise ValueError(f"the {standard} package's groups do not name each of its datasets once")
     if on_step is not None:
         on_step(1, total)
-    datasets = [md.DATASETS[name] for name in tables]
-    define = define_xml(study=study, standard=standard, datasets=datasets, tables=tables)
-    problems = define_problems(define)
-    if problems:  # a programming error in the metadata: never ship a define.xml that points at nothing
-        raise ValueError("define.xml is not consistent: " + "; ".join(problems[:10]))
-    written = [1]
 
-    def dataset_written(_name: str) -> None:
-        written[0] += 1
-        if on_step is not None:
-            on_step(written[0], total)
+    def written() -> Iterator[DatasetFiles]:
+        for done, dataset_files in enumerate(build_datasets(groups, tables_of, processes=settings.SUBMISSION_PROCESSES
+                                                            if processes is None else processes), start=2):
+            yield dataset_files
+            if on_step is not None:
+                on_step(done, total)
 
-    return zip_bytes(tables, define, on_dataset=dataset_written)
+    def define_of(measures: dict[str, DatasetMeasures]) -> bytes:
+        define = define_xml(study=study, standard=standard, datasets=list(names), measures=measures)
+        problems = define_problems(define)
+        if problems:  # a programming error in the metadata: never ship a define.xml that points at nothing
+            raise ValueError("define.xml is not consistent: " + "; ".join(problems[:10]))
+        return define
+
+    return zip_bytes(written(), define_of)
 
 
 def package_export(*, standard: str, user: User, cutoff: datetime.date) -> bytes:
