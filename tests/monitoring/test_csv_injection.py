@@ -106,6 +106,6 @@ def test_the_column_at_a_time_writer_neutralises_as_the_row_writer_does():
               HYPERLINK, DDE, AT_SUM, PLUS, TAB, CR, 'say "hi"', "two\nlines"]
     header = ["VALUE", "=OTHER"]
     rows = [[value, value[::-1]] for value in values]
-    columns = [list(column) for column in zip(*rows)]
+    columns = [list(column) for column in zip(*rows, strict=True)]
     assert csv_columns_text(header, columns) == csv_text(header, rows)
     assert csv_columns_text(header, [[], []]) == csv_text(header, [])
