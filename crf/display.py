@@ -2,8 +2,10 @@
 and the casebook (the CSV and ODM exports keep the stored codes; the data dictionary decodes them).
 
 - The label is the field's verbose name, which carries its unit: ``weight (kg)``, ``bone-marrow blasts (%)``,
-  ``CAR-T dose (×10⁶ CAR⁺ cells/kg)``. A label whose unit is ``×10⁶`` shows the stored count divided by 10⁶
-  (cells are stored as counted; a page shows ``4.00``, the CSV ``4000000.00``).
+  ``CAR-T dose (×10⁶ CAR⁺ cells/kg)``. A label whose unit is ``×10⁶`` shows the stored value divided by 10⁶
+  (cells are stored as counted): a count of cells exactly, as the infusion form takes it (``350,123,456`` reads
+  ``350.123456``, ``240,000,000`` reads ``240``; `cells_in_millions`), a dose per kg to its 0.01 (``4.00``);
+  the CSV keeps the stored ``4000000.00``.
 - Choices show their label, yes/no fields Yes/No, dates ISO, times local.
 - A JSON list shows as a list; a record may decode it (or any JSON value) with a ``get_<field>_display()``
   method returning text, a list or a ``DisplayTable`` — the screening form's eligibility is a table of
@@ -63,9 +65,23 @@ def is_millions(model_field) -> bool:
     return MILLION_UNIT in str(model_field.verbose_name)
 
 
+def cells_in_millions(cells: int) -> Decimal:
+    """240 500 000 cells → 240.5 (×10⁶), exact (a count has at most six decimals in millions), without
+    trailing zeros or an exponent: what the infusion form shows and takes, and what every page reads."""
+    text = f"{Decimal(cells).scaleb(-6):f}"
+    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def millions_text(cells: int) -> str:
+    """A count of cells in ×10⁶ as a page writes it: ``1,200.5`` (thousands grouped, every cell kept)."""
+    return f"{cells_in_millions(cells):,}"
+
+
 def _number(value, model_field) -> str:
     if is_millions(model_field):
-        return f"{Decimal(value) / MILLION:,.2f}"
+        if isinstance(value, int) and not isinstance(value, bool):  # a count of cells: every cell shown
+            return millions_text(value)
+        return f"{Decimal(value) / MILLION:,.2f}"  # a dose per kg, judged to its 0.01 ×10⁶/kg
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return f"{value:,}"
     return str(value)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crf.display import cells_in_millions
 from crf.forms import CrfEntryForm
 from trial.i18n import lazy_message
 
@@ -26,11 +27,9 @@ def cells_from_million(value: Decimal | None) -> int | None:
 
 
 def million_from_cells(cells: int | None) -> Decimal | None:
-    """240 500 000 cells → 240.5 (×10⁶), written without trailing zeros or an exponent, for the form."""
-    if cells is None:
-        return None
-    text = f"{Decimal(cells).scaleb(-6):f}"
-    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+    """240 500 000 cells → 240.5 (×10⁶) for the form: the pages read counts the same way
+    (`crf.display.cells_in_millions`)."""
+    return None if cells is None else cells_in_millions(cells)
 
 
 def _million_cells_field(*, label, required: bool = True) -> forms.DecimalField:

@@ -239,8 +239,9 @@ def test_infusion_form_dose_preview_and_soft_check_in_chinese(client, patient_sz
     html = zh_page(client, response.url)
     assert_chinese(html, allow=allow | stored, headings=["回输时体重", "低于范围", "CAR-T 剂量超出方案范围"])
     # Numbers follow the language: no thousands separator in Chinese (Django's zh_Hans formats).
-    assert "299400000" in html
-    assert "299,400,000" in client.get(response.url).content.decode()
+    # Cells in ×10⁶ as the form took them (tests/infusions/test_cells_in_millions.py).
+    assert 'data-testid="cells-infused">299.4<' in html and "活细胞 2000 ×10⁶ 个" in html
+    assert "2,000 ×10⁶ viable cells" in client.get(response.url).content.decode()
     html = zh_page(client, "/deviations/")
     assert_chinese(html, allow=allow | stored | {"coord_sz"},
                    headings=["<h1 class=\"h3\">方案偏离</h1>", "CAR-T 剂量超出方案范围", "CAR-T 产品与回输", "轻微"])
