@@ -173,7 +173,7 @@ def crs_assessment_grading(*, assessment: CrsAssessment) -> CrsGrading:
     return course.gradings[assessment.pk if assessment.pk is not None else UNSAVED]
 
 
-def crs_assessments_regrade(*, patient: Patient, by: User, cause: str) -> list[CrsAssessment]:
+def crs_assessments_regrade(*, patient: Patient, by: User | None, cause: str) -> list[CrsAssessment]:
     """Grade every CRS assessment of the patient again over the whole course after ``cause`` (an
     assessment entered or corrected): an earlier fever or tocilizumab changes how a later afebrile
     assessment is graded. Each changed one is saved with a reason naming the cause (its signature is
@@ -719,3 +719,77 @@ def sae_overdue_notify(*, now: datetime.datetime | None = None) -> list[AdverseE
                     )
             newly.append(event)
     return newly
+
+
+# --- forms graded before the course rule (issue 16) ---------------------------------------------------------
+
+#: The audit causes of `syndromes_regrade` ("CRS grade re-derived (2 → 1) because …"): stored, in English.
+CRS_REGRADE_CAUSE = "it was graded before the course rule: re-graded under the course rule (issue 16)"
+ICANS_REGRADE_CAUSE = ("it was graded before issue 16: re-graded with the age on the assessment date choosing "
+                       "ICE or CAPD (issue 16)")
+
+
+@dataclass(frozen=True)
+class Regraded:
+    """One form whose stored grading changed: the grade (or only the rule applied, now recorded)."""
+
+    subject_id: str
+    syndrome: str
+    pk: int
+    assessment_date: datetime.date
+    grade_before: int | None
+    grade_after: int | None
+    status_before: str  # signed or verified: the signature is void, the SDV mark cleared (crf_save)
+
+
+@dataclass
+class RegradeReport:
+    graded_before_rule: dict[str, int]  # syndrome → forms in force with no rule stored, before the run
+    regraded: list[Regraded]
+    not_regraded: list[tuple[str, str]]  # (subject ID, why): a locked form stops its patient's change
+
+    @property
+    def grade_changes(self) -> list[Regraded]:
+        return [form for form in self.regraded if form.grade_before != form.grade_after]
+
+
+def syndromes_regrade(*, by: User | None = None) -> RegradeReport:
+    """Grade every patient's CRS course and ICANS assessments again through the forms' own services
+    (`crs_assessments_regrade`, `icans_assessments_rederive`), so that forms saved before issue 16 — graded
+    each on its own, ICE or CAPD chosen by the age at infusion, no rule stored (`grading_rule` blank) — hold
+    what the current rules give. Each form that changes is saved with the reason "CRS grade re-derived (2 → 1)
+    because it was graded before the course rule: re-graded under the course rule (issue 16)" (a signature
+    on it is void: its values changed); the CRS/ICANS adverse events are compared again. One transaction per
+    patient: a locked form stops its patient's re-grade (reported), not the others'. Idempotent: a second run
+    changes nothing. `manage.py safety_regrade` and migration safety/0010 run it."""
+    graded_before_rule = {
+        "CRS": CrsAssessment.objects.filter(removed=False, grading_rule="").count(),
+        "ICANS": IcansAssessment.objects.filter(removed=False, grading_rule="").count(),
+    }
+    patient_ids = (set(CrsAssessment.objects.filter(removed=False).values_list("patient_id", flat=True))
+                   | set(IcansAssessment.objects.filter(removed=False).values_list("patient_id", flat=True)))
+    report = RegradeReport(graded_before_rule=graded_before_rule, regraded=[], not_regraded=[])
+    for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
+        before = {
+            (syndrome, pk): (grade, status)
+            for syndrome, model in (("CRS", CrsAssessment), ("ICANS", IcansAssessment))
+            for pk, grade, status in model.objects.filter(patient=patient, removed=False).values_list(
+                "pk", "grade", "status")
+        }
+        try:
+            with transaction.atomic():
+                changed: list[tuple[str, CrsAssessment | IcansAssessment]] = [
+                    ("CRS", form) for form in crs_assessments_regrade(patient=patient, by=by, cause=CRS_REGRADE_CAUSE)]
+                changed += [("ICANS", form) for form in icans_assessments_rederive(patient=patient, by=by,
+                                                                                   cause=ICANS_REGRADE_CAUSE)]
+                if changed:
+                    syndrome_grades_compare(patient=patient)
+        except ValidationError as error:  # crf_save refuses a locked form: nothing of this patient changed
+            report.not_regraded.append((patient.study_id, "; ".join(error.messages)))
+            continue
+        for syndrome, form in changed:
+            grade_before, status_before = before[(syndrome, form.pk)]
+            report.regraded.append(Regraded(
+                subject_id=patient.study_id, syndrome=syndrome, pk=form.pk, assessment_date=form.assessment_date,
+                grade_before=grade_before, grade_after=form.grade, status_before=status_before))
+    return report
