@@ -58,6 +58,11 @@ class CaseReportForm(models.Model):
     removal_service: ClassVar[str] = ""
     #: Date fields that hold a plan, not a clinical fact: they may lie in the future.
     planned_date_fields: tuple[str, ...] = ()
+    #: The date of a form that shows the patient seen in follow-up (a response assessment, a follow-up
+    #: contact): one in force dated from the day the 1-month assessment's window opens puts an infused patient
+    #: "in follow-up" (`patients.rules.in_follow_up`, read through this registry by
+    #: `patients.services.patient_record_status`). "" for every other form.
+    follow_up_date_field: ClassVar[str] = ""
 
     if TYPE_CHECKING:  # what every concrete CRF has (an abstract model has no manager of its own)
         objects: ClassVar[models.Manager[Any]]

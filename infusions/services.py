@@ -32,6 +32,7 @@ from patients.rules import (
     to_decimal,
     within_limits,
 )
+from patients.services import patient_record_status, patient_status_follow_record
 from trial.i18n import lazy_message
 from trial.models import Protocol
 from visits import tasks as visit_tasks
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 # Patients who may start lymphodepletion; later statuses keep their status.
-_BEFORE_LYMPHODEPLETION = {PatientStatus.ENROLLED}
-_BEFORE_INFUSION = {PatientStatus.ENROLLED, PatientStatus.LYMPHODEPLETION}
 _NOT_ENROLLED = {PatientStatus.SCREENING, PatientStatus.SCREEN_FAILED}
 
 
@@ -354,9 +353,8 @@ def lymphodepletion_record(
         rows.append(dose)
     # A day the protocol version no longer has: marked removed, never deleted.
     crf_child_rows_save(crf=course, rows=rows, removed=removed + list(existing.values()), by=by, reason=reason)
-    if patient.status in _BEFORE_LYMPHODEPLETION:
-        patient.status = PatientStatus.LYMPHODEPLETION
-        audited_save(instance=patient, by=by, reason="Lymphodepletion started")
+    # enrolled → lymphodepletion, by the one status rule (patients.rules.status_on_study)
+    patient_status_follow_record(patient=patient, by=by, cause="Lymphodepletion started")
     return course
 
 
@@ -616,14 +614,18 @@ def infusion_record(
     crf_child_rows_save(crf=infusion, rows=rows, removed=spare, by=by, reason=reason)
 
     changed = patient.infusion_date != evaluation.infusion_date
-    if changed or patient.status in _BEFORE_INFUSION:
+    if changed:
         previous = patient.infusion_date
         patient.infusion_date = evaluation.infusion_date
-        if patient.status in _BEFORE_INFUSION:
-            patient.status = PatientStatus.INFUSED
+        # Day 0 makes the patient infused and places the 1-month window that decides "in follow-up": the one
+        # status rule (patients.services.patient_record_status) on the day 0 in hand, saved with it.
+        patient.status = patient_record_status(patient)
         day_0_reason = (f"Infusion date corrected from {previous:%Y-%m-%d}: {reason or 'Initial entry'}"
-                        if previous and changed else "CAR-T infused (day 0)")
+                        if previous else "CAR-T infused (day 0)")
         audited_save(instance=patient, by=by, reason=day_0_reason)
+    else:
+        saved = reason or "Initial entry"
+        patient_status_follow_record(patient=patient, by=by, cause=f"the infusion form was saved ({saved})")
     if changed:
         patient_id = patient.pk
 

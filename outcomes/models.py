@@ -36,6 +36,7 @@ class ResponseAssessment(CaseReportForm):
     )
     correction_service = "outcomes.services.response_assessment_correct"
     removal_service = "outcomes.services.response_assessment_remove"
+    follow_up_date_field = "assessment_date"  # seen at or after the 1-month assessment: in follow-up
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="response_assessments"
@@ -138,6 +139,7 @@ class FollowUp(CaseReportForm):
     )
     correction_service = "outcomes.services.follow_up_correct"
     removal_service = "outcomes.services.follow_up_remove"
+    follow_up_date_field = "contact_date"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="follow_ups")
     contact_date = models.DateField(_("contact date"),

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from crf.models import crf_model
 from patients.models import Patient
-from trial.models import Protocol, VisitDefinition
+from trial.selectors import primary_assessment_windows
 
 from .models import EndOfStudy, EndOfStudyReason, FollowUp, FollowUpStatus, ResponseAssessment
 from .rules import (
@@ -97,28 +97,6 @@ def _other_death_rows(where: dict[str, object]) -> list[tuple[str, str, list[tup
 def patient_death(patient: Patient) -> PatientDeath | None:
     """The patient's one death (date, cause, every source), or None: see `patient_deaths`."""
     return patient_deaths([patient.pk]).get(patient.pk)
-
-
-def primary_assessment_windows(protocol_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
-    """Protocol id -> (target day, days before, days after) of the 1-month assessment.
-
-    The window is the primary-assessment visit's (D28, ±4); a protocol whose
-    schedule has no such visit falls back to its primary_assessment_day with
-    no window.
-    """
-    protocol_ids = set(protocol_ids)
-    windows = {
-        protocol_id: (day, 0, 0)
-        for protocol_id, day in Protocol.objects.filter(pk__in=protocol_ids).values_list(
-            "pk", "primary_assessment_day"
-        )
-    }
-    definitions = VisitDefinition.objects.filter(
-        protocol_id__in=protocol_ids, is_primary_assessment=True
-    ).values_list("protocol_id", "target_day", "window_before_days", "window_after_days")
-    for protocol_id, target_day, before, after in definitions:
-        windows[protocol_id] = (target_day, before, after)
-    return windows
 
 
 def patient_courses(patients: QuerySet[Patient]) -> list[PatientCourse]:

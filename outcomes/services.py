@@ -20,7 +20,7 @@ from crf.models import crf_model
 from crf.services import crf_record, crf_remove, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient, Visit
-from patients.services import patient_off_study, patient_on_study
+from patients.services import patient_off_study, patient_on_study, patient_status_follow_record
 from trial.i18n import stored_language
 from visits.services import visits_follow_study_status
 
@@ -198,9 +198,10 @@ def response_assessment_save(
                                        field="assessment_date"),
         acknowledge_deviation=acknowledge_deviation, deviation_reason=deviation_reason,
     )
-    responses_rederive(patient=patient, by=by, cause=(
-        f"the assessment of {assessment.assessment_date:%Y-%m-%d} was "
-        f"{'entered' if entered else 'corrected'}{f' ({reason.strip()})' if reason.strip() else ''}"))
+    cause = (f"the assessment of {assessment.assessment_date:%Y-%m-%d} was "
+             f"{'entered' if entered else 'corrected'}{f' ({reason.strip()})' if reason.strip() else ''}")
+    responses_rederive(patient=patient, by=by, cause=cause)
+    patient_status_follow_record(patient=patient, by=by, cause=cause)  # in follow-up from the 1-month assessment
     assessment.refresh_from_db()
     return assessment
 
@@ -264,8 +265,9 @@ def response_assessment_remove(*, crf: ResponseAssessment, by: User, reason: str
     """Remove an assessment (a status with a reason) and derive the patient's other responses again
     (`ResponseAssessment.removal_service`)."""
     crf_remove(crf=crf, by=by, reason=reason)
-    responses_rederive(patient=crf.patient, by=by, cause=(
-        f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"))
+    cause = f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"
+    responses_rederive(patient=crf.patient, by=by, cause=cause)
+    patient_status_follow_record(patient=crf.patient, by=by, cause=cause)  # the only one past day 24: infused
     return crf
 
 
@@ -307,6 +309,7 @@ def follow_up_save(
     _check_visit(patient=patient, visit=visit)
     if visit is not None:
         follow_up.visit = visit
+    entered = follow_up.pk is None
     death_before = (FollowUp.objects.filter(pk=follow_up.pk).values_list("death_date", "contact_date").first()
                     if follow_up.pk else None)
     for name in FOLLOW_UP_FIELDS:
@@ -336,6 +339,9 @@ def follow_up_save(
                  f"{f' to {follow_up.death_date:%Y-%m-%d}' if follow_up.death_date else ''}: {reason.strip()}")
     if follow_up.death_date is not None or cause:  # a death recorded, or corrected
         patient_death_reconcile(patient=patient, by=by, cause=cause)
+    patient_status_follow_record(patient=patient, by=by, cause=(
+        f"the follow-up contact of {follow_up.contact_date:%Y-%m-%d} was {'entered' if entered else 'corrected'}"
+        f"{f' ({reason.strip()})' if reason.strip() else ''}"))
     return follow_up
 
 
@@ -349,6 +355,8 @@ def follow_up_remove(*, crf: FollowUp, by: User, reason: str) -> FollowUp:
         patient_death_reconcile(patient=crf.patient, by=by, cause=(
             f"death of {crf.death_date:%Y-%m-%d} on the follow-up of {crf.contact_date:%Y-%m-%d} removed: "
             f"{reason.strip()}"))
+    patient_status_follow_record(patient=crf.patient, by=by, cause=(
+        f"the follow-up contact of {crf.contact_date:%Y-%m-%d} was removed ({reason.strip()})"))
     return crf
 
 

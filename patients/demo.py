@@ -12,12 +12,13 @@ STAGE_STATUS = {
     "screening": PatientStatus.SCREENING,
     "screen_failed": PatientStatus.SCREEN_FAILED,
     "enrolled": PatientStatus.ENROLLED,
-    # infusions/demo.py moves these on (and sets day 0) through the infusion services.
+    # infusions/demo.py moves these on (and sets day 0) through the infusion services; outcomes/demo.py's
+    # 1-month assessment puts them in follow-up (patients.rules.status_on_study, derived, never set here).
     "lymphodepleted": PatientStatus.ENROLLED,
     "infused": PatientStatus.ENROLLED,
-    "assessed": PatientStatus.FOLLOW_UP,
-    "relapsed": PatientStatus.FOLLOW_UP,
-    "long_follow_up": PatientStatus.FOLLOW_UP,
+    "assessed": PatientStatus.ENROLLED,
+    "relapsed": PatientStatus.ENROLLED,
+    "long_follow_up": PatientStatus.ENROLLED,
     "dead": PatientStatus.OFF_STUDY,
 }
 

@@ -7,6 +7,7 @@ services call these; none of them re-implements the arithmetic.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.db import models
@@ -38,12 +39,28 @@ class PatientStatus(models.TextChoices):
     OFF_STUDY = "off_study", _("Off study")
 
 
-def status_on_study(*, enrolled: bool, screen_failed: bool, lymphodepleted: bool, infused: bool) -> PatientStatus:
+def in_follow_up(*, infusion_date: datetime.date | None, follow_up_opens_day: int,
+                 contact_dates: Iterable[datetime.date]) -> bool:
+    """Whether the record shows the patient past the 1-month (primary) assessment and so in follow-up: infused,
+    and a response assessment or follow-up contact in force is dated on or after study day
+    ``follow_up_opens_day`` — the day the primary-assessment visit's window opens (D28 − 4 = day 24 under
+    protocol 1.0). Earlier contacts (a day-7 check, a day-14 marrow) are the treatment period."""
+    if infusion_date is None:
+        return False
+    opens = infusion_date + datetime.timedelta(days=follow_up_opens_day)
+    return any(day >= opens for day in contact_dates)
+
+
+def status_on_study(*, enrolled: bool, screen_failed: bool, lymphodepleted: bool, infused: bool,
+                    followed_up: bool) -> PatientStatus:
     """The patient's status as the record gives it when no end of study (no death, no End-of-study form)
-    stands: the furthest step recorded — infused (day 0 set by the infusion CRF), lymphodepleted (a
-    lymphodepletion course recorded), enrolled (a subject ID), else screen failure or screening. What a
-    patient returns to when the only death or end of study is corrected away or removed. "In follow-up"
-    is not derived: no service sets it (only the demo loader), so an infused patient is "infused"."""
+    stands: the furthest step recorded — in follow-up (infused and seen on or after the 1-month assessment:
+    `in_follow_up`), infused (day 0 set by the infusion CRF), lymphodepleted (a lymphodepletion course
+    recorded), enrolled (a subject ID), else screen failure or screening. One rule on the way forward (a
+    course, day 0, an assessment recorded) and on the way back (an assessment removed, a death corrected away:
+    `patients.services.patient_status_follow_record`, `patient_on_study`)."""
+    if infused and followed_up:
+        return PatientStatus.FOLLOW_UP
     if infused:
         return PatientStatus.INFUSED
     if lymphodepleted:

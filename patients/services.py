@@ -16,16 +16,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crf.models import CrfStatus, crf_model
+from crf.models import CrfStatus, crf_model, crf_models
 from crf.services import audited_save, crf_record, crf_save
 from trial.hooks import app_modules
+from trial.i18n import stored_language
 from trial.models import Protocol, Site
+from trial.selectors import primary_assessment_windows
 
 from .models import BaselineCRF, Patient, PatientStatus, ScreeningCRF
 from .rules import (
     EligibilityVerdict,
     eligibility_verdict,
     failed_criteria,
+    in_follow_up,
     screen_failure_reason,
     status_on_study,
 )
@@ -266,23 +269,84 @@ def patient_off_study(*, patient: Patient, on_date: datetime.date, reason: str, 
     return True
 
 
-def patient_on_study(*, patient: Patient, by: User | None, cause: str) -> bool:
-    """Take the patient back on study: the only death or end of study that took them off was corrected away
-    or removed. The status is the one the record gives (`rules.status_on_study`), the off-study date and
-    reason are cleared, audited with ``cause``. Idempotent; returns whether anything changed. The caller
-    re-opens the visits (`visits.services.visits_follow_study_status`)."""
-    patient.refresh_from_db()
-    if patient.status != PatientStatus.OFF_STUDY and patient.off_study_date is None and not patient.off_study_reason:
-        return False
-    try:  # the lymphodepletion CRF is infusions' (above this app): reached through the CRF registry
+def _record_inputs(patient: Patient) -> dict[str, bool]:
+    """What the record holds for `rules.status_on_study`. The lymphodepletion, response-assessment and
+    follow-up CRFs are apps above this one: reached through the CRF registry (a form in force, not removed)."""
+    try:
         lymphodepleted = crf_model("lymphodepletion").objects.filter(patient=patient, removed=False).exists()
     except LookupError:  # an installation without the infusions app
         lymphodepleted = False
-    patient.status = status_on_study(
-        enrolled=bool(patient.subject_id), screen_failed=bool(patient.screen_failure_reason),
-        lymphodepleted=lymphodepleted, infused=patient.infusion_date is not None)
+    followed_up = False
+    if patient.infusion_date is not None:
+        target_day, before, _after = primary_assessment_windows([patient.protocol_id])[patient.protocol_id]
+        contact_dates = [
+            day for model in crf_models() if model.follow_up_date_field
+            for day in model.objects.filter(patient=patient, removed=False).values_list(
+                model.follow_up_date_field, flat=True)]
+        followed_up = in_follow_up(infusion_date=patient.infusion_date, follow_up_opens_day=target_day - before,
+                                   contact_dates=contact_dates)
+    return {"enrolled": bool(patient.subject_id), "screen_failed": bool(patient.screen_failure_reason),
+            "lymphodepleted": lymphodepleted, "infused": patient.infusion_date is not None,
+            "followed_up": followed_up}
+
+
+def patient_record_status(patient: Patient) -> PatientStatus:
+    """The status the patient's record gives: off study while an end of study stands (the one death or the
+    End-of-study form: outcomes reconciles it, `patient_off_study` / `patient_on_study`), else the furthest
+    step recorded (`rules.status_on_study`: in follow-up, infused, lymphodepletion, enrolled, …). Reads
+    ``patient`` as it is in hand (a service may have set day 0 on it, not yet saved)."""
+    if patient.status == PatientStatus.OFF_STUDY:
+        return PatientStatus.OFF_STUDY
+    return status_on_study(**_record_inputs(patient))
+
+
+def patient_status_follow_record(*, patient: Patient, by: User | None, cause: str) -> bool:
+    """After ``cause`` (a course, day 0, an assessment or a follow-up contact entered, corrected or removed):
+    the patient's status follows the record (`patient_record_status`), audited with the cause ("Status
+    derived from the record (Infused → In follow-up): the assessment of … was entered"). Idempotent;
+    returns whether it changed. An off-study patient stays off study (the end of study is reconciled by
+    outcomes)."""
+    patient.refresh_from_db()
+    derived = patient_record_status(patient)
+    if derived == patient.status:
+        return False
+    with stored_language():  # the reason is stored: in English
+        before, after = patient.get_status_display(), derived.label
+        reason = f"Status derived from the record ({before} → {after}): {cause}"
+    patient.status = derived
+    audited_save(instance=patient, by=by, reason=reason[:300])
+    return True
+
+
+#: The audit cause of `patients_status_rederive`: stored, in English.
+STATUS_RULE_CAUSE = "derived under the status rule (in follow-up from the 1-month assessment)"
+
+
+def patients_status_rederive(*, by: User | None = None) -> list[tuple[str, str, str]]:
+    """Derive every patient's status from the record once (`patient_status_follow_record`): statuses stored
+    before "in follow-up" was derived (every infused patient stayed "infused"). Audited with
+    `STATUS_RULE_CAUSE`; idempotent. Returns (study ID, status before, after) of each change.
+    `manage.py patients_status_rederive` and migration patients/0009 run it."""
+    changed = []
+    for patient in Patient.objects.exclude(status=PatientStatus.OFF_STUDY).order_by("pk"):
+        before = patient.status
+        if patient_status_follow_record(patient=patient, by=by, cause=STATUS_RULE_CAUSE):
+            changed.append((patient.study_id, before, patient.status))
+    return changed
+
+
+def patient_on_study(*, patient: Patient, by: User | None, cause: str) -> bool:
+    """Take the patient back on study: the only death or end of study that took them off was corrected away
+    or removed. The status is the one the record gives (`patient_record_status`, the rule of the way
+    forward: in follow-up when seen at or after the 1-month assessment), the off-study date and reason are
+    cleared, audited with ``cause``. Idempotent; returns whether anything changed. The caller re-opens the
+    visits (`visits.services.visits_follow_study_status`)."""
+    patient.refresh_from_db()
+    if patient.status != PatientStatus.OFF_STUDY and patient.off_study_date is None and not patient.off_study_reason:
+        return False
     patient.off_study_date = None
     patient.off_study_reason = ""
+    patient.status = status_on_study(**_record_inputs(patient))
     audited_save(instance=patient, by=by, reason=f"Back on study: {cause}"[:300])
     return True
 

@@ -38,7 +38,7 @@ def test_relapse_is_stored_with_cd19_status_and_site(api_client, coordinator, in
     stored = FollowUp.objects.get()
     assert (stored.relapse_date, stored.relapse_cd19, stored.relapse_site) == (day(115), "negative", "cns")
     infused.refresh_from_db()
-    assert infused.status == PatientStatus.INFUSED  # only a death moves the patient off study
+    assert infused.status == PatientStatus.FOLLOW_UP  # seen on day 120: in follow-up; only a death moves off study
 
 
 @pytest.mark.parametrize("fields, field, message", [

@@ -12,6 +12,7 @@ from patients.rules import (
     PatientStatus,
     age_years,
     body_surface_area_m2,
+    in_follow_up,
     status_on_study,
     study_day,
     within_limits,
@@ -141,15 +142,36 @@ def test_study_day_round_trips_with_date_arithmetic(offset):
     assert study_day(on_date=on, infusion_date=INFUSION) == offset
 
 
-@pytest.mark.parametrize(("enrolled", "screen_failed", "lymphodepleted", "infused", "status"), [
-    (True, False, True, True, PatientStatus.INFUSED),  # a death after day 0 corrected away
-    (True, False, True, False, PatientStatus.LYMPHODEPLETION),  # withdrawal during lymphodepletion removed
-    (True, False, False, False, PatientStatus.ENROLLED),  # an end of study before any treatment removed
-    (False, True, False, False, PatientStatus.SCREEN_FAILED),
-    (False, False, False, False, PatientStatus.SCREENING),
+@pytest.mark.parametrize(("enrolled", "screen_failed", "lymphodepleted", "infused", "followed_up", "status"), [
+    (True, False, True, True, True, PatientStatus.FOLLOW_UP),  # a death after the 1-month assessment corrected away
+    (True, False, True, True, False, PatientStatus.INFUSED),  # a death before it corrected away
+    (True, False, True, False, False, PatientStatus.LYMPHODEPLETION),  # withdrawal during lymphodepletion removed
+    (True, False, False, False, False, PatientStatus.ENROLLED),  # an end of study before any treatment removed
+    (True, False, True, False, True, PatientStatus.LYMPHODEPLETION),  # no day 0: never in follow-up
+    (False, True, False, False, False, PatientStatus.SCREEN_FAILED),
+    (False, False, False, False, False, PatientStatus.SCREENING),
 ])
-def test_status_back_on_study_is_the_furthest_step_the_record_holds(enrolled, screen_failed, lymphodepleted,
-                                                                     infused, status):
-    """Breaking the precedence (an infused patient "enrolled") shows here; never "off study"."""
+def test_status_is_the_furthest_step_the_record_holds(enrolled, screen_failed, lymphodepleted, infused,
+                                                      followed_up, status):
+    """Breaking the precedence (an infused patient "enrolled", a followed-up one "infused") shows here; never
+    "off study" (the end of study is outcomes' to reconcile)."""
     assert status_on_study(enrolled=enrolled, screen_failed=screen_failed, lymphodepleted=lymphodepleted,
-                           infused=infused) == status
+                           infused=infused, followed_up=followed_up) == status
+
+
+D24 = INFUSION + datetime.timedelta(days=24)
+
+
+@pytest.mark.parametrize(("contacts", "followed_up"), [
+    ([], False),
+    ([INFUSION + datetime.timedelta(days=7), INFUSION + datetime.timedelta(days=14)], False),  # treatment period
+    ([D24 - datetime.timedelta(days=1)], False),  # day 23: before the D28 window opens
+    ([D24], True),  # day 24: the first day of the D28 window (28 − 4)
+    ([INFUSION + datetime.timedelta(days=7), INFUSION + datetime.timedelta(days=90)], True),  # a late contact
+])
+def test_in_follow_up_from_the_day_the_one_month_window_opens(contacts, followed_up):
+    assert in_follow_up(infusion_date=INFUSION, follow_up_opens_day=24, contact_dates=contacts) is followed_up
+
+
+def test_never_in_follow_up_without_day_0():
+    assert in_follow_up(infusion_date=None, follow_up_opens_day=24, contact_dates=[D24]) is False
