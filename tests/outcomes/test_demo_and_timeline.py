@@ -34,6 +34,10 @@ def test_demo_outcomes_follow_each_plan(django_capture_on_commit_callbacks):
         assert course.last_contact_date == plan.date_of(plan.last_contact_day)
         if plan.death_day is not None:
             assert patient.status == PatientStatus.OFF_STUDY
+        else:  # derived, never set by the loader: assessed stages in follow-up, the recently infused not yet
+            assert patient.status == (PatientStatus.FOLLOW_UP if plan.stage in {"assessed", "relapsed",
+                                                                                "long_follow_up"}
+                                      else PatientStatus.INFUSED), (plan.stage, patient.status)
     relapsed = FollowUp.objects.exclude(relapse_date=None).values_list("relapse_cd19", flat=True)
     assert set(relapsed) <= {"positive", "negative"} and relapsed
     # Loading again changes nothing.
