@@ -5,6 +5,7 @@ import datetime
 import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from outcomes.statistics import PatientCourse
 
@@ -148,11 +149,12 @@ class AssessmentRecord:
     mrd_sensitivity_percent: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class LabRecord:
+class LabRecord(NamedTuple):
     """One laboratory result in force (a `laboratory.LabResult` of a draw not removed): the value and unit as the
     site reported it, what the service derived and stored (canonical value, H/L flag, CTCAE grade), and the
-    normal range that applies to the patient on the collection date, in the canonical unit."""
+    normal range that applies to the patient on the collection date, in the canonical unit. A named tuple, not a
+    frozen dataclass like the other records: the package reads half a million of them at 10,000 patients, and a
+    tuple is made five times faster."""
 
     pk: int
     date: datetime.date
