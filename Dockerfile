@@ -18,4 +18,6 @@ RUN SECRET_KEY=build python manage.py collectstatic --noinput \
 RUN useradd --create-home edc && mkdir -p /app/media && chown edc /app/media
 USER edc
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# --timeout: a few downloads are built in the request (the ODM export, the API's SDTM and ADaM packages: about a
+# minute at 10,000 patients, docs/performance.md), longer than gunicorn's 30-second default allows a sync worker.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "300"]
