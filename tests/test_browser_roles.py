@@ -18,23 +18,17 @@ import pathlib
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from patients.models import Patient
 from trial.demo import DEMO_PASSWORD
 
+from .browser import DESKTOP, PHONE, axe_violations, phone_layout_problems
 from .conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AS_OF = datetime.date(2026, 11, 24)
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-BLOCKING_IMPACTS = {"serious", "critical"}
-
-_axe = Axe()
-
 
 class Walk:
     """A role's walk: opens pages, checks each with axe, keeps a screenshot,
@@ -46,13 +40,8 @@ class Walk:
     def check(self, name: str) -> None:
         """Axe and a screenshot of the page as it is now."""
         page = self.page
-        results = _axe.run(page)
-        blocking = [
-            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS
-        ]
         # Gathered, not raised at once: one run lists every page's violations.
-        self.problems.extend(f"{self.role} / {name} ({page.url}): {line}" for line in blocking)
+        self.problems.extend(f"{self.role} / {name} ({page.url}): {line}" for line in axe_violations(page))
         screenshot(page, f"roles/{self.role}-{name}")
         if page.url not in [url for url, _ in self.visited]:
             self.visited.append((page.url, name))
@@ -70,16 +59,8 @@ class Walk:
         page.set_viewport_size(PHONE)
         for url, name in self.visited:
             page.goto(url)
-            toggler = page.locator("button.navbar-toggler")
-            assert toggler.is_visible(), f"{name}: no menu button at 390 px"
-            assert not page.locator("#main-menu").is_visible(), f"{name}: the menu is open at 390 px"
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            if overflow > 1:
-                self.problems.append(f"{self.role} / {name}: the page is {overflow}px wider than the phone")
-            results = _axe.run(page)
-            self.problems.extend(
-                f"{self.role} / {name} at 390 px: {v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-                for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS)
+            self.problems.extend(f"{self.role} / {name} at 390 px: {line}"
+                                 for line in phone_layout_problems(page) + axe_violations(page))
             screenshot(page, f"roles/{self.role}-{name}-phone")
         # The folded menu opens and leads on.
         toggler = page.locator("button.navbar-toggler")

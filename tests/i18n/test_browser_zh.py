@@ -3,8 +3,11 @@
 The browser asks for Chinese (Accept-Language zh-CN, which Django maps to zh-hans) for the login page, and each
 role's Chinese-language demo user (coordinator_zh, ...) opens the pages of their day: no English may be left on
 them, outside the abbreviations and units of tests/i18n/english.py and
-the data the demo stored (names, sites, free text typed in English). The English walk that does each role's
-work is tests/test_browser_roles.py; this one only reads, so one demo load serves every role.
+the data the demo stored (names, sites, free text typed in English); each says it is Chinese (<html lang>) and
+axe-core finds no serious or critical violation on it. The coordinator then reads the pages of the ward again at
+phone width (390 × 844): the menu folded, nothing wider than the phone (Chinese has no spaces to wrap at), axe
+again. The English walk that does each role's work is tests/test_browser_roles.py; this one only reads, so one
+demo load, one browser and one page serve every role and every check.
 """
 import datetime
 import re
@@ -15,6 +18,7 @@ from django.urls import reverse
 
 from trial.demo import DEMO_PASSWORD
 
+from ..browser import DESKTOP, PHONE, axe_violations, phone_layout_problems
 from .english import english_words, page_text, stored_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -80,6 +84,26 @@ def _pages(role: str) -> list[str]:
     return common + by_role[role]
 
 
+def _ward_pages() -> list[str]:
+    """The coordinator's pages at the bedside, on a phone: the patients and visits due, a patient's page and
+    safety, and the forms entered there (CRS, ICANS, adverse event, laboratory, follow-up)."""
+    from patients.models import Patient
+
+    infused = (Patient.objects.filter(site__code="SZ", status__in=["infused", "follow_up"])
+               .order_by("pk").first())
+    visit = infused.visits.order_by("definition__target_day").first()
+    return [
+        "/", reverse("patients:list"), reverse("patients:detail", args=[infused.study_id]),
+        reverse("visits:dashboard"), reverse("visits:detail", args=[visit.pk]),
+        reverse("safety:patient", args=[infused.study_id]),
+        reverse("safety:crs_assessment_new", args=[infused.study_id]),
+        reverse("safety:icans_assessment_new", args=[infused.study_id]),
+        reverse("safety:adverse_events_new", args=[infused.study_id]),
+        reverse("laboratory:laboratory_new", args=[infused.study_id]),
+        reverse("outcomes:follow_up_new", args=[infused.study_id]),
+    ]
+
+
 def test_each_role_reads_their_pages_in_chinese(browser, live_server):
     from safety.rules import CTCAE_TERMS
 
@@ -87,11 +111,11 @@ def test_each_role_reads_their_pages_in_chinese(browser, live_server):
     # The issue's allow-list: the demo's stored data, and CTCAE terms (which may stay in English).
     data = stored_words() | {word for term, _soc in CTCAE_TERMS for word in re.split(r"[\s,()]+", term) if word}
     data.add("Sample")  # "Sample form", the test settings' own CRF (tests/crfapp), listed on the exports page
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN",
-                                  viewport={"width": 1366, "height": 900})
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(15_000)
     english: list[str] = []
+    problems: list[str] = []  # accessibility and layout, gathered so that one run lists them all
     try:
         page.goto("/accounts/login/")
         assert page.locator("html").get_attribute("lang").lower() == "zh-hans"
@@ -113,7 +137,18 @@ def test_each_role_reads_their_pages_in_chinese(browser, live_server):
                     where = [text[max(0, i - 40):i + 40].replace("\n", " ")
                              for i in (text.find(word) for word in found[:3]) if i >= 0]
                     english.append(f"{role} {path}: {' '.join(found)}  (e.g. {where})")
+                if page.locator("html").get_attribute("lang") != "zh-Hans":
+                    problems.append(f"{role} {path}: <html lang> is not zh-Hans")
+                problems.extend(f"{role} {path}: {line}" for line in axe_violations(page))
+            if role == "coordinator":
+                page.set_viewport_size(PHONE)
+                for path in _ward_pages():
+                    page.goto(path)
+                    problems.extend(f"{role} {path} at 390 px: {line}"
+                                    for line in phone_layout_problems(page) + axe_violations(page))
+                page.set_viewport_size(DESKTOP)
             page.context.clear_cookies()
     finally:
         context.close()
     assert not english, "English left on Chinese pages:\n" + "\n".join(english)
+    assert not problems, "Accessibility or layout problems on Chinese pages:\n" + "\n".join(problems)

@@ -141,3 +141,17 @@ def test_the_suggestion_link_prefills_the_adverse_event_form(client, patient_sz,
     page = client.get(ae_suggestions(draw)[0].url).content.decode()
     assert 'value="2026-03-10"' in page and 'value="Neutrophil count decreased"' in page
     assert not AdverseEvent.objects.exists()
+
+
+def test_every_box_of_the_form_is_named_for_a_screen_reader(client, patient_sz, coordinator):
+    """Each value and each unit select has its label (the unit's is visually hidden: the column says "Unit"),
+    so that a screen reader says "WBC unit", not "combo box"."""
+    import lxml.html
+
+    client.force_login(coordinator)
+    page = lxml.html.fromstring(client.get(reverse("laboratory:laboratory_new", args=[patient_sz.study_id])).content)
+    labelled = {label.get("for"): label.text_content().strip() for label in page.xpath("//form//label[@for]")}
+    boxes = page.xpath("//form//select/@id | //form//input[not(@type='hidden')]/@id")
+    assert len(boxes) > 20
+    assert [box for box in boxes if not labelled.get(box)] == []
+    assert labelled["id_wbc_unit"] == "White blood cells unit"
