@@ -23,6 +23,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crf.display import cells_in_millions
 from patients.rules import PERCENT_LIMITS, to_decimal, within_limits
 from trial.i18n import lazy_message
 
@@ -402,7 +403,9 @@ def lot_errors(
                           car_positive_percent=car_positive_percent):
         capacity = car_positive_viable_cells(total_viable_cells=total_viable_cells,
                                              car_positive_percent=car_positive_percent)
-        errors["cart_cells_infused"] = [gettext("More CAR⁺ cells infused than the lot holds (%(capacity)s CAR⁺ "
-                                                "viable cells).") % {"capacity": number_format(capacity,
-                                                                                               force_grouping=True)}]
+        # In ×10⁶ as the form takes cells, and in whole cells as the API sends them.
+        errors["cart_cells_infused"] = [gettext(
+            "More CAR⁺ cells infused than the lot holds (%(capacity_million)s ×10⁶ = %(capacity)s CAR⁺ viable "
+            "cells).") % {"capacity_million": number_format(cells_in_millions(capacity), force_grouping=True),
+                          "capacity": number_format(capacity, force_grouping=True)}]
     return errors

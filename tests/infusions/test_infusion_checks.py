@@ -73,7 +73,8 @@ def test_more_car_positive_cells_than_the_lot_holds_are_refused_over_all_fractio
     over = [fraction(0, 200_000_000), fraction(1, 201_000_000)]
     assert lot_errors(manufacture_date=DAY_0, total_viable_cells=1_000_000_000, car_positive_percent=Decimal("40"),
                       fractions=over) == {
-        "cart_cells_infused": ["More CAR⁺ cells infused than the lot holds (400,000,000 CAR⁺ viable cells)."]}
+        "cart_cells_infused": [
+            "More CAR⁺ cells infused than the lot holds (400 ×10⁶ = 400,000,000 CAR⁺ viable cells)."]}
     assert lot_errors(manufacture_date=DAY_0, total_viable_cells=1_000_000_000, car_positive_percent=Decimal("40"),
                       fractions=[fraction(0, 200_000_000), fraction(1, 200_000_000)]) == {}
 

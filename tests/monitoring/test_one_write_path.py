@@ -169,7 +169,7 @@ def test_a_value_the_form_refuses_is_a_400_with_the_forms_message_and_nothing_ch
     answer = client.post(f"/api/v1/queries/{query.pk}/answer/", {
         "text": "Corrected", "new_value": "1200000000", "reason": "Bag label"}, format="json")
     assert answer.status_code == 400
-    assert "More CAR⁺ cells infused than the lot holds (1,000,000,000" in answer.json()["new_value"][0]
+    assert "More CAR⁺ cells infused than the lot holds (1,000 ×10⁶ = 1,000,000,000" in answer.json()["new_value"][0]
     infusion.refresh_from_db()
     assert (infusion.cart_cells_infused, infusion.version) == (300_000_000, 1)
     query.refresh_from_db()
