@@ -9,7 +9,7 @@ was judged.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -361,12 +361,13 @@ class Kinetics:
 AUC_LAST_DAY = 28
 
 
-def _one_per_day(samples: Iterable[Sample]) -> list[Sample]:
-    """Samples from day 0 on, one per day (the higher of two on one day), by day."""
+def _one_per_day(samples: Iterable[Sample], *, keep: Callable[[Decimal, Decimal], Decimal] = max) -> list[Sample]:
+    """Samples from day 0 on, one per day (of two on one day the one ``keep`` picks: the higher by default), by
+    day."""
     by_day: dict[int, Decimal] = {}
     for sample in samples:
         if sample.day >= 0:
-            by_day[sample.day] = max(sample.value, by_day.get(sample.day, sample.value))
+            by_day[sample.day] = keep(sample.value, by_day.get(sample.day, sample.value))
     return [Sample(day, by_day[day]) for day in sorted(by_day)]
 
 
@@ -416,7 +417,8 @@ def b_cell_aplasia(counts: Iterable[Sample], *, recovery_per_ul: Decimal) -> BCe
 
 # ICAHT (immune effector cell-associated hematotoxicity) ------------------------------------------------------
 # Rejeski K, et al. Immune effector cell-associated hematotoxicity: EHA/EBMT consensus grading and best
-# practice recommendations. Blood 2023;142(10):865-877, Table 2.
+# practice recommendations. Blood 2023;142(10):865-877, Table 2. docs/clinical-rules.md ("ICAHT") gives the
+# sources of every reading below that the table leaves open.
 
 EARLY_ICAHT_LAST_DAY = 30
 #: Early ICAHT (days 0–30): days with ANC ≤ 500/µL — grade 1 < 7, grade 2 7–13, grade 3 ≥ 14, grade 4 never
@@ -428,15 +430,23 @@ _EARLY_ANC_100 = ((4, 14), (3, 7))
 _LATE_ANC = ((4, Decimal(100)), (3, Decimal(500)), (2, Decimal(1000)), (1, Decimal(1500)))
 #: A recovery lasting fewer than this many days between two neutropenic spells counts as neutropenic.
 UNSTABLE_RECOVERY_DAYS = 3
+#: "Never above 500/µL" (grade 4): neutropenia that began by this day after the infusion and never recovered
+#: through day 30. The ANC of day 0 is still falling from the lymphodepletion, so a count above 500 before
+#: the nadir is not a recovery (the automated grading of Liang et al. reads it so: onset on days 0–3).
+NEVER_RECOVERED_ONSET_LAST_DAY = 3
 
 
-def neutropenic_days(anc: Iterable[Sample], *, threshold: Decimal, last_day: int = EARLY_ICAHT_LAST_DAY) -> int:
-    """Days 0…last_day with ANC ≤ threshold. Between counts a count holds until the next one (the last until
-    ``last_day``); days before the first count are not counted. A spell above the threshold shorter than 3 days
-    between two neutropenic spells (an unstable recovery) counts as neutropenic."""
-    series = [sample for sample in _one_per_day(anc) if sample.day <= last_day]
+def _anc_by_day(anc: Iterable[Sample]) -> list[Sample]:
+    """The ANC from day 0 on, one per day: the lower of two counts on one day (the day was neutropenic)."""
+    return _one_per_day(anc, keep=min)
+
+
+def _neutropenic_by_day(anc: Iterable[Sample], *, threshold: Decimal, last_day: int) -> tuple[int, list[bool]]:
+    """(first count's day, whether each day from it to ``last_day`` was neutropenic), as `neutropenic_days`
+    counts them."""
+    series = [sample for sample in _anc_by_day(anc) if sample.day <= last_day]
     if not series:
-        return 0
+        return 0, []
     daily: list[bool] = []  # from the first count's day
     for index, sample in enumerate(series):
         until = series[index + 1].day if index + 1 < len(series) else last_day + 1
@@ -446,25 +456,40 @@ def neutropenic_days(anc: Iterable[Sample], *, threshold: Decimal, last_day: int
         if 1 < after - before <= UNSTABLE_RECOVERY_DAYS:  # fewer than 3 days above, low on both sides
             for day in range(before + 1, after):
                 daily[day] = True
-    return sum(daily)
+    return series[0].day, daily
+
+
+def neutropenic_days(anc: Iterable[Sample], *, threshold: Decimal, last_day: int = EARLY_ICAHT_LAST_DAY) -> int:
+    """Days 0…last_day with ANC ≤ threshold, counted cumulatively over every spell. Between counts a count holds
+    until the next one (the last until ``last_day``); days before the first count are not counted; of two counts
+    on one day the lower counts. A spell above the threshold shorter than 3 days between two neutropenic spells
+    (an unstable recovery) counts as neutropenic."""
+    return sum(_neutropenic_by_day(anc, threshold=threshold, last_day=last_day)[1])
+
+
+def never_recovered(anc: Iterable[Sample], *, threshold: Decimal = Decimal(500),
+                    last_day: int = EARLY_ICAHT_LAST_DAY) -> bool:
+    """ANC "never above" the threshold: ≤ threshold from an onset on day 0–3 through ``last_day``, no recovery
+    of 3 days or more in between (an unstable recovery of 1–2 days does not end it)."""
+    first_day, daily = _neutropenic_by_day(anc, threshold=threshold, last_day=last_day)
+    onset = next((index for index, low in enumerate(daily) if low), None)
+    return (onset is not None and first_day + onset <= NEVER_RECOVERED_ONSET_LAST_DAY
+            and all(daily[onset:]))
 
 
 def icaht_early_grade(anc: Iterable[Sample]) -> int:
-    """Early ICAHT grade (0–4) from the ANC series of days 0–30 (Rejeski 2023, Table 2). "Never above 500/µL"
-    is read as: no count of days 0–30 above 500/µL."""
+    """Early ICAHT grade (0–4) from the ANC series of days 0–30 (Rejeski 2023, Table 2): the higher of the grade
+    by days ≤ 500/µL (grade 4: never above 500/µL, `never_recovered`) and the grade by days ≤ 100/µL."""
     anc = list(anc)
     at_500 = neutropenic_days(anc, threshold=Decimal(500))
     at_100 = neutropenic_days(anc, threshold=Decimal(100))
-    early = [sample.value for sample in _one_per_day(anc) if sample.day <= EARLY_ICAHT_LAST_DAY]
-    if early and all(value <= 500 for value in early):
-        by_500 = 4  # never above 500/µL in days 0–30
-    else:
-        by_500 = next((grade for grade, days in _EARLY_ANC_500 if at_500 >= days), 0)
+    by_500 = 4 if never_recovered(anc) else next((grade for grade, days in _EARLY_ANC_500 if at_500 >= days), 0)
     by_100 = next((grade for grade, days in _EARLY_ANC_100 if at_100 >= days), 0)
     return max(by_500, by_100)
 
 
 def icaht_late_grade(anc: Iterable[Sample]) -> int:
-    """Late ICAHT grade (0–4): the highest grade whose ANC bound at least two counts after day 30 reach."""
-    late = [sample.value for sample in _one_per_day(anc) if sample.day > EARLY_ICAHT_LAST_DAY]
+    """Late ICAHT grade (0–4): the highest grade whose ANC bound at least two counts after day 30, on two days,
+    reach (of two counts on one day the lower)."""
+    late = [sample.value for sample in _anc_by_day(anc) if sample.day > EARLY_ICAHT_LAST_DAY]
     return next((grade for grade, bound in _LATE_ANC if sum(value <= bound for value in late) >= 2), 0)

@@ -61,6 +61,35 @@ def test_a_patient_without_results_has_empty_kinetics(api_client, patient_sz, co
         None, None, None, None)
 
 
+def test_icaht_grade_4_without_recovery_after_a_day_0_count_above_500_in_api_page_and_adsl(
+        api_client, client, patient_sz, coordinator):
+    """ANC 2.0 ×10⁹/L on day 0 (before the nadir), then 0.3, 0.05, 0.2, 0.4 and 0.45 on days 2, 9, 16, 23 and 30:
+    ≤ 500/µL from day 2 through day 30, never recovered → early ICAHT 4 ("never above 500/µL"; Rejeski 2023). The
+    old reading (no count of days 0–30 above 500) gave 3. A lone count of 0.4 on day 28 is 3 days ≤ 500 → 1."""
+    from submission.services import package_tables
+
+    patient = infuse(patient_sz, by=coordinator, day_0=DAY_0)
+    for day, anc in ((0, "2.0"), (2, "0.3"), (9, "0.05"), (16, "0.2"), (23, "0.4"), (30, "0.45")):
+        laboratory_record(patient=patient, by=coordinator, collection_date=DAY_0 + datetime.timedelta(days=day),
+                          results=[ResultEntry("anc", D(anc), "×10⁹/L")])
+    api_client.force_authenticate(coordinator)
+    assert api_client.get(f"/api/v1/patients/{patient.study_id}/kinetics/").json()["icaht_early_grade"] == 4
+    client.force_login(coordinator)
+    page = client.get(f"/patients/{patient.study_id}/kinetics/").content.decode()
+    assert "ICAHT early (days 0–30)</dt><dd class=\"col-sm-7\">grade 4</dd>" in page
+    [adsl] = [row for row in package_tables(standard="adam", patients=Patient.objects.filter(pk=patient.pk),
+                                            cutoff=datetime.date(2026, 11, 30))["ADSL"]]
+    assert (adsl["ICAHTEGN"], adsl["ICAHTEGR"]) == (4, "4")
+
+
+def test_a_lone_anc_on_day_28_is_not_never_above_500(api_client, patient_sz, coordinator):
+    patient = infuse(patient_sz, by=coordinator, day_0=DAY_0)
+    laboratory_record(patient=patient, by=coordinator, collection_date=DAY_0 + datetime.timedelta(days=28),
+                      results=[ResultEntry("anc", D("0.4"), "×10⁹/L")])
+    api_client.force_authenticate(coordinator)
+    assert api_client.get(f"/api/v1/patients/{patient.study_id}/kinetics/").json()["icaht_early_grade"] == 1
+
+
 def test_patient_page_and_plot(client, kinetic_patient, coordinator):
     client.force_login(coordinator)
     page = client.get(f"/patients/{kinetic_patient.study_id}/kinetics/").content.decode()

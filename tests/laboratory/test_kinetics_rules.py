@@ -3,7 +3,8 @@
 A changed trapezoid, a below-LLOQ value counted as measured, a recovery read from one count instead of two,
 or an ICAHT bound moved by a day fails here. ICAHT bounds: Rejeski et al., Blood 2023;142(10):865-877,
 Table 2 (early: ANC ≤ 500/µL < 7 / 7–13 / ≥ 14 days / never above 500; ANC ≤ 100/µL ≥ 7 / ≥ 14 days;
-late: ANC ≤ 1500 / 1000 / 500 / 100 on two or more counts after day 30)."""
+late: ANC ≤ 1500 / 1000 / 500 / 100 on two or more counts after day 30). Each expected grade is counted by hand
+from the table and the readings docs/clinical-rules.md ("ICAHT") cites."""
 from decimal import Decimal as D
 
 import pytest
@@ -83,6 +84,21 @@ def test_neutropenic_days_carry_each_count_forward_and_bridge_unstable_recovery(
     (((0, 2000), (5, 400), (19, 2000)), 3),  # 14 days
     (((0, 2000), (5, 400), (30, 600)), 3),  # 25 days, above 500 on day 0 and 30
     (((0, 400), (30, 450)), 4),  # never above 500 in days 0–30
+    # Exactly on the bounds: ≤ 500 and ≤ 100 include the bound; 7 and 14 days are the higher grade.
+    (((0, 2000), (5, 500), (12, 2000)), 2),  # 500 on days 5–11: 7 days
+    (((0, 2000), (5, 501), (12, 2000)), 0),  # 501 is above
+    (((0, 2000), (5, 100), (12, 2000)), 3),  # 100 on days 5–11: ≤ 100 for 7 days → 3 (≤ 500 alone: 2)
+    (((0, 2000), (5, 101), (12, 2000)), 2),  # 101: ≤ 500 for 7 days only
+    # Days are counted over every spell: 4 (days 3–6) + 4 (days 12–15) = 8 → 2, though neither spell reaches 7.
+    (((0, 2000), (3, 400), (7, 2000), (12, 400), (16, 2000)), 2),
+    (((0, 2000), (10, 600), (10, 450), (11, 2000)), 1),  # two counts on day 10: the lower (450) → 1 day
+    # "Never above 500/µL" is no recovery from an onset on day 0–3 through day 30:
+    (((28, 400),), 1),  # a first count on day 28 is 3 days (28–30), not "never above 500"
+    (((0, 2000), (2, 300)), 4),  # day 0 before the nadir, then ≤ 500 from day 2 through day 30
+    (((0, 2000), (4, 300)), 3),  # onset on day 4: 27 days → 3
+    (((1, 300), (29, 600)), 3),  # above 500 on days 29–30: days 1–28 = 28 days → 3
+    (((1, 300), (10, 600), (12, 300)), 4),  # 2 days above (10–11): an unstable recovery, never recovered
+    (((1, 300), (10, 600), (13, 300)), 3),  # 3 days above (10–12): recovered; 9 + 18 (13–30) = 27 days → 3
     (((0, 2000), (5, 90), (11, 2000)), 1),  # ≤ 100 for 6 days: only grade 1 by ≤ 500 (6 days)
     (((0, 2000), (5, 90), (12, 2000)), 3),  # ≤ 100 for 7 days → 3
     (((0, 2000), (5, 90), (18, 2000)), 3),  # 13 days
@@ -100,6 +116,8 @@ def test_icaht_early_grade_at_every_bound(anc, grade):
     (((31, 500), (60, 450), (91, 2000)), 3),
     (((31, 100), (60, 50)), 4),
     (((30, 50), (60, 50)), 0),  # day 30 is early: one late count only
+    (((31, 900), (31, 1600), (60, 950)), 2),  # two counts on day 31: the lower (900); with 950 two ≤ 1000
+    (((31, 80), (31, 2000), (60, 3000)), 0),  # two tests on one day are one count: only day 31 is low
 ])
 def test_icaht_late_grade_at_every_bound(anc, grade):
     assert icaht_late_grade(series(*anc)) == grade
