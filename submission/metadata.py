@@ -584,9 +584,9 @@ ADPP_PARAMS = {
     "TMAXTG": ("CARTG", "TMAX", "CAR Transgene Tmax (day)"),
     "AUCTG": ("CARTG", "AUCINT", "CAR Transgene AUC Day 0-28 (day*copies/ug)"),
     "TLSTTG": ("CARTG", "TLST", "CAR Transgene Tlast (day)"),
-    "CMAXCEL": ("CARTCELL", "CMAX", "CAR+ T Cells Cmax (/uL)"),
+    "CMAXCEL": ("CARTCELL", "CMAX", "CAR+ T Cells Cmax (10^6/L)"),
     "TMAXCEL": ("CARTCELL", "TMAX", "CAR+ T Cells Tmax (day)"),
-    "AUCCEL": ("CARTCELL", "AUCINT", "CAR+ T Cells AUC Day 0-28 (day/uL)"),
+    "AUCCEL": ("CARTCELL", "AUCINT", "CAR+ T Cells AUC Day 0-28 (day*10^6/L)"),
     "TLSTCEL": ("CARTCELL", "TLST", "CAR+ T Cells Tlast (day)"),
 }
 ADPP = Dataset("ADPP", "PK Parameters Analysis Dataset", ADAM, "BASIC DATA STRUCTURE",
@@ -636,7 +636,7 @@ METHODS = {
     "DSDECOD": "Informed consent, screen failure, enrolment, and the end of study (death, lost to follow-up, or "
                "the off-study reason) coded to the CDISC disposition terms.",
     "EXDOSE": "Fludarabine and cyclophosphamide: the administered mg of the day. CAR-T: the fraction's CAR+ viable "
-              "cells divided by the weight at infusion, in 10^6 cells/kg.",
+              "cells divided by the weight at infusion, in 10^6/kg (10^6 cells/kg).",
     "AEDECOD": "The CTCAE v5.0 term as entered (a MedDRA lowest level term) and its system organ class.",
     "NOTCOLL": "Not collected: the CRFs have no field for it, so the Expected variable is present and null.",
     "NOTCODED": "Not coded: the EDC records the CTCAE v5.0 term and its system organ class, not the MedDRA "

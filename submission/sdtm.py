@@ -303,7 +303,7 @@ def ex_rows(study: Study, subject: Subject) -> list[dict]:
         rows.append({
             **_base(study, "EX", subject), "EXTRT": CART_TREATMENT, "EXCAT": CART_CATEGORY,
             "EXDOSE": cells_per_kg_millions(fraction.cells, subject.infusion_weight_kg),
-            "EXDOSU": "10^6 cells/kg", "EXDOSFRM": "SUSPENSION", "EXROUTE": "INTRAVENOUS",
+            "EXDOSU": "10^6/kg", "EXDOSFRM": "SUSPENSION", "EXROUTE": "INTRAVENOUS",
             **_dose_timing(subject, fraction.date, "EX"),
             "EXTPT": _protocol_day_label((fraction.date - subject.infusion_date).days)
             if subject.infusion_date else "",
@@ -469,10 +469,10 @@ LB_ANALYTES = {
     "igg": ("IGG", "IMMUNOGLOBULINS", "SERUM", ""),
     "cd19_b": ("BLYCE", "IMMUNOPHENOTYPING", "BLOOD", "FLOW CYTOMETRY"),
 }
-# The EDC's units as CDISC's UNIT / PKUNIT terms (ASCII). UNIT has no ng/mL nor pg/mL: they are synonyms of its
-# ug/L and ng/L (the same quantities), which are written.
+# The EDC's units as CDISC's UNIT / PKUNIT terms (ASCII). UNIT has no ng/mL, pg/mL nor /uL: they are synonyms of
+# its ug/L, ng/L and 10^6/L (the same quantities), which are written.
 UNIT_TERM = {
-    "/µL": "/uL", "×10⁹/L": "10^9/L", "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "µmol/L": "umol/L",
+    "/µL": "10^6/L", "×10⁹/L": "10^9/L", "g/dL": "g/dL", "g/L": "g/L", "mg/dL": "mg/dL", "µmol/L": "umol/L",
     "U/L": "U/L", "mg/L": "mg/L", "ng/mL": "ug/L", "µg/L": "ug/L", "pg/mL": "ng/L", "ng/L": "ng/L",
     "mg/L FEU": "mg/L FEU", "µg/L FEU": "ug/L FEU", "copies/µg": "copies/ug",
 }
@@ -625,7 +625,7 @@ def pp_unit(analyte: str, parameter: str) -> str:
     if parameter in ("TMAX", "TLST"):
         return "day"
     if parameter == "AUCINT":
-        return "day*copies/ug" if analyte == QPCR else "day/uL"
+        return f"day*{concentration}"
     return concentration
 
 

@@ -120,8 +120,9 @@ def test_sdtm_define_describes_ex_and_the_fa_tests(packages):
     assert "laboratory.rules.normal_range" in tree.findtext(
         f".//odm:MethodDef[@OID='{lornrlo.get('MethodOID')}']/odm:Description/odm:TranslatedText", namespaces=NS)
     assert tree.find(".//odm:ItemDef[@OID='IT.LB.LBLLOQ']/def:Origin", NS).get("Type") == "Collected"
-    unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6 cells/kg']", NS)
-    assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes" and unit.find("odm:Alias", NS) is None
+    # The CAR-T dose unit (10^6 cells/kg) is CDISC's 10^6/kg, not a sponsor term.
+    unit = tree.find(".//odm:CodeList[@OID='CL.UNIT']/odm:EnumeratedItem[@CodedValue='10^6/kg']", NS)
+    assert unit.get(f"{{{DEF_NS}}}ExtendedValue") is None and unit.find("odm:Alias", NS).get("Name") == "C198380"
 
 
 def nci_codes(tree, oid):

@@ -81,7 +81,7 @@ def test_lb_holds_the_laboratory_results_with_units_ranges_flags_and_grades(sdtm
     lb = sdtm["LB"]
     [anc] = rows_of(lb, kinetic_patient, LBTESTCD="NEUT", LBDTC="2026-02-07")
     assert (anc["LBTEST"], anc["LBCAT"], anc["LBORRES"], anc["LBORRESU"], anc["LBSTRESC"], anc["LBSTRESN"],
-            anc["LBSTRESU"]) == ("Neutrophils", "HEMATOLOGY", "0.3", "10^9/L", "300", 300.0, "/uL")
+            anc["LBSTRESU"]) == ("Neutrophils", "HEMATOLOGY", "0.3", "10^9/L", "300", 300.0, "10^6/L")
     assert (anc["LBORNRLO"], anc["LBORNRHI"], anc["LBSTNRLO"], anc["LBSTNRHI"], anc["LBNRIND"]) == (
         "1.8", "7.7", 1800.0, 7700.0, "LOW")
     assert (anc["LBTOXGR"], anc["LBTOX"], anc["LBSPEC"], anc["LBDY"], anc["EPOCH"], anc["LBLOBXFL"]) == (
@@ -118,7 +118,7 @@ def test_pc_samples_with_below_lloq_as_the_sdtmig_says(sdtm, kinetic_patient):
     flow = rows_of(pc, kinetic_patient, PCTESTCD="CARTCELL")
     assert [(r["PCORRES"], r["PCSTRESN"]) for r in flow] == [
         ("<1", None), ("5", 5.0), ("80", 80.0), ("20", 20.0), ("4", 4.0), ("2", 2.0), ("<1", None), ("<1", None)]
-    assert all(r["PCSTRESU"] == "/uL" and r["PCLLOQ"] == 1.0 for r in flow)
+    assert all(r["PCSTRESU"] == "10^6/L" and r["PCLLOQ"] == 1.0 for r in flow)
     # The removed draw's 999,999 copies/ug is not a sample.
     assert "999999" not in {r["PCORRES"] for r in pc}
 
@@ -145,8 +145,8 @@ def test_pp_adpp_adtte_and_adsl_equal_the_kinetics_api(sdtm, adam, kinetic_patie
     assert {key: (r["PPSTRESN"], r["PPSTRESU"]) for key, r in pp.items()} == {
         ("CARTG", "CMAX"): (float(api["cmax"]), "copies/ug"), ("CARTG", "TMAX"): (api["tmax_days"], "day"),
         ("CARTG", "AUCINT"): (float(api["auc_0_28"]), "day*copies/ug"), ("CARTG", "TLST"): (api["tlast_days"], "day"),
-        ("CARTCELL", "CMAX"): (float(api["flow"]["cmax"]), "/uL"), ("CARTCELL", "TMAX"): (7, "day"),
-        ("CARTCELL", "AUCINT"): (float(api["flow"]["auc_0_28"]), "day/uL"), ("CARTCELL", "TLST"): (28, "day")}
+        ("CARTCELL", "CMAX"): (float(api["flow"]["cmax"]), "10^6/L"), ("CARTCELL", "TMAX"): (7, "day"),
+        ("CARTCELL", "AUCINT"): (float(api["flow"]["auc_0_28"]), "day*10^6/L"), ("CARTCELL", "TLST"): (28, "day")}
     auc = pp[("CARTG", "AUCINT")]
     assert (auc["PPORRES"], auc["PPTEST"], auc["PPCAT"], auc["PPSTINT"], auc["PPENINT"], auc["PPANMETH"],
             auc["PPRFTDTC"]) == ("190500", "AUC from T1 to T2", "CAR Transgene", "P0D", "P28D",
@@ -242,8 +242,9 @@ def test_define_describes_lb_pc_pp_and_adpp(kinetic_patient):
     assert [(e.get("CodedValue"), e.get(f"{{{DEF_NS}}}ExtendedValue"))
             for e in parameters.iterfind("odm:EnumeratedItem", NS)] == [
         ("CMAX", None), ("TMAX", None), ("AUCINT", None), ("TLST", None)]
-    unit = sdtm.find(".//odm:CodeList[@OID='CL.PKUNIT']/odm:EnumeratedItem[@CodedValue='copies/ug']", NS)
-    assert unit.get(f"{{{DEF_NS}}}ExtendedValue") == "Yes"
+    extended = {e.get("CodedValue"): e.get(f"{{{DEF_NS}}}ExtendedValue")
+                for e in sdtm.iterfind(".//odm:CodeList[@OID='CL.PKUNIT']/odm:EnumeratedItem", NS)}
+    assert extended["copies/ug"] is None and extended["day*copies/ug"] == "Yes"  # CDISC has copies/ug, no AUC of it
     pp_group = sdtm.find(".//odm:ItemGroupDef[@OID='IG.PP']", NS)
     method = pp_group.find("odm:ItemRef[@ItemOID='IT.PP.PPSTRESN']", NS).get("MethodOID")
     assert "linear trapezoid from day 0" in sdtm.findtext(

@@ -55,7 +55,7 @@ def test_ex_one_row_per_dose_given_and_per_car_t_fraction(sdtm, full_patient, se
     assert [r["EXDOSE"] for r in rows if r["EXTRT"] == "CYCLOPHOSPHAMIDE"] == [519.0, 519.0, 519.0]
     cart = [r for r in rows if r["EXTRT"] == "CD19 CAR-T CELLS"]
     assert [(r["EXSTDTC"], r["EXDOSE"], r["EXDOSU"], r["EXSTDY"], r["EXROUTE"]) for r in cart] == [
-        ("2026-02-06", 5.0, "10^6 cells/kg", 6, "INTRAVENOUS")]
+        ("2026-02-06", 5.0, "10^6/kg", 6, "INTRAVENOUS")]
     assert [r["EXSEQ"] for r in rows] == list(range(1, 8))
 
     second = subject_rows(sdtm["EX"], second_patient)

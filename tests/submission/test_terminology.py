@@ -42,7 +42,7 @@ def test_a_term_outside_the_ct_or_a_wrong_extension_fails():
     codelists["NY"]["terms"]["MAYBE"] = None
     codelists["NY"]["extended"] = ["MAYBE"]  # NY is not extensible
     codelists["UNIT"]["nci_code"] = None
-    codelists["UNIT"]["extended"].append("mg")  # a CDISC term with its code marked extended
+    codelists["UNIT"]["extended"] = ["mg"]  # a CDISC term with its code marked extended
     codelists["AGEU"]["terms"]["YEARS"] = "29848"
     assert codelist_problems(codelists, unchecked_codelists=UNCHECKED_CODELISTS,
                              unchecked_terms=UNCHECKED_TERMS) == [
