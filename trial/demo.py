@@ -20,7 +20,8 @@ DEMO_SITES = (
 )
 
 # (username, full name, role, site code or None for trial-wide, language): users of both languages
-# (docs/i18n.md). A name written in one piece (李娜) is kept whole as the first name.
+# (docs/i18n.md), each English user with a Chinese counterpart of the same role and site, named <username>_zh.
+# A name written in one piece (李娜) is kept whole as the first name.
 DEMO_USERS = (
     ("coordinator", "Lin Mei", "coordinator", "SZ", "en-gb"),
     ("investigator", "Dr Zhou Wei", "investigator", "SZ", "en-gb"),
@@ -33,6 +34,7 @@ DEMO_USERS = (
     ("monitor_zh", "王芳", "monitor", "SZ", "zh-hans"),
     ("datamanager_zh", "刘洋", "data_manager", None, "zh-hans"),
     ("admin_zh", "陈静", "administrator", None, "zh-hans"),
+    ("coordinator_wx_zh", "赵敏", "coordinator", "WX", "zh-hans"),
 )
 
 # Stage → how many synthetic patients reach it (30 in all).

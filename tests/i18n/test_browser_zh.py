@@ -1,8 +1,8 @@
 """Each role's pages in Chinese, in Chromium, on the demo trial (issue 22; docs/i18n.md).
 
 The browser asks for Chinese (Accept-Language zh-CN, which Django maps to zh-hans) for the login page, and each
-role's Chinese-language demo user (coordinator_zh, ...) opens the pages of their day: no English may be left on
-them, outside the abbreviations and units of tests/i18n/english.py and
+role's Chinese-language demo user (coordinator_zh, ..., coordinator_wx_zh at the second site) opens the pages of
+their day: no English may be left on them, outside the abbreviations and units of tests/i18n/english.py and
 the data the demo stored (names, sites, free text typed in English); each says it is Chinese (<html lang>) and
 axe-core finds no serious or critical violation on it. The coordinator then reads the pages of the ward again at
 phone width (390 × 844): the menu folded, nothing wider than the phone (Chinese has no spaces to wrap at), axe
@@ -81,6 +81,10 @@ def _pages(role: str) -> list[str]:
         "monitor": review,
         "investigator": [reverse("outcomes:endpoints"), reverse("laboratory:cohort_kinetics"), *review],
     }
+    if role == "coordinator_wx":  # the second site's coordinator: their own site's patients only
+        wx = Patient.objects.filter(site__code="WX").order_by("pk").first()
+        return ["/", reverse("patients:list"), reverse("visits:dashboard"),
+                reverse("patients:detail", args=[wx.study_id])]
     return common + by_role[role]
 
 
@@ -120,7 +124,7 @@ def test_each_role_reads_their_pages_in_chinese(browser, live_server):
         page.goto("/accounts/login/")
         assert page.locator("html").get_attribute("lang").lower() == "zh-hans"
         english.extend(f"login: {w}" for w in english_words(page.content(), allow=data))
-        for role in ("admin", "datamanager", "coordinator", "monitor", "investigator"):
+        for role in ("admin", "datamanager", "coordinator", "monitor", "investigator", "coordinator_wx"):
             page.goto("/accounts/login/")
             page.fill("input[name=username]", f"{role}_zh")  # the demo's Chinese-language user of the role
             page.fill("input[name=password]", DEMO_PASSWORD)

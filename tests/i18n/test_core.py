@@ -313,3 +313,16 @@ def test_the_demo_has_users_of_both_languages(capsys):
     out = capsys.readouterr().out
     assert re.search(r"coordinator\s+coordinator_zh\s+SZ\s+简体中文", out)
     assert re.search(r"coordinator\s+coordinator\s+SZ\s+English", out)
+    assert re.search(r"coordinator\s+coordinator_wx_zh\s+WX\s+简体中文", out)
+    wx = UserProfile.objects.get(user__username="coordinator_wx_zh")
+    assert (wx.language, wx.user.get_full_name()) == ("zh-hans", "赵敏")
+    assert list(wx.user.memberships.values_list("role", "site__code")) == [("coordinator", "WX")]
+
+
+def test_every_english_demo_user_has_a_chinese_counterpart():
+    """The same role and site, named <username>_zh, so that each place of the demo can be seen in Chinese."""
+    from trial.demo import DEMO_USERS
+
+    english = {name: (role, site) for name, _full, role, site, language in DEMO_USERS if language == "en-gb"}
+    chinese = {name: (role, site) for name, _full, role, site, language in DEMO_USERS if language == "zh-hans"}
+    assert chinese == {f"{name}_zh": place for name, place in english.items()}

@@ -66,5 +66,6 @@ class Command(BaseCommand):
                           f"({Patient.objects.count()} in all).")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         languages = dict(settings.LANGUAGES)
+        width = max(len(username) for username, *_ in DEMO_USERS)
         for username, _full_name, role, site_code, language in DEMO_USERS:
-            self.stdout.write(f"  {role:<14} {username:<16} {site_code or 'all sites':<10} {languages[language]}")
+            self.stdout.write(f"  {role:<14} {username:<{width}} {site_code or 'all sites':<10} {languages[language]}")
