@@ -24,7 +24,9 @@ from monitoring.models import Signature
 from outcomes.models import ResponseAssessment, genetic_aberration_detected
 from outcomes.rules import COMPLETE_REMISSION_RESPONSES, derive_mrd_negative, derive_response
 from outcomes.services import response_assessment_remove, response_assessment_save
+from patients.models import PatientStatus
 from tests.factories import PASSWORD, PatientFactory
+from trial.models import VisitDefinition
 
 START = datetime.date(2026, 2, 1)  # lymphodepletion day −5
 DAY_0 = datetime.date(2026, 2, 6)
@@ -196,6 +198,16 @@ class PatientRecord(RuleBasedStateMachine):
             max_cells_per_kg=Decimal(self.protocol.cart_dose_max_cells_per_kg))
         self.patient.refresh_from_db()
         assert self.patient.infusion_date == infusion.infusion_date
+
+    @invariant()
+    def status_follows_day_0_and_the_assessments(self):
+        """In follow-up exactly when an assessment in force is dated from the day the D28 window opens, whatever
+        entered, corrected (its date, day 0) or removed it (patients.rules.in_follow_up)."""
+        d28 = VisitDefinition.objects.get(protocol=self.protocol, is_primary_assessment=True)
+        self.patient.refresh_from_db()
+        opens = self.patient.infusion_date + datetime.timedelta(days=d28.target_day - d28.window_before_days)
+        seen = any(a.assessment_date >= opens for a in self._assessments())
+        assert self.patient.status == (PatientStatus.FOLLOW_UP if seen else PatientStatus.INFUSED)
 
     @invariant()
     def lymphodepletion_plan_and_verdicts_follow_the_doses(self):
