@@ -65,11 +65,21 @@ def is_millions(model_field) -> bool:
     return MILLION_UNIT in str(model_field.verbose_name)
 
 
+def is_cell_count(model_field) -> bool:
+    """A whole count of cells stored as counted and read (and typed, on the web) in ×10⁶."""
+    return is_millions(model_field) and isinstance(model_field, models.IntegerField)
+
+
 def cells_in_millions(cells: int) -> Decimal:
     """240 500 000 cells → 240.5 (×10⁶), exact (a count has at most six decimals in millions), without
     trailing zeros or an exponent: what the infusion form shows and takes, and what every page reads."""
     text = f"{Decimal(cells).scaleb(-6):f}"
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def cells_from_millions(value: Decimal) -> int:
+    """240.5 (×10⁶) → 240 500 000 cells; exact for what a ×10⁶ field takes (at most six decimals)."""
+    return int(value * MILLION)
 
 
 def millions_text(cells: int) -> str:

@@ -1,4 +1,5 @@
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -132,6 +133,16 @@ class LabelledMultiWidget(forms.MultiWidget):
         for subwidget, label in zip(context["widget"]["subwidgets"], self.labels, strict=True):
             subwidget["label"] = label
         return context
+
+
+def million_cells_field(*, label: Any, required: bool = True) -> forms.DecimalField:
+    """A count of cells typed in ×10⁶ (240 for 240 000 000), as release certificates and the protocol's dose
+    state them; six decimals keep every whole cell count exact both ways (`crf.display.cells_from_millions`,
+    `cells_in_millions`). The infusion form and the query answer page type cells with it."""
+    return forms.DecimalField(
+        required=required, min_value=Decimal("0"), max_digits=18, decimal_places=6, label=label,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
 
 
 def correction_form_field(crf: Any, field_name: str) -> forms.Field:

@@ -5,8 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crf.display import cells_in_millions
-from crf.forms import CrfEntryForm
+from crf.display import cells_from_millions, cells_in_millions
+from crf.forms import CrfEntryForm, million_cells_field
 from trial.i18n import lazy_message
 
 from . import services
@@ -16,14 +16,12 @@ from .rules import Agent, InfusionFraction
 MAX_FRACTIONS = 3
 
 #: Cell counts are typed in ×10⁶ cells (240 for 240 000 000), as release certificates and the protocol's dose
-#: state them; six decimals keep every whole cell count exact both ways.
-MILLION = 1_000_000
-_MILLION_PLACES = 6
+#: state them (`crf.forms.million_cells_field`: six decimals keep every whole cell count exact both ways).
 
 
 def cells_from_million(value: Decimal | None) -> int | None:
-    """240.5 (×10⁶) → 240 500 000 cells; exact, since the field takes at most six decimals."""
-    return None if value is None else int(value * MILLION)
+    """240.5 (×10⁶) → 240 500 000 cells (`crf.display.cells_from_millions`)."""
+    return None if value is None else cells_from_millions(value)
 
 
 def million_from_cells(cells: int | None) -> Decimal | None:
@@ -33,11 +31,7 @@ def million_from_cells(cells: int | None) -> Decimal | None:
 
 
 def _million_cells_field(*, label, required: bool = True) -> forms.DecimalField:
-    return forms.DecimalField(
-        required=required, min_value=Decimal("0"), max_digits=18, decimal_places=_MILLION_PLACES,
-        label=lazy_message(_("%(label)s (×10⁶)"), label=label),
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
+    return million_cells_field(label=lazy_message(_("%(label)s (×10⁶)"), label=label), required=required)
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -28,12 +28,14 @@ class QueryAnswerForm(forms.Form):
     acknowledge_deviation = forms.BooleanField(
         label=_("I acknowledge the protocol deviation the new value causes"), required=False)
 
-    def __init__(self, *args, value_field: forms.Field | None = None, value: object = None, **kwargs):
+    def __init__(self, *args, value_field: forms.Field | None = None, value: object = None,
+                 value_label: object = None, **kwargs):
         """``value_field``: the queried field's own widget, for a list or a table (eligibility answers,
-        seriousness criteria, CAPD items), shown with the stored ``value`` to edit."""
+        seriousness criteria, CAPD items), or a count of cells in ×10⁶ (``value_label`` names the unit), shown
+        with the stored ``value`` to edit."""
         super().__init__(*args, **kwargs)
         if value_field is not None:
-            value_field.label, value_field.help_text, value_field.required = _("New value"), "", False
+            value_field.label, value_field.help_text, value_field.required = value_label or _("New value"), "", False
             value_field.initial = value
             self.fields["new_value"] = value_field
 

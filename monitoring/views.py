@@ -34,6 +34,7 @@ def history(request, model_label: str, pk: int):
 
 # --- Queries, verification, signatures and locks -------------------------------
 
+from decimal import Decimal  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 from django.contrib import messages  # noqa: E402
@@ -45,7 +46,8 @@ from django.utils.text import capfirst  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
 
 from crf.checks import SoftChecksNotAcknowledged, errors_onto_form  # noqa: E402
-from crf.forms import correction_form_field  # noqa: E402
+from crf.display import cells_from_millions, cells_in_millions, is_cell_count  # noqa: E402
+from crf.forms import correction_form_field, million_cells_field  # noqa: E402
 from crf.models import CrfChildRow, CrfStatus  # noqa: E402
 from crf.services import (  # noqa: E402
     crf_child_row_remove,
@@ -265,11 +267,31 @@ def _query_or_404(request, pk):
 
 def _answer_value_widget(query) -> dict:
     """For a list or table field (eligibility answers, seriousness criteria, CAPD items), the answer form
-    offers the field's own widget with the stored value; a one-value field is typed as text."""
+    offers the field's own widget with the stored value; a count of cells is typed in ×10⁶ as on the form
+    and the CRF page (the API keeps whole cells); any other one-value field is typed as text."""
     crf = query.crf
-    if crf is None or query.field not in type(crf).structured_fields:
+    if crf is None:
         return {}
-    return {"value_field": correction_form_field(crf, query.field), "value": getattr(crf, query.field)}
+    if query.field in type(crf).structured_fields:
+        return {"value_field": correction_form_field(crf, query.field), "value": getattr(crf, query.field)}
+    model_field = type(crf)._meta.get_field(query.field)
+    if is_cell_count(model_field):  # "300" on this page was 300 cells, not 300 ×10⁶, before
+        stored = getattr(crf, query.field)
+        return {"value_field": million_cells_field(label=_("New value (×10⁶)")),
+                "value": cells_in_millions(stored) if stored is not None else None,
+                "value_label": _("New value (×10⁶)")}
+    return {}
+
+
+def _answer_new_value(query, cleaned: dict):
+    """The answer's new value as `query_answer` types it: a count typed in ×10⁶ is sent in whole cells."""
+    if not cleaned["correct_value"]:
+        return None
+    value = cleaned["new_value"]
+    if isinstance(value, Decimal) and query.crf is not None and is_cell_count(
+            type(query.crf)._meta.get_field(query.field)):
+        return str(cells_from_millions(value))
+    return value
 
 
 @login_required
@@ -282,7 +304,7 @@ def query_detail(request, pk: int):
             data = answer_form.cleaned_data
             try:
                 services.query_answer(query=query, by=request.user, text=data["text"],
-                                      new_value=data["new_value"] if data["correct_value"] else None,
+                                      new_value=_answer_new_value(query, data),
                                       reason=data["reason"], acknowledge_deviation=data["acknowledge_deviation"])
             except ValidationError as error:
                 if hasattr(error, "error_dict"):

@@ -277,8 +277,9 @@ def test_chinese_casebook_prints_chinese_with_a_cjk_font_and_the_same_numbers(fu
     english_text = _pdf_text(english)
     assert "Contents" in english_text and "目录" not in english_text
     # The numbers the forms hold print the same in both: weight, BSA, the two drugs' six doses (mg), the weight at
-    # infusion, cells in the lot and infused, the CAR-T dose per kg, viability and the CRS temperature.
-    for value in ("63.4", "1.73", "519.0", "52.0", "60.0", "2,000.00", "300.00", "5.00", "92.50", "38.6"):
+    # infusion, cells in the lot and infused (×10⁶, as the form takes them), the CAR-T dose per kg, viability and
+    # the CRS temperature.
+    for value in ("63.4", "1.73", "519.0", "52.0", "60.0", "2,000", "300", "5.00", "92.50", "38.6"):
         count = len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d.])", text))
         assert count == len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d.])", english_text)) > 0, value
 

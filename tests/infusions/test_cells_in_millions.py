@@ -77,3 +77,30 @@ def test_crf_page_and_pdfs_read_the_same_millions_while_the_api_keeps_whole_cell
     assert (answer["cart_cells_infused"], answer["product"]["total_viable_cells"]) == (CELLS, 2_000_000_000)
     assert answer["fractions"][0]["cart_cells_infused"] == CELLS
     assert Infusion.objects.get(pk=infused.pk).cart_cells_infused == CELLS
+
+
+def test_a_query_on_the_cells_is_answered_in_millions_on_the_page_and_in_whole_cells_by_the_api(
+        client, coordinator, monitor, infused):
+    """The CRF page reads 350.123456 (×10⁶): the answer page takes the new value the same way. Before, the
+    page took the stored unit, so "300" typed there meant 300 cells."""
+    from monitoring.services.queries import query_raise
+
+    query = query_raise(crf=infused, field="cart_cells_infused", text="Bag label says 300.5", by=monitor)
+    client.force_login(coordinator)
+    url = reverse("monitoring:query_detail", args=[query.pk])
+    page = client.get(url).content.decode()
+    assert "New value (×10⁶)" in page and re.search(r'name="new_value"[^>]*value="350.123456"', page)
+    answer = client.post(url, {"action": "answer", "text": "Corrected to the bag label", "correct_value": "on",
+                               "new_value": "300.5", "reason": "Bag label", "acknowledge_deviation": "on"})
+    assert answer.status_code == 302, answer.content.decode()
+    infused.refresh_from_db()
+    assert (infused.cart_cells_infused, infused.fractions.get().cart_cells_infused) == (300_500_000, 300_500_000)
+    assert str(infused.dose_cells_per_kg) == "5008333.33"  # 300.5 ×10⁶ / 60 kg, through the form's service
+    second = query_raise(crf=infused, field="cart_cells_infused", text="And now?", by=monitor)
+    api = APIClient()
+    api.force_authenticate(coordinator)
+    reply = api.post(f"/api/v1/queries/{second.pk}/answer/", {
+        "text": "Whole cells", "new_value": "310000000", "reason": "Pharmacy"}, format="json")
+    assert reply.status_code == 200, reply.json()
+    infused.refresh_from_db()
+    assert infused.cart_cells_infused == 310_000_000
