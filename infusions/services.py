@@ -43,7 +43,7 @@ from .models import Infusion, InfusionFraction, Lymphodepletion, Lymphodepletion
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-# Patients who may start lymphodepletion; later statuses keep their status.
+# Not enrolled: may not be treated (the status after enrollment is derived: patients.rules.status_on_study).
 _NOT_ENROLLED = {PatientStatus.SCREENING, PatientStatus.SCREEN_FAILED}
 
 

@@ -267,7 +267,7 @@ def response_assessment_remove(*, crf: ResponseAssessment, by: User, reason: str
     crf_remove(crf=crf, by=by, reason=reason)
     cause = f"the assessment of {crf.assessment_date:%Y-%m-%d} was removed ({reason.strip()})"
     responses_rederive(patient=crf.patient, by=by, cause=cause)
-    patient_status_follow_record(patient=crf.patient, by=by, cause=cause)  # the only one past day 24: infused
+    patient_status_follow_record(patient=crf.patient, by=by, cause=cause)  # it may be what made them followed up
     return crf
 
 

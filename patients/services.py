@@ -337,10 +337,10 @@ def patients_status_rederive(*, by: User | None = None) -> list[tuple[str, str, 
 
 def patient_on_study(*, patient: Patient, by: User | None, cause: str) -> bool:
     """Take the patient back on study: the only death or end of study that took them off was corrected away
-    or removed. The status is the one the record gives (`patient_record_status`, the rule of the way
-    forward: in follow-up when seen at or after the 1-month assessment), the off-study date and reason are
-    cleared, audited with ``cause``. Idempotent; returns whether anything changed. The caller re-opens the
-    visits (`visits.services.visits_follow_study_status`)."""
+    or removed. The status is the one the record gives without the end of study (`rules.status_on_study`,
+    the rule of the way forward: in follow-up when seen at or after the 1-month assessment), the off-study
+    date and reason are cleared, audited with ``cause``. Idempotent; returns whether anything changed. The
+    caller re-opens the visits (`visits.services.visits_follow_study_status`)."""
     patient.refresh_from_db()
     if patient.status != PatientStatus.OFF_STUDY and patient.off_study_date is None and not patient.off_study_reason:
         return False
