@@ -13,25 +13,28 @@ from .texts import shown
 class ProtocolDeviation(models.Model):
     """A soft check that failed and was saved anyway, with the reason given."""
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="deviations")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
-    object_id = models.PositiveBigIntegerField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="deviations",
+                                verbose_name=_("patient"))
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("form type"))
+    object_id = models.PositiveBigIntegerField(verbose_name=_("form ID"))
     crf = GenericForeignKey("content_type", "object_id")
-    crf_label = models.CharField(max_length=100)
-    rule = models.CharField(max_length=60)
-    field = models.CharField(max_length=60, blank=True)
-    message = models.CharField(max_length=400)
-    value = models.CharField(max_length=200, blank=True)
+    crf_label = models.CharField(max_length=100, verbose_name=_("form"))
+    rule = models.CharField(max_length=60, verbose_name=_("soft check"))
+    field = models.CharField(max_length=60, blank=True, verbose_name=_("field"))
+    message = models.CharField(max_length=400, verbose_name=_("message"))
+    value = models.CharField(max_length=200, blank=True, verbose_name=_("value"))
     message_translations = models.JSONField(
         default=dict, blank=True,
         help_text=_("The message in the other languages of the application, by language code; the record keeps "
-                    "the English."))
+                    "the English."), verbose_name=_("message in other languages"))
     severity = models.CharField(max_length=5, choices=[("minor", _("Minor")), ("major", _("Major"))],
                                 default="minor",
-                                help_text=_("Major: may affect the patient's safety or the reliability of the data."))
-    reason = models.TextField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                help_text=_("Major: may affect the patient's safety or the reliability of the data."),
+                                verbose_name=_("severity"))
+    reason = models.TextField(verbose_name=_("reason"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     history = HistoricalRecords()
 
@@ -60,25 +63,29 @@ class DataQuery(models.Model):
     """A question about one field of one CRF, raised by a monitor, a data
     manager or an edit check, answered at the site, closed by the monitor."""
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="data_queries")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="data_queries",
+                                verbose_name=_("patient"))
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("form type"))
+    object_id = models.PositiveBigIntegerField(verbose_name=_("form ID"))
     crf = GenericForeignKey("content_type", "object_id")
-    crf_label = models.CharField(max_length=100)
-    field = models.CharField(max_length=60)
-    field_label = models.CharField(max_length=120)
-    text = models.TextField()
+    crf_label = models.CharField(max_length=100, verbose_name=_("form"))
+    field = models.CharField(max_length=60, verbose_name=_("field"))
+    field_label = models.CharField(max_length=120, verbose_name=_("field name"))
+    text = models.TextField(verbose_name=_("text"))
     text_translations = models.JSONField(
         default=dict, blank=True,
         help_text=_("An edit check's text in the other languages of the application, by language code; the "
-                    "record keeps the English."))
-    status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
-    automatic = models.BooleanField(default=False, help_text=_("Raised by an edit check, not by a person."))
+                    "record keeps the English."), verbose_name=_("text in other languages"))
+    status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN,
+                              verbose_name=_("status"))
+    automatic = models.BooleanField(default=False, help_text=_("Raised by an edit check, not by a person."),
+                                    verbose_name=_("automatic"))
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    raised_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    , verbose_name=_("raised by"))
+    raised_at = models.DateTimeField(auto_now_add=True, verbose_name=_("raised at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
 
     history = HistoricalRecords()
 
@@ -113,14 +120,14 @@ class QueryMessage(models.Model):
         CLOSE = "close", pgettext_lazy("query action", "Closed")
         REOPEN = "reopen", _("Re-opened")
 
-    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
-    action = models.CharField(max_length=10, choices=Action.choices)
-    text = models.TextField(blank=True)
-    old_value = models.CharField(max_length=200, blank=True)
-    new_value = models.CharField(max_length=200, blank=True)
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages", verbose_name=_("query"))
+    action = models.CharField(max_length=10, choices=Action.choices, verbose_name=_("action"))
+    text = models.TextField(blank=True, verbose_name=_("text"))
+    old_value = models.CharField(max_length=200, blank=True, verbose_name=_("old value"))
+    new_value = models.CharField(max_length=200, blank=True, verbose_name=_("new value"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+                               related_name="+", verbose_name=_("written by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -132,15 +139,18 @@ class SourceVerification(models.Model):
     """A monitor's mark that a CRF (field blank) or one of its fields matches
     the source documents. An edit of the value clears it (cleared_at set)."""
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("patient"))
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("form type"))
+    object_id = models.PositiveBigIntegerField(verbose_name=_("form ID"))
     crf = GenericForeignKey("content_type", "object_id")
-    field = models.CharField(max_length=60, blank=True, help_text=_("Blank: the whole form."))
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    verified_at = models.DateTimeField(auto_now_add=True)
-    cleared_at = models.DateTimeField(null=True, blank=True)
-    cleared_reason = models.CharField(max_length=300, blank=True)
+    field = models.CharField(max_length=60, blank=True, help_text=_("Blank: the whole form."), verbose_name=_("field"))
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("verified by"))
+    verified_at = models.DateTimeField(auto_now_add=True, verbose_name=_("verified at"))
+    cleared_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cleared at"))
+    cleared_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason cleared"))
 
     history = HistoricalRecords()
 
@@ -172,23 +182,27 @@ class Signature(models.Model):
         # part of the hash (set by infusions migration 0007; never given today).
         FORM_VALUES = "form_values", _("The form's own values; its rows as the audit trail had them when signed")
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("patient"))
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("form type"))
+    object_id = models.PositiveBigIntegerField(verbose_name=_("form ID"))
     crf = GenericForeignKey("content_type", "object_id")
-    crf_label = models.CharField(max_length=100)
+    crf_label = models.CharField(max_length=100, verbose_name=_("form"))
     visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                              help_text=_("Set when the investigator signed the whole visit."))
-    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signer_full_name = models.CharField(max_length=300)
-    signed_at = models.DateTimeField()
-    meaning = models.CharField(max_length=100, default=MEANING_REVIEWED)
-    values_sha256 = models.CharField(max_length=64)
+                              help_text=_("Set when the investigator signed the whole visit."), verbose_name=_("visit"))
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("signer"))
+    signer_full_name = models.CharField(max_length=300, verbose_name=_("signer's full name"))
+    signed_at = models.DateTimeField(verbose_name=_("signed at"))
+    meaning = models.CharField(max_length=100, default=MEANING_REVIEWED, verbose_name=_("meaning"))
+    values_sha256 = models.CharField(max_length=64, verbose_name=_("hash of the values (SHA-256)"))
     hash_scope = models.CharField(
         max_length=20, choices=HashScope.choices, default=HashScope.FORM_AND_ROWS,
-        help_text=_("What values_sha256 covers, so a signature is judged by the hash it was given with."))
-    voided_at = models.DateTimeField(null=True, blank=True)
-    void_reason = models.CharField(max_length=300, blank=True)
+        help_text=_("What values_sha256 covers, so a signature is judged by the hash it was given with."),
+        verbose_name=_("what the hash covers"))
+    voided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("voided at"))
+    void_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason voided"))
 
     history = HistoricalRecords()
 
@@ -223,21 +237,24 @@ class DataLock(models.Model):
     """A data manager's lock of a form, a visit, a patient or the whole trial.
     Active while unlocked_at is empty; unlocking needs a reason."""
 
-    scope = models.CharField(max_length=10, choices=LockScope.choices)
+    scope = models.CharField(max_length=10, choices=LockScope.choices, verbose_name=_("scope"))
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")
-    visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+                                related_name="+", verbose_name=_("patient"))
+    visit = models.ForeignKey("patients.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("visit"))
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name=_("form type"))
+    object_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("form ID"))
     crf = GenericForeignKey("content_type", "object_id")
-    previous_crf_status = models.CharField(max_length=12, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    locked_at = models.DateTimeField(auto_now_add=True)
+    previous_crf_status = models.CharField(max_length=12, blank=True, verbose_name=_("form status before the lock"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("locked by"))
+    locked_at = models.DateTimeField(auto_now_add=True, verbose_name=_("locked at"))
     unlocked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
-    unlocked_at = models.DateTimeField(null=True, blank=True)
-    unlock_reason = models.CharField(max_length=300, blank=True)
+                                    related_name="+", verbose_name=_("unlocked by"))
+    unlocked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unlocked at"))
+    unlock_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason for unlocking"))
 
     history = HistoricalRecords()
 
@@ -258,14 +275,15 @@ class DataLock(models.Model):
 class ExportRecord(models.Model):
     """Who exported what, when: every download of trial data leaves a row."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=40)
-    description = models.CharField(max_length=300)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("user"))
+    kind = models.CharField(max_length=40, verbose_name=_("kind"))
+    description = models.CharField(max_length=300, verbose_name=_("description"))
     description_translations = models.JSONField(
         default=dict, blank=True,
         help_text=_("The description in the other languages of the application, by language code; the log keeps "
-                    "the English."))
-    created_at = models.DateTimeField(auto_now_add=True)
+                    "the English."), verbose_name=_("description in other languages"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -288,15 +306,18 @@ class ExportJob(models.Model):
         DONE = "done", _("Ready")
         FAILED = "failed", _("Failed")
 
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    patients = models.ManyToManyField("patients.Patient", related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    file = models.FileField(upload_to="exports/", blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    total_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks in the batch."))
-    done_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks written so far."))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    patients = models.ManyToManyField("patients.Patient", related_name="+", verbose_name=_("patients"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    file = models.FileField(upload_to="exports/", blank=True, verbose_name=_("file"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    total_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks in the batch."),
+                                              verbose_name=_("casebooks in all"))
+    done_count = models.PositiveIntegerField(default=0, help_text=_("Casebooks written so far."),
+                                             verbose_name=_("casebooks done"))
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,7 @@ import zipfile
 import lxml.html
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
 
@@ -303,3 +304,37 @@ def test_casebook_batch_is_built_in_the_language_of_the_user_who_asked(
         [name] = archive.namelist()
         text = _pdf_text(archive.read(name))
     assert f"病例报告表汇编 — {full_patient.patient.study_id}" in text and "目录" in text
+
+
+def test_every_monitoring_field_is_named_in_chinese():
+    """The admin's columns, filters and forms and the records' audit trails name monitoring's fields by their
+    verbose names: each has one, in Chinese (only the abbreviations of the glossary stay Latin)."""
+    from django.apps import apps
+
+    untranslated = []
+    with translation.override("zh-hans"):
+        assert str(apps.get_app_config("monitoring").verbose_name) == "监查"
+        for model in apps.get_app_config("monitoring").get_models():
+            if model.__name__.startswith("Historical"):
+                continue
+            for model_field in [*model._meta.fields, *model._meta.many_to_many]:
+                if model_field.auto_created:  # the id
+                    continue
+                label = str(model_field.verbose_name)
+                if english_words(f"<p>{label}</p>"):
+                    untranslated.append(f"{model.__name__}.{model_field.name}: {label}")
+    assert untranslated == []
+
+
+def test_monitoring_admin_lists_in_chinese(client, full_patient, chinese_query, django_user_model):
+    """The column headings and filters of the admin's query list (a superuser sees every site)."""
+    root_user = django_user_model.objects.create_superuser("root", "root@example.org", "not-used")
+    html = _get(client, root_user, reverse("admin:monitoring_dataquery_changelist"))
+    page = lxml.html.fromstring(html)
+    headings = [th.text_content().strip() for th in page.xpath("//table[@id='result_list']/thead//th")]
+    assert headings == ["患者", "表单", "字段名称", "状态", "发起时间"]
+    filters = " ".join(element.text_content() for element in page.xpath("//*[@id='changelist-filter']"))
+    assert "以 状态" in filters and "以 自动" in filters, filters
+    change = _get(client, root_user, reverse("admin:monitoring_dataquery_change", args=[chinese_query.pk]))
+    labels = [label.text_content().strip() for label in lxml.html.fromstring(change).xpath("//form//label")]
+    assert "发起人:" in labels and "其他语言的内容:" in labels, labels
