@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from crf.checks import SoftCheck, first_error_per_field, visit_window_check
+from crf.models import CrfStatus
 from crf.services import CrfT, audited_save, crf_record, crf_remove, crf_save
 from monitoring.services.queries import query_raise_automatic
 from patients.models import Patient
@@ -173,11 +174,19 @@ def crs_assessment_grading(*, assessment: CrsAssessment) -> CrsGrading:
     return course.gradings[assessment.pk if assessment.pk is not None else UNSAVED]
 
 
-def crs_assessments_regrade(*, patient: Patient, by: User | None, cause: str) -> list[CrsAssessment]:
+def _signed_and_confirmed(form: CrsAssessment | IcansAssessment, grade: int | None) -> bool:
+    """A signed or source-verified form whose grade the rule gives again: only the rule's wording would be
+    written, and writing it would void the signature (or clear the SDV mark) for no clinical change."""
+    return form.status in (CrfStatus.SIGNED, CrfStatus.VERIFIED) and form.grade == grade
+
+
+def crs_assessments_regrade(*, patient: Patient, by: User | None, cause: str,
+                            keep_signed_confirmed: bool = False) -> list[CrsAssessment]:
     """Grade every CRS assessment of the patient again over the whole course after ``cause`` (an
     assessment entered or corrected): an earlier fever or tocilizumab changes how a later afebrile
     assessment is graded. Each changed one is saved with a reason naming the cause (its signature is
-    void: a derived value changed; a locked one stops the change)."""
+    void: a derived value changed; a locked one stops the change). ``keep_signed_confirmed``: a signed or
+    source-verified form whose grade is confirmed is left as stored (`syndromes_regrade`)."""
     assessments = list(CrsAssessment.objects.select_for_update().filter(patient=patient, removed=False)
                        .order_by("assessment_date", "pk"))
     course = patient_crs_course(patient=patient, assessments=assessments)
@@ -186,6 +195,8 @@ def crs_assessments_regrade(*, patient: Patient, by: User | None, cause: str) ->
         grading = course.gradings[assessment.pk]
         if (grading.grade, grading.driver, grading.rule) == (
                 assessment.grade, assessment.grading_driver, assessment.grading_rule):
+            continue
+        if keep_signed_confirmed and _signed_and_confirmed(assessment, grading.grade):
             continue
         before = assessment.grade
         assessment.grade, assessment.grading_driver, assessment.grading_rule = (
@@ -381,11 +392,13 @@ def icans_assessment_save(*, assessment: IcansAssessment, by: User, reason: str 
     return assessment
 
 
-def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str) -> list[IcansAssessment]:
+def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str,
+                               keep_signed_confirmed: bool = False) -> list[IcansAssessment]:
     """Grade the patient's ICANS assessments again after ``cause`` (the birth date or day 0 corrected):
     the age on each assessment date picks ICE or CAPD. Each changed one is saved with a reason naming
     the cause; a form whose score belongs to the other tool at the corrected age is graded from the
-    other domains and gets an automatic query on its score."""
+    other domains and gets an automatic query on its score. ``keep_signed_confirmed``: a signed or
+    source-verified form whose grade is confirmed, by the same tool, is left as stored."""
     patient = Patient.objects.select_related("baseline", "screening").get(pk=patient.pk)
     assessments = list(IcansAssessment.objects.select_for_update().filter(patient=patient, removed=False)
                        .select_related("patient").order_by("assessment_date", "pk"))
@@ -396,6 +409,9 @@ def icans_assessments_rederive(*, patient: Patient, by: User | None, cause: str)
         if (grading.grade, grading.driver, grading.rule, grading.age_years) == (
                 assessment.grade, assessment.grading_driver, assessment.grading_rule,
                 assessment.age_years_at_assessment):
+            continue
+        if (keep_signed_confirmed and _signed_and_confirmed(assessment, grading.grade)
+                and "does not apply at this age" not in grading.rule):
             continue
         before = assessment.grade
         assessment.grade, assessment.grading_driver, assessment.grading_rule = (
@@ -747,6 +763,8 @@ class RegradeReport:
     graded_before_rule: dict[str, int]  # syndrome → forms in force with no rule stored, before the run
     regraded: list[Regraded]
     not_regraded: list[tuple[str, str]]  # (subject ID, why): a locked form stops its patient's change
+    # syndrome → signed or source-verified forms whose grade the rule confirmed, left as stored (no rule written)
+    kept_signed: dict[str, int]
 
     @property
     def grade_changes(self) -> list[Regraded]:
@@ -759,7 +777,10 @@ def syndromes_regrade(*, by: User | None = None) -> RegradeReport:
     each on its own, ICE or CAPD chosen by the age at infusion, no rule stored (`grading_rule` blank) — hold
     what the current rules give. Each form that changes is saved with the reason "CRS grade re-derived (2 → 1)
     because it was graded before the course rule: re-graded under the course rule (issue 16)" (a signature
-    on it is void: its values changed); the CRS/ICANS adverse events are compared again. One transaction per
+    on it is void: its values changed); the CRS/ICANS adverse events are compared again. A signed or
+    source-verified form whose grade the rule gives again is left as stored, its rule unwritten: recording the
+    wording alone would void the investigator's signature (or the monitor's SDV) with no clinical change, and on
+    an upgrade that could be most of the trial's signed forms. One transaction per
     patient: a locked form stops its patient's re-grade (reported), not the others'. Idempotent: a second run
     changes nothing. `manage.py safety_regrade` and migration safety/0010 run it."""
     graded_before_rule = {
@@ -768,7 +789,7 @@ def syndromes_regrade(*, by: User | None = None) -> RegradeReport:
     }
     patient_ids = (set(CrsAssessment.objects.filter(removed=False).values_list("patient_id", flat=True))
                    | set(IcansAssessment.objects.filter(removed=False).values_list("patient_id", flat=True)))
-    report = RegradeReport(graded_before_rule=graded_before_rule, regraded=[], not_regraded=[])
+    report = RegradeReport(graded_before_rule=graded_before_rule, regraded=[], not_regraded=[], kept_signed={})
     for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
         before = {
             (syndrome, pk): (grade, status)
@@ -779,9 +800,10 @@ def syndromes_regrade(*, by: User | None = None) -> RegradeReport:
         try:
             with transaction.atomic():
                 changed: list[tuple[str, CrsAssessment | IcansAssessment]] = [
-                    ("CRS", form) for form in crs_assessments_regrade(patient=patient, by=by, cause=CRS_REGRADE_CAUSE)]
-                changed += [("ICANS", form) for form in icans_assessments_rederive(patient=patient, by=by,
-                                                                                   cause=ICANS_REGRADE_CAUSE)]
+                    ("CRS", form) for form in crs_assessments_regrade(
+                        patient=patient, by=by, cause=CRS_REGRADE_CAUSE, keep_signed_confirmed=True)]
+                changed += [("ICANS", form) for form in icans_assessments_rederive(
+                    patient=patient, by=by, cause=ICANS_REGRADE_CAUSE, keep_signed_confirmed=True)]
                 if changed:
                     syndrome_grades_compare(patient=patient)
         except ValidationError as error:  # crf_save refuses a locked form: nothing of this patient changed
@@ -792,4 +814,9 @@ def syndromes_regrade(*, by: User | None = None) -> RegradeReport:
             report.regraded.append(Regraded(
                 subject_id=patient.study_id, syndrome=syndrome, pk=form.pk, assessment_date=form.assessment_date,
                 grade_before=grade_before, grade_after=form.grade, status_before=status_before))
+    kept = (CrfStatus.SIGNED, CrfStatus.VERIFIED)
+    report.kept_signed = {
+        "CRS": CrsAssessment.objects.filter(removed=False, grading_rule="", status__in=kept).count(),
+        "ICANS": IcansAssessment.objects.filter(removed=False, grading_rule="", status__in=kept).count(),
+    }
     return report

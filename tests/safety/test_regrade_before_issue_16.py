@@ -78,8 +78,32 @@ def test_the_regrade_is_idempotent(old_course):
     rows = CrsAssessment.history.count() + IcansAssessment.history.count()
     output = run()
     assert CrsAssessment.history.count() + IcansAssessment.history.count() == rows
-    assert output.strip() == ("Forms graded before issue 16 (no rule stored): CRS 0, ICANS 0. Re-graded: 0 "
-                              "form(s), 0 with a new grade; patients not re-graded (locked): 0.")
+    assert output.strip().splitlines() == [
+        "Signed or source-verified forms whose grade the rule confirms, left as stored (the signature stands; no "
+        "rule recorded): CRS 0, ICANS 0.",
+        "Forms graded before issue 16 (no rule stored): CRS 0, ICANS 0. Re-graded: 0 form(s), 0 with a new grade; "
+        "patients not re-graded (locked): 0."]
+
+
+@pytest.mark.parametrize("status", [CrfStatus.SIGNED, CrfStatus.VERIFIED])
+def test_a_signed_or_verified_form_whose_grade_is_confirmed_is_left_as_it_was(old_course, status):
+    """Only the rule's wording would change: writing it would void the investigator's signature (or clear the
+    monitor's SDV mark) with no clinical change, for every such form of the trial on the upgrade."""
+    fever, afebrile, icans = old_course
+    for form in (fever, icans):  # grade 1 under both rules
+        graded_before_issue_16(form, grade=1, driver=form.grading_driver, status=status)
+    rows = {form.pk: form.history.count() for form in (fever, icans)}
+    output = run()
+    for form in (fever, icans):
+        form.refresh_from_db()
+        assert (form.status, form.grade, form.grading_rule) == (status, 1, "")
+        assert form.history.count() == rows[form.pk]  # not saved at all
+    afebrile.refresh_from_db()
+    assert afebrile.grade == 3  # a grade that changes is still saved, and its signature void
+    assert ("Signed or source-verified forms whose grade the rule confirms, left as stored (the signature stands; "
+            "no rule recorded): CRS 1, ICANS 1.") in output
+    assert "Re-graded: 1 form(s), 1 with a new grade" in output
+    assert run().count("Re-graded: 0 form(s)") == 1  # and a second run leaves them too
 
 
 def test_a_dry_run_reports_and_saves_nothing(old_course):

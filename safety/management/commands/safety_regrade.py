@@ -12,6 +12,9 @@ def report_lines(report: RegradeReport) -> list[str]:
              f"{f'; was {form.status_before}: signature void, to sign again' if form.status_before == 'signed' else ''}"
              for form in report.regraded]
     lines += [f"{subject_id}: not re-graded — {why}" for subject_id, why in report.not_regraded]
+    kept = ", ".join(f"{syndrome} {count}" for syndrome, count in report.kept_signed.items())
+    lines.append(f"Signed or source-verified forms whose grade the rule confirms, left as stored (the signature "
+                 f"stands; no rule recorded): {kept}.")
     before = ", ".join(f"{syndrome} {count}" for syndrome, count in report.graded_before_rule.items())
     lines.append(f"Forms graded before issue 16 (no rule stored): {before}. Re-graded: {len(report.regraded)} "
                  f"form(s), {len(report.grade_changes)} with a new grade; patients not re-graded (locked): "
