@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only, crf_page_may_edit
-from patients.models import Patient, Visit
-from patients.selectors import patient_for_user, patient_record_version
+from patients.models import Patient
+from patients.selectors import patient_for_user, patient_record_version, visit_from_query
 
 from . import cache, cohort
 from .figures import patient_kinetics_figure
@@ -23,17 +23,10 @@ from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
 
-def _visit_from_query(request, patient: Patient) -> Visit | None:
-    visit_pk = request.GET.get("visit") or request.POST.get("visit")
-    if not visit_pk or not str(visit_pk).isdigit():
-        return None
-    return get_object_or_404(Visit.objects.select_related("definition"), pk=visit_pk, patient=patient)
-
-
 def _laboratory_page(request, *, patient: Patient, laboratory: Laboratory | None = None):
     editing = laboratory is not None
     may_edit = crf_page_may_edit(request, site=patient.site, editing=editing)
-    visit = _visit_from_query(request, patient)
+    visit = visit_from_query(request, patient)
     if request.method == "POST":
         form = LaboratoryForm(request.POST, laboratory=laboratory, editing=editing)
         if form.is_valid():

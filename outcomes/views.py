@@ -13,8 +13,8 @@ from django.utils.translation import gettext
 
 from crf.checks import errors_onto_form
 from crf.forms import crf_form_read_only, crf_page_may_edit
-from patients.models import Patient, Visit
-from patients.selectors import patient_for_user
+from patients.models import Patient
+from patients.selectors import patient_for_user, visit_from_query
 from trial.hooks import app_modules
 
 from . import reports
@@ -31,13 +31,6 @@ from .services import (
 )
 
 
-def _visit_from_query(request, patient: Patient) -> Visit | None:
-    visit_pk = request.GET.get("visit") or request.POST.get("visit")
-    if not visit_pk or not str(visit_pk).isdigit():
-        return None
-    return get_object_or_404(Visit.objects.select_related("definition"), pk=visit_pk, patient=patient)
-
-
 def _crf_for_user(model, user, pk):
     return get_object_or_404(
         model.objects.select_related("patient", "patient__site", "visit__definition"),
@@ -49,7 +42,7 @@ def _crf_page(request, *, patient, form_class, save, instance_kwarg, template, i
     """Shared GET/POST handling of a CRF entry or edit page."""
     editing = instance is not None
     may_edit = crf_page_may_edit(request, site=patient.site, editing=editing)
-    visit = _visit_from_query(request, patient)
+    visit = visit_from_query(request, patient)
     derived = None
     if request.method == "POST":
         form = form_class(request.POST, instance=instance, editing=editing)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .display import visit_name
-from .models import Patient
+from .models import Patient, Visit
 
 
 def patient_for_user(*, user, study_id: str) -> Patient:
@@ -19,6 +19,15 @@ def patient_for_user(*, user, study_id: str) -> Patient:
         Patient.objects.visible_to(user).select_related("site", "protocol", "screening", "baseline"),
         pk__in=Patient.objects.by_study_id(study_id).values("pk"),
     )
+
+
+def visit_from_query(request, patient: Patient) -> Visit | None:
+    """The visit a CRF page is entered for (?visit=<pk>, or the posted field), with its definition;
+    None when there is none or it is not a number, 404 when it is not this patient's visit."""
+    visit_pk = request.GET.get("visit") or request.POST.get("visit")
+    if not visit_pk or not str(visit_pk).isdigit():
+        return None
+    return get_object_or_404(Visit.objects.select_related("definition"), pk=visit_pk, patient=patient)
 
 
 @cache
