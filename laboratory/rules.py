@@ -9,6 +9,7 @@ was judged.
 """
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -477,13 +478,16 @@ def never_recovered(anc: Iterable[Sample], *, threshold: Decimal = Decimal(500),
             and all(daily[onset:]))
 
 
-def icaht_early_grade(anc: Iterable[Sample]) -> int:
-    """Early ICAHT grade (0–4) from the ANC series of days 0–30 (Rejeski 2023, Table 2): the higher of the grade
-    by days ≤ 500/µL (grade 4: never above 500/µL, `never_recovered`) and the grade by days ≤ 100/µL."""
+def icaht_early_grade(anc: Iterable[Sample], *, last_day: int = EARLY_ICAHT_LAST_DAY) -> int:
+    """Early ICAHT grade (0–4) from the ANC series of days 0–``last_day`` (Rejeski 2023, Table 2; ``last_day``
+    30, or the stop day of `icaht_grades` when the course ends earlier): the higher of the grade by days
+    ≤ 500/µL (grade 4: never above 500/µL through ``last_day``, `never_recovered`) and the grade by days
+    ≤ 100/µL."""
     anc = list(anc)
-    at_500 = neutropenic_days(anc, threshold=Decimal(500))
-    at_100 = neutropenic_days(anc, threshold=Decimal(100))
-    by_500 = 4 if never_recovered(anc) else next((grade for grade, days in _EARLY_ANC_500 if at_500 >= days), 0)
+    at_500 = neutropenic_days(anc, threshold=Decimal(500), last_day=last_day)
+    at_100 = neutropenic_days(anc, threshold=Decimal(100), last_day=last_day)
+    by_500 = (4 if never_recovered(anc, last_day=last_day)
+              else next((grade for grade, days in _EARLY_ANC_500 if at_500 >= days), 0))
     by_100 = next((grade for grade, days in _EARLY_ANC_100 if at_100 >= days), 0)
     return max(by_500, by_100)
 
@@ -493,3 +497,32 @@ def icaht_late_grade(anc: Iterable[Sample]) -> int:
     reach (of two counts on one day the lower)."""
     late = [sample.value for sample in _anc_by_day(anc) if sample.day > EARLY_ICAHT_LAST_DAY]
     return next((grade for grade, bound in _LATE_ANC if sum(value <= bound for value in late) >= 2), 0)
+
+
+def icaht_stop_day(infusion_date: datetime.date, *, relapse_date: datetime.date | None,
+                   hsct_date: datetime.date | None, death_date: datetime.date | None) -> int | None:
+    """The last day (from the infusion, day 0) whose ANC is graded: the first of relapse, allogeneic HSCT (the
+    next line of therapy the CRFs date) and death; None while none is recorded. ICAHT grades the cytopenia of
+    the CAR-T, not of the leukemia come back, of the conditioning for a transplant or of dying (docs/
+    clinical-rules.md, "ICAHT")."""
+    events = [event for event in (relapse_date, hsct_date, death_date) if event is not None]
+    return (min(events) - infusion_date).days if events else None
+
+
+@dataclass(frozen=True)
+class IcahtGrades:
+    early: int | None  # None: no ANC graded in days 0–30
+    late: int | None  # None: no ANC graded after day 30
+
+
+def icaht_grades(anc: Iterable[Sample], *, stop_day: int | None) -> IcahtGrades:
+    """Early and late ICAHT from a patient's ANC series by day from the infusion, graded up to ``stop_day``
+    (`icaht_stop_day`; None: no event, every count graded). A count on the stop day is graded, the later ones
+    are not; the last count holds to day 30 or to the stop day, whichever comes first, so an early window cut
+    short grades only its observed days, and "never above 500/µL" is no recovery through the stop day."""
+    graded = [sample for sample in anc if sample.day >= 0 and (stop_day is None or sample.day <= stop_day)]
+    early = [sample for sample in graded if sample.day <= EARLY_ICAHT_LAST_DAY]
+    late = [sample for sample in graded if sample.day > EARLY_ICAHT_LAST_DAY]
+    last_day = EARLY_ICAHT_LAST_DAY if stop_day is None else min(stop_day, EARLY_ICAHT_LAST_DAY)
+    return IcahtGrades(early=icaht_early_grade(early, last_day=last_day) if early else None,
+                       late=icaht_late_grade(late) if late else None)

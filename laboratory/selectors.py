@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crf.models import crf_model
+from trial.hooks import app_modules
 from trial.rules import Crf
 
 from . import rules
@@ -64,8 +65,9 @@ class PatientKinetics:
     qpcr: rules.Kinetics
     flow: rules.Kinetics
     b_cell_aplasia: rules.BCellAplasia | None
-    icaht_early_grade: int | None  # None: no ANC in days 0–30
-    icaht_late_grade: int | None  # None: no ANC after day 30
+    icaht_early_grade: int | None  # None: no ANC graded in days 0–30
+    icaht_late_grade: int | None  # None: no ANC graded after day 30
+    icaht_stop_day: int | None  # the grades' last day: first relapse, HSCT or death (None: none recorded)
 
 
 KINETICS_ANALYTES = (rules.Analyte.CAR_QPCR, rules.Analyte.CAR_T_FLOW, rules.Analyte.CD19_B, rules.Analyte.ANC)
@@ -85,12 +87,26 @@ def patient_series(patient, analytes=KINETICS_ANALYTES) -> dict[str, list[rules.
     return found
 
 
+def icaht_stop_day(patient) -> int | None:
+    """The day ICAHT grading stops (`rules.icaht_stop_day`) on the patient's course as the endpoints read it
+    (the first relapse, HSCT and death of `outcomes.course`, reached through `trial.hooks`: outcomes sits beside
+    this app, not below it), so the page and the API stop where ADSL does (submission/kinetics.py reads the same
+    course). None before the infusion or without the outcomes app."""
+    if patient.infusion_date is None:
+        return None
+    for module in app_modules("course"):
+        course = module.patient_course(patient)
+        if course is not None:
+            return rules.icaht_stop_day(patient.infusion_date, relapse_date=course.relapse_date,
+                                        hsct_date=course.hsct_date, death_date=course.death_date)
+    return None
+
+
 def patient_kinetics(patient) -> PatientKinetics:
     protocol = patient.protocol
     series = patient_series(patient)
-    anc = series[rules.Analyte.ANC]
-    early = [sample for sample in anc if 0 <= sample.day <= rules.EARLY_ICAHT_LAST_DAY]
-    late = [sample for sample in anc if sample.day > rules.EARLY_ICAHT_LAST_DAY]
+    stop_day = icaht_stop_day(patient)
+    icaht = rules.icaht_grades(series[rules.Analyte.ANC], stop_day=stop_day)
     return PatientKinetics(
         sampling_days=list(protocol.kinetics_sampling_days),
         series=series,
@@ -98,8 +114,9 @@ def patient_kinetics(patient) -> PatientKinetics:
         flow=rules.kinetics(series[rules.Analyte.CAR_T_FLOW], lloq=protocol.car_t_cells_lloq_per_ul),
         b_cell_aplasia=rules.b_cell_aplasia(series[rules.Analyte.CD19_B],
                                             recovery_per_ul=protocol.b_cell_recovery_per_ul),
-        icaht_early_grade=rules.icaht_early_grade(early) if early else None,
-        icaht_late_grade=rules.icaht_late_grade(late) if late else None,
+        icaht_early_grade=icaht.early,
+        icaht_late_grade=icaht.late,
+        icaht_stop_day=stop_day,
     )
 
 

@@ -20,8 +20,9 @@ class SubjectKinetics:
     qpcr: lab_rules.Kinetics
     flow: lab_rules.Kinetics
     b_cell_aplasia: lab_rules.BCellAplasia | None
-    icaht_early_grade: int | None  # None: no ANC in days 0–30
-    icaht_late_grade: int | None  # None: no ANC after day 30
+    icaht_early_grade: int | None  # None: no ANC graded in days 0–30
+    icaht_late_grade: int | None  # None: no ANC graded after day 30
+    icaht_stop_day: int | None  # the grades' last day: first relapse, HSCT or death (None: none by the cut-off)
 
     def nca(self, analyte: str) -> lab_rules.Kinetics:
         return self.qpcr if analyte == QPCR else self.flow
@@ -45,16 +46,21 @@ def subject_kinetics(subject: Subject) -> SubjectKinetics | None:
     if subject.infusion_date is None or limits is None:
         return None
     series = subject_series(subject)
-    anc = series[ANC]
-    early = [sample for sample in anc if 0 <= sample.day <= lab_rules.EARLY_ICAHT_LAST_DAY]
-    late = [sample for sample in anc if sample.day > lab_rules.EARLY_ICAHT_LAST_DAY]
+    # ICAHT stops at the course's first relapse, HSCT or death, the course the endpoints read (as the laboratory
+    # page and API do, through outcomes.course).
+    course = subject.course
+    stop_day = None if course is None else lab_rules.icaht_stop_day(
+        subject.infusion_date, relapse_date=course.relapse_date, hsct_date=course.hsct_date,
+        death_date=course.death_date)
+    icaht = lab_rules.icaht_grades(series[ANC], stop_day=stop_day)
     return SubjectKinetics(
         series=series,
         qpcr=lab_rules.kinetics(series[QPCR], lloq=limits.qpcr_lloq),
         flow=lab_rules.kinetics(series[FLOW], lloq=limits.flow_lloq),
         b_cell_aplasia=lab_rules.b_cell_aplasia(series[CD19_B], recovery_per_ul=limits.b_cell_recovery_per_ul),
-        icaht_early_grade=lab_rules.icaht_early_grade(early) if early else None,
-        icaht_late_grade=lab_rules.icaht_late_grade(late) if late else None,
+        icaht_early_grade=icaht.early,
+        icaht_late_grade=icaht.late,
+        icaht_stop_day=stop_day,
     )
 
 

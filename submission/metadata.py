@@ -714,8 +714,9 @@ METHODS = {
                "never in CR/CRi, null when not assessed: the groups of the laboratory's cohort kinetics plot "
                "(laboratory.selectors.cohort_series_by_response).",
     "ICAHT": "Immune effector cell-associated hematotoxicity (EHA/EBMT, Rejeski et al., Blood 2023) from the ANC "
-             "results (LB NEUT) by laboratory.rules.icaht_early_grade (days 0-30) and icaht_late_grade (after day "
-             "30); null without an ANC in the period. The char variable is the grade as text.",
+             "results (LB NEUT) by laboratory.rules.icaht_grades: early (days 0-30) and late (after day 30), "
+             "graded up to the first of RLPSDT, HSCTDT and DTHDT (counts on that day included, later ones not); "
+             "null without an ANC graded in the period. The char variable is the grade as text.",
     "AVAL_PP": "PP.PPSTRESN of the subject's parameter for the analyte (SRCSEQ its PPSEQ); a parameter not "
                "calculated (PPSTAT NOT DONE) has no ADPP record.",
     "TRTEMFL": "Y when the event began on or after the first lymphodepletion dose (ADSL.LDSTDT).",

@@ -14,6 +14,9 @@ Django's admin finds `admin.py`: an app contributes by defining the module.
   `death_recorded(*, patient, by, cause)` reconciles the patient's one death and end of study after a form
   recording (or having recorded) a death was saved or removed (`patients.services.patient_death_recorded`:
   outcomes keeps it; a death corrected away takes the patient back on study).
+- `<app>/course.py`: `patient_course(patient)` -> the patient's course as the endpoints read it
+  (`outcomes.statistics.PatientCourse`: relapse, HSCT and death dates), or None before the infusion; the
+  laboratory's ICAHT grades stop at its first event (`laboratory.selectors.icaht_stop_day`).
 """
 from importlib import import_module
 from types import ModuleType

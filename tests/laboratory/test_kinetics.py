@@ -10,7 +10,7 @@ from laboratory.figures import b_cell_recovery_drawing, cohort_kinetics_drawing,
 from laboratory.rules import Sample
 from laboratory.selectors import NON_RESPONDERS, RESPONDERS, cohort_b_cell_aplasia, cohort_series_by_response
 from laboratory.services import ResultEntry, laboratory_record
-from outcomes.services import response_assessment_save
+from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Patient
 from tests.factories import PatientFactory, infuse
 
@@ -80,6 +80,64 @@ def test_icaht_grade_4_without_recovery_after_a_day_0_count_above_500_in_api_pag
     [adsl] = [row for row in package_tables(standard="adam", patients=Patient.objects.filter(pk=patient.pk),
                                             cutoff=datetime.date(2026, 11, 30))["ADSL"]]
     assert (adsl["ICAHTEGN"], adsl["ICAHTEGR"]) == (4, "4")
+
+
+def _anc_patient(patient_sz, coordinator, counts):
+    patient = infuse(patient_sz, by=coordinator, day_0=DAY_0)
+    for day, anc in counts:
+        laboratory_record(patient=patient, by=coordinator, collection_date=on(day),
+                          results=[ResultEntry("anc", D(anc), "×10⁹/L")])
+    return patient
+
+
+def _grades_on_page_api_and_adsl(client, api_client, coordinator, patient):
+    """(early, late) as the API, the patient page and ADSL give them: each must be the same."""
+    from submission.services import package_tables
+
+    api_client.force_authenticate(coordinator)
+    body = api_client.get(f"/api/v1/patients/{patient.study_id}/kinetics/").json()
+    api = (body["icaht_early_grade"], body["icaht_late_grade"])
+    client.force_login(coordinator)
+    page = client.get(f"/patients/{patient.study_id}/kinetics/").content.decode()
+
+    def shown(grade):
+        return "no ANC" if grade is None else f"grade {grade}"
+    assert f'ICAHT early (days 0–30)</dt><dd class="col-sm-7">{shown(api[0])}</dd>' in page
+    assert f'ICAHT late (after day 30)</dt><dd class="col-sm-7">{shown(api[1])}</dd>' in page
+    [adsl] = package_tables(standard="adam", patients=Patient.objects.filter(pk=patient.pk),
+                            cutoff=datetime.date(2026, 11, 30))["ADSL"]
+    assert (adsl["ICAHTEGN"], adsl["ICAHTLGN"]) == api
+    return api
+
+
+# ANC ≤ 500/µL on days 1–9 (0.3), recovered on days 10–21 (2.0), ≤ 500 again from day 22 (0.2, 0.4), and after
+# day 30 0.3 and 0.4 (days 35 and 60).
+RELAPSING = ((1, "0.3"), (10, "2.0"), (22, "0.2"), (27, "0.4"), (35, "0.3"), (60, "0.4"))
+
+
+def test_icaht_without_an_event_grades_every_count(client, api_client, patient_sz, coordinator):
+    """No relapse, HSCT or death: 9 (days 1–9) + 9 (days 22–30) = 18 days ≤ 500 → early 3; 300 and 400/µL after
+    day 30 → late 3 (as before the stop day existed)."""
+    patient = _anc_patient(patient_sz, coordinator, RELAPSING)
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (3, 3)
+
+
+def test_icaht_stops_at_a_relapse_on_day_20(client, api_client, patient_sz, coordinator):
+    """Relapse on day 20 (follow-up form): the counts of days 22–60 are the leukemia's, not graded; the 2.0 of
+    day 10 holds to day 20. Days 1–9 = 9 days ≤ 500 → early 2; no count graded after day 30 → late none."""
+    patient = _anc_patient(patient_sz, coordinator, RELAPSING)
+    follow_up_save(patient=patient, by=coordinator, values={
+        "contact_date": on(21), "follow_up_status": "relapsed", "relapse_date": on(20)})
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None)
+
+
+def test_icaht_stops_at_a_death_on_day_15(client, api_client, patient_sz, coordinator):
+    """ANC 3.0 on day 0, 0.4 on day 5, 0.3 on day 12; death on day 15. Held to day 30 the 0.3 made days 5–30 =
+    26 days (grade 3); to the death, days 5–15 = 11 days → early 2."""
+    patient = _anc_patient(patient_sz, coordinator, ((0, "3.0"), (5, "0.4"), (12, "0.3")))
+    follow_up_save(patient=patient, by=coordinator, values={
+        "contact_date": on(16), "follow_up_status": "dead", "death_date": on(15), "death_cause": "Sepsis"})
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None)
 
 
 def test_a_lone_anc_on_day_28_is_not_never_above_500(api_client, patient_sz, coordinator):

@@ -5,17 +5,21 @@ or an ICAHT bound moved by a day fails here. ICAHT bounds: Rejeski et al., Blood
 Table 2 (early: ANC ≤ 500/µL < 7 / 7–13 / ≥ 14 days / never above 500; ANC ≤ 100/µL ≥ 7 / ≥ 14 days;
 late: ANC ≤ 1500 / 1000 / 500 / 100 on two or more counts after day 30). Each expected grade is counted by hand
 from the table and the readings docs/clinical-rules.md ("ICAHT") cites."""
+import datetime
 from decimal import Decimal as D
 
 import pytest
 
 from laboratory.rules import (
     BCellAplasia,
+    IcahtGrades,
     Kinetics,
     Sample,
     b_cell_aplasia,
     icaht_early_grade,
+    icaht_grades,
     icaht_late_grade,
+    icaht_stop_day,
     kinetics,
     neutropenic_days,
 )
@@ -121,3 +125,46 @@ def test_icaht_early_grade_at_every_bound(anc, grade):
 ])
 def test_icaht_late_grade_at_every_bound(anc, grade):
     assert icaht_late_grade(series(*anc)) == grade
+
+
+# Grading stops at the first of relapse, allogeneic HSCT and death (`stop_day`, day 0 the infusion): a count on
+# the stop day is graded, later ones are not, the last count holds to the stop day (not day 30).
+@pytest.mark.parametrize(("anc", "stop_day", "grades"), [
+    # Relapse on day 20. ≤ 500 on days 1–9, above on days 10–21 (recovered), ≤ 500 again from day 22:
+    # unstopped 9 + 9 (22–30) = 18 days → 3, late 300 and 400 → 3; stopped, days 1–9 = 9 → 2 and no late count.
+    (((1, 300), (10, 2000), (22, 200), (27, 400), (35, 300), (60, 400)), None, IcahtGrades(3, 3)),
+    (((1, 300), (10, 2000), (22, 200), (27, 400), (35, 300), (60, 400)), 20, IcahtGrades(2, None)),
+    # Death on day 15. ≤ 500 from day 5: to day 30 26 days → 3; to day 15 11 days → 2.
+    (((0, 3000), (5, 400), (12, 300)), None, IcahtGrades(3, None)),
+    (((0, 3000), (5, 400), (12, 300)), 15, IcahtGrades(2, None)),
+    # ≤ 100 from day 5: 26 days → 4; to a death on day 15, 11 days → 3.
+    (((0, 2000), (5, 90)), None, IcahtGrades(4, None)),
+    (((0, 2000), (5, 90)), 15, IcahtGrades(3, None)),
+    # "Never above 500/µL" in a window cut short: ≤ 500 from an onset on day 0–3 through the stop day → 4 (Liang:
+    # a patient who dies early without count recovery), 14 days only (days 2–15) by the count of days.
+    (((0, 2000), (2, 300)), 15, IcahtGrades(4, None)),
+    # Above 500 on the last observed days (14–15) ends it, as above 500 on days 29–30 does: days 1–13 → 2.
+    (((1, 300), (14, 2000)), 15, IcahtGrades(2, None)),
+    (((1, 300), (14, 2000), (16, 300)), 15, IcahtGrades(2, None)),  # day 16, after the death, is not graded
+    # A count on the stop day is graded: 2 days (19–20) → 1.
+    (((0, 2000), (19, 400)), 20, IcahtGrades(1, None)),
+    # Late ICAHT stops too: HSCT on day 60; 50/µL on days 61 and 90 are not graded (unstopped: 4).
+    (((31, 400), (60, 450), (61, 50), (90, 50)), None, IcahtGrades(None, 4)),
+    (((31, 400), (60, 450), (61, 50), (90, 50)), 60, IcahtGrades(None, 3)),
+    (((31, 400), (60, 450)), 45, IcahtGrades(None, 0)),  # one late count before the stop: not two tests
+    (((0, 300),), -1, IcahtGrades(None, None)),  # an event before the infusion: nothing graded
+])
+def test_icaht_grades_stop_at_the_stop_day(anc, stop_day, grades):
+    assert icaht_grades(series(*anc), stop_day=stop_day) == grades
+
+
+def test_icaht_stop_day_is_the_first_of_relapse_hsct_and_death():
+    day_0 = datetime.date(2026, 2, 6)
+
+    def on(day):
+        return day_0 + datetime.timedelta(days=day)
+
+    assert icaht_stop_day(day_0, relapse_date=None, hsct_date=None, death_date=None) is None
+    assert icaht_stop_day(day_0, relapse_date=on(20), hsct_date=None, death_date=on(90)) == 20
+    assert icaht_stop_day(day_0, relapse_date=on(120), hsct_date=on(75), death_date=None) == 75
+    assert icaht_stop_day(day_0, relapse_date=None, hsct_date=None, death_date=on(15)) == 15
