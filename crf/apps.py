@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.core import checks
 from django.db.models.signals import pre_delete
+from django.utils.translation import gettext_lazy as _
 
 
 class CrfConfig(AppConfig):
@@ -8,7 +9,7 @@ class CrfConfig(AppConfig):
     It holds no table of its own and imports no app above `trial`."""
 
     name = "crf"
-    verbose_name = "Case report forms"
+    verbose_name = _("Case report forms")
 
     def ready(self):
         from .models import crf_child_models, crf_models, refuse_hard_delete

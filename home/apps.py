@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class HomeConfig(AppConfig):
@@ -6,3 +7,4 @@ class HomeConfig(AppConfig):
     Nothing imports from here."""
 
     name = "home"
+    verbose_name = _("Home")

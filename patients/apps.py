@@ -1,9 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import pre_delete
+from django.utils.translation import gettext_lazy as _
 
 
 class PatientsConfig(AppConfig):
     name = "patients"
+    verbose_name = _("Patients")
 
     def ready(self):
         from crf.models import refuse_hard_delete

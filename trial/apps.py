@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def refuse_user_delete(sender, instance, **kwargs):
@@ -23,6 +24,7 @@ def revoke_tokens_on_deactivation(sender, instance, update_fields=None, **kwargs
 
 class TrialConfig(AppConfig):
     name = "trial"
+    verbose_name = _("Trial")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

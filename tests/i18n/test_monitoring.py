@@ -338,3 +338,38 @@ def test_monitoring_admin_lists_in_chinese(client, full_patient, chinese_query, 
     change = _get(client, root_user, reverse("admin:monitoring_dataquery_change", args=[chinese_query.pk]))
     labels = [label.text_content().strip() for label in lxml.html.fromstring(change).xpath("//form//label")]
     assert "发起人:" in labels and "其他语言的内容:" in labels, labels
+
+
+PROJECT_APPS = ["trial", "crf", "patients", "infusions", "safety", "outcomes", "laboratory", "monitoring", "visits",
+                "submission", "home"]
+
+
+def test_every_app_is_named_in_chinese():
+    """The admin heads each app's models with the app's name (AppConfig.verbose_name): each is marked and
+    translated in the app's own catalogue (Django's default, the label capitalised, is English only)."""
+    from django.apps import apps
+
+    with translation.override("zh-hans"):
+        names = {label: str(apps.get_app_config(label).verbose_name) for label in PROJECT_APPS}
+    assert names == {
+        "trial": "临床试验", "crf": "病例报告表", "patients": "患者", "infusions": "回输", "safety": "安全性",
+        "outcomes": "结局", "laboratory": "实验室检查", "monitoring": "监查", "visits": "访视安排",
+        "submission": names["submission"], "home": "首页",
+    }
+    assert not english_words(f"<p>{names['submission']}</p>"), names["submission"]
+
+
+def test_admin_index_names_the_apps_in_chinese(client, django_user_model):
+    """The admin's index (a superuser sees every app with models in the admin) heads each of ours in Chinese
+    (the third-party apps, axes and otp_totp, name themselves)."""
+    root_user = django_user_model.objects.create_superuser("root", "root@example.org", "not-used")
+    page = lxml.html.fromstring(_get(client, root_user, reverse("admin:index")))
+    captions = {
+        label: " ".join(caption.text_content().strip() for caption in page.xpath(
+            f"//div[@id='content-main']/div[contains(concat(' ', @class, ' '), ' app-{label} ')]//caption"))
+        for label in PROJECT_APPS
+    }
+    assert captions == {
+        "trial": "临床试验", "crf": "", "patients": "患者", "infusions": "回输", "safety": "安全性", "outcomes": "结局",
+        "laboratory": "实验室检查", "monitoring": "监查", "visits": "", "submission": "", "home": "",
+    }
