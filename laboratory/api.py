@@ -190,6 +190,9 @@ class KineticsOutput(serializers.Serializer):
     b_cell_recovered = serializers.BooleanField(allow_null=True, help_text="False: censored at the last count.")
     icaht_early_grade = serializers.IntegerField(allow_null=True)
     icaht_late_grade = serializers.IntegerField(allow_null=True)
+    icaht_stop_day = serializers.IntegerField(
+        allow_null=True, help_text="The last day (from the infusion) the ICAHT grades read: the first relapse, "
+                                   "allogeneic HSCT or death of the course; null when none is recorded.")
 
 
 def kinetics_answer(patient) -> dict:
@@ -209,6 +212,7 @@ def kinetics_answer(patient) -> dict:
         "b_cell_aplasia_days": aplasia.days if aplasia else None,
         "b_cell_recovered": aplasia.recovered if aplasia else None,
         "icaht_early_grade": found.icaht_early_grade, "icaht_late_grade": found.icaht_late_grade,
+        "icaht_stop_day": found.icaht_stop_day,
     }
 
 

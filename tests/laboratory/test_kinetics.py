@@ -13,6 +13,7 @@ from laboratory.services import ResultEntry, laboratory_record
 from outcomes.services import follow_up_save, response_assessment_save
 from patients.models import Patient
 from tests.factories import PatientFactory, infuse
+from tests.i18n.english import chinese_page
 
 pytestmark = pytest.mark.django_db
 DAY_0 = datetime.date(2026, 2, 6)
@@ -91,7 +92,7 @@ def _anc_patient(patient_sz, coordinator, counts):
 
 
 def _grades_on_page_api_and_adsl(client, api_client, coordinator, patient):
-    """(early, late) as the API, the patient page and ADSL give them: each must be the same."""
+    """(early, late, stop day) as the API, the patient page and ADSL give them: each must be the same."""
     from submission.services import package_tables
 
     api_client.force_authenticate(coordinator)
@@ -107,7 +108,9 @@ def _grades_on_page_api_and_adsl(client, api_client, coordinator, patient):
     [adsl] = package_tables(standard="adam", patients=Patient.objects.filter(pk=patient.pk),
                             cutoff=datetime.date(2026, 11, 30))["ADSL"]
     assert (adsl["ICAHTEGN"], adsl["ICAHTLGN"]) == api
-    return api
+    stop_day = body["icaht_stop_day"]
+    assert (f'data-testid="icaht-stop-day">day {stop_day}: the first relapse' in page) == (stop_day is not None)
+    return (*api, stop_day)
 
 
 # ANC ≤ 500/µL on days 1–9 (0.3), recovered on days 10–21 (2.0), ≤ 500 again from day 22 (0.2, 0.4), and after
@@ -119,7 +122,7 @@ def test_icaht_without_an_event_grades_every_count(client, api_client, patient_s
     """No relapse, HSCT or death: 9 (days 1–9) + 9 (days 22–30) = 18 days ≤ 500 → early 3; 300 and 400/µL after
     day 30 → late 3 (as before the stop day existed)."""
     patient = _anc_patient(patient_sz, coordinator, RELAPSING)
-    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (3, 3)
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (3, 3, None)
 
 
 def test_icaht_stops_at_a_relapse_on_day_20(client, api_client, patient_sz, coordinator):
@@ -128,7 +131,10 @@ def test_icaht_stops_at_a_relapse_on_day_20(client, api_client, patient_sz, coor
     patient = _anc_patient(patient_sz, coordinator, RELAPSING)
     follow_up_save(patient=patient, by=coordinator, values={
         "contact_date": on(21), "follow_up_status": "relapsed", "relapse_date": on(20)})
-    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None)
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None, 20)
+    chinese = chinese_page(client, f"/patients/{patient.study_id}/kinetics/")
+    assert "ICAHT 分级截至</dt>" in chinese
+    assert "第 20 天：首次复发、异基因造血干细胞移植 (HSCT) 或死亡；其后的计数不分级" in chinese
 
 
 def test_icaht_stops_at_a_death_on_day_15(client, api_client, patient_sz, coordinator):
@@ -137,7 +143,7 @@ def test_icaht_stops_at_a_death_on_day_15(client, api_client, patient_sz, coordi
     patient = _anc_patient(patient_sz, coordinator, ((0, "3.0"), (5, "0.4"), (12, "0.3")))
     follow_up_save(patient=patient, by=coordinator, values={
         "contact_date": on(16), "follow_up_status": "dead", "death_date": on(15), "death_cause": "Sepsis"})
-    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None)
+    assert _grades_on_page_api_and_adsl(client, api_client, coordinator, patient) == (2, None, 15)
 
 
 def test_a_lone_anc_on_day_28_is_not_never_above_500(api_client, patient_sz, coordinator):
