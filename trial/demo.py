@@ -19,22 +19,22 @@ DEMO_SITES = (
     ("WX", "Demo Partner Hospital (synthetic)", "Wuxi, Jiangsu, China"),
 )
 
-# (username, full name, role, site code or None for trial-wide, language): users of both languages
-# (docs/i18n.md), each English user with a Chinese counterpart of the same role and site, named <username>_zh.
-# A name written in one piece (李娜) is kept whole as the first name.
+# (username, full name, role, site codes or None for trial-wide, language): users of both languages
+# (docs/i18n.md), each English user with a Chinese counterpart of the same role and sites, named <username>_zh.
+# The monitors look after both sites. A name written in one piece (李娜) is kept whole as the first name.
 DEMO_USERS = (
-    ("coordinator", "Lin Mei", "coordinator", "SZ", "en-gb"),
-    ("investigator", "Dr Zhou Wei", "investigator", "SZ", "en-gb"),
-    ("monitor", "Chen Jing", "monitor", "SZ", "en-gb"),
+    ("coordinator", "Lin Mei", "coordinator", ("SZ",), "en-gb"),
+    ("investigator", "Dr Zhou Wei", "investigator", ("SZ",), "en-gb"),
+    ("monitor", "Chen Jing", "monitor", ("SZ", "WX"), "en-gb"),
     ("datamanager", "Wang Fang", "data_manager", None, "en-gb"),
     ("admin", "Site Administrator", "administrator", None, "en-gb"),
-    ("coordinator_wx", "Xu Lei", "coordinator", "WX", "en-gb"),
-    ("coordinator_zh", "李娜", "coordinator", "SZ", "zh-hans"),
-    ("investigator_zh", "张伟医生", "investigator", "SZ", "zh-hans"),
-    ("monitor_zh", "王芳", "monitor", "SZ", "zh-hans"),
+    ("coordinator_wx", "Xu Lei", "coordinator", ("WX",), "en-gb"),
+    ("coordinator_zh", "李娜", "coordinator", ("SZ",), "zh-hans"),
+    ("investigator_zh", "张伟医生", "investigator", ("SZ",), "zh-hans"),
+    ("monitor_zh", "王芳", "monitor", ("SZ", "WX"), "zh-hans"),
     ("datamanager_zh", "刘洋", "data_manager", None, "zh-hans"),
     ("admin_zh", "陈静", "administrator", None, "zh-hans"),
-    ("coordinator_wx_zh", "赵敏", "coordinator", "WX", "zh-hans"),
+    ("coordinator_wx_zh", "赵敏", "coordinator", ("WX",), "zh-hans"),
 )
 
 # Stage → how many synthetic patients reach it (30 in all).

@@ -12,7 +12,7 @@ from django.urls import reverse
 from tests.factories import MembershipFactory, UserFactory
 from tests.i18n.english import english_words
 from trial import accounts
-from trial.models import AccountEvent, UserProfile
+from trial.models import AccountEvent, SiteMembership, UserProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -317,12 +317,23 @@ def test_the_demo_has_users_of_both_languages(capsys):
     wx = UserProfile.objects.get(user__username="coordinator_wx_zh")
     assert (wx.language, wx.user.get_full_name()) == ("zh-hans", "赵敏")
     assert list(wx.user.memberships.values_list("role", "site__code")) == [("coordinator", "WX")]
+    assert re.search(r"monitor\s+monitor_zh\s+SZ, WX\s+简体中文", out)
+    # Each English user's twin has the same memberships as loaded: every role at every site (or trial-wide).
+    memberships = {}
+    for username, role, site in SiteMembership.objects.values_list("user__username", "role", "site__code"):
+        memberships.setdefault(username, set()).add((role, site))
+    english = {name: places for name, places in memberships.items() if not name.endswith("_zh")}
+    assert memberships["monitor"] == {("monitor", "SZ"), ("monitor", "WX")}
+    assert {name: places for name, places in memberships.items() if name.endswith("_zh")} == {
+        f"{name}_zh": places for name, places in english.items()}
 
 
 def test_every_english_demo_user_has_a_chinese_counterpart():
-    """The same role and site, named <username>_zh, so that each place of the demo can be seen in Chinese."""
+    """The same role at the same sites (all of them), named <username>_zh, so that each place of the demo can be
+    seen in Chinese."""
     from trial.demo import DEMO_USERS
 
-    english = {name: (role, site) for name, _full, role, site, language in DEMO_USERS if language == "en-gb"}
-    chinese = {name: (role, site) for name, _full, role, site, language in DEMO_USERS if language == "zh-hans"}
-    assert chinese == {f"{name}_zh": place for name, place in english.items()}
+    english = {name: (role, sites) for name, _full, role, sites, language in DEMO_USERS if language == "en-gb"}
+    chinese = {name: (role, sites) for name, _full, role, sites, language in DEMO_USERS if language == "zh-hans"}
+    assert chinese == {f"{name}_zh": places for name, places in english.items()}
+    assert english["monitor"] == ("monitor", ("SZ", "WX"))

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             sites[code], _ = Site.objects.get_or_create(code=code, defaults={"name": name, "location": location})
         User = get_user_model()
         users = {}
-        for username, full_name, role, site_code, _language in DEMO_USERS:
+        for username, full_name, role, site_codes, _language in DEMO_USERS:
             first, _, last = full_name.rpartition(" ") if " " in full_name else (full_name, "", "")
             user, created = User.objects.get_or_create(
                 username=username,
@@ -42,10 +42,9 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            SiteMembership.objects.get_or_create(user=user, site=sites.get(site_code), role=role)
+            for site in [sites[code] for code in site_codes] if site_codes else [None]:  # None: trial-wide
+                SiteMembership.objects.get_or_create(user=user, site=site, role=role)
             users[username] = user
-        # The monitor looks after both sites.
-        SiteMembership.objects.get_or_create(user=users["monitor"], site=sites["WX"], role="monitor")
         # Each demo user's language, on their account's trail (unchanged ones write nothing).
         for username, _full_name, _role, _site_code, language in DEMO_USERS:
             user_language_set(user=users[username], language=language, by=users["admin"],
@@ -67,5 +66,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         languages = dict(settings.LANGUAGES)
         width = max(len(username) for username, *_ in DEMO_USERS)
-        for username, _full_name, role, site_code, language in DEMO_USERS:
-            self.stdout.write(f"  {role:<14} {username:<{width}} {site_code or 'all sites':<10} {languages[language]}")
+        for username, _full_name, role, site_codes, language in DEMO_USERS:
+            where = ", ".join(site_codes) if site_codes else "all sites"
+            self.stdout.write(f"  {role:<14} {username:<{width}} {where:<10} {languages[language]}")
