@@ -87,6 +87,15 @@ def millions_text(cells: int) -> str:
     return f"{cells_in_millions(cells):,}"
 
 
+def kept_text_display(model_field, text: str) -> str:
+    """A value kept as text for ``model_field`` (the old and new values on a query's trail) as the CRF page reads
+    it: a count of cells, kept in whole cells, in ×10⁶ with its unit (``350123456`` → ``350.123456 ×10⁶``);
+    anything else as kept. Display only: the kept text, the API and the exports stay in whole cells."""
+    if is_cell_count(model_field) and text.isdigit():
+        return f"{millions_text(int(text))} {MILLION_UNIT}"
+    return text
+
+
 def _number(value, model_field) -> str:
     if is_millions(model_field):
         if isinstance(value, int) and not isinstance(value, bool):  # a count of cells: every cell shown

@@ -5,7 +5,11 @@
     {% if crf|open_query_fields|has_item:"weight_kg" %}…{% endif %}
 """
 from django import template
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext
+
+from crf.display import kept_text_display
 
 from ..models import DataQuery, QueryMessage
 from ..selectors import crf_model_label, crf_open_query_fields, crf_queries
@@ -50,6 +54,19 @@ def message_text(message: QueryMessage, query: DataQuery | None = None) -> str:
     if query.automatic and message.action == QueryMessage.Action.RAISE and message.text == query.text:
         return query.text_shown
     return message.text
+
+
+@register.filter
+def query_value(text, query: DataQuery) -> str:
+    """An old or new value on the query's trail as the CRF page reads it (a count of cells in ×10⁶ with its
+    unit, `crf.display.kept_text_display`); the message keeps it as stored."""
+    text = str(text or "")
+    model = ContentType.objects.get_for_id(query.content_type_id).model_class()  # cached: no query per row
+    try:
+        model_field = model._meta.get_field(query.field) if model is not None else None
+    except FieldDoesNotExist:
+        model_field = None
+    return kept_text_display(model_field, text) if model_field is not None else text
 
 
 @register.inclusion_tag("monitoring/includes/query_highlight.html")

@@ -104,3 +104,41 @@ def test_a_query_on_the_cells_is_answered_in_millions_on_the_page_and_in_whole_c
     assert reply.status_code == 200, reply.json()
     infused.refresh_from_db()
     assert infused.cart_cells_infused == 310_000_000
+
+
+def test_a_corrected_count_of_cells_reads_in_millions_on_the_querys_trail(client, coordinator, monitor, infused):
+    """The trail of a query on the cells (its old → new values) reads in ×10⁶ with the unit on the query page and
+    the monitor's CRF page, as the CRF page reads the value; the message keeps whole cells, and so does the API."""
+    from monitoring.models import QueryMessage
+    from monitoring.services.queries import query_answer, query_raise
+
+    query = query_raise(crf=infused, field="cart_cells_infused", text="Bag label says 300.5", by=monitor)
+    query_answer(query=query, by=coordinator, text="Corrected to the bag label", new_value="300500000",
+                 reason="Bag label", acknowledge_deviation=True)
+    correction = query.messages.get(action=QueryMessage.Action.CORRECT)
+    assert (correction.old_value, correction.new_value) == ("350123456", "300500000")  # kept as stored
+
+    client.force_login(monitor)
+    page = client.get(reverse("monitoring:query_detail", args=[query.pk])).content.decode()
+    assert re.search(r'<span class="diff-old">350\.123456 ×10⁶</span> → <span class="diff-new">300\.5 ×10⁶</span>',
+                     page), page
+    crf_page = client.get(reverse("monitoring:crf_detail", args=["infusions.infusion", infused.pk])).content.decode()
+    assert "(350.123456 ×10⁶ → 300.5 ×10⁶)" in crf_page
+    assert "350123456" not in page and "300500000" not in crf_page
+
+    api = APIClient()
+    api.force_authenticate(monitor)
+    listed = api.get("/api/v1/queries/").json()
+    [shown] = [q for q in (listed["results"] if isinstance(listed, dict) else listed) if q["id"] == query.pk]
+    assert [(m["old_value"], m["new_value"]) for m in shown["messages"] if m["action"] == "correct"] == [
+        ("350123456", "300500000")]
+
+
+def test_only_a_count_of_cells_on_a_querys_trail_reads_in_millions():
+    from crf.display import kept_text_display
+
+    cells, weight = Infusion._meta.get_field("cart_cells_infused"), Infusion._meta.get_field("weight_kg")
+    assert kept_text_display(cells, "240500000") == "240.5 ×10⁶"
+    assert kept_text_display(cells, "1200000000") == "1,200 ×10⁶"
+    assert kept_text_display(cells, "") == ""  # no value before
+    assert kept_text_display(weight, "60.00") == "60.00"
