@@ -19,6 +19,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crf.services import crf_save
+from laboratory.models import Laboratory
+from laboratory.services import ResultEntry, laboratory_record
 from monitoring.models import ExportRecord, ProtocolDeviation
 from monitoring.services import (
     data_lock_create,
@@ -116,6 +118,15 @@ class World:
                 "assessment_date": on(100 + i), **CR})
             follow_up_save(patient=self.patient, by=self.coordinator, values={
                 "contact_date": on(100 + i), "follow_up_status": "alive_in_remission"})
+
+    def add_draws(self, n: int) -> None:
+        """n more blood draws for the one patient: ANC, CAR⁺ T cells and CD19⁺ B cells, one day apart (the
+        kinetics page, its figure and the API grade ICAHT and follow the cells over them)."""
+        start = Laboratory.objects.filter(patient=self.patient).count()
+        for i in range(start, start + n):
+            laboratory_record(patient=self.patient, by=self.coordinator, collection_date=on(1 + i), results=[
+                ResultEntry("anc", Decimal(300 + 40 * i), "/µL"), ResultEntry("car_t_flow", Decimal(20 + i), "/µL"),
+                ResultEntry("cd19_b", Decimal(i % 3), "/µL")])
 
     def add_visits(self, n: int) -> None:
         """n more visit definitions, so the one patient has n more visits (a long schedule)."""
@@ -246,6 +257,14 @@ CASES = [
     Case("patient visits", "coordinator", lambda w: f"/patients/{w.patient.study_id}/visits/", World.add_visits,
          12),
     Case("visit page", "coordinator", lambda w: f"/visits/{w.visit.pk}/", World.add_visit_crfs, 20),
+    # 16 (API 13): the draws, the protocol's limits and the course that stops the ICAHT grading (relapse, HSCT,
+    # death: the endpoints' course reads, through the outcomes hook), whatever the number of draws.
+    Case("patient kinetics", "investigator", lambda w: f"/patients/{w.patient.study_id}/kinetics/",
+         World.add_draws, 18),
+    Case("patient kinetics figure", "investigator", lambda w: f"/patients/{w.patient.study_id}/kinetics.png",
+         World.add_draws, 18),
+    Case("API kinetics", "investigator", lambda w: f"/api/v1/patients/{w.patient.study_id}/kinetics/",
+         World.add_draws, 14, api=True),
     Case("patient safety", "investigator", lambda w: f"/safety/{w.patient.study_id}/", World.add_patient_rows, 20),
     Case("monitoring patient (casebook page)", "monitor", lambda w: f"/monitoring/patients/{w.patient.study_id}/",
          World.add_patient_rows, 35),
