@@ -6,7 +6,6 @@ Each dataset is turned into one DataFrame, and its XPT, its CSV and its measures
 The datasets are independent of one another, so `build_datasets` writes them in parallel processes: a
 package of 10,000 patients is over a million rows, and the XPT writer, the CSV writer and the mapping are
 CPU-bound Python (docs/performance.md)."""
-import datetime
 import io
 import multiprocessing
 import os
@@ -24,8 +23,6 @@ import pyreadstat
 from monitoring.csv_safe import csv_columns_text
 
 from . import metadata as md
-
-SAS_EPOCH = datetime.date(1960, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -104,16 +101,6 @@ def measures(dataset: md.Dataset, frame: pd.DataFrame) -> DatasetMeasures:
             by_test[str(code)] = _measures(result, values)
     return DatasetMeasures(by_variable=by_variable, by_test=by_test)
 
-
-def dataset_measures(dataset: md.Dataset, rows: list[dict]) -> DatasetMeasures:
-    return measures(dataset, dataframe(dataset, rows))
-
-
-def character_lengths(dataset: md.Dataset, rows: list[dict]) -> dict[str, int]:
-    """The length of each character variable: its longest value (1 when all are null), as FDA's
-    guidance asks and as the XPT file stores it."""
-    frame = dataframe(dataset, rows)
-    return {v.name: _longest(frame[v.name].tolist()) for v in dataset.variables if v.is_character}
 
 
 def _xpt(dataset: md.Dataset, frame: pd.DataFrame) -> bytes:

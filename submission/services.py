@@ -38,12 +38,14 @@ def package_sources(*, patients: QuerySet[Patient], cutoff: datetime.date) -> tu
 def package_tables(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.date) -> dict[str, list[dict]]:
     """The datasets of one package (``standard`` "sdtm" or "adam") as rows, by dataset name."""
     study, found = package_sources(patients=patients, cutoff=cutoff)
-    if standard == SDTM:
-        return sdtm_tables(study, found)
+    return sdtm_tables(study, found) if standard == SDTM else _adam_tables(study, found, cutoff=cutoff)
+
+
+def _adam_tables(study: Study, found: list[Subject], *, cutoff: datetime.date) -> dict[str, list[dict]]:
+    """The ADaM datasets, from the SDTM domains they read (the others are not mapped)."""
     from .adam import SDTM_SOURCES, adam_tables
 
     return adam_tables(study, found, sdtm=sdtm_tables(study, found, domains=SDTM_SOURCES), cutoff=cutoff)
-
 
 
 # The SDTM datasets mapped and written together, heaviest first, so that the worker processes finish together:
@@ -70,10 +72,8 @@ def package_zip(*, standard: str, patients: QuerySet[Patient], cutoff: datetime.
         def tables_of(group: tuple[str, ...]) -> dict[str, list[dict]]:
             return sdtm_tables(study, found, domains=group)
     else:
-        from .adam import SDTM_SOURCES, adam_tables
-
         # ADaM's datasets are read off ADSL and one another: mapped together here, written in parallel.
-        tables = adam_tables(study, found, sdtm=sdtm_tables(study, found, domains=SDTM_SOURCES), cutoff=cutoff)
+        tables = _adam_tables(study, found, cutoff=cutoff)
         groups = [(name,) for name in sorted(tables, key=lambda name: -len(tables[name]))]
 
         def tables_of(group: tuple[str, ...]) -> dict[str, list[dict]]:

@@ -6,7 +6,7 @@ import pyreadstat
 import pytest
 
 from submission import metadata as md
-from submission.package import character_lengths, csv_copy, xpt_bytes
+from submission.package import csv_copy, dataframe, measures, xpt_bytes
 from submission.services import package_tables
 from tests.submission.conftest import all_patients
 
@@ -32,8 +32,10 @@ def test_ex_and_dm_read_back(tmp_path, full_patient, second_patient):
     assert fludarabine["EXDOSE"].tolist() == [52.0, 52.0, 52.0]
     assert fludarabine["EXSTDY"].tolist() == [1.0, 2.0, 3.0]
     assert full[full["EXTRT"] == "CD19 CAR-T CELLS"]["EXSTDTC"].tolist() == ["2026-02-06"]
-    # Character lengths are the longest value's (USUBJID "CD19-CART-BALL-SZ-001" is 21).
-    assert meta.variable_storage_width["USUBJID"] == character_lengths(md.EX, tables["EX"])["USUBJID"] == 21
+    # Character lengths are the longest value's (USUBJID "CD19-CART-BALL-SZ-001" is 21), in the file and in what
+    # define.xml states.
+    stated = measures(md.EX, dataframe(md.EX, tables["EX"])).by_variable["USUBJID"].length
+    assert meta.variable_storage_width["USUBJID"] == stated == 21
 
     dm, meta = read_back(tmp_path, md.DM, tables["DM"])
     assert sorted(dm["RFSTDTC"]) == ["2026-02-01", "2026-02-25"]
