@@ -18,7 +18,7 @@ from .figures import patient_kinetics_figure
 from .forms import LaboratoryForm
 from .models import Laboratory
 from .rules import Analyte
-from .selectors import ae_suggestions
+from .selectors import ae_suggestions, patient_series
 from .selectors import patient_kinetics as patient_kinetics_of
 from .services import laboratory_record
 
@@ -65,12 +65,14 @@ def laboratory_detail(request, pk):
     return _laboratory_page(request, patient=laboratory.patient, laboratory=laboratory)
 
 
-def _patient_series(patient, found) -> dict:
+def _patient_series(patient, series) -> dict:
+    """The two CAR-T curves the figure draws, with their LLOQs: the series alone, not the whole kinetics (whose
+    ICAHT grades read the patient's course)."""
     protocol = patient.protocol
     return {  # drawn in the reader's language
-        str(Analyte.CAR_QPCR.label): (found.series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
+        str(Analyte.CAR_QPCR.label): (series[Analyte.CAR_QPCR], protocol.car_transgene_lloq_copies_per_ug,
                                       gettext("copies/µg genomic DNA")),
-        str(Analyte.CAR_T_FLOW.label): (found.series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul,
+        str(Analyte.CAR_T_FLOW.label): (series[Analyte.CAR_T_FLOW], protocol.car_t_cells_lloq_per_ul,
                                         gettext("cells/µL")),
     }
 
@@ -105,7 +107,7 @@ def patient_kinetics_png(request, study_id):
     key = (f"laboratory:patient-png:{patient.pk}:{patient_record_version(patient)}:"
            f"{protocol.car_transgene_lloq_copies_per_ug}:{protocol.car_t_cells_lloq_per_ul}:{get_language()}")
     return _image(cache.cached(key, lambda: patient_kinetics_figure(
-        _patient_series(patient, patient_kinetics_of(patient)))))
+        _patient_series(patient, patient_series(patient)))))
 
 
 @login_required

@@ -261,8 +261,9 @@ CASES = [
     # death: the endpoints' course reads, through the outcomes hook), whatever the number of draws.
     Case("patient kinetics", "investigator", lambda w: f"/patients/{w.patient.study_id}/kinetics/",
          World.add_draws, 18),
+    # 8: the figure reads the draws alone (its curves need no grades, so no course).
     Case("patient kinetics figure", "investigator", lambda w: f"/patients/{w.patient.study_id}/kinetics.png",
-         World.add_draws, 18),
+         World.add_draws, 10),
     Case("API kinetics", "investigator", lambda w: f"/api/v1/patients/{w.patient.study_id}/kinetics/",
          World.add_draws, 14, api=True),
     Case("patient safety", "investigator", lambda w: f"/safety/{w.patient.study_id}/", World.add_patient_rows, 20),
